@@ -1,0 +1,81 @@
+# mailport — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda's runtime is python3.12 (template.yaml); develop on the same minor version.
+# The first interpreter that really runs 3.12+ (a pyenv shim may exist without its version).
+PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3 python3.13 python3; do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
+VENV := .venv
+SAM_VENV := .venv-sam
+PY := $(VENV)/bin/python
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint typecheck pytest deps system-deps validate lock build deploy clean
+
+help:
+	@echo "make run    start mailport locally on http://127.0.0.1:8000 (ARGS='--fresh --poll-every 30s --port 8001')"
+	@echo "make test   lint, type-check and run every test tier (installs what it needs)"
+	@echo "make validate   cfn-lint + sam validate --lint + ASL validation"
+	@echo "make build / make deploy   sam build / sam deploy --guided (needs AWS credentials)"
+
+$(VENV)/.installed: requirements/dev.txt pyproject.toml layers/core/pyproject.toml
+	@[ -n "$(PYTHON)" ] || { echo "mailport needs Python 3.12+ (the Lambda runtime's version): install python3.12 or set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e layers/core -e .
+	@touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
+	@touch $@
+
+infra/node_modules/.installed: infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Dovecot (IMAP/POP3) for the tests: Debian's packages; the tests start a private instance.
+system-deps:
+	@command -v dovecot >/dev/null && command -v doveadm >/dev/null || { \
+	  echo "installing dovecot-imapd dovecot-pop3d (apt)"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dovecot-imapd dovecot-pop3d; }
+
+deps: $(VENV)/.installed $(SAM_VENV)/.installed infra/node_modules/.installed system-deps
+
+run: $(VENV)/.installed
+	$(PY) -m mailport_local run $(ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local
+	$(VENV)/bin/mypy functions/api/mailport_api.py functions/eml_ingest/eml_ingest.py \
+	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \
+	  functions/migration_worker/migration_worker.py
+
+pytest: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+validate: $(SAM_VENV)/.installed infra/node_modules/.installed
+	$(PY) -m pytest -q tests/integration/test_template_checks.py
+
+lock:
+	$(PYTHON) -m venv /tmp/mailport-lock && /tmp/mailport-lock/bin/pip install -q -r requirements/dev.in
+	{ head -2 requirements/dev.txt; /tmp/mailport-lock/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools|wheel)=='; } > requirements/dev.txt.new
+	mv requirements/dev.txt.new requirements/dev.txt
+
+build: $(SAM_VENV)/.installed
+	$(SAM_VENV)/bin/sam build
+
+deploy: build
+	$(SAM_VENV)/bin/sam deploy --guided
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) infra/node_modules .aws-sam .mypy_cache .ruff_cache

@@ -1,0 +1,271 @@
+"""Start and stop the whole local stack."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+from moto.server import ThreadedMotoServer
+
+from mailport.adapters.dynamodb import DynamoDirectory
+from mailport.domain.identity import Plan, Tenant, User
+from mailport_local.gateway import Gateway, LocalAuth, user_id_for
+from mailport_local.lambdas import LocalLambdas
+from mailport_local.provision import REGION, Provisioner
+from mailport_local.snapshot import Snapshot
+from mailport_local.sources import Schedule, SqsEventSource, rate_seconds
+from mailport_local.template import REPO_ROOT, api_routes, functions, load_template
+
+log = logging.getLogger(__name__)
+
+# Demo data: one advanced-plan tenant with two users and an admin, one basic-plan tenant.
+DEMO_TENANTS = (
+    Tenant("acme", "Acme Corporation", Plan.ADVANCED),
+    Tenant("smallco", "Small Co.", Plan.BASIC),
+)
+DEMO_USERS = (
+    ("acme", "alice@acme.example", "Alice Abe", False),
+    ("acme", "bob@acme.example", "Bob Baba", False),
+    ("acme", "carol@acme.example", "Carol Chiba (admin)", True),
+    ("smallco", "dave@smallco.example", "Dave Doi", False),
+)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LocalStackConfig:
+    """How to run the local stack."""
+
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    poll_every: float | None = None  # None: the template's schedule
+    state_dir: Path = REPO_ROOT / ".local"
+    fresh: bool = False
+    persist: bool = True
+    seed: bool = True
+    run_schedules: bool = True
+    snapshot_every: float = 60.0
+    concurrency: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class LocalStack:
+    """moto + the template's resources + in-process functions and their event sources."""
+
+    config: LocalStackConfig = field(default_factory=LocalStackConfig)
+    lambdas: LocalLambdas = field(default_factory=LocalLambdas)
+    physical: dict[str, Any] = field(default_factory=dict)
+    sqs_sources: dict[str, SqsEventSource] = field(default_factory=dict)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    api_url: str = ""
+    moto_url: str = ""
+    gateway: Gateway | None = None
+    auth: LocalAuth | None = None
+    restored: dict[str, int] = field(default_factory=dict)
+    _moto: ThreadedMotoServer | None = None
+    _snapshot: Snapshot | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _snap_thread: threading.Thread | None = None
+    _types: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> LocalStack:
+        """Start everything; return self once the API answers."""
+        cfg = self.config
+        moto_port = free_port(cfg.host)
+        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=moto_port, verbose=False)
+        self._moto.start()
+        self.moto_url = f"http://{cfg.host}:{moto_port}"
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        _point_boto_at(self.moto_url, moto_port)
+        requests.post(
+            f"{self.moto_url}/moto-api/config",
+            json={"stepfunctions": {"execute_state_machine": True}},
+            timeout=10,
+        ).raise_for_status()
+        self.lambdas.install_moto_hook()
+
+        if cfg.fresh:
+            shutil.rmtree(cfg.state_dir, ignore_errors=True)
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        session = boto3.session.Session()
+        self._snapshot = Snapshot(cfg.state_dir, session)
+        restoring = cfg.persist and self._snapshot.exists()
+
+        template = load_template()
+        provisioner = Provisioner(template, session=session)
+        if restoring:
+            provisioner.adopt_key = self._snapshot.adopt_key
+        provisioner.after_create.append(lambda lid, kind, _p: self._types.__setitem__(lid, kind))
+        self.physical = provisioner.provision_all()
+
+        shared_env = self._register_functions(template, provisioner)
+        os.environ.update(shared_env)
+
+        if restoring:
+            tables, buckets, _keys = self._persisted()
+            self.restored = self._snapshot.restore(tables, buckets)
+            log.info("restored %s", self.restored)
+
+        directory = DynamoDirectory(shared_env["TABLE_NAME"], session=session)
+        if cfg.seed:
+            _seed(directory)
+        self.auth = LocalAuth(secret=_secret(cfg.state_dir), directory=directory)
+        self.gateway = Gateway(api_routes(template), self.lambdas, self.auth)
+        port = self.gateway.serve(cfg.host, cfg.api_port)
+        self.api_url = f"http://{cfg.host}:{port}"
+
+        self._start_sources(template, session)
+        if cfg.persist and cfg.snapshot_every > 0:
+            self._snap_thread = threading.Thread(
+                target=self._snapshot_loop, name="snapshot", daemon=True
+            )
+            self._snap_thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop everything this stack started; save a snapshot first."""
+        self._stop.set()
+        if self.gateway is not None:
+            self.gateway.shutdown()
+        for schedule in self.schedules.values():
+            schedule.stop()
+        for source in self.sqs_sources.values():
+            source.stop()
+        if self._snap_thread is not None:
+            self._snap_thread.join(timeout=60)
+        if self.config.persist and self._snapshot is not None:
+            try:
+                self._snapshot.save(*self._persisted())
+            except Exception:
+                log.exception("could not save the local state")
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ helpers
+    def physical_id(self, logical_id: str) -> str:
+        """``Ref`` of a template resource in this stack."""
+        return str(self.physical[logical_id].ref)
+
+    def token(self, email: str, tenant: str, admin: bool = False) -> str:
+        """A signed token for a user (tests and demos)."""
+        assert self.auth is not None
+        return self.auth.sign(user_id_for(tenant, email), email, tenant, admin)
+
+    def _persisted(self) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        def of(kind: str) -> dict[str, str]:
+            return {lid: self.physical_id(lid) for lid, t in self._types.items() if t == kind}
+
+        return of("AWS::DynamoDB::Table"), of("AWS::S3::Bucket"), of("AWS::KMS::Key")
+
+    def _snapshot_loop(self) -> None:
+        assert self._snapshot is not None
+        while not self._stop.wait(self.config.snapshot_every):
+            try:
+                self._snapshot.save(*self._persisted())
+            except Exception:
+                log.exception("periodic snapshot failed")
+
+    def _register_functions(
+        self, template: dict[str, Any], provisioner: Provisioner
+    ) -> dict[str, str]:
+        """Register every function; return the environment they all share."""
+        shared: dict[str, str] = {}
+        for spec in functions(template):
+            env = {k: str(v) for k, v in provisioner.resolve(spec.environment).items()}
+            fn = self.lambdas.add(
+                spec,
+                self.physical_id(spec.logical_id),
+                concurrency=self.config.concurrency.get(spec.logical_id, 1),
+                environment=env,
+            )
+            for key, value in env.items():
+                if key != "POWERTOOLS_SERVICE_NAME" and shared.setdefault(key, value) != value:
+                    log.debug("%s differs per function; %s keeps its own", key, fn.name)
+        return {k: v for k, v in shared.items() if k != "POWERTOOLS_SERVICE_NAME"}
+
+    def _start_sources(self, template: dict[str, Any], session: boto3.session.Session) -> None:
+        for spec in functions(template):
+            fn = self.lambdas[spec.logical_id]
+            for event_name, event in spec.events.items():
+                props = event.get("Properties", {})
+                if event["Type"] == "SQS":
+                    queue_logical = props["Queue"]["Fn::GetAtt"][0]
+                    source = SqsEventSource(
+                        function=fn,
+                        queue_url=self.physical_id(queue_logical),
+                        queue_arn=self.physical[queue_logical].attrs["Arn"],
+                        batch_size=int(props.get("BatchSize", 10)),
+                        report_batch_item_failures="ReportBatchItemFailures"
+                        in props.get("FunctionResponseTypes", []),
+                        session=session,
+                    )
+                    self.sqs_sources[f"{spec.logical_id}.{event_name}"] = source
+                    source.start()
+                elif event["Type"] in ("Schedule", "ScheduleV2"):
+                    interval = self.config.poll_every or rate_seconds(
+                        props.get("Schedule") or props["ScheduleExpression"]
+                    )
+                    schedule = Schedule(fn, interval, f"{spec.logical_id}-{event_name}")
+                    self.schedules[f"{spec.logical_id}.{event_name}"] = schedule
+                    if self.config.run_schedules:
+                        schedule.start()
+
+
+def _point_boto_at(url: str, port: int) -> None:
+    """Every boto3 client in this process talks to moto (botocore honours AWS_ENDPOINT_URL)."""
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            # moto's Step Functions engine calls Lambda at localhost:MOTO_PORT.
+            "MOTO_PORT": str(port),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_DEV": "false",
+        }
+    )
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        os.environ.pop(name, None)
+
+
+def _seed(directory: DynamoDirectory) -> None:
+    for tenant in DEMO_TENANTS:
+        if directory.get_tenant(tenant.tenant_id) is None:
+            directory.put_tenant(tenant)
+    for tenant_id, email, name, admin in DEMO_USERS:
+        user_id = user_id_for(tenant_id, email)
+        if directory.get_user(tenant_id, user_id) is None:
+            directory.put_user(User(user_id, tenant_id, email, name, admin))
+
+
+def _secret(state_dir: Path) -> bytes:
+    """The token-signing secret, kept with the state so tokens survive a restart."""
+    path = state_dir / "token-secret"
+    if not path.exists():
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()

@@ -1,0 +1,58 @@
+"""One frozen settings object, read once at cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a function needs to know about its environment.
+
+    Built from the environment variables that template.yaml sets (``from_env``); tests and
+    the local runtime may build one explicitly, which beats any variable.
+    """
+
+    table_name: str
+    mail_bucket: str
+    upload_bucket: str
+    fetch_queue_url: str
+    credentials_key_id: str
+    idempotency_table: str
+    stage: str = "prod"
+    migration_state_machine_arn: str = ""
+    max_message_bytes: int = 50 * 1024 * 1024
+    max_pop_accounts: int = 10
+
+    @property
+    def is_local(self) -> bool:
+        """True only in the emulated local stack (never in a deployed one)."""
+        return self.stage == "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from ``env`` (default: ``os.environ``)."""
+        source = os.environ if env is None else env
+
+        def need(name: str) -> str:
+            value = source.get(name, "")
+            if not value:
+                raise SettingsError(f"environment variable {name} is not set")
+            return value
+
+        return cls(
+            table_name=need("TABLE_NAME"),
+            mail_bucket=need("MAIL_BUCKET"),
+            upload_bucket=need("UPLOAD_BUCKET"),
+            fetch_queue_url=need("FETCH_QUEUE_URL"),
+            credentials_key_id=need("CREDENTIALS_KEY_ID"),
+            idempotency_table=need("IDEMPOTENCY_TABLE"),
+            stage=source.get("STAGE", "prod"),
+            migration_state_machine_arn=source.get("MIGRATION_STATE_MACHINE_ARN", ""),
+        )

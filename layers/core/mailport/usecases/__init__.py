@@ -1,0 +1,1 @@
+"""Use-cases: one function or class per thing a user can do."""

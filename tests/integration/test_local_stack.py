@@ -1,0 +1,283 @@
+"""The local stack against moto's server over real HTTP: resources from template.yaml, the
+DynamoDB adapter, S3 → SQS → function, the SQS event source's semantics, Step Functions."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+import pytest
+
+from mailport.adapters.dynamodb import DynamoDirectory
+from mailport.domain.identity import Plan, Tenant, User
+from mailport.errors import StorageError, TransientError
+from mailport_local.lambdas import LocalFunction
+from mailport_local.sources import SqsEventSource
+from mailport_local.stack import LocalStack
+from mailport_local.template import load_template
+
+pytestmark = pytest.mark.stack
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_tables_have_the_templates_schema(local_stack: LocalStack) -> None:
+    template = load_template()["Resources"]
+    ddb = boto3.client("dynamodb")
+    for logical in ("MailportTable", "IdempotencyTable"):
+        desc = ddb.describe_table(TableName=local_stack.physical_id(logical))["Table"]
+        props = template[logical]["Properties"]
+        assert desc["KeySchema"] == props["KeySchema"]
+        want = {g["IndexName"]: g["KeySchema"] for g in props.get("GlobalSecondaryIndexes", [])}
+        got = {g["IndexName"]: g["KeySchema"] for g in desc.get("GlobalSecondaryIndexes", [])}
+        assert got == want
+
+
+def test_directory_adapter_round_trip(local_stack: LocalStack) -> None:
+    directory = DynamoDirectory(local_stack.physical_id("MailportTable"))
+    tenant = Tenant(f"t-{uuid.uuid4().hex[:8]}", "日本語の会社", Plan.ADVANCED)
+    directory.put_tenant(tenant)
+    assert directory.get_tenant(tenant.tenant_id) == tenant
+    user = User("u1", tenant.tenant_id, "a@x.example", "髙橋 ①", admin=True)
+    directory.put_user(user)
+    assert directory.get_user(tenant.tenant_id, "u1") == user
+    assert directory.get_user(tenant.tenant_id, "nobody") is None
+    assert directory.get_tenant("no-such-tenant") is None
+
+
+def test_directory_adapter_translates_errors(local_stack: LocalStack) -> None:
+    with pytest.raises(StorageError) as err:
+        DynamoDirectory("no-such-table").get_tenant("x")
+    assert "reading the organisation" in err.value.message
+    assert isinstance(err.value.__cause__, Exception)
+
+
+def test_directory_adapter_unreachable_service_is_transient() -> None:
+    session = boto3.session.Session()
+    from botocore.config import Config
+
+    dead = session.resource(
+        "dynamodb",
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    directory = DynamoDirectory("t", session=session)
+    directory._table = dead.Table("t")
+    with pytest.raises(TransientError):
+        directory.get_tenant("x")
+
+
+def test_demo_tenants_are_seeded(local_stack: LocalStack) -> None:
+    directory = DynamoDirectory(local_stack.physical_id("MailportTable"))
+    acme, smallco = directory.get_tenant("acme"), directory.get_tenant("smallco")
+    assert acme is not None and acme.plan is Plan.ADVANCED
+    assert smallco is not None and smallco.plan is Plan.BASIC
+
+
+def test_upload_reaches_the_ingest_function(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["EmlIngestFunction"]
+    seen: list[dict[str, Any]] = []
+    fn.override = lambda event, ctx: seen.append(event) or {"batchItemFailures": []}
+    try:
+        key = f"uploads/t/u/{uuid.uuid4().hex}/日本語 file.eml"
+        boto3.client("s3").put_object(
+            Bucket=local_stack.physical_id("UploadBucket"), Key=key, Body=b"Subject: hi\r\n\r\nbody"
+        )
+
+        def delivered() -> bool:
+            # S3 URL-encodes keys in events (moto also encodes "/"): decode as the handler must.
+            keys = [
+                unquote_plus(json.loads(r["body"])["Records"][0]["s3"]["object"]["key"])
+                for e in seen
+                for r in e["Records"]
+                if "Records" in json.loads(r["body"])
+            ]
+            return key in keys
+
+        wait_for(delivered, what="the S3 notification to reach the ingest function")
+        record = next(r for e in seen for r in e["Records"] if "Records" in json.loads(r["body"]))
+        assert record["eventSource"] == "aws:sqs"
+        assert record["eventSourceARN"].endswith(
+            local_stack.physical_id("UploadQueue").rsplit("/", 1)[1]
+        )
+        assert int(record["attributes"]["ApproximateReceiveCount"]) >= 1
+    finally:
+        fn.override = None
+
+
+@pytest.fixture
+def test_queue(local_stack: LocalStack) -> Iterator[tuple[str, str, str]]:
+    """A queue with a 1 s visibility timeout and a DLQ after 2 receives."""
+    sqs = boto3.client("sqs")
+    name = f"esm-{uuid.uuid4().hex[:8]}"
+    dlq = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=name,
+        Attributes={
+            "VisibilityTimeout": "1",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}),
+        },
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    yield url, arn, dlq
+    sqs.delete_queue(QueueUrl=url)
+    sqs.delete_queue(QueueUrl=dlq)
+
+
+def _count(url: str) -> int:
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def test_event_source_partial_failure_redelivery_and_dlq(
+    local_stack: LocalStack, test_queue: tuple[str, str, str]
+) -> None:
+    url, arn, dlq = test_queue
+    sqs = boto3.client("sqs")
+    for body in ("ok-1", "poison", "ok-2"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    deliveries: list[str] = []
+
+    def handler(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        failures = []
+        for r in event["Records"]:
+            deliveries.append(r["body"])
+            if r["body"] == "poison":
+                failures.append({"itemIdentifier": r["messageId"]})
+        return {"batchItemFailures": failures}
+
+    fn = LocalFunction(
+        spec=local_stack.lambdas["PopFetchFunction"].spec, name="test-fn", override=handler
+    )
+    source = SqsEventSource(fn, url, arn, batch_size=10, report_batch_item_failures=True)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not _count(dlq):
+        source.poll_once()
+    # The good ones were delivered once and deleted; the poison one came back after the
+    # visibility timeout, then moved to the DLQ after maxReceiveCount (2) receives.
+    assert deliveries.count("ok-1") == 1 and deliveries.count("ok-2") == 1
+    assert deliveries.count("poison") == 2
+    assert _count(url) == 0
+    moved = sqs.receive_message(QueueUrl=dlq)["Messages"]
+    assert [m["Body"] for m in moved] == ["poison"]
+
+
+def test_event_source_handler_crash_returns_the_whole_batch(
+    local_stack: LocalStack, test_queue: tuple[str, str, str]
+) -> None:
+    url, arn, _ = test_queue
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody="m")
+    calls: list[int] = []
+
+    def crash(event: dict[str, Any], ctx: Any) -> None:
+        calls.append(len(event["Records"]))
+        if len(calls) == 1:
+            raise RuntimeError("worker died")
+
+    fn = LocalFunction(
+        spec=local_stack.lambdas["PopFetchFunction"].spec, name="test-fn", override=crash
+    )
+    source = SqsEventSource(fn, url, arn, report_batch_item_failures=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(calls) < 2:
+        source.poll_once()
+    assert calls == [1, 1]
+    wait_for(lambda: _count(url) == 0, what="the queue to drain")
+
+
+def _run(local_stack: LocalStack, job_id: str) -> dict[str, Any]:
+    sfn = boto3.client("stepfunctions")
+    arn = sfn.start_execution(
+        stateMachineArn=local_stack.physical_id("MigrationStateMachine"),
+        name=job_id,
+        input=json.dumps({"job": {"job_id": job_id}}),
+    )["executionArn"]
+    wait_for(
+        lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING",
+        timeout=60,
+        what="the execution to end",
+    )
+    result = dict(sfn.describe_execution(executionArn=arn))
+    result["history"] = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return result
+
+
+def _entered(history: list[dict[str, Any]]) -> list[str]:
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e
+    ]
+
+
+def test_migration_machine_runs_from_the_asl_file(local_stack: LocalStack) -> None:
+    run = _run(local_stack, f"ok-{uuid.uuid4().hex[:8]}")
+    assert run["status"] == "SUCCEEDED"
+    assert _entered(run["history"]) == ["Plan", "MoreToCopy", "Finalize", "NotifyCompleted"]
+    assert json.loads(run["output"])["notice"]["result"]["notified"] == "completed"
+
+
+def test_a_failing_task_ends_in_the_catch_branch(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    steps: list[str] = []
+
+    class ImapGone(Exception):
+        pass
+
+    def failing(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        steps.append(event["step"])
+        if event["step"] == "plan":
+            raise ImapGone("the source server closed the connection")
+        return {"job_id": event["job"]["job_id"], "step": event["step"]}
+
+    fn.override = failing
+    try:
+        run = _run(local_stack, f"fail-{uuid.uuid4().hex[:8]}")
+    finally:
+        fn.override = None
+    assert run["status"] == "FAILED"
+    assert run["error"] == "MigrationFailed"
+    assert _entered(run["history"]) == ["Plan", "Rollback", "NotifyRolledBack", "MigrationFailed"]
+    assert steps == ["plan", "rollback", "notify"]  # not retried: not a named transient error
+
+
+def test_transient_errors_are_retried(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    calls: list[str] = []
+    real = fn._acquire()
+    fn._pool.put(real)
+
+    def flaky(event: dict[str, Any], ctx: Any) -> Any:
+        calls.append(event["step"])
+        if event["step"] == "plan" and calls.count("plan") == 1:
+            raise TransientError("too many connections")
+        return real(event, ctx)
+
+    fn.override = flaky
+    try:
+        run = _run(local_stack, f"retry-{uuid.uuid4().hex[:8]}")
+    finally:
+        fn.override = None
+    assert run["status"] == "SUCCEEDED"
+    assert calls.count("plan") == 2

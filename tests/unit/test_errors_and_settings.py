@@ -1,0 +1,88 @@
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from mailport import errors
+from mailport.adapters.aws_errors import translate
+from mailport.http import error_body, status_for
+from mailport.settings import Settings, SettingsError
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (errors.ValidationFailed("x"), 400),
+        (errors.Unauthenticated("x"), 401),
+        (errors.PlanRequired("x"), 403),
+        (errors.Forbidden("x"), 403),
+        (errors.NotFound("x"), 404),
+        (errors.LimitExceeded("x"), 409),
+        (errors.Conflict("x"), 409),
+        (errors.TransientError("x"), 503),
+        (errors.StorageError("x"), 500),
+    ],
+)
+def test_each_domain_error_has_one_status(error: errors.MailportError, status: int) -> None:
+    assert status_for(error) == status
+
+
+def test_error_body_shape() -> None:
+    assert error_body("plan_required", "m") == {"error": {"code": "plan_required", "message": "m"}}
+    assert errors.PlanRequired("m").code == "plan_required"
+
+
+def _client_error(code: str, status: int) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": "secret detail"},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        },
+        "PutItem",
+    )
+
+
+def test_throttling_and_5xx_are_transient() -> None:
+    assert isinstance(
+        translate(_client_error("ProvisionedThroughputExceededException", 400), "w"),
+        errors.TransientError,
+    )
+    assert isinstance(translate(_client_error("Whatever", 503), "w"), errors.TransientError)
+    assert isinstance(
+        translate(EndpointConnectionError(endpoint_url="http://x"), "w"), errors.TransientError
+    )
+
+
+def test_other_client_errors_are_storage_errors_without_aws_detail() -> None:
+    err = translate(_client_error("ValidationException", 400), "saving the user")
+    assert isinstance(err, errors.StorageError)
+    assert "saving the user" in err.message
+    assert "secret detail" not in err.message
+
+
+ENV = {
+    "TABLE_NAME": "t",
+    "MAIL_BUCKET": "m",
+    "UPLOAD_BUCKET": "u",
+    "FETCH_QUEUE_URL": "q",
+    "CREDENTIALS_KEY_ID": "k",
+    "IDEMPOTENCY_TABLE": "i",
+}
+
+
+def test_settings_from_env() -> None:
+    s = Settings.from_env({**ENV, "STAGE": "local"})
+    assert s.table_name == "t" and s.is_local
+    assert not Settings.from_env(ENV).is_local
+    assert s.max_message_bytes == 50 * 1024 * 1024
+
+
+def test_missing_setting_is_named() -> None:
+    env = dict(ENV)
+    del env["MAIL_BUCKET"]
+    with pytest.raises(SettingsError, match="MAIL_BUCKET"):
+        Settings.from_env(env)
+
+
+def test_settings_are_frozen() -> None:
+    s = Settings.from_env(ENV)
+    with pytest.raises(AttributeError):
+        s.table_name = "other"  # type: ignore[misc]

@@ -53,7 +53,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local
+	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local cli/mailport_cli
 	$(VENV)/bin/mypy functions/api/mailport_api.py functions/eml_ingest/eml_ingest.py \
 	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \
 	  functions/migration_worker/migration_worker.py

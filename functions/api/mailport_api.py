@@ -16,8 +16,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Chalice, Response
 
 from mailport import __version__
-from mailport.domain.identity import Principal
-from mailport.errors import MailportError, Unauthenticated
+from mailport.domain.identity import Feature, Principal
+from mailport.domain.mailbox import Owner
+from mailport.errors import Forbidden, MailportError, Unauthenticated, ValidationFailed
 from mailport.http import error_body, status_for
 from mailport.usecases.me import who_am_i
 from mailport.wiring import container
@@ -26,6 +27,8 @@ logger = Logger()
 tracer = Tracer()
 app = Chalice(app_name="mailport")
 app.log.disabled = True  # Powertools' Logger is the one log; Chalice's would duplicate lines.
+# Raw messages are bytes; API Gateway needs the type in BinaryMediaTypes too (template.yaml).
+app.api.binary_types.append("message/rfc822")
 
 _OPENAPI = json.loads((Path(__file__).with_name("openapi.json")).read_text(encoding="utf-8"))
 
@@ -98,6 +101,146 @@ def openapi() -> Response:
 def me() -> Response:
     """The signed-in user, their tenant, plan and features."""
     return _json(who_am_i(principal(), container().directory).to_json())
+
+
+def owner(feature: Feature = Feature.MAILBOX) -> Owner:
+    """The caller's mailbox, once their tenant's plan is known to include ``feature``."""
+    caller = principal()
+    tenant = container().directory.get_tenant(caller.tenant_id)
+    if tenant is None:
+        raise Forbidden("your organisation is not registered with mailport")
+    tenant.require(feature)
+    return Owner(caller.tenant_id, caller.user_id)
+
+
+def body() -> Any:
+    """The request's JSON body (refused clearly when it is not JSON)."""
+    request = app.current_request
+    raw = request.raw_body if request is not None else b""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValidationFailed("the request body is not valid JSON") from e
+
+
+def query(name: str) -> str | None:
+    """One query-string parameter."""
+    request = app.current_request
+    params: dict[str, Any] = (request.query_params if request is not None else None) or {}
+    value = params.get(name)
+    return str(value) if value is not None else None
+
+
+# ---------------------------------------------------------------- folders
+@route("/v1/folders", methods=["GET"])
+def list_folders() -> Response:
+    """Every folder with total and unread counts, system folders first."""
+    folders = container().mailbox.folders(owner())
+    return _json({"folders": [f.to_json() for f in folders]})
+
+
+@route("/v1/folders", methods=["POST"])
+def create_folder() -> Response:
+    """Create a folder (``{name, parent_id?}``)."""
+    data = _object(body())
+    folder = container().mailbox.create_folder(owner(), data.get("name"), data.get("parent_id"))
+    return _json(folder.to_json(), 201)
+
+
+@route("/v1/folders/{folder_id}", methods=["PATCH"])
+def update_folder(folder_id: str) -> Response:
+    """Rename and/or move a folder (``{name?, parent_id?}``)."""
+    data = _object(body())
+    changes = {k: data[k] for k in ("name", "parent_id") if k in data}
+    unknown = set(data) - {"name", "parent_id"}
+    if unknown or not changes:
+        raise ValidationFailed("send name and/or parent_id")
+    folder = container().mailbox.update_folder(owner(), folder_id, **changes)
+    return _json(folder.to_json())
+
+
+@route("/v1/folders/{folder_id}", methods=["DELETE"])
+def delete_folder(folder_id: str) -> Response:
+    """Delete an empty folder."""
+    container().mailbox.delete_folder(owner(), folder_id)
+    return Response(body="", status_code=204)
+
+
+@route("/v1/folders/{folder_id}/messages", methods=["GET"])
+def list_messages(folder_id: str) -> Response:
+    """A page of the folder's messages, newest first (``?limit=&cursor=``)."""
+    page = container().mailbox.messages(owner(), folder_id, query("limit"), query("cursor"))
+    return _json(page.to_json())
+
+
+# ---------------------------------------------------------------- messages
+@route("/v1/messages/{message_id}", methods=["GET"])
+def get_message(message_id: str) -> Response:
+    """One message's index entry."""
+    return _json(container().mailbox.message(owner(), message_id).to_json())
+
+
+@route("/v1/messages/{message_id}", methods=["PATCH"])
+def update_message(message_id: str) -> Response:
+    """Change flags and/or move (``{flags?: {seen, flagged, answered}, folder_id?}``)."""
+    message = container().mailbox.update_message(owner(), message_id, body())
+    return _json(message.to_json())
+
+
+@route("/v1/messages/{message_id}", methods=["DELETE"])
+def delete_message(message_id: str) -> Response:
+    """Delete a message for good."""
+    container().mailbox.delete_message(owner(), message_id)
+    return Response(body="", status_code=204)
+
+
+@route("/v1/messages/{message_id}/raw", methods=["GET"])
+def raw_message(message_id: str) -> Response:
+    """The message exactly as received (send ``Accept: message/rfc822``)."""
+    raw = container().mailbox.raw(owner(), message_id)
+    return Response(
+        body=raw,
+        status_code=200,
+        headers={
+            "Content-Type": "message/rfc822",
+            "Content-Disposition": f'attachment; filename="{message_id}.eml"',
+        },
+    )
+
+
+# ---------------------------------------------------------------- rules
+@route("/v1/rules", methods=["GET"])
+def get_rules() -> Response:
+    """The ordered auto-sort rules."""
+    return _json(container().mailbox.rules(owner()))
+
+
+@route("/v1/rules", methods=["PUT"])
+def put_rules() -> Response:
+    """Replace the auto-sort rules; each move target must be an existing folder."""
+    return _json(container().mailbox.replace_rules(owner(), body()))
+
+
+# ---------------------------------------------------------------- uploads
+@route("/v1/uploads", methods=["POST"])
+def create_upload() -> Response:
+    """Start an upload batch: per file, a presigned POST (or why it was refused)."""
+    batch = container().uploads.create(owner(Feature.EML_UPLOAD), body())
+    return _json(batch.to_json(), 201)
+
+
+@route("/v1/uploads/{upload_id}", methods=["GET"])
+def get_upload(upload_id: str) -> Response:
+    """The batch and each file's state: pending, stored, duplicate or rejected (with why)."""
+    return _json(container().uploads.get(owner(Feature.EML_UPLOAD), upload_id).to_json())
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValidationFailed("send a JSON object")
+    return data
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,13 +1,15 @@
-"""Ingest uploaded .eml files: S3 ObjectCreated → SQS → this function (partial batch failures).
+"""Ingest uploaded .eml files: S3 ObjectCreated → SQS → this function.
 
-Foundation skeleton: parses and acknowledges the S3 notifications; storing the messages into the
-mailbox is the Mailbox/.eml upload issue.
+Each SQS record is one S3 notification; each object is dealt with once (the file's state is
+written conditionally), so repeated and out-of-order deliveries are harmless. A record whose
+processing fails transiently is reported in ``batchItemFailures`` and comes back later.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import (
@@ -19,17 +21,35 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailport.wiring import container
+
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    """One SQS record: an S3 notification (or S3's one-off ``s3:TestEvent``)."""
+    """One SQS record: an S3 notification (S3's one-off ``s3:TestEvent`` is skipped)."""
+    body = json.loads(record.body or "{}")
+    if body.get("Event") == "s3:TestEvent":
+        return
+    uploads = container().uploads
+    expected_bucket = container().settings.upload_bucket
     for s3_record in record.decoded_nested_s3_event.records:
+        bucket = s3_record.s3.bucket.name
+        # S3 URL-encodes keys in notifications (spaces as "+").
+        key = unquote_plus(s3_record.s3.get_object.key)
+        if bucket != expected_bucket:
+            logger.warning("event for another bucket ignored", extra={"bucket": bucket})
+            continue
+        logger.append_keys(upload_key=key)
+        result = uploads.ingest(key)
         logger.info(
-            "upload received",
-            extra={"bucket": s3_record.s3.bucket.name, "key": s3_record.s3.get_object.key},
+            "upload processed",
+            extra={
+                "status": result.status.value if result else "orphan",
+                "reason": result.reason if result else "",
+            },
         )
 
 
@@ -37,16 +57,6 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Lambda entry point (template.yaml ``Handler: eml_ingest.handler``)."""
-    if _is_test_event(event):
-        return {"batchItemFailures": []}
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
-    )
-
-
-def _is_test_event(event: dict[str, Any]) -> bool:
-    # S3 sends one s3:TestEvent when the notification is configured; it has no Records.
-    records = event.get("Records") or []
-    return bool(records) and all(
-        json.loads(r.get("body") or "{}").get("Event") == "s3:TestEvent" for r in records
     )

@@ -90,10 +90,14 @@ class LocalFunction:
         with _LOAD_LOCK:
             saved = {k: os.environ.get(k) for k in self.environment}
             os.environ.update(self.environment)
+            # Log handlers made at import bind to the process's real stdout (as on Lambda),
+            # not to whatever a test harness has swapped in for the moment.
+            stdout, sys.stdout = sys.stdout, sys.__stdout__
             try:
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)
             finally:
+                sys.stdout = stdout
                 for key, value in saved.items():
                     if value is None:
                         os.environ.pop(key, None)

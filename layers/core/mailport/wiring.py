@@ -8,24 +8,45 @@ from functools import cache
 import boto3
 
 from mailport.adapters.dynamodb import DynamoDirectory
+from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.ports import Directory
 from mailport.settings import Settings
+from mailport.usecases.importing import Importer
+from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.uploads import UploadService
 
 
 @dataclass(frozen=True, slots=True)
 class Container:
-    """The adapters a handler may use, built from one ``Settings``."""
+    """The adapters and use-cases a handler may use, built from one ``Settings``."""
 
     settings: Settings
     directory: Directory
+    mailbox: MailboxService
+    importer: Importer
+    uploads: UploadService
 
 
 def build(settings: Settings, *, session: boto3.session.Session | None = None) -> Container:
     """Wire the adapters for ``settings`` (an explicit session beats the default one)."""
     session = session or boto3.session.Session()
+    store = DynamoMailbox(settings.table_name, session=session)
+    raw = S3RawStore(settings.mail_bucket, session=session)
+    mailbox = MailboxService(store, raw)
+    importer = Importer(store, raw)
     return Container(
         settings=settings,
         directory=DynamoDirectory(settings.table_name, session=session),
+        mailbox=mailbox,
+        importer=importer,
+        uploads=UploadService(
+            folders=mailbox,
+            uploads=store,
+            objects=S3UploadBucket(settings.upload_bucket, session=session),
+            importer=importer,
+            max_bytes=settings.max_message_bytes,
+        ),
     )
 
 

@@ -1,0 +1,666 @@
+"""The mailbox (folders, message index, rules) and upload batches on DynamoDB.
+
+Counters (total, unread, size) live on the folder item and change in the same transaction as
+the message, so they never drift; a fingerprint item per (folder, content) makes the same
+content land once per folder; conditions make every write safe to retry.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mailport.adapters.aws_errors import translate
+from mailport.domain.mailbox import (
+    Flags,
+    Folder,
+    InsertOutcome,
+    Owner,
+    Source,
+    SourceType,
+    StoredMessage,
+    SystemFolder,
+)
+from mailport.domain.message import Address, MessageSummary
+from mailport.domain.uploads import FileStatus, UploadBatch, UploadFile
+from mailport.errors import Conflict, NotFound, StorageError, ValidationFailed
+
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+UPLOAD_TTL = dt.timedelta(days=30)
+
+
+def user_pk(owner: Owner) -> str:
+    """Partition of everything one user owns."""
+    return f"USER#{owner.tenant_id}#{owner.user_id}"
+
+
+def folder_partition(owner: Owner, folder_id: str) -> str:
+    """GSI1 partition of a folder's messages."""
+    return f"FOLDER#{owner.tenant_id}#{owner.user_id}#{folder_id}"
+
+
+def _to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+
+
+def _from_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _DESER.deserialize(v) for k, v in item.items()}
+
+
+def _name_lock(parent_id: str | None, name: str) -> str:
+    # Sibling names are unique regardless of case, as in most mail clients.
+    return f"FNAME#{parent_id or '-'}#{name.casefold()}"
+
+
+def _addresses(values: Any) -> tuple[Address, ...]:
+    return tuple(Address(str(v.get("n", "")), str(v.get("e", ""))) for v in values or [])
+
+
+def _int(value: Any) -> int:
+    return int(value) if isinstance(value, (int, Decimal)) else 0
+
+
+class _Cancelled(Exception):
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__("transaction cancelled")
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        return (
+            index < len(self.reasons)
+            and self.reasons[index].get("Code") == "ConditionalCheckFailed"
+        )
+
+
+class DynamoMailbox:
+    """``Mailbox`` and ``Uploads`` on the single mailport table."""
+
+    def __init__(self, table_name: str, *, session: boto3.session.Session | None = None) -> None:
+        self._table = table_name
+        self._client: Any = (session or boto3.session.Session()).client("dynamodb")
+
+    # ------------------------------------------------------------------ plumbing
+    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, method)(**kwargs)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") == "TransactionCanceledException":
+                reasons: list[dict[str, Any]] = [
+                    dict(r) for r in e.response.get("CancellationReasons", [])
+                ]
+                raise _Cancelled(reasons) from e
+            raise translate(e, what) from e
+        except BotoCoreError as e:
+            raise translate(e, what) from e
+
+    def _get(self, pk: str, sk: str, what: str) -> dict[str, Any] | None:
+        got = self._call(
+            what,
+            "get_item",
+            TableName=self._table,
+            Key=_to_ddb({"PK": pk, "SK": sk}),
+            ConsistentRead=True,
+        )
+        return _from_ddb(got["Item"]) if "Item" in got else None
+
+    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["TableName"] = self._table
+        while True:
+            page = self._call(what, "query", **kwargs)
+            yield from (_from_ddb(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _transact(self, what: str, items: list[dict[str, Any]]) -> None:
+        self._call(what, "transact_write_items", TransactItems=items)
+
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"TableName": self._table, "Key": _to_ddb({"PK": pk, "SK": sk})}
+
+    # ------------------------------------------------------------------ folders
+    def list_folders(self, owner: Owner) -> list[Folder]:
+        """Every folder of the user, with counters."""
+        items = self._query(
+            "listing folders",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues=_to_ddb({":pk": user_pk(owner), ":sk": "FOLDER#"}),
+            ConsistentRead=True,
+        )
+        return [self._folder(i) for i in items]
+
+    def get_folder(self, owner: Owner, folder_id: str) -> Folder | None:
+        """One folder, or None."""
+        item = self._get(user_pk(owner), f"FOLDER#{folder_id}", "reading the folder")
+        return self._folder(item) if item else None
+
+    @staticmethod
+    def _folder(item: dict[str, Any]) -> Folder:
+        system = item.get("system")
+        return Folder(
+            folder_id=str(item["SK"]).removeprefix("FOLDER#"),
+            name=str(item["name"]),
+            parent_id=item.get("parent_id") or None,
+            system=SystemFolder(system) if system else None,
+            total=_int(item.get("total")),
+            unread=_int(item.get("unread")),
+            size=_int(item.get("size")),
+        )
+
+    def create_folder(self, owner: Owner, folder: Folder) -> None:
+        """Create a folder; ``Conflict`` if a sibling has the same name."""
+        pk = user_pk(owner)
+        items: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_ddb(
+                        {
+                            "PK": pk,
+                            "SK": f"FOLDER#{folder.folder_id}",
+                            "type": "folder",
+                            "name": folder.name,
+                            "parent_id": folder.parent_id,
+                            "system": folder.system.value if folder.system else None,
+                            "total": 0,
+                            "unread": 0,
+                            "size": 0,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_ddb({"PK": pk, "SK": _name_lock(folder.parent_id, folder.name)}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+        ]
+        if folder.parent_id:
+            items.append(self._folder_exists(pk, folder.parent_id))
+        try:
+            self._transact("creating the folder", items)
+        except _Cancelled as e:
+            if e.failed(0):
+                raise Conflict("that folder already exists") from e
+            if e.failed(1):
+                raise Conflict(f"a folder named {folder.name!r} is already there") from e
+            if e.failed(2):
+                raise NotFound("the parent folder does not exist") from e
+            raise Conflict("the mailbox changed at the same time; try again") from e
+
+    def _folder_exists(self, pk: str, folder_id: str) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                **self._key(pk, f"FOLDER#{folder_id}"),
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        }
+
+    def update_folder(self, owner: Owner, before: Folder, after: Folder) -> None:
+        """Rename and/or move a folder; ``Conflict`` on a sibling name clash."""
+        pk = user_pk(owner)
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    **self._key(pk, f"FOLDER#{before.folder_id}"),
+                    "UpdateExpression": "SET #n = :n, parent_id = :p",
+                    "ConditionExpression": "attribute_exists(PK) AND #n = :old",
+                    "ExpressionAttributeNames": {"#n": "name"},
+                    "ExpressionAttributeValues": _to_ddb(
+                        {":n": after.name, ":p": after.parent_id or "", ":old": before.name}
+                    ),
+                }
+            }
+        ]
+        old_lock, new_lock = (
+            _name_lock(before.parent_id, before.name),
+            _name_lock(after.parent_id, after.name),
+        )
+        if old_lock != new_lock:
+            items.append({"Delete": self._key(pk, old_lock)})
+            items.append(
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _to_ddb({"PK": pk, "SK": new_lock}),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                }
+            )
+        if after.parent_id:
+            items.append(self._folder_exists(pk, after.parent_id))
+        try:
+            self._transact("changing the folder", items)
+        except _Cancelled as e:
+            if e.failed(0):
+                raise Conflict("the folder changed at the same time; reload and try again") from e
+            if old_lock != new_lock and e.failed(2):
+                raise Conflict(f"a folder named {after.name!r} is already there") from e
+            raise NotFound("the new parent folder does not exist") from e
+
+    def delete_folder(self, owner: Owner, folder: Folder) -> None:
+        """Delete an empty folder; ``Conflict`` if it holds messages."""
+        pk = user_pk(owner)
+        try:
+            self._transact(
+                "deleting the folder",
+                [
+                    {
+                        "Delete": {
+                            **self._key(pk, f"FOLDER#{folder.folder_id}"),
+                            "ConditionExpression": "attribute_exists(PK) AND #t = :zero",
+                            "ExpressionAttributeNames": {"#t": "total"},
+                            "ExpressionAttributeValues": _to_ddb({":zero": 0}),
+                        }
+                    },
+                    {"Delete": self._key(pk, _name_lock(folder.parent_id, folder.name))},
+                ],
+            )
+        except _Cancelled as e:
+            raise Conflict("the folder is not empty: move or delete its messages first") from e
+
+    # ------------------------------------------------------------------ messages
+    def insert_message(self, owner: Owner, message: StoredMessage) -> tuple[InsertOutcome, str]:
+        """Index a message; returns the outcome and the id of the message now indexed."""
+        pk = user_pk(owner)
+        fp_key = f"FP#{message.folder_id}#{message.fingerprint}"
+        unread = 0 if message.flags.seen else 1
+        items = [
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_ddb(self._message_item(owner, message)),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": _to_ddb({"PK": pk, "SK": fp_key, "message_id": message.message_id}),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            },
+            self._counter(pk, message.folder_id, 1, unread, message.summary.size),
+        ]
+        try:
+            self._transact("storing the message", items)
+        except _Cancelled as e:
+            if e.failed(0):
+                return InsertOutcome.ALREADY_STORED, message.message_id
+            if e.failed(1):
+                existing = self._get(pk, fp_key, "reading the duplicate")
+                return InsertOutcome.DUPLICATE, str((existing or {}).get("message_id", ""))
+            if e.failed(2):
+                raise NotFound("the folder does not exist any more") from e
+            raise
+        return InsertOutcome.STORED, message.message_id
+
+    def _counter(
+        self, pk: str, folder_id: str, total: int, unread: int, size: int
+    ) -> dict[str, Any]:
+        return {
+            "Update": {
+                **self._key(pk, f"FOLDER#{folder_id}"),
+                "UpdateExpression": "ADD #t :t, unread :u, #s :s",
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeNames": {"#t": "total", "#s": "size"},
+                "ExpressionAttributeValues": _to_ddb({":t": total, ":u": unread, ":s": size}),
+            }
+        }
+
+    @staticmethod
+    def _sort_key(message: StoredMessage) -> str:
+        when = (message.summary.date or message.received_at).astimezone(dt.UTC)
+        return f"{when.strftime('%Y-%m-%dT%H:%M:%S')}#{message.message_id}"
+
+    def _message_item(self, owner: Owner, m: StoredMessage) -> dict[str, Any]:
+        s = m.summary
+        return {
+            "PK": user_pk(owner),
+            "SK": f"MSG#{m.message_id}",
+            "GSI1PK": folder_partition(owner, m.folder_id),
+            "GSI1SK": self._sort_key(m),
+            "type": "message",
+            "folder_id": m.folder_id,
+            "subject": s.subject,
+            "from": [{"n": a.name, "e": a.email} for a in s.from_],
+            "to": [{"n": a.name, "e": a.email} for a in s.to],
+            "cc": [{"n": a.name, "e": a.email} for a in s.cc],
+            "date": s.date.isoformat() if s.date else None,
+            "header_message_id": m.header_message_id,
+            "attachments": list(s.attachment_names),
+            "has_attachments": s.has_attachments,
+            "size": s.size,
+            "seen": m.flags.seen,
+            "flagged": m.flags.flagged,
+            "answered": m.flags.answered,
+            "source_type": m.source.type.value,
+            "source_id": m.source.id,
+            "fingerprint": m.fingerprint,
+            "sha256": m.sha256,
+            "raw_key": m.raw_key,
+            "received_at": m.received_at.isoformat(),
+            "icon": m.icon,
+            "job_id": m.job_id,
+        }
+
+    @staticmethod
+    def _message(item: dict[str, Any]) -> StoredMessage:
+        date = item.get("date")
+        summary = MessageSummary(
+            subject=str(item.get("subject", "")),
+            from_=_addresses(item.get("from")),
+            to=_addresses(item.get("to")),
+            cc=_addresses(item.get("cc")),
+            date=dt.datetime.fromisoformat(date) if date else None,
+            message_id=item.get("header_message_id") or None,
+            attachment_names=tuple(str(a) for a in item.get("attachments") or []),
+            has_attachments=bool(item.get("has_attachments")),
+            size=_int(item.get("size")),
+        )
+        return StoredMessage(
+            message_id=str(item["SK"]).removeprefix("MSG#"),
+            folder_id=str(item["folder_id"]),
+            summary=summary,
+            flags=Flags(
+                seen=bool(item.get("seen")),
+                flagged=bool(item.get("flagged")),
+                answered=bool(item.get("answered")),
+            ),
+            source=Source(SourceType(item["source_type"]), str(item["source_id"])),
+            fingerprint=str(item["fingerprint"]),
+            raw_key=str(item["raw_key"]),
+            received_at=dt.datetime.fromisoformat(str(item["received_at"])),
+            icon=item.get("icon"),
+            job_id=item.get("job_id"),
+            header_message_id=str(item.get("header_message_id") or ""),
+            sha256=str(item.get("sha256") or ""),
+        )
+
+    def get_message(self, owner: Owner, message_id: str) -> StoredMessage | None:
+        """One message, or None."""
+        item = self._get(user_pk(owner), f"MSG#{message_id}", "reading the message")
+        return self._message(item) if item else None
+
+    def list_messages(
+        self, owner: Owner, folder_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[StoredMessage], str | None]:
+        """A page of a folder's messages, newest first, and the cursor of the next page."""
+        partition = folder_partition(owner, folder_id)
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": _to_ddb({":pk": partition}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, partition, user_pk(owner))
+        page = self._call("listing messages", "query", **kwargs)
+        messages = [self._message(_from_ddb(i)) for i in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return messages, _encode_cursor(_from_ddb(last)) if last else None
+
+    def update_message(self, owner: Owner, before: StoredMessage, after: StoredMessage) -> None:
+        """Change flags and/or folder, keeping the counters right."""
+        pk = user_pk(owner)
+        was_unread, is_unread = int(not before.flags.seen), int(not after.flags.seen)
+        size = before.summary.size
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    **self._key(pk, f"MSG#{before.message_id}"),
+                    "UpdateExpression": "SET seen = :s, flagged = :f, answered = :a, "
+                    "folder_id = :fid, GSI1PK = :g",
+                    # Guard on the state we read, so concurrent changes can't skew counters.
+                    "ConditionExpression": "folder_id = :old AND seen = :oldseen",
+                    "ExpressionAttributeValues": _to_ddb(
+                        {
+                            ":s": after.flags.seen,
+                            ":f": after.flags.flagged,
+                            ":a": after.flags.answered,
+                            ":fid": after.folder_id,
+                            ":g": folder_partition(owner, after.folder_id),
+                            ":old": before.folder_id,
+                            ":oldseen": before.flags.seen,
+                        }
+                    ),
+                }
+            }
+        ]
+        if before.folder_id == after.folder_id:
+            if was_unread != is_unread:
+                items.append(self._counter(pk, before.folder_id, 0, is_unread - was_unread, 0))
+        else:
+            items += [
+                self._counter(pk, before.folder_id, -1, -was_unread, -size),
+                self._counter(pk, after.folder_id, 1, is_unread, size),
+                {"Delete": self._key(pk, f"FP#{before.folder_id}#{before.fingerprint}")},
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _to_ddb(
+                            {
+                                "PK": pk,
+                                "SK": f"FP#{after.folder_id}#{after.fingerprint}",
+                                "message_id": after.message_id,
+                            }
+                        ),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        try:
+            self._transact("changing the message", items)
+        except _Cancelled as e:
+            if e.failed(0):
+                raise Conflict("the message changed at the same time; reload and try again") from e
+            if before.folder_id != after.folder_id and e.failed(4):
+                raise Conflict("the same message is already in that folder") from e
+            raise NotFound("the target folder does not exist") from e
+
+    def delete_message(self, owner: Owner, message: StoredMessage) -> None:
+        """Remove a message from the index, keeping the counters right."""
+        pk = user_pk(owner)
+        try:
+            self._transact(
+                "deleting the message",
+                [
+                    {
+                        "Delete": {
+                            **self._key(pk, f"MSG#{message.message_id}"),
+                            "ConditionExpression": "folder_id = :f AND seen = :s",
+                            "ExpressionAttributeValues": _to_ddb(
+                                {":f": message.folder_id, ":s": message.flags.seen}
+                            ),
+                        }
+                    },
+                    {"Delete": self._key(pk, f"FP#{message.folder_id}#{message.fingerprint}")},
+                    self._counter(
+                        pk,
+                        message.folder_id,
+                        -1,
+                        -int(not message.flags.seen),
+                        -message.summary.size,
+                    ),
+                ],
+            )
+        except _Cancelled as e:
+            raise Conflict("the message changed at the same time; reload and try again") from e
+
+    # ------------------------------------------------------------------ rules
+    def get_rules_document(self, owner: Owner) -> dict[str, object] | None:
+        """The stored auto-sort rules (JSON), or None."""
+        item = self._get(user_pk(owner), "RULES", "reading the rules")
+        return json.loads(str(item["document"])) if item else None
+
+    def put_rules_document(self, owner: Owner, document: dict[str, object]) -> None:
+        """Replace the auto-sort rules."""
+        self._call(
+            "saving the rules",
+            "put_item",
+            TableName=self._table,
+            Item=_to_ddb({"PK": user_pk(owner), "SK": "RULES", "document": json.dumps(document)}),
+        )
+
+    # ------------------------------------------------------------------ uploads
+    def create_batch(self, owner: Owner, batch: UploadBatch) -> None:
+        """Record a new batch and its files (files in chunks of 25, batch item last)."""
+        pk = user_pk(owner)
+        expires = int((batch.created_at + UPLOAD_TTL).timestamp())
+        files = [
+            {"PutRequest": {"Item": _to_ddb(self._file_item(pk, batch.batch_id, f, expires))}}
+            for f in batch.files
+        ]
+        for i in range(0, len(files), 25):
+            pending: dict[str, Any] = {self._table: files[i : i + 25]}
+            while pending:
+                got = self._call("recording the upload", "batch_write_item", RequestItems=pending)
+                pending = got.get("UnprocessedItems") or {}
+        self._call(
+            "recording the upload",
+            "put_item",
+            TableName=self._table,
+            Item=_to_ddb(
+                {
+                    "PK": pk,
+                    "SK": f"UPLOAD#{batch.batch_id}",
+                    "type": "upload",
+                    "folder_id": batch.folder_id,
+                    "apply_rules": batch.apply_rules,
+                    "created_at": batch.created_at.isoformat(),
+                    "file_count": len(batch.files),
+                    "expires_at": expires,
+                }
+            ),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    @staticmethod
+    def _file_item(pk: str, batch_id: str, f: UploadFile, expires: int) -> dict[str, Any]:
+        return {
+            "PK": pk,
+            "SK": f"UPLOAD#{batch_id}#F#{f.index:04d}",
+            "type": "upload_file",
+            "name": f.name,
+            "size": f.size,
+            "status": f.status.value,
+            "reason": f.reason,
+            "message": f.message,
+            "message_id": f.message_id,
+            "expires_at": expires,
+        }
+
+    def get_batch(self, owner: Owner, batch_id: str) -> UploadBatch | None:
+        """A batch with every file's state, or None."""
+        items = list(
+            self._query(
+                "reading the upload",
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+                ExpressionAttributeValues=_to_ddb(
+                    {":pk": user_pk(owner), ":sk": f"UPLOAD#{batch_id}"}
+                ),
+                ConsistentRead=True,
+            )
+        )
+        head = next((i for i in items if i["SK"] == f"UPLOAD#{batch_id}"), None)
+        if head is None:
+            return None
+        files = sorted(
+            (self._file(i) for i in items if str(i["SK"]).startswith(f"UPLOAD#{batch_id}#F#")),
+            key=lambda f: f.index,
+        )
+        return UploadBatch(
+            batch_id=batch_id,
+            folder_id=str(head["folder_id"]),
+            apply_rules=bool(head.get("apply_rules")),
+            created_at=dt.datetime.fromisoformat(str(head["created_at"])),
+            files=tuple(files),
+        )
+
+    @staticmethod
+    def _file(item: dict[str, Any]) -> UploadFile:
+        return UploadFile(
+            index=int(str(item["SK"]).rsplit("#", 1)[1]),
+            name=str(item["name"]),
+            size=_int(item.get("size")),
+            status=FileStatus(item["status"]),
+            reason=str(item.get("reason") or ""),
+            message=str(item.get("message") or ""),
+            message_id=str(item.get("message_id") or ""),
+        )
+
+    def finish_file(self, owner: Owner, batch_id: str, result: UploadFile) -> bool:
+        """Record a file's final state once; False if it was already final."""
+        try:
+            self._call(
+                "recording the file's result",
+                "update_item",
+                TableName=self._table,
+                Key=_to_ddb(
+                    {"PK": user_pk(owner), "SK": f"UPLOAD#{batch_id}#F#{result.index:04d}"}
+                ),
+                UpdateExpression="SET #st = :st, reason = :r, message = :m, message_id = :id",
+                ConditionExpression="#st = :pending",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=_to_ddb(
+                    {
+                        ":st": result.status.value,
+                        ":r": result.reason,
+                        ":m": result.message,
+                        ":id": result.message_id,
+                        ":pending": FileStatus.PENDING.value,
+                    }
+                ),
+            )
+        except StorageError as e:
+            if _is_condition_failure(e):
+                return False  # already final: this S3 event was delivered before
+            raise
+        return True
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    cause = error.__cause__
+    return (
+        isinstance(cause, ClientError)
+        and cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    )
+
+
+def _encode_cursor(key: dict[str, Any]) -> str:
+    data = json.dumps({k: str(v) for k, v in key.items()}, sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(cursor: str, partition: str, pk: str) -> dict[str, Any]:
+    """The cursor's start key, refused unless it points into the caller's own folder."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError) as e:
+        raise ValidationFailed("the cursor is not valid; start from the first page") from e
+    valid = (
+        isinstance(key, dict)
+        and set(key) == {"PK", "SK", "GSI1PK", "GSI1SK"}
+        and key.get("GSI1PK") == partition
+        and key.get("PK") == pk
+        and all(isinstance(v, str) for v in key.values())
+    )
+    if not valid:
+        raise ValidationFailed("the cursor is not valid; start from the first page")
+    return _to_ddb(key)

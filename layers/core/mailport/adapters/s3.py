@@ -1,0 +1,119 @@
+"""S3 adapters: the raw message store and the upload bucket."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mailport.adapters.aws_errors import translate
+from mailport.errors import NotFound
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+def _missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in _MISSING
+
+
+class S3RawStore:
+    """``RawStore`` on a bucket: bytes in, the same bytes out."""
+
+    def __init__(self, bucket: str, *, session: boto3.session.Session | None = None) -> None:
+        self._bucket = bucket
+        self._s3: Any = (session or boto3.session.Session()).client("s3")
+
+    def put(self, key: str, raw: bytes) -> None:
+        """Store ``raw`` under ``key``; S3 checks the SHA-256 we send (no silent corruption)."""
+        checksum = base64.b64encode(hashlib.sha256(raw).digest()).decode("ascii")
+        try:
+            self._s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=raw,
+                ContentType="message/rfc822",
+                ChecksumSHA256=checksum,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, "storing the message") from e
+
+    def get(self, key: str) -> bytes:
+        """The bytes under ``key``; ``NotFound`` if absent."""
+        try:
+            body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as e:
+            if _missing(e):
+                raise NotFound("the message's content is missing") from e
+            raise translate(e, "reading the message") from e
+        except BotoCoreError as e:
+            raise translate(e, "reading the message") from e
+        return body
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (absent is fine)."""
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, "deleting the message") from e
+
+
+class S3UploadBucket:
+    """``UploadObjects`` on the upload bucket: presigned POSTs and reading what arrived."""
+
+    def __init__(self, bucket: str, *, session: boto3.session.Session | None = None) -> None:
+        self._bucket = bucket
+        self._s3: Any = (session or boto3.session.Session()).client("s3")
+
+    def presign(self, key: str, size: int, expires_s: int) -> dict[str, Any]:
+        """A presigned POST for exactly ``key`` and exactly ``size`` bytes."""
+        try:
+            post: dict[str, Any] = self._s3.generate_presigned_post(
+                Bucket=self._bucket,
+                Key=key,
+                Fields={"Content-Type": "message/rfc822"},
+                Conditions=[
+                    {"Content-Type": "message/rfc822"},
+                    # The declared size, exactly: a different file can't ride on this URL.
+                    ["content-length-range", size, size],
+                ],
+                ExpiresIn=expires_s,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, "preparing the upload") from e
+        return post
+
+    def size(self, key: str) -> int | None:
+        """The object's size, or None if it is not there."""
+        try:
+            return int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+        except ClientError as e:
+            if _missing(e):
+                return None
+            raise translate(e, "reading the upload") from e
+        except BotoCoreError as e:
+            raise translate(e, "reading the upload") from e
+
+    def read(self, key: str, first: int | None = None) -> bytes:
+        """The object's bytes (only the ``first`` ones if given)."""
+        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
+        if first is not None:
+            kwargs["Range"] = f"bytes=0-{first - 1}"
+        try:
+            data: bytes = self._s3.get_object(**kwargs)["Body"].read()
+        except ClientError as e:
+            if _missing(e):
+                raise NotFound("the uploaded file is gone") from e
+            raise translate(e, "reading the upload") from e
+        except BotoCoreError as e:
+            raise translate(e, "reading the upload") from e
+        return data
+
+    def delete(self, key: str) -> None:
+        """Remove an upload once it has been dealt with."""
+        try:
+            self._s3.delete_object(Bucket=self._bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, "cleaning up the upload") from e

@@ -1,0 +1,173 @@
+"""Folders and stored messages: the destination every import path writes into."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mailport.domain.message import MessageSummary
+from mailport.errors import ValidationFailed
+
+MAX_FOLDER_NAME = 255
+MAX_FOLDER_DEPTH = 10
+
+
+class SystemFolder(StrEnum):
+    """Folders every mailbox has; their ids are their names, lowercased."""
+
+    INBOX = "inbox"
+    SENT = "sent"
+    DRAFTS = "drafts"
+    TRASH = "trash"
+    JUNK = "junk"
+
+
+SYSTEM_FOLDER_NAMES = {
+    SystemFolder.INBOX: "Inbox",
+    SystemFolder.SENT: "Sent",
+    SystemFolder.DRAFTS: "Drafts",
+    SystemFolder.TRASH: "Trash",
+    SystemFolder.JUNK: "Junk",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose mailbox: every key and every query is scoped by it."""
+
+    tenant_id: str
+    user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    """A folder with its counters."""
+
+    folder_id: str
+    name: str
+    parent_id: str | None
+    system: SystemFolder | None = None
+    total: int = 0
+    unread: int = 0
+    size: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of a folder."""
+        return {
+            "id": self.folder_id,
+            "name": self.name,
+            "parent_id": self.parent_id,
+            "system": self.system.value if self.system else None,
+            "total": self.total,
+            "unread": self.unread,
+            "size": self.size,
+        }
+
+
+def clean_folder_name(name: object) -> str:
+    """A folder name as stored: NFC, trimmed, 1..255 characters, no control characters.
+
+    Names are data, never paths: ``../x`` and backslashes are kept as typed.
+    """
+    if not isinstance(name, str):
+        raise ValidationFailed("name must be a string")
+    cleaned = unicodedata.normalize("NFC", name).strip()
+    if not cleaned:
+        raise ValidationFailed("a folder needs a name")
+    if len(cleaned) > MAX_FOLDER_NAME:
+        raise ValidationFailed(f"folder names are at most {MAX_FOLDER_NAME} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
+        raise ValidationFailed("folder names cannot contain control characters")
+    return cleaned
+
+
+class SourceType(StrEnum):
+    """Where a message came from."""
+
+    UPLOAD = "upload"
+    POP = "pop"
+    IMAP = "imap"
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The import that brought a message in (an upload batch, a POP account, a job)."""
+
+    type: SourceType
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flags:
+    """IMAP-style flags the index keeps."""
+
+    seen: bool = False
+    flagged: bool = False
+    answered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message in the index (the raw bytes live in the raw store under ``raw_key``)."""
+
+    message_id: str
+    folder_id: str
+    summary: MessageSummary
+    flags: Flags
+    source: Source
+    fingerprint: str
+    raw_key: str
+    received_at: dt.datetime
+    icon: str | None = None
+    job_id: str | None = None
+    header_message_id: str = ""
+    sha256: str = field(default="")
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of a message in lists and views."""
+        s = self.summary
+        return {
+            "id": self.message_id,
+            "folder_id": self.folder_id,
+            "subject": s.subject,
+            "from": [{"name": a.name, "email": a.email} for a in s.from_],
+            "to": [{"name": a.name, "email": a.email} for a in s.to],
+            "cc": [{"name": a.name, "email": a.email} for a in s.cc],
+            "date": s.date.isoformat() if s.date else None,
+            "received_at": self.received_at.isoformat(),
+            "size": s.size,
+            "attachments": list(s.attachment_names),
+            "has_attachments": s.has_attachments,
+            "flags": {
+                "seen": self.flags.seen,
+                "flagged": self.flags.flagged,
+                "answered": self.flags.answered,
+            },
+            "icon": self.icon,
+            "source": {"type": self.source.type.value, "id": self.source.id},
+            "job_id": self.job_id,
+            "message_id_header": self.header_message_id,
+            "sha256": self.sha256,
+        }
+
+
+def message_id_for(*identity: str) -> str:
+    """A deterministic message id from the source identity, so a retry overwrites.
+
+    Upload: (batch, object key); POP: (account, UIDL); IMAP: (job, folder, UIDVALIDITY, UID).
+    """
+    digest = hashlib.sha256("\x1f".join(identity).encode("utf-8")).digest()
+    return "m" + base64.b32encode(digest[:20]).decode("ascii").lower()
+
+
+class InsertOutcome(StrEnum):
+    """What indexing a message did."""
+
+    STORED = "stored"  # new
+    ALREADY_STORED = "already_stored"  # the same message id was indexed before (a retry)
+    DUPLICATE = "duplicate"  # the same content is already in that folder under another id

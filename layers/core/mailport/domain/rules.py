@@ -1,0 +1,452 @@
+"""Auto-sort rules (振り分け設定), as in LINE WORKS Mail: an ordered list per user, applied to
+imported mail when the import source asks for it.
+
+Matching:
+
+* Text is compared case-insensitively after Unicode NFKC normalisation, so full-width and
+  half-width variants match (``ＡＢＣ`` matches ``abc``, ``ｶﾀｶﾅ`` matches ``カタカナ``).
+  ``equals`` also ignores surrounding whitespace; ``contains`` is a plain substring test.
+* For from/to/cc a condition matches if ANY address in the header matches; ``contains`` and
+  ``equals`` look at both the display name and the email address. An empty header (no
+  addresses) matches nothing.
+* ``domain_is example.com`` matches ``a@example.com`` and ``a@sub.example.com`` but not
+  ``a@badexample.com``; a leading ``@`` in the value is ignored. An address without ``@``
+  (display name only) has no domain.
+* ``size greater_than N`` / ``less_than N`` are strict comparisons on the raw message bytes.
+
+Applying (``apply_rules``): rules run in order and disabled rules are skipped. Each matching
+rule's actions apply: the FIRST matching ``move_to_folder`` wins and later moves are ignored
+(as in most mail clients); ``mark_read`` and ``flag`` accumulate; ``move_to_trash`` wins over any
+move, so a trashed outcome has ``folder_id=None``. ``stop_processing`` ends the run after
+that rule.
+
+Validation (``parse_rules``) reports the first problem it finds, naming the rule by its 1-based
+index and name, then the 1-based condition or action and the field, e.g.
+``rule 2 ("Newsletters"): condition 1: "domain_is" works only on from, to or cc``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import Field as PydanticField
+from pydantic_core import ErrorDetails
+
+from mailport.domain.message import Address, MessageSummary
+from mailport.errors import ValidationFailed
+
+FieldName = Literal["from", "to", "cc", "subject", "has_attachment", "size"]
+Operator = Literal["contains", "equals", "domain_is", "is", "greater_than", "less_than"]
+MatchMode = Literal["all", "any"]
+ActionType = Literal["move_to_folder", "mark_read", "flag", "move_to_trash"]
+ConditionValue = str | bool | int
+
+MAX_RULES = 100
+MAX_CONDITIONS = 20
+MAX_ACTIONS = 5
+MAX_NAME_LENGTH = 100
+MAX_TEXT_LENGTH = 256
+MAX_ID_LENGTH = 64
+
+_OPERATORS: Mapping[FieldName, tuple[Operator, ...]] = {
+    "from": ("contains", "equals", "domain_is"),
+    "to": ("contains", "equals", "domain_is"),
+    "cc": ("contains", "equals", "domain_is"),
+    "subject": ("contains", "equals"),
+    "has_attachment": ("is",),
+    "size": ("greater_than", "less_than"),
+}
+_DOMAIN = re.compile(r"[^\s@.]+(?:\.[^\s@.]+)*")
+_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}$"
+
+
+# --- the rules themselves -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One test on a message: ``field op value``; the op always fits the field."""
+
+    field: FieldName
+    op: Operator
+    value: ConditionValue
+
+    def __post_init__(self) -> None:
+        problem = _condition_problem(self.field, self.op, self.value)
+        if problem:
+            raise ValidationFailed(f"condition: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing a matching rule does; ``folder_id`` is set exactly for ``move_to_folder``."""
+
+    type: ActionType
+    folder_id: str | None = None
+
+    def __post_init__(self) -> None:
+        problem = _action_problem(self.type, self.folder_id)
+        if problem:
+            raise ValidationFailed(f"action: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One auto-sort rule of a user's ordered list."""
+
+    id: str
+    name: str
+    enabled: bool
+    match: MatchMode
+    conditions: tuple[Condition, ...]
+    actions: tuple[Action, ...]
+    stop_processing: bool
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.conditions) <= MAX_CONDITIONS:
+            raise ValidationFailed(f"a rule needs 1 to {MAX_CONDITIONS} conditions")
+        if not 1 <= len(self.actions) <= MAX_ACTIONS:
+            raise ValidationFailed(f"a rule needs 1 to {MAX_ACTIONS} actions")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the rules decided for one message. ``folder_id`` is None if no move applies (the
+    message stays in the import's default folder) and always None when ``trashed``.
+    """
+
+    folder_id: str | None
+    seen: bool
+    flagged: bool
+    trashed: bool
+    matched_rule_ids: tuple[str, ...]
+
+
+def _either(words: Sequence[str]) -> str:
+    if len(words) == 1:
+        return words[0]
+    return f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def _condition_problem(field: FieldName, op: Operator, value: object) -> str | None:
+    if op not in _OPERATORS[field]:
+        fields = [name for name, ops in _OPERATORS.items() if op in ops]
+        return f'"{op}" works only on {_either(fields)}'
+    if op == "is":
+        return None if isinstance(value, bool) else '"value" must be true or false for "is"'
+    if op in ("greater_than", "less_than"):
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return None
+        return f'"value" must be a whole number of bytes (0 or more) for "{op}"'
+    return _text_problem(op, value)
+
+
+def _text_problem(op: Operator, value: object) -> str | None:
+    if not isinstance(value, str):
+        return f'"value" must be a string for "{op}"'
+    if not value.strip():
+        return '"value" must not be empty'
+    if len(value) > MAX_TEXT_LENGTH:
+        return f'"value" must be at most {MAX_TEXT_LENGTH} characters'
+    if op == "domain_is" and not _DOMAIN.fullmatch(_domain_value(value)):
+        return '"value" must be a domain such as example.com'
+    return None
+
+
+def _action_problem(action_type: ActionType, folder_id: str | None) -> str | None:
+    if action_type == "move_to_folder" and not folder_id:
+        return '"move_to_folder" needs "folder_id"'
+    if action_type != "move_to_folder" and folder_id is not None:
+        return '"folder_id" is only for "move_to_folder"'
+    return None
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    """Caseless, width-insensitive form of ``text`` (NFKC, casefold, NFKC again)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _domain_value(value: str) -> str:
+    return _norm(value).strip().removeprefix("@").rstrip(".")
+
+
+def _email_domain(email: str) -> str | None:
+    local, at, domain = _norm(email).strip().rpartition("@")
+    if not at or not local:
+        return None
+    return domain.rstrip(".")
+
+
+def _text_matches(op: Operator, value: str, text: str) -> bool:
+    if op == "contains":
+        return _norm(value) in _norm(text)
+    return _norm(value).strip() == _norm(text).strip()  # equals
+
+
+def _address_matches(op: Operator, value: str, address: Address) -> bool:
+    if op == "domain_is":
+        domain = _email_domain(address.email)
+        wanted = _domain_value(value)
+        return domain is not None and (domain == wanted or domain.endswith("." + wanted))
+    return _text_matches(op, value, address.name) or _text_matches(op, value, address.email)
+
+
+def _addresses(message: MessageSummary, field: FieldName) -> tuple[Address, ...]:
+    if field == "from":
+        return message.from_
+    if field == "to":
+        return message.to
+    return message.cc
+
+
+def condition_matches(condition: Condition, message: MessageSummary) -> bool:
+    """Whether ``message`` passes ``condition``."""
+    field, op, value = condition.field, condition.op, condition.value
+    if field == "has_attachment":
+        return message.has_attachments == value
+    if field == "size":
+        limit = int(value)
+        return message.size > limit if op == "greater_than" else message.size < limit
+    if field == "subject":
+        return _text_matches(op, str(value), message.subject)
+    return any(_address_matches(op, str(value), a) for a in _addresses(message, field))
+
+
+def rule_matches(rule: Rule, message: MessageSummary) -> bool:
+    """Whether ``message`` passes all (``match="all"``) or any of the rule's conditions;
+    ``enabled`` is not looked at here.
+    """
+    results = (condition_matches(c, message) for c in rule.conditions)
+    return all(results) if rule.match == "all" else any(results)
+
+
+@dataclass(slots=True)
+class _Tally:
+    folder_id: str | None = None
+    seen: bool = False
+    flagged: bool = False
+    trashed: bool = False
+
+    def apply(self, action: Action) -> None:
+        if action.type == "move_to_folder" and self.folder_id is None:
+            self.folder_id = action.folder_id
+        elif action.type == "mark_read":
+            self.seen = True
+        elif action.type == "flag":
+            self.flagged = True
+        elif action.type == "move_to_trash":
+            self.trashed = True
+
+
+def apply_rules(rules: Sequence[Rule], message: MessageSummary) -> Outcome:
+    """Run ``rules`` in order over ``message`` (see the module docstring for the semantics)."""
+    tally = _Tally()
+    matched: list[str] = []
+    for rule in rules:
+        if not rule.enabled or not rule_matches(rule, message):
+            continue
+        matched.append(rule.id)
+        for action in rule.actions:
+            tally.apply(action)
+        if rule.stop_processing:
+            break
+    return Outcome(
+        folder_id=None if tally.trashed else tally.folder_id,
+        seen=tally.seen,
+        flagged=tally.flagged,
+        trashed=tally.trashed,
+        matched_rule_ids=tuple(matched),
+    )
+
+
+# --- the PUT /v1/rules body ---------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class _ConditionIn(_In):
+    field: FieldName
+    op: Operator
+    value: Any  # its type depends on op; checked by _condition_problem for a clearer message
+
+
+class _ActionIn(_In):
+    type: ActionType
+    folder_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+
+class _RuleIn(_In):
+    id: Annotated[str, StringConstraints(pattern=_ID_PATTERN)] | None = None
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)
+    ]
+    enabled: bool
+    match: MatchMode
+    conditions: Annotated[
+        list[_ConditionIn], PydanticField(min_length=1, max_length=MAX_CONDITIONS)
+    ]
+    actions: Annotated[list[_ActionIn], PydanticField(min_length=1, max_length=MAX_ACTIONS)]
+    stop_processing: bool
+
+
+class _RulesIn(_In):
+    rules: Annotated[list[Any], PydanticField(max_length=MAX_RULES)]
+
+
+_ERROR_TEXT: Mapping[str, str] = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "model_type": "must be an object",
+    "dict_type": "must be an object",
+    "literal_error": "must be {expected}",
+    "too_short": "must hold at least {min_length} item(s)",
+    "too_long": "may hold at most {max_length} items, not {actual_length}",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "string_pattern_mismatch": (
+        f'may contain only letters, digits, "-" and "_" (1 to {MAX_ID_LENGTH} characters)'
+    ),
+}
+_LABEL_LENGTH = 40  # of a rule name quoted in an error message
+_ITEM_NAMES: Mapping[str, str] = {"conditions": "condition", "actions": "action"}
+
+
+def _where(loc: Sequence[int | str]) -> list[str]:
+    """``("conditions", 0, "op")`` -> ``["condition 1", '"op"']``."""
+    parts: list[str] = []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            continue
+        following = loc[i + 1] if i + 1 < len(loc) else None
+        if isinstance(following, int) and part in _ITEM_NAMES:
+            parts.append(f"{_ITEM_NAMES[part]} {following + 1}")
+        else:
+            parts.append(f'"{part}"')
+    return parts
+
+
+def _describe(error: ValidationError, prefix: str) -> str:
+    """The first of pydantic's errors, as one sentence in our own words."""
+    first: ErrorDetails = error.errors(include_url=False)[0]
+    template = _ERROR_TEXT.get(first["type"])
+    ctx = {k: str(v).replace("'", '"') for k, v in first.get("ctx", {}).items()}
+    text = template.format(**ctx) if template else "is not valid"
+    parts = [prefix, *_where(first["loc"])] if prefix else _where(first["loc"])
+    return f"{': '.join(parts or ['the request body'])} {text}"
+
+
+def _label(index: int, raw: object) -> str:
+    name = raw.get("name") if isinstance(raw, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        return f"rule {index}"
+    name = name.strip()
+    shown = name if len(name) <= _LABEL_LENGTH else name[:_LABEL_LENGTH] + "…"
+    return f"rule {index} ({json.dumps(shown, ensure_ascii=False)})"
+
+
+def _parse_condition(raw: _ConditionIn) -> Condition | str:
+    problem = _condition_problem(raw.field, raw.op, raw.value)
+    return problem if problem else Condition(raw.field, raw.op, raw.value)
+
+
+def _parse_action(
+    raw: _ActionIn, earlier: Sequence[Action], folder_exists: Callable[[str], bool]
+) -> Action | str:
+    problem = _action_problem(raw.type, raw.folder_id)
+    if problem:
+        return problem
+    if any(a.type == raw.type for a in earlier):
+        return f'"{raw.type}" appears more than once in this rule'
+    if raw.folder_id is not None and not folder_exists(raw.folder_id):
+        return f'"folder_id": folder {json.dumps(raw.folder_id, ensure_ascii=False)} does not exist'
+    return Action(raw.type, raw.folder_id)
+
+
+def _parse_rule(
+    index: int, raw: object, ids: dict[str, int], folder_exists: Callable[[str], bool]
+) -> Rule:
+    label = _label(index, raw)
+    try:
+        model = _RuleIn.model_validate(raw)
+    except ValidationError as e:
+        raise ValidationFailed(_describe(e, label)) from e
+    if model.id is not None and model.id in ids:
+        raise ValidationFailed(f'{label}: "id" {model.id} is already used by rule {ids[model.id]}')
+    conditions: list[Condition] = []
+    for n, raw_condition in enumerate(model.conditions, start=1):
+        condition = _parse_condition(raw_condition)
+        if isinstance(condition, str):
+            raise ValidationFailed(f"{label}: condition {n}: {condition}")
+        conditions.append(condition)
+    actions: list[Action] = []
+    for n, raw_action in enumerate(model.actions, start=1):
+        action = _parse_action(raw_action, actions, folder_exists)
+        if isinstance(action, str):
+            raise ValidationFailed(f"{label}: action {n}: {action}")
+        actions.append(action)
+    rule_id = model.id or uuid.uuid4().hex
+    ids[rule_id] = index
+    return Rule(
+        id=rule_id,
+        name=model.name,
+        enabled=model.enabled,
+        match=model.match,
+        conditions=tuple(conditions),
+        actions=tuple(actions),
+        stop_processing=model.stop_processing,
+    )
+
+
+def parse_rules(payload: object, *, folder_exists: Callable[[str], bool]) -> tuple[Rule, ...]:
+    """Validate a ``PUT /v1/rules`` body into rules, in order; rules without an ``id`` get a
+    new one. Raise ``ValidationFailed`` naming the first bad rule and field.
+    """
+    try:
+        body = _RulesIn.model_validate(payload)
+    except ValidationError as e:
+        raise ValidationFailed(_describe(e, "")) from e
+    ids: dict[str, int] = {}
+    return tuple(
+        _parse_rule(index, raw, ids, folder_exists) for index, raw in enumerate(body.rules, start=1)
+    )
+
+
+def _action_json(action: Action) -> dict[str, object]:
+    if action.folder_id is None:
+        return {"type": action.type}
+    return {"type": action.type, "folder_id": action.folder_id}
+
+
+def rules_to_json(rules: Sequence[Rule]) -> dict[str, object]:
+    """The ``GET /v1/rules`` body: the inverse of ``parse_rules``."""
+    return {
+        "rules": [
+            {
+                "id": rule.id,
+                "name": rule.name,
+                "enabled": rule.enabled,
+                "match": rule.match,
+                "conditions": [
+                    {"field": c.field, "op": c.op, "value": c.value} for c in rule.conditions
+                ],
+                "actions": [_action_json(a) for a in rule.actions],
+                "stop_processing": rule.stop_processing,
+            }
+            for rule in rules
+        ]
+    }

@@ -1,0 +1,93 @@
+"""Upload batches: files from the user's PC, each with a result people understand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FileStatus(StrEnum):
+    """Where one uploaded file is."""
+
+    PENDING = "pending"
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadFile:
+    """One file of a batch."""
+
+    index: int
+    name: str
+    size: int
+    status: FileStatus = FileStatus.PENDING
+    reason: str = ""  # a reason code (too_large, binary, ...) when rejected
+    message: str = ""  # the reason in words
+    message_id: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of a file's state."""
+        return {
+            "index": self.index,
+            "name": self.name,
+            "size": self.size,
+            "status": self.status.value,
+            "reason": self.reason or None,
+            "message": self.message or None,
+            "message_id": self.message_id or None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UploadBatch:
+    """A batch of files going into one folder."""
+
+    batch_id: str
+    folder_id: str
+    apply_rules: bool
+    created_at: dt.datetime
+    files: tuple[UploadFile, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of ``GET /v1/uploads/{id}``."""
+        counts = {s.value: 0 for s in FileStatus}
+        for f in self.files:
+            counts[f.status.value] += 1
+        return {
+            "id": self.batch_id,
+            "folder_id": self.folder_id,
+            "apply_rules": self.apply_rules,
+            "created_at": self.created_at.isoformat(),
+            "done": counts["pending"] == 0,
+            "counts": counts,
+            "files": [f.to_json() for f in self.files],
+        }
+
+
+def upload_key(tenant_id: str, user_id: str, batch_id: str, index: int) -> str:
+    """The object key of a file: under the user's own prefix; the file name is never in it."""
+    return f"uploads/{tenant_id}/{user_id}/{batch_id}/{index:04d}"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadKey:
+    """An upload object key, parsed."""
+
+    tenant_id: str
+    user_id: str
+    batch_id: str
+    index: int
+
+
+def parse_upload_key(key: str) -> UploadKey | None:
+    """Parse a key made by ``upload_key``; None for anything else."""
+    parts = key.split("/")
+    expected_parts = 5
+    if len(parts) != expected_parts or parts[0] != "uploads" or not parts[4].isdigit():
+        return None
+    if not all(parts[1:4]):
+        return None
+    return UploadKey(parts[1], parts[2], parts[3], int(parts[4]))

@@ -1,0 +1,252 @@
+"""Folders and messages: what the mailbox API does."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, replace
+
+from mailport.domain.mailbox import (
+    MAX_FOLDER_DEPTH,
+    SYSTEM_FOLDER_NAMES,
+    Flags,
+    Folder,
+    Owner,
+    StoredMessage,
+    SystemFolder,
+    clean_folder_name,
+)
+from mailport.domain.rules import parse_rules, rules_to_json
+from mailport.errors import Conflict, NotFound, ValidationFailed
+from mailport.ports import Mailbox, RawStore
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+UNSET = object()
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """A page of a folder's messages."""
+
+    folder: Folder
+    messages: list[StoredMessage]
+    cursor: str | None
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of ``GET /v1/folders/{id}/messages``."""
+        return {
+            "folder": self.folder.to_json(),
+            "messages": [m.to_json() for m in self.messages],
+            "next_cursor": self.cursor,
+        }
+
+
+class MailboxService:
+    """The mailbox use-cases, over the ``Mailbox`` and ``RawStore`` ports."""
+
+    def __init__(self, mailbox: Mailbox, raw: RawStore) -> None:
+        self._mailbox = mailbox
+        self._raw = raw
+
+    # ------------------------------------------------------------------ folders
+    def folders(self, owner: Owner) -> list[Folder]:
+        """Every folder, system folders first (created on first use)."""
+        existing = self._mailbox.list_folders(owner)
+        if self.ensure_system_folders(owner, existing):
+            existing = self._mailbox.list_folders(owner)
+        order = list(SystemFolder)
+        return sorted(
+            existing,
+            key=lambda f: (
+                order.index(f.system) if f.system else len(order),
+                f.name.casefold(),
+            ),
+        )
+
+    def ensure_system_folders(self, owner: Owner, existing: list[Folder] | None = None) -> bool:
+        """Create whichever system folders are missing; True if any was created."""
+        have = {
+            f.folder_id
+            for f in (existing if existing is not None else self._mailbox.list_folders(owner))
+        }
+        created = False
+        for system in SystemFolder:
+            if system.value in have:
+                continue
+            folder = Folder(system.value, SYSTEM_FOLDER_NAMES[system], None, system)
+            with contextlib.suppress(Conflict):  # created concurrently: the same folder
+                self._mailbox.create_folder(owner, folder)
+            created = True
+        return created
+
+    def folder(self, owner: Owner, folder_id: str) -> Folder:
+        """One folder; ``NotFound`` if it is not the caller's."""
+        if folder_id in {s.value for s in SystemFolder}:
+            self.ensure_system_folders(owner)
+        folder = self._mailbox.get_folder(owner, folder_id)
+        if folder is None:
+            raise NotFound("no such folder")
+        return folder
+
+    def create_folder(self, owner: Owner, name: object, parent_id: object = None) -> Folder:
+        """A new user folder, optionally inside another."""
+        clean = clean_folder_name(name)
+        parent = self._parent(owner, parent_id)
+        folder = Folder(f"f{uuid.uuid4().hex[:20]}", clean, parent.folder_id if parent else None)
+        if parent is not None:
+            self._check_depth(owner, parent, folder.folder_id)
+        self._mailbox.create_folder(owner, folder)
+        return folder
+
+    def update_folder(
+        self, owner: Owner, folder_id: str, name: object = UNSET, parent_id: object = UNSET
+    ) -> Folder:
+        """Rename and/or move a user folder."""
+        before = self.folder(owner, folder_id)
+        if before.system is not None:
+            raise ValidationFailed(
+                f"{before.name} is a system folder: it can't be renamed or moved"
+            )
+        after_name = before.name if name is UNSET else clean_folder_name(name)
+        after_parent = before.parent_id
+        if parent_id is not UNSET:
+            parent = self._parent(owner, parent_id)
+            if parent is not None:
+                self._check_depth(owner, parent, folder_id)
+            after_parent = parent.folder_id if parent else None
+        after = Folder(
+            before.folder_id,
+            after_name,
+            after_parent,
+            None,
+            before.total,
+            before.unread,
+            before.size,
+        )
+        if after != before:
+            self._mailbox.update_folder(owner, before, after)
+        return after
+
+    def delete_folder(self, owner: Owner, folder_id: str) -> None:
+        """Delete an empty user folder (no messages, no subfolders): mail is never lost."""
+        folder = self.folder(owner, folder_id)
+        if folder.system is not None:
+            raise ValidationFailed(f"{folder.name} is a system folder: it can't be deleted")
+        if any(f.parent_id == folder_id for f in self._mailbox.list_folders(owner)):
+            raise Conflict("the folder has subfolders: delete or move them first")
+        if folder.total:
+            raise Conflict(f"the folder holds {folder.total} message(s): move or delete them first")
+        self._mailbox.delete_folder(owner, folder)
+
+    def _parent(self, owner: Owner, parent_id: object) -> Folder | None:
+        if parent_id is None:
+            return None
+        if not isinstance(parent_id, str):
+            raise ValidationFailed("parent_id must be a folder id or null")
+        try:
+            return self.folder(owner, parent_id)
+        except NotFound as e:
+            raise NotFound("the parent folder does not exist") from e
+
+    def _check_depth(self, owner: Owner, parent: Folder, moving_id: str) -> None:
+        """Refuse cycles (a folder into itself or its own subfolder) and over-deep nesting."""
+        by_id = {f.folder_id: f for f in self._mailbox.list_folders(owner)}
+        depth, current = 1, parent
+        while True:
+            if current.folder_id == moving_id:
+                raise ValidationFailed("a folder can't be moved into itself or its own subfolder")
+            depth += 1
+            if depth > MAX_FOLDER_DEPTH:
+                raise ValidationFailed(f"folders nest at most {MAX_FOLDER_DEPTH} levels deep")
+            if current.parent_id is None or current.parent_id not in by_id:
+                return
+            current = by_id[current.parent_id]
+
+    # ------------------------------------------------------------------ rules
+    def rules(self, owner: Owner) -> dict[str, object]:
+        """The ordered auto-sort rules, as JSON."""
+        return self._mailbox.get_rules_document(owner) or {"rules": []}
+
+    def replace_rules(self, owner: Owner, payload: object) -> dict[str, object]:
+        """Validate and replace the rules; each move target must be an existing folder."""
+        folders = {f.folder_id for f in self.folders(owner)}
+        document = rules_to_json(parse_rules(payload, folder_exists=folders.__contains__))
+        self._mailbox.put_rules_document(owner, document)
+        return document
+
+    # ------------------------------------------------------------------ messages
+    def messages(
+        self, owner: Owner, folder_id: str, limit: object, cursor: str | None
+    ) -> MessagePage:
+        """A page of a folder's messages, newest first."""
+        folder = self.folder(owner, folder_id)
+        size = _page_size(limit)
+        messages, next_cursor = self._mailbox.list_messages(owner, folder_id, size, cursor)
+        return MessagePage(folder, messages, next_cursor)
+
+    def message(self, owner: Owner, message_id: str) -> StoredMessage:
+        """One message; ``NotFound`` if it is not the caller's."""
+        message = self._mailbox.get_message(owner, message_id)
+        if message is None:
+            raise NotFound("no such message")
+        return message
+
+    def update_message(self, owner: Owner, message_id: str, changes: object) -> StoredMessage:
+        """Change flags (``{"flags": {"seen": true}}``) and/or move (``{"folder_id": ...}``)."""
+        if not isinstance(changes, dict) or not changes:
+            raise ValidationFailed("send a JSON object with flags and/or folder_id")
+        unknown = set(changes) - {"flags", "folder_id"}
+        if unknown:
+            raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
+        before = self.message(owner, message_id)
+        flags = _flags(before.flags, changes.get("flags"))
+        folder_id = before.folder_id
+        if "folder_id" in changes:
+            target = changes["folder_id"]
+            if not isinstance(target, str):
+                raise ValidationFailed("folder_id must be a folder id")
+            folder_id = self.folder(owner, target).folder_id
+        after = replace(before, flags=flags, folder_id=folder_id)
+        if after != before:
+            self._mailbox.update_message(owner, before, after)
+        return after
+
+    def delete_message(self, owner: Owner, message_id: str) -> None:
+        """Delete a message for good: the index entry first, then its bytes."""
+        message = self.message(owner, message_id)
+        self._mailbox.delete_message(owner, message)
+        self._raw.delete(message.raw_key)
+
+    def raw(self, owner: Owner, message_id: str) -> bytes:
+        """The message exactly as it was received."""
+        return self._raw.get(self.message(owner, message_id).raw_key)
+
+
+def _page_size(limit: object) -> int:
+    if limit is None:
+        return DEFAULT_PAGE
+    try:
+        size = int(str(limit))
+    except ValueError as e:
+        raise ValidationFailed("limit must be a whole number") from e
+    if not 1 <= size <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
+    return size
+
+
+def _flags(current: Flags, changes: object) -> Flags:
+    if changes is None:
+        return current
+    if not isinstance(changes, dict):
+        raise ValidationFailed('flags must be an object like {"seen": true}')
+    unknown = set(changes) - {"seen", "flagged", "answered"}
+    if unknown:
+        raise ValidationFailed(f"unknown flag(s): {', '.join(sorted(unknown))}")
+    if not all(isinstance(v, bool) for v in changes.values()):
+        raise ValidationFailed("flags are true or false")
+    return Flags(
+        seen=changes.get("seen", current.seen),
+        flagged=changes.get("flagged", current.flagged),
+        answered=changes.get("answered", current.answered),
+    )

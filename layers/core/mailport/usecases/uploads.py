@@ -1,0 +1,208 @@
+"""``.eml`` upload: presigned POSTs for a batch, then one ingest per uploaded object."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
+from mailport.domain.mime import NotAMessage, check_is_message
+from mailport.domain.uploads import (
+    FileStatus,
+    UploadBatch,
+    UploadFile,
+    parse_upload_key,
+    upload_key,
+)
+from mailport.errors import NotFound, ValidationFailed
+from mailport.ports import UploadObjects, Uploads
+from mailport.usecases.importing import Importer, ImportRequest
+from mailport.usecases.mailbox import MailboxService
+
+log = logging.getLogger(__name__)
+
+MAX_FILES = 500
+MAX_NAME = 255
+URL_EXPIRES_S = 15 * 60
+SNIFF_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class NewBatch:
+    """A created batch and, per file, where to POST it (None when refused up front)."""
+
+    batch: UploadBatch
+    posts: dict[int, dict[str, Any]]
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of ``POST /v1/uploads``."""
+        body = self.batch.to_json()
+        body["files"] = [
+            {**f.to_json(), "upload": self.posts.get(f.index)} for f in self.batch.files
+        ]
+        return body
+
+
+class UploadService:
+    """Creating batches, reading their state, and ingesting what lands in the bucket."""
+
+    def __init__(
+        self,
+        *,
+        folders: MailboxService,
+        uploads: Uploads,
+        objects: UploadObjects,
+        importer: Importer,
+        max_bytes: int,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._uploads = uploads
+        self._objects = objects
+        self._importer = importer
+        self._folders = folders
+        self._max = max_bytes
+        self._clock = clock
+
+    def create(self, owner: Owner, payload: object) -> NewBatch:
+        """Validate ``{folder_id, apply_rules, files: [{name, size}]}`` and issue URLs."""
+        if not isinstance(payload, dict):
+            raise ValidationFailed("send a JSON object with folder_id and files")
+        folder_id = payload.get("folder_id")
+        if not isinstance(folder_id, str):
+            raise ValidationFailed("folder_id is required")
+        folder = self._folders.folder(owner, folder_id)
+        apply_rules = payload.get("apply_rules", False)
+        if not isinstance(apply_rules, bool):
+            raise ValidationFailed("apply_rules must be true or false")
+        files = [self._file(i, f) for i, f in enumerate(_file_list(payload.get("files")))]
+        batch = UploadBatch(
+            batch_id=f"u{uuid.uuid4().hex[:24]}",
+            folder_id=folder.folder_id,
+            apply_rules=apply_rules,
+            created_at=self._clock(),
+            files=tuple(files),
+        )
+        self._uploads.create_batch(owner, batch)
+        posts = {
+            f.index: self._objects.presign(
+                upload_key(owner.tenant_id, owner.user_id, batch.batch_id, f.index),
+                f.size,
+                URL_EXPIRES_S,
+            )
+            for f in files
+            if f.status is FileStatus.PENDING
+        }
+        return NewBatch(batch, posts)
+
+    def _file(self, index: int, entry: object) -> UploadFile:
+        if not isinstance(entry, dict):
+            raise ValidationFailed(f"file {index + 1}: send {{name, size}}")
+        name, size = entry.get("name"), entry.get("size")
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationFailed(f"file {index + 1}: a name is required")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValidationFailed(f"file {index + 1}: size must be a number of bytes")
+        # Names are shown back to the user, never used as paths or keys.
+        clean = "".join(
+            ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) != "Cc"
+        )[:MAX_NAME]
+        if size == 0:
+            return UploadFile(
+                index, clean, size, FileStatus.REJECTED, "empty", "The file is empty."
+            )
+        if size >= self._max:
+            limit_mb = self._max // (1024 * 1024)
+            return UploadFile(
+                index,
+                clean,
+                size,
+                FileStatus.REJECTED,
+                "too_large",
+                f"The file is {size / (1024 * 1024):.1f} MB; "
+                f"messages of {limit_mb} MB or more can't be imported.",
+            )
+        return UploadFile(index, clean, size)
+
+    def get(self, owner: Owner, batch_id: str) -> UploadBatch:
+        """A batch of the caller's; ``NotFound`` for anybody else's."""
+        batch = self._uploads.get_batch(owner, batch_id)
+        if batch is None:
+            raise NotFound("no such upload")
+        return batch
+
+    def ingest(self, key: str) -> UploadFile | None:
+        """Deal with one uploaded object (idempotent: S3 events come at least once)."""
+        parsed = parse_upload_key(key)
+        batch = None
+        if parsed is not None:
+            owner = Owner(parsed.tenant_id, parsed.user_id)
+            batch = self._uploads.get_batch(owner, parsed.batch_id)
+        if parsed is None or batch is None or parsed.index >= len(batch.files):
+            log.warning("an upload that belongs to no batch was removed", extra={"key": key})
+            self._objects.delete(key)
+            return None
+        file = batch.files[parsed.index]
+        if file.status is not FileStatus.PENDING:
+            self._objects.delete(key)  # a repeated event: the file was dealt with already
+            return file
+        result = self._process(owner, batch, file, key)
+        if self._uploads.finish_file(owner, batch.batch_id, result):
+            self._objects.delete(key)
+        return result
+
+    def _process(self, owner: Owner, batch: UploadBatch, file: UploadFile, key: str) -> UploadFile:
+        size = self._objects.size(key)
+        if size is None:
+            return _rejected(
+                file, "missing", "The upload did not arrive; please upload the file again."
+            )
+        if size >= self._max:
+            return _rejected(file, "too_large", "The file is too large (50 MB or more).")
+        if size != file.size:
+            return _rejected(
+                file,
+                "size_mismatch",
+                "The file changed size while uploading; please upload it again.",
+            )
+        try:
+            check_is_message(self._objects.read(key, first=SNIFF_BYTES), size, self._max)
+            stored = self._importer.store(
+                ImportRequest(
+                    owner=owner,
+                    raw=self._objects.read(key),
+                    folder_id=batch.folder_id,
+                    source=Source(SourceType.UPLOAD, batch.batch_id),
+                    message_id=message_id_for("upload", batch.batch_id, key),
+                    apply_rules=batch.apply_rules,
+                )
+            )
+        except NotAMessage as e:
+            return _rejected(file, e.reason, e.message)
+        except NotFound as e:
+            return _rejected(
+                file, "folder_gone", f"{e.message}; choose another folder and upload again."
+            )
+        status = (
+            FileStatus.DUPLICATE if stored.outcome is InsertOutcome.DUPLICATE else FileStatus.STORED
+        )
+        message = (
+            "Already in this folder; not stored again." if status is FileStatus.DUPLICATE else ""
+        )
+        return replace(file, status=status, message=message, message_id=stored.message_id)
+
+
+def _rejected(file: UploadFile, reason: str, message: str) -> UploadFile:
+    return replace(file, status=FileStatus.REJECTED, reason=reason, message=message)
+
+
+def _file_list(files: object) -> list[object]:
+    if not isinstance(files, list) or not files:
+        raise ValidationFailed("files must list at least one {name, size}")
+    if len(files) > MAX_FILES:
+        raise ValidationFailed(f"at most {MAX_FILES} files per upload; split the rest into another")
+    return files

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +128,7 @@ def body() -> Any:
 def query(name: str) -> str | None:
     """One query-string parameter."""
     request = app.current_request
-    params: dict[str, Any] = (request.query_params if request is not None else None) or {}
+    params: Mapping[str, Any] = (request.query_params if request is not None else None) or {}
     value = params.get(name)
     return str(value) if value is not None else None
 

@@ -21,11 +21,15 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailport.errors import MailportError
 from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
+
+# Keys dealt with in this invocation, removed with one request at the end of it.
+_done_keys: list[str] = []
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -37,26 +41,40 @@ def record_handler(record: SQSRecord) -> None:
     expected_bucket = container().settings.upload_bucket
     for s3_record in record.decoded_nested_s3_event.records:
         bucket = s3_record.s3.bucket.name
-        # S3 URL-encodes keys in notifications (spaces as "+").
-        key = unquote_plus(s3_record.s3.get_object.key)
         if bucket != expected_bucket:
             logger.warning("event for another bucket ignored", extra={"bucket": bucket})
             continue
-        logger.append_keys(upload_key=key)
-        result = uploads.ingest(key)
+        # S3 URL-encodes keys in notifications (spaces as "+").
+        key = unquote_plus(s3_record.s3.get_object.key)
+        done = uploads.ingest(key, s3_record.s3.get_object.size)
+        _done_keys.append(done.key)
+        result = done.result
         logger.info(
             "upload processed",
             extra={
+                "upload_key": key,
                 "status": result.status.value if result else "orphan",
                 "reason": result.reason if result else "",
             },
         )
 
 
+def _cleanup() -> None:
+    try:
+        container().uploads.cleanup(list(_done_keys))
+    except MailportError:
+        # The results are recorded; the bucket's lifecycle rule removes what is left.
+        logger.warning("could not remove processed uploads", extra={"count": len(_done_keys)})
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Lambda entry point (template.yaml ``Handler: eml_ingest.handler``)."""
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    _done_keys.clear()
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        _cleanup()

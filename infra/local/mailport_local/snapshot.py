@@ -89,7 +89,9 @@ class Snapshot:
                             "key": obj["Key"],
                             "file": etag,
                             "content_type": head.get("ContentType", "binary/octet-stream"),
-                            "metadata": head.get("Metadata", {}),
+                            # S3 keeps metadata names in lowercase (the local endpoint's
+                            # server capitalises response header names).
+                            "metadata": {k.lower(): v for k, v in head.get("Metadata", {}).items()},
                         }
                     )
                     referenced.add(etag)

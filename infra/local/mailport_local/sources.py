@@ -58,23 +58,26 @@ class SqsEventSource:
     batch_size: int = 10
     report_batch_item_failures: bool = False
     wait_seconds: int = 1
+    pollers: int = 1  # Lambda scales pollers with load; locally, one per environment
     session: boto3.session.Session = field(default_factory=boto3.session.Session)
     batches: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
-        """Start polling in a daemon thread."""
-        self._thread = threading.Thread(
-            target=self._run, name=f"sqs→{self.function.name}", daemon=True
-        )
-        self._thread.start()
+        """Start polling in daemon threads."""
+        for n in range(self.pollers):
+            thread = threading.Thread(
+                target=self._run, name=f"sqs→{self.function.name}#{n}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop polling and wait for the batch in hand."""
+        """Stop polling and wait for the batches in hand."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def _run(self) -> None:
         sqs = self.session.client("sqs")

@@ -14,10 +14,11 @@ from typing import Any
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
+from mailport_local import moto_patches
+from mailport_local.awsserver import AwsServer
 from mailport_local.gateway import Gateway, LocalAuth, user_id_for
 from mailport_local.lambdas import LocalLambdas
 from mailport_local.provision import REGION, Provisioner
@@ -77,7 +78,7 @@ class LocalStack:
     gateway: Gateway | None = None
     auth: LocalAuth | None = None
     restored: dict[str, int] = field(default_factory=dict)
-    _moto: ThreadedMotoServer | None = None
+    _moto: AwsServer | None = None
     _snapshot: Snapshot | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _snap_thread: threading.Thread | None = None
@@ -87,9 +88,10 @@ class LocalStack:
     def start(self) -> LocalStack:
         """Start everything; return self once the API answers."""
         cfg = self.config
-        moto_port = free_port(cfg.host)
-        self._moto = ThreadedMotoServer(ip_address=cfg.host, port=moto_port, verbose=False)
+        moto_patches.install()
+        self._moto = AwsServer(cfg.host)
         self._moto.start()
+        moto_port = self._moto.port
         self.moto_url = f"http://{cfg.host}:{moto_port}"
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         _point_boto_at(self.moto_url, moto_port)
@@ -219,6 +221,7 @@ class LocalStack:
                         batch_size=int(props.get("BatchSize", 10)),
                         report_batch_item_failures="ReportBatchItemFailures"
                         in props.get("FunctionResponseTypes", []),
+                        pollers=fn.concurrency,
                         session=session,
                     )
                     self.sqs_sources[f"{spec.logical_id}.{event_name}"] = source

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from mailport.domain.identity import Tenant, User
 from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
-from mailport.domain.uploads import UploadBatch, UploadFile
+from mailport.domain.uploads import BatchHead, FileResult, UploadBatch, UploadFile
 
 
 class Directory(Protocol):
@@ -70,8 +70,13 @@ class Mailbox(Protocol):
         """Delete an empty folder; ``Conflict`` if it holds messages."""
         ...
 
-    def insert_message(self, owner: Owner, message: StoredMessage) -> tuple[InsertOutcome, str]:
-        """Index a message; returns the outcome and the id of the message now indexed."""
+    def insert_message(
+        self, owner: Owner, message: StoredMessage, finish: FileResult | None = None
+    ) -> tuple[InsertOutcome, str]:
+        """Index a message (and, atomically, ``finish`` an upload file if given).
+
+        Returns the outcome and the id of the message now indexed.
+        """
         ...
 
     def get_message(self, owner: Owner, message_id: str) -> StoredMessage | None:
@@ -112,6 +117,10 @@ class Uploads(Protocol):
         """A batch with every file's state, or None."""
         ...
 
+    def get_head(self, owner: Owner, batch_id: str) -> BatchHead | None:
+        """What ingest needs of a batch, or None."""
+        ...
+
     def finish_file(self, owner: Owner, batch_id: str, result: UploadFile) -> bool:
         """Record a file's final state once; False if it was already final."""
         ...
@@ -132,6 +141,6 @@ class UploadObjects(Protocol):
         """The object's bytes (only the ``first`` ones if given); ``NotFound`` if absent."""
         ...
 
-    def delete(self, key: str) -> None:
-        """Remove an upload once it has been dealt with."""
+    def delete(self, keys: list[str]) -> None:
+        """Remove uploads once they have been dealt with (one request for many)."""
         ...

@@ -31,7 +31,7 @@ from mailport.domain.mailbox import (
     SystemFolder,
 )
 from mailport.domain.message import Address, MessageSummary
-from mailport.domain.uploads import FileStatus, UploadBatch, UploadFile
+from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
 from mailport.errors import Conflict, NotFound, StorageError, ValidationFailed
 
 _SER = TypeSerializer()
@@ -273,8 +273,10 @@ class DynamoMailbox:
             raise Conflict("the folder is not empty: move or delete its messages first") from e
 
     # ------------------------------------------------------------------ messages
-    def insert_message(self, owner: Owner, message: StoredMessage) -> tuple[InsertOutcome, str]:
-        """Index a message; returns the outcome and the id of the message now indexed."""
+    def insert_message(
+        self, owner: Owner, message: StoredMessage, finish: FileResult | None = None
+    ) -> tuple[InsertOutcome, str]:
+        """Index a message (and, atomically, ``finish`` an upload file if given)."""
         pk = user_pk(owner)
         fp_key = f"FP#{message.folder_id}#{message.fingerprint}"
         unread = 0 if message.flags.seen else 1
@@ -295,6 +297,8 @@ class DynamoMailbox:
             },
             self._counter(pk, message.folder_id, 1, unread, message.summary.size),
         ]
+        if finish is not None:
+            items.append({"Update": self._finish_update(owner, finish)})
         try:
             self._transact("storing the message", items)
         except _Cancelled as e:
@@ -305,6 +309,8 @@ class DynamoMailbox:
                 return InsertOutcome.DUPLICATE, str((existing or {}).get("message_id", ""))
             if e.failed(2):
                 raise NotFound("the folder does not exist any more") from e
+            if e.failed(3):  # the file was finished by an earlier delivery
+                return InsertOutcome.ALREADY_STORED, message.message_id
             raise
         return InsertOutcome.STORED, message.message_id
 
@@ -544,6 +550,7 @@ class DynamoMailbox:
                     "apply_rules": batch.apply_rules,
                     "created_at": batch.created_at.isoformat(),
                     "file_count": len(batch.files),
+                    "sizes": [f.size for f in batch.files],
                     "expires_at": expires,
                 }
             ),
@@ -584,6 +591,21 @@ class DynamoMailbox:
             (self._file(i) for i in items if str(i["SK"]).startswith(f"UPLOAD#{batch_id}#F#")),
             key=lambda f: f.index,
         )
+        return self._batch(batch_id, head, files)
+
+    def get_head(self, owner: Owner, batch_id: str) -> BatchHead | None:
+        """What ingest needs of a batch, or None."""
+        item = self._get(user_pk(owner), f"UPLOAD#{batch_id}", "reading the upload")
+        if item is None:
+            return None
+        return BatchHead(
+            batch_id=batch_id,
+            folder_id=str(item["folder_id"]),
+            apply_rules=bool(item.get("apply_rules")),
+            sizes=tuple(_int(n) for n in item.get("sizes") or []),
+        )
+
+    def _batch(self, batch_id: str, head: dict[str, Any], files: list[UploadFile]) -> UploadBatch:
         return UploadBatch(
             batch_id=batch_id,
             folder_id=str(head["folder_id"]),
@@ -604,28 +626,34 @@ class DynamoMailbox:
             message_id=str(item.get("message_id") or ""),
         )
 
+    def _finish_update(self, owner: Owner, done: FileResult) -> dict[str, Any]:
+        result = done.file
+        return {
+            "TableName": self._table,
+            "Key": _to_ddb(
+                {"PK": user_pk(owner), "SK": f"UPLOAD#{done.batch_id}#F#{result.index:04d}"}
+            ),
+            "UpdateExpression": "SET #st = :st, reason = :r, message = :m, message_id = :id",
+            "ConditionExpression": "#st = :pending",
+            "ExpressionAttributeNames": {"#st": "status"},
+            "ExpressionAttributeValues": _to_ddb(
+                {
+                    ":st": result.status.value,
+                    ":r": result.reason,
+                    ":m": result.message,
+                    ":id": result.message_id,
+                    ":pending": FileStatus.PENDING.value,
+                }
+            ),
+        }
+
     def finish_file(self, owner: Owner, batch_id: str, result: UploadFile) -> bool:
         """Record a file's final state once; False if it was already final."""
         try:
             self._call(
                 "recording the file's result",
                 "update_item",
-                TableName=self._table,
-                Key=_to_ddb(
-                    {"PK": user_pk(owner), "SK": f"UPLOAD#{batch_id}#F#{result.index:04d}"}
-                ),
-                UpdateExpression="SET #st = :st, reason = :r, message = :m, message_id = :id",
-                ConditionExpression="#st = :pending",
-                ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues=_to_ddb(
-                    {
-                        ":st": result.status.value,
-                        ":r": result.reason,
-                        ":m": result.message,
-                        ":id": result.message_id,
-                        ":pending": FileStatus.PENDING.value,
-                    }
-                ),
+                **self._finish_update(owner, FileResult(batch_id, result)),
             )
         except StorageError as e:
             if _is_condition_failure(e):

@@ -111,9 +111,13 @@ class S3UploadBucket:
             raise translate(e, "reading the upload") from e
         return data
 
-    def delete(self, key: str) -> None:
-        """Remove an upload once it has been dealt with."""
-        try:
-            self._s3.delete_object(Bucket=self._bucket, Key=key)
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, "cleaning up the upload") from e
+    def delete(self, keys: list[str]) -> None:
+        """Remove uploads once they have been dealt with (1,000 keys per request)."""
+        for i in range(0, len(keys), 1000):
+            objects = [{"Key": k} for k in keys[i : i + 1000]]
+            try:
+                self._s3.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True}
+                )
+            except (ClientError, BotoCoreError) as e:
+                raise translate(e, "cleaning up the upload") from e

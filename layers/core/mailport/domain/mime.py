@@ -224,9 +224,25 @@ def fingerprint(raw: bytes) -> str:
     the end is dropped, and so are a leading UTF-8 BOM and mbox "From " envelope line, which
     export tools add and which are not part of the message.
     """
-    body = raw[_content_start(raw) :]
-    normalised = body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n").rstrip(b" \t\r\n")
-    return hashlib.sha256(normalised).hexdigest()
+    start, end = _content_start(raw), len(raw)
+    while end > start and raw[end - 1] in _TRAILING:
+        end -= 1
+    # Hashed in chunks, so a 49 MB message costs no whole-message copies (a Lambda's memory
+    # is the limit). A CR at a chunk's end waits for the next chunk: CRLF is never split.
+    digest = hashlib.sha256()
+    view, carry = memoryview(raw), b""
+    for pos in range(start, end, _CHUNK):
+        chunk = carry + bytes(view[pos : min(pos + _CHUNK, end)])
+        carry = b""
+        if chunk.endswith(b"\r") and pos + _CHUNK < end:
+            chunk, carry = chunk[:-1], b"\r"
+        digest.update(chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    digest.update(carry)
+    return digest.hexdigest()
+
+
+_TRAILING = frozenset(b" \t\r\n")
+_CHUNK = 1 << 20
 
 
 def synthesized_message_id(raw: bytes) -> str:

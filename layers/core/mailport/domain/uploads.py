@@ -67,6 +67,24 @@ class UploadBatch:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class BatchHead:
+    """What ingest needs to know about a batch; never changes after creation (cacheable)."""
+
+    batch_id: str
+    folder_id: str
+    apply_rules: bool
+    sizes: tuple[int, ...]  # declared size of each file, by index
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """A file's final state, written together with the message it produced."""
+
+    batch_id: str
+    file: UploadFile
+
+
 def upload_key(tenant_id: str, user_id: str, batch_id: str, index: int) -> str:
     """The object key of a file: under the user's own prefix; the file name is never in it."""
     return f"uploads/{tenant_id}/{user_id}/{batch_id}/{index:04d}"

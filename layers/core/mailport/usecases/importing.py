@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mailport.domain.mailbox import (
     Flags,
@@ -17,14 +17,22 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.mime import fingerprint, summarize, synthesized_message_id
 from mailport.domain.rules import Rule, apply_rules, parse_rules
+from mailport.domain.uploads import FileResult
 from mailport.errors import NotFound
 from mailport.ports import Mailbox, RawStore
 from mailport.usecases.mailbox import MailboxService
 
+SYSTEM_FOLDER_IDS = frozenset(s.value for s in SystemFolder)
 
-def raw_key(owner: Owner, message_id: str) -> str:
-    """Where a message's bytes live: under the user's own prefix."""
-    return f"mail/{owner.tenant_id}/{owner.user_id}/{message_id}.eml"
+
+def raw_key(owner: Owner, message_id: str, sha256: str) -> str:
+    """Where a message's bytes live: under the user's own prefix.
+
+    The content hash is part of the key, so a later delivery of *different* bytes under the
+    same message id (a re-used upload URL, a server that rewrote a message) can never
+    overwrite the bytes the index already points at.
+    """
+    return f"mail/{owner.tenant_id}/{owner.user_id}/{message_id}.{sha256[:16]}.eml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,7 @@ class ImportRequest:
     job_id: str | None = None
     flags: Flags = field(default_factory=Flags)
     received_at: dt.datetime | None = None
+    finish: FileResult | None = None  # an upload file to mark done in the same write
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +99,11 @@ class Importer:
                 flagged=flags.flagged or outcome.flagged,
                 answered=flags.answered,
             )
-        folder = self._target(request.owner, folder_id, request.folder_id)
-        key = raw_key(request.owner, request.message_id)
+        digest = hashlib.sha256(request.raw).hexdigest()
+        key = raw_key(request.owner, request.message_id, digest)
         message = StoredMessage(
             message_id=request.message_id,
-            folder_id=folder,
+            folder_id=folder_id,
             summary=summary,
             flags=flags,
             source=request.source,
@@ -104,19 +113,38 @@ class Importer:
             icon=request.icon,
             job_id=request.job_id,
             header_message_id=summary.message_id or synthesized_message_id(request.raw),
-            sha256=hashlib.sha256(request.raw).hexdigest(),
+            sha256=digest,
         )
         self._raw.put(key, request.raw)
-        outcome_, indexed_id = self._mailbox.insert_message(request.owner, message)
-        if outcome_ is InsertOutcome.DUPLICATE and indexed_id != request.message_id:
+        result = self._index(request, message)
+        if result.outcome is not InsertOutcome.STORED and self._orphaned(
+            request.owner, result, key
+        ):
             self._raw.delete(key)  # the copy already indexed keeps its own bytes
-        return ImportResult(outcome_, indexed_id, folder)
+        return result
 
-    def _target(self, owner: Owner, folder_id: str, requested: str) -> str:
-        """The folder to store into; a rule's folder that no longer exists falls back."""
+    def _orphaned(self, owner: Owner, result: ImportResult, key: str) -> bool:
+        """Whether the bytes just written are not the ones the index points at."""
+        indexed = self._mailbox.get_message(owner, result.message_id)
+        return indexed is None or indexed.raw_key != key
+
+    def _index(self, request: ImportRequest, message: StoredMessage) -> ImportResult:
+        """Index; if the folder is missing, make system folders or fall back, then once more.
+
+        The index write itself checks that the folder exists, so the common case costs no read.
+        """
         try:
-            return self._service.folder(owner, folder_id).folder_id
+            return self._insert(request.owner, message, request.finish)
         except NotFound:
-            if folder_id == requested:
-                raise
-        return self._service.folder(owner, requested).folder_id
+            if message.folder_id not in SYSTEM_FOLDER_IDS:
+                if message.folder_id == request.folder_id:
+                    raise
+                message = replace(message, folder_id=request.folder_id)  # a rule's folder is gone
+            self._service.ensure_system_folders(request.owner)
+        return self._insert(request.owner, message, request.finish)
+
+    def _insert(
+        self, owner: Owner, message: StoredMessage, finish: FileResult | None
+    ) -> ImportResult:
+        outcome, message_id = self._mailbox.insert_message(owner, message, finish)
+        return ImportResult(outcome, message_id, message.folder_id)

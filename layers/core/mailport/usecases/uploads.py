@@ -13,9 +13,12 @@ from typing import Any
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
 from mailport.domain.mime import NotAMessage, check_is_message
 from mailport.domain.uploads import (
+    BatchHead,
+    FileResult,
     FileStatus,
     UploadBatch,
     UploadFile,
+    UploadKey,
     parse_upload_key,
     upload_key,
 )
@@ -65,6 +68,7 @@ class UploadService:
         self._objects = objects
         self._importer = importer
         self._folders = folders
+        self._heads: dict[tuple[str, str, str], BatchHead] = {}
         self._max = max_bytes
         self._clock = clock
 
@@ -135,65 +139,118 @@ class UploadService:
             raise NotFound("no such upload")
         return batch
 
-    def ingest(self, key: str) -> UploadFile | None:
-        """Deal with one uploaded object (idempotent: S3 events come at least once)."""
-        parsed = parse_upload_key(key)
-        batch = None
-        if parsed is not None:
-            owner = Owner(parsed.tenant_id, parsed.user_id)
-            batch = self._uploads.get_batch(owner, parsed.batch_id)
-        if parsed is None or batch is None or parsed.index >= len(batch.files):
-            log.warning("an upload that belongs to no batch was removed", extra={"key": key})
-            self._objects.delete(key)
-            return None
-        file = batch.files[parsed.index]
-        if file.status is not FileStatus.PENDING:
-            self._objects.delete(key)  # a repeated event: the file was dealt with already
-            return file
-        result = self._process(owner, batch, file, key)
-        if self._uploads.finish_file(owner, batch.batch_id, result):
-            self._objects.delete(key)
-        return result
+    def ingest(self, key: str, size: int | None = None) -> Ingested:
+        """Deal with one uploaded object (idempotent: S3 events come at least once).
 
-    def _process(self, owner: Owner, batch: UploadBatch, file: UploadFile, key: str) -> UploadFile:
-        size = self._objects.size(key)
-        if size is None:
-            return _rejected(
-                file, "missing", "The upload did not arrive; please upload the file again."
-            )
-        if size >= self._max:
-            return _rejected(file, "too_large", "The file is too large (50 MB or more).")
-        if size != file.size:
-            return _rejected(
-                file,
-                "size_mismatch",
-                "The file changed size while uploading; please upload it again.",
-            )
+        ``size`` is the object size from the S3 event, which saves asking S3 for it. The
+        object is not deleted here: callers collect ``Ingested.key`` and call ``cleanup`` once
+        per batch of events (the bucket's lifecycle rule catches anything left behind).
+        """
+        parsed = parse_upload_key(key)
+        head = self._head(parsed) if parsed is not None else None
+        if parsed is None or head is None or parsed.index >= len(head.sizes):
+            log.warning("an upload that belongs to no batch was removed", extra={"key": key})
+            return Ingested(key, None)
+        owner = Owner(parsed.tenant_id, parsed.user_id)
+        file = UploadFile(parsed.index, "", head.sizes[parsed.index])
+        result, recorded = self._process(owner, head, file, key, size)
+        if not recorded:
+            self._uploads.finish_file(owner, head.batch_id, result)
+        return Ingested(key, result)
+
+    def cleanup(self, keys: list[str]) -> None:
+        """Remove dealt-with uploads, many per request."""
+        if keys:
+            self._objects.delete(keys)
+
+    def _head(self, parsed: UploadKey) -> BatchHead | None:
+        """Batch heads never change, so each is read once per process."""
+        cache_key = (parsed.tenant_id, parsed.user_id, parsed.batch_id)
+        head = self._heads.get(cache_key)
+        if head is None:
+            head = self._uploads.get_head(Owner(parsed.tenant_id, parsed.user_id), parsed.batch_id)
+            if head is not None:
+                if len(self._heads) >= _HEAD_CACHE:
+                    self._heads.pop(next(iter(self._heads)))
+                self._heads[cache_key] = head
+        return head
+
+    def _process(
+        self, owner: Owner, head: BatchHead, file: UploadFile, key: str, size: int | None
+    ) -> tuple[UploadFile, bool]:
+        """The file's result, and whether it was already recorded with the message."""
+        size = self._objects.size(key) if size is None else size
+        refused = self._refuse_by_size(file, size)
+        if refused is not None:
+            return refused, False
         try:
-            check_is_message(self._objects.read(key, first=SNIFF_BYTES), size, self._max)
+            raw = self._objects.read(key)
+        except NotFound:
+            return _rejected(
+                file, "missing", "The upload did not arrive; please upload it again."
+            ), False
+        if len(raw) != file.size:
+            return _rejected(file, "size_mismatch", _CHANGED), False
+        return self._import(owner, head, file, key, raw)
+
+    def _import(
+        self, owner: Owner, head: BatchHead, file: UploadFile, key: str, raw: bytes
+    ) -> tuple[UploadFile, bool]:
+        message_id = message_id_for("upload", head.batch_id, key)
+        stored_file = replace(file, status=FileStatus.STORED, message_id=message_id)
+        try:
+            check_is_message(raw[:SNIFF_BYTES], len(raw), self._max)
             stored = self._importer.store(
                 ImportRequest(
                     owner=owner,
-                    raw=self._objects.read(key),
-                    folder_id=batch.folder_id,
-                    source=Source(SourceType.UPLOAD, batch.batch_id),
-                    message_id=message_id_for("upload", batch.batch_id, key),
-                    apply_rules=batch.apply_rules,
+                    raw=raw,
+                    folder_id=head.folder_id,
+                    source=Source(SourceType.UPLOAD, head.batch_id),
+                    message_id=message_id,
+                    apply_rules=head.apply_rules,
+                    # The file's result is written in the same transaction as the message.
+                    finish=FileResult(head.batch_id, stored_file),
                 )
             )
         except NotAMessage as e:
-            return _rejected(file, e.reason, e.message)
+            return _rejected(file, e.reason, e.message), False
         except NotFound as e:
-            return _rejected(
-                file, "folder_gone", f"{e.message}; choose another folder and upload again."
+            return _rejected(file, "folder_gone", f"{e.message}; choose another folder."), False
+        if stored.outcome is InsertOutcome.DUPLICATE:
+            duplicate = replace(
+                file,
+                status=FileStatus.DUPLICATE,
+                message="Already in this folder; not stored again.",
+                message_id=stored.message_id,
             )
-        status = (
-            FileStatus.DUPLICATE if stored.outcome is InsertOutcome.DUPLICATE else FileStatus.STORED
-        )
-        message = (
-            "Already in this folder; not stored again." if status is FileStatus.DUPLICATE else ""
-        )
-        return replace(file, status=status, message=message, message_id=stored.message_id)
+            return duplicate, False
+        # STORED: the result went out with the index write. ALREADY_STORED (a retry): record
+        # it now unless an earlier delivery did (finish_file is conditional).
+        return stored_file, stored.outcome is InsertOutcome.STORED
+
+    def _refuse_by_size(self, file: UploadFile, size: int | None) -> UploadFile | None:
+        if size is None:
+            return _rejected(file, "missing", _MISSING)
+        if size >= self._max:
+            return _rejected(file, "too_large", "The file is too large (50 MB or more).")
+        if size != file.size:
+            return _rejected(file, "size_mismatch", _CHANGED)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What ingesting one object did: the key to clean up and the file's result (None for an
+    object that belongs to no batch).
+    """
+
+    key: str
+    result: UploadFile | None
+
+
+_HEAD_CACHE = 1024
+_MISSING = "The upload did not arrive; please upload it again."
+_CHANGED = "The file changed size while uploading; please upload it again."
 
 
 def _rejected(file: UploadFile, reason: str, message: str) -> UploadFile:

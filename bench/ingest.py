@@ -1,0 +1,312 @@
+"""Benchmark: .eml upload ingest through the local stack, against its sink floor.
+
+    .venv/bin/python -m bench.ingest [--messages 1000] [--concurrency 4] [--big-mb 49]
+
+1. Pipeline: the realistic mix is uploaded through the API (presigned POSTs) with C client
+   threads; the ingest function runs with C environments and C SQS pollers; timed from the first
+   POST until every file has a result.
+2. Sink floor, same run, same messages, same concurrency C: the bare writes those messages need,
+   done directly with boto3 — the upload PutObject, the mailbox PutObject, the index
+   TransactWriteItems (message, fingerprint, folder counters) and the file-result UpdateItem.
+3. One message of ~49 MB ingested by the real handler in a process of its own (as a Lambda
+   environment is): its peak RSS, against the target 2.5 x size + 100 MB.
+
+Figures are printed and written to bench/results/ingest.json. Compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from bench.corpus import big_message, messages
+from mailport_local.stack import LocalStack, LocalStackConfig
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def login(stack: LocalStack, email: str = "alice@acme.example") -> dict[str, str]:
+    r = requests.post(
+        f"{stack.api_url}/v1/local/login", json={"email": email, "tenant": "acme"}, timeout=30
+    )
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def pipeline(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str, Any]:
+    headers = login(stack)
+    session = requests.Session()
+    started = time.perf_counter()
+    batches = []
+    for i in range(0, len(raws), 500):
+        chunk = raws[i : i + 500]
+        files = [{"name": f"m{i + n}.eml", "size": len(r)} for n, r in enumerate(chunk)]
+        r = session.post(
+            f"{stack.api_url}/v1/uploads",
+            headers=headers,
+            json={"folder_id": "inbox", "files": files},
+            timeout=60,
+        )
+        r.raise_for_status()
+        batch = r.json()
+        batches.append(batch["id"])
+
+        def send(n: int, batch: dict[str, Any] = batch, chunk: list[bytes] = chunk) -> None:
+            post = batch["files"][n]["upload"]
+            requests.post(
+                post["url"], data=post["fields"], files={"file": ("m.eml", chunk[n])}, timeout=120
+            ).raise_for_status()
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(send, range(len(chunk))))
+    uploaded = time.perf_counter()
+    counts: dict[str, int] = {}
+    for batch_id in batches:
+        while True:
+            state = session.get(
+                f"{stack.api_url}/v1/uploads/{batch_id}", headers=headers, timeout=60
+            ).json()
+            if state["done"]:
+                for key, value in state["counts"].items():
+                    counts[key] = counts.get(key, 0) + value
+                break
+            time.sleep(1.0)
+    done = time.perf_counter()
+    return {
+        "seconds": done - started,
+        "upload_seconds": uploaded - started,
+        "msg_per_s": len(raws) / (done - started),
+        "counts": counts,
+    }
+
+
+def sink_floor(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str, Any]:
+    """The writes the same messages need, straight to the emulator, no pipeline."""
+    table = stack.physical_id("MailportTable")
+    upload_bucket = stack.physical_id("UploadBucket")
+    mail_bucket = stack.physical_id("MailBucket")
+    local = threading.local()
+    pk = "USER#floor#u1"
+    s3c = boto3.client("s3")
+    ddbc = boto3.client("dynamodb")
+    ddbc.put_item(
+        TableName=table,
+        Item={"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}, "total": {"N": "0"}},
+    )
+
+    def clients() -> tuple[Any, Any]:
+        if not hasattr(local, "s3"):
+            local.s3, local.ddb = boto3.client("s3"), boto3.client("dynamodb")
+        return local.s3, local.ddb
+
+    def one(n: int) -> None:
+        s3, ddb = clients()
+        raw = raws[n]
+        # Not under uploads/: the floor must not wake the ingest pipeline.
+        s3.put_object(Bucket=upload_bucket, Key=f"floor-upload/{n}", Body=raw)
+        s3.put_object(Bucket=mail_bucket, Key=f"floor/{n}.eml", Body=raw)
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            "PK": {"S": pk},
+                            "SK": {"S": f"MSG#{n}"},
+                            "subject": {"S": "x" * 40},
+                            "size": {"N": str(len(raw))},
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {"PK": {"S": pk}, "SK": {"S": f"FP#inbox#{n}"}},
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}},
+                        "UpdateExpression": "ADD #t :one",
+                        "ExpressionAttributeNames": {"#t": "total"},
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+            ]
+        )
+        ddb.update_item(
+            TableName=table,
+            Key={"PK": {"S": pk}, "SK": {"S": f"FILE#{n}"}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "stored"}},
+        )
+
+    s3c.list_buckets()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(len(raws))))
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "msg_per_s": len(raws) / seconds}
+
+
+# ru_maxrss survives exec on Linux (the child would report the parent's peak); VmHWM does not.
+_CHILD = r"""
+import json, os, sys
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+sys.path[:0] = [os.path.join(sys.argv[1], "functions/eml_ingest")]
+import eml_ingest
+from mailport.wiring import container
+from mailport_local.lambdas import LocalContext
+container()
+base = hwm()
+event = json.loads(sys.stdin.read())
+result = eml_ingest.handler(event, LocalContext("eml-ingest", 1024, 900))
+print(json.dumps({"result": result, "baseline_kb": base, "peak_kb": hwm()}))
+"""
+
+
+def big_one(stack: LocalStack, size_mb: float) -> dict[str, Any]:
+    """Ingest one big message in a process of its own and read its peak RSS."""
+    source = stack.sqs_sources["EmlIngestFunction.Uploads"]
+    source.stop()  # this upload is handed to the child process instead
+    raw = big_message(int(size_mb * 1024 * 1024))
+    headers = login(stack, "bob@acme.example")
+    batch = requests.post(
+        f"{stack.api_url}/v1/uploads",
+        headers=headers,
+        json={"folder_id": "inbox", "files": [{"name": "big.eml", "size": len(raw)}]},
+        timeout=60,
+    ).json()
+    post = batch["files"][0]["upload"]
+    requests.post(
+        post["url"], data=post["fields"], files={"file": ("big.eml", raw)}, timeout=300
+    ).raise_for_status()
+    key = post["fields"]["key"]
+    record = {
+        "s3": {
+            "bucket": {"name": stack.physical_id("UploadBucket")},
+            "object": {"key": key, "size": len(raw)},
+        },
+        "eventName": "ObjectCreated:Post",
+        "eventSource": "aws:s3",
+    }
+    event = {
+        "Records": [
+            {
+                "messageId": "big",
+                "receiptHandle": "x",
+                "body": json.dumps({"Records": [record]}),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    env = {
+        **os.environ,
+        **stack.lambdas["EmlIngestFunction"].environment,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    root = str(Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, root],
+        input=json.dumps(event),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    state = requests.get(
+        f"{stack.api_url}/v1/uploads/{batch['id']}", headers=headers, timeout=60
+    ).json()
+    size = len(raw) / 1024 / 1024
+    peak = data["peak_kb"] / 1024
+    return {
+        "message_mb": round(size, 1),
+        "status": state["files"][0]["status"],
+        "peak_rss_mb": round(peak, 1),
+        "baseline_rss_mb": round(data["baseline_kb"] / 1024, 1),
+        "target_mb": round(2.5 * size + 100, 1),
+        "within_target": peak <= 2.5 * size + 100,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--big-mb", type=float, default=49.0)
+    args = parser.parse_args()
+
+    raws = messages(args.messages)
+    total_mb = sum(map(len, raws)) / 1024 / 1024
+    with tempfile.TemporaryDirectory() as state:
+        config = LocalStackConfig(
+            api_port=0,
+            state_dir=Path(state),
+            persist=False,
+            run_schedules=False,
+            concurrency={"EmlIngestFunction": args.concurrency, "ApiFunction": 2},
+        )
+        with LocalStack(config) as stack:
+            floor = sink_floor(stack, raws, args.concurrency)
+            pipe = pipeline(stack, raws, args.concurrency)
+            rss_stack = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            big = big_one(stack, args.big_mb) if args.big_mb else None
+    result = {
+        "benchmark": "ingest",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "messages": args.messages,
+        "megabytes": round(total_mb, 1),
+        "concurrency": args.concurrency,
+        "pipeline": pipe,
+        "sink_floor": floor,
+        "ratio_to_floor": pipe["seconds"] / floor["seconds"],
+        "stack_process_peak_rss_mb": round(rss_stack, 1),
+        "big_message": big,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"ingest: {args.messages} messages, {total_mb:.1f} MB, concurrency {args.concurrency}")
+    print(
+        f"  pipeline   {pipe['seconds']:7.2f} s  {pipe['msg_per_s']:7.1f} msg/s  {pipe['counts']}"
+    )
+    print(f"  sink floor {floor['seconds']:7.2f} s  {floor['msg_per_s']:7.1f} msg/s")
+    print(f"  ratio      {result['ratio_to_floor']:.2f}x the floor (target <= 1.25x)")
+    print(f"  stack process peak RSS {rss_stack:.0f} MB (moto holds every object in memory)")
+    if big:
+        print(
+            f"  {big['message_mb']} MB message: {big['status']}, peak RSS {big['peak_rss_mb']} MB "
+            f"(baseline {big['baseline_rss_mb']} MB; target <= {big['target_mb']} MB)"
+        )
+
+
+if __name__ == "__main__":
+    main()

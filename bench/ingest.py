@@ -97,8 +97,22 @@ def pipeline(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str
 def sink_floor(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str, Any]:
     """The writes the same messages need, straight to the emulator, no pipeline."""
     table = stack.physical_id("MailportTable")
-    upload_bucket = stack.physical_id("UploadBucket")
     mail_bucket = stack.physical_id("MailBucket")
+    # An upload bucket of its own, notifying a queue of its own: the floor pays the same S3
+    # cost (event delivery included) without waking the real pipeline.
+    upload_bucket = "floor-uploads"
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName="floor-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    boto3.client("s3").create_bucket(Bucket=upload_bucket)
+    boto3.client("s3").put_bucket_notification_configuration(
+        Bucket=upload_bucket,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
     local = threading.local()
     pk = "USER#floor#u1"
     s3c = boto3.client("s3")
@@ -116,8 +130,7 @@ def sink_floor(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[s
     def one(n: int) -> None:
         s3, ddb = clients()
         raw = raws[n]
-        # Not under uploads/: the floor must not wake the ingest pipeline.
-        s3.put_object(Bucket=upload_bucket, Key=f"floor-upload/{n}", Body=raw)
+        s3.put_object(Bucket=upload_bucket, Key=f"uploads/floor/{n}", Body=raw)
         s3.put_object(Bucket=mail_bucket, Key=f"floor/{n}.eml", Body=raw)
         ddb.transact_write_items(
             TransactItems=[

@@ -19,6 +19,19 @@ def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in _MISSING
 
 
+def _read(s3: Any, what: str, gone: str, **kwargs: Any) -> bytes:
+    """An object's bytes; ``NotFound(gone)`` if it is not there."""
+    try:
+        body: bytes = s3.get_object(**kwargs)["Body"].read()
+    except ClientError as e:
+        if _missing(e):
+            raise NotFound(gone) from e
+        raise translate(e, what) from e
+    except BotoCoreError as e:
+        raise translate(e, what) from e
+    return body
+
+
 class S3RawStore:
     """``RawStore`` on a bucket: bytes in, the same bytes out."""
 
@@ -42,15 +55,13 @@ class S3RawStore:
 
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; ``NotFound`` if absent."""
-        try:
-            body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as e:
-            if _missing(e):
-                raise NotFound("the message's content is missing") from e
-            raise translate(e, "reading the message") from e
-        except BotoCoreError as e:
-            raise translate(e, "reading the message") from e
-        return body
+        return _read(
+            self._s3,
+            "reading the message",
+            "the message's content is missing",
+            Bucket=self._bucket,
+            Key=key,
+        )
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (absent is fine)."""
@@ -101,15 +112,7 @@ class S3UploadBucket:
         kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
         if first is not None:
             kwargs["Range"] = f"bytes=0-{first - 1}"
-        try:
-            data: bytes = self._s3.get_object(**kwargs)["Body"].read()
-        except ClientError as e:
-            if _missing(e):
-                raise NotFound("the uploaded file is gone") from e
-            raise translate(e, "reading the upload") from e
-        except BotoCoreError as e:
-            raise translate(e, "reading the upload") from e
-        return data
+        return _read(self._s3, "reading the upload", "the uploaded file is gone", **kwargs)
 
     def delete(self, keys: list[str]) -> None:
         """Remove uploads once they have been dealt with (1,000 keys per request)."""

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,7 @@ class SqsEventSource:
     report_batch_item_failures: bool = False
     wait_seconds: int = 1
     pollers: int = 1  # Lambda scales pollers with load; locally, one per environment
+    batching_window_s: float = 0.0  # MaximumBatchingWindowInSeconds
     session: boto3.session.Session = field(default_factory=boto3.session.Session)
     batches: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -93,15 +95,16 @@ class SqsEventSource:
     def poll_once(self, sqs: Any = None) -> int:
         """Receive one batch and deliver it; return how many messages it held."""
         sqs = sqs or self.session.client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=self.queue_url,
-            MaxNumberOfMessages=min(self.batch_size, 10),
-            WaitTimeSeconds=self.wait_seconds,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        messages = self._receive(sqs, self.batch_size, self.wait_seconds)
         if not messages:
             return 0
+        # Like Lambda, gather up to a full batch for at most the batching window.
+        deadline = time.monotonic() + self.batching_window_s
+        while len(messages) < self.batch_size and time.monotonic() < deadline:
+            more = self._receive(sqs, self.batch_size - len(messages), 0)
+            if not more:
+                time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+            messages += more
         self.batches += 1
         records = [_record(m, self.queue_arn) for m in messages]
         try:
@@ -116,6 +119,16 @@ class SqsEventSource:
             ]
             sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
         return len(messages)
+
+    def _receive(self, sqs: Any, count: int, wait: int) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(count, 10),
+            WaitTimeSeconds=wait,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        return got
 
     def _succeeded(self, records: list[dict[str, Any]], result: Any) -> list[dict[str, Any]]:
         if not self.report_batch_item_failures:

@@ -222,6 +222,7 @@ class LocalStack:
                         report_batch_item_failures="ReportBatchItemFailures"
                         in props.get("FunctionResponseTypes", []),
                         pollers=fn.concurrency,
+                        batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
                         session=session,
                     )
                     self.sqs_sources[f"{spec.logical_id}.{event_name}"] = source

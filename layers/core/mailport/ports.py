@@ -4,10 +4,12 @@ the domain never imports an adapter.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from mailport.domain.identity import Tenant, User
 from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
+from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
 from mailport.domain.uploads import BatchHead, FileResult, UploadBatch, UploadFile
 
 
@@ -143,4 +145,68 @@ class UploadObjects(Protocol):
 
     def delete(self, keys: list[str]) -> None:
         """Remove uploads once they have been dealt with (one request for many)."""
+        ...
+
+
+class PopMailbox(Protocol):
+    """An open, authenticated POP3 session (RFC 1939)."""
+
+    def entries(self) -> list[PopEntry]:
+        """Every message: number, UIDL (None if the server has no UIDL) and size."""
+        ...
+
+    def retrieve(self, numbers: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        """The raw messages, in order (pipelined where the server offers PIPELINING)."""
+        ...
+
+    def delete(self, numbers: Sequence[int]) -> None:
+        """Mark messages deleted; the server removes them at ``quit``."""
+        ...
+
+    def quit(self) -> None:
+        """End the session, committing deletions."""
+        ...
+
+    def close(self) -> None:
+        """Drop the connection without committing deletions."""
+        ...
+
+
+class PopConnector(Protocol):
+    """Opens POP3 sessions."""
+
+    def open(self, server: ServerAddress, credentials: Credentials) -> PopMailbox:
+        """Connect (verified TLS), authenticate, return the session."""
+        ...
+
+
+class ImapMailbox(Protocol):
+    """An open, authenticated IMAP session, used read-only (EXAMINE, BODY.PEEK)."""
+
+    def folders(self) -> list[ImapFolder]:
+        """Every folder with its special-use flags (not yet examined)."""
+        ...
+
+    def examine(self, folder: ImapFolder) -> ImapFolder:
+        """Select read-only; the folder with UIDVALIDITY, UIDNEXT and message count."""
+        ...
+
+    def sizes(self, first_uid: int, last_uid: int) -> dict[int, int]:
+        """RFC822.SIZE of every message with a UID in the range (in the examined folder)."""
+        ...
+
+    def fetch(self, uids: Sequence[int]) -> Iterator[ImapMessage]:
+        """The messages with flags, internal date and raw bytes (BODY.PEEK[])."""
+        ...
+
+    def logout(self) -> None:
+        """End the session."""
+        ...
+
+
+class ImapConnector(Protocol):
+    """Opens IMAP sessions."""
+
+    def open(self, server: ServerAddress, credentials: Credentials) -> ImapMailbox:
+        """Connect (verified TLS), authenticate (LOGIN or XOAUTH2), return the session."""
         ...

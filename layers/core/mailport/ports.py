@@ -4,7 +4,7 @@ the domain never imports an adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from mailport.domain.identity import Tenant, User
@@ -209,4 +209,16 @@ class ImapConnector(Protocol):
 
     def open(self, server: ServerAddress, credentials: Credentials) -> ImapMailbox:
         """Connect (verified TLS), authenticate (LOGIN or XOAUTH2), return the session."""
+        ...
+
+
+class SecretBox(Protocol):
+    """Small secrets sealed to an owner (the encryption context names tenant, user, account)."""
+
+    def seal(self, secret: str, context: Mapping[str, str]) -> bytes:
+        """The sealed form of ``secret``."""
+        ...
+
+    def open(self, sealed: bytes, context: Mapping[str, str]) -> str:
+        """The secret; ``SecretUnreadable`` if ``context`` is not the one it was sealed with."""
         ...

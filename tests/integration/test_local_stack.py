@@ -281,3 +281,35 @@ def test_transient_errors_are_retried(local_stack: LocalStack) -> None:
         fn.override = None
     assert run["status"] == "SUCCEEDED"
     assert calls.count("plan") == 2
+
+
+def test_event_source_gathers_a_batch_within_the_window(
+    local_stack: LocalStack, test_queue: tuple[str, str, str]
+) -> None:
+    url, arn, _ = test_queue
+    sqs = boto3.client("sqs")
+    batches: list[int] = []
+
+    def handler(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        batches.append(len(event["Records"]))
+        return {"batchItemFailures": []}
+
+    fn = LocalFunction(
+        spec=local_stack.lambdas["PopFetchFunction"].spec, name="test-fn", override=handler
+    )
+    source = SqsEventSource(fn, url, arn, batch_size=5, batching_window_s=2.0)
+    sqs.send_message(QueueUrl=url, MessageBody="first")
+
+    def trickle() -> None:
+        for n in range(4):
+            time.sleep(0.1)
+            sqs.send_message(QueueUrl=url, MessageBody=f"later-{n}")
+
+    import threading
+
+    sender = threading.Thread(target=trickle)
+    sender.start()
+    source.poll_once()
+    sender.join()
+    # Lambda waits up to MaximumBatchingWindowInSeconds to fill a batch: one invocation of 5.
+    assert batches == [5]

@@ -43,13 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(message)s",
+    )
     if not args.verbose:
         # botocore announces every client's endpoint at INFO; that's noise for a newcomer.
         for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "waitress"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(message)s",
-    )
     config = LocalStackConfig(
         host=args.host, api_port=args.port, poll_every=args.poll_every, fresh=args.fresh
     )

@@ -198,7 +198,7 @@ def delete_message(message_id: str) -> Response:
 
 @route("/v1/messages/{message_id}/raw", methods=["GET"])
 def raw_message(message_id: str) -> Response:
-    """The message exactly as received (send ``Accept: message/rfc822``)."""
+    """The message exactly as received (``Accept: message/rfc822`` or ``*/*``)."""
     raw = container().mailbox.raw(owner(), message_id)
     return Response(
         body=raw,

@@ -1,0 +1,369 @@
+"""The IMAP adapter's pure parts and its behaviour against a tiny scripted IMAP server."""
+
+from __future__ import annotations
+
+import base64
+import imaplib
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from mailport.adapters.imap import (
+    ImapConnector,
+    ImapSession,
+    _Client,
+    folder_from_list,
+    plan_chunks,
+    scrub,
+    special_use,
+    translate,
+    uid_set,
+)
+from mailport.domain.remote import (
+    Credentials,
+    ImapFolder,
+    RemoteAuthFailed,
+    RemoteProtocolError,
+    RemoteTlsError,
+    RemoteTransient,
+    RemoteUnreachable,
+    ServerAddress,
+)
+
+# -- pure helpers ---------------------------------------------------------------------
+
+
+def test_uid_set_compresses_ranges() -> None:
+    assert uid_set([9, 1, 2, 3, 7, 10, 3]) == "1:3,7,9:10"
+    assert uid_set([5]) == "5"
+    with pytest.raises(ValueError):
+        uid_set([])
+
+
+def test_plan_chunks_by_count_and_bytes() -> None:
+    sized = [(uid, 10) for uid in range(1, 8)]
+    assert [[u for u, _ in c] for c in plan_chunks(sized, 3, 1000)] == [[1, 2, 3], [4, 5, 6], [7]]
+    assert [[u for u, _ in c] for c in plan_chunks(sized, 50, 25)] == [[1, 2], [3, 4], [5, 6], [7]]
+    # A message bigger than the byte budget goes alone.
+    assert [[u for u, _ in c] for c in plan_chunks([(1, 5), (2, 99), (3, 5)], 50, 20)] == [
+        [1],
+        [2],
+        [3],
+    ]
+    assert plan_chunks([], 50, 20) == []
+
+
+def test_special_use_and_selectable() -> None:
+    assert special_use(["\\HasNoChildren", "\\sent", "\\Junk", "\\Marked"]) == {"\\Sent", "\\Junk"}
+    f = folder_from_list((b"\\Noselect", b"\\HasChildren"), b"/", b"&ZeVnLIqe-/Sub")
+    assert f == ImapFolder("日本語/Sub", b"&ZeVnLIqe-/Sub", "/", frozenset(), selectable=False)
+    g = folder_from_list((b"\\Trash",), None, 2024)
+    assert (g.name, g.raw_name, g.delimiter, g.special_use) == (
+        "2024",
+        b"2024",
+        None,
+        frozenset({"\\Trash"}),
+    )
+
+
+def test_scrub_hides_secrets_and_caps_length() -> None:
+    text = scrub("NO bad   password hunter2\r\n" + "x" * 500, ["hunter2", ""])
+    assert "hunter2" not in text
+    assert "\n" not in text
+    assert len(text) <= 200
+
+
+def test_translate() -> None:
+    assert isinstance(translate(ConnectionRefusedError(), "connect"), RemoteUnreachable)
+    assert isinstance(translate(TimeoutError(), "connect"), RemoteUnreachable)
+    assert isinstance(translate(ConnectionResetError(), "session"), RemoteTransient)
+    assert isinstance(translate(ssl.SSLCertVerificationError("x"), "connect"), RemoteTlsError)
+    assert isinstance(translate(imaplib.IMAP4.abort("EOF"), "session"), RemoteTransient)
+    assert isinstance(translate(imaplib.IMAP4.error("[INUSE] busy"), "login"), RemoteTransient)
+    assert isinstance(
+        translate(imaplib.IMAP4.error("[AUTHENTICATIONFAILED]"), "login"), RemoteAuthFailed
+    )
+    assert isinstance(translate(imaplib.IMAP4.error("BAD syntax"), "session"), RemoteProtocolError)
+    assert isinstance(translate(ValueError("junk"), "session"), RemoteProtocolError)
+
+
+# -- a scripted IMAP server on 127.0.0.1 -----------------------------------------------
+
+Handler = Callable[[str, str], bytes]
+
+CAPS = b"IMAP4rev1 AUTH=PLAIN"
+
+
+def _default(tag: str, line: str) -> bytes:
+    verb = line.split(" ")[1].upper() if " " in line else ""
+    if verb == "CAPABILITY":
+        return b"* CAPABILITY " + CAPS + b"\r\n" + tag.encode() + b" OK done\r\n"
+    if verb == "LOGOUT":
+        return b"* BYE bye\r\n" + tag.encode() + b" OK done\r\n"
+    return tag.encode() + b" OK done\r\n"
+
+
+class FakeServer:
+    """Accepts one connection, sends ``greeting``, answers each line via ``handler``."""
+
+    def __init__(
+        self, greeting: bytes, handler: Handler = _default, tls: ssl.SSLContext | None = None
+    ):
+        self.greeting = greeting
+        self.handler = handler
+        self.tls = tls
+        self.received: list[bytes] = []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.sock.accept()
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            with conn:
+                conn.sendall(self.greeting)
+                self._loop(conn)
+        except OSError:
+            pass
+
+    def _loop(self, conn: socket.socket) -> None:
+        buf = b""
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                return
+            buf += data
+            self.received.append(data)
+            while b"\r\n" in buf:
+                line, buf = buf.split(b"\r\n", 1)
+                text = line.decode("utf-8", "replace")
+                tag = text.split(" ", 1)[0]
+                reply = self.handler(tag, text)
+                if reply:
+                    conn.sendall(reply)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(timeout=5)
+
+    @property
+    def transcript(self) -> bytes:
+        return b"".join(self.received)
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., FakeServer]]:
+    servers: list[FakeServer] = []
+
+    def make(
+        greeting: bytes, handler: Handler = _default, tls: ssl.SSLContext | None = None
+    ) -> FakeServer:
+        server = FakeServer(greeting, handler, tls)
+        servers.append(server)
+        return server
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def _plain(port: int) -> ServerAddress:
+    return ServerAddress("127.0.0.1", port, ssl=False)
+
+
+def test_refuses_without_starttls_before_sending_password(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* OK [CAPABILITY " + CAPS + b"] ready\r\n")
+    with pytest.raises(RemoteTlsError, match="STARTTLS"):
+        ImapConnector(connect_timeout=5, read_timeout=5).open(
+            _plain(server.port), Credentials("u", "s3cret-pw")
+        )
+    assert b"LOGIN" not in server.transcript.upper()
+    assert b"s3cret-pw" not in server.transcript
+
+
+def test_refuses_preauth_on_plain_connection(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n")
+    with pytest.raises(RemoteTlsError, match="pre-authenticated"):
+        ImapConnector(read_timeout=5).open(_plain(server.port), Credentials("u", "s3cret"))
+    assert b"s3cret" not in server.transcript
+
+
+def test_busy_greeting_is_transient(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* BYE Too many connections from your IP\r\n")
+    with pytest.raises(RemoteTransient):
+        ImapConnector(read_timeout=5).open(_plain(server.port), Credentials("u", "p"))
+
+
+def test_huge_literal_in_greeting_is_refused(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* OK {99999999999}\r\n")
+    with pytest.raises(RemoteProtocolError, match="too large"):
+        ImapConnector(read_timeout=5).open(_plain(server.port), Credentials("u", "p"))
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def _server_tls(ca: trustme.CA, name: str = "127.0.0.1") -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(name).configure_cert(ctx)
+    return ctx
+
+
+def _imaps(port: int, ca: trustme.CA, tmp_path: Path) -> ServerAddress:
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ServerAddress("127.0.0.1", port, ssl=True, ca_file=str(ca_file))
+
+
+def test_hostname_is_checked(
+    serve: Callable[..., FakeServer], ca: trustme.CA, tmp_path: Path
+) -> None:
+    server = serve(b"* OK ready\r\n", tls=_server_tls(ca, "mail.example.org"))
+    with pytest.raises(RemoteTlsError):
+        ImapConnector(read_timeout=5).open(_imaps(server.port, ca, tmp_path), Credentials("u", "p"))
+
+
+def test_login_failure_text_is_scrubbed(
+    serve: Callable[..., FakeServer], ca: trustme.CA, tmp_path: Path
+) -> None:
+    def handler(tag: str, line: str) -> bytes:
+        if " LOGIN " in line.upper():
+            return f"{tag} NO [AUTHENTICATIONFAILED] wrong password hunter2\r\n".encode()
+        return _default(tag, line)
+
+    server = serve(b"* OK ready\r\n", handler, tls=_server_tls(ca))
+    with pytest.raises(RemoteAuthFailed) as info:
+        ImapConnector(read_timeout=5).open(
+            _imaps(server.port, ca, tmp_path), Credentials("u", "hunter2")
+        )
+    assert "hunter2" not in str(info.value)
+
+
+def test_xoauth2_used_when_token_given(
+    serve: Callable[..., FakeServer], ca: trustme.CA, tmp_path: Path
+) -> None:
+    state: dict[str, str] = {}
+
+    def tracking(tag: str, line: str) -> bytes:
+        if "tag" in state:  # the client's base64 XOAUTH2 line
+            state["sasl"] = line
+            return f"{state.pop('tag')} OK authenticated\r\n".encode()
+        if " AUTHENTICATE XOAUTH2" in line.upper():
+            state["tag"] = tag
+            return b"+ \r\n"
+        return _default(tag, line)
+
+    server = serve(
+        b"* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] ready\r\n", tracking, tls=_server_tls(ca)
+    )
+    session = ImapConnector(read_timeout=5).open(
+        _imaps(server.port, ca, tmp_path), Credentials("u", oauth2_token="tok-123")
+    )
+    session.logout()
+    assert base64.b64decode(state["sasl"]) == b"user=u\x01auth=Bearer tok-123\x01\x01"
+    assert b" LOGIN " not in server.transcript
+
+
+# -- a selected session on a plain fake connection (login/TLS bypassed) ----------------
+
+
+def _session(port: int, max_literal: int = 1000) -> ImapSession:
+    client = _Client(
+        _plain(port), ssl.create_default_context(), timeout=5.0, max_literal=max_literal
+    )
+    client.login("u", "p")
+    return ImapSession(client)
+
+
+def _examine_ok(tag: str) -> bytes:
+    return (
+        b"* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 10] n\r\n"
+        + tag.encode()
+        + b" OK [READ-ONLY] EXAMINE done\r\n"
+    )
+
+
+def _mailbox_handler(body_literal: bytes) -> Handler:
+    def handler(tag: str, line: str) -> bytes:
+        upper = line.upper()
+        if " EXAMINE " in upper:
+            return _examine_ok(tag)
+        if "BODY.PEEK[]" in upper:
+            return (
+                b'* 1 FETCH (UID 4 FLAGS (\\Seen) INTERNALDATE "17-Jul-2024 10:00:00 +0200" '
+                b"RFC822.SIZE 5 BODY[] " + body_literal + b")\r\n" + tag.encode() + b" OK done\r\n"
+            )
+        if "RFC822.SIZE" in upper:
+            return (
+                b"* 1 FETCH (UID 4 RFC822.SIZE 5)\r\n* 2 FETCH (FLAGS (\\Seen))\r\n"
+                + tag.encode()
+                + b" OK done\r\n"
+            )
+        if upper.endswith(" CAPABILITY"):
+            return b"* CAPABILITY IMAP4rev1 SPECIAL-USE\r\n" + tag.encode() + b" OK done\r\n"
+        if " LIST " in upper:
+            return (
+                b'* LIST (\\HasNoChildren \\Sent) "/" "Sent"\r\n'
+                b'* LIST (\\Noselect) "/" "&ZeVnLIqe-"\r\n' + tag.encode() + b" OK done\r\n"
+            )
+        return _default(tag, line)
+
+    return handler
+
+
+def test_session_examine_list_and_fetch(serve: Callable[..., FakeServer]) -> None:
+    server = serve(
+        b"* OK [CAPABILITY IMAP4rev1 SPECIAL-USE] hi\r\n", _mailbox_handler(b"{5}\r\nab\r\nc")
+    )
+    session = _session(server.port)
+    folders = session.folders()
+    assert [(f.name, f.special_use, f.selectable) for f in folders] == [
+        ("Sent", {"\\Sent"}, True),
+        ("日本語", frozenset(), False),
+    ]
+    assert b"RETURN (SPECIAL-USE)" in server.transcript
+    info = session.examine(folders[0])
+    assert (info.uidvalidity, info.uidnext, info.messages) == (42, 10, 3)
+    assert b"EXAMINE" in server.transcript
+    assert session.sizes(1, 9) == {4: 5}
+    [message] = list(session.fetch([4, 5]))
+    assert (message.uid, message.raw, message.flags, message.size) == (
+        4,
+        b"ab\r\nc",
+        frozenset({"\\Seen"}),
+        5,
+    )
+    assert message.internal_date is not None and message.internal_date.utcoffset() is not None
+    assert b"BODY.PEEK[]" in server.transcript
+    session.logout()
+
+
+def test_fetch_refuses_huge_literal(serve: Callable[..., FakeServer]) -> None:
+    # Announces ~93 GB; must fail before allocating or reading it.
+    server = serve(b"* OK hi\r\n", _mailbox_handler(b"{99999999999}\r\nab"))
+    session = _session(server.port)
+    session.examine(ImapFolder("INBOX", b"INBOX", "/", frozenset()))
+    with pytest.raises(RemoteProtocolError, match="too large"):
+        list(session.fetch([4]))
+
+
+def test_fetch_refuses_more_than_planned(serve: Callable[..., FakeServer]) -> None:
+    # Under the per-literal cap (1000) but far over what RFC822.SIZE announced plus one cap.
+    server = serve(
+        b"* OK hi\r\n",
+        _mailbox_handler(b"{900}\r\n" + b"x" * 900 + b" BODY[1] {900}\r\n" + b"y" * 900),
+    )
+    session = _session(server.port, max_literal=1000)
+    session.examine(ImapFolder("INBOX", b"INBOX", "/", frozenset()))
+    with pytest.raises(RemoteProtocolError, match="too large"):
+        list(session.fetch([4]))

@@ -257,3 +257,43 @@ def test_rules_sort_on_import(parts, owner) -> None:  # type: ignore[no-untyped-
                 ]
             },
         )
+
+
+def test_a_user_folder_cannot_take_a_system_folders_place(parts, owner) -> None:  # type: ignore[no-untyped-def]
+    service = parts[0]
+    with pytest.raises(Conflict):
+        service.create_folder(owner, "Inbox")  # the very first call of a new user
+    assert service.folder(owner, "inbox").system is not None
+    service.create_folder(owner, "inbox archive")
+
+
+def test_a_refused_import_leaves_no_bytes(parts, owner, local_stack) -> None:  # type: ignore[no-untyped-def]
+    import boto3
+
+    _, importer, _, _ = parts
+    with pytest.raises(NotFound):
+        store(importer, owner, mail(9), folder="no-such-folder", key="gone")
+    listed = boto3.client("s3").list_objects_v2(
+        Bucket=local_stack.physical_id("MailBucket"),
+        Prefix=f"mail/{owner.tenant_id}/{owner.user_id}/",
+    )
+    assert "Contents" not in listed
+
+
+def test_the_index_keeps_a_bounded_list_of_attachment_names(parts, owner) -> None:  # type: ignore[no-untyped-def]
+    from email.message import EmailMessage
+
+    service, importer, _, raw_store = parts
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "a@example.com", "many attachments"
+    msg.set_content("x")
+    for n in range(150):
+        msg.add_attachment(
+            b"x", maintype="application", subtype="octet-stream", filename=f"{n:03d}-" + "名" * 600
+        )
+    raw = msg.as_bytes()
+    result = store(importer, owner, raw, key="many")
+    stored = service.message(owner, result.message_id)
+    assert len(stored.summary.attachment_names) == 100
+    assert all(len(n) <= 255 for n in stored.summary.attachment_names)
+    assert raw_store.get(stored.raw_key) == raw

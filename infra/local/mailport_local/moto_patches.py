@@ -33,11 +33,26 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    # Single-item writes take the same lock, so none lands between a transaction's checks
+    # and its writes (DynamoDB serialises them per item; one lock is the simple equivalent).
+    for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
+        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
     # moto's server lists its own package directory (~150 stat calls) on every request to
     # route it; the list never changes while running. This was 14% of the stack's CPU.
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = functools.cache(lambda: modules)
     _INSTALLED = True
+
+
+def _locked(method: Any) -> Any:
+    import functools
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:

@@ -32,11 +32,13 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.message import Address, MessageSummary
 from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
-from mailport.errors import Conflict, NotFound, StorageError, ValidationFailed
+from mailport.errors import Conflict, NotFound, StorageError, TransientError, ValidationFailed
 
 _SER = TypeSerializer()
 _DESER = TypeDeserializer()
 UPLOAD_TTL = dt.timedelta(days=30)
+MAX_INDEXED_NAMES = 100
+MAX_NAME_CHARS = 255
 
 
 def user_pk(owner: Owner) -> str:
@@ -98,6 +100,10 @@ class DynamoMailbox:
                 reasons: list[dict[str, Any]] = [
                     dict(r) for r in e.response.get("CancellationReasons", [])
                 ]
+                if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                    # TransactionConflict, throttling: another writer touched the same item
+                    # (every change in a folder updates its counters). A retry fixes it.
+                    raise TransientError(f"{what}: the mailbox is busy; try again") from e
                 raise _Cancelled(reasons) from e
             raise translate(e, what) from e
         except BotoCoreError as e:
@@ -230,7 +236,15 @@ class DynamoMailbox:
             _name_lock(after.parent_id, after.name),
         )
         if old_lock != new_lock:
-            items.append({"Delete": self._key(pk, old_lock)})
+            # The old lock must still be there: two concurrent moves can't both release it.
+            items.append(
+                {
+                    "Delete": {
+                        **self._key(pk, old_lock),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                }
+            )
             items.append(
                 {
                     "Put": {
@@ -261,9 +275,13 @@ class DynamoMailbox:
                     {
                         "Delete": {
                             **self._key(pk, f"FOLDER#{folder.folder_id}"),
-                            "ConditionExpression": "attribute_exists(PK) AND #t = :zero",
-                            "ExpressionAttributeNames": {"#t": "total"},
-                            "ExpressionAttributeValues": _to_ddb({":zero": 0}),
+                            # The name must be the one whose lock we release (no rename raced).
+                            "ConditionExpression": "attribute_exists(PK) AND #t = :zero "
+                            "AND #n = :name",
+                            "ExpressionAttributeNames": {"#t": "total", "#n": "name"},
+                            "ExpressionAttributeValues": _to_ddb(
+                                {":zero": 0, ":name": folder.name}
+                            ),
                         }
                     },
                     {"Delete": self._key(pk, _name_lock(folder.parent_id, folder.name))},
@@ -347,7 +365,8 @@ class DynamoMailbox:
             "cc": [{"n": a.name, "e": a.email} for a in s.cc],
             "date": s.date.isoformat() if s.date else None,
             "header_message_id": m.header_message_id,
-            "attachments": list(s.attachment_names),
+            # DynamoDB items are at most 400 KB: index a bounded list of names.
+            "attachments": [a[:MAX_NAME_CHARS] for a in s.attachment_names[:MAX_INDEXED_NAMES]],
             "has_attachments": s.has_attachments,
             "size": s.size,
             "seen": m.flags.seen,

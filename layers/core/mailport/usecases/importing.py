@@ -116,7 +116,11 @@ class Importer:
             sha256=digest,
         )
         self._raw.put(key, request.raw)
-        result = self._index(request, message)
+        try:
+            result = self._index(request, message)
+        except NotFound:
+            self._raw.delete(key)  # refused for good: leave no bytes the user can't see
+            raise
         if result.outcome is not InsertOutcome.STORED and self._orphaned(
             request.owner, result, key
         ):

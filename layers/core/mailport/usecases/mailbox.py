@@ -92,6 +92,8 @@ class MailboxService:
     def create_folder(self, owner: Owner, name: object, parent_id: object = None) -> Folder:
         """A new user folder, optionally inside another."""
         clean = clean_folder_name(name)
+        # System folders first, so a user folder can never take "Inbox"'s name at the top.
+        self.ensure_system_folders(owner)
         parent = self._parent(owner, parent_id)
         folder = Folder(f"f{uuid.uuid4().hex[:20]}", clean, parent.folder_id if parent else None)
         if parent is not None:

@@ -297,3 +297,16 @@ def test_the_index_keeps_a_bounded_list_of_attachment_names(parts, owner) -> Non
     assert len(stored.summary.attachment_names) == 100
     assert all(len(n) <= 255 for n in stored.summary.attachment_names)
     assert raw_store.get(stored.raw_key) == raw
+
+
+def test_the_store_itself_refuses_to_delete_a_folder_with_children(parts, owner) -> None:  # type: ignore[no-untyped-def]
+    service, _, store_, _ = parts
+    parent = service.create_folder(owner, "parent")
+    child = service.create_folder(owner, "child", parent.folder_id)
+    # Bypass the use-case's friendly check: the transaction alone must refuse (a racing create).
+    with pytest.raises(Conflict):
+        store_.delete_folder(owner, service.folder(owner, parent.folder_id))
+    service.update_folder(owner, child.folder_id, parent_id=None)  # moved out: count drops
+    store_.delete_folder(owner, service.folder(owner, parent.folder_id))
+    with pytest.raises(NotFound):
+        service.folder(owner, parent.folder_id)

@@ -195,7 +195,8 @@ class DynamoMailbox:
             },
         ]
         if folder.parent_id:
-            items.append(self._folder_exists(pk, folder.parent_id))
+            # Counting children on the parent lets a delete refuse atomically (see below).
+            items.append(self._children(pk, folder.parent_id, 1))
         try:
             self._transact("creating the folder", items)
         except _Cancelled as e:
@@ -207,11 +208,13 @@ class DynamoMailbox:
                 raise NotFound("the parent folder does not exist") from e
             raise Conflict("the mailbox changed at the same time; try again") from e
 
-    def _folder_exists(self, pk: str, folder_id: str) -> dict[str, Any]:
+    def _children(self, pk: str, folder_id: str, delta: int) -> dict[str, Any]:
         return {
-            "ConditionCheck": {
+            "Update": {
                 **self._key(pk, f"FOLDER#{folder_id}"),
+                "UpdateExpression": "ADD children :d",
                 "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": _to_ddb({":d": delta}),
             }
         }
 
@@ -254,12 +257,15 @@ class DynamoMailbox:
                     }
                 }
             )
-        if after.parent_id:
-            items.append(self._folder_exists(pk, after.parent_id))
+        if before.parent_id != after.parent_id:
+            if before.parent_id:
+                items.append(self._children(pk, before.parent_id, -1))
+            if after.parent_id:
+                items.append(self._children(pk, after.parent_id, 1))
         try:
             self._transact("changing the folder", items)
         except _Cancelled as e:
-            if e.failed(0):
+            if e.failed(0) or (old_lock != new_lock and e.failed(1)):
                 raise Conflict("the folder changed at the same time; reload and try again") from e
             if old_lock != new_lock and e.failed(2):
                 raise Conflict(f"a folder named {after.name!r} is already there") from e
@@ -277,7 +283,8 @@ class DynamoMailbox:
                             **self._key(pk, f"FOLDER#{folder.folder_id}"),
                             # The name must be the one whose lock we release (no rename raced).
                             "ConditionExpression": "attribute_exists(PK) AND #t = :zero "
-                            "AND #n = :name",
+                            "AND #n = :name "
+                            "AND (attribute_not_exists(children) OR children = :zero)",
                             "ExpressionAttributeNames": {"#t": "total", "#n": "name"},
                             "ExpressionAttributeValues": _to_ddb(
                                 {":zero": 0, ":name": folder.name}
@@ -285,10 +292,14 @@ class DynamoMailbox:
                         }
                     },
                     {"Delete": self._key(pk, _name_lock(folder.parent_id, folder.name))},
+                    *([self._children(pk, folder.parent_id, -1)] if folder.parent_id else []),
                 ],
             )
         except _Cancelled as e:
-            raise Conflict("the folder is not empty: move or delete its messages first") from e
+            raise Conflict(
+                "the folder is not empty or changed meanwhile: "
+                "move or delete its messages and subfolders first"
+            ) from e
 
     # ------------------------------------------------------------------ messages
     def insert_message(

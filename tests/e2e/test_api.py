@@ -9,18 +9,9 @@ import requests
 
 from mailport_local.stack import DEMO_USERS, LocalStack
 from mailport_local.template import REPO_ROOT
+from tests.support.api import login
 
 pytestmark = pytest.mark.stack
-
-
-def login(stack: LocalStack, email: str, tenant: str, **extra: object) -> dict[str, str]:
-    r = requests.post(
-        f"{stack.api_url}/v1/local/login",
-        json={"email": email, "tenant": tenant, **extra},
-        timeout=10,
-    )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def test_health_answers_without_a_token(local_stack: LocalStack) -> None:

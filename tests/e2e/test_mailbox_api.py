@@ -6,7 +6,8 @@ import pytest
 import requests
 
 from mailport_local.stack import LocalStack
-from tests.e2e.test_upload import GOOD, login, start, upload_all, wait_done
+from tests.e2e.test_upload import GOOD, start, upload_all, wait_done
+from tests.support.api import login
 
 pytestmark = pytest.mark.stack
 

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from mailport_local.stack import LocalStack
+from tests.support.api import login
 
 pytestmark = pytest.mark.stack
 
@@ -27,13 +28,6 @@ MBOX = (
     b"From a@example.com Mon Jan 1 00:00:00 2024\nSubject: 1\n\nx\n\n"
     b"From b@example.com Mon Jan 1 00:00:00 2024\nSubject: 2\n\ny\n"
 )
-
-
-def login(stack: LocalStack, email: str, tenant: str) -> dict[str, str]:
-    r = requests.post(
-        f"{stack.api_url}/v1/local/login", json={"email": email, "tenant": tenant}, timeout=10
-    )
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def start(

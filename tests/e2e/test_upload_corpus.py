@@ -10,7 +10,8 @@ import requests
 
 from mailport_local.stack import LocalStack
 from tests.conftest import CORPUS
-from tests.e2e.test_upload import login, start, upload_all, wait_done
+from tests.e2e.test_upload import start, upload_all, wait_done
+from tests.support.api import login
 
 pytestmark = pytest.mark.stack
 

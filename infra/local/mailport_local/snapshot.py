@@ -18,6 +18,8 @@ from typing import Any
 
 import boto3
 
+from mailport_local.provision import ACCOUNT_ID, REGION
+
 log = logging.getLogger(__name__)
 
 
@@ -121,11 +123,7 @@ class Snapshot:
         saved = json.loads((self._current / "manifest.json").read_text())["keys"].get(logical_id)
         if not saved:
             return new_key_id
-        from moto.kms.models import kms_backends
-
-        from mailport_local.provision import ACCOUNT_ID, REGION
-
-        backend = kms_backends[ACCOUNT_ID][REGION]
+        backend = _kms_backend()
         key = backend.keys.pop(new_key_id)
         key.id = saved["id"]
         key.arn = key.arn.replace(new_key_id, saved["id"])
@@ -169,10 +167,12 @@ class Snapshot:
         return counts
 
 
-def _kms_key(key_id: str) -> Any:
-    # moto runs in this process: its key material is only reachable through its backend.
+def _kms_backend() -> Any:
+    # moto runs in this process: key material is only reachable through its backend.
     from moto.kms.models import kms_backends
 
-    from mailport_local.provision import ACCOUNT_ID, REGION
+    return kms_backends[ACCOUNT_ID][REGION]
 
-    return kms_backends[ACCOUNT_ID][REGION].keys[key_id]
+
+def _kms_key(key_id: str) -> Any:
+    return _kms_backend().keys[key_id]

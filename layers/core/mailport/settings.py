@@ -28,7 +28,6 @@ class Settings:
     stage: str = "prod"
     migration_state_machine_arn: str = ""
     max_message_bytes: int = 50 * 1024 * 1024
-    max_pop_accounts: int = 10
 
     @property
     def is_local(self) -> bool:

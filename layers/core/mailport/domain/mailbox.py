@@ -26,6 +26,8 @@ class SystemFolder(StrEnum):
     JUNK = "junk"
 
 
+SYSTEM_FOLDER_IDS = frozenset(s.value for s in SystemFolder)
+
 SYSTEM_FOLDER_NAMES = {
     SystemFolder.INBOX: "Inbox",
     SystemFolder.SENT: "Sent",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from mailport.domain.mailbox import (
+    SYSTEM_FOLDER_IDS,
     Flags,
     InsertOutcome,
     Owner,
@@ -21,8 +22,6 @@ from mailport.domain.uploads import FileResult
 from mailport.errors import NotFound
 from mailport.ports import Mailbox, RawStore
 from mailport.usecases.mailbox import MailboxService
-
-SYSTEM_FOLDER_IDS = frozenset(s.value for s in SystemFolder)
 
 
 def raw_key(owner: Owner, message_id: str, sha256: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from mailport.domain.mailbox import (
     MAX_FOLDER_DEPTH,
+    SYSTEM_FOLDER_IDS,
     SYSTEM_FOLDER_NAMES,
     Flags,
     Folder,
@@ -82,9 +83,11 @@ class MailboxService:
 
     def folder(self, owner: Owner, folder_id: str) -> Folder:
         """One folder; ``NotFound`` if it is not the caller's."""
-        if folder_id in {s.value for s in SystemFolder}:
-            self.ensure_system_folders(owner)
         folder = self._mailbox.get_folder(owner, folder_id)
+        if folder is None and folder_id in SYSTEM_FOLDER_IDS:
+            # System folders appear on first use: only a miss pays for creating them.
+            self.ensure_system_folders(owner)
+            folder = self._mailbox.get_folder(owner, folder_id)
         if folder is None:
             raise NotFound("no such folder")
         return folder

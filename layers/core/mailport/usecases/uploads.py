@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
-from mailport.domain.mime import NotAMessage, check_is_message
+from mailport.domain.mime import NotAMessage
 from mailport.domain.uploads import (
     BatchHead,
     FileResult,
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 MAX_FILES = 500
 MAX_NAME = 255
 URL_EXPIRES_S = 15 * 60
-SNIFF_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +198,6 @@ class UploadService:
         message_id = message_id_for("upload", head.batch_id, key)
         stored_file = replace(file, status=FileStatus.STORED, message_id=message_id)
         try:
-            check_is_message(raw[:SNIFF_BYTES], len(raw), self._max)
             stored = self._importer.store(
                 ImportRequest(
                     owner=owner,

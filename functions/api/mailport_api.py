@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Chalice, Response
 
 from mailport import __version__
+from mailport.domain.accounts import PopAccount, presets_json
 from mailport.domain.identity import Feature, Principal
 from mailport.domain.mailbox import Owner
 from mailport.errors import Forbidden, MailportError, Unauthenticated, ValidationFailed
@@ -235,6 +236,66 @@ def create_upload() -> Response:
 def get_upload(upload_id: str) -> Response:
     """The batch and each file's state: pending, stored, duplicate or rejected (with why)."""
     return _json(container().uploads.get(owner(Feature.EML_UPLOAD), upload_id).to_json())
+
+
+# ---------------------------------------------------------------- external accounts (POP3)
+@route("/v1/account-presets", methods=["GET"])
+def account_presets() -> Response:
+    """The providers the form knows (host, port, SSL) and manual entry."""
+    owner(Feature.POP_IMPORT)
+    return _json({"presets": presets_json()})
+
+
+def _account_json(account: PopAccount) -> dict[str, object]:
+    return account.to_json(container().accounts.now())
+
+
+@route("/v1/accounts", methods=["GET"])
+def list_accounts() -> Response:
+    """The user's external accounts (up to 10) with their fetch status."""
+    accounts = container().accounts.list_accounts(owner(Feature.POP_IMPORT))
+    return _json({"accounts": [_account_json(a) for a in accounts]})
+
+
+@route("/v1/accounts", methods=["POST"])
+def create_account() -> Response:
+    """Register an account: the agreement, the login tried, the password sealed."""
+    account = container().accounts.create(owner(Feature.POP_IMPORT), body())
+    return _json(_account_json(account), 201)
+
+
+@route("/v1/accounts/{account_id}", methods=["GET"])
+def get_account(account_id: str) -> Response:
+    """One account."""
+    return _json(_account_json(container().accounts.get(owner(Feature.POP_IMPORT), account_id)))
+
+
+@route("/v1/accounts/{account_id}", methods=["PATCH"])
+def update_account(account_id: str) -> Response:
+    """Change settings (a new server or login needs the password again)."""
+    account = container().accounts.update(owner(Feature.POP_IMPORT), account_id, body())
+    return _json(_account_json(account))
+
+
+@route("/v1/accounts/{account_id}", methods=["DELETE"])
+def delete_account(account_id: str) -> Response:
+    """Delete the account (its imported mail stays)."""
+    container().accounts.delete(owner(Feature.POP_IMPORT), account_id)
+    return Response(body="", status_code=204)
+
+
+@route("/v1/accounts/{account_id}/fetch", methods=["POST"])
+def fetch_account(account_id: str) -> Response:
+    """Fetch now (asynchronous): the run to watch in the history."""
+    run = container().accounts.fetch_now(owner(Feature.POP_IMPORT), account_id)
+    return _json(run.to_json(), 202)
+
+
+@route("/v1/accounts/{account_id}/runs", methods=["GET"])
+def account_runs(account_id: str) -> Response:
+    """The account's runs, newest first (``?limit=``)."""
+    runs = container().accounts.runs(owner(Feature.POP_IMPORT), account_id, query("limit"))
+    return _json({"runs": [r.to_json() for r in runs]})
 
 
 def _object(data: Any) -> dict[str, Any]:

@@ -1,10 +1,8 @@
-"""Fetch one POP account's new mail: SQS (from the dispatcher or "fetch now") → this worker.
-
-Foundation skeleton: acknowledges the work items; fetching is the POP3 import issue.
-"""
+"""Fetch one POP account's new mail: SQS (from the dispatcher or "fetch now") → this worker."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -17,14 +15,28 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailport.domain.accounts import FetchRequest
+from mailport.errors import ValidationFailed
+from mailport.wiring import container
+
 logger = Logger()
 tracer = Tracer()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    """One fetch request."""
-    logger.info("fetch requested", extra={"message_id": record.message_id})
+    """One fetch request. A malformed one is logged and dropped (retrying cannot fix it);
+    anything else that escapes the run is retried by SQS (the lease keeps runs single).
+    """
+    try:
+        request = FetchRequest.from_json(json.loads(record.body))
+    except (ValueError, ValidationFailed):
+        logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
+        return
+    logger.append_keys(account_id=request.account_id, trigger=request.trigger.value)
+    run = container().fetcher.handle(request)
+    if run is None:
+        logger.info("nothing to do: a duplicate, a busy account or one switched off")
 
 
 @logger.inject_lambda_context

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from mailport.domain.accounts import FetchRequest, FetchRun, FetchState, PopAccount, Receipt
 from mailport.domain.identity import Tenant, User
 from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
 from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
@@ -221,4 +222,90 @@ class SecretBox(Protocol):
 
     def open(self, sealed: bytes, context: Mapping[str, str]) -> str:
         """The secret; ``SecretUnreadable`` if ``context`` is not the one it was sealed with."""
+        ...
+
+
+class Accounts(Protocol):
+    """External POP accounts, their runs and what each has imported."""
+
+    def list_accounts(self, owner: Owner) -> list[PopAccount]:
+        """Every account of the user, oldest first."""
+        ...
+
+    def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
+        """One account, or None."""
+        ...
+
+    def create_account(self, owner: Owner, account: PopAccount, limit: int) -> None:
+        """Save a new account; ``LimitExceeded`` if the user already has ``limit``."""
+        ...
+
+    def update_account(self, owner: Owner, before: PopAccount, after: PopAccount) -> None:
+        """Save changed settings; ``Conflict`` if the account changed meanwhile."""
+        ...
+
+    def delete_account(self, owner: Owner, account: PopAccount) -> None:
+        """Remove the account, its runs and what it remembers having imported."""
+        ...
+
+    def begin_run(
+        self, owner: Owner, account_id: str, run: FetchRun, lease_s: int, tick: str | None
+    ) -> bool:
+        """Take the account's run lease; False if a run holds it or ``tick`` already ran.
+
+        A manual run's record is written in the same step, so it is listed at once.
+        """
+        ...
+
+    def claim_run(self, owner: Owner, account_id: str, run_id: str) -> bool:
+        """Mark a recorded run as picked up by a worker; False if it was already."""
+        ...
+
+    def finish_run(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        run: FetchRun,
+        state: FetchState,
+        *,
+        disable: bool,
+        record: bool,
+    ) -> None:
+        """Release the lease, save the new state (``disable``: automatic fetching off) and,
+        if ``record``, the run's record.
+        """
+        ...
+
+    def fail_stale_run(self, owner: Owner, account_id: str, run_id: str, message: str) -> None:
+        """Mark a recorded run that never finished (its worker died) as failed."""
+        ...
+
+    def list_runs(self, owner: Owner, account_id: str, limit: int) -> list[FetchRun]:
+        """Recorded runs, newest first."""
+        ...
+
+    def imported(self, owner: Owner, account_id: str) -> dict[str, str]:
+        """Every UIDL the account has dealt with, and what became of it."""
+        ...
+
+    def known_content(self, owner: Owner, account_id: str, fingerprint: str) -> str | None:
+        """The message id stored earlier from this account with this content, or None."""
+        ...
+
+    def record(self, owner: Owner, account_id: str, receipts: Sequence[Receipt]) -> None:
+        """Remember UIDLs and contents dealt with (idempotent)."""
+        ...
+
+    def due(self, minute: int) -> Iterator[tuple[Owner, str, int]]:
+        """Accounts with automatic fetching on whose slot is in ``minute`` of the window:
+        (owner, account id, second of the window).
+        """
+        ...
+
+
+class FetchQueue(Protocol):
+    """Work for the fetch workers."""
+
+    def send(self, requests: Sequence[FetchRequest]) -> None:
+        """Queue fetches (each with its own delay)."""
         ...

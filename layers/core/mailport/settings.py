@@ -28,6 +28,8 @@ class Settings:
     stage: str = "prod"
     migration_state_machine_arn: str = ""
     max_message_bytes: int = 50 * 1024 * 1024
+    schedule_window_s: int = 600  # the POP schedule's period; accounts spread over it
+    extra_ca_file: str | None = None  # local stack only: the test mail server's CA
 
     @property
     def is_local(self) -> bool:
@@ -54,4 +56,19 @@ class Settings:
             idempotency_table=need("IDEMPOTENCY_TABLE"),
             stage=source.get("STAGE", "prod"),
             migration_state_machine_arn=source.get("MIGRATION_STATE_MACHINE_ARN", ""),
+            schedule_window_s=_positive(source.get("SCHEDULE_WINDOW_SECONDS", "600")),
+            # Trusting an extra CA is a test convenience; a deployed stage never honours it.
+            extra_ca_file=(
+                source.get("MAIL_EXTRA_CA_FILE") or None if source.get("STAGE") == "local" else None
+            ),
         )
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as e:
+        raise SettingsError(f"not a number: {value!r}") from e
+    if number <= 0:
+        raise SettingsError(f"must be positive: {value!r}")
+    return number

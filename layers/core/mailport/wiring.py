@@ -8,12 +8,19 @@ from functools import cache
 import boto3
 
 from mailport.adapters.dynamodb import DynamoDirectory
+from mailport.adapters.dynamodb_accounts import DynamoAccounts
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.kms import KmsSecretBox
+from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
+from mailport.adapters.sqs import SqsFetchQueue
 from mailport.ports import Directory
 from mailport.settings import Settings
+from mailport.usecases.accounts import AccountsConfig, AccountService
+from mailport.usecases.dispatch import Dispatcher
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
 from mailport.usecases.uploads import UploadService
 
 
@@ -26,6 +33,9 @@ class Container:
     mailbox: MailboxService
     importer: Importer
     uploads: UploadService
+    accounts: AccountService
+    fetcher: PopFetcher
+    dispatcher: Dispatcher
 
 
 def build(settings: Settings, *, session: boto3.session.Session | None = None) -> Container:
@@ -35,6 +45,10 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     raw = S3RawStore(settings.mail_bucket, session=session)
     mailbox = MailboxService(store, raw)
     importer = Importer(store, raw)
+    accounts = DynamoAccounts(settings.table_name, session=session)
+    secrets = KmsSecretBox(settings.credentials_key_id, session=session)
+    queue = SqsFetchQueue(settings.fetch_queue_url, session=session)
+    connector = Pop3Connector()
     return Container(
         settings=settings,
         directory=DynamoDirectory(settings.table_name, session=session),
@@ -47,6 +61,25 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             importer=importer,
             max_bytes=settings.max_message_bytes,
         ),
+        accounts=AccountService(
+            accounts,
+            mailbox,
+            connector=connector,
+            secrets=secrets,
+            queue=queue,
+            config=AccountsConfig(ca_file=settings.extra_ca_file),
+        ),
+        fetcher=PopFetcher(
+            accounts,
+            connector,
+            secrets=secrets,
+            importer=importer,
+            queue=queue,
+            config=FetchConfig(
+                max_bytes=settings.max_message_bytes, ca_file=settings.extra_ca_file
+            ),
+        ),
+        dispatcher=Dispatcher(accounts, queue, window_s=settings.schedule_window_s),
     )
 
 

@@ -11,15 +11,17 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import BotoCoreError, ClientError
-
-from mailport.adapters.aws_errors import translate
+from mailport.adapters.dynamo_table import (
+    Cancelled,
+    ConditionFailed,
+    DynamoTable,
+    as_int,
+    from_ddb,
+    to_ddb,
+    user_pk,
+)
 from mailport.domain.mailbox import (
     Flags,
     Folder,
@@ -32,31 +34,16 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.message import Address, MessageSummary
 from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
-from mailport.errors import Conflict, NotFound, StorageError, TransientError, ValidationFailed
+from mailport.errors import Conflict, NotFound, ValidationFailed
 
-_SER = TypeSerializer()
-_DESER = TypeDeserializer()
 UPLOAD_TTL = dt.timedelta(days=30)
 MAX_INDEXED_NAMES = 100
 MAX_NAME_CHARS = 255
 
 
-def user_pk(owner: Owner) -> str:
-    """Partition of everything one user owns."""
-    return f"USER#{owner.tenant_id}#{owner.user_id}"
-
-
 def folder_partition(owner: Owner, folder_id: str) -> str:
     """GSI1 partition of a folder's messages."""
     return f"FOLDER#{owner.tenant_id}#{owner.user_id}#{folder_id}"
-
-
-def _to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
-
-
-def _from_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _DESER.deserialize(v) for k, v in item.items()}
 
 
 def _name_lock(parent_id: str | None, name: str) -> str:
@@ -68,71 +55,8 @@ def _addresses(values: Any) -> tuple[Address, ...]:
     return tuple(Address(str(v.get("n", "")), str(v.get("e", ""))) for v in values or [])
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, Decimal)) else 0
-
-
-class _Cancelled(Exception):
-    def __init__(self, reasons: list[dict[str, Any]]) -> None:
-        super().__init__("transaction cancelled")
-        self.reasons = reasons
-
-    def failed(self, index: int) -> bool:
-        return (
-            index < len(self.reasons)
-            and self.reasons[index].get("Code") == "ConditionalCheckFailed"
-        )
-
-
-class DynamoMailbox:
+class DynamoMailbox(DynamoTable):
     """``Mailbox`` and ``Uploads`` on the single mailport table."""
-
-    def __init__(self, table_name: str, *, session: boto3.session.Session | None = None) -> None:
-        self._table = table_name
-        self._client: Any = (session or boto3.session.Session()).client("dynamodb")
-
-    # ------------------------------------------------------------------ plumbing
-    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
-        try:
-            return getattr(self._client, method)(**kwargs)
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                reasons: list[dict[str, Any]] = [
-                    dict(r) for r in e.response.get("CancellationReasons", [])
-                ]
-                if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
-                    # TransactionConflict, throttling: another writer touched the same item
-                    # (every change in a folder updates its counters). A retry fixes it.
-                    raise TransientError(f"{what}: the mailbox is busy; try again") from e
-                raise _Cancelled(reasons) from e
-            raise translate(e, what) from e
-        except BotoCoreError as e:
-            raise translate(e, what) from e
-
-    def _get(self, pk: str, sk: str, what: str) -> dict[str, Any] | None:
-        got = self._call(
-            what,
-            "get_item",
-            TableName=self._table,
-            Key=_to_ddb({"PK": pk, "SK": sk}),
-            ConsistentRead=True,
-        )
-        return _from_ddb(got["Item"]) if "Item" in got else None
-
-    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        kwargs["TableName"] = self._table
-        while True:
-            page = self._call(what, "query", **kwargs)
-            yield from (_from_ddb(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _transact(self, what: str, items: list[dict[str, Any]]) -> None:
-        self._call(what, "transact_write_items", TransactItems=items)
-
-    def _key(self, pk: str, sk: str) -> dict[str, Any]:
-        return {"TableName": self._table, "Key": _to_ddb({"PK": pk, "SK": sk})}
 
     # ------------------------------------------------------------------ folders
     def list_folders(self, owner: Owner) -> list[Folder]:
@@ -140,7 +64,7 @@ class DynamoMailbox:
         items = self._query(
             "listing folders",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-            ExpressionAttributeValues=_to_ddb({":pk": user_pk(owner), ":sk": "FOLDER#"}),
+            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": "FOLDER#"}),
             ConsistentRead=True,
         )
         return [self._folder(i) for i in items]
@@ -158,9 +82,9 @@ class DynamoMailbox:
             name=str(item["name"]),
             parent_id=item.get("parent_id") or None,
             system=SystemFolder(system) if system else None,
-            total=_int(item.get("total")),
-            unread=_int(item.get("unread")),
-            size=_int(item.get("size")),
+            total=as_int(item.get("total")),
+            unread=as_int(item.get("unread")),
+            size=as_int(item.get("size")),
         )
 
     def create_folder(self, owner: Owner, folder: Folder) -> None:
@@ -170,7 +94,7 @@ class DynamoMailbox:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _to_ddb(
+                    "Item": to_ddb(
                         {
                             "PK": pk,
                             "SK": f"FOLDER#{folder.folder_id}",
@@ -189,7 +113,7 @@ class DynamoMailbox:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _to_ddb({"PK": pk, "SK": _name_lock(folder.parent_id, folder.name)}),
+                    "Item": to_ddb({"PK": pk, "SK": _name_lock(folder.parent_id, folder.name)}),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -199,7 +123,7 @@ class DynamoMailbox:
             items.append(self._children(pk, folder.parent_id, 1))
         try:
             self._transact("creating the folder", items)
-        except _Cancelled as e:
+        except Cancelled as e:
             if e.failed(0):
                 raise Conflict("that folder already exists") from e
             if e.failed(1):
@@ -214,7 +138,7 @@ class DynamoMailbox:
                 **self._key(pk, f"FOLDER#{folder_id}"),
                 "UpdateExpression": "ADD children :d",
                 "ConditionExpression": "attribute_exists(PK)",
-                "ExpressionAttributeValues": _to_ddb({":d": delta}),
+                "ExpressionAttributeValues": to_ddb({":d": delta}),
             }
         }
 
@@ -228,7 +152,7 @@ class DynamoMailbox:
                     "UpdateExpression": "SET #n = :n, parent_id = :p",
                     "ConditionExpression": "attribute_exists(PK) AND #n = :old",
                     "ExpressionAttributeNames": {"#n": "name"},
-                    "ExpressionAttributeValues": _to_ddb(
+                    "ExpressionAttributeValues": to_ddb(
                         {":n": after.name, ":p": after.parent_id or "", ":old": before.name}
                     ),
                 }
@@ -252,7 +176,7 @@ class DynamoMailbox:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": _to_ddb({"PK": pk, "SK": new_lock}),
+                        "Item": to_ddb({"PK": pk, "SK": new_lock}),
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }
                 }
@@ -264,7 +188,7 @@ class DynamoMailbox:
                 items.append(self._children(pk, after.parent_id, 1))
         try:
             self._transact("changing the folder", items)
-        except _Cancelled as e:
+        except Cancelled as e:
             if e.failed(0) or (old_lock != new_lock and e.failed(1)):
                 raise Conflict("the folder changed at the same time; reload and try again") from e
             if old_lock != new_lock and e.failed(2):
@@ -286,16 +210,14 @@ class DynamoMailbox:
                             "AND #n = :name "
                             "AND (attribute_not_exists(children) OR children = :zero)",
                             "ExpressionAttributeNames": {"#t": "total", "#n": "name"},
-                            "ExpressionAttributeValues": _to_ddb(
-                                {":zero": 0, ":name": folder.name}
-                            ),
+                            "ExpressionAttributeValues": to_ddb({":zero": 0, ":name": folder.name}),
                         }
                     },
                     {"Delete": self._key(pk, _name_lock(folder.parent_id, folder.name))},
                     *([self._children(pk, folder.parent_id, -1)] if folder.parent_id else []),
                 ],
             )
-        except _Cancelled as e:
+        except Cancelled as e:
             raise Conflict(
                 "the folder is not empty or changed meanwhile: "
                 "move or delete its messages and subfolders first"
@@ -313,14 +235,14 @@ class DynamoMailbox:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _to_ddb(self._message_item(owner, message)),
+                    "Item": to_ddb(self._message_item(owner, message)),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": _to_ddb({"PK": pk, "SK": fp_key, "message_id": message.message_id}),
+                    "Item": to_ddb({"PK": pk, "SK": fp_key, "message_id": message.message_id}),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -330,7 +252,7 @@ class DynamoMailbox:
             items.append({"Update": self._finish_update(owner, finish)})
         try:
             self._transact("storing the message", items)
-        except _Cancelled as e:
+        except Cancelled as e:
             if e.failed(0):
                 return InsertOutcome.ALREADY_STORED, message.message_id
             if e.failed(1):
@@ -352,7 +274,7 @@ class DynamoMailbox:
                 "UpdateExpression": "ADD #t :t, unread :u, #s :s",
                 "ConditionExpression": "attribute_exists(PK)",
                 "ExpressionAttributeNames": {"#t": "total", "#s": "size"},
-                "ExpressionAttributeValues": _to_ddb({":t": total, ":u": unread, ":s": size}),
+                "ExpressionAttributeValues": to_ddb({":t": total, ":u": unread, ":s": size}),
             }
         }
 
@@ -405,7 +327,7 @@ class DynamoMailbox:
             message_id=item.get("header_message_id") or None,
             attachment_names=tuple(str(a) for a in item.get("attachments") or []),
             has_attachments=bool(item.get("has_attachments")),
-            size=_int(item.get("size")),
+            size=as_int(item.get("size")),
         )
         return StoredMessage(
             message_id=str(item["SK"]).removeprefix("MSG#"),
@@ -440,16 +362,16 @@ class DynamoMailbox:
             "TableName": self._table,
             "IndexName": "GSI1",
             "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": _to_ddb({":pk": partition}),
+            "ExpressionAttributeValues": to_ddb({":pk": partition}),
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if cursor:
             kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, partition, user_pk(owner))
         page = self._call("listing messages", "query", **kwargs)
-        messages = [self._message(_from_ddb(i)) for i in page.get("Items", [])]
+        messages = [self._message(from_ddb(i)) for i in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
-        return messages, _encode_cursor(_from_ddb(last)) if last else None
+        return messages, _encode_cursor(from_ddb(last)) if last else None
 
     def update_message(self, owner: Owner, before: StoredMessage, after: StoredMessage) -> None:
         """Change flags and/or folder, keeping the counters right."""
@@ -464,7 +386,7 @@ class DynamoMailbox:
                     "folder_id = :fid, GSI1PK = :g",
                     # Guard on the state we read, so concurrent changes can't skew counters.
                     "ConditionExpression": "folder_id = :old AND seen = :oldseen",
-                    "ExpressionAttributeValues": _to_ddb(
+                    "ExpressionAttributeValues": to_ddb(
                         {
                             ":s": after.flags.seen,
                             ":f": after.flags.flagged,
@@ -489,7 +411,7 @@ class DynamoMailbox:
                 {
                     "Put": {
                         "TableName": self._table,
-                        "Item": _to_ddb(
+                        "Item": to_ddb(
                             {
                                 "PK": pk,
                                 "SK": f"FP#{after.folder_id}#{after.fingerprint}",
@@ -502,7 +424,7 @@ class DynamoMailbox:
             ]
         try:
             self._transact("changing the message", items)
-        except _Cancelled as e:
+        except Cancelled as e:
             if e.failed(0):
                 raise Conflict("the message changed at the same time; reload and try again") from e
             if before.folder_id != after.folder_id and e.failed(4):
@@ -520,7 +442,7 @@ class DynamoMailbox:
                         "Delete": {
                             **self._key(pk, f"MSG#{message.message_id}"),
                             "ConditionExpression": "folder_id = :f AND seen = :s",
-                            "ExpressionAttributeValues": _to_ddb(
+                            "ExpressionAttributeValues": to_ddb(
                                 {":f": message.folder_id, ":s": message.flags.seen}
                             ),
                         }
@@ -535,7 +457,7 @@ class DynamoMailbox:
                     ),
                 ],
             )
-        except _Cancelled as e:
+        except Cancelled as e:
             raise Conflict("the message changed at the same time; reload and try again") from e
 
     # ------------------------------------------------------------------ rules
@@ -550,7 +472,7 @@ class DynamoMailbox:
             "saving the rules",
             "put_item",
             TableName=self._table,
-            Item=_to_ddb({"PK": user_pk(owner), "SK": "RULES", "document": json.dumps(document)}),
+            Item=to_ddb({"PK": user_pk(owner), "SK": "RULES", "document": json.dumps(document)}),
         )
 
     # ------------------------------------------------------------------ uploads
@@ -559,7 +481,7 @@ class DynamoMailbox:
         pk = user_pk(owner)
         expires = int((batch.created_at + UPLOAD_TTL).timestamp())
         files = [
-            {"PutRequest": {"Item": _to_ddb(self._file_item(pk, batch.batch_id, f, expires))}}
+            {"PutRequest": {"Item": to_ddb(self._file_item(pk, batch.batch_id, f, expires))}}
             for f in batch.files
         ]
         for i in range(0, len(files), 25):
@@ -571,7 +493,7 @@ class DynamoMailbox:
             "recording the upload",
             "put_item",
             TableName=self._table,
-            Item=_to_ddb(
+            Item=to_ddb(
                 {
                     "PK": pk,
                     "SK": f"UPLOAD#{batch.batch_id}",
@@ -608,7 +530,7 @@ class DynamoMailbox:
             self._query(
                 "reading the upload",
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-                ExpressionAttributeValues=_to_ddb(
+                ExpressionAttributeValues=to_ddb(
                     {":pk": user_pk(owner), ":sk": f"UPLOAD#{batch_id}"}
                 ),
                 ConsistentRead=True,
@@ -632,7 +554,7 @@ class DynamoMailbox:
             batch_id=batch_id,
             folder_id=str(item["folder_id"]),
             apply_rules=bool(item.get("apply_rules")),
-            sizes=tuple(_int(n) for n in item.get("sizes") or []),
+            sizes=tuple(as_int(n) for n in item.get("sizes") or []),
         )
 
     def _batch(self, batch_id: str, head: dict[str, Any], files: list[UploadFile]) -> UploadBatch:
@@ -649,7 +571,7 @@ class DynamoMailbox:
         return UploadFile(
             index=int(str(item["SK"]).rsplit("#", 1)[1]),
             name=str(item["name"]),
-            size=_int(item.get("size")),
+            size=as_int(item.get("size")),
             status=FileStatus(item["status"]),
             reason=str(item.get("reason") or ""),
             message=str(item.get("message") or ""),
@@ -660,13 +582,13 @@ class DynamoMailbox:
         result = done.file
         return {
             "TableName": self._table,
-            "Key": _to_ddb(
+            "Key": to_ddb(
                 {"PK": user_pk(owner), "SK": f"UPLOAD#{done.batch_id}#F#{result.index:04d}"}
             ),
             "UpdateExpression": "SET #st = :st, reason = :r, message = :m, message_id = :id",
             "ConditionExpression": "#st = :pending",
             "ExpressionAttributeNames": {"#st": "status"},
-            "ExpressionAttributeValues": _to_ddb(
+            "ExpressionAttributeValues": to_ddb(
                 {
                     ":st": result.status.value,
                     ":r": result.reason,
@@ -685,19 +607,9 @@ class DynamoMailbox:
                 "update_item",
                 **self._finish_update(owner, FileResult(batch_id, result)),
             )
-        except StorageError as e:
-            if _is_condition_failure(e):
-                return False  # already final: this S3 event was delivered before
-            raise
+        except ConditionFailed:
+            return False  # already final: this S3 event was delivered before
         return True
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    cause = error.__cause__
-    return (
-        isinstance(cause, ClientError)
-        and cause.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-    )
 
 
 def _encode_cursor(key: dict[str, Any]) -> str:
@@ -721,4 +633,4 @@ def _decode_cursor(cursor: str, partition: str, pk: str) -> dict[str, Any]:
     )
     if not valid:
         raise ValidationFailed("the cursor is not valid; start from the first page")
-    return _to_ddb(key)
+    return to_ddb(key)

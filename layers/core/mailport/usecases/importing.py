@@ -49,6 +49,7 @@ class ImportRequest:
     flags: Flags = field(default_factory=Flags)
     received_at: dt.datetime | None = None
     finish: FileResult | None = None  # an upload file to mark done in the same write
+    fingerprint: str = ""  # computed already by the caller (spares a second pass)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,7 @@ class Importer:
             summary=summary,
             flags=flags,
             source=request.source,
-            fingerprint=fingerprint(request.raw),
+            fingerprint=request.fingerprint or fingerprint(request.raw),
             raw_key=key,
             received_at=request.received_at or self._clock(),
             icon=request.icon,

@@ -1,0 +1,126 @@
+"""Plumbing shared by the adapters on the single mailport table: (de)serialisation, error
+translation (a cancelled transaction tells which condition failed), paginated queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mailport.adapters.aws_errors import translate
+from mailport.domain.mailbox import Owner
+from mailport.errors import StorageError, TransientError
+
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+
+
+def user_pk(owner: Owner) -> str:
+    """Partition of everything one user owns."""
+    return f"USER#{owner.tenant_id}#{owner.user_id}"
+
+
+def to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain values to DynamoDB's typed JSON (None values are left out)."""
+    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+
+
+def from_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
+    """DynamoDB's typed JSON to plain values."""
+    return {k: _DESER.deserialize(v) for k, v in item.items()}
+
+
+def as_int(value: Any) -> int:
+    """A number attribute as int (0 when absent)."""
+    return int(value) if isinstance(value, (int, Decimal)) else 0
+
+
+class Cancelled(Exception):
+    """A transaction was cancelled because one of its conditions failed."""
+
+    def __init__(self, reasons: list[dict[str, Any]]) -> None:
+        super().__init__("transaction cancelled")
+        self.reasons = reasons
+
+    def failed(self, index: int) -> bool:
+        """Whether the condition of item ``index`` failed."""
+        return (
+            index < len(self.reasons)
+            and self.reasons[index].get("Code") == "ConditionalCheckFailed"
+        )
+
+
+class ConditionFailed(StorageError):
+    """A single-item write's condition failed (callers that expect it catch it)."""
+
+    code = "conflict_in_storage"
+
+
+class DynamoTable:
+    """A low-level client on the mailport table, with errors translated."""
+
+    def __init__(self, table_name: str, *, session: boto3.session.Session | None = None) -> None:
+        self._table = table_name
+        self._client: Any = (session or boto3.session.Session()).client("dynamodb")
+
+    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._client, method)(**kwargs)
+        except ClientError as e:
+            code = e.response.get("Error", {}).get("Code")
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(what) from e
+            if code == "TransactionCanceledException":
+                reasons: list[dict[str, Any]] = [
+                    dict(r) for r in e.response.get("CancellationReasons", [])
+                ]
+                if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
+                    # TransactionConflict, throttling: another writer touched the same item
+                    # (every change in a folder updates its counters). A retry fixes it.
+                    raise TransientError(f"{what}: the mailbox is busy; try again") from e
+                raise Cancelled(reasons) from e
+            raise translate(e, what) from e
+        except BotoCoreError as e:
+            raise translate(e, what) from e
+
+    def _get(self, pk: str, sk: str, what: str) -> dict[str, Any] | None:
+        got = self._call(
+            what,
+            "get_item",
+            TableName=self._table,
+            Key=to_ddb({"PK": pk, "SK": sk}),
+            ConsistentRead=True,
+        )
+        return from_ddb(got["Item"]) if "Item" in got else None
+
+    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        kwargs["TableName"] = self._table
+        while True:
+            page = self._call(what, "query", **kwargs)
+            yield from (from_ddb(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _transact(self, what: str, items: list[dict[str, Any]]) -> None:
+        self._call(what, "transact_write_items", TransactItems=items)
+
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"TableName": self._table, "Key": to_ddb({"PK": pk, "SK": sk})}
+
+    def _batch_write(self, what: str, requests: list[dict[str, Any]]) -> None:
+        """Puts and deletes, 25 per request, unprocessed ones retried."""
+        for i in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self._table: requests[i : i + 25]}
+            for _ in range(8):
+                result = self._call(what, "batch_write_item", RequestItems=pending)
+                pending = result.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            else:
+                raise TransientError(f"{what}: the table is busy; try again")

@@ -1,0 +1,527 @@
+"""External POP accounts, their runs and receipts on the single mailport table.
+
+Items (see template.yaml):
+
+* ``USER#<t>#<u>`` / ``ACCOUNT#<id>`` — settings, the sealed password, the fetch state and the
+  run lease; with automatic fetching on it also carries ``GSI2PK = DUE#<minute>`` and
+  ``GSI2SK = <second of window>#<t>#<u>#<id>``, so the dispatcher reads exactly the accounts
+  due (a sparse index, never a scan).
+* ``USER#<t>#<u>`` / ``ACCOUNTS`` — how many accounts the user has (the limit is a condition on
+  it, in the same transaction as the new account).
+* ``USER#<t>#<u>`` / ``RUN#<acct>#<run id>`` — run history (run ids sort by time), TTL 90 days.
+* ``POPSEEN#<t>#<u>#<acct>`` / ``U#<uidl>`` and ``F#<fingerprint>`` — what the account has
+  dealt with, by UIDL and by content.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from mailport.adapters.dynamo_table import (
+    Cancelled,
+    ConditionFailed,
+    DynamoTable,
+    as_int,
+    from_ddb,
+    to_ddb,
+    user_pk,
+)
+from mailport.domain.accounts import (
+    FetchRun,
+    FetchState,
+    PopAccount,
+    Preset,
+    Receipt,
+    ReceiptOutcome,
+    RunCounts,
+    RunStatus,
+    RunTrigger,
+    schedule_slot,
+    too_many_accounts,
+)
+from mailport.domain.mailbox import Owner
+from mailport.errors import Conflict, NotFound
+
+RUN_TTL = dt.timedelta(days=90)
+_SETTINGS = (
+    "preset",
+    "host",
+    "port",
+    "ssl",
+    "username",
+    "folder_id",
+    "icon",
+    "keep_original",
+    "apply_rules",
+    "auto_fetch",
+)
+
+
+def seen_pk(owner: Owner, account_id: str) -> str:
+    """Partition of an account's receipts."""
+    return f"POPSEEN#{owner.tenant_id}#{owner.user_id}#{account_id}"
+
+
+def due_keys(owner: Owner, account_id: str) -> dict[str, str]:
+    """The sparse GSI2 keys of an account fetched automatically."""
+    slot = schedule_slot(account_id)
+    return {
+        "GSI2PK": f"DUE#{slot // 60}",
+        "GSI2SK": f"{slot:03d}#{owner.tenant_id}#{owner.user_id}#{account_id}",
+    }
+
+
+def _epoch(value: dt.datetime | None) -> int:
+    return int(value.timestamp()) if value else 0
+
+
+def _when(value: Any) -> dt.datetime | None:
+    if isinstance(value, str) and value:
+        return dt.datetime.fromisoformat(value)
+    seconds = as_int(value)
+    return dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds else None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+class DynamoAccounts(DynamoTable):
+    """``Accounts`` on DynamoDB."""
+
+    # ------------------------------------------------------------------ accounts
+    def list_accounts(self, owner: Owner) -> list[PopAccount]:
+        """Every account of the user, oldest first."""
+        items = self._query(
+            "listing your accounts",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": "ACCOUNT#"}),
+        )
+        return sorted((self._account(i) for i in items), key=lambda a: a.created_at)
+
+    def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
+        """One account, or None."""
+        item = self._get(user_pk(owner), f"ACCOUNT#{account_id}", "reading the account")
+        return self._account(item) if item else None
+
+    def create_account(self, owner: Owner, account: PopAccount, limit: int) -> None:
+        """Save a new account unless the user already has ``limit``."""
+        pk = user_pk(owner)
+        try:
+            self._transact(
+                "saving the account",
+                [
+                    {
+                        "Update": {
+                            **self._key(pk, "ACCOUNTS"),
+                            "UpdateExpression": "ADD #n :one",
+                            "ConditionExpression": "attribute_not_exists(#n) OR #n < :limit",
+                            "ExpressionAttributeNames": {"#n": "count"},
+                            "ExpressionAttributeValues": to_ddb({":one": 1, ":limit": limit}),
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_ddb(self._account_item(owner, account)),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ],
+            )
+        except Cancelled as e:
+            if e.failed(0):
+                raise too_many_accounts(limit) from e
+            raise Conflict("this account exists already") from e
+
+    def _account_item(self, owner: Owner, a: PopAccount) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "PK": user_pk(owner),
+            "SK": f"ACCOUNT#{a.account_id}",
+            "type": "pop_account",
+            "account_id": a.account_id,
+            "created_at": a.created_at.isoformat(),
+            "password": a.sealed_password,
+            "version": a.version,
+            "failures": a.state.failures,
+            **self._settings(a),
+        }
+        if a.auto_fetch:
+            item.update(due_keys(owner, a.account_id))
+        return item
+
+    @staticmethod
+    def _settings(a: PopAccount) -> dict[str, Any]:
+        return {
+            "preset": a.preset.value,
+            "host": a.host,
+            "port": a.port,
+            "ssl": a.ssl,
+            "username": a.username,
+            "folder_id": a.folder_id,
+            "icon": a.icon,
+            "keep_original": a.keep_original,
+            "apply_rules": a.apply_rules,
+            "auto_fetch": a.auto_fetch,
+        }
+
+    @staticmethod
+    def _account(item: dict[str, Any]) -> PopAccount:
+        password = item.get("password")
+        return PopAccount(
+            account_id=str(item["account_id"]),
+            preset=Preset(str(item["preset"])),
+            host=str(item["host"]),
+            port=as_int(item["port"]),
+            ssl=bool(item["ssl"]),
+            username=str(item["username"]),
+            folder_id=str(item["folder_id"]),
+            icon=str(item.get("icon") or "none"),
+            keep_original=bool(item["keep_original"]),
+            apply_rules=bool(item["apply_rules"]),
+            auto_fetch=bool(item["auto_fetch"]),
+            created_at=dt.datetime.fromisoformat(str(item["created_at"])),
+            sealed_password=bytes(password) if password is not None else b"",
+            version=as_int(item.get("version")),
+            state=FetchState(
+                failures=as_int(item.get("failures")),
+                running_run_id=str(item.get("run_id") or ""),
+                running_trigger=str(item.get("run_trigger") or ""),
+                running_since=_when(item.get("run_since")),
+                lease_until=_when(item.get("lease_until")),
+                last_tick=str(item.get("last_tick") or ""),
+                last_run_id=str(item.get("last_run_id") or ""),
+                last_status=str(item.get("last_status") or ""),
+                last_error_code=str(item.get("last_error_code") or ""),
+                last_error=str(item.get("last_error") or ""),
+                last_checked_at=_when(item.get("last_checked_at")),
+                last_success_at=_when(item.get("last_success_at")),
+                disabled_reason=str(item.get("disabled_reason") or ""),
+                server_digest=str(item.get("server_digest") or ""),
+            ),
+        )
+
+    def update_account(self, owner: Owner, before: PopAccount, after: PopAccount) -> None:
+        """Save changed settings (never the fetch state a running worker owns)."""
+        values: dict[str, Any] = {
+            **{f":{k}": v for k, v in self._settings(after).items()},
+            ":password": after.sealed_password,
+            ":old": before.version,
+            ":new": before.version + 1,
+            ":failures": after.state.failures,
+            ":reason": after.state.disabled_reason,
+        }
+        sets = [f"#{k} = :{k}" for k in _SETTINGS]
+        sets += [
+            "password = :password",
+            "version = :new",
+            "failures = :failures",
+            "disabled_reason = :reason",
+        ]
+        expression = "SET " + ", ".join(sets)
+        if after.auto_fetch:
+            keys = due_keys(owner, after.account_id)
+            values.update({":g2pk": keys["GSI2PK"], ":g2sk": keys["GSI2SK"]})
+            expression += ", GSI2PK = :g2pk, GSI2SK = :g2sk"
+        else:
+            expression += " REMOVE GSI2PK, GSI2SK"
+        try:
+            self._call(
+                "saving the account",
+                "update_item",
+                **self._key(user_pk(owner), f"ACCOUNT#{before.account_id}"),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(PK) AND version = :old",
+                ExpressionAttributeNames={f"#{k}": k for k in _SETTINGS},
+                ExpressionAttributeValues=to_ddb(values),
+            )
+        except ConditionFailed as e:
+            raise Conflict("the account was changed or deleted meanwhile; reload it") from e
+
+    def delete_account(self, owner: Owner, account: PopAccount) -> None:
+        """Remove the account; then its runs and receipts (garbage if interrupted: TTL/ids)."""
+        pk = user_pk(owner)
+        try:
+            self._transact(
+                "deleting the account",
+                [
+                    {
+                        "Delete": {
+                            **self._key(pk, f"ACCOUNT#{account.account_id}"),
+                            "ConditionExpression": "attribute_exists(PK)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            **self._key(pk, "ACCOUNTS"),
+                            "UpdateExpression": "ADD #n :minus",
+                            "ExpressionAttributeNames": {"#n": "count"},
+                            "ExpressionAttributeValues": to_ddb({":minus": -1}),
+                        }
+                    },
+                ],
+            )
+        except Cancelled as e:
+            raise NotFound("no such account") from e
+        doomed = [
+            *self._keys(pk, f"RUN#{account.account_id}#"),
+            *self._keys(seen_pk(owner, account.account_id), ""),
+        ]
+        self._batch_write("forgetting the account", [{"DeleteRequest": {"Key": k}} for k in doomed])
+
+    def _keys(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
+        condition = "PK = :pk" + (" AND begins_with(SK, :sk)" if prefix else "")
+        values = {":pk": pk, **({":sk": prefix} if prefix else {})}
+        for item in self._query(
+            "listing the account's records",
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=to_ddb(values),
+            ProjectionExpression="PK, SK",
+        ):
+            yield to_ddb(item)
+
+    # ------------------------------------------------------------------ runs
+    def begin_run(
+        self, owner: Owner, account_id: str, run: FetchRun, lease_s: int, tick: str | None
+    ) -> bool:
+        """Take the lease (free, or expired: its worker died) for ``run``."""
+        now = run.started_at
+        condition = (
+            "attribute_exists(PK) AND (lease_until < :now OR attribute_not_exists(lease_until))"
+        )
+        values: dict[str, Any] = {
+            ":r": run.run_id,
+            ":t": run.trigger.value,
+            ":since": now.isoformat(),
+            ":lease": _epoch(now) + lease_s,
+            ":now": _epoch(now),
+        }
+        expression = "SET run_id = :r, run_trigger = :t, run_since = :since, lease_until = :lease"
+        if tick:
+            condition += " AND (attribute_not_exists(last_tick) OR last_tick <> :tick)"
+            expression += ", last_tick = :tick"
+            values[":tick"] = tick
+        update = {
+            **self._key(user_pk(owner), f"ACCOUNT#{account_id}"),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": to_ddb(values),
+        }
+        try:
+            if run.trigger is RunTrigger.MANUAL:
+                put = {
+                    "TableName": self._table,
+                    "Item": to_ddb(self._run_item(owner, run)),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+                self._transact("starting the fetch", [{"Update": update}, {"Put": put}])
+            else:
+                self._call("starting the fetch", "update_item", **update)
+        except (ConditionFailed, Cancelled):
+            return False
+        return True
+
+    def claim_run(self, owner: Owner, account_id: str, run_id: str) -> bool:
+        """Mark a recorded run as picked up; False on a second delivery."""
+        try:
+            self._call(
+                "picking up the fetch",
+                "update_item",
+                **self._key(user_pk(owner), f"RUN#{account_id}#{run_id}"),
+                UpdateExpression="SET claimed = :yes",
+                ConditionExpression="attribute_exists(PK) AND attribute_not_exists(claimed) "
+                "AND #st = :running",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues=to_ddb(
+                    {":yes": True, ":running": RunStatus.RUNNING.value}
+                ),
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def finish_run(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        run: FetchRun,
+        state: FetchState,
+        *,
+        disable: bool,
+        record: bool,
+    ) -> None:
+        """Release the lease and save the state (and the run's record) together."""
+        values = {
+            ":r": run.run_id,
+            ":empty": "",
+            ":zero": 0,
+            ":failures": state.failures,
+            ":last_status": state.last_status,
+            ":code": state.last_error_code,
+            ":error": state.last_error,
+            ":checked": _iso(state.last_checked_at),
+            ":success": _iso(state.last_success_at) or "",
+            ":reason": state.disabled_reason,
+            ":digest": state.server_digest,
+        }
+        expression = (
+            "SET run_id = :empty, lease_until = :zero, last_run_id = :r, failures = :failures, "
+            "last_status = :last_status, last_error_code = :code, last_error = :error, "
+            "last_checked_at = :checked, last_success_at = :success, "
+            "disabled_reason = :reason, server_digest = :digest"
+        )
+        if disable:
+            expression += ", auto_fetch = :off REMOVE GSI2PK, GSI2SK"
+            values[":off"] = False
+        items: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    **self._key(user_pk(owner), f"ACCOUNT#{account.account_id}"),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "run_id = :r",
+                    "ExpressionAttributeValues": to_ddb(values),
+                }
+            }
+        ]
+        if record:
+            items.append(
+                {"Put": {"TableName": self._table, "Item": to_ddb(self._run_item(owner, run))}}
+            )
+        try:
+            self._transact("saving the fetch's result", items)
+        except Cancelled:
+            # The lease was taken over (this worker outlived it) or the account was deleted:
+            # the account's state belongs to someone else now; keep only the record.
+            if record and self.get_account(owner, account.account_id) is not None:
+                self._transact("saving the fetch's result", items[1:])
+
+    def _run_item(self, owner: Owner, run: FetchRun) -> dict[str, Any]:
+        c = run.counts
+        return {
+            "PK": user_pk(owner),
+            "SK": f"RUN#{run.account_id}#{run.run_id}",
+            "type": "pop_run",
+            "trigger": run.trigger.value,
+            "status": run.status.value,
+            "started_at": run.started_at.isoformat(),
+            "finished_at": _iso(run.finished_at),
+            "fetched": c.fetched,
+            "already_present": c.already_present,
+            "skipped_oversize": c.skipped_oversize,
+            "rejected": c.rejected,
+            "deleted": c.deleted,
+            "error_code": run.error_code,
+            "error": run.error,
+            "more": run.more,
+            "expires_at": _epoch(run.started_at + RUN_TTL),
+        }
+
+    def fail_stale_run(self, owner: Owner, account_id: str, run_id: str, message: str) -> None:
+        """Mark a run whose worker died as failed (only if it is still ``running``)."""
+        with contextlib.suppress(ConditionFailed):  # not recorded, or finished after all
+            self._call(
+                "closing an interrupted fetch",
+                "update_item",
+                **self._key(user_pk(owner), f"RUN#{account_id}#{run_id}"),
+                UpdateExpression="SET #st = :failed, error_code = :code, #e = :msg",
+                ConditionExpression="#st = :running",
+                ExpressionAttributeNames={"#st": "status", "#e": "error"},
+                ExpressionAttributeValues=to_ddb(
+                    {
+                        ":failed": RunStatus.FAILED.value,
+                        ":running": RunStatus.RUNNING.value,
+                        ":code": "interrupted",
+                        ":msg": message,
+                    }
+                ),
+            )
+
+    def list_runs(self, owner: Owner, account_id: str, limit: int) -> list[FetchRun]:
+        """Recorded runs, newest first."""
+        page = self._call(
+            "listing the account's fetches",
+            "query",
+            TableName=self._table,
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
+            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": f"RUN#{account_id}#"}),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._run(account_id, from_ddb(i)) for i in page.get("Items", [])]
+
+    @staticmethod
+    def _run(account_id: str, item: dict[str, Any]) -> FetchRun:
+        return FetchRun(
+            run_id=str(item["SK"]).rsplit("#", 1)[1],
+            account_id=account_id,
+            trigger=RunTrigger(str(item["trigger"])),
+            status=RunStatus(str(item["status"])),
+            started_at=dt.datetime.fromisoformat(str(item["started_at"])),
+            finished_at=_when(item.get("finished_at")),
+            counts=RunCounts(
+                fetched=as_int(item.get("fetched")),
+                already_present=as_int(item.get("already_present")),
+                skipped_oversize=as_int(item.get("skipped_oversize")),
+                rejected=as_int(item.get("rejected")),
+                deleted=as_int(item.get("deleted")),
+            ),
+            error_code=str(item.get("error_code") or ""),
+            error=str(item.get("error") or ""),
+            more=bool(item.get("more")),
+        )
+
+    # ------------------------------------------------------------------ receipts
+    def imported(self, owner: Owner, account_id: str) -> dict[str, str]:
+        """Every UIDL the account has dealt with → its outcome."""
+        items = self._query(
+            "reading what was imported",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :u)",
+            ExpressionAttributeValues=to_ddb({":pk": seen_pk(owner, account_id), ":u": "U#"}),
+            ProjectionExpression="SK, outcome",
+        )
+        return {str(i["SK"])[2:]: str(i.get("outcome", "")) for i in items}
+
+    def known_content(self, owner: Owner, account_id: str, fingerprint: str) -> str | None:
+        """The message id stored from this account with this content, or None."""
+        item = self._get(
+            seen_pk(owner, account_id), f"F#{fingerprint}", "reading what was imported"
+        )
+        return str(item.get("message_id", "")) if item else None
+
+    def record(self, owner: Owner, account_id: str, receipts: Sequence[Receipt]) -> None:
+        """Remember UIDLs and contents dealt with (puts: idempotent)."""
+        pk = seen_pk(owner, account_id)
+        items: dict[str, dict[str, Any]] = {}
+        for r in receipts:
+            if r.uidl is not None:
+                items[f"U#{r.uidl}"] = {
+                    "PK": pk,
+                    "SK": f"U#{r.uidl}",
+                    "outcome": r.outcome.value,
+                    "message_id": r.message_id or None,
+                }
+            if r.outcome is ReceiptOutcome.STORED and r.fingerprint:
+                items[f"F#{r.fingerprint}"] = {
+                    "PK": pk,
+                    "SK": f"F#{r.fingerprint}",
+                    "message_id": r.message_id,
+                }
+        self._batch_write(
+            "remembering what was imported",
+            [{"PutRequest": {"Item": to_ddb(i)}} for i in items.values()],
+        )
+
+    # ------------------------------------------------------------------ schedule
+    def due(self, minute: int) -> Iterator[tuple[Owner, str, int]]:
+        """Accounts fetched automatically whose slot falls in ``minute`` of the window."""
+        for item in self._query(
+            "reading the accounts due",
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :pk",
+            ExpressionAttributeValues=to_ddb({":pk": f"DUE#{minute}"}),
+        ):
+            second, tenant_id, user_id, account_id = str(item["GSI2SK"]).split("#", 3)
+            yield Owner(tenant_id, user_id), account_id, int(second)

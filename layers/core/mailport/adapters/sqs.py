@@ -1,0 +1,50 @@
+"""The fetch queue on SQS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mailport.adapters.aws_errors import translate
+from mailport.domain.accounts import FetchRequest
+from mailport.errors import TransientError
+
+MAX_DELAY_S = 900  # SQS's limit on DelaySeconds
+_BATCH = 10  # SQS's limit on SendMessageBatch entries
+
+
+class SqsFetchQueue:
+    """``FetchQueue`` on an SQS queue: batches of 10, each message with its own delay."""
+
+    def __init__(self, queue_url: str, *, session: boto3.session.Session | None = None) -> None:
+        self._url = queue_url
+        self._sqs: Any = (session or boto3.session.Session()).client("sqs")
+
+    def send(self, requests: Sequence[FetchRequest]) -> None:
+        """Queue every request; failed entries are retried, then reported."""
+        for start in range(0, len(requests), _BATCH):
+            entries = {
+                str(i): {
+                    "Id": str(i),
+                    "MessageBody": json.dumps(r.to_json()),
+                    "DelaySeconds": max(0, min(MAX_DELAY_S, r.delay_s)),
+                }
+                for i, r in enumerate(requests[start : start + _BATCH])
+            }
+            for _ in range(5):
+                try:
+                    result = self._sqs.send_message_batch(
+                        QueueUrl=self._url, Entries=list(entries.values())
+                    )
+                except (ClientError, BotoCoreError) as e:
+                    raise translate(e, "queueing the fetch") from e
+                failed = {f["Id"] for f in result.get("Failed", [])}
+                entries = {k: v for k, v in entries.items() if k in failed}
+                if not entries:
+                    break
+            else:
+                raise TransientError("queueing the fetch: the queue is busy; try again")

@@ -1,0 +1,201 @@
+"""External POP accounts: register (login tried first), change, delete, fetch now, history."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from mailport.domain.accounts import (
+    MAX_ACCOUNTS,
+    FetchRequest,
+    FetchRun,
+    PopAccount,
+    RunStatus,
+    RunTrigger,
+    changed_account,
+    new_account,
+    new_run_id,
+    parse_account_input,
+    too_many_accounts,
+)
+from mailport.domain.mailbox import Owner, SystemFolder
+from mailport.domain.remote import Credentials, ServerAddress
+from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
+from mailport.ports import Accounts, FetchQueue, PopConnector, SecretBox
+from mailport.usecases.mailbox import MailboxService
+
+log = logging.getLogger(__name__)
+
+# Longer than the fetch worker's timeout (template.yaml), so a live run never loses its lease;
+# a dead worker's lease runs out and the next run takes over.
+LEASE_S = 960
+MAX_RUNS_LISTED = 50
+
+
+def secret_context(owner: Owner, account_id: str) -> dict[str, str]:
+    """KMS encryption context: a password sealed for one account opens for no other."""
+    return {"tenant": owner.tenant_id, "user": owner.user_id, "account": account_id}
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsConfig:
+    """Limits and the extra CA a local stack trusts (a deployed stack has none)."""
+
+    max_accounts: int = MAX_ACCOUNTS
+    ca_file: str | None = None
+
+
+class AccountService:
+    """The ``/v1/accounts`` use-cases."""
+
+    def __init__(
+        self,
+        accounts: Accounts,
+        mailbox: MailboxService,
+        *,
+        connector: PopConnector,
+        secrets: SecretBox,
+        queue: FetchQueue,
+        config: AccountsConfig | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self._accounts = accounts
+        self._mailbox = mailbox
+        self._connector = connector
+        self._secrets = secrets
+        self._queue = queue
+        self._config = config or AccountsConfig()
+        self._clock = clock
+
+    def now(self) -> dt.datetime:
+        """The service's clock (for shaping responses)."""
+        return self._clock()
+
+    def list_accounts(self, owner: Owner) -> list[PopAccount]:
+        """Every account of the user."""
+        return self._accounts.list_accounts(owner)
+
+    def get(self, owner: Owner, account_id: str) -> PopAccount:
+        """One account; ``NotFound`` if it is not the caller's."""
+        account = self._accounts.get_account(owner, account_id)
+        if account is None:
+            raise NotFound("no such account")
+        return account
+
+    def create(self, owner: Owner, payload: object) -> PopAccount:
+        """Register an account: checked, logged in once, password sealed, then saved."""
+        data = parse_account_input(payload)
+        account = new_account(
+            data, "a" + uuid.uuid4().hex[:20], self._clock(), SystemFolder.INBOX.value
+        )
+        if len(self._accounts.list_accounts(owner)) >= self._config.max_accounts:
+            # Checked again atomically on save; this spares a login to a server for nothing.
+            raise too_many_accounts(self._config.max_accounts)
+        self._check_folder(owner, account.folder_id)
+        assert data.password is not None  # new_account requires it
+        self._try_login(account, data.password)
+        sealed = self._secrets.seal(data.password, secret_context(owner, account.account_id))
+        account = replace(account, sealed_password=sealed)
+        self._accounts.create_account(owner, account, self._config.max_accounts)
+        log.info("account registered", extra={"account_id": account.account_id})
+        return account
+
+    def update(self, owner: Owner, account_id: str, payload: object) -> PopAccount:
+        """Change settings; a new server or login is tried (with the password given again)."""
+        before = self.get(owner, account_id)
+        data = parse_account_input(payload)
+        after = changed_account(before, data)
+        if data.folder_id is not None:
+            self._check_folder(owner, after.folder_id)
+        if data.password is not None:
+            self._try_login(after, data.password)
+            after = replace(
+                after,
+                sealed_password=self._secrets.seal(
+                    data.password, secret_context(owner, account_id)
+                ),
+            )
+        self._accounts.update_account(owner, before, after)
+        return replace(after, version=before.version + 1)
+
+    def delete(self, owner: Owner, account_id: str) -> None:
+        """Remove the account (mail already imported stays in the mailbox)."""
+        self._accounts.delete_account(owner, self.get(owner, account_id))
+
+    def fetch_now(self, owner: Owner, account_id: str) -> FetchRun:
+        """Start a manual run (asynchronous); ``Conflict`` if one is running."""
+        account = self.get(owner, account_id)
+        now = self._clock()
+        run = FetchRun(
+            run_id=new_run_id(now, uuid.uuid4().hex),
+            account_id=account_id,
+            trigger=RunTrigger.MANUAL,
+            status=RunStatus.RUNNING,
+            started_at=now,
+        )
+        if not self._accounts.begin_run(owner, account_id, run, LEASE_S, None):
+            raise FetchInProgress(
+                "a fetch of this account is already running; its result will be in the history"
+            )
+        _close_stale(self._accounts, owner, account, now)
+        request = FetchRequest(
+            owner.tenant_id, owner.user_id, account_id, RunTrigger.MANUAL, run_id=run.run_id
+        )
+        try:
+            self._queue.send([request])
+        except MailportError:
+            self._accounts.fail_stale_run(owner, account_id, run.run_id, "could not be queued")
+            raise
+        return run
+
+    def runs(self, owner: Owner, account_id: str, limit: str | None) -> list[FetchRun]:
+        """Run history, newest first; a scheduled run in progress is shown first."""
+        account = self.get(owner, account_id)
+        try:
+            count = int(limit) if limit is not None else 20
+        except ValueError as e:
+            raise ValidationFailed("limit must be a number") from e
+        if not 1 <= count <= MAX_RUNS_LISTED:
+            raise ValidationFailed(f"limit must be from 1 to {MAX_RUNS_LISTED}")
+        runs = self._accounts.list_runs(owner, account_id, count)
+        state, now = account.state, self._clock()
+        if state.running(now) and all(r.run_id != state.running_run_id for r in runs):
+            live = FetchRun(
+                run_id=state.running_run_id,
+                account_id=account_id,
+                trigger=RunTrigger(state.running_trigger or RunTrigger.SCHEDULE.value),
+                status=RunStatus.RUNNING,
+                started_at=state.running_since or now,
+            )
+            runs = [live, *runs][:count]
+        return runs
+
+    def _check_folder(self, owner: Owner, folder_id: str) -> None:
+        try:
+            self._mailbox.folder(owner, folder_id)
+        except NotFound as e:
+            raise ValidationFailed(f'"folder_id": folder {folder_id!r} does not exist') from e
+
+    def _try_login(self, account: PopAccount, password: str) -> None:
+        """Log in once before saving, so a typo is reported now, not in 10 minutes."""
+        server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)
+        session = self._connector.open(server, Credentials(account.username, password))
+        session.quit()
+
+
+class FetchInProgress(Conflict):
+    """A run of the account holds its lease."""
+
+    code = "fetch_in_progress"
+
+
+def _close_stale(accounts: Accounts, owner: Owner, account: PopAccount, now: dt.datetime) -> None:
+    """A run that held an expired lease died with its worker: say so in its record."""
+    stale = account.state.running_run_id
+    if stale and not account.state.running(now):
+        accounts.fail_stale_run(
+            owner, account.account_id, stale, "the fetch was interrupted; the next one continues"
+        )

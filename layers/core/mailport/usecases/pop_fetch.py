@@ -1,0 +1,393 @@
+"""One fetch of one POP account, and the 10-minute dispatcher that queues them.
+
+Order of a run, and why nothing is lost or imported twice:
+
+1. Take the account's lease (one run per account; a second trigger is dropped).
+2. LIST + UIDL. If the listing equals the one left after the last successful run, nothing is
+   new: end here (one round trip, no DynamoDB reads of receipts).
+3. Skip UIDLs already dealt with; skip 50 MB or more (decided from LIST, before RETR).
+4. RETR (pipelined) → content known from this account under another UIDL (the server
+   renumbered)? remember the new UIDL only. Otherwise store: bytes to S3, then the index;
+   the message id is derived from (account, UIDL), so a retried run overwrites, never adds.
+5. Receipts (UIDL → outcome, content → message) are written in batches; a crash before they
+   are written only means the next run re-reads those messages and finds them stored.
+6. ``keep_original`` off: DELE only for messages stored (steps 4–5 done), then QUIT. A crash
+   before QUIT deletes nothing; the next run finds them stored and deletes them then.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from mailport.domain.accounts import (
+    DISABLE_AFTER_FAILURES,
+    WARN_AFTER_FAILURES,
+    FetchRequest,
+    FetchRun,
+    FetchState,
+    PopAccount,
+    Receipt,
+    ReceiptOutcome,
+    RunCounts,
+    RunStatus,
+    RunTrigger,
+    new_run_id,
+    server_digest,
+)
+from mailport.domain.mailbox import (
+    Flags,
+    InsertOutcome,
+    Owner,
+    Source,
+    SourceType,
+    SystemFolder,
+    message_id_for,
+)
+from mailport.domain.mime import NotAMessage, fingerprint
+from mailport.domain.notices import fetch_disabled, fetch_warning
+from mailport.domain.remote import (
+    Credentials,
+    PopEntry,
+    RemoteError,
+    RemoteTransient,
+    ServerAddress,
+)
+from mailport.domain.rules import Rule
+from mailport.errors import MailportError, StorageError
+from mailport.ports import Accounts, FetchQueue, PopConnector, PopMailbox, SecretBox
+from mailport.usecases.accounts import LEASE_S, _close_stale, secret_context
+from mailport.usecases.importing import Importer, ImportRequest
+
+log = logging.getLogger(__name__)
+
+RECEIPT_BATCH = 25
+MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # LINE WORKS skips mail of 50 MB or more
+
+
+@dataclass(frozen=True, slots=True)
+class FetchConfig:
+    """How runs behave."""
+
+    max_bytes: int = MAX_MESSAGE_BYTES
+    ca_file: str | None = None  # an extra CA (local stack and tests only)
+    time_budget_s: float = 780.0  # leave the rest of the worker's 900 s for finishing
+
+
+@dataclass(slots=True)
+class _Tally:
+    fetched: int = 0
+    already_present: int = 0
+    skipped_oversize: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    more: bool = False
+    digest: str = ""
+    receipts: list[Receipt] = dataclasses.field(default_factory=list)
+
+    def counts(self) -> RunCounts:
+        return RunCounts(
+            self.fetched, self.already_present, self.skipped_oversize, self.rejected, self.deleted
+        )
+
+
+class PopFetcher:
+    """Runs fetches from the queue."""
+
+    def __init__(
+        self,
+        accounts: Accounts,
+        connector: PopConnector,
+        *,
+        secrets: SecretBox,
+        importer: Importer,
+        queue: FetchQueue,
+        config: FetchConfig | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._accounts = accounts
+        self._connector = connector
+        self._secrets = secrets
+        self._importer = importer
+        self._queue = queue
+        self._config = config or FetchConfig()
+        self._clock = clock
+        self._monotonic = monotonic
+
+    def handle(self, request: FetchRequest) -> FetchRun | None:
+        """Run the request unless it is a duplicate or the account is busy or gone."""
+        owner = Owner(request.tenant_id, request.user_id)
+        account = self._accounts.get_account(owner, request.account_id)
+        if account is None:
+            return None  # deleted since it was queued
+        now = self._clock()
+        if request.trigger is RunTrigger.MANUAL:
+            if not self._accounts.claim_run(owner, account.account_id, request.run_id):
+                return None  # a second delivery of the same request
+            run = FetchRun(
+                request.run_id,
+                account.account_id,
+                RunTrigger.MANUAL,
+                RunStatus.RUNNING,
+                account.state.running_since or now,
+            )
+        else:
+            if request.trigger is RunTrigger.SCHEDULE and not account.auto_fetch:
+                return None  # switched off since it was queued
+            entropy = hashlib.sha256(f"{account.account_id}\x1f{request.tick}".encode()).hexdigest()
+            run = FetchRun(
+                new_run_id(now, entropy),
+                account.account_id,
+                request.trigger,
+                RunStatus.RUNNING,
+                now,
+            )
+            if not self._accounts.begin_run(
+                owner, account.account_id, run, LEASE_S, request.tick or run.run_id
+            ):
+                return None  # another run holds the lease, or this tick ran already
+            _close_stale(self._accounts, owner, account, now)
+        return self._run(owner, account, run)
+
+    def _run(self, owner: Owner, account: PopAccount, run: FetchRun) -> FetchRun:
+        tally = _Tally()
+        error: MailportError | None = None
+        counted = False
+        try:
+            self._fetch(owner, account, tally)
+        # Whose fault a failure is decides whether it counts towards switching automatic
+        # fetching off: the other server's (login refused, unreachable, TLS, dropped) and an
+        # unreadable saved password count; our own storage being unavailable does not.
+        except (RemoteError, RemoteTransient) as e:
+            error, counted = e, run.trigger is not RunTrigger.MANUAL
+        except StorageError as e:
+            # Includes a saved password KMS can't open (SecretUnreadable): only the user can fix
+            # that, so it counts like a refused login.
+            error = e
+            counted = e.code == "secret_unreadable" and run.trigger is not RunTrigger.MANUAL
+        except MailportError as e:
+            error = e
+        except Exception:
+            log.exception("fetch failed", extra={"account_id": account.account_id})
+            error = MailportError("mailport could not finish this fetch; the next one retries")
+            error.code = "internal_error"
+        finally:
+            try:
+                self._flush(owner, account, tally)
+            except MailportError:
+                # Only costs a re-read next run: the messages themselves are stored.
+                log.exception("could not save receipts", extra={"account_id": account.account_id})
+        finished = replace(
+            run,
+            status=RunStatus.FAILED if error else RunStatus.SUCCEEDED,
+            finished_at=self._clock(),
+            counts=tally.counts(),
+            error_code=error.code if error else "",
+            error=error.message if error else "",
+            more=tally.more and error is None,
+        )
+        self._finish(owner, account, finished, tally, counted)
+        if finished.more:
+            self._queue.send(
+                [
+                    FetchRequest(
+                        owner.tenant_id,
+                        owner.user_id,
+                        account.account_id,
+                        RunTrigger.CONTINUATION,
+                        tick=uuid.uuid4().hex,
+                    )
+                ]
+            )
+        log.info(
+            "fetch finished",
+            extra={
+                "account_id": account.account_id,
+                "run_id": run.run_id,
+                "status": finished.status.value,
+                **dataclasses.asdict(finished.counts),
+            },
+        )
+        return finished
+
+    # ------------------------------------------------------------------ the fetch itself
+    def _fetch(self, owner: Owner, account: PopAccount, tally: _Tally) -> None:
+        password = self._secrets.open(
+            account.sealed_password, secret_context(owner, account.account_id)
+        )
+        server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)
+        session = self._connector.open(server, Credentials(account.username, password))
+        try:
+            entries = session.entries()
+            digest = server_digest(entries)
+            if digest and digest == account.state.server_digest:
+                tally.digest = digest  # nothing new since the last successful run
+            else:
+                deleted = self._transfer(owner, account, session, entries, tally)
+                if not tally.more:
+                    tally.digest = server_digest(e for e in entries if e.number not in deleted)
+            session.quit()
+        except BaseException:
+            session.close()  # no QUIT: nothing marked deleted is removed
+            raise
+
+    def _transfer(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        session: PopMailbox,
+        entries: Sequence[PopEntry],
+        tally: _Tally,
+    ) -> set[int]:
+        done = self._accounts.imported(owner, account.account_id)
+        wanted: list[PopEntry] = []
+        to_delete: list[int] = []
+        for entry in entries:
+            outcome = done.get(entry.uidl) if entry.uidl is not None else None
+            if outcome == ReceiptOutcome.STORED:
+                if not account.keep_original:
+                    to_delete.append(entry.number)  # stored by a run that died before QUIT
+            elif outcome:
+                continue  # oversize or rejected: reported once, left on the server
+            elif entry.size >= self._config.max_bytes:
+                tally.skipped_oversize += 1
+                tally.receipts.append(Receipt(entry.uidl, ReceiptOutcome.OVERSIZE))
+            else:
+                wanted.append(entry)
+        by_number = {e.number: e for e in wanted}
+        rules = self._importer.rules(owner) if account.apply_rules and wanted else None
+        deadline = self._monotonic() + self._config.time_budget_s
+        for number, raw in self._retrieve(session, wanted, deadline, tally):
+            receipt = self._store(owner, account, by_number[number], raw, rules=rules, tally=tally)
+            tally.receipts.append(receipt)
+            if receipt.outcome is ReceiptOutcome.STORED and not account.keep_original:
+                to_delete.append(number)
+            if len(tally.receipts) >= RECEIPT_BATCH:
+                self._flush(owner, account, tally)
+        self._flush(owner, account, tally)
+        if to_delete:
+            session.delete(to_delete)
+            tally.deleted = len(to_delete)
+        return set(to_delete)
+
+    def _retrieve(
+        self, session: PopMailbox, wanted: Sequence[PopEntry], deadline: float, tally: _Tally
+    ) -> Iterator[tuple[int, bytes]]:
+        for number, raw in session.retrieve([e.number for e in wanted]):
+            yield number, raw
+            if self._monotonic() > deadline:
+                tally.more = True  # the rest goes to a continuation run
+                return
+
+    def _store(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        entry: PopEntry,
+        raw: bytes,
+        *,
+        rules: tuple[Rule, ...] | None,
+        tally: _Tally,
+    ) -> Receipt:
+        fp = fingerprint(raw)
+        known = self._accounts.known_content(owner, account.account_id, fp)
+        if known is not None:
+            # The server renumbered its UIDLs (or has none): same content, imported already.
+            tally.already_present += 1
+            return Receipt(entry.uidl, ReceiptOutcome.STORED, fp, known)
+        identity = entry.uidl if entry.uidl is not None else f"content:{fp}"
+        request = ImportRequest(
+            owner=owner,
+            raw=raw,
+            folder_id=account.folder_id,
+            source=Source(SourceType.POP, account.account_id),
+            message_id=message_id_for("pop", account.account_id, identity),
+            apply_rules=account.apply_rules,
+            icon=None if account.icon == "none" else account.icon,
+            fingerprint=fp,
+        )
+        try:
+            result = self._importer.store(request, rules)
+        except NotAMessage:
+            tally.rejected += 1
+            return Receipt(entry.uidl, ReceiptOutcome.REJECTED, fp)
+        if result.outcome is InsertOutcome.STORED:
+            tally.fetched += 1
+        else:
+            tally.already_present += 1
+        return Receipt(entry.uidl, ReceiptOutcome.STORED, fp, result.message_id)
+
+    def _flush(self, owner: Owner, account: PopAccount, tally: _Tally) -> None:
+        if tally.receipts:
+            self._accounts.record(owner, account.account_id, tally.receipts)
+            tally.receipts.clear()
+
+    # ------------------------------------------------------------------ bookkeeping
+    def _finish(
+        self, owner: Owner, account: PopAccount, run: FetchRun, tally: _Tally, counted: bool
+    ) -> None:
+        before = account.state
+        now = run.finished_at or self._clock()
+        failures = 0 if run.status is RunStatus.SUCCEEDED else before.failures + int(counted)
+        disable = counted and failures >= DISABLE_AFTER_FAILURES and account.auto_fetch
+        state = FetchState(
+            failures=failures,
+            last_run_id=run.run_id,
+            last_status=run.status.value,
+            last_error_code=run.error_code,
+            last_error=run.error,
+            last_checked_at=now,
+            last_success_at=now if run.status is RunStatus.SUCCEEDED else before.last_success_at,
+            disabled_reason=(
+                f"Automatic fetching failed {failures} times in a row: {run.error}"
+                if disable
+                else before.disabled_reason
+            ),
+            # Only a complete, successful run proves the listing is fully dealt with.
+            server_digest=tally.digest if run.status is RunStatus.SUCCEEDED else "",
+        )
+        if counted and failures in (WARN_AFTER_FAILURES, DISABLE_AFTER_FAILURES):
+            self._notify(owner, account, run, failures, disable)
+        # Runs that found nothing new are not kept (144 a day per account); the account's
+        # last_checked_at says they happened.
+        record = (
+            run.trigger is RunTrigger.MANUAL
+            or run.status is RunStatus.FAILED
+            or any(dataclasses.astuple(run.counts))
+        )
+        self._accounts.finish_run(owner, account, run, state, disable=disable, record=record)
+
+    def _notify(
+        self, owner: Owner, account: PopAccount, run: FetchRun, failures: int, disable: bool
+    ) -> None:
+        """Tell the user in their Inbox; the id is derived from the run, so a retry of the
+        same run cannot add a second notice.
+        """
+        now = self._clock()
+        kind = "disabled" if disable else "warning"
+        message_id = message_id_for("notice", account.account_id, kind, run.run_id)
+        raw = (
+            fetch_disabled(account, run.error, now, message_id)
+            if disable
+            else fetch_warning(account, failures, run.error, now, message_id)
+        )
+        try:
+            self._importer.store(
+                ImportRequest(
+                    owner=owner,
+                    raw=raw,
+                    folder_id=SystemFolder.INBOX.value,
+                    source=Source(SourceType.NOTICE, account.account_id),
+                    message_id=message_id,
+                    flags=Flags(flagged=disable),
+                )
+            )
+        except MailportError:
+            log.exception("could not deliver the notice", extra={"account_id": account.account_id})

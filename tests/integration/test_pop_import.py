@@ -1,0 +1,467 @@
+"""POP3 import end to end below the API: the real Dovecot, DynamoDB/S3/KMS in moto over HTTP.
+
+Each test gets its own Dovecot user and mailport user; the queue is a recorder so runs are
+driven one by one, and the clock can jump past a dead worker's lease.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mailport.adapters.dynamodb_accounts import DynamoAccounts
+from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.kms import KmsSecretBox
+from mailport.adapters.pop3 import Pop3Connector
+from mailport.adapters.s3 import S3RawStore
+from mailport.domain.accounts import (
+    DISABLE_AFTER_FAILURES,
+    FetchRequest,
+    FetchRun,
+    PopAccount,
+    RunStatus,
+    RunTrigger,
+    schedule_slot,
+)
+from mailport.domain.mailbox import Owner, SourceType, StoredMessage
+from mailport.domain.remote import (
+    Credentials,
+    RemoteAuthFailed,
+    RemoteProtocolError,
+    RemoteTlsError,
+    RemoteUnreachable,
+    ServerAddress,
+)
+from mailport.errors import LimitExceeded, ValidationFailed
+from mailport.ports import PopMailbox
+from mailport.usecases.accounts import AccountsConfig, AccountService, FetchInProgress
+from mailport.usecases.dispatch import Dispatcher
+from mailport.usecases.importing import Importer
+from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
+from mailport_local.stack import LocalStack
+from tests.support.dovecot import Dovecot
+from tests.support.faultproxy import FaultProxy
+
+pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
+
+
+class Clock:
+    """A clock the test can move forward (past a lease)."""
+
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+
+@dataclass
+class RecordingQueue:
+    sent: list[FetchRequest] = field(default_factory=list)
+
+    def send(self, requests: list[FetchRequest]) -> None:
+        self.sent.extend(requests)
+
+
+@dataclass
+class Env:
+    service: AccountService
+    fetcher: PopFetcher
+    mailbox: MailboxService
+    accounts: DynamoAccounts
+    queue: RecordingQueue
+    clock: Clock
+    dovecot: Dovecot
+    owner: Owner
+    connector: Pop3Connector
+
+    def build_fetcher(self, connector: object) -> PopFetcher:
+        return PopFetcher(
+            self.accounts,
+            connector,  # type: ignore[arg-type]
+            secrets=self.fetcher._secrets,
+            importer=self.fetcher._importer,
+            queue=self.queue,
+            config=FetchConfig(ca_file=str(self.dovecot.ca_pem)),
+            clock=self.clock,
+        )
+
+
+@pytest.fixture
+def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
+    table = local_stack.physical_id("MailportTable")
+    store = DynamoMailbox(table)
+    raw = S3RawStore(local_stack.physical_id("MailBucket"))
+    mailbox = MailboxService(store, raw)
+    importer = Importer(store, raw)
+    accounts = DynamoAccounts(table)
+    secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
+    queue = RecordingQueue()
+    clock = Clock()
+    connector = Pop3Connector()
+    ca = str(dovecot.ca_pem)
+    return Env(
+        service=AccountService(
+            accounts, mailbox, connector=connector, secrets=secrets, queue=queue,
+            config=AccountsConfig(ca_file=ca), clock=clock,
+        ),  # fmt: skip
+        fetcher=PopFetcher(
+            accounts, connector, secrets=secrets, importer=importer, queue=queue,
+            config=FetchConfig(ca_file=ca), clock=clock,
+        ),  # fmt: skip
+        mailbox=mailbox,
+        accounts=accounts,
+        queue=queue,
+        clock=clock,
+        dovecot=dovecot,
+        owner=Owner("acme", f"u-{uuid.uuid4().hex[:10]}"),
+        connector=connector,
+    )
+
+
+def message(i: int, tag: str, body_kb: int = 2) -> bytes:
+    body = (f"line of message {i}\n" * (body_kb * 50)).encode()
+    return (
+        f"From: Sender <s{i}@example.net>\nTo: me@example.org\nSubject: {tag} {i}\n"
+        f"Message-ID: <{tag}-{i}@example.net>\n\n"
+    ).encode() + body
+
+
+def server_user(env: Env, count: int, tag: str = "m", start: int = 0) -> tuple[str, str]:
+    name = f"pu-{uuid.uuid4().hex[:10]}"
+    password = f"pw-{uuid.uuid4().hex}"
+    env.dovecot.add_user(name, password)
+    seed(env, name, [message(i, tag) for i in range(start, start + count)])
+    return name, password
+
+
+def seed(env: Env, name: str, raws: list[bytes]) -> None:
+    if raws:
+        env.dovecot.seed_maildir(name, "INBOX", [(r, set(), 1_700_000_000.0) for r in raws])
+
+
+def register(env: Env, name: str, password: str, *, port: int | None = None, **extra: object) -> PopAccount:
+    payload: dict[str, object] = {
+        "preset": "manual",
+        "host": "127.0.0.1",
+        "port": port or env.dovecot.pop3s_port,
+        "ssl": True,
+        "username": name,
+        "password": password,
+        "agreed": True,
+        **extra,
+    }
+    return env.service.create(env.owner, payload)
+
+
+def run(env: Env, account: PopAccount, fetcher: PopFetcher | None = None, tick: str | None = None) -> FetchRun:
+    request = FetchRequest(env.owner.tenant_id, env.owner.user_id, account.account_id,
+                           RunTrigger.SCHEDULE, tick=tick or uuid.uuid4().hex)  # fmt: skip
+    result = (fetcher or env.fetcher).handle(request)
+    assert result is not None
+    return result
+
+
+def stored(env: Env, folder: str = "inbox") -> list[StoredMessage]:
+    out: list[StoredMessage] = []
+    cursor = None
+    while True:
+        page = env.mailbox.messages(env.owner, folder, "100", cursor)
+        out.extend(page.messages)
+        cursor = page.cursor
+        if not cursor:
+            return out
+
+
+def subjects(env: Env, folder: str = "inbox", source: SourceType = SourceType.POP) -> list[str]:
+    return sorted(m.summary.subject for m in stored(env, folder) if m.source.type is source)
+
+
+def on_server(env: Env, name: str, password: str) -> int:
+    server = ServerAddress("127.0.0.1", env.dovecot.pop3s_port, True, str(env.dovecot.ca_pem))
+    session = env.connector.open(server, Credentials(name, password))
+    try:
+        return len(session.entries())
+    finally:
+        session.quit()
+
+
+# ---------------------------------------------------------------- first run, later runs
+def test_first_run_takes_everything_later_runs_only_new(env: Env) -> None:
+    name, password = server_user(env, 30)
+    account = register(env, name, password, icon="blue")
+    first = run(env, account)
+    assert (first.status, first.counts.fetched) == (RunStatus.SUCCEEDED, 30)
+    assert subjects(env) == sorted(f"m {i}" for i in range(30))
+    assert {m.icon for m in stored(env)} == {"blue"}
+    assert {m.source.id for m in stored(env)} == {account.account_id}
+
+    again = run(env, account)
+    assert (again.status, again.counts.fetched, again.counts.already_present) == (
+        RunStatus.SUCCEEDED, 0, 0,
+    )  # fmt: skip
+    seed(env, name, [message(i, "m") for i in range(30, 35)])
+    third = run(env, account)
+    assert third.counts.fetched == 5
+    assert subjects(env) == sorted(f"m {i}" for i in range(35))
+    assert on_server(env, name, password) == 35  # keep_original is on by default
+    runs = env.service.runs(env.owner, account.account_id, None)
+    # The run that found nothing new is not kept; the account says it happened.
+    assert [r.counts.fetched for r in runs] == [5, 30]
+    assert env.service.get(env.owner, account.account_id).state.last_checked_at is not None
+
+
+def test_keep_original_off_empties_the_server(env: Env) -> None:
+    name, password = server_user(env, 20)
+    account = register(env, name, password, keep_original=False)
+    result = run(env, account)
+    assert (result.counts.fetched, result.counts.deleted) == (20, 20)
+    assert on_server(env, name, password) == 0
+    assert len(subjects(env)) == 20
+
+
+class DiesBeforeQuit:
+    """A connector whose sessions die (like a killed worker) at DELE: stored, not deleted."""
+
+    def __init__(self, inner: Pop3Connector) -> None:
+        self.inner = inner
+
+    def open(self, server: ServerAddress, credentials: Credentials) -> PopMailbox:
+        session = self.inner.open(server, credentials)
+
+        class Dying:
+            def __getattr__(self, name: str) -> object:
+                return getattr(session, name)
+
+            def delete(self, numbers: list[int]) -> None:
+                session.close()
+                raise SystemExit("worker killed")
+
+        return Dying()  # type: ignore[return-value]
+
+
+def test_crash_between_store_and_quit_loses_and_duplicates_nothing(env: Env) -> None:
+    name, password = server_user(env, 12)
+    account = register(env, name, password, keep_original=False)
+    with pytest.raises(SystemExit):
+        run(env, account, fetcher=env.build_fetcher(DiesBeforeQuit(env.connector)))
+    assert on_server(env, name, password) == 12  # no QUIT: nothing deleted
+    assert len(subjects(env)) == 12  # but everything stored
+    # The dead worker still holds the lease: a run now is refused, one after it expires runs.
+    assert env.fetcher.handle(FetchRequest("acme", env.owner.user_id, account.account_id,
+                                           RunTrigger.SCHEDULE, tick="t-busy")) is None  # fmt: skip
+    env.clock.offset = dt.timedelta(minutes=20)
+    after = run(env, account)
+    assert (after.counts.fetched, after.counts.deleted) == (0, 12)
+    assert on_server(env, name, password) == 0
+    assert subjects(env) == sorted(f"m {i}" for i in range(12))  # once each
+
+
+# ---------------------------------------------------------------- 50 MB
+def test_fifty_megabytes_or_more_is_skipped_from_list_and_reported_once(env: Env) -> None:
+    name, password = server_user(env, 2)
+    big = message(99, "big") + b"x" * (50 * 1024 * 1024)
+    seed(env, name, [big])
+    account = register(env, name, password, keep_original=False)
+    first = run(env, account)
+    assert (first.counts.fetched, first.counts.skipped_oversize) == (2, 1)
+    assert first.counts.deleted == 2
+    assert on_server(env, name, password) == 1  # never delete what was not imported
+    seed(env, name, [message(5, "m")])
+    second = run(env, account)
+    assert (second.counts.fetched, second.counts.skipped_oversize) == (1, 0)
+
+
+# ---------------------------------------------------------------- failures
+def test_ten_failed_automatic_runs_switch_it_off_with_notices(env: Env) -> None:
+    name, password = server_user(env, 1)
+    account = register(env, name, password)
+    minute = schedule_slot(account.account_id) // 60
+    assert any(aid == account.account_id for _, aid, _ in env.accounts.due(minute))
+    env.dovecot.add_user(name, "changed-" + password)  # the user changed it at the provider
+
+    manual = env.service.fetch_now(env.owner, account.account_id)
+    done = env.fetcher.handle(env.queue.sent[-1])
+    assert done is not None and done.run_id == manual.run_id
+    assert done.error_code == "remote_auth_failed"
+    assert env.service.get(env.owner, account.account_id).state.failures == 0  # manual: not counted
+
+    for attempt in range(1, DISABLE_AFTER_FAILURES + 1):
+        failed = run(env, account)
+        assert failed.status is RunStatus.FAILED and failed.error_code == "remote_auth_failed"
+        state = env.service.get(env.owner, account.account_id)
+        assert state.state.failures == attempt
+        notices = subjects(env, source=SourceType.NOTICE)
+        if attempt < 3:
+            assert notices == []
+        elif attempt < DISABLE_AFTER_FAILURES:
+            assert len(notices) == 1 and "failing" in notices[0]
+    after = env.service.get(env.owner, account.account_id)
+    assert after.auto_fetch is False
+    assert "10 times in a row" in after.state.disabled_reason
+    notices = subjects(env, source=SourceType.NOTICE)
+    assert len(notices) == 2 and any("turned off" in n for n in notices)
+    assert all(aid != account.account_id for _, aid, _ in env.accounts.due(minute))
+    assert password not in str(after) and password not in "".join(notices)
+    # A scheduled request already queued finds it off and does nothing.
+    assert env.fetcher.handle(FetchRequest("acme", env.owner.user_id, account.account_id,
+                                           RunTrigger.SCHEDULE, tick="late")) is None  # fmt: skip
+    # Fixed by the user: a new password and automatic fetching on again; the count restarts.
+    fixed = env.service.update(env.owner, account.account_id,
+                               {"password": "changed-" + password, "username": name,
+                                "auto_fetch": True})  # fmt: skip
+    assert fixed.auto_fetch and fixed.state.failures == 0
+    assert run(env, account).status is RunStatus.SUCCEEDED
+
+
+def test_renumbered_uidls_do_not_reimport(env: Env) -> None:
+    name, password = server_user(env, 10)
+    account = register(env, name, password)
+    assert run(env, account).counts.fetched == 10
+    server = ServerAddress("127.0.0.1", env.dovecot.pop3s_port, True, str(env.dovecot.ca_pem))
+    before = {e.uidl for e in env.connector.open(server, Credentials(name, password)).entries()}
+    maildir = env.dovecot.maildir_path(name)
+    for state in [maildir / "dovecot-uidlist", *Path(maildir).glob("dovecot.index*")]:
+        state.unlink(missing_ok=True)
+    env.dovecot.doveadm(["force-resync", "-u", name, "*"])
+    session = env.connector.open(server, Credentials(name, password))
+    after = {e.uidl for e in session.entries()}
+    session.quit()
+    assert before.isdisjoint(after)  # every UIDL changed
+    again = run(env, account)
+    assert (again.counts.fetched, again.counts.already_present) == (0, 10)
+    assert subjects(env) == sorted(f"m {i}" for i in range(10))
+    assert run(env, account).counts == again.counts.__class__()  # new UIDLs remembered
+
+
+def test_connection_dropped_mid_retr_then_next_run_completes(env: Env) -> None:
+    name, password = server_user(env, 40)
+    account = register(env, name, password, keep_original=False)
+    target = ("127.0.0.1", env.dovecot.pop3s_port)
+    with FaultProxy(target) as proxy:
+        env.service.update(env.owner, account.account_id,
+                           {"port": proxy.port, "username": name, "password": password})  # fmt: skip
+        proxy.drop_after = 50_000  # of about 90 KB: in the middle of the RETRs
+        broken = run(env, account)
+    assert broken.status is RunStatus.FAILED
+    assert broken.error_code == "remote_temporarily_unavailable"
+    assert 0 < broken.counts.fetched < 40
+    assert on_server(env, name, password) == 40  # no QUIT: nothing deleted
+    with FaultProxy(target) as proxy:
+        env.service.update(env.owner, account.account_id,
+                           {"port": proxy.port, "username": name, "password": password})  # fmt: skip
+        done = run(env, account)
+    assert done.status is RunStatus.SUCCEEDED
+    assert done.counts.fetched == 40 - broken.counts.fetched
+    assert subjects(env) == sorted(f"m {i}" for i in range(40))  # none lost, none twice
+    assert on_server(env, name, password) == 0
+
+
+def test_two_triggers_at_once_make_one_run(env: Env) -> None:
+    name, password = server_user(env, 15)
+    account = register(env, name, password)
+    results: list[FetchRun | None] = []
+    barrier = threading.Barrier(2)
+
+    def trigger(tick: str) -> None:
+        barrier.wait()
+        results.append(env.fetcher.handle(FetchRequest("acme", env.owner.user_id,
+                                                       account.account_id, RunTrigger.SCHEDULE,
+                                                       tick=tick)))  # fmt: skip
+
+    threads = [threading.Thread(target=trigger, args=(t,)) for t in ("t1", "t2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ran = [r for r in results if r is not None]
+    assert len(ran) == 1 and ran[0].counts.fetched == 15
+    assert len(subjects(env)) == 15
+    # The same tick delivered twice (EventBridge and SQS deliver at least once) runs once.
+    winner = env.service.get(env.owner, account.account_id).state.last_tick
+    assert winner in {"t1", "t2"}
+    assert env.fetcher.handle(FetchRequest("acme", env.owner.user_id, account.account_id,
+                                           RunTrigger.SCHEDULE, tick=winner)) is None  # fmt: skip
+    # Fetch now while a run holds the lease is refused clearly.
+    env.service.fetch_now(env.owner, account.account_id)
+    with pytest.raises(FetchInProgress):
+        env.service.fetch_now(env.owner, account.account_id)
+
+
+# ---------------------------------------------------------------- registering
+def test_registration_refusals(env: Env) -> None:
+    name, password = server_user(env, 0)
+    with pytest.raises(ValidationFailed, match="agreement"):
+        register(env, name, password, agreed=False)
+    with pytest.raises(RemoteAuthFailed):
+        register(env, name, "wrong")
+    with pytest.raises(RemoteTlsError):
+        register(env, name, password, port=env.dovecot.pop3_port)  # implicit TLS to plain POP3
+    with pytest.raises(RemoteProtocolError):
+        register(env, name, password, port=env.dovecot.imaps_port)  # not a POP3 server
+    with FaultProxy(("127.0.0.1", 9)) as proxy:
+        closed = proxy.port
+    with pytest.raises(RemoteUnreachable):
+        register(env, name, password, port=closed)
+    with pytest.raises(ValidationFailed, match="folder"):
+        register(env, name, password, folder_id="nope")
+    assert env.service.list_accounts(env.owner) == []
+
+
+def test_ten_accounts_at_most_and_password_sealed(env: Env, local_stack: LocalStack) -> None:
+    name, password = server_user(env, 0)
+    made = [register(env, name, password) for _ in range(10)]
+    with pytest.raises(LimitExceeded, match="10"):
+        register(env, name, password)
+    item = boto3.client("dynamodb").get_item(
+        TableName=local_stack.physical_id("MailportTable"),
+        Key={"PK": {"S": f"USER#acme#{env.owner.user_id}"},
+             "SK": {"S": f"ACCOUNT#{made[0].account_id}"}},
+    )["Item"]  # fmt: skip
+    assert password.encode() not in item["password"]["B"]
+    assert password not in str(item)
+    env.service.delete(env.owner, made[0].account_id)
+    register(env, name, password)  # room again
+
+
+def test_rules_and_destination_folder(env: Env) -> None:
+    name, password = server_user(env, 3, tag="invoice")
+    seed(env, name, [message(7, "hello")])
+    folder = env.mailbox.create_folder(env.owner, "請求書")
+    target = env.mailbox.create_folder(env.owner, "POP")
+    env.mailbox.replace_rules(env.owner, {"rules": [{
+        "name": "invoices", "match": "all", "enabled": True, "stop_processing": False,
+        "conditions": [{"field": "subject", "op": "contains", "value": "invoice"}],
+        "actions": [{"type": "move_to_folder", "folder_id": folder.folder_id}],
+    }]})  # fmt: skip
+    account = register(env, name, password, folder_id=target.folder_id, apply_rules=True)
+    assert run(env, account).counts.fetched == 4
+    assert subjects(env, folder.folder_id) == ["invoice 0", "invoice 1", "invoice 2"]
+    assert subjects(env, target.folder_id) == ["hello 7"]
+
+
+def test_dispatcher_queues_each_due_account_once_with_its_slot(env: Env) -> None:
+    name, password = server_user(env, 0)
+    on = register(env, name, password)
+    off = register(env, name, password, auto_fetch=False)
+    queue = RecordingQueue()
+    result = Dispatcher(env.accounts, queue).dispatch("2026-11-28T10:00:00Z")
+    mine = [r for r in queue.sent if r.user_id == env.owner.user_id]
+    assert [r.account_id for r in mine] == [on.account_id]
+    assert mine[0].delay_s == schedule_slot(on.account_id)
+    assert mine[0].tick == "2026-11-28T10:00:00Z"
+    assert result.queued == len(queue.sent)
+    assert off.account_id not in {r.account_id for r in queue.sent}
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_threads() -> Iterator[None]:
+    yield

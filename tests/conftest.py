@@ -3,19 +3,30 @@ its moto server, so one stack serves the whole test session."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mailport_local.stack import LocalStack
+from tests.support.dovecot import Dovecot, dovecot_available
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "eml"
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def mail_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the test Dovecot's CA is put; the local stack trusts it (read at each connect,
+    so the file may appear after the stack started)."""
+    return tmp_path_factory.mktemp("mail-ca") / "ca.pem"
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory, mail_ca: Path) -> Iterator[LocalStack]:
     from mailport_local.stack import LocalStackConfig
 
     config = LocalStackConfig(
@@ -23,7 +34,31 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         state_dir=tmp_path_factory.mktemp("local-state"),
         persist=False,
         run_schedules=False,
+        # Schedule fired by the tests; the window shrinks so dispatched fetches arrive soon.
+        poll_every=2.0,
+        mail_ca_file=str(mail_ca),
     )
     stack = LocalStack(config).start()
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot(mail_ca: Path) -> Iterator[Dovecot]:
+    """One private Dovecot for the whole session; each test module adds its own users."""
+    if not dovecot_available():
+        pytest.skip(
+            "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d; "
+            "`make test` installs it)"
+        )
+    if os.geteuid() != 0:
+        pytest.skip("the Dovecot fixture runs as root (it chowns mail to uid 5000)")
+    # Short BASE under /tmp: Dovecot's unix sockets live below it and
+    # sun_path is limited to 108 bytes.
+    base = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
+    try:
+        with Dovecot(base) as dv:
+            shutil.copyfile(dv.ca_pem, mail_ca)
+            yield dv
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -110,13 +110,23 @@ def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
     ca = str(dovecot.ca_pem)
     return Env(
         service=AccountService(
-            accounts, mailbox, connector=connector, secrets=secrets, queue=queue,
-            config=AccountsConfig(ca_file=ca), clock=clock,
-        ),  # fmt: skip
+            accounts,
+            mailbox,
+            connector=connector,
+            secrets=secrets,
+            queue=queue,
+            config=AccountsConfig(ca_file=ca),
+            clock=clock,
+        ),
         fetcher=PopFetcher(
-            accounts, connector, secrets=secrets, importer=importer, queue=queue,
-            config=FetchConfig(ca_file=ca), clock=clock,
-        ),  # fmt: skip
+            accounts,
+            connector,
+            secrets=secrets,
+            importer=importer,
+            queue=queue,
+            config=FetchConfig(ca_file=ca),
+            clock=clock,
+        ),
         mailbox=mailbox,
         accounts=accounts,
         queue=queue,
@@ -148,7 +158,9 @@ def seed(env: Env, name: str, raws: list[bytes]) -> None:
         env.dovecot.seed_maildir(name, "INBOX", [(r, set(), 1_700_000_000.0) for r in raws])
 
 
-def register(env: Env, name: str, password: str, *, port: int | None = None, **extra: object) -> PopAccount:
+def register(
+    env: Env, name: str, password: str, *, port: int | None = None, **extra: object
+) -> PopAccount:
     payload: dict[str, object] = {
         "preset": "manual",
         "host": "127.0.0.1",
@@ -162,9 +174,16 @@ def register(env: Env, name: str, password: str, *, port: int | None = None, **e
     return env.service.create(env.owner, payload)
 
 
-def run(env: Env, account: PopAccount, fetcher: PopFetcher | None = None, tick: str | None = None) -> FetchRun:
-    request = FetchRequest(env.owner.tenant_id, env.owner.user_id, account.account_id,
-                           RunTrigger.SCHEDULE, tick=tick or uuid.uuid4().hex)  # fmt: skip
+def run(
+    env: Env, account: PopAccount, fetcher: PopFetcher | None = None, tick: str | None = None
+) -> FetchRun:
+    request = FetchRequest(
+        env.owner.tenant_id,
+        env.owner.user_id,
+        account.account_id,
+        RunTrigger.SCHEDULE,
+        tick=tick or uuid.uuid4().hex,
+    )
     result = (fetcher or env.fetcher).handle(request)
     assert result is not None
     return result
@@ -206,8 +225,10 @@ def test_first_run_takes_everything_later_runs_only_new(env: Env) -> None:
 
     again = run(env, account)
     assert (again.status, again.counts.fetched, again.counts.already_present) == (
-        RunStatus.SUCCEEDED, 0, 0,
-    )  # fmt: skip
+        RunStatus.SUCCEEDED,
+        0,
+        0,
+    )
     seed(env, name, [message(i, "m") for i in range(30, 35)])
     third = run(env, account)
     assert third.counts.fetched == 5
@@ -256,8 +277,14 @@ def test_crash_between_store_and_quit_loses_and_duplicates_nothing(env: Env) -> 
     assert on_server(env, name, password) == 12  # no QUIT: nothing deleted
     assert len(subjects(env)) == 12  # but everything stored
     # The dead worker still holds the lease: a run now is refused, one after it expires runs.
-    assert env.fetcher.handle(FetchRequest("acme", env.owner.user_id, account.account_id,
-                                           RunTrigger.SCHEDULE, tick="t-busy")) is None  # fmt: skip
+    assert (
+        env.fetcher.handle(
+            FetchRequest(
+                "acme", env.owner.user_id, account.account_id, RunTrigger.SCHEDULE, tick="t-busy"
+            )
+        )
+        is None
+    )
     env.clock.offset = dt.timedelta(minutes=20)
     after = run(env, account)
     assert (after.counts.fetched, after.counts.deleted) == (0, 12)
@@ -312,12 +339,20 @@ def test_ten_failed_automatic_runs_switch_it_off_with_notices(env: Env) -> None:
     assert all(aid != account.account_id for _, aid, _ in env.accounts.due(minute))
     assert password not in str(after) and password not in "".join(notices)
     # A scheduled request already queued finds it off and does nothing.
-    assert env.fetcher.handle(FetchRequest("acme", env.owner.user_id, account.account_id,
-                                           RunTrigger.SCHEDULE, tick="late")) is None  # fmt: skip
+    assert (
+        env.fetcher.handle(
+            FetchRequest(
+                "acme", env.owner.user_id, account.account_id, RunTrigger.SCHEDULE, tick="late"
+            )
+        )
+        is None
+    )
     # Fixed by the user: a new password and automatic fetching on again; the count restarts.
-    fixed = env.service.update(env.owner, account.account_id,
-                               {"password": "changed-" + password, "username": name,
-                                "auto_fetch": True})  # fmt: skip
+    fixed = env.service.update(
+        env.owner,
+        account.account_id,
+        {"password": "changed-" + password, "username": name, "auto_fetch": True},
+    )
     assert fixed.auto_fetch and fixed.state.failures == 0
     assert run(env, account).status is RunStatus.SUCCEEDED
 
@@ -347,8 +382,11 @@ def test_connection_dropped_mid_retr_then_next_run_completes(env: Env) -> None:
     account = register(env, name, password, keep_original=False)
     target = ("127.0.0.1", env.dovecot.pop3s_port)
     with FaultProxy(target) as proxy:
-        env.service.update(env.owner, account.account_id,
-                           {"port": proxy.port, "username": name, "password": password})  # fmt: skip
+        env.service.update(
+            env.owner,
+            account.account_id,
+            {"port": proxy.port, "username": name, "password": password},
+        )
         proxy.drop_after = 50_000  # of about 90 KB: in the middle of the RETRs
         broken = run(env, account)
     assert broken.status is RunStatus.FAILED
@@ -356,8 +394,11 @@ def test_connection_dropped_mid_retr_then_next_run_completes(env: Env) -> None:
     assert 0 < broken.counts.fetched < 40
     assert on_server(env, name, password) == 40  # no QUIT: nothing deleted
     with FaultProxy(target) as proxy:
-        env.service.update(env.owner, account.account_id,
-                           {"port": proxy.port, "username": name, "password": password})  # fmt: skip
+        env.service.update(
+            env.owner,
+            account.account_id,
+            {"port": proxy.port, "username": name, "password": password},
+        )
         done = run(env, account)
     assert done.status is RunStatus.SUCCEEDED
     assert done.counts.fetched == 40 - broken.counts.fetched
@@ -373,9 +414,13 @@ def test_two_triggers_at_once_make_one_run(env: Env) -> None:
 
     def trigger(tick: str) -> None:
         barrier.wait()
-        results.append(env.fetcher.handle(FetchRequest("acme", env.owner.user_id,
-                                                       account.account_id, RunTrigger.SCHEDULE,
-                                                       tick=tick)))  # fmt: skip
+        results.append(
+            env.fetcher.handle(
+                FetchRequest(
+                    "acme", env.owner.user_id, account.account_id, RunTrigger.SCHEDULE, tick=tick
+                )
+            )
+        )
 
     threads = [threading.Thread(target=trigger, args=(t,)) for t in ("t1", "t2")]
     for t in threads:
@@ -388,8 +433,14 @@ def test_two_triggers_at_once_make_one_run(env: Env) -> None:
     # The same tick delivered twice (EventBridge and SQS deliver at least once) runs once.
     winner = env.service.get(env.owner, account.account_id).state.last_tick
     assert winner in {"t1", "t2"}
-    assert env.fetcher.handle(FetchRequest("acme", env.owner.user_id, account.account_id,
-                                           RunTrigger.SCHEDULE, tick=winner)) is None  # fmt: skip
+    assert (
+        env.fetcher.handle(
+            FetchRequest(
+                "acme", env.owner.user_id, account.account_id, RunTrigger.SCHEDULE, tick=winner
+            )
+        )
+        is None
+    )
     # Fetch now while a run holds the lease is refused clearly.
     env.service.fetch_now(env.owner, account.account_id)
     with pytest.raises(FetchInProgress):
@@ -423,9 +474,11 @@ def test_ten_accounts_at_most_and_password_sealed(env: Env, local_stack: LocalSt
         register(env, name, password)
     item = boto3.client("dynamodb").get_item(
         TableName=local_stack.physical_id("MailportTable"),
-        Key={"PK": {"S": f"USER#acme#{env.owner.user_id}"},
-             "SK": {"S": f"ACCOUNT#{made[0].account_id}"}},
-    )["Item"]  # fmt: skip
+        Key={
+            "PK": {"S": f"USER#acme#{env.owner.user_id}"},
+            "SK": {"S": f"ACCOUNT#{made[0].account_id}"},
+        },
+    )["Item"]
     assert password.encode() not in item["password"]["B"]
     assert password not in str(item)
     env.service.delete(env.owner, made[0].account_id)
@@ -437,11 +490,21 @@ def test_rules_and_destination_folder(env: Env) -> None:
     seed(env, name, [message(7, "hello")])
     folder = env.mailbox.create_folder(env.owner, "請求書")
     target = env.mailbox.create_folder(env.owner, "POP")
-    env.mailbox.replace_rules(env.owner, {"rules": [{
-        "name": "invoices", "match": "all", "enabled": True, "stop_processing": False,
-        "conditions": [{"field": "subject", "op": "contains", "value": "invoice"}],
-        "actions": [{"type": "move_to_folder", "folder_id": folder.folder_id}],
-    }]})  # fmt: skip
+    env.mailbox.replace_rules(
+        env.owner,
+        {
+            "rules": [
+                {
+                    "name": "invoices",
+                    "match": "all",
+                    "enabled": True,
+                    "stop_processing": False,
+                    "conditions": [{"field": "subject", "op": "contains", "value": "invoice"}],
+                    "actions": [{"type": "move_to_folder", "folder_id": folder.folder_id}],
+                }
+            ]
+        },
+    )
     account = register(env, name, password, folder_id=target.folder_id, apply_rules=True)
     assert run(env, account).counts.fetched == 4
     assert subjects(env, folder.folder_id) == ["invoice 0", "invoice 1", "invoice 2"]

@@ -9,6 +9,8 @@ import socket
 import threading
 from types import TracebackType
 
+_RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on, 0 s}
+
 
 class FaultProxy:
     """Forwards 127.0.0.1:<port> to ``target``; ``drop_after`` server bytes, then resets."""
@@ -42,7 +44,11 @@ class FaultProxy:
             except OSError:
                 return
             self.connections += 1
-            server = socket.create_connection(self.target)
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()  # the target is down: so is the proxied connection
+                continue
             threading.Thread(target=self._pipe, args=(client, server, None), daemon=True).start()
             threading.Thread(
                 target=self._pipe, args=(server, client, self.drop_after), daemon=True
@@ -67,5 +73,7 @@ class FaultProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     # SO_LINGER 0: a reset, as when a NAT box or the provider drops the line.
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    s.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
                     s.close()

@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         "--state-dir", type=Path, default=None, help="where local data is kept (default .local/)"
     )
     run.add_argument("--fresh", action="store_true", help="start with empty data")
+    run.add_argument(
+        "--trust-ca",
+        type=Path,
+        default=None,
+        help="a CA certificate to trust for POP3/IMAP servers (a local test server)",
+    )
     run.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -51,7 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "waitress"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     config = LocalStackConfig(
-        host=args.host, api_port=args.port, poll_every=args.poll_every, fresh=args.fresh
+        host=args.host,
+        api_port=args.port,
+        poll_every=args.poll_every,
+        fresh=args.fresh,
+        mail_ca_file=str(args.trust_ca.resolve()) if args.trust_ca else None,
     )
     if args.state_dir is not None:
         config.state_dir = args.state_dir

@@ -62,6 +62,9 @@ class LocalStackConfig:
     run_schedules: bool = True
     snapshot_every: float = 60.0
     concurrency: dict[str, int] = field(default_factory=dict)
+    # A CA to trust for mail servers (a private Dovecot in tests and demos). Read only when
+    # STAGE is local, which a deployed stack can never be (see provision.py).
+    mail_ca_file: str | None = None
 
 
 @dataclass
@@ -194,8 +197,15 @@ class LocalStack:
     ) -> dict[str, str]:
         """Register every function; return the environment they all share."""
         shared: dict[str, str] = {}
+        extra: dict[str, str] = {}
+        if self.config.poll_every:
+            # The dispatcher spreads accounts over the schedule's period: keep them in it.
+            extra["SCHEDULE_WINDOW_SECONDS"] = str(max(1, int(self.config.poll_every)))
+        if self.config.mail_ca_file:
+            extra["MAIL_EXTRA_CA_FILE"] = self.config.mail_ca_file
         for spec in functions(template):
             env = {k: str(v) for k, v in provisioner.resolve(spec.environment).items()}
+            env.update(extra)
             fn = self.lambdas.add(
                 spec,
                 self.physical_id(spec.logical_id),

@@ -7,7 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from mailport.domain.accounts import FetchRequest, FetchRun, FetchState, PopAccount, Receipt
+from mailport.domain.accounts import (
+    FetchRequest,
+    FetchRun,
+    FetchState,
+    PopAccount,
+    Receipt,
+    Seen,
+)
 from mailport.domain.identity import Tenant, User
 from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
 from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
@@ -284,12 +291,8 @@ class Accounts(Protocol):
         """Recorded runs, newest first."""
         ...
 
-    def imported(self, owner: Owner, account_id: str) -> dict[str, str]:
-        """Every UIDL the account has dealt with, and what became of it."""
-        ...
-
-    def known_content(self, owner: Owner, account_id: str, fingerprint: str) -> str | None:
-        """The message id stored earlier from this account with this content, or None."""
+    def imported(self, owner: Owner, account_id: str) -> Seen:
+        """Every UIDL and content the account has dealt with (one read for the run)."""
         ...
 
     def record(self, owner: Owner, account_id: str, receipts: Sequence[Receipt]) -> None:

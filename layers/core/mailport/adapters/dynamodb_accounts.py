@@ -9,8 +9,8 @@ Items (see template.yaml):
 * ``USER#<t>#<u>`` / ``ACCOUNTS`` — how many accounts the user has (the limit is a condition on
   it, in the same transaction as the new account).
 * ``USER#<t>#<u>`` / ``RUN#<acct>#<run id>`` — run history (run ids sort by time), TTL 90 days.
-* ``POPSEEN#<t>#<u>#<acct>`` / ``U#<uidl>`` and ``F#<fingerprint>`` — what the account has
-  dealt with, by UIDL and by content.
+* ``POPSEEN#<t>#<u>#<acct>`` / ``U#<uidl>`` (outcome, message id, content fingerprint) — what
+  the account has dealt with; ``F#<fingerprint>`` only for servers without UIDL.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from mailport.domain.accounts import (
     RunCounts,
     RunStatus,
     RunTrigger,
+    Seen,
     schedule_slot,
     too_many_accounts,
 )
@@ -126,7 +127,7 @@ class DynamoAccounts(DynamoTable):
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": to_ddb(self._account_item(owner, account)),
+                            "Item": to_ddb(self.account_item(owner, account)),
                             "ConditionExpression": "attribute_not_exists(PK)",
                         }
                     },
@@ -137,7 +138,8 @@ class DynamoAccounts(DynamoTable):
                 raise too_many_accounts(limit) from e
             raise Conflict("this account exists already") from e
 
-    def _account_item(self, owner: Owner, a: PopAccount) -> dict[str, Any]:
+    def account_item(self, owner: Owner, a: PopAccount) -> dict[str, Any]:
+        """The item of a new account (also used by the dispatcher benchmark to bulk-load)."""
         item: dict[str, Any] = {
             "PK": user_pk(owner),
             "SK": f"ACCOUNT#{a.account_id}",
@@ -474,36 +476,46 @@ class DynamoAccounts(DynamoTable):
         )
 
     # ------------------------------------------------------------------ receipts
-    def imported(self, owner: Owner, account_id: str) -> dict[str, str]:
-        """Every UIDL the account has dealt with → its outcome."""
-        items = self._query(
+    def imported(self, owner: Owner, account_id: str) -> Seen:
+        """Every UIDL and content the account has dealt with: one paginated query (a per-message
+        lookup would cost a round trip for each new message).
+        """
+        uidls: dict[str, str] = {}
+        contents: dict[str, str] = {}
+        for item in self._query(
             "reading what was imported",
-            KeyConditionExpression="PK = :pk AND begins_with(SK, :u)",
-            ExpressionAttributeValues=to_ddb({":pk": seen_pk(owner, account_id), ":u": "U#"}),
-            ProjectionExpression="SK, outcome",
-        )
-        return {str(i["SK"])[2:]: str(i.get("outcome", "")) for i in items}
-
-    def known_content(self, owner: Owner, account_id: str, fingerprint: str) -> str | None:
-        """The message id stored from this account with this content, or None."""
-        item = self._get(
-            seen_pk(owner, account_id), f"F#{fingerprint}", "reading what was imported"
-        )
-        return str(item.get("message_id", "")) if item else None
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=to_ddb({":pk": seen_pk(owner, account_id)}),
+            ProjectionExpression="SK, outcome, message_id, fp",
+        ):
+            kind, key = str(item["SK"]).split("#", 1)
+            if kind == "U":
+                uidls[key] = str(item.get("outcome", ""))
+                if item.get("fp") and item.get("message_id"):
+                    contents[str(item["fp"])] = str(item["message_id"])
+            else:
+                contents[key] = str(item.get("message_id", ""))
+        return Seen(uidls, contents)
 
     def record(self, owner: Owner, account_id: str, receipts: Sequence[Receipt]) -> None:
-        """Remember UIDLs and contents dealt with (puts: idempotent)."""
+        """Remember UIDLs (with their content) dealt with; puts, so idempotent.
+
+        One item per message: the UIDL item carries the fingerprint. Only a server without
+        UIDL gets content items of their own.
+        """
         pk = seen_pk(owner, account_id)
         items: dict[str, dict[str, Any]] = {}
         for r in receipts:
+            stored = r.outcome is ReceiptOutcome.STORED
             if r.uidl is not None:
                 items[f"U#{r.uidl}"] = {
                     "PK": pk,
                     "SK": f"U#{r.uidl}",
                     "outcome": r.outcome.value,
                     "message_id": r.message_id or None,
+                    "fp": (r.fingerprint or None) if stored else None,
                 }
-            if r.outcome is ReceiptOutcome.STORED and r.fingerprint:
+            elif stored and r.fingerprint:
                 items[f"F#{r.fingerprint}"] = {
                     "PK": pk,
                     "SK": f"F#{r.fingerprint}",

@@ -281,6 +281,15 @@ class Receipt:
     outcome: ReceiptOutcome
     fingerprint: str = ""
     message_id: str = ""
+    new: bool = False  # stored by this run (not found stored before)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What an account has dealt with: UIDL → outcome, and content fingerprint → message."""
+
+    uidls: Mapping[str, str]
+    contents: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
@@ -78,6 +79,18 @@ class FetchConfig:
     max_bytes: int = MAX_MESSAGE_BYTES
     ca_file: str | None = None  # an extra CA (local stack and tests only)
     time_budget_s: float = 780.0  # leave the rest of the worker's 900 s for finishing
+    store_concurrency: int = 8  # messages being written to S3/DynamoDB at once
+    inflight_bytes: int = 128 * 1024 * 1024  # and at most this much of them in memory
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What every store of one run shares (read-only, so the pool's threads can share it)."""
+
+    owner: Owner
+    account: PopAccount
+    contents: Mapping[str, str]  # fingerprint → message id, imported before by this account
+    rules: tuple[Rule, ...] | None
 
 
 @dataclass(slots=True)
@@ -246,11 +259,11 @@ class PopFetcher:
         entries: Sequence[PopEntry],
         tally: _Tally,
     ) -> set[int]:
-        done = self._accounts.imported(owner, account.account_id)
+        seen = self._accounts.imported(owner, account.account_id)
         wanted: list[PopEntry] = []
         to_delete: list[int] = []
         for entry in entries:
-            outcome = done.get(entry.uidl) if entry.uidl is not None else None
+            outcome = seen.uidls.get(entry.uidl) if entry.uidl is not None else None
             if outcome == ReceiptOutcome.STORED:
                 if not account.keep_original:
                     to_delete.append(entry.number)  # stored by a run that died before QUIT
@@ -261,11 +274,13 @@ class PopFetcher:
                 tally.receipts.append(Receipt(entry.uidl, ReceiptOutcome.OVERSIZE))
             else:
                 wanted.append(entry)
-        by_number = {e.number: e for e in wanted}
-        rules = self._importer.rules(owner) if account.apply_rules and wanted else None
-        deadline = self._monotonic() + self._config.time_budget_s
-        for number, raw in self._retrieve(session, wanted, deadline, tally):
-            receipt = self._store(owner, account, by_number[number], raw, rules=rules, tally=tally)
+        job = _Job(
+            owner,
+            account,
+            seen.contents,
+            self._importer.rules(owner) if account.apply_rules and wanted else None,
+        )
+        for receipt, number in self._store_all(session, job, wanted, tally):
             tally.receipts.append(receipt)
             if receipt.outcome is ReceiptOutcome.STORED and not account.keep_original:
                 to_delete.append(number)
@@ -273,9 +288,69 @@ class PopFetcher:
                 self._flush(owner, account, tally)
         self._flush(owner, account, tally)
         if to_delete:
+            # Only now: every message in the list is in S3 and in the index.
             session.delete(to_delete)
             tally.deleted = len(to_delete)
         return set(to_delete)
+
+    def _store_all(
+        self, session: PopMailbox, job: _Job, wanted: Sequence[PopEntry], tally: _Tally
+    ) -> Iterator[tuple[Receipt, int]]:
+        """Store while the next messages arrive: a few stores in flight, bounded in count and
+        bytes (S3 and DynamoDB answer in tens of ms each; one at a time would leave the
+        connection idle most of the run).
+        """
+        by_number = {e.number: e for e in wanted}
+        deadline = self._monotonic() + self._config.time_budget_s
+        retrieved = self._retrieve(session, wanted, deadline, tally)
+        first = next(retrieved, None)
+        if first is None:
+            return
+        # The first one alone: it creates the system folders of a new mailbox, if needed.
+        yield self._counted(self._store(job, by_number[first[0]], first[1]), tally), first[0]
+        inflight: dict[Future[Receipt], tuple[int, int]] = {}
+        with ThreadPoolExecutor(self._config.store_concurrency) as pool:
+            try:
+                for number, raw in retrieved:
+                    while inflight and self._full(inflight, len(raw)):
+                        yield from self._completed(inflight, tally)
+                    future = pool.submit(self._store, job, by_number[number], raw)
+                    inflight[future] = (number, len(raw))
+            except GeneratorExit:
+                wait(inflight)
+                raise
+            except BaseException:
+                # The connection dropped (say): stores already under way finish, and are
+                # counted and remembered, so the run's record says what really happened.
+                while inflight:
+                    yield from self._completed(inflight, tally)
+                raise
+            while inflight:
+                yield from self._completed(inflight, tally)
+
+    def _full(self, inflight: dict[Future[Receipt], tuple[int, int]], incoming: int) -> bool:
+        held = sum(size for _, size in inflight.values()) + incoming
+        return len(inflight) >= 2 * self._config.store_concurrency or (
+            held > self._config.inflight_bytes
+        )
+
+    def _completed(
+        self, inflight: dict[Future[Receipt], tuple[int, int]], tally: _Tally
+    ) -> Iterator[tuple[Receipt, int]]:
+        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        for future in done:
+            number, _size = inflight.pop(future)
+            yield self._counted(future.result(), tally), number  # a failed store fails the run
+
+    @staticmethod
+    def _counted(receipt: Receipt, tally: _Tally) -> Receipt:
+        if receipt.outcome is ReceiptOutcome.REJECTED:
+            tally.rejected += 1
+        elif receipt.new:
+            tally.fetched += 1
+        else:
+            tally.already_present += 1
+        return receipt
 
     def _retrieve(
         self, session: PopMailbox, wanted: Sequence[PopEntry], deadline: float, tally: _Tally
@@ -286,25 +361,17 @@ class PopFetcher:
                 tally.more = True  # the rest goes to a continuation run
                 return
 
-    def _store(
-        self,
-        owner: Owner,
-        account: PopAccount,
-        entry: PopEntry,
-        raw: bytes,
-        *,
-        rules: tuple[Rule, ...] | None,
-        tally: _Tally,
-    ) -> Receipt:
+    def _store(self, job: _Job, entry: PopEntry, raw: bytes) -> Receipt:
+        """Store one message (runs in the pool; touches no shared state)."""
         fp = fingerprint(raw)
-        known = self._accounts.known_content(owner, account.account_id, fp)
+        known = job.contents.get(fp)
         if known is not None:
             # The server renumbered its UIDLs (or has none): same content, imported already.
-            tally.already_present += 1
             return Receipt(entry.uidl, ReceiptOutcome.STORED, fp, known)
         identity = entry.uidl if entry.uidl is not None else f"content:{fp}"
+        account = job.account
         request = ImportRequest(
-            owner=owner,
+            owner=job.owner,
             raw=raw,
             folder_id=account.folder_id,
             source=Source(SourceType.POP, account.account_id),
@@ -314,15 +381,16 @@ class PopFetcher:
             fingerprint=fp,
         )
         try:
-            result = self._importer.store(request, rules)
+            result = self._importer.store(request, job.rules)
         except NotAMessage:
-            tally.rejected += 1
             return Receipt(entry.uidl, ReceiptOutcome.REJECTED, fp)
-        if result.outcome is InsertOutcome.STORED:
-            tally.fetched += 1
-        else:
-            tally.already_present += 1
-        return Receipt(entry.uidl, ReceiptOutcome.STORED, fp, result.message_id)
+        return Receipt(
+            entry.uidl,
+            ReceiptOutcome.STORED,
+            fp,
+            result.message_id,
+            new=result.outcome is InsertOutcome.STORED,
+        )
 
     def _flush(self, owner: Owner, account: PopAccount, tally: _Tally) -> None:
         if tally.receipts:

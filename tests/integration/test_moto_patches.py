@@ -102,3 +102,38 @@ def test_concurrent_writes_survive_other_transactions_cancelling(table: str) -> 
     expected = {"taken"} | {f"pad{j}" for j in range(2000)}
     expected |= {f"w{n}-{i}" for n in range(4) for i in range(15)}
     assert keys(table) == expected
+
+
+def test_sqs_send_does_not_count_the_queue_and_fifo_dedupe_still_works(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue
+
+    counted: list[int] = []
+    original = Queue.approximate_number_of_messages
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda q: counted.append(1) or original.fget(q)),  # type: ignore[attr-defined]
+    )
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName=f"p-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[{"Id": str(i), "MessageBody": "x", "DelaySeconds": i} for i in range(10)],
+    )
+    sqs.send_message(QueueUrl=url, MessageBody="y")
+    assert counted == []  # without the fix: once per message sent
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["ApproximateNumberOfMessages"] == "2"  # "y" and the one with delay 0
+    assert attrs["ApproximateNumberOfMessagesDelayed"] == "9"
+    assert counted  # still counted where asked for
+
+    fifo = sqs.create_queue(
+        QueueName=f"p-{uuid.uuid4().hex[:8]}.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
+    assert len(got) == 1  # deduplicated by content

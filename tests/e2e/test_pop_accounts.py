@@ -88,6 +88,16 @@ def test_register_fetch_now_and_schedule(local_stack: LocalStack, dovecot: Dovec
     assert {m["icon"] for m in page["messages"]} == {"green"}
     assert {m["source"]["type"] for m in page["messages"]} == {"pop"}
 
+    scheduled_run_fetches_new_mail(local_stack, dovecot, h, account["id"], name)
+    others_see_nothing(local_stack, account["id"])
+    change_and_delete(local_stack, dovecot, h, account["id"], password)
+
+
+def scheduled_run_fetches_new_mail(
+    local_stack: LocalStack, dovecot: Dovecot, h: dict[str, str], account_id: str, name: str
+) -> None:
+    api = local_stack.api_url
+    account = {"id": account_id}
     # New mail, then the 10-minute schedule (fired by hand; its window is 2 s in this stack).
     dovecot.seed_maildir(name, "INBOX", [(mail(i), set(), 1_700_000_100.0) for i in (6, 7)])
     local_stack.schedules["PopDispatchFunction.Every10Minutes"].fire()
@@ -105,6 +115,10 @@ def test_register_fetch_now_and_schedule(local_stack: LocalStack, dovecot: Dovec
     assert state["status"]["last_status"] == "succeeded"
     assert state["status"]["failures_in_a_row"] == 0
 
+
+def others_see_nothing(local_stack: LocalStack, account_id: str) -> None:
+    api = local_stack.api_url
+    account = {"id": account_id}
     # Someone else's ids are not found; the basic plan is refused with plan_required.
     other = login(local_stack, f"pop-other-{uuid.uuid4().hex[:6]}@acme.example", "acme")
     for method, path in [
@@ -126,6 +140,12 @@ def test_register_fetch_now_and_schedule(local_stack: LocalStack, dovecot: Dovec
     r = requests.get(f"{api}/v1/accounts", headers=basic, timeout=10)
     assert r.status_code == 403 and r.json()["error"]["code"] == "plan_required"
 
+
+def change_and_delete(
+    local_stack: LocalStack, dovecot: Dovecot, h: dict[str, str], account_id: str, password: str
+) -> None:
+    api = local_stack.api_url
+    account = {"id": account_id}
     # Changing the server needs the password again; deleting keeps the imported mail.
     r = requests.patch(
         f"{api}/v1/accounts/{account['id']}",

@@ -57,11 +57,11 @@ def _patch_sqs_send() -> None:
 
     from moto.sqs.models import Queue, SQSBackend
 
-    full = Queue.attributes
+    full: Any = Queue.__dict__["attributes"]  # the property object itself
 
     def attributes(queue: Any) -> dict[str, Any]:
         if not getattr(_SENDING, "on", False):
-            return full.fget(queue)  # type: ignore[no-any-return, misc]
+            return dict(full.fget(queue))
         if not queue.fifo_queue:
             return {}  # sending reads only FIFO flags
         flag = queue.content_based_deduplication

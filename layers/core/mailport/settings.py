@@ -30,6 +30,7 @@ class Settings:
     max_message_bytes: int = 50 * 1024 * 1024
     schedule_window_s: int = 600  # the POP schedule's period; accounts spread over it
     extra_ca_file: str | None = None  # local stack only: the test mail server's CA
+    dispatch_parallelism: int = 10  # schedule partitions (minutes) the dispatcher reads at once
 
     @property
     def is_local(self) -> bool:
@@ -57,6 +58,7 @@ class Settings:
             stage=source.get("STAGE", "prod"),
             migration_state_machine_arn=source.get("MIGRATION_STATE_MACHINE_ARN", ""),
             schedule_window_s=_positive(source.get("SCHEDULE_WINDOW_SECONDS", "600")),
+            dispatch_parallelism=_positive(source.get("DISPATCH_PARALLELISM", "10")),
             # Trusting an extra CA is a test convenience; a deployed stage never honours it.
             extra_ca_file=(
                 source.get("MAIL_EXTRA_CA_FILE") or None if source.get("STAGE") == "local" else None

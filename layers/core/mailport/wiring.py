@@ -79,7 +79,12 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
                 max_bytes=settings.max_message_bytes, ca_file=settings.extra_ca_file
             ),
         ),
-        dispatcher=Dispatcher(accounts, queue, window_s=settings.schedule_window_s),
+        dispatcher=Dispatcher(
+            accounts,
+            queue,
+            window_s=settings.schedule_window_s,
+            parallelism=settings.dispatch_parallelism,
+        ),
     )
 
 

@@ -32,16 +32,22 @@ class Dispatcher:
     """
 
     def __init__(
-        self, accounts: Accounts, queue: FetchQueue, *, window_s: int = SCHEDULE_WINDOW_S
+        self,
+        accounts: Accounts,
+        queue: FetchQueue,
+        *,
+        window_s: int = SCHEDULE_WINDOW_S,
+        parallelism: int = MINUTES,
     ) -> None:
         self._accounts = accounts
         self._queue = queue
+        self._parallelism = max(1, min(MINUTES, parallelism))
         # The local stack may run the schedule more often; delays shrink in proportion.
         self._scale = window_s / SCHEDULE_WINDOW_S
 
     def dispatch(self, tick: str) -> Dispatched:
         """Queue every due account for ``tick`` (a repeated tick is dropped by the workers)."""
-        with ThreadPoolExecutor(max_workers=MINUTES) as pool:
+        with ThreadPoolExecutor(max_workers=self._parallelism) as pool:
             counts = tuple(pool.map(lambda m: self._minute(m, tick), range(MINUTES)))
         return Dispatched(tick, counts)
 

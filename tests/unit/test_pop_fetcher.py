@@ -1,0 +1,296 @@
+"""The fetch run's decisions, with in-memory ports: what is deleted, what is counted, when a
+run hands over to a continuation, when the listing proves nothing is new."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+import pytest
+
+from mailport.domain.accounts import (
+    FetchRequest,
+    FetchRun,
+    FetchState,
+    PopAccount,
+    Preset,
+    Receipt,
+    RunStatus,
+    RunTrigger,
+    Seen,
+)
+from mailport.domain.mailbox import InsertOutcome, Owner
+from mailport.domain.mime import NotAMessage
+from mailport.domain.remote import Credentials, PopEntry, RemoteAuthFailed, ServerAddress
+from mailport.errors import StorageError
+from mailport.usecases.importing import ImportRequest, ImportResult
+from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
+
+OWNER = Owner("t", "u")
+NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
+
+
+def account(**changes: object) -> PopAccount:
+    base = PopAccount(
+        "a1",
+        Preset.MANUAL,
+        "pop.example.com",
+        995,
+        True,
+        "me",
+        "inbox",
+        "none",
+        True,
+        False,
+        True,
+        NOW,
+        sealed_password=b"sealed",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@dataclass
+class MemoryAccounts:
+    account: PopAccount
+    receipts: dict[str, Receipt] = field(default_factory=dict)
+    runs: list[FetchRun] = field(default_factory=list)
+    reads: int = 0
+
+    def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
+        return self.account
+
+    def begin_run(
+        self, owner: Owner, account_id: str, run: FetchRun, lease_s: int, tick: str | None
+    ) -> bool:
+        if self.account.state.running(run.started_at) or (
+            tick and tick == self.account.state.last_tick
+        ):
+            return False
+        state = replace(
+            self.account.state,
+            running_run_id=run.run_id,
+            last_tick=tick or "",
+            lease_until=run.started_at + dt.timedelta(seconds=lease_s),
+        )
+        self.account = replace(self.account, state=state)
+        return True
+
+    def claim_run(self, owner: Owner, account_id: str, run_id: str) -> bool:
+        return True
+
+    def finish_run(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        run: FetchRun,
+        state: FetchState,
+        *,
+        disable: bool,
+        record: bool,
+    ) -> None:
+        self.account = replace(
+            self.account, state=state, auto_fetch=self.account.auto_fetch and not disable
+        )
+        if record:
+            self.runs.append(run)
+
+    def fail_stale_run(self, owner: Owner, account_id: str, run_id: str, message: str) -> None:
+        pass
+
+    def imported(self, owner: Owner, account_id: str) -> Seen:
+        self.reads += 1
+        return Seen(
+            {u: r.outcome.value for u, r in self.receipts.items()},
+            {r.fingerprint: r.message_id for r in self.receipts.values() if r.message_id},
+        )
+
+    def record(self, owner: Owner, account_id: str, receipts: Sequence[Receipt]) -> None:
+        self.receipts.update({r.uidl: r for r in receipts if r.uidl})
+
+
+@dataclass
+class Server:
+    messages: dict[str, bytes]  # UIDL → bytes
+    deleted: set[str] = field(default_factory=set)
+    fail_login: bool = False
+
+    def open(self, server: ServerAddress, credentials: Credentials) -> Session:
+        if self.fail_login:
+            raise RemoteAuthFailed("wrong password")
+        return Session(self, list(self.messages))
+
+
+@dataclass
+class Session:
+    server: Server
+    order: list[str]
+    marked: set[int] = field(default_factory=set)
+
+    def entries(self) -> list[PopEntry]:
+        return [PopEntry(i + 1, u, len(self.server.messages[u])) for i, u in enumerate(self.order)]
+
+    def retrieve(self, numbers: Sequence[int]) -> Iterator[tuple[int, bytes]]:
+        for n in numbers:
+            yield n, self.server.messages[self.order[n - 1]]
+
+    def delete(self, numbers: Sequence[int]) -> None:
+        self.marked.update(numbers)
+
+    def quit(self) -> None:
+        for n in self.marked:
+            uidl = self.order[n - 1]
+            self.server.deleted.add(uidl)
+            del self.server.messages[uidl]
+
+    def close(self) -> None:
+        pass
+
+
+class Secrets:
+    def open(self, sealed: bytes, context: object) -> str:
+        return "pw"
+
+    def seal(self, secret: str, context: object) -> bytes:
+        return b"sealed"
+
+
+@dataclass
+class FakeImporter:
+    stored: list[bytes] = field(default_factory=list)
+    fail: bool = False
+    notices: list[bytes] = field(default_factory=list)
+
+    def rules(self, owner: Owner) -> tuple[()]:
+        return ()
+
+    def store(self, request: ImportRequest, rules: object = None) -> ImportResult:
+        if request.source.type.value == "notice":
+            self.notices.append(request.raw)
+            return ImportResult(InsertOutcome.STORED, request.message_id, "inbox")
+        if self.fail:
+            raise StorageError("S3 is down")
+        if request.raw.startswith(b"\x89PNG"):
+            raise NotAMessage("binary", "not mail")
+        self.stored.append(request.raw)
+        return ImportResult(InsertOutcome.STORED, request.message_id, request.folder_id)
+
+
+@dataclass
+class Queue:
+    sent: list[FetchRequest] = field(default_factory=list)
+
+    def send(self, requests: Sequence[FetchRequest]) -> None:
+        self.sent.extend(requests)
+
+
+@dataclass
+class World:
+    accounts: MemoryAccounts
+    server: Server
+    importer: FakeImporter
+    queue: Queue
+    clock_s: list[float]
+
+    def fetcher(self, **config: object) -> PopFetcher:
+        return PopFetcher(
+            self.accounts,
+            self.server,
+            secrets=Secrets(),
+            importer=self.importer,  # type: ignore[arg-type]
+            queue=self.queue,
+            config=FetchConfig(**config),  # type: ignore[arg-type]
+            clock=lambda: NOW + dt.timedelta(minutes=len(self.accounts.runs) * 10 + 1),
+            monotonic=self.tick,
+        )
+
+    def tick(self) -> float:
+        self.clock_s[0] += 1.0
+        return self.clock_s[0]
+
+    def run(self, trigger: RunTrigger = RunTrigger.SCHEDULE, **config: object) -> FetchRun:
+        tick = f"tick-{len(self.queue.sent)}-{self.clock_s[0]}"
+        result = self.fetcher(**config).handle(FetchRequest("t", "u", "a1", trigger, tick=tick))
+        assert result is not None
+        return result
+
+
+def mail(i: int) -> bytes:
+    return b"From: a@example.com\r\nSubject: %d\r\n\r\nbody %d\r\n" % (i, i)
+
+
+@pytest.fixture
+def world() -> World:
+    server = Server({f"u{i}": mail(i) for i in range(5)})
+    return World(MemoryAccounts(account()), server, FakeImporter(), Queue(), [0.0])
+
+
+def test_only_stored_messages_are_deleted(world: World) -> None:
+    world.accounts.account = account(keep_original=False)
+    world.server.messages["big"] = b"x" * 60
+    world.server.messages["png"] = b"\x89PNG\r\n" + b"\x00" * 10
+    result = world.run(max_bytes=50)
+    assert (result.counts.fetched, result.counts.skipped_oversize, result.counts.rejected) == (
+        5,
+        1,
+        1,
+    )
+    assert world.server.deleted == {f"u{i}" for i in range(5)}
+    assert set(world.server.messages) == {"big", "png"}
+    again = world.run(max_bytes=50)
+    assert (again.counts.skipped_oversize, again.counts.rejected) == (0, 0)  # reported once
+
+
+def test_an_unchanged_listing_needs_no_receipt_read(world: World) -> None:
+    world.run()
+    assert world.accounts.reads == 1
+    quiet = world.run()
+    assert world.accounts.reads == 1 and quiet.counts.fetched == 0
+    world.server.messages["u9"] = mail(9)
+    assert world.run().counts.fetched == 1 and world.accounts.reads == 2
+
+
+def test_out_of_time_hands_over_to_a_continuation(world: World) -> None:
+    result = world.run(time_budget_s=2.5)  # the fake clock moves 1 s per look
+    assert result.more and result.status is RunStatus.SUCCEEDED
+    assert 0 < result.counts.fetched < 5
+    assert [r.trigger for r in world.queue.sent] == [RunTrigger.CONTINUATION]
+    assert world.accounts.account.state.server_digest == ""  # not everything was seen
+    rest = world.fetcher().handle(world.queue.sent[0])
+    assert rest is not None and rest.counts.fetched == 5 - result.counts.fetched
+    assert len(world.importer.stored) == 5
+
+
+def test_failures_count_only_for_automatic_runs_and_the_account(world: World) -> None:
+    world.server.fail_login = True
+    for _ in range(2):
+        world.run()
+    assert world.accounts.account.state.failures == 2
+    world.importer.fail = True
+    world.server.fail_login = False
+    storage = world.run()
+    assert storage.status is RunStatus.FAILED and storage.error_code == "storage_error"
+    assert world.accounts.account.state.failures == 2  # our fault, not the account's
+    world.server.fail_login = True
+    world.run()
+    assert world.accounts.account.state.failures == 3 and len(world.importer.notices) == 1
+    for _ in range(7):
+        world.run()
+    assert world.accounts.account.state.failures == 10
+    assert world.accounts.account.auto_fetch is False
+    assert len(world.importer.notices) == 2
+    assert (
+        world.fetcher().handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="x")) is None
+    )
+    world.server.fail_login = False
+    world.importer.fail = False
+    world.accounts.account = replace(world.accounts.account, auto_fetch=True)
+    assert world.run().status is RunStatus.SUCCEEDED
+    assert world.accounts.account.state.failures == 0
+
+
+def test_empty_scheduled_runs_are_not_recorded(world: World) -> None:
+    world.run()
+    world.run()
+    assert [r.counts.fetched for r in world.accounts.runs] == [5]
+    assert world.accounts.account.state.last_checked_at is not None

@@ -39,7 +39,7 @@ from mailport.domain.remote import (
     RemoteUnreachable,
     ServerAddress,
 )
-from mailport.errors import LimitExceeded, ValidationFailed
+from mailport.errors import LimitExceeded, TransientError, ValidationFailed
 from mailport.ports import PopMailbox
 from mailport.usecases.accounts import AccountsConfig, AccountService, FetchInProgress
 from mailport.usecases.dispatch import Dispatcher
@@ -528,3 +528,29 @@ def test_dispatcher_queues_each_due_account_once_with_its_slot(env: Env) -> None
 @pytest.fixture(autouse=True)
 def _no_stray_threads() -> Iterator[None]:
     yield
+
+
+class QueueDown:
+    def send(self, requests: list[FetchRequest]) -> None:
+        raise TransientError("queueing the fetch: the queue is busy; try again")
+
+
+def test_fetch_now_that_cannot_be_queued_gives_the_lease_back(env: Env) -> None:
+    name, password = server_user(env, 1)
+    account = register(env, name, password)
+    broken = AccountService(
+        env.accounts,
+        env.mailbox,
+        connector=env.connector,
+        secrets=env.fetcher._secrets,
+        queue=QueueDown(),
+        config=AccountsConfig(ca_file=str(env.dovecot.ca_pem)),
+        clock=env.clock,
+    )
+    with pytest.raises(TransientError):
+        broken.fetch_now(env.owner, account.account_id)
+    [failed] = env.service.runs(env.owner, account.account_id, None)
+    assert failed.status is RunStatus.FAILED and "try again" in failed.error
+    started = env.service.fetch_now(env.owner, account.account_id)  # not refused as busy
+    done = env.fetcher.handle(env.queue.sent[-1])
+    assert done is not None and done.run_id == started.run_id and done.counts.fetched == 1

@@ -86,3 +86,30 @@ def test_settings_are_frozen() -> None:
     s = Settings.from_env(ENV)
     with pytest.raises(AttributeError):
         s.table_name = "other"  # type: ignore[misc]
+
+
+def test_pop_schedule_settings() -> None:
+    s = Settings.from_env(ENV)
+    assert (s.schedule_window_s, s.dispatch_parallelism, s.extra_ca_file) == (600, 10, None)
+    tuned = Settings.from_env(
+        {**ENV, "SCHEDULE_WINDOW_SECONDS": "30", "DISPATCH_PARALLELISM": "1"}
+    )
+    assert (tuned.schedule_window_s, tuned.dispatch_parallelism) == (30, 1)
+    with pytest.raises(SettingsError, match="positive"):
+        Settings.from_env({**ENV, "SCHEDULE_WINDOW_SECONDS": "0"})
+    with pytest.raises(SettingsError, match="not a number"):
+        Settings.from_env({**ENV, "DISPATCH_PARALLELISM": "many"})
+
+
+def test_an_extra_mail_ca_is_trusted_only_in_the_local_stage() -> None:
+    ca = {**ENV, "MAIL_EXTRA_CA_FILE": "/tmp/ca.pem"}
+    assert Settings.from_env({**ca, "STAGE": "local"}).extra_ca_file == "/tmp/ca.pem"
+    assert Settings.from_env({**ca, "STAGE": "prod"}).extra_ca_file is None
+    assert Settings.from_env(ca).extra_ca_file is None
+
+
+def test_remote_errors_are_the_users_input_not_ours() -> None:
+    from mailport.domain.remote import RemoteAuthFailed, RemoteTransient
+
+    assert status_for(RemoteAuthFailed("no")) == 422
+    assert status_for(RemoteTransient("reset")) == 503

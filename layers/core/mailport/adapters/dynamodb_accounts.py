@@ -364,7 +364,7 @@ class DynamoAccounts(DynamoTable):
             ":last_status": state.last_status,
             ":code": state.last_error_code,
             ":error": state.last_error,
-            ":checked": _iso(state.last_checked_at),
+            ":checked": _iso(state.last_checked_at) or "",
             ":success": _iso(state.last_success_at) or "",
             ":reason": state.disabled_reason,
             ":digest": state.server_digest,
@@ -376,8 +376,10 @@ class DynamoAccounts(DynamoTable):
             "disabled_reason = :reason, server_digest = :digest"
         )
         if disable:
-            expression += ", auto_fetch = :off REMOVE GSI2PK, GSI2SK"
-            values[":off"] = False
+            # A new version: a settings change computed before this would otherwise switch
+            # automatic fetching back on unnoticed.
+            expression += ", auto_fetch = :off, version = version + :one REMOVE GSI2PK, GSI2SK"
+            values.update({":off": False, ":one": 1})
         items: list[dict[str, Any]] = [
             {
                 "Update": {

@@ -146,8 +146,24 @@ class AccountService:
         )
         try:
             self._queue.send([request])
-        except MailportError:
-            self._accounts.fail_stale_run(owner, account_id, run.run_id, "could not be queued")
+        except MailportError as e:
+            # Give the lease back at once, or "fetch now" would be refused until it expires.
+            failed = replace(
+                run,
+                status=RunStatus.FAILED,
+                finished_at=self._clock(),
+                error_code=e.code,
+                error="the fetch could not be started; try again",
+            )
+            state = replace(
+                account.state,
+                running_run_id="",
+                last_run_id=run.run_id,
+                last_status=failed.status.value,
+                last_error_code=e.code,
+                last_error=failed.error,
+            )
+            self._accounts.finish_run(owner, account, failed, state, disable=False, record=True)
             raise
         return run
 

@@ -91,9 +91,7 @@ def test_settings_are_frozen() -> None:
 def test_pop_schedule_settings() -> None:
     s = Settings.from_env(ENV)
     assert (s.schedule_window_s, s.dispatch_parallelism, s.extra_ca_file) == (600, 10, None)
-    tuned = Settings.from_env(
-        {**ENV, "SCHEDULE_WINDOW_SECONDS": "30", "DISPATCH_PARALLELISM": "1"}
-    )
+    tuned = Settings.from_env({**ENV, "SCHEDULE_WINDOW_SECONDS": "30", "DISPATCH_PARALLELISM": "1"})
     assert (tuned.schedule_window_s, tuned.dispatch_parallelism) == (30, 1)
     with pytest.raises(SettingsError, match="positive"):
         Settings.from_env({**ENV, "SCHEDULE_WINDOW_SECONDS": "0"})

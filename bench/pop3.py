@@ -135,11 +135,12 @@ print(json.dumps({"seconds": seconds, "calls": dict(CALLS)}))
 _PROTOCOL = """
 import json, sys, time
 from mailport.adapters.pop3 import Pop3Connector
+from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import Credentials, ServerAddress
 a = json.loads(sys.stdin.read())
 started = time.perf_counter()
-session = Pop3Connector().open(ServerAddress("127.0.0.1", a["port"], True, a["ca"]),
-                               Credentials(a["user"], a["password"]))
+server = ServerAddress("127.0.0.1", a["port"], True, a["ca"])
+session = Pop3Connector(network=LOCAL_TESTS).open(server, Credentials(a["user"], a["password"]))
 total = 0
 for _n, raw in session.retrieve([e.number for e in session.entries()]):
     total += len(raw)

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from mailport.adapters.pop3 import Pop3Connector, Pop3Session
+from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import (
     Credentials,
     RemoteAuthFailed,
@@ -77,7 +78,7 @@ def seeded(dovecot: Dovecot) -> tuple[Credentials, list[bytes]]:
 
 
 def open_pop(dovecot: Dovecot, creds: Credentials, **kwargs: bool) -> Pop3Session:
-    return Pop3Connector(**kwargs).open(pop3s(dovecot), creds)  # type: ignore[arg-type]
+    return Pop3Connector(network=LOCAL_TESTS, **kwargs).open(pop3s(dovecot), creds)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("stls", [False, True], ids=["pop3s", "stls"])
@@ -86,7 +87,7 @@ def test_login_and_entries(
 ) -> None:
     creds, messages = seeded
     server = pop3_stls(dovecot) if stls else pop3s(dovecot)
-    session = Pop3Connector().open(server, creds)
+    session = Pop3Connector(network=LOCAL_TESTS).open(server, creds)
     try:
         entries = session.entries()
     finally:
@@ -158,7 +159,7 @@ def test_wrong_password(dovecot: Dovecot) -> None:
 
 def test_untrusted_certificate(dovecot: Dovecot) -> None:
     creds = new_user(dovecot, [])
-    connector = Pop3Connector()
+    connector = Pop3Connector(network=LOCAL_TESTS)
     for server in (
         ServerAddress(dovecot.host, dovecot.pop3s_port, ssl=True),
         ServerAddress(dovecot.host, dovecot.pop3_port, ssl=False),
@@ -176,7 +177,7 @@ def test_hostname_checked(dovecot: Dovecot) -> None:
 
     server = ServerAddress("mail.example", dovecot.pop3s_port, ca_file=str(dovecot.ca_pem))
     with pytest.raises(RemoteTlsError, match="match"):
-        Pop3Connector(dial=dial).open(server, creds)
+        Pop3Connector(network=LOCAL_TESTS, dial=dial).open(server, creds)
 
 
 def test_closed_port(dovecot: Dovecot) -> None:
@@ -185,4 +186,6 @@ def test_closed_port(dovecot: Dovecot) -> None:
         port = s.getsockname()[1]
     creds = Credentials("nobody", "x")
     with pytest.raises(RemoteUnreachable):
-        Pop3Connector(connect_timeout=2).open(ServerAddress("127.0.0.1", port), creds)
+        Pop3Connector(network=LOCAL_TESTS, connect_timeout=2).open(
+            ServerAddress("127.0.0.1", port), creds
+        )

@@ -7,6 +7,7 @@ driven one by one, and the clock can jump past a dead worker's lease.
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from mailport.domain.accounts import (
     schedule_slot,
 )
 from mailport.domain.mailbox import Owner, SourceType, StoredMessage
+from mailport.domain.network import LOCAL_TESTS, RemoteAddressRefused
 from mailport.domain.remote import (
     Credentials,
     RemoteAuthFailed,
@@ -106,7 +108,7 @@ def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
     secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
     queue = RecordingQueue()
     clock = Clock()
-    connector = Pop3Connector()
+    connector = Pop3Connector(network=LOCAL_TESTS)
     ca = str(dovecot.ca_pem)
     return Env(
         service=AccountService(
@@ -458,8 +460,9 @@ def test_registration_refusals(env: Env) -> None:
         register(env, name, password, port=env.dovecot.pop3_port)  # implicit TLS to plain POP3
     with pytest.raises(RemoteProtocolError):
         register(env, name, password, port=env.dovecot.imaps_port)  # not a POP3 server
-    with FaultProxy(("127.0.0.1", 9)) as proxy:
-        closed = proxy.port
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
     with pytest.raises(RemoteUnreachable):
         register(env, name, password, port=closed)
     with pytest.raises(ValidationFailed, match="folder"):
@@ -554,3 +557,33 @@ def test_fetch_now_that_cannot_be_queued_gives_the_lease_back(env: Env) -> None:
     started = env.service.fetch_now(env.owner, account.account_id)  # not refused as busy
     done = env.fetcher.handle(env.queue.sent[-1])
     assert done is not None and done.run_id == started.run_id and done.counts.fetched == 1
+
+
+def test_a_deployed_stack_refuses_private_hosts(env: Env) -> None:
+    name, password = server_user(env, 0)
+    strict = AccountService(
+        env.accounts,
+        env.mailbox,
+        connector=Pop3Connector(),  # the default policy: public mail servers only
+        secrets=env.fetcher._secrets,
+        queue=env.queue,
+        config=AccountsConfig(ca_file=str(env.dovecot.ca_pem)),
+        clock=env.clock,
+    )
+    for host, port in [
+        ("127.0.0.1", env.dovecot.pop3s_port),
+        ("127.0.0.1", 995),
+        ("169.254.169.254", 995),
+        ("localhost", 110),
+    ]:
+        payload = {
+            "preset": "manual",
+            "host": host,
+            "port": port,
+            "username": name,
+            "password": password,
+            "agreed": True,
+        }
+        with pytest.raises(RemoteAddressRefused):
+            strict.create(env.owner, payload)
+    assert strict.list_accounts(env.owner) == []

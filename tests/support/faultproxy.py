@@ -35,6 +35,8 @@ class FaultProxy:
         tb: TracebackType | None,
     ) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes accept(); close() alone does not
         self._listener.close()
 
     def _accept(self) -> None:

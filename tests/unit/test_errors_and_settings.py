@@ -111,3 +111,10 @@ def test_remote_errors_are_the_users_input_not_ours() -> None:
 
     assert status_for(RemoteAuthFailed("no")) == 422
     assert status_for(RemoteTransient("reset")) == 503
+
+
+def test_private_mail_hosts_only_in_the_local_stage() -> None:
+    allow = {**ENV, "ALLOW_PRIVATE_MAIL_HOSTS": "1"}
+    assert Settings.from_env({**allow, "STAGE": "local"}).allow_private_mail_hosts
+    assert not Settings.from_env({**allow, "STAGE": "prod"}).allow_private_mail_hosts
+    assert not Settings.from_env({**ENV, "STAGE": "local"}).allow_private_mail_hosts

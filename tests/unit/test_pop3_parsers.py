@@ -414,3 +414,19 @@ def test_delete_quit_and_close() -> None:
     session2.delete([1])
     session2.close()
     assert fake2.closed and b"QUIT" not in fake2.commands
+
+
+@pytest.mark.parametrize("server", [POP3S, POP3], ids=["pop3s", "stls"])
+def test_a_handshake_the_server_closes_is_a_tls_error(server: ServerAddress) -> None:
+    """A plain port given as the SSL one: the server hangs up on the ClientHello."""
+    import ssl
+
+    fake = FakeServer([])
+
+    def wrap(sock: SocketLike, _server: ServerAddress) -> SocketLike:
+        raise ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+
+    connector = Pop3Connector(dial=lambda _s: fake, wrap_tls=wrap)
+    with pytest.raises(RemoteTlsError, match="check the port and the SSL setting"):
+        connector.open(server, CREDS)
+    assert b"USER alice" not in fake.commands

@@ -197,7 +197,8 @@ class LocalStack:
     ) -> dict[str, str]:
         """Register every function; return the environment they all share."""
         shared: dict[str, str] = {}
-        extra: dict[str, str] = {}
+        # Mail servers on this machine (a private Dovecot) are what the local stack talks to.
+        extra: dict[str, str] = {"ALLOW_PRIVATE_MAIL_HOSTS": "1"}
         if self.config.poll_every:
             # The dispatcher spreads accounts over the schedule's period: keep them in it.
             extra["SCHEDULE_WINDOW_SECONDS"] = str(max(1, int(self.config.poll_every)))

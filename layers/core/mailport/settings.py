@@ -31,6 +31,7 @@ class Settings:
     schedule_window_s: int = 600  # the POP schedule's period; accounts spread over it
     extra_ca_file: str | None = None  # local stack only: the test mail server's CA
     dispatch_parallelism: int = 10  # schedule partitions (minutes) the dispatcher reads at once
+    allow_private_mail_hosts: bool = False  # local stack only: test servers on 127.0.0.1
 
     @property
     def is_local(self) -> bool:
@@ -59,6 +60,10 @@ class Settings:
             migration_state_machine_arn=source.get("MIGRATION_STATE_MACHINE_ARN", ""),
             schedule_window_s=_positive(source.get("SCHEDULE_WINDOW_SECONDS", "600")),
             dispatch_parallelism=_positive(source.get("DISPATCH_PARALLELISM", "10")),
+            # A deployed stage never honours it: a user-named host must be a public one there.
+            allow_private_mail_hosts=(
+                source.get("STAGE") == "local" and source.get("ALLOW_PRIVATE_MAIL_HOSTS") == "1"
+            ),
             # Trusting an extra CA is a test convenience; a deployed stage never honours it.
             extra_ca_file=(
                 source.get("MAIL_EXTRA_CA_FILE") or None if source.get("STAGE") == "local" else None

@@ -14,6 +14,7 @@ from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.adapters.sqs import SqsFetchQueue
+from mailport.domain.network import LOCAL_TESTS, NetworkPolicy
 from mailport.ports import Directory
 from mailport.settings import Settings
 from mailport.usecases.accounts import AccountsConfig, AccountService
@@ -48,7 +49,9 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     accounts = DynamoAccounts(settings.table_name, session=session)
     secrets = KmsSecretBox(settings.credentials_key_id, session=session)
     queue = SqsFetchQueue(settings.fetch_queue_url, session=session)
-    connector = Pop3Connector()
+    connector = Pop3Connector(
+        network=LOCAL_TESTS if settings.allow_private_mail_hosts else NetworkPolicy()
+    )
     return Container(
         settings=settings,
         directory=DynamoDirectory(settings.table_name, session=session),

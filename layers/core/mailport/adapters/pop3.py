@@ -22,8 +22,9 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
+from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
     PopEntry,
@@ -78,6 +79,7 @@ class SocketLike(Protocol):
 
 Dial = Callable[[ServerAddress], SocketLike]
 WrapTls = Callable[[SocketLike, ServerAddress], SocketLike]
+Resolve = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo's shape
 
 
 # -- pure helpers ----------------------------------------------------------------------
@@ -268,6 +270,20 @@ def _boundary(what: str, *, connecting: bool = False) -> Iterator[None]:
     except OSError as e:
         cls = RemoteUnreachable if connecting else RemoteTransient
         raise cls(f"{what}: {_cap(str(e) or type(e).__name__)}") from e
+
+
+@contextlib.contextmanager
+def _handshake(where: str) -> Iterator[None]:
+    """A TLS handshake the server ends by closing: it does not speak TLS there (a plain port
+    given as the SSL one) - a TLS problem for the user, not a dropped line.
+    """
+    try:
+        yield
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError) as e:
+        raise RemoteTlsError(
+            f"POP3 server {where} closed the connection during the TLS handshake; "
+            "check the port and the SSL setting"
+        ) from e
 
 
 # -- the session -------------------------------------------------------------------------
@@ -489,6 +505,8 @@ class Pop3Connector:
         pipelining: bool = True,
         dial: Dial | None = None,
         wrap_tls: WrapTls | None = None,
+        network: NetworkPolicy | None = None,
+        resolve: Resolve = socket.getaddrinfo,
     ) -> None:
         self._max_bytes = max_bytes
         self._connect_timeout = connect_timeout
@@ -497,11 +515,26 @@ class Pop3Connector:
         self._pipelining = pipelining
         self._dial: Dial = dial or self._tcp
         self._wrap: WrapTls = wrap_tls or _default_wrap
+        self._network = network or NetworkPolicy()
+        self._resolve = resolve
 
     def _tcp(self, server: ServerAddress) -> SocketLike:
-        sock = socket.create_connection((server.host, server.port), self._connect_timeout)
-        sock.settimeout(self._read_timeout)
-        return sock
+        """Resolve once, vet every address, connect to a vetted one (no second lookup that
+        could answer differently); TLS still checks the certificate against the host name.
+        """
+        self._network.check_port(server.port)
+        infos = self._resolve(server.host, server.port, type=socket.SOCK_STREAM)
+        addresses = self._network.vet([str(info[4][0]) for info in infos])
+        error: OSError = OSError("no address to connect to")
+        for address in dict.fromkeys(addresses):
+            try:
+                sock = socket.create_connection((address, server.port), self._connect_timeout)
+            except OSError as e:
+                error = e
+                continue
+            sock.settimeout(self._read_timeout)
+            return sock
+        raise error
 
     def open(self, server: ServerAddress, credentials: Credentials) -> Pop3Session:
         """Connect, secure (implicit TLS or STLS), authenticate; the session."""
@@ -533,7 +566,8 @@ class Pop3Connector:
         try:
             with _boundary(f"POP3 server {where}", connecting=True):
                 if server.ssl:
-                    wire.upgrade(lambda s: self._wrap(s, server))
+                    with _handshake(where):
+                        wire.upgrade(lambda s: self._wrap(s, server))
                 wire.status()  # the greeting
         except _Negative as e:
             wire.close()
@@ -555,4 +589,5 @@ class Pop3Connector:
             wire.status()
         except _Negative as e:
             raise RemoteTlsError(f"POP3 server {where} refused STLS: {e.text}") from e
-        wire.upgrade(lambda s: self._wrap(s, server))
+        with _handshake(where):
+            wire.upgrade(lambda s: self._wrap(s, server))

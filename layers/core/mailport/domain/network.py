@@ -1,0 +1,84 @@
+"""Which addresses and ports mailport may connect to for a user (server-side request forgery).
+
+A user names a mail server; mailport connects from inside AWS. Without a check, "test the
+login" would reach the instance metadata service (169.254.169.254), a VPC's private hosts or
+loopback, and its error messages would map them. So a host is resolved once, every address
+it resolves to is vetted, and the connection goes to a vetted address (a second lookup could
+answer differently: DNS rebinding). Only mail ports are allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from mailport.domain.remote import RemoteError
+
+MAIL_PORTS = frozenset({110, 995, 143, 993})  # POP3, POP3S, IMAP, IMAPS
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# IPv6 prefixes that carry an IPv4 address inside; the inner address is what is reached.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+class RemoteAddressRefused(RemoteError):
+    """The server's address or port is not one mailport connects to."""
+
+    code = "remote_address_refused"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    """Where connections may go. ``allow_private`` is for the local stack and tests only."""
+
+    allow_private: bool = False
+    ports: frozenset[int] | None = MAIL_PORTS  # None: any port
+
+    def check_port(self, port: int) -> None:
+        """Refuse a port that is not a mail port (before any lookup)."""
+        if self.ports is not None and port not in self.ports:
+            allowed = ", ".join(str(p) for p in sorted(self.ports))
+            raise RemoteAddressRefused(f"mail servers are reached on ports {allowed} only")
+
+    def vet(self, addresses: Iterable[str]) -> list[str]:
+        """Every address the host resolved to, checked; all must be public (one bad answer
+        means the name points somewhere it shouldn't).
+        """
+        vetted = [str(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses]
+        if not vetted:
+            raise RemoteAddressRefused("the server's name has no address")
+        if not self.allow_private and any(not is_public(ipaddress.ip_address(a)) for a in vetted):
+            # Deliberately vague: the answer must not tell a private address from a closed port.
+            raise RemoteAddressRefused(
+                "this server's address is not on the public internet; mailport connects only "
+                "to public mail servers"
+            )
+        return vetted
+
+
+LOCAL_TESTS = NetworkPolicy(allow_private=True, ports=None)
+
+
+def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4, Teredo), if any."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
+
+
+def is_public(address: IPAddress) -> bool:
+    """Globally routable unicast, also when written in an IPv6 form that embeds IPv4."""
+    inner = embedded_ipv4(address)
+    if inner is not None:
+        return is_public(inner)
+    return address.is_global and not address.is_multicast

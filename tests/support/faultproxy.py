@@ -75,7 +75,10 @@ class FaultProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     # SO_LINGER 0: a reset, as when a NAT box or the provider drops the line.
-                    s.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+                with contextlib.suppress(OSError):
+                    # The other direction's thread may be blocked in recv() on this socket,
+                    # and close() alone waits for it; shutdown() ends both directions now.
+                    s.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
                     s.close()

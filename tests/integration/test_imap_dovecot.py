@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from mailport.adapters.imap import ImapConnector, ImapSession
+from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import (
     Credentials,
     ImapFolder,
@@ -75,7 +76,7 @@ def _imaps(dv: Dovecot) -> ServerAddress:
 @pytest.fixture
 def session(dovecot: Dovecot, account: tuple[str, str, Seeded]) -> Iterator[ImapSession]:
     user, password, _ = account
-    s = ImapConnector().open(_imaps(dovecot), Credentials(user, password))
+    s = ImapConnector(network=LOCAL_TESTS).open(_imaps(dovecot), Credentials(user, password))
     yield s
     s.logout()
 
@@ -87,7 +88,7 @@ def _by_name(folders: list[ImapFolder]) -> dict[str, ImapFolder]:
 def test_starttls_login_and_list(dovecot: Dovecot, account: tuple[str, str, Seeded]) -> None:
     user, password, _ = account
     address = ServerAddress(dovecot.host, dovecot.imap_port, ssl=False, ca_file=str(dovecot.ca_pem))
-    s = ImapConnector().open(address, Credentials(user, password))
+    s = ImapConnector(network=LOCAL_TESTS).open(address, Credentials(user, password))
     try:
         assert "INBOX" in _by_name(s.folders())
     finally:
@@ -150,7 +151,7 @@ def test_fetch_skips_missing_uids_and_chunks(
     dovecot: Dovecot, account: tuple[str, str, Seeded]
 ) -> None:
     user, password, seeded = account
-    s = ImapConnector(chunk_messages=7, chunk_bytes=4096).open(
+    s = ImapConnector(network=LOCAL_TESTS, chunk_messages=7, chunk_bytes=4096).open(
         _imaps(dovecot), Credentials(user, password)
     )
     try:
@@ -165,7 +166,9 @@ def test_fetch_skips_missing_uids_and_chunks(
 def test_wrong_password(dovecot: Dovecot, account: tuple[str, str, Seeded]) -> None:
     user, _, _ = account
     with pytest.raises(RemoteAuthFailed) as info:
-        ImapConnector().open(_imaps(dovecot), Credentials(user, "not-the-password-xyz"))
+        ImapConnector(network=LOCAL_TESTS).open(
+            _imaps(dovecot), Credentials(user, "not-the-password-xyz")
+        )
     assert "not-the-password-xyz" not in str(info.value)
 
 
@@ -176,7 +179,7 @@ def test_untrusted_certificate(dovecot: Dovecot, account: tuple[str, str, Seeded
         ServerAddress(dovecot.host, dovecot.imap_port, ssl=False),
     ):
         with pytest.raises(RemoteTlsError):
-            ImapConnector().open(address, Credentials(user, password))
+            ImapConnector(network=LOCAL_TESTS).open(address, Credentials(user, password))
 
 
 def test_closed_port() -> None:
@@ -184,6 +187,6 @@ def test_closed_port() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(RemoteUnreachable):
-        ImapConnector(connect_timeout=2).open(
+        ImapConnector(network=LOCAL_TESTS, connect_timeout=2).open(
             ServerAddress("127.0.0.1", port, ssl=True), Credentials("u", "p")
         )

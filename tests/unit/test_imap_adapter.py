@@ -24,6 +24,7 @@ from mailport.adapters.imap import (
     translate,
     uid_set,
 )
+from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import (
     Credentials,
     ImapFolder,
@@ -182,7 +183,7 @@ def _plain(port: int) -> ServerAddress:
 def test_refuses_without_starttls_before_sending_password(serve: Callable[..., FakeServer]) -> None:
     server = serve(b"* OK [CAPABILITY " + CAPS + b"] ready\r\n")
     with pytest.raises(RemoteTlsError, match="STARTTLS"):
-        ImapConnector(connect_timeout=5, read_timeout=5).open(
+        ImapConnector(network=LOCAL_TESTS, connect_timeout=5, read_timeout=5).open(
             _plain(server.port), Credentials("u", "s3cret-pw")
         )
     assert b"LOGIN" not in server.transcript.upper()
@@ -192,20 +193,26 @@ def test_refuses_without_starttls_before_sending_password(serve: Callable[..., F
 def test_refuses_preauth_on_plain_connection(serve: Callable[..., FakeServer]) -> None:
     server = serve(b"* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n")
     with pytest.raises(RemoteTlsError, match="pre-authenticated"):
-        ImapConnector(read_timeout=5).open(_plain(server.port), Credentials("u", "s3cret"))
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+            _plain(server.port), Credentials("u", "s3cret")
+        )
     assert b"s3cret" not in server.transcript
 
 
 def test_busy_greeting_is_transient(serve: Callable[..., FakeServer]) -> None:
     server = serve(b"* BYE Too many connections from your IP\r\n")
     with pytest.raises(RemoteTransient):
-        ImapConnector(read_timeout=5).open(_plain(server.port), Credentials("u", "p"))
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+            _plain(server.port), Credentials("u", "p")
+        )
 
 
 def test_huge_literal_in_greeting_is_refused(serve: Callable[..., FakeServer]) -> None:
     server = serve(b"* OK {99999999999}\r\n")
     with pytest.raises(RemoteProtocolError, match="too large"):
-        ImapConnector(read_timeout=5).open(_plain(server.port), Credentials("u", "p"))
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+            _plain(server.port), Credentials("u", "p")
+        )
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +237,9 @@ def test_hostname_is_checked(
 ) -> None:
     server = serve(b"* OK ready\r\n", tls=_server_tls(ca, "mail.example.org"))
     with pytest.raises(RemoteTlsError):
-        ImapConnector(read_timeout=5).open(_imaps(server.port, ca, tmp_path), Credentials("u", "p"))
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+            _imaps(server.port, ca, tmp_path), Credentials("u", "p")
+        )
 
 
 def test_login_failure_text_is_scrubbed(
@@ -243,7 +252,7 @@ def test_login_failure_text_is_scrubbed(
 
     server = serve(b"* OK ready\r\n", handler, tls=_server_tls(ca))
     with pytest.raises(RemoteAuthFailed) as info:
-        ImapConnector(read_timeout=5).open(
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
             _imaps(server.port, ca, tmp_path), Credentials("u", "hunter2")
         )
     assert "hunter2" not in str(info.value)
@@ -266,7 +275,7 @@ def test_xoauth2_used_when_token_given(
     server = serve(
         b"* OK [CAPABILITY IMAP4rev1 AUTH=XOAUTH2] ready\r\n", tracking, tls=_server_tls(ca)
     )
-    session = ImapConnector(read_timeout=5).open(
+    session = ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
         _imaps(server.port, ca, tmp_path), Credentials("u", oauth2_token="tok-123")
     )
     session.logout()
@@ -279,7 +288,11 @@ def test_xoauth2_used_when_token_given(
 
 def _session(port: int, max_literal: int = 1000) -> ImapSession:
     client = _Client(
-        _plain(port), ssl.create_default_context(), timeout=5.0, max_literal=max_literal
+        _plain(port),
+        ssl.create_default_context(),
+        timeout=5.0,
+        max_literal=max_literal,
+        dial=lambda host, port, timeout: socket.create_connection((host, port), timeout),
     )
     client.login("u", "p")
     return ImapSession(client)

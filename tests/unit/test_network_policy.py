@@ -128,3 +128,18 @@ def test_the_connector_connects_to_the_address_it_vetted(monkeypatch: pytest.Mon
     with pytest.raises(Exception, match="connect"):
         connector.open(ServerAddress("pop.example.com", 995), Credentials("u", "p"))
     assert connected == [("93.184.216.34", 995)] and resolver.calls == 1
+
+
+def test_the_imap_connector_refuses_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailport.adapters.imap import ImapConnector
+
+    connected: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        socket, "create_connection", lambda addr, *a, **k: connected.append(addr) or 1 / 0
+    )
+    connector = ImapConnector(resolve=Resolver("10.0.0.8"))
+    with pytest.raises(RemoteAddressRefused):
+        connector.open(ServerAddress("imap.example.com", 993), Credentials("u", "p"))
+    with pytest.raises(RemoteAddressRefused):
+        connector.open(ServerAddress("imap.example.com", 8080), Credentials("u", "p"))
+    assert connected == []

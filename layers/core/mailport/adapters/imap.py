@@ -27,6 +27,8 @@ from imapclient.response_parser import (  # type: ignore[import-untyped]
     parse_response,
 )
 
+from mailport.adapters.net import Resolve, connect_vetted
+from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
     ImapFolder,
@@ -211,14 +213,16 @@ class _CappedIMAP4(imaplib.IMAP4):
         timeout: float | None,
         tls: ssl.SSLContext | None,
         max_literal: int,
+        dial: Callable[[str, int, float | None], socket.socket],
     ) -> None:
         self.max_literal = max_literal
+        self._dial = dial
         self.budget: int | None = None  # total literal bytes still allowed (None: no total)
         self._tls = tls
         super().__init__(host, port, timeout=timeout)
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout)
+        sock = self._dial(self.host, self.port, timeout)
         if self._tls is None:
             return sock
         try:
@@ -243,6 +247,7 @@ class _Client(IMAPClient):  # type: ignore[misc]
 
     def __init__(self, server: ServerAddress, context: ssl.SSLContext, **kw: Any) -> None:
         self._max_literal: int = kw.pop("max_literal")
+        self._dial: Callable[[str, int, float | None], socket.socket] = kw.pop("dial")
         super().__init__(server.host, server.port, ssl=server.ssl, ssl_context=context, **kw)
         self.folder_encode = False  # we keep raw names for commands and decode them ourselves
         self.normalise_times = False  # timezone-aware INTERNALDATE
@@ -255,6 +260,7 @@ class _Client(IMAPClient):  # type: ignore[misc]
             timeout=self._timeout.connect,
             tls=self.ssl_context if self.ssl else None,
             max_literal=self._max_literal,
+            dial=self._dial,
         )
 
 
@@ -302,8 +308,12 @@ class ImapConnector:
         max_bytes: int = DEFAULT_MAX_BYTES,
         chunk_messages: int = DEFAULT_CHUNK_MESSAGES,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        network: NetworkPolicy | None = None,
+        resolve: Resolve = socket.getaddrinfo,
     ) -> None:
         self._timeout = SocketTimeout(connect=connect_timeout, read=read_timeout)
+        self._network = network or NetworkPolicy()
+        self._resolve = resolve
         self._max_bytes = max_bytes
         self._chunk_messages = chunk_messages
         self._chunk_bytes = chunk_bytes
@@ -328,7 +338,12 @@ class ImapConnector:
         )
 
     def _connect(self, server: ServerAddress, context: ssl.SSLContext) -> Any:
-        return _Client(server, context, timeout=self._timeout, max_literal=self._max_bytes)
+        def dial(host: str, port: int, timeout: float | None) -> socket.socket:
+            return connect_vetted(host, port, timeout, self._network, self._resolve)
+
+        return _Client(
+            server, context, timeout=self._timeout, max_literal=self._max_bytes, dial=dial
+        )
 
 
 # -- session --------------------------------------------------------------------------

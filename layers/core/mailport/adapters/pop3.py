@@ -22,8 +22,9 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from mailport.adapters.net import Resolve, connect_vetted
 from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
@@ -79,7 +80,6 @@ class SocketLike(Protocol):
 
 Dial = Callable[[ServerAddress], SocketLike]
 WrapTls = Callable[[SocketLike, ServerAddress], SocketLike]
-Resolve = Callable[..., list[tuple[Any, ...]]]  # socket.getaddrinfo's shape
 
 
 # -- pure helpers ----------------------------------------------------------------------
@@ -519,22 +519,11 @@ class Pop3Connector:
         self._resolve = resolve
 
     def _tcp(self, server: ServerAddress) -> SocketLike:
-        """Resolve once, vet every address, connect to a vetted one (no second lookup that
-        could answer differently); TLS still checks the certificate against the host name.
-        """
-        self._network.check_port(server.port)
-        infos = self._resolve(server.host, server.port, type=socket.SOCK_STREAM)
-        addresses = self._network.vet([str(info[4][0]) for info in infos])
-        error: OSError = OSError("no address to connect to")
-        for address in dict.fromkeys(addresses):
-            try:
-                sock = socket.create_connection((address, server.port), self._connect_timeout)
-            except OSError as e:
-                error = e
-                continue
-            sock.settimeout(self._read_timeout)
-            return sock
-        raise error
+        sock = connect_vetted(
+            server.host, server.port, self._connect_timeout, self._network, self._resolve
+        )
+        sock.settimeout(self._read_timeout)
+        return sock
 
     def open(self, server: ServerAddress, credentials: Credentials) -> Pop3Session:
         """Connect, secure (implicit TLS or STLS), authenticate; the session."""

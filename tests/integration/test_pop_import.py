@@ -328,6 +328,9 @@ def test_ten_failed_automatic_runs_switch_it_off_with_notices(env: Env) -> None:
         assert failed.status is RunStatus.FAILED and failed.error_code == "remote_auth_failed"
         state = env.service.get(env.owner, account.account_id)
         assert state.state.failures == attempt
+        if attempt == 5:  # a settings change leaves the count alone
+            env.service.update(env.owner, account.account_id, {"icon": "red"})
+            assert env.service.get(env.owner, account.account_id).state.failures == 5
         notices = subjects(env, source=SourceType.NOTICE)
         if attempt < 3:
             assert notices == []

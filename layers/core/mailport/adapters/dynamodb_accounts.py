@@ -213,16 +213,19 @@ class DynamoAccounts(DynamoTable):
             ":password": after.sealed_password,
             ":old": before.version,
             ":new": before.version + 1,
-            ":failures": after.state.failures,
-            ":reason": after.state.disabled_reason,
         }
         sets = [f"#{k} = :{k}" for k in _SETTINGS]
-        sets += [
-            "password = :password",
-            "version = :new",
-            "failures = :failures",
-            "disabled_reason = :reason",
-        ]
+        sets += ["password = :password", "version = :new"]
+        if (after.state.failures, after.state.disabled_reason) != (
+            before.state.failures,
+            before.state.disabled_reason,
+        ):
+            # Only when automatic fetching is switched back on: otherwise a run finishing
+            # meanwhile owns the count, and a stale copy must not overwrite it.
+            sets += ["failures = :failures", "disabled_reason = :reason"]
+            values.update(
+                {":failures": after.state.failures, ":reason": after.state.disabled_reason}
+            )
         expression = "SET " + ", ".join(sets)
         if after.auto_fetch:
             keys = due_keys(owner, after.account_id)

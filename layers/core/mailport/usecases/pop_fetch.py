@@ -190,7 +190,6 @@ class PopFetcher:
         except Exception:
             log.exception("fetch failed", extra={"account_id": account.account_id})
             error = MailportError("mailport could not finish this fetch; the next one retries")
-            error.code = "internal_error"
         finally:
             try:
                 self._flush(owner, account, tally)

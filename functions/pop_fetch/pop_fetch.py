@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -15,13 +16,27 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailport.domain.accounts import FetchRequest
+from mailport.domain.accounts import FetchRequest, FetchRun, RunStatus
 from mailport.errors import ValidationFailed
 from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE (template.yaml)
+metrics.set_default_dimensions(path="pop")
 processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def measure(run: FetchRun) -> None:
+    """One run's figures, as CloudWatch metrics (EMF) dimensioned by import path."""
+    metrics.add_metric(name="FetchRuns", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="MessagesImported", unit=MetricUnit.Count, value=run.counts.fetched)
+    metrics.add_metric(
+        name="MessagesSkippedOversize", unit=MetricUnit.Count, value=run.counts.skipped_oversize
+    )
+    metrics.add_metric(
+        name="FetchFailures", unit=MetricUnit.Count, value=int(run.status is RunStatus.FAILED)
+    )
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -37,10 +52,13 @@ def record_handler(record: SQSRecord) -> None:
     run = container().fetcher.handle(request)
     if run is None:
         logger.info("nothing to do: a duplicate, a busy account or one switched off")
+        return
+    measure(run)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Lambda entry point (template.yaml ``Handler: pop_fetch.handler``)."""
     return process_partial_response(

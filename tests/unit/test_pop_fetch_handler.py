@@ -1,0 +1,73 @@
+"""The fetch worker's handler: a malformed message is dropped, a run's figures become
+CloudWatch metrics (EMF on stdout), dimensioned by import path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import pop_fetch
+from mailport.domain.accounts import FetchRequest, FetchRun, RunCounts, RunStatus, RunTrigger
+from mailport_local.lambdas import LocalContext
+
+
+def event(*bodies: str) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": f"m{i}",
+                "receiptHandle": "r",
+                "body": body,
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fetch",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def emf(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+
+
+def test_runs_become_metrics_and_junk_is_dropped(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Lambda has the variable before the module loads (template.yaml Globals); here, set it.
+    monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
+    seen: list[FetchRequest] = []
+
+    def handle(request: FetchRequest) -> FetchRun:
+        seen.append(request)
+        return FetchRun(
+            "r1",
+            request.account_id,
+            request.trigger,
+            RunStatus.FAILED,
+            dt.datetime.now(dt.UTC),
+            counts=RunCounts(fetched=7, skipped_oversize=2),
+        )
+
+    monkeypatch.setattr(
+        pop_fetch, "container", lambda: SimpleNamespace(fetcher=SimpleNamespace(handle=handle))
+    )
+    good = json.dumps(
+        {"tenant_id": "t", "user_id": "u", "account_id": "a1", "trigger": "schedule", "tick": "x"}
+    )
+    result = pop_fetch.handler(event("not json", good), LocalContext("pop-fetch", 128, 30))
+    assert result == {"batchItemFailures": []}  # junk is dropped, not retried forever
+    assert [(r.account_id, r.trigger) for r in seen] == [("a1", RunTrigger.SCHEDULE)]
+    [blob] = emf(capsys.readouterr().out)
+    assert blob["path"] == "pop"
+    value = {k: v[0] if isinstance(v, list) else v for k, v in blob.items()}  # EMF may list
+    assert (value["MessagesImported"], value["MessagesSkippedOversize"]) == (7.0, 2.0)
+    assert (value["FetchFailures"], value["FetchRuns"]) == (1.0, 1.0)
+    names = {m["Name"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert names == {"FetchRuns", "MessagesImported", "MessagesSkippedOversize", "FetchFailures"}

@@ -47,7 +47,10 @@ def record_handler(record: SQSRecord) -> None:
         request = FetchRequest.from_json(json.loads(record.body))
     except (ValueError, ValidationFailed):
         logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
+        metrics.add_metric(name="FetchRequestsDropped", unit=MetricUnit.Count, value=1)
         return
+    # Every request counts (duplicates and skips too), so a batch always has a metric.
+    metrics.add_metric(name="FetchRequests", unit=MetricUnit.Count, value=1)
     logger.append_keys(account_id=request.account_id, trigger=request.trigger.value)
     run = container().fetcher.handle(request)
     if run is None:

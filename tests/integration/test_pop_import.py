@@ -84,6 +84,7 @@ class Env:
     dovecot: Dovecot
     owner: Owner
     connector: Pop3Connector
+    table: str
 
     def build_fetcher(self, connector: object) -> PopFetcher:
         return PopFetcher(
@@ -136,6 +137,7 @@ def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
         dovecot=dovecot,
         owner=Owner("acme", f"u-{uuid.uuid4().hex[:10]}"),
         connector=connector,
+        table=table,
     )
 
 
@@ -206,6 +208,27 @@ def subjects(env: Env, folder: str = "inbox", source: SourceType = SourceType.PO
     return sorted(m.summary.subject for m in stored(env, folder) if m.source.type is source)
 
 
+def records(env: Env, account_id: str) -> int:
+    owner, table = env.owner, env.table
+    ddb = boto3.client("dynamodb")
+    seen = ddb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"POPSEEN#{owner.tenant_id}#{owner.user_id}#{account_id}"}
+        },
+    )
+    runs = ddb.query(
+        TableName=table,
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :r)",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"USER#{owner.tenant_id}#{owner.user_id}"},
+            ":r": {"S": f"RUN#{account_id}#"},
+        },
+    )
+    return int(seen["Count"]) + int(runs["Count"])
+
+
 def on_server(env: Env, name: str, password: str) -> int:
     server = ServerAddress("127.0.0.1", env.dovecot.pop3s_port, True, str(env.dovecot.ca_pem))
     session = env.connector.open(server, Credentials(name, password))
@@ -240,6 +263,16 @@ def test_first_run_takes_everything_later_runs_only_new(env: Env) -> None:
     # The run that found nothing new is not kept; the account says it happened.
     assert [r.counts.fetched for r in runs] == [5, 30]
     assert env.service.get(env.owner, account.account_id).state.last_checked_at is not None
+
+    # Deleting keeps the mail; the account's 35 receipts and its runs are cleared by the
+    # worker afterwards, a page at a time.
+    env.service.delete(env.owner, account.account_id)
+    assert len(subjects(env)) == 35
+    forget = env.queue.sent[-1]
+    assert forget.trigger is RunTrigger.FORGET and forget.account_id == account.account_id
+    assert env.accounts.forget(env.owner, account.account_id, 10) is True  # more remain
+    assert env.fetcher.handle(forget) is None
+    assert records(env, account.account_id) == 0
 
 
 def test_keep_original_off_empties_the_server(env: Env) -> None:

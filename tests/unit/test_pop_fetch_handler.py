@@ -70,4 +70,11 @@ def test_runs_become_metrics_and_junk_is_dropped(
     assert (value["MessagesImported"], value["MessagesSkippedOversize"]) == (7.0, 2.0)
     assert (value["FetchFailures"], value["FetchRuns"]) == (1.0, 1.0)
     names = {m["Name"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"FetchRuns", "MessagesImported", "MessagesSkippedOversize", "FetchFailures"}
+    assert names == {
+        "FetchRequests",
+        "FetchRequestsDropped",
+        "FetchRuns",
+        "MessagesImported",
+        "MessagesSkippedOversize",
+        "FetchFailures",
+    }

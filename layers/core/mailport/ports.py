@@ -252,7 +252,11 @@ class Accounts(Protocol):
         ...
 
     def delete_account(self, owner: Owner, account: PopAccount) -> None:
-        """Remove the account, its runs and what it remembers having imported."""
+        """Remove the account (``NotFound`` if it is gone already)."""
+        ...
+
+    def forget(self, owner: Owner, account_id: str, limit: int) -> bool:
+        """Delete up to ``limit`` runs and receipts of a deleted account; True if more remain."""
         ...
 
     def begin_run(

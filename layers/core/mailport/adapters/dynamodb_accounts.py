@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -73,6 +74,10 @@ def due_keys(owner: Owner, account_id: str) -> dict[str, str]:
         "GSI2PK": f"DUE#{slot // 60}",
         "GSI2SK": f"{slot:03d}#{owner.tenant_id}#{owner.user_id}#{account_id}",
     }
+
+
+def _deletes(keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"DeleteRequest": {"Key": k}} for k in keys]
 
 
 def _epoch(value: dt.datetime | None) -> int:
@@ -247,7 +252,7 @@ class DynamoAccounts(DynamoTable):
             raise Conflict("the account was changed or deleted meanwhile; reload it") from e
 
     def delete_account(self, owner: Owner, account: PopAccount) -> None:
-        """Remove the account; then its runs and receipts (garbage if interrupted: TTL/ids)."""
+        """Remove the account (its runs and receipts go later: ``forget``)."""
         pk = user_pk(owner)
         try:
             self._transact(
@@ -271,11 +276,20 @@ class DynamoAccounts(DynamoTable):
             )
         except Cancelled as e:
             raise NotFound("no such account") from e
-        doomed = [
-            *self._keys(pk, f"RUN#{account.account_id}#"),
-            *self._keys(seen_pk(owner, account.account_id), ""),
-        ]
-        self._batch_write("forgetting the account", [{"DeleteRequest": {"Key": k}} for k in doomed])
+
+    def forget(self, owner: Owner, account_id: str, limit: int) -> bool:
+        """Delete up to ``limit`` runs and receipts of a deleted account; True if more remain."""
+        doomed: list[dict[str, Any]] = []
+        for key in itertools.chain(
+            self._keys(user_pk(owner), f"RUN#{account_id}#"),
+            self._keys(seen_pk(owner, account_id), ""),
+        ):
+            if len(doomed) == limit:
+                self._batch_write("forgetting the account", _deletes(doomed))
+                return True
+            doomed.append(key)
+        self._batch_write("forgetting the account", _deletes(doomed))
+        return False
 
     def _keys(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         condition = "PK = :pk" + (" AND begins_with(SK, :sk)" if prefix else "")

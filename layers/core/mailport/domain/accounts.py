@@ -89,6 +89,7 @@ class RunTrigger(StrEnum):
     MANUAL = "manual"  # "fetch now"
     SCHEDULE = "schedule"  # the 10-minute schedule
     CONTINUATION = "continuation"  # a run that ran out of time hands over to a next one
+    FORGET = "forget"  # not a run: clear a deleted account's runs and receipts
 
 
 class RunStatus(StrEnum):

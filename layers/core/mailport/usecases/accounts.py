@@ -122,8 +122,18 @@ class AccountService:
         return replace(after, version=before.version + 1)
 
     def delete(self, owner: Owner, account_id: str) -> None:
-        """Remove the account (mail already imported stays in the mailbox)."""
+        """Remove the account (mail already imported stays in the mailbox).
+
+        Its runs and receipts (one per message ever seen: 100,000 for a big mailbox) are
+        cleared by the fetch worker, not in this request.
+        """
         self._accounts.delete_account(owner, self.get(owner, account_id))
+        forget = FetchRequest(owner.tenant_id, owner.user_id, account_id, RunTrigger.FORGET)
+        try:
+            self._queue.send([forget])
+        except MailportError:
+            # The account is gone either way; what is left is unreachable (random ids).
+            log.warning("could not queue clearing the account", extra={"account_id": account_id})
 
     def fetch_now(self, owner: Owner, account_id: str) -> FetchRun:
         """Start a manual run (asynchronous); ``Conflict`` if one is running."""

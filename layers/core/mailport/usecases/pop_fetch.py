@@ -69,6 +69,7 @@ from mailport.usecases.importing import Importer, ImportRequest
 log = logging.getLogger(__name__)
 
 RECEIPT_BATCH = 25
+FORGET_PAGE = 5000  # records deleted per forget request (200 BatchWriteItems)
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # LINE WORKS skips mail of 50 MB or more
 
 
@@ -137,6 +138,9 @@ class PopFetcher:
     def handle(self, request: FetchRequest) -> FetchRun | None:
         """Run the request unless it is a duplicate or the account is busy or gone."""
         owner = Owner(request.tenant_id, request.user_id)
+        if request.trigger is RunTrigger.FORGET:
+            self._forget(owner, request)
+            return None
         account = self._accounts.get_account(owner, request.account_id)
         if account is None:
             return None  # deleted since it was queued
@@ -168,6 +172,13 @@ class PopFetcher:
                 return None  # another run holds the lease, or this tick ran already
             _close_stale(self._accounts, owner, account, now)
         return self._run(owner, account, run)
+
+    def _forget(self, owner: Owner, request: FetchRequest) -> None:
+        """Clear a deleted account's records, a page at a time (a redelivery is harmless)."""
+        if self._accounts.get_account(owner, request.account_id) is not None:
+            return  # not deleted after all (a forged request)
+        if self._accounts.forget(owner, request.account_id, FORGET_PAGE):
+            self._queue.send([request])
 
     def _run(self, owner: Owner, account: PopAccount, run: FetchRun) -> FetchRun:
         tally = _Tally()

@@ -150,7 +150,7 @@ class AccountService:
             raise FetchInProgress(
                 "a fetch of this account is already running; its result will be in the history"
             )
-        _close_stale(self._accounts, owner, account, now)
+        close_stale_run(self._accounts, owner, account, now)
         request = FetchRequest(
             owner.tenant_id, owner.user_id, account_id, RunTrigger.MANUAL, run_id=run.run_id
         )
@@ -218,7 +218,9 @@ class FetchInProgress(Conflict):
     code = "fetch_in_progress"
 
 
-def _close_stale(accounts: Accounts, owner: Owner, account: PopAccount, now: dt.datetime) -> None:
+def close_stale_run(
+    accounts: Accounts, owner: Owner, account: PopAccount, now: dt.datetime
+) -> None:
     """A run that held an expired lease died with its worker: say so in its record."""
     stale = account.state.running_run_id
     if stale and not account.state.running(now):

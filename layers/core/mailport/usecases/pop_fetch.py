@@ -63,7 +63,7 @@ from mailport.domain.remote import (
 from mailport.domain.rules import Rule
 from mailport.errors import MailportError, StorageError
 from mailport.ports import Accounts, FetchQueue, PopConnector, PopMailbox, SecretBox
-from mailport.usecases.accounts import LEASE_S, _close_stale, secret_context
+from mailport.usecases.accounts import LEASE_S, close_stale_run, secret_context
 from mailport.usecases.importing import Importer, ImportRequest
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ class PopFetcher:
                 owner, account.account_id, run, LEASE_S, request.tick or run.run_id
             ):
                 return None  # another run holds the lease, or this tick ran already
-            _close_stale(self._accounts, owner, account, now)
+            close_stale_run(self._accounts, owner, account, now)
         return self._run(owner, account, run)
 
     def _forget(self, owner: Owner, request: FetchRequest) -> None:

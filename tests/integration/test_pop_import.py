@@ -75,23 +75,42 @@ class RecordingQueue:
 
 @dataclass
 class Env:
-    service: AccountService
-    fetcher: PopFetcher
+    """Real adapters (moto, KMS, Dovecot) and the use-cases built on them."""
+
     mailbox: MailboxService
+    importer: Importer
     accounts: DynamoAccounts
+    secrets: KmsSecretBox
     queue: RecordingQueue
     clock: Clock
     dovecot: Dovecot
     owner: Owner
     connector: Pop3Connector
     table: str
+    service: AccountService = field(init=False)
+    fetcher: PopFetcher = field(init=False)
 
-    def build_fetcher(self, connector: object) -> PopFetcher:
+    def __post_init__(self) -> None:
+        self.service = self.build_service()
+        self.fetcher = self.build_fetcher()
+
+    def build_service(self, connector: object = None, queue: object = None) -> AccountService:
+        return AccountService(
+            self.accounts,
+            self.mailbox,
+            connector=connector or self.connector,  # type: ignore[arg-type]
+            secrets=self.secrets,
+            queue=queue or self.queue,  # type: ignore[arg-type]
+            config=AccountsConfig(ca_file=str(self.dovecot.ca_pem)),
+            clock=self.clock,
+        )
+
+    def build_fetcher(self, connector: object = None) -> PopFetcher:
         return PopFetcher(
             self.accounts,
-            connector,  # type: ignore[arg-type]
-            secrets=self.fetcher._secrets,
-            importer=self.fetcher._importer,
+            connector or self.connector,  # type: ignore[arg-type]
+            secrets=self.secrets,
+            importer=self.importer,
             queue=self.queue,
             config=FetchConfig(ca_file=str(self.dovecot.ca_pem)),
             clock=self.clock,
@@ -103,40 +122,16 @@ def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
     table = local_stack.physical_id("MailportTable")
     store = DynamoMailbox(table)
     raw = S3RawStore(local_stack.physical_id("MailBucket"))
-    mailbox = MailboxService(store, raw)
-    importer = Importer(store, raw)
-    accounts = DynamoAccounts(table)
-    secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
-    queue = RecordingQueue()
-    clock = Clock()
-    connector = Pop3Connector(network=LOCAL_TESTS)
-    ca = str(dovecot.ca_pem)
     return Env(
-        service=AccountService(
-            accounts,
-            mailbox,
-            connector=connector,
-            secrets=secrets,
-            queue=queue,
-            config=AccountsConfig(ca_file=ca),
-            clock=clock,
-        ),
-        fetcher=PopFetcher(
-            accounts,
-            connector,
-            secrets=secrets,
-            importer=importer,
-            queue=queue,
-            config=FetchConfig(ca_file=ca),
-            clock=clock,
-        ),
-        mailbox=mailbox,
-        accounts=accounts,
-        queue=queue,
-        clock=clock,
+        mailbox=MailboxService(store, raw),
+        importer=Importer(store, raw),
+        accounts=DynamoAccounts(table),
+        secrets=KmsSecretBox(local_stack.physical_id("CredentialsKey")),
+        queue=RecordingQueue(),
+        clock=Clock(),
         dovecot=dovecot,
         owner=Owner("acme", f"u-{uuid.uuid4().hex[:10]}"),
-        connector=connector,
+        connector=Pop3Connector(network=LOCAL_TESTS),
         table=table,
     )
 
@@ -577,15 +572,7 @@ class QueueDown:
 def test_fetch_now_that_cannot_be_queued_gives_the_lease_back(env: Env) -> None:
     name, password = server_user(env, 1)
     account = register(env, name, password)
-    broken = AccountService(
-        env.accounts,
-        env.mailbox,
-        connector=env.connector,
-        secrets=env.fetcher._secrets,
-        queue=QueueDown(),
-        config=AccountsConfig(ca_file=str(env.dovecot.ca_pem)),
-        clock=env.clock,
-    )
+    broken = env.build_service(queue=QueueDown())
     with pytest.raises(TransientError):
         broken.fetch_now(env.owner, account.account_id)
     [failed] = env.service.runs(env.owner, account.account_id, None)
@@ -597,15 +584,7 @@ def test_fetch_now_that_cannot_be_queued_gives_the_lease_back(env: Env) -> None:
 
 def test_a_deployed_stack_refuses_private_hosts(env: Env) -> None:
     name, password = server_user(env, 0)
-    strict = AccountService(
-        env.accounts,
-        env.mailbox,
-        connector=Pop3Connector(),  # the default policy: public mail servers only
-        secrets=env.fetcher._secrets,
-        queue=env.queue,
-        config=AccountsConfig(ca_file=str(env.dovecot.ca_pem)),
-        clock=env.clock,
-    )
+    strict = env.build_service(connector=Pop3Connector())  # default: public servers only
     for host, port in [
         ("127.0.0.1", env.dovecot.pop3s_port),
         ("127.0.0.1", 995),

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mailport.adapters.imap import ImapConnector
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.domain.network import (
     LOCAL_TESTS,
@@ -102,44 +103,43 @@ class Resolver:
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (answer, port))]
 
 
-def test_the_connector_refuses_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
-    connected: list[tuple[str, int]] = []
-    monkeypatch.setattr(
-        socket, "create_connection", lambda addr, *a, **k: connected.append(addr) or 1 / 0
-    )
-    connector = Pop3Connector(resolve=Resolver("169.254.169.254"))
-    with pytest.raises(RemoteAddressRefused):
-        connector.open(ServerAddress("metadata.example", 995), Credentials("u", "p"))
-    with pytest.raises(RemoteAddressRefused):
-        connector.open(ServerAddress("pop.example.com", 22), Credentials("u", "p"))
-    assert connected == []  # not even a SYN: no port scanning through "test the login"
-
-
-def test_the_connector_connects_to_the_address_it_vetted(monkeypatch: pytest.MonkeyPatch) -> None:
-    connected: list[tuple[str, int]] = []
+@pytest.fixture
+def connected(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """Every TCP connection attempted; each is refused (no network in unit tests)."""
+    attempts: list[tuple[str, int]] = []
 
     def create_connection(addr: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
-        connected.append(addr)
+        attempts.append(addr)
         raise ConnectionRefusedError
 
     monkeypatch.setattr(socket, "create_connection", create_connection)
+    return attempts
+
+
+@pytest.mark.parametrize(
+    ("make", "port", "bad_port"),
+    [
+        (lambda resolve: Pop3Connector(resolve=resolve), 995, 22),
+        (lambda resolve: ImapConnector(resolve=resolve), 993, 8080),
+    ],
+    ids=["pop3", "imap"],
+)
+def test_the_connectors_refuse_before_connecting(
+    connected: list[tuple[str, int]], make: Any, port: int, bad_port: int
+) -> None:
+    connector = make(Resolver("169.254.169.254"))
+    with pytest.raises(RemoteAddressRefused):
+        connector.open(ServerAddress("metadata.example", port), Credentials("u", "p"))
+    with pytest.raises(RemoteAddressRefused):
+        connector.open(ServerAddress("mail.example.com", bad_port), Credentials("u", "p"))
+    assert connected == []  # not even a SYN: no port scanning through "test the login"
+
+
+def test_the_connector_connects_to_the_address_it_vetted(
+    connected: list[tuple[str, int]],
+) -> None:
     resolver = Resolver("93.184.216.34", "127.0.0.1")  # a second lookup would say loopback
     connector = Pop3Connector(resolve=resolver)
     with pytest.raises(Exception, match="connect"):
         connector.open(ServerAddress("pop.example.com", 995), Credentials("u", "p"))
     assert connected == [("93.184.216.34", 995)] and resolver.calls == 1
-
-
-def test_the_imap_connector_refuses_before_connecting(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mailport.adapters.imap import ImapConnector
-
-    connected: list[tuple[str, int]] = []
-    monkeypatch.setattr(
-        socket, "create_connection", lambda addr, *a, **k: connected.append(addr) or 1 / 0
-    )
-    connector = ImapConnector(resolve=Resolver("10.0.0.8"))
-    with pytest.raises(RemoteAddressRefused):
-        connector.open(ServerAddress("imap.example.com", 993), Credentials("u", "p"))
-    with pytest.raises(RemoteAddressRefused):
-        connector.open(ServerAddress("imap.example.com", 8080), Credentials("u", "p"))
-    assert connected == []

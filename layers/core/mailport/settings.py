@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from mailport.domain.mime import MAX_BYTES
+
 
 class SettingsError(RuntimeError):
     """A required setting is missing or malformed."""
@@ -27,7 +29,7 @@ class Settings:
     idempotency_table: str
     stage: str = "prod"
     migration_state_machine_arn: str = ""
-    max_message_bytes: int = 50 * 1024 * 1024
+    max_message_bytes: int = MAX_BYTES
     schedule_window_s: int = 600  # the POP schedule's period; accounts spread over it
     extra_ca_file: str | None = None  # local stack only: the test mail server's CA
     dispatch_parallelism: int = 10  # schedule partitions (minutes) the dispatcher reads at once

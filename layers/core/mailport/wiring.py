@@ -42,11 +42,12 @@ class Container:
 def build(settings: Settings, *, session: boto3.session.Session | None = None) -> Container:
     """Wire the adapters for ``settings`` (an explicit session beats the default one)."""
     session = session or boto3.session.Session()
-    store = DynamoMailbox(settings.table_name, session=session)
+    dynamodb = session.client("dynamodb")  # one client for every adapter on the table
+    store = DynamoMailbox(settings.table_name, client=dynamodb)
     raw = S3RawStore(settings.mail_bucket, session=session)
     mailbox = MailboxService(store, raw)
     importer = Importer(store, raw)
-    accounts = DynamoAccounts(settings.table_name, session=session)
+    accounts = DynamoAccounts(settings.table_name, client=dynamodb)
     secrets = KmsSecretBox(settings.credentials_key_id, session=session)
     queue = SqsFetchQueue(settings.fetch_queue_url, session=session)
     connector = Pop3Connector(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,12 @@ class KmsSecretBox:
 
     def __init__(self, key_id: str, *, session: boto3.session.Session | None = None) -> None:
         self._key_id = key_id
-        self._kms: Any = (session or boto3.session.Session()).client("kms")
+        self._session = session or boto3.session.Session()
+
+    @functools.cached_property
+    def _kms(self) -> Any:
+        # Made on first use: most functions wire this box and never open it (cold starts).
+        return self._session.client("kms")
 
     def seal(self, secret: str, context: Mapping[str, str]) -> bytes:
         """The ciphertext of ``secret`` (at most 4 KB, KMS's limit for direct encryption)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +23,12 @@ class SqsFetchQueue:
 
     def __init__(self, queue_url: str, *, session: boto3.session.Session | None = None) -> None:
         self._url = queue_url
-        self._sqs: Any = (session or boto3.session.Session()).client("sqs")
+        self._session = session or boto3.session.Session()
+
+    @functools.cached_property
+    def _sqs(self) -> Any:
+        # Made on first use: only the API's "fetch now" and the POP functions send.
+        return self._session.client("sqs")
 
     def send(self, requests: Sequence[FetchRequest]) -> None:
         """Queue every request; failed entries are retried, then reported."""

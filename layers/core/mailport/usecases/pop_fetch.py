@@ -51,7 +51,7 @@ from mailport.domain.mailbox import (
     SystemFolder,
     message_id_for,
 )
-from mailport.domain.mime import NotAMessage, fingerprint
+from mailport.domain.mime import MAX_BYTES, NotAMessage, fingerprint
 from mailport.domain.notices import fetch_disabled, fetch_warning
 from mailport.domain.remote import (
     Credentials,
@@ -70,14 +70,13 @@ log = logging.getLogger(__name__)
 
 RECEIPT_BATCH = 25
 FORGET_PAGE = 5000  # records deleted per forget request (200 BatchWriteItems)
-MAX_MESSAGE_BYTES = 50 * 1024 * 1024  # LINE WORKS skips mail of 50 MB or more
 
 
 @dataclass(frozen=True, slots=True)
 class FetchConfig:
     """How runs behave."""
 
-    max_bytes: int = MAX_MESSAGE_BYTES
+    max_bytes: int = MAX_BYTES  # LINE WORKS skips mail of 50 MB or more
     ca_file: str | None = None  # an extra CA (local stack and tests only)
     time_budget_s: float = 780.0  # leave the rest of the worker's 900 s for finishing
     store_concurrency: int = 8  # messages being written to S3/DynamoDB at once

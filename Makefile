@@ -56,7 +56,7 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local cli/mailport_cli
 	$(VENV)/bin/mypy functions/api/mailport_api.py functions/eml_ingest/eml_ingest.py \
 	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \
-	  functions/migration_worker/migration_worker.py
+	  functions/migration_worker/migration_worker.py functions/migration_scheduler/migration_scheduler.py
 
 pytest: deps
 	$(PY) -m pytest $(PYTEST_ARGS)

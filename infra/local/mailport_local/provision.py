@@ -299,7 +299,7 @@ class Provisioner:
         return Physical(ref=name, attrs={"Arn": arn})
 
     def _state_machine(self, logical_id: str, props: dict[str, Any]) -> Physical:
-        name = self._name(logical_id)
+        name = str(self.resolve(props["Name"])) if "Name" in props else self._name(logical_id)
         definition = (REPO_ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
         subs = {
             k: str(self.resolve(v)) for k, v in props.get("DefinitionSubstitutions", {}).items()

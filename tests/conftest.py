@@ -37,6 +37,14 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory, mail_ca: Path) -> Iter
         # Schedule fired by the tests; the window shrinks so dispatched fetches arrive soon.
         poll_every=2.0,
         mail_ca_file=str(mail_ca),
+        environment={
+            # Small chunks and executions, so a test's few dozen messages take several
+            # chunks and a continue-as-new; one migration at a time per tenant, so the
+            # queue's order is observable.
+            "MIGRATION_CHUNK_MESSAGES": "4",
+            "MIGRATION_CHUNKS_PER_EXECUTION": "3",
+            "MIGRATION_MAX_PER_TENANT": "1",
+        },
     )
     stack = LocalStack(config).start()
     yield stack

@@ -298,6 +298,51 @@ def account_runs(account_id: str) -> Response:
     return _json({"runs": [r.to_json() for r in runs]})
 
 
+# ---------------------------------------------------------------- IMAP migration
+@route("/v1/imap-templates", methods=["GET"])
+def imap_templates() -> Response:
+    """The IMAP servers the tenant's admin set up."""
+    templates = container().migrations.templates(owner(Feature.IMAP_MIGRATION))
+    return _json({"templates": templates})
+
+
+@route("/v1/migrations/preview", methods=["POST"])
+def preview_migration() -> Response:
+    """A dry run: folders, their targets, counts, sizes, oversize mail, an estimate."""
+    return _json(container().migrations.preview(owner(Feature.IMAP_MIGRATION), body()))
+
+
+@route("/v1/migrations", methods=["POST"])
+def create_migration() -> Response:
+    """Queue a migration (agreement required; the login is tried first)."""
+    job = container().migrations.create(owner(Feature.IMAP_MIGRATION), body())
+    return _json(job, 201)
+
+
+@route("/v1/migrations", methods=["GET"])
+def list_migrations() -> Response:
+    """The user's migrations, newest first."""
+    return _json({"migrations": container().migrations.list(owner(Feature.IMAP_MIGRATION))})
+
+
+@route("/v1/migrations/{job_id}", methods=["GET"])
+def get_migration(job_id: str) -> Response:
+    """State, queue position, progress per folder and in total, ETA, counts."""
+    return _json(container().migrations.get(owner(Feature.IMAP_MIGRATION), job_id))
+
+
+@route("/v1/migrations/{job_id}/cancel", methods=["POST"])
+def cancel_migration(job_id: str) -> Response:
+    """Cancel: a queued job leaves the queue; a running one is rolled back."""
+    return _json(container().migrations.cancel(owner(Feature.IMAP_MIGRATION), job_id), 202)
+
+
+@route("/v1/migrations/{job_id}/revert", methods=["POST"])
+def revert_migration(job_id: str) -> Response:
+    """Undo a completed migration: remove what it imported."""
+    return _json(container().migrations.revert(owner(Feature.IMAP_MIGRATION), job_id), 202)
+
+
 def _object(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationFailed("send a JSON object")

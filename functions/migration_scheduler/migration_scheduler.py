@@ -1,20 +1,47 @@
-"""Starts queued migrations when a migration execution ends (EventBridge: Step Functions
-Execution Status Change). Skeleton until the IMAP migration issue wires the queue.
+"""Starts queued migrations when a migration execution ends (EventBridge rule on the state
+machine's "Step Functions Execution Status Change"), so the next job starts without polling.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, Field
+
+from mailport.wiring import container
 
 logger = Logger()
 
 
+class ExecutionDetail(BaseModel):
+    """The fields of a "Step Functions Execution Status Change" this function reads."""
+
+    name: str
+    status: str
+    execution_arn: str = Field(alias="executionArn")
+    input: str | None = None
+
+
+class ExecutionEnded(EventBridgeModel):
+    """The EventBridge event."""
+
+    detail: ExecutionDetail
+
+
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=ExecutionEnded)
+def handler(event: ExecutionEnded, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_scheduler.handler``)."""
-    detail = event.get("detail") or {}
-    logger.info("execution ended", extra={"status": detail.get("status")})
-    return {"status": detail.get("status")}
+    detail = event.detail
+    try:
+        payload = json.loads(detail.input or "{}")
+    except ValueError:
+        payload = {}
+    logger.info("execution ended", extra={"execution": detail.name, "status": detail.status})
+    container().migrations.scheduler.execution_ended(detail.name, detail.status, payload)
+    return {"status": detail.status}

@@ -1,8 +1,11 @@
-"""The Lambda tasks of the migration state machine, one ``step`` each.
+"""The Lambda tasks of the migration state machine, one ``step`` each (thin: the work is in
+``mailport.usecases.migration.MigrationRunner``).
 
-Foundation skeleton: the steps pass the job through so the machine's shape (plan → chunk loop →
-finalize → notify; catch → rollback → notify → fail) runs end to end. The IMAP work itself is the
-IMAP migration issue.
+Error contract with infra/statemachines/migration.asl.json: an exception's class name becomes
+the state's error name, and only ``TransientError`` (and Lambda's own errors) are retried. So
+every transient failure, whatever its class here (a dropped IMAP connection, a throttled
+table), leaves as exactly ``TransientError``; everything else is caught by the machine and
+rolled back.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailport.errors import TransientError
+from mailport.usecases.migration import MigrationRunner
+from mailport.wiring import container
+
 logger = Logger()
 tracer = Tracer()
 
@@ -20,46 +27,33 @@ class UnknownStep(ValueError):
     """The state machine asked for a step this worker does not have (a deploy mismatch)."""
 
 
-def _plan(event: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": event["job"]["job_id"], "chunk": 0, "done": True}
-
-
-def _copy_chunk(event: dict[str, Any]) -> dict[str, Any]:
-    cursor = dict(event["cursor"])
-    cursor["chunk"] = int(cursor["chunk"]) + 1
-    cursor["done"] = True
-    return cursor
-
-
-def _finalize(event: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": event["job"]["job_id"], "state": "completed"}
-
-
-def _rollback(event: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": event["job"]["job_id"], "state": "rolled_back"}
-
-
-def _notify(event: dict[str, Any]) -> dict[str, Any]:
-    return {"job_id": event["job"]["job_id"], "notified": event.get("outcome", "")}
-
-
-_STEPS = {
-    "plan": _plan,
-    "copy_chunk": _copy_chunk,
-    "finalize": _finalize,
-    "rollback": _rollback,
-    "notify": _notify,
-}
+def run_step(runner: MigrationRunner, event: dict[str, Any]) -> dict[str, Any]:
+    """Dispatch one step of the machine to the runner."""
+    step = str(event.get("step", ""))
+    job = event.get("job") or {}
+    if step == "plan":
+        return runner.plan(job)
+    if step == "copy_chunk":
+        return runner.copy_chunk(job, event.get("cursor") or {})
+    if step == "finalize":
+        return runner.finalize(job)
+    if step == "notify":
+        return runner.notify(job, str(event.get("outcome", "")))
+    if step == "rollback":
+        return runner.rollback(job, event.get("error"), str(event.get("mode", "rollback")))
+    if step == "continue":
+        return runner.continue_as_new(job)
+    raise UnknownStep(f"unknown migration step {step!r}")
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_worker.handler``)."""
-    step = str(event.get("step", ""))
-    logger.append_keys(job_id=(event.get("job") or {}).get("job_id"), step=step)
+    logger.append_keys(job_id=(event.get("job") or {}).get("job_id"), step=event.get("step"))
     try:
-        run = _STEPS[step]
-    except KeyError as e:
-        raise UnknownStep(f"unknown migration step {step!r}") from e
-    return run(event)
+        return run_step(container().migration_runner, event)
+    except TransientError as e:
+        if type(e) is TransientError:
+            raise
+        raise TransientError(e.message) from e

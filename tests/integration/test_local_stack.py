@@ -231,56 +231,83 @@ def _entered(history: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def test_migration_machine_runs_from_the_asl_file(local_stack: LocalStack) -> None:
-    run = _run(local_stack, f"ok-{uuid.uuid4().hex[:8]}")
-    assert run["status"] == "SUCCEEDED"
-    assert _entered(run["history"]) == ["Plan", "MoreToCopy", "Finalize", "NotifyCompleted"]
-    assert json.loads(run["output"])["notice"]["result"]["notified"] == "completed"
-
-
-def test_a_failing_task_ends_in_the_catch_branch(local_stack: LocalStack) -> None:
-    fn = local_stack.lambdas["MigrationWorkerFunction"]
-    steps: list[str] = []
+def _fake_worker(fail_on: str | None = None, transient_once: str | None = None) -> Any:
+    """A worker that walks the machine without a job: two chunks, then done."""
+    calls: list[str] = []
 
     class ImapGone(Exception):
         pass
 
-    def failing(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
-        steps.append(event["step"])
-        if event["step"] == "plan":
+    def worker(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        step = event["step"]
+        calls.append(step)
+        if step == fail_on:
             raise ImapGone("the source server closed the connection")
-        return {"job_id": event["job"]["job_id"], "step": event["step"]}
+        if step == transient_once and calls.count(step) == 1:
+            raise TransientError("too many connections")
+        if step in ("plan", "copy_chunk"):
+            chunks = int((event.get("cursor") or {}).get("chunks", 0)) + (step == "copy_chunk")
+            return {"done": chunks >= 2, "wait_s": 0, "continue_as_new": False, "chunks": chunks}
+        if step == "rollback":
+            return {"done": True}
+        return {"step": step}
 
-    fn.override = failing
+    worker.calls = calls  # type: ignore[attr-defined]
+    return worker
+
+
+def test_migration_machine_runs_from_the_asl_file(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = worker = _fake_worker()
+    try:
+        run = _run(local_stack, f"ok-{uuid.uuid4().hex[:8]}")
+    finally:
+        fn.override = None
+    assert run["status"] == "SUCCEEDED"
+    assert _entered(run["history"]) == [
+        "Route",
+        "Plan",
+        "MoreToCopy",
+        "CopyChunk",
+        "MoreToCopy",
+        "CopyChunk",
+        "MoreToCopy",
+        "Finalize",
+        "NotifyCompleted",
+        "Completed",
+    ]
+    assert worker.calls == ["plan", "copy_chunk", "copy_chunk", "finalize", "notify"]
+
+
+def test_a_failing_task_ends_in_the_catch_branch(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = worker = _fake_worker(fail_on="plan")
     try:
         run = _run(local_stack, f"fail-{uuid.uuid4().hex[:8]}")
     finally:
         fn.override = None
     assert run["status"] == "FAILED"
     assert run["error"] == "MigrationFailed"
-    assert _entered(run["history"]) == ["Plan", "Rollback", "NotifyRolledBack", "MigrationFailed"]
-    assert steps == ["plan", "rollback", "notify"]  # not retried: not a named transient error
+    assert _entered(run["history"]) == [
+        "Route",
+        "Plan",
+        "Rollback",
+        "RollbackMore",
+        "NotifyRolledBack",
+        "MigrationFailed",
+    ]
+    assert worker.calls == ["plan", "rollback", "notify"]  # not retried: not a transient error
 
 
 def test_transient_errors_are_retried(local_stack: LocalStack) -> None:
     fn = local_stack.lambdas["MigrationWorkerFunction"]
-    calls: list[str] = []
-    real = fn._acquire()
-    fn._pool.put(real)
-
-    def flaky(event: dict[str, Any], ctx: Any) -> Any:
-        calls.append(event["step"])
-        if event["step"] == "plan" and calls.count("plan") == 1:
-            raise TransientError("too many connections")
-        return real(event, ctx)
-
-    fn.override = flaky
+    fn.override = worker = _fake_worker(transient_once="plan")
     try:
         run = _run(local_stack, f"retry-{uuid.uuid4().hex[:8]}")
     finally:
         fn.override = None
     assert run["status"] == "SUCCEEDED"
-    assert calls.count("plan") == 2
+    assert worker.calls.count("plan") == 2
 
 
 def test_event_source_gathers_a_batch_within_the_window(

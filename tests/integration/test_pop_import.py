@@ -49,20 +49,11 @@ from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
 from mailport_local.stack import LocalStack
+from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
-
-
-class Clock:
-    """A clock the test can move forward (past a lease)."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
 
 
 @dataclass

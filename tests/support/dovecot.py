@@ -646,6 +646,17 @@ first_valid_uid = {MAIL_UID}
 first_valid_gid = {MAIL_GID}
 
 mail_location = maildir:{self.mail_root}/%u/Maildir
+# Gmail-like special-use folders (RFC 6154), present only for users that have them.
+namespace inbox {{
+  inbox = yes
+  separator = .
+  mailbox "All Mail" {{
+    special_use = \\All
+  }}
+  mailbox Starred {{
+    special_use = \\Flagged
+  }}
+}}
 # Default is 10; parallel test clients share one user and one IP.
 mail_max_userip_connections = 100
 # UID + UIDVALIDITY in hex, the format most POP3 servers and clients expect.

@@ -1,24 +1,83 @@
+"""The migration worker's handler: step dispatch and the error contract with the ASL."""
+
+from __future__ import annotations
+
+from typing import Any
+
 import pytest
 
+import migration_worker
+from mailport.domain.remote import RemoteAuthFailed, RemoteTransient
+from mailport.errors import TransientError
 from mailport_local.lambdas import LocalContext
-from migration_worker import UnknownStep, handler
+from migration_worker import UnknownStep, handler, run_step
 
 
 def ctx() -> LocalContext:
     return LocalContext("migration", 128, 30)
 
 
+class Runner:
+    """Records which runner method each step reached."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.error = error
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any) -> dict[str, Any]:
+            self.calls.append((name, args))
+            if self.error is not None:
+                raise self.error
+            return {"method": name}
+
+        return call
+
+
+JOB = {"job_id": "j1", "tenant_id": "t", "user_id": "u"}
+
+
+@pytest.mark.parametrize(
+    ("event", "method"),
+    [
+        ({"step": "plan"}, "plan"),
+        ({"step": "copy_chunk", "cursor": {"chunks": 2}}, "copy_chunk"),
+        ({"step": "finalize"}, "finalize"),
+        ({"step": "notify", "outcome": "completed"}, "notify"),
+        ({"step": "rollback", "error": {"Error": "X"}, "mode": "revert"}, "rollback"),
+        ({"step": "continue"}, "continue_as_new"),
+    ],
+)
+def test_each_step_reaches_its_runner_method(event: dict[str, Any], method: str) -> None:
+    runner = Runner()
+    assert run_step(runner, {**event, "job": JOB})["method"] == method  # type: ignore[arg-type]
+    assert runner.calls[0][1][0] == JOB
+
+
 def test_unknown_step_is_a_named_error() -> None:
     with pytest.raises(UnknownStep):
-        handler({"step": "teleport", "job": {"job_id": "j"}}, ctx())
+        run_step(Runner(), {"step": "teleport", "job": JOB})  # type: ignore[arg-type]
 
 
-def test_plan_then_chunks_until_done() -> None:
-    cursor = handler({"step": "plan", "job": {"job_id": "j"}}, ctx())
-    assert cursor["job_id"] == "j"
-    assert (
-        handler({"step": "notify", "job": {"job_id": "j"}, "outcome": "completed"}, ctx())[
-            "notified"
-        ]
-        == "completed"
-    )
+class _Container:
+    def __init__(self, runner: Runner) -> None:
+        self.migration_runner = runner
+
+
+def test_transient_errors_leave_as_exactly_transient_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ASL retries the error *name* TransientError: a subclass would not be retried."""
+    runner = Runner(RemoteTransient("connection reset"))
+    monkeypatch.setattr(migration_worker, "container", lambda: _Container(runner))
+    with pytest.raises(TransientError) as caught:
+        handler({"step": "plan", "job": JOB}, ctx())
+    assert type(caught.value) is TransientError
+    assert isinstance(caught.value.__cause__, RemoteTransient)
+
+
+def test_other_errors_keep_their_name_for_the_catch(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = Runner(RemoteAuthFailed("IMAP login refused"))
+    monkeypatch.setattr(migration_worker, "container", lambda: _Container(runner))
+    with pytest.raises(RemoteAuthFailed):
+        handler({"step": "plan", "job": JOB}, ctx())

@@ -17,7 +17,7 @@ import requests
 
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
-from mailport_local import moto_patches
+from mailport_local import events, moto_patches
 from mailport_local.awsserver import AwsServer
 from mailport_local.gateway import Gateway, LocalAuth, user_id_for
 from mailport_local.lambdas import LocalLambdas
@@ -65,6 +65,8 @@ class LocalStackConfig:
     # A CA to trust for mail servers (a private Dovecot in tests and demos). Read only when
     # STAGE is local, which a deployed stack can never be (see provision.py).
     mail_ca_file: str | None = None
+    # Extra variables for every function (tests shrink chunk sizes and limits with them).
+    environment: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +78,7 @@ class LocalStack:
     physical: dict[str, Any] = field(default_factory=dict)
     sqs_sources: dict[str, SqsEventSource] = field(default_factory=dict)
     schedules: dict[str, Schedule] = field(default_factory=dict)
+    event_bus: events.EventBus = field(default_factory=events.EventBus)
     api_url: str = ""
     moto_url: str = ""
     gateway: Gateway | None = None
@@ -135,7 +138,7 @@ class LocalStack:
         port = self.gateway.serve(cfg.host, cfg.api_port)
         self.api_url = f"http://{cfg.host}:{port}"
 
-        self._start_sources(template, session)
+        self._start_sources(template, session, provisioner)
         if cfg.persist and cfg.snapshot_every > 0:
             self._snap_thread = threading.Thread(
                 target=self._snapshot_loop, name="snapshot", daemon=True
@@ -152,6 +155,8 @@ class LocalStack:
             schedule.stop()
         for source in self.sqs_sources.values():
             source.stop()
+        events.remove_listener(self.event_bus.put)
+        self.event_bus.stop()
         if self._snap_thread is not None:
             self._snap_thread.join(timeout=60)
         if self.config.persist and self._snapshot is not None:
@@ -204,6 +209,7 @@ class LocalStack:
             extra["SCHEDULE_WINDOW_SECONDS"] = str(max(1, int(self.config.poll_every)))
         if self.config.mail_ca_file:
             extra["MAIL_EXTRA_CA_FILE"] = self.config.mail_ca_file
+        extra.update(self.config.environment)
         for spec in functions(template):
             env = {k: str(v) for k, v in provisioner.resolve(spec.environment).items()}
             env.update(extra)
@@ -218,7 +224,9 @@ class LocalStack:
                     log.debug("%s differs per function; %s keeps its own", key, fn.name)
         return {k: v for k, v in shared.items() if k != "POWERTOOLS_SERVICE_NAME"}
 
-    def _start_sources(self, template: dict[str, Any], session: boto3.session.Session) -> None:
+    def _start_sources(
+        self, template: dict[str, Any], session: boto3.session.Session, provisioner: Provisioner
+    ) -> None:
         for spec in functions(template):
             fn = self.lambdas[spec.logical_id]
             for event_name, event in spec.events.items():
@@ -246,6 +254,16 @@ class LocalStack:
                     self.schedules[f"{spec.logical_id}.{event_name}"] = schedule
                     if self.config.run_schedules:
                         schedule.start()
+                elif event["Type"] in ("EventBridgeRule", "CloudWatchEvent") and "Pattern" in props:
+                    used = {k: v for k, v in props.items() if k in events.RULE_PROPERTIES}
+                    rule = events.Rule.from_event(
+                        f"{spec.logical_id}-{event_name}", provisioner.resolve(used), fn
+                    )
+                    if rule is not None:
+                        self.event_bus.rules.append(rule)
+        # Service events (Step Functions' status changes) reach rules like the ones above.
+        self.event_bus.start()
+        events.add_listener(self.event_bus.put)
 
 
 def _point_boto_at(url: str, port: int) -> None:

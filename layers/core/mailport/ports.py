@@ -17,6 +17,7 @@ from mailport.domain.accounts import (
 )
 from mailport.domain.identity import Tenant, User
 from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
+from mailport.domain.migration import ImapTemplate, MigrationJob
 from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
 from mailport.domain.uploads import BatchHead, FileResult, UploadBatch, UploadFile
 
@@ -91,6 +92,10 @@ class Mailbox(Protocol):
 
     def get_message(self, owner: Owner, message_id: str) -> StoredMessage | None:
         """One message, or None."""
+        ...
+
+    def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, str | None]:
+        """Which of ``message_ids`` are indexed, each with the job that stored it (if any)."""
         ...
 
     def list_messages(
@@ -315,4 +320,76 @@ class FetchQueue(Protocol):
 
     def send(self, requests: Sequence[FetchRequest]) -> None:
         """Queue fetches (each with its own delay)."""
+        ...
+
+
+class Migrations(Protocol):
+    """Migration jobs, their queue and run slots, and admin-defined IMAP templates."""
+
+    def create_job(self, job: MigrationJob) -> None:
+        """Save a new, queued job (it joins the queue in creation order)."""
+        ...
+
+    def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
+        """One job, or None."""
+        ...
+
+    def list_jobs(self, owner: Owner) -> list[MigrationJob]:
+        """The user's jobs, newest first."""
+        ...
+
+    def save_job(self, job: MigrationJob, *, release: bool = False) -> MigrationJob:
+        """Save ``job`` if nobody saved it since it was read (``Conflict`` otherwise); with
+        ``release`` its run slot is given back in the same write. Returns the saved job.
+        """
+        ...
+
+    def request_cancel(self, owner: Owner, job_id: str) -> bool:
+        """Flag a running or paused job for cancelling; False if it is neither."""
+        ...
+
+    def cancel_queued(self, job: MigrationJob, finished: MigrationJob) -> bool:
+        """Take a queued job out of the queue as ``finished``; False if it is not queued."""
+        ...
+
+    def claim(self, job: MigrationJob, started: MigrationJob, total: int, per_tenant: int) -> str:
+        """Start a queued job if a slot is free: "started", "not_queued", "full" (overall)
+        or "tenant_full".
+        """
+        ...
+
+    def queued(self, limit: int) -> list[tuple[Owner, str]]:
+        """The oldest queued jobs, in registration order."""
+        ...
+
+    def queue_position(self, job: MigrationJob) -> int:
+        """How many queued jobs are ahead of ``job`` (1-based position)."""
+        ...
+
+    def job_messages(self, owner: Owner, job_id: str, limit: int) -> list[str]:
+        """Ids of (up to ``limit``) messages the job stored that are still there."""
+        ...
+
+    def seen_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> set[str]:
+        """Which of these contents the job has already imported (in any folder)."""
+        ...
+
+    def remember_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> None:
+        """Note contents the job imported (kept for a month, then expire)."""
+        ...
+
+    def list_templates(self, tenant_id: str) -> list[ImapTemplate]:
+        """The tenant's IMAP server templates."""
+        ...
+
+    def put_template(self, tenant_id: str, template: ImapTemplate) -> None:
+        """Create or replace a template."""
+        ...
+
+
+class Executions(Protocol):
+    """Runs of the migration state machine."""
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> bool:
+        """Start an execution named ``name``; False if one of that name exists already."""
         ...

@@ -34,6 +34,11 @@ class Settings:
     extra_ca_file: str | None = None  # local stack only: the test mail server's CA
     dispatch_parallelism: int = 10  # schedule partitions (minutes) the dispatcher reads at once
     allow_private_mail_hosts: bool = False  # local stack only: test servers on 127.0.0.1
+    migration_max_running: int = 50  # IMAP migrations running at once, overall
+    migration_max_per_tenant: int = 10  # and per tenant
+    migration_chunk_messages: int = 2000  # messages per CopyChunk step
+    migration_chunks_per_execution: int = 1000  # then the job continues in a new execution
+    migration_daily_bytes: int | None = None  # local stack only: a pace cap to try pacing
 
     @property
     def is_local(self) -> bool:
@@ -65,6 +70,17 @@ class Settings:
             # A deployed stage never honours it: a user-named host must be a public one there.
             allow_private_mail_hosts=(
                 source.get("STAGE") == "local" and source.get("ALLOW_PRIVATE_MAIL_HOSTS") == "1"
+            ),
+            migration_max_running=_positive(source.get("MIGRATION_MAX_RUNNING", "50")),
+            migration_max_per_tenant=_positive(source.get("MIGRATION_MAX_PER_TENANT", "10")),
+            migration_chunk_messages=_positive(source.get("MIGRATION_CHUNK_MESSAGES", "2000")),
+            migration_chunks_per_execution=_positive(
+                source.get("MIGRATION_CHUNKS_PER_EXECUTION", "1000")
+            ),
+            migration_daily_bytes=(
+                _positive(source["MIGRATION_DAILY_BYTES"])
+                if source.get("STAGE") == "local" and source.get("MIGRATION_DAILY_BYTES")
+                else None
             ),
             # Trusting an extra CA is a test convenience; a deployed stage never honours it.
             extra_ca_file=(

@@ -10,10 +10,13 @@ import boto3
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.adapters.dynamodb_accounts import DynamoAccounts
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.adapters.sqs import SqsFetchQueue
+from mailport.adapters.stepfunctions import SfnExecutions
 from mailport.domain.network import LOCAL_TESTS, NetworkPolicy
 from mailport.ports import Directory
 from mailport.settings import Settings
@@ -21,6 +24,7 @@ from mailport.usecases.accounts import AccountsConfig, AccountService
 from mailport.usecases.dispatch import Dispatcher
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.migration import MigrationConfig, MigrationRunner, MigrationService
 from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
 from mailport.usecases.uploads import UploadService
 
@@ -37,6 +41,21 @@ class Container:
     accounts: AccountService
     fetcher: PopFetcher
     dispatcher: Dispatcher
+    migrations: MigrationService
+    migration_runner: MigrationRunner
+
+
+def migration_config(settings: Settings) -> MigrationConfig:
+    """The migration limits from the settings."""
+    return MigrationConfig(
+        max_running=settings.migration_max_running,
+        max_per_tenant=settings.migration_max_per_tenant,
+        chunk_messages=settings.migration_chunk_messages,
+        chunks_per_execution=settings.migration_chunks_per_execution,
+        max_bytes=settings.max_message_bytes,
+        ca_file=settings.extra_ca_file,
+        daily_bytes_override=settings.migration_daily_bytes,
+    )
 
 
 def build(settings: Settings, *, session: boto3.session.Session | None = None) -> Container:
@@ -50,9 +69,12 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     accounts = DynamoAccounts(settings.table_name, client=dynamodb)
     secrets = KmsSecretBox(settings.credentials_key_id, session=session)
     queue = SqsFetchQueue(settings.fetch_queue_url, session=session)
-    connector = Pop3Connector(
-        network=LOCAL_TESTS if settings.allow_private_mail_hosts else NetworkPolicy()
-    )
+    network = LOCAL_TESTS if settings.allow_private_mail_hosts else NetworkPolicy()
+    connector = Pop3Connector(network=network)
+    imap = ImapConnector(network=network)
+    migrations = DynamoMigrations(settings.table_name, client=dynamodb)
+    executions = SfnExecutions(settings.migration_state_machine_arn, session=session)
+    config = migration_config(settings)
     return Container(
         settings=settings,
         directory=DynamoDirectory(settings.table_name, session=session),
@@ -88,6 +110,19 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             queue,
             window_s=settings.schedule_window_s,
             parallelism=settings.dispatch_parallelism,
+        ),
+        migrations=MigrationService(
+            migrations, imap, secrets=secrets, executions=executions, config=config
+        ),
+        migration_runner=MigrationRunner(
+            migrations,
+            imap,
+            mailbox=store,
+            mailbox_service=mailbox,
+            importer=importer,
+            secrets=secrets,
+            executions=executions,
+            config=config,
         ),
     )
 

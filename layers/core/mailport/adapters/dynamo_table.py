@@ -120,6 +120,25 @@ class DynamoTable:
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
         return {"TableName": self._table, "Key": to_ddb({"PK": pk, "SK": sk})}
 
+    def _batch_get(
+        self, what: str, keys: list[dict[str, Any]], projection: str
+    ) -> Iterator[dict[str, Any]]:
+        """The items (typed JSON, ``projection`` only) that exist among ``keys``, 100 keys a
+        request, unprocessed ones retried.
+        """
+        for i in range(0, len(keys), 100):
+            pending: dict[str, Any] = {
+                self._table: {"Keys": keys[i : i + 100], "ProjectionExpression": projection}
+            }
+            for _ in range(8):
+                got = self._call(what, "batch_get_item", RequestItems=pending)
+                yield from got.get("Responses", {}).get(self._table, [])
+                pending = got.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            else:
+                raise TransientError(f"{what}: the table is busy; try again")
+
     def _batch_write(self, what: str, requests: list[dict[str, Any]]) -> None:
         """Puts and deletes, 25 per request, unprocessed ones retried."""
         for i in range(0, len(requests), 25):

@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mailport.adapters.dynamo_table import (
@@ -39,6 +40,11 @@ from mailport.errors import Conflict, NotFound, ValidationFailed
 UPLOAD_TTL = dt.timedelta(days=30)
 MAX_INDEXED_NAMES = 100
 MAX_NAME_CHARS = 255
+
+
+def job_partition(owner: Owner, job_id: str) -> str:
+    """GSI2 partition of the messages a migration job stored."""
+    return f"JOBMSG#{owner.tenant_id}#{owner.user_id}#{job_id}"
 
 
 def folder_partition(owner: Owner, folder_id: str) -> str:
@@ -285,7 +291,12 @@ class DynamoMailbox(DynamoTable):
 
     def _message_item(self, owner: Owner, m: StoredMessage) -> dict[str, Any]:
         s = m.summary
+        job_index: dict[str, Any] = {}
+        if m.source.type is SourceType.IMAP and m.job_id:
+            # A migration's own messages, for its rollback and revert (sparse GSI2).
+            job_index = {"GSI2PK": job_partition(owner, m.job_id), "GSI2SK": m.message_id}
         return {
+            **job_index,
             "PK": user_pk(owner),
             "SK": f"MSG#{m.message_id}",
             "GSI1PK": folder_partition(owner, m.folder_id),
@@ -352,6 +363,15 @@ class DynamoMailbox(DynamoTable):
         """One message, or None."""
         item = self._get(user_pk(owner), f"MSG#{message_id}", "reading the message")
         return self._message(item) if item else None
+
+    def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, str | None]:
+        """Which of ``message_ids`` are indexed, with the job that stored each."""
+        pk = user_pk(owner)
+        keys = [to_ddb({"PK": pk, "SK": f"MSG#{i}"}) for i in dict.fromkeys(message_ids)]
+        return {
+            str(item["SK"]["S"]).removeprefix("MSG#"): item.get("job_id", {}).get("S")
+            for item in self._batch_get("reading messages", keys, "SK, job_id")
+        }
 
     def list_messages(
         self, owner: Owner, folder_id: str, limit: int, cursor: str | None

@@ -13,6 +13,7 @@ import email.utils
 from email.message import EmailMessage
 
 from mailport.domain.accounts import DISABLE_AFTER_FAILURES, PopAccount
+from mailport.domain.migration import MigrationJob
 
 SENDER = "mailport <no-reply@mailport.invalid>"
 
@@ -72,4 +73,59 @@ def fetch_disabled(account: PopAccount, error: str, now: dt.datetime, message_id
         "自動受信を再度オンにしてください。\n"
     )
     subject = f"Automatic fetching from {who} was turned off / 外部メールの自動受信を停止しました"
+    return _message(subject, body, now, message_id)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_048_576:.1f} MB"
+
+
+def _counts_lines(job: MigrationJob) -> str:
+    c = job.counts
+    return (
+        f"Imported: {c.imported}\nAlready in your mailbox: {c.already_present}\n"
+        f"Skipped (50 MB or more): {c.skipped_oversize}\nCould not be imported: {c.failed}\n"
+        f"取り込み: {c.imported}件 / 取り込み済み: {c.already_present}件 / "
+        f"50MB以上のためスキップ: {c.skipped_oversize}件 / 失敗: {c.failed}件\n"
+    )
+
+
+def migration_notice(job: MigrationJob, kind: str, now: dt.datetime, message_id: str) -> bytes:
+    """A migration's start, progress milestone (``"progress:<percent>"``), completion,
+    rollback or failed rollback, with its counts.
+    """
+    who = f"{_one_line(job.server.username, 100)} ({job.server.host})"
+    error = _one_line(job.error.message) if job.error else ""
+    if kind == "started":
+        subject = f"Migration from {who} started / IMAPメール移行を開始しました"
+        body = (
+            f"Copying {job.total_messages} messages ({_size(job.total_bytes)}) in "
+            f"{sum(1 for f in job.plan if f.target_id)} folders from {who}.\n"
+            f"{who} から {job.total_messages}件（{_size(job.total_bytes)}）の移行を開始しました。\n"
+            "Mail that arrives there from now on is not part of this migration.\n"
+            "これ以降に届いたメールは移行の対象外です。\n"
+        )
+    elif kind.startswith("progress:"):
+        percent = kind.split(":", 1)[1]
+        subject = f"Migration from {who}: {percent}% done / IMAPメール移行 {percent}%"
+        body = f"{percent}% of the messages from {who} are done.\n\n" + _counts_lines(job)
+    elif kind == "completed":
+        subject = f"Migration from {who} completed / IMAPメール移行が完了しました"
+        body = f"The migration from {who} is complete.\n移行が完了しました。\n\n" + _counts_lines(
+            job
+        )
+    elif kind == "rolled_back":
+        subject = f"Migration from {who} was undone / IMAPメール移行を取り消しました"
+        body = (
+            f"The migration from {who} stopped: {error or 'cancelled'}\n"
+            "Everything it had imported was removed: your mailbox is as it was before.\n"
+            "移行を中止し、取り込んだメールをすべて削除して移行前の状態に戻しました。\n"
+        )
+    else:  # rollback_failed
+        subject = f"Migration from {who} could not be undone / 移行の取り消しに失敗しました"
+        body = (
+            f"The migration from {who} failed ({error}) and removing what it imported could "
+            "not finish. Some imported mail may still be in your mailbox; contact your admin.\n"
+            "移行に失敗し、取り込んだメールの削除も完了できませんでした。管理者にご連絡ください。\n"
+        )
     return _message(subject, body, now, message_id)

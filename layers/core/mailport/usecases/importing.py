@@ -59,6 +59,7 @@ class ImportResult:
     outcome: InsertOutcome
     message_id: str  # the id now in the index (for a duplicate: the one already there)
     folder_id: str
+    job_id: str | None = None  # the job that stored the message now in the index
 
 
 class Importer:
@@ -121,16 +122,12 @@ class Importer:
         except NotFound:
             self._raw.delete(key)  # refused for good: leave no bytes the user can't see
             raise
-        if result.outcome is not InsertOutcome.STORED and self._orphaned(
-            request.owner, result, key
-        ):
+        if result.outcome is InsertOutcome.STORED:
+            return replace(result, job_id=request.job_id)
+        indexed = self._mailbox.get_message(request.owner, result.message_id)
+        if indexed is None or indexed.raw_key != key:
             self._raw.delete(key)  # the copy already indexed keeps its own bytes
-        return result
-
-    def _orphaned(self, owner: Owner, result: ImportResult, key: str) -> bool:
-        """Whether the bytes just written are not the ones the index points at."""
-        indexed = self._mailbox.get_message(owner, result.message_id)
-        return indexed is None or indexed.raw_key != key
+        return replace(result, job_id=indexed.job_id if indexed else None)
 
     def _index(self, request: ImportRequest, message: StoredMessage) -> ImportResult:
         """Index; if the folder is missing, make system folders or fall back, then once more.

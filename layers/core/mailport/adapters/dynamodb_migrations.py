@@ -1,0 +1,451 @@
+"""Migration jobs, their queue and run slots, and IMAP templates on the single mailport table.
+
+Items (see template.yaml):
+
+* ``USER#<t>#<u>`` / ``JOB#<id>`` — the job: source (no password), the sealed password until the
+  job ends, the plan with every folder's checkpoint, counts, state. While queued it carries
+  ``GSI1PK = MIGQ`` and ``GSI1SK = <created>#<t>#<u>#<id>``: the queue, in registration order.
+  Every save is conditional on ``version`` (optimistic locking); ``cancel_requested`` is set
+  apart from it, so the API's cancel never collides with a worker's checkpoint.
+* ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant;
+  the limits are conditions on them in the same transaction that starts a job.
+* ``JOBFP#<t>#<u>#<job>`` / ``<fingerprint>`` — contents a Gmail-style job imported, so the
+  same mail under several labels is copied once (TTL a month).
+* ``TENANT#<t>`` / ``IMAPTPL#<id>`` — the tenant's IMAP server templates.
+* Messages a job stored carry ``GSI2PK = JOBMSG#<t>#<u>#<job>`` (written by the mailbox adapter).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from mailport.adapters.dynamo_table import (
+    Cancelled,
+    ConditionFailed,
+    DynamoTable,
+    as_int,
+    to_ddb,
+    user_pk,
+)
+from mailport.adapters.dynamodb_mailbox import job_partition
+from mailport.domain.mailbox import Owner
+from mailport.domain.migration import (
+    Counts,
+    FolderPlan,
+    ImapTemplate,
+    JobError,
+    JobState,
+    MigrationJob,
+    SourceServer,
+    Window,
+    decode_raw,
+    encode_raw,
+)
+from mailport.errors import Conflict
+
+QUEUE = "MIGQ"
+CONTENT_TTL_S = 30 * 86_400
+RUNNING = "MIGRUN"
+
+
+def _when(value: Any) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(str(value)) if value else None
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _counts_item(c: Counts) -> dict[str, int]:
+    return {
+        "i": c.imported,
+        "a": c.already_present,
+        "o": c.skipped_oversize,
+        "f": c.failed,
+        "b": c.bytes,
+    }
+
+
+def _counts(item: dict[str, Any]) -> Counts:
+    return Counts(
+        as_int(item.get("i")),
+        as_int(item.get("a")),
+        as_int(item.get("o")),
+        as_int(item.get("f")),
+        as_int(item.get("b")),
+    )
+
+
+def _folder_item(f: FolderPlan) -> dict[str, Any]:
+    return {
+        "name": f.name,
+        "raw": encode_raw(f.raw_name),
+        "uv": f.uidvalidity,
+        "un": f.uidnext,
+        "n": f.messages,
+        "b": f.bytes,
+        "o": f.oversize,
+        "target": f.target_id,
+        "label": f.target_label,
+        "skip": f.skip_reason,
+        "dedup": f.dedup_across,
+        "done_uid": f.done_uid,
+        "done": f.done,
+        "counts": _counts_item(f.counts),
+        "restarts": f.restarts,
+    }
+
+
+def _folder(item: dict[str, Any]) -> FolderPlan:
+    return FolderPlan(
+        name=str(item["name"]),
+        raw_name=decode_raw(str(item["raw"])),
+        uidvalidity=as_int(item.get("uv")),
+        uidnext=as_int(item.get("un")),
+        messages=as_int(item.get("n")),
+        bytes=as_int(item.get("b")),
+        oversize=as_int(item.get("o")),
+        target_id=item.get("target"),
+        target_label=str(item.get("label", "")),
+        skip_reason=item.get("skip"),
+        dedup_across=bool(item.get("dedup", False)),
+        done_uid=as_int(item.get("done_uid")),
+        done=bool(item.get("done", False)),
+        counts=_counts(item.get("counts") or {}),
+        restarts=as_int(item.get("restarts")),
+    )
+
+
+def _queue_sort_key(job: MigrationJob) -> str:
+    return f"{job.created_at.isoformat()}#{job.tenant_id}#{job.user_id}#{job.job_id}"
+
+
+def _fields(job: MigrationJob) -> dict[str, Any]:
+    """Every attribute a save writes (not the key, the queue entry or the cancel flag)."""
+    s = job.server
+    return {
+        "type": "job",
+        "job_id": job.job_id,
+        "tenant_id": job.tenant_id,
+        "user_id": job.user_id,
+        "server": {
+            "kind": s.kind,
+            "host": s.host,
+            "port": s.port,
+            "ssl": s.ssl,
+            "username": s.username,
+            "template_id": s.template_id,
+        },
+        "state": job.state.value,
+        "created_at": job.created_at.isoformat(),
+        "sealed": job.sealed_secret,
+        "plan": [_folder_item(f) for f in job.plan],
+        "planned": job.planned,
+        "created_folders": list(job.created_folders),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+        "paused_until": _iso(job.paused_until),
+        "busy_s": str(round(job.busy_s, 3)),
+        "window_start": str(job.window.start),
+        "window_used": job.window.used,
+        "daily_bytes": job.daily_bytes,
+        "pace": job.pace_name,
+        "error_code": job.error.code if job.error else None,
+        "error_message": job.error.message if job.error else None,
+        "rollback_incomplete": job.rollback_incomplete,
+        "milestones": list(job.milestones),
+        "chunks": job.chunks,
+        "executions": job.executions,
+    }
+
+
+def _job(item: dict[str, Any]) -> MigrationJob:
+    server = item["server"]
+    error = (
+        JobError(str(item["error_code"]), str(item.get("error_message", "")))
+        if item.get("error_code")
+        else None
+    )
+    sealed = item.get("sealed")
+    return MigrationJob(
+        job_id=str(item["job_id"]),
+        tenant_id=str(item["tenant_id"]),
+        user_id=str(item["user_id"]),
+        server=SourceServer(
+            kind=str(server["kind"]),
+            host=str(server["host"]),
+            port=as_int(server["port"]),
+            ssl=bool(server["ssl"]),
+            username=str(server["username"]),
+            template_id=server.get("template_id"),
+        ),
+        state=JobState(str(item["state"])),
+        created_at=dt.datetime.fromisoformat(str(item["created_at"])),
+        sealed_secret=bytes(sealed) if sealed is not None else None,
+        plan=tuple(_folder(f) for f in item.get("plan") or []),
+        planned=bool(item.get("planned", False)),
+        created_folders=tuple(str(f) for f in item.get("created_folders") or []),
+        started_at=_when(item.get("started_at")),
+        finished_at=_when(item.get("finished_at")),
+        paused_until=_when(item.get("paused_until")),
+        busy_s=float(str(item.get("busy_s", "0"))),
+        window=Window(float(str(item.get("window_start", "0"))), as_int(item.get("window_used"))),
+        daily_bytes=as_int(item["daily_bytes"]) if item.get("daily_bytes") is not None else None,
+        pace_name=str(item.get("pace", "generic")),
+        cancel_requested=bool(item.get("cancel_requested", False)),
+        error=error,
+        rollback_incomplete=bool(item.get("rollback_incomplete", False)),
+        milestones=tuple(as_int(m) for m in item.get("milestones") or []),
+        chunks=as_int(item.get("chunks")),
+        executions=as_int(item.get("executions")) or 1,
+        version=as_int(item.get("version")),
+    )
+
+
+class DynamoMigrations(DynamoTable):
+    """``Migrations`` on the mailport table."""
+
+    def _job_key(self, tenant_id: str, user_id: str, job_id: str) -> dict[str, Any]:
+        return self._key(user_pk(Owner(tenant_id, user_id)), f"JOB#{job_id}")
+
+    def create_job(self, job: MigrationJob) -> None:
+        """Save a new, queued job."""
+        item = {
+            "PK": user_pk(Owner(job.tenant_id, job.user_id)),
+            "SK": f"JOB#{job.job_id}",
+            "GSI1PK": QUEUE,
+            "GSI1SK": _queue_sort_key(job),
+            "version": 0,
+            **_fields(job),
+        }
+        self._call(
+            "saving the migration",
+            "put_item",
+            TableName=self._table,
+            Item=to_ddb(item),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
+        """One job, or None."""
+        item = self._get(user_pk(owner), f"JOB#{job_id}", "reading the migration")
+        return _job(item) if item else None
+
+    def list_jobs(self, owner: Owner) -> list[MigrationJob]:
+        """The user's jobs, newest first."""
+        items = self._query(
+            "listing migrations",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :job)",
+            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":job": "JOB#"}),
+        )
+        return sorted((_job(i) for i in items), key=lambda j: j.created_at, reverse=True)
+
+    def _update(self, job: MigrationJob, extra_remove: str = "") -> dict[str, Any]:
+        fields = _fields(job)
+        names = {f"#a{i}": k for i, k in enumerate(fields)}
+        values = {f":v{i}": v for i, v in enumerate(fields.values()) if v is not None}
+        sets = [f"#a{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
+        removes = [f"#a{i}" for i, v in enumerate(fields.values()) if v is None]
+        if extra_remove:
+            removes.append(extra_remove)
+        values.update({":old": job.version, ":new": job.version + 1})
+        expression = "SET " + ", ".join([*sets, "version = :new"])
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        return {
+            **self._job_key(job.tenant_id, job.user_id, job.job_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": "version = :old",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": to_ddb(values),
+        }
+
+    def _counter(self, pk: str, delta: int, limit: int | None = None) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            **self._key(pk, "COUNT"),
+            "UpdateExpression": "ADD n :d",
+            "ExpressionAttributeValues": to_ddb({":d": delta}),
+        }
+        if limit is not None:
+            update["ConditionExpression"] = "attribute_not_exists(n) OR n < :max"
+            update["ExpressionAttributeValues"] = to_ddb({":d": delta, ":max": limit})
+        return update
+
+    def save_job(self, job: MigrationJob, *, release: bool = False) -> MigrationJob:
+        """Save if unchanged since read; ``release`` gives its run slot back in the same write."""
+        update = self._update(job)
+        try:
+            if release:
+                self._transact(
+                    "saving the migration",
+                    [
+                        {"Update": update},
+                        {"Update": self._counter(RUNNING, -1)},
+                        {"Update": self._counter(f"{RUNNING}#{job.tenant_id}", -1)},
+                    ],
+                )
+            else:
+                self._call("saving the migration", "update_item", **update)
+        except (ConditionFailed, Cancelled) as e:
+            raise Conflict("the migration changed meanwhile") from e
+        return _with_version(job, job.version + 1)
+
+    def request_cancel(self, owner: Owner, job_id: str) -> bool:
+        """Flag a running or paused job for cancelling."""
+        try:
+            self._call(
+                "cancelling the migration",
+                "update_item",
+                **self._key(user_pk(owner), f"JOB#{job_id}"),
+                UpdateExpression="SET cancel_requested = :t",
+                ConditionExpression="#s IN (:r, :p)",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues=to_ddb(
+                    {":t": True, ":r": JobState.RUNNING.value, ":p": JobState.PAUSED.value}
+                ),
+            )
+        except ConditionFailed:
+            return False
+        return True
+
+    def cancel_queued(self, job: MigrationJob, finished: MigrationJob) -> bool:
+        """Take a queued job out of the queue as ``finished``."""
+        update = self._update(finished, extra_remove="GSI1PK, GSI1SK")
+        update["ConditionExpression"] = "version = :old AND #s = :q"
+        update["ExpressionAttributeNames"]["#s"] = "state"
+        values = update["ExpressionAttributeValues"]
+        values[":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
+        try:
+            self._call("cancelling the migration", "update_item", **update)
+        except ConditionFailed:
+            return False
+        return True
+
+    def claim(self, job: MigrationJob, started: MigrationJob, total: int, per_tenant: int) -> str:
+        """Start a queued job if a slot is free (one transaction: job, overall, tenant)."""
+        update = self._update(started, extra_remove="GSI1PK, GSI1SK")
+        update["ConditionExpression"] = "version = :old AND #s = :q"
+        update["ExpressionAttributeNames"]["#s"] = "state"
+        update["ExpressionAttributeValues"][":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
+        try:
+            self._transact(
+                "starting the migration",
+                [
+                    {"Update": update},
+                    {"Update": self._counter(RUNNING, 1, total)},
+                    {"Update": self._counter(f"{RUNNING}#{job.tenant_id}", 1, per_tenant)},
+                ],
+            )
+        except Cancelled as e:
+            if e.failed(0):
+                return "not_queued"
+            return "full" if e.failed(1) else "tenant_full"
+        return "started"
+
+    def queued(self, limit: int) -> list[tuple[Owner, str]]:
+        """The oldest queued jobs, in registration order."""
+        page = self._call(
+            "reading the migration queue",
+            "query",
+            TableName=self._table,
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :q",
+            ExpressionAttributeValues=to_ddb({":q": QUEUE}),
+            Limit=limit,
+        )
+        out: list[tuple[Owner, str]] = []
+        for raw in page.get("Items", []):
+            _, tenant_id, user_id, job_id = str(raw["GSI1SK"]["S"]).rsplit("#", 3)
+            out.append((Owner(tenant_id, user_id), job_id))
+        return out
+
+    def queue_position(self, job: MigrationJob) -> int:
+        """1-based position of a queued job."""
+        ahead = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :q AND GSI1SK < :me",
+            "ExpressionAttributeValues": to_ddb({":q": QUEUE, ":me": _queue_sort_key(job)}),
+            "Select": "COUNT",
+        }
+        while True:
+            page = self._call("reading the migration queue", "query", **kwargs)
+            ahead += int(page.get("Count", 0))
+            if "LastEvaluatedKey" not in page:
+                return ahead + 1
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def job_messages(self, owner: Owner, job_id: str, limit: int) -> list[str]:
+        """Ids of messages the job stored that are still there."""
+        page = self._call(
+            "listing the migration's messages",
+            "query",
+            TableName=self._table,
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :j",
+            ExpressionAttributeValues=to_ddb({":j": job_partition(owner, job_id)}),
+            Limit=limit,
+        )
+        return [str(i["GSI2SK"]["S"]) for i in page.get("Items", [])]
+
+    def seen_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> set[str]:
+        """Which of these contents the job has already imported (BatchGetItem)."""
+        pk = f"JOBFP#{owner.tenant_id}#{owner.user_id}#{job_id}"
+        keys = [to_ddb({"PK": pk, "SK": fp}) for fp in dict.fromkeys(fingerprints)]
+        return {
+            str(item["SK"]["S"]) for item in self._batch_get("reading the migration", keys, "SK")
+        }
+
+    def remember_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> None:
+        """Note contents the job imported (TTL: a month)."""
+        pk = f"JOBFP#{owner.tenant_id}#{owner.user_id}#{job_id}"
+        expires = int(time.time()) + CONTENT_TTL_S
+        self._batch_write(
+            "saving the migration",
+            [
+                {"PutRequest": {"Item": to_ddb({"PK": pk, "SK": fp, "expires_at": expires})}}
+                for fp in dict.fromkeys(fingerprints)
+            ],
+        )
+
+    def list_templates(self, tenant_id: str) -> list[ImapTemplate]:
+        """The tenant's IMAP server templates, by name."""
+        items = self._query(
+            "listing IMAP templates",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :t)",
+            ExpressionAttributeValues=to_ddb({":pk": f"TENANT#{tenant_id}", ":t": "IMAPTPL#"}),
+        )
+        templates = [
+            ImapTemplate(
+                str(i["template_id"]),
+                str(i["name"]),
+                str(i["host"]),
+                as_int(i["port"]),
+                bool(i.get("ssl", True)),
+            )
+            for i in items
+        ]
+        return sorted(templates, key=lambda t: t.name.casefold())
+
+    def put_template(self, tenant_id: str, template: ImapTemplate) -> None:
+        """Create or replace a template."""
+        item = {
+            "PK": f"TENANT#{tenant_id}",
+            "SK": f"IMAPTPL#{template.template_id}",
+            "type": "imap_template",
+            "template_id": template.template_id,
+            "name": template.name,
+            "host": template.host,
+            "port": template.port,
+            "ssl": template.ssl,
+        }
+        self._call("saving the IMAP template", "put_item", TableName=self._table, Item=to_ddb(item))
+
+
+def _with_version(job: MigrationJob, version: int) -> MigrationJob:
+    return dataclasses.replace(job, version=version)

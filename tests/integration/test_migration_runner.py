@@ -1,0 +1,218 @@
+"""The migration's steps and queue below the state machine: real Dovecot, DynamoDB/S3/KMS in
+moto over HTTP, a recording executor and a clock the test moves (pacing waits a day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.imap import ImapConnector
+from mailport.adapters.kms import KmsSecretBox
+from mailport.adapters.s3 import S3RawStore
+from mailport.domain.mailbox import Owner
+from mailport.domain.migration import JobNotRevertible, JobState
+from mailport.domain.network import LOCAL_TESTS
+from mailport.errors import ValidationFailed
+from mailport.usecases.importing import Importer
+from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.migration import (
+    JobCancelled,
+    MigrationConfig,
+    MigrationRunner,
+    MigrationService,
+    job_ref,
+)
+from mailport_local.stack import LocalStack
+from tests.support.clock import Clock
+from tests.support.dovecot import Dovecot
+
+pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
+
+
+@dataclass
+class RecordingExecutions:
+    started: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> bool:
+        if any(n == name for n, _ in self.started):
+            return False
+        self.started.append((name, dict(payload)))
+        return True
+
+
+@dataclass
+class Env:
+    service: MigrationService
+    runner: MigrationRunner
+    migrations: DynamoMigrations
+    executions: RecordingExecutions
+    clock: Clock
+    dovecot: Dovecot
+
+    def seed_user(self, count: int, size: int = 2000) -> tuple[str, str]:
+        user, password = f"run-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+        self.dovecot.add_user(user, password)
+        mail = [
+            (
+                f"Subject: m{i}\r\nMessage-ID: <{user}.{i}@x>\r\n\r\n".encode() + b"y" * size,
+                set(),
+                1_700_000_000.0 + i,
+            )
+            for i in range(count)
+        ]
+        self.dovecot.seed_maildir(user, "INBOX", mail)
+        return user, password
+
+    def create(self, owner: Owner, user: str, password: str) -> dict[str, Any]:
+        conn = {
+            "type": "manual",
+            "host": "127.0.0.1",
+            "port": self.dovecot.imaps_port,
+            "username": user,
+            "password": password,
+        }
+        return self.service.create(owner, {"connection": conn, "agreed": True})
+
+
+def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
+    table = local_stack.physical_id("MailportTable")
+    store = DynamoMailbox(table)
+    raw = S3RawStore(local_stack.physical_id("MailBucket"))
+    migrations = DynamoMigrations(table)
+    secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
+    connector = ImapConnector(network=LOCAL_TESTS)
+    executions = RecordingExecutions()
+    clock = Clock()
+    cfg = MigrationConfig(ca_file=str(dovecot.ca_pem), **config)
+    service = MigrationService(
+        migrations, connector, secrets=secrets, executions=executions, config=cfg, clock=clock
+    )
+    runner = MigrationRunner(
+        migrations,
+        connector,
+        mailbox=store,
+        mailbox_service=MailboxService(store, raw),
+        importer=Importer(store, raw),
+        secrets=secrets,
+        executions=executions,
+        config=cfg,
+        clock=clock,
+    )
+    return Env(service, runner, migrations, executions, clock, dovecot)
+
+
+def owner() -> Owner:
+    # A tenant of its own: the running counters of other tests' tenants don't interfere.
+    return Owner(f"t-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}")
+
+
+def test_pacing_pauses_under_the_daily_cap_and_resumes_the_next_day(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, daily_bytes_override=10_000, chunk_messages=100)
+    me = owner()
+    user, password = env.seed_user(12, size=2000)  # ≈ 24 KB: three days under a 10 KB cap
+    job = env.create(me, user, password)
+    assert job["state"] == "running"
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    cursor = env.runner.plan(ref)
+    days = 0
+    waits: list[int] = []
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+        if cursor["wait_s"]:
+            waits.append(cursor["wait_s"])
+            paused = env.service.get(me, job["id"])
+            assert paused["state"] == "paused" and paused["paused_until"]
+            assert paused["progress"]["eta_seconds"] >= cursor["wait_s"]
+            # Steps of at most 15 minutes, so a cancel is seen while waiting.
+            assert cursor["wait_s"] <= 900
+            env.clock.offset += dt.timedelta(days=1)
+            days += 1
+        assert days < 10
+    assert days >= 2
+    env.runner.finalize(ref)
+    done = env.service.get(me, job["id"])
+    assert done["state"] == "completed"
+    assert done["counts"]["imported"] == 12
+
+
+def test_a_cancel_is_seen_at_the_next_step_and_rollback_is_idempotent(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, chunk_messages=3)
+    me = owner()
+    user, password = env.seed_user(9)
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    cursor = env.runner.copy_chunk(ref, env.runner.plan(ref))
+    assert env.service.get(me, job["id"])["counts"]["imported"] == 3
+    env.service.cancel(me, job["id"])
+    with pytest.raises(JobCancelled):
+        env.runner.copy_chunk(ref, cursor)
+    error = {"Error": "JobCancelled", "Cause": '{"errorMessage": "cancelled by the user"}'}
+    assert env.runner.rollback(ref, error)["done"] is True
+    again = env.runner.rollback(ref, error)  # a redelivered step
+    assert again == {"done": True, "state": "rolled_back"}
+    view = env.service.get(me, job["id"])
+    assert view["state"] == "rolled_back" and view["error"]["code"] == "cancelled"
+    assert env.migrations.job_messages(me, job["id"], 10) == []
+    stored = env.migrations.get_job(me, job["id"])
+    assert stored is not None and stored.sealed_secret is None  # the password is gone
+
+
+def test_the_queue_respects_order_and_both_limits(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, max_per_tenant=1)
+    a, b = owner(), owner()
+    user, password = env.seed_user(1)
+    a1 = env.create(a, user, password)
+    a2 = env.create(a, user, password)
+    b1 = env.create(b, user, password)
+    # a2 waits for a1 (tenant limit 1); b1, another tenant, overtakes nobody of its own.
+    assert [a1["state"], a2["state"], b1["state"]] == ["running", "queued", "running"]
+    assert [name for name, _ in env.executions.started] == [a1["id"], b1["id"]]
+    assert "password" not in str(env.executions.started)
+    # a1 ends: its slot is freed in the same write, and the next queued job of the tenant runs.
+    ref = {"job_id": a1["id"], "tenant_id": a.tenant_id, "user_id": a.user_id}
+    env.runner.plan(ref)
+    env.runner.finalize(ref)
+    env.service.scheduler.execution_ended(a1["id"], "SUCCEEDED", {"job": ref})
+    assert env.service.get(a, a2["id"])["state"] == "running"
+    # An execution that was stopped before its saga ended gets a rollback execution.
+    ref2 = {"job_id": a2["id"], "tenant_id": a.tenant_id, "user_id": a.user_id}
+    env.service.scheduler.execution_ended(a2["id"], "ABORTED", {"job": ref2})
+    name, payload = env.executions.started[-1]
+    assert name.startswith(a2["id"] + "-rollback") and payload["mode"] == "rollback"
+
+
+def test_revert_refuses_unfinished_jobs_and_bad_requests(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot)
+    me = owner()
+    user, password = env.seed_user(1)
+    job = env.create(me, user, password)
+    with pytest.raises(ValidationFailed):
+        env.service.create(me, {"connection": {"type": "manual"}, "agreed": True})
+    with pytest.raises(ValidationFailed, match="agreement"):
+        env.service.create(me, {"connection": {}})
+    with pytest.raises(JobNotRevertible):
+        env.service.revert(me, job["id"])
+    stored = env.migrations.get_job(me, job["id"])
+    assert stored is not None
+    ref = job_ref(stored)
+    env.runner.plan(ref)
+    env.runner.finalize(ref)
+    assert env.service.revert(me, job["id"])["state"] == "reverting"
+    assert env.executions.started[-1][1] == {"job": ref, "mode": "revert"}
+    assert env.runner.rollback(ref, None, "revert")["state"] == JobState.REVERTED.value

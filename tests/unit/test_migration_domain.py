@@ -1,0 +1,266 @@
+"""Migration domain rules: connections, folder mapping, pacing, progress, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+
+from mailport.domain.mailbox import SystemFolder
+from mailport.domain.migration import (
+    DAY_S,
+    GMAIL,
+    Counts,
+    FolderPlan,
+    ImapTemplate,
+    JobState,
+    MigrationJob,
+    SourceServer,
+    UnsupportedConnection,
+    Window,
+    map_folders,
+    pace_for,
+    pace_wait,
+    parse_connection,
+    reached_milestones,
+    restart_folder,
+)
+from mailport.domain.remote import ImapFolder
+from mailport.errors import ValidationFailed
+from mailport.usecases.migration import error_of
+
+TEMPLATES = {"t1": ImapTemplate("t1", "Corp", "imap.corp.example", 10993, True)}
+
+
+def folder(name: str, *flags: str, delimiter: str = "/", selectable: bool = True) -> ImapFolder:
+    return ImapFolder(name, name.encode(), delimiter, frozenset(flags), selectable)
+
+
+# -- connections -------------------------------------------------------------------------
+
+
+def test_manual_connection_defaults_the_port_from_ssl() -> None:
+    body = {"type": "manual", "host": "IMAP.Example.org ", "username": "me", "password": " p "}
+    server, password = parse_connection(body, {})
+    assert (server.host, server.port, server.ssl, password) == (
+        "imap.example.org",
+        993,
+        True,
+        " p ",
+    )
+    server, _ = parse_connection({**body, "ssl": False}, {})
+    assert server.port == 143
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"port": 0},
+        {"port": "993"},
+        {"ssl": "yes"},
+        {"host": ""},
+        {"username": "me\r\nX-Injected: 1"},
+        {"password": None},
+        {"type": "pop3"},
+    ],
+)
+def test_bad_manual_connections_are_refused(change: dict[str, object]) -> None:
+    body = {"type": "manual", "host": "imap.example.org", "username": "me", "password": "p"}
+    with pytest.raises(ValidationFailed):
+        parse_connection({**body, **change}, {})
+
+
+def test_a_template_names_host_and_port_and_may_use_any_port() -> None:
+    body = {"type": "template", "template_id": "t1", "username": "me", "password": "p"}
+    server, _ = parse_connection(body, TEMPLATES)
+    assert (server.kind, server.host, server.port, server.template_id) == (
+        "template",
+        "imap.corp.example",
+        10993,
+        "t1",
+    )
+    with pytest.raises(ValidationFailed, match="admin"):
+        parse_connection({**body, "template_id": "other-tenants"}, TEMPLATES)
+
+
+def test_microsoft365_is_refused_clearly_until_it_exists() -> None:
+    with pytest.raises(UnsupportedConnection):
+        parse_connection({"type": "microsoft365", "oauth_connection_id": "x"}, {})
+
+
+def test_the_source_key_ignores_host_case_but_not_the_user() -> None:
+    a = SourceServer("manual", "imap.example.org", 993, True, "me")
+    assert a.key == SourceServer("manual", "IMAP.example.org", 993, True, "me").key
+    assert a.key != SourceServer("manual", "imap.example.org", 993, True, "you").key
+
+
+# -- folder mapping -------------------------------------------------------------------------
+
+
+def test_inbox_special_use_and_usual_names_map_to_system_folders() -> None:
+    mapped = {
+        m.source.name: m
+        for m in map_folders(
+            [
+                folder("INBOX"),
+                folder("Sent Items"),
+                folder("Gesendet", "\\Sent"),
+                folder("Deleted Items"),
+                folder("Spam"),
+                folder("Archive/Sent"),
+                folder("Drafts", "\\Drafts"),
+            ]
+        )
+    }
+    assert mapped["INBOX"].system is SystemFolder.INBOX
+    assert mapped["Drafts"].system is SystemFolder.DRAFTS
+    assert mapped["Deleted Items"].system is SystemFolder.TRASH
+    assert mapped["Spam"].system is SystemFolder.JUNK
+    # A nested "Sent" is the user's own folder, not the system one.
+    assert mapped["Archive/Sent"].system is None
+    assert mapped["Archive/Sent"].path == ("Archive", "Sent")
+    # Two candidates for Sent: the first met wins, the other keeps its name.
+    sent = [m for m in mapped.values() if m.system is SystemFolder.SENT]
+    assert len(sent) == 1
+
+
+def test_the_separator_becomes_nesting_and_views_are_skipped() -> None:
+    mapped = map_folders(
+        [
+            folder("Work.2024.Q1", delimiter="."),
+            folder("[Gmail]", "\\Noselect", selectable=False),
+            folder("[Gmail]/Starred", "\\Flagged"),
+            folder("[Gmail]/Important", "\\Important"),
+            folder("日本語"),
+        ]
+    )
+    by_name = {m.source.name: m for m in mapped}
+    assert by_name["Work.2024.Q1"].path == ("Work", "2024", "Q1")
+    assert by_name["[Gmail]"].skip_reason and by_name["[Gmail]/Starred"].skip_reason
+    assert by_name["[Gmail]/Important"].skip_reason
+    assert by_name["日本語"].path == ("日本語",) and by_name["日本語"].skip_reason is None
+
+
+def test_gmail_all_mail_goes_last_without_the_bracketed_parent() -> None:
+    mapped = map_folders(
+        [
+            folder("[Gmail]/All Mail", "\\All"),
+            folder("Receipts"),
+            folder("INBOX"),
+            folder("[Gmail]/Sent Mail", "\\Sent"),
+        ]
+    )
+    assert [m.source.name for m in mapped] == [
+        "INBOX",
+        "[Gmail]/Sent Mail",
+        "Receipts",
+        "[Gmail]/All Mail",
+    ]
+    assert mapped[-1].path == ("All Mail",)
+    assert all(m.dedup_across for m in mapped)
+
+
+def test_hostile_names_stay_data() -> None:
+    (m,) = map_folders([folder("../../etc\\passwd", delimiter="/")])
+    assert m.path == ("..", "..", "etc\\passwd")
+
+
+# -- pacing ---------------------------------------------------------------------------------
+
+
+def test_profiles_by_host() -> None:
+    assert pace_for("imap.gmail.com").name == "gmail"
+    assert pace_for("outlook.office365.com").name == "microsoft365"
+    assert pace_for("imap.example.org").daily_bytes is None
+    assert pace_for("imap.example.org", 1000).daily_bytes == 1000
+
+
+def test_generic_servers_never_wait() -> None:
+    assert pace_wait(pace_for("x"), Window(0, 10**12), 5.0, 10**9)[0] == 0
+
+
+def test_gmail_waits_for_the_day_window_once_the_cap_is_used() -> None:
+    start = 1_000_000.0
+    wait, window = pace_wait(GMAIL, Window(start, GMAIL.daily_bytes or 0), start + 3600, 10)
+    assert wait == DAY_S - 3600 and window.start == start
+    # A new day: the window starts over.
+    wait, window = pace_wait(GMAIL, Window(start, 10**12), start + DAY_S, 10)
+    assert wait == 0 and window == Window(start + DAY_S, 0)
+
+
+def test_one_message_bigger_than_the_cap_still_goes_in_a_fresh_window() -> None:
+    assert pace_wait(GMAIL, Window(0, 0), 10.0, 10**12)[0] == 0
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def _plan(messages: int, done: Counts, bytes_: int = 1000) -> FolderPlan:
+    return FolderPlan(
+        "INBOX", b"INBOX", 7, messages + 1, messages, bytes_, 0, "inbox", "Inbox", counts=done
+    )
+
+
+def _job(**kw: object) -> MigrationJob:
+    base = MigrationJob(
+        "j1",
+        "t",
+        "u",
+        SourceServer("manual", "h", 993, True, "me"),
+        JobState.RUNNING,
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        planned=True,
+    )
+    return dataclasses.replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_percent_eta_and_counts() -> None:
+    job = _job(plan=(_plan(10, Counts(imported=4, already_present=1, bytes=500)),), busy_s=5.0)
+    assert job.percent() == 50
+    assert job.eta_seconds(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == 5
+    assert job.counts.to_json() == {
+        "imported": 4,
+        "already_present": 1,
+        "skipped_oversize": 0,
+        "failed": 0,
+    }
+    paused = _job(
+        plan=job.plan,
+        busy_s=5.0,
+        state=JobState.PAUSED,
+        paused_until=dt.datetime(2026, 1, 1, 0, 1, tzinfo=dt.UTC),
+    )
+    assert paused.eta_seconds(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == 65
+    assert _job(plan=(_plan(0, Counts()),)).percent() == 100
+
+
+def test_the_daily_cap_adds_days_to_the_eta() -> None:
+    job = _job(
+        plan=(_plan(10, Counts(imported=1, bytes=100), bytes_=3100),),
+        busy_s=1.0,
+        daily_bytes=1000,
+        window=Window(0, 1000),
+    )
+    # 3000 bytes left at 100 B/s = 30 s, and three more days of cap.
+    assert job.eta_seconds(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == 30 + 3 * DAY_S
+
+
+def test_restart_keeps_what_was_counted_and_starts_over() -> None:
+    f = restart_folder(_plan(10, Counts(imported=3)), 99, 50)
+    assert (f.uidvalidity, f.uidnext, f.done_uid, f.restarts) == (99, 50, 0, 1)
+
+
+def test_milestones_are_announced_once() -> None:
+    assert reached_milestones(10, 60, ()) == [25, 50]
+    assert reached_milestones(10, 60, (25,)) == [50]
+    assert reached_milestones(60, 60, ()) == []
+
+
+def test_error_of_reads_the_lambda_cause() -> None:
+    cause = json.dumps({"errorType": "RemoteAuthFailed", "errorMessage": "IMAP login refused"})
+    error = error_of({"Error": "RemoteAuthFailed", "Cause": cause})
+    assert (error.code, error.message) == ("remote_auth_failed", "IMAP login refused")
+    assert error_of({"Error": "JobCancelled", "Cause": "{}"}).code == "cancelled"
+    assert error_of(None).code == "failed"

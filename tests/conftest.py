@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from mailport_local.stack import LocalStack
@@ -16,6 +17,7 @@ from tests.support.dovecot import Dovecot, dovecot_available
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "eml"
+NOTICE_SENDER = "notices@mailport.example"
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +46,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory, mail_ca: Path) -> Iter
             "MIGRATION_CHUNK_MESSAGES": "4",
             "MIGRATION_CHUNKS_PER_EXECUTION": "3",
             "MIGRATION_MAX_PER_TENANT": "1",
+            # Migration notices are also emailed (SES in moto) from this verified sender.
+            "NOTICE_SENDER": NOTICE_SENDER,
         },
     )
     stack = LocalStack(config).start()
+    boto3.client("ses").verify_email_identity(EmailAddress=NOTICE_SENDER)
     yield stack
     stack.stop()
 

@@ -162,10 +162,21 @@ def source_state(dovecot: Dovecot, user: str, password: str) -> dict[str, list[s
         session.logout()
 
 
+def _emails_to(stack: LocalStack, address: str) -> list[str]:
+    """Raw messages SES (moto, in this process) accepted for ``address``."""
+    from moto.ses.models import ses_backends
+
+    from mailport_local.provision import ACCOUNT_ID, REGION
+
+    sent = ses_backends[ACCOUNT_ID][REGION].sent_messages
+    return [m.raw_data for m in sent if any(address in d for d in m.destinations)]
+
+
 def test_full_migration_rerun_and_revert(  # noqa: PLR0915 - one story, told in order
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
-    api, h = local_stack.api_url, user_headers(local_stack)
+    email = f"mig-{uuid.uuid4().hex[:6]}@acme.example"
+    api, h = local_stack.api_url, login(local_stack, email, "acme")
     user, password, seeded = seed(dovecot, oversize=True)
     conn = connection(dovecot, user, password)
     before = snapshot(api, h)
@@ -234,6 +245,11 @@ def test_full_migration_rerun_and_revert(  # noqa: PLR0915 - one story, told in 
     subjects = [m["subject"] for m in inbox if m["source"]["type"] == "notice"]
     assert any("started" in s for s in subjects) and any("completed" in s for s in subjects)
     assert any("50%" in s for s in subjects)
+
+    # The notices also went out by email (SES in moto), from the configured sender.
+    emailed = _emails_to(local_stack, email)
+    assert any("completed" in m for m in emailed) and any("started" in m for m in emailed)
+    assert all(password not in m for m in emailed)
 
     # The source is untouched (read-only: no \Seen set, nothing moved).
     assert source_state(dovecot, user, password) == source_before

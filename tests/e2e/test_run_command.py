@@ -48,8 +48,8 @@ def running(state_dir: Path, *extra: str) -> Iterator[str]:
             try:
                 if requests.get(f"{url}/v1/health", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
-                pass
+            except (requests.ConnectionError, requests.Timeout):
+                pass  # not listening yet, or its first request still loading the handler
             assert time.monotonic() - started < 30, "the API did not answer within 30 s"
             time.sleep(0.2)
         yield url

@@ -20,6 +20,7 @@ from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import JobNotRevertible, JobState
 from mailport.domain.network import LOCAL_TESTS
+from mailport.domain.remote import RemoteTransient
 from mailport.errors import ValidationFailed
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
@@ -216,3 +217,82 @@ def test_revert_refuses_unfinished_jobs_and_bad_requests(
     assert env.service.revert(me, job["id"])["state"] == "reverting"
     assert env.executions.started[-1][1] == {"job": ref, "mode": "revert"}
     assert env.runner.rollback(ref, None, "revert")["state"] == JobState.REVERTED.value
+
+
+def test_a_job_whose_execution_never_started_is_started_by_the_next_scheduler_run(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot)
+    me = owner()
+    user, password = env.seed_user(1)
+    lost: list[str] = []
+
+    def crash_before_start(name: str, payload: Mapping[str, Any]) -> bool:
+        lost.append(name)  # the claiming process died here: no execution exists
+        return True
+
+    env.executions.start = crash_before_start  # type: ignore[method-assign]
+    job = env.create(me, user, password)
+    assert job["state"] == "running" and lost == [job["id"]]
+    env.executions.start = RecordingExecutions.start.__get__(env.executions)  # type: ignore[method-assign]
+
+    def started() -> list[str]:  # other tests' stalled jobs may be started too: not ours
+        return [name for name, _ in env.executions.started if name == job["id"]]
+
+    env.service.scheduler.start_next()
+    assert started() == []  # too soon: it may just be starting
+    env.clock.offset += dt.timedelta(minutes=2)
+    env.service.scheduler.start_next()
+    assert started() == [job["id"]]
+    # Once the execution's first step has saved, it is no longer listed as starting.
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    env.runner.plan(ref)
+    env.executions.started.clear()
+    env.service.scheduler.start_next()
+    assert started() == []
+
+
+class ThrottledOnce:
+    """A connector whose first session's FETCH is throttled the way Microsoft 365 does it."""
+
+    def __init__(self, real: ImapConnector) -> None:
+        self.real, self.throttled = real, False
+
+    def open(self, server: Any, credentials: Any) -> Any:
+        session = self.real.open(server, credentials)
+        outer = self
+
+        class Session:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(session, name)
+
+            def fetch(self, uids: Any) -> Any:
+                if not outer.throttled:
+                    outer.throttled = True
+                    raise RemoteTransient("Request is throttled.", retry_after_s=30.5)
+                return session.fetch(uids)
+
+        return Session()
+
+
+def test_a_server_backoff_hint_pauses_the_job_that_long(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot)
+    env.runner._connector = ThrottledOnce(ImapConnector(network=LOCAL_TESTS))
+    me = owner()
+    user, password = env.seed_user(3)
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    cursor = env.runner.copy_chunk(ref, env.runner.plan(ref))
+    assert cursor["wait_s"] == 30 and not cursor["done"]
+    assert env.service.get(me, job["id"])["state"] == "paused"
+    # Asked again before the time is up: still waiting, nothing fetched.
+    assert env.runner.copy_chunk(ref, cursor)["wait_s"] > 0
+    env.clock.offset += dt.timedelta(seconds=31)
+    cursor = env.runner.copy_chunk(ref, cursor)
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+    env.runner.finalize(ref)
+    done = env.service.get(me, job["id"])
+    assert done["state"] == "completed" and done["counts"]["imported"] == 3

@@ -380,3 +380,12 @@ def test_fetch_refuses_more_than_planned(serve: Callable[..., FakeServer]) -> No
     session.examine(ImapFolder("INBOX", b"INBOX", "/", frozenset()))
     with pytest.raises(RemoteProtocolError, match="too large"):
         list(session.fetch([4]))
+
+
+def test_microsoft_365_throttling_is_transient_with_its_backoff_hint() -> None:
+    said = "Request is throttled. Suggested Backoff Time: 92415 milliseconds"
+    error = translate(imaplib.IMAP4.error(said), "session")
+    assert isinstance(error, RemoteTransient)
+    assert error.retry_after_s == 92.415
+    plain = translate(imaplib.IMAP4.error("[UNAVAILABLE] try later"), "session")
+    assert isinstance(plain, RemoteTransient) and plain.retry_after_s is None

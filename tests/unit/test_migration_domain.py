@@ -264,3 +264,34 @@ def test_error_of_reads_the_lambda_cause() -> None:
     assert (error.code, error.message) == ("remote_auth_failed", "IMAP login refused")
     assert error_of({"Error": "JobCancelled", "Cause": "{}"}).code == "cancelled"
     assert error_of(None).code == "failed"
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject"),
+    [
+        ("started", "started"),
+        ("progress:50", "50%"),
+        ("completed", "completed"),
+        ("rolled_back", "undone"),
+        ("rollback_failed", "could not be undone"),
+    ],
+)
+def test_notices_carry_counts_and_never_a_header_from_server_text(kind: str, subject: str) -> None:
+    from email import message_from_bytes, policy
+
+    from mailport.domain.migration import JobError
+    from mailport.domain.notices import migration_notice
+
+    job = _job(
+        plan=(_plan(10, Counts(imported=7, skipped_oversize=1)),),
+        error=JobError("remote_error", "server said\r\nBcc: victim@example.org"),
+    )
+    raw = migration_notice(
+        job, kind, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "m1", sender="n@x.example", to="u@y"
+    )
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert subject in str(msg["Subject"])
+    assert msg["From"] == "n@x.example" and msg["To"] == "u@y" and msg["Bcc"] is None
+    assert "Auto-Submitted" in msg
+    if kind in ("completed", "progress:50"):
+        assert "Imported: 7" in msg.get_content()

@@ -362,6 +362,10 @@ class Migrations(Protocol):
         """The oldest queued jobs, in registration order."""
         ...
 
+    def starting(self, limit: int) -> list[tuple[Owner, str]]:
+        """Jobs given a slot whose execution has not yet saved (normally for a moment)."""
+        ...
+
     def queue_position(self, job: MigrationJob) -> int:
         """How many queued jobs are ahead of ``job`` (1-based position)."""
         ...
@@ -384,6 +388,14 @@ class Migrations(Protocol):
 
     def put_template(self, tenant_id: str, template: ImapTemplate) -> None:
         """Create or replace a template."""
+        ...
+
+
+class Mailer(Protocol):
+    """Email out (notices), when the deployment has a sender."""
+
+    def send(self, sender: str, to: str, raw: bytes) -> None:
+        """Send ``raw`` (a complete message) from ``sender`` to ``to``."""
         ...
 
 

@@ -39,6 +39,7 @@ class Settings:
     migration_chunk_messages: int = 2000  # messages per CopyChunk step
     migration_chunks_per_execution: int = 1000  # then the job continues in a new execution
     migration_daily_bytes: int | None = None  # local stack only: a pace cap to try pacing
+    notice_sender: str | None = None  # an SES identity; notices are also emailed when set
 
     @property
     def is_local(self) -> bool:
@@ -82,6 +83,7 @@ class Settings:
                 if source.get("STAGE") == "local" and source.get("MIGRATION_DAILY_BYTES")
                 else None
             ),
+            notice_sender=source.get("NOTICE_SENDER") or None,
             # Trusting an extra CA is a test convenience; a deployed stage never honours it.
             extra_ca_file=(
                 source.get("MAIL_EXTRA_CA_FILE") or None if source.get("STAGE") == "local" else None

@@ -15,6 +15,7 @@ from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
+from mailport.adapters.ses import SesMailer
 from mailport.adapters.sqs import SqsFetchQueue
 from mailport.adapters.stepfunctions import SfnExecutions
 from mailport.domain.network import LOCAL_TESTS, NetworkPolicy
@@ -55,6 +56,7 @@ def migration_config(settings: Settings) -> MigrationConfig:
         max_bytes=settings.max_message_bytes,
         ca_file=settings.extra_ca_file,
         daily_bytes_override=settings.migration_daily_bytes,
+        notice_sender=settings.notice_sender,
     )
 
 
@@ -75,9 +77,10 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     migrations = DynamoMigrations(settings.table_name, client=dynamodb)
     executions = SfnExecutions(settings.migration_state_machine_arn, session=session)
     config = migration_config(settings)
+    directory = DynamoDirectory(settings.table_name, session=session)
     return Container(
         settings=settings,
-        directory=DynamoDirectory(settings.table_name, session=session),
+        directory=directory,
         mailbox=mailbox,
         importer=importer,
         uploads=UploadService(
@@ -123,6 +126,8 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             secrets=secrets,
             executions=executions,
             config=config,
+            directory=directory,
+            mailer=SesMailer(session=session) if settings.notice_sender else None,
         ),
     )
 

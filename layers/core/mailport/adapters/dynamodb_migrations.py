@@ -4,7 +4,8 @@ Items (see template.yaml):
 
 * ``USER#<t>#<u>`` / ``JOB#<id>`` — the job: source (no password), the sealed password until the
   job ends, the plan with every folder's checkpoint, counts, state. While queued it carries
-  ``GSI1PK = MIGQ`` and ``GSI1SK = <created>#<t>#<u>#<id>``: the queue, in registration order.
+  ``GSI1PK = MIGQ`` and ``GSI1SK = <created>#<t>#<u>#<id>``: the queue, in registration order;
+  from its start until its execution's first save, ``GSI1PK = MIGSTART`` (crash recovery).
   Every save is conditional on ``version`` (optimistic locking); ``cancel_requested`` is set
   apart from it, so the API's cancel never collides with a worker's checkpoint.
 * ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant;
@@ -48,6 +49,7 @@ from mailport.domain.migration import (
 from mailport.errors import Conflict
 
 QUEUE = "MIGQ"
+STARTING = "MIGSTART"
 CONTENT_TTL_S = 30 * 86_400
 RUNNING = "MIGRUN"
 
@@ -244,7 +246,13 @@ class DynamoMigrations(DynamoTable):
         )
         return sorted((_job(i) for i in items), key=lambda j: j.created_at, reverse=True)
 
-    def _update(self, job: MigrationJob, extra_remove: str = "") -> dict[str, Any]:
+    def _update(
+        self, job: MigrationJob, extra_remove: str = "GSI1PK, GSI1SK", queue: str | None = None
+    ) -> dict[str, Any]:
+        """A conditional save of every field. By default it also takes the job off the queue
+        and the starting list (``GSI1``): a job is saved there only by the API or a worker of
+        an execution that did start. ``queue`` moves it to another GSI1 list instead.
+        """
         fields = _fields(job)
         names = {f"#a{i}": k for i, k in enumerate(fields)}
         values = {f":v{i}": v for i, v in enumerate(fields.values()) if v is not None}
@@ -253,6 +261,9 @@ class DynamoMigrations(DynamoTable):
         if extra_remove:
             removes.append(extra_remove)
         values.update({":old": job.version, ":new": job.version + 1})
+        if queue is not None:
+            sets.append("GSI1PK = :queue")
+            values[":queue"] = queue
         expression = "SET " + ", ".join([*sets, "version = :new"])
         if removes:
             expression += " REMOVE " + ", ".join(removes)
@@ -314,7 +325,7 @@ class DynamoMigrations(DynamoTable):
 
     def cancel_queued(self, job: MigrationJob, finished: MigrationJob) -> bool:
         """Take a queued job out of the queue as ``finished``."""
-        update = self._update(finished, extra_remove="GSI1PK, GSI1SK")
+        update = self._update(finished)
         update["ConditionExpression"] = "version = :old AND #s = :q"
         update["ExpressionAttributeNames"]["#s"] = "state"
         values = update["ExpressionAttributeValues"]
@@ -327,7 +338,9 @@ class DynamoMigrations(DynamoTable):
 
     def claim(self, job: MigrationJob, started: MigrationJob, total: int, per_tenant: int) -> str:
         """Start a queued job if a slot is free (one transaction: job, overall, tenant)."""
-        update = self._update(started, extra_remove="GSI1PK, GSI1SK")
+        # Listed as starting until its execution's first step saves: if this process dies
+        # before the execution starts, the next scheduler run starts it (see ``starting``).
+        update = self._update(started, extra_remove="", queue=STARTING)
         update["ConditionExpression"] = "version = :old AND #s = :q"
         update["ExpressionAttributeNames"]["#s"] = "state"
         update["ExpressionAttributeValues"][":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
@@ -348,13 +361,16 @@ class DynamoMigrations(DynamoTable):
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:
         """The oldest queued jobs, in registration order."""
+        return self._gsi1_jobs(QUEUE, limit)
+
+    def _gsi1_jobs(self, partition: str, limit: int) -> list[tuple[Owner, str]]:
         page = self._call(
             "reading the migration queue",
             "query",
             TableName=self._table,
             IndexName="GSI1",
             KeyConditionExpression="GSI1PK = :q",
-            ExpressionAttributeValues=to_ddb({":q": QUEUE}),
+            ExpressionAttributeValues=to_ddb({":q": partition}),
             Limit=limit,
         )
         out: list[tuple[Owner, str]] = []
@@ -362,6 +378,10 @@ class DynamoMigrations(DynamoTable):
             _, tenant_id, user_id, job_id = str(raw["GSI1SK"]["S"]).rsplit("#", 3)
             out.append((Owner(tenant_id, user_id), job_id))
         return out
+
+    def starting(self, limit: int) -> list[tuple[Owner, str]]:
+        """Jobs given a slot whose execution has not yet saved (normally for a moment)."""
+        return self._gsi1_jobs(STARTING, limit)
 
     def queue_position(self, job: MigrationJob) -> int:
         """1-based position of a queued job."""

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import functools
 import imaplib
+import re
 import socket
 import ssl
 from collections.abc import Callable, Container, Iterator, Sequence
@@ -61,7 +62,9 @@ _TRANSIENT_MARKERS = (
     "TOO MANY",
     "MAXIMUM NUMBER OF CONNECTIONS",
     "TRY AGAIN",
+    "THROTTLED",  # Microsoft 365
 )
+_BACKOFF = re.compile(r"backoff time:\s*(\d+)\s*milliseconds", re.IGNORECASE)
 
 type Phase = str  # "connect" | "tls" | "login" | "session"
 
@@ -165,7 +168,9 @@ def _translate_imap(
     e: imaplib.IMAP4.error, text: str, phase: Phase
 ) -> RemoteError | RemoteTransient:
     if isinstance(e, imaplib.IMAP4.abort) or _is_transient_text(text):
-        return RemoteTransient(f"IMAP server unavailable: {text}")
+        hint = _BACKOFF.search(text)
+        retry_after = int(hint.group(1)) / 1000 if hint else None
+        return RemoteTransient(f"IMAP server unavailable: {text}", retry_after)
     if isinstance(e, LoginError) or phase == "login":
         return RemoteAuthFailed(f"IMAP login refused: {text}")
     return RemoteProtocolError(f"IMAP error: {text}")

@@ -23,10 +23,18 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def _message(subject: str, body: str, now: dt.datetime, message_id: str) -> bytes:
+def _message(
+    subject: str,
+    body: str,
+    now: dt.datetime,
+    message_id: str,
+    *,
+    sender: str = SENDER,
+    to: str = "you",
+) -> bytes:
     msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = SENDER
-    msg["To"] = "you"
+    msg["From"] = sender
+    msg["To"] = to
     msg["Subject"] = subject
     msg["Date"] = email.utils.format_datetime(now)
     msg["Message-ID"] = f"<{message_id}@notices.mailport.invalid>"
@@ -90,9 +98,17 @@ def _counts_lines(job: MigrationJob) -> str:
     )
 
 
-def migration_notice(job: MigrationJob, kind: str, now: dt.datetime, message_id: str) -> bytes:
+def migration_notice(
+    job: MigrationJob,
+    kind: str,
+    now: dt.datetime,
+    message_id: str,
+    *,
+    sender: str = SENDER,
+    to: str = "you",
+) -> bytes:
     """A migration's start, progress milestone (``"progress:<percent>"``), completion,
-    rollback or failed rollback, with its counts.
+    rollback or failed rollback, with its counts (``sender``/``to``: for the copy by email).
     """
     who = f"{_one_line(job.server.username, 100)} ({job.server.host})"
     error = _one_line(job.error.message) if job.error else ""
@@ -128,4 +144,4 @@ def migration_notice(job: MigrationJob, kind: str, now: dt.datetime, message_id:
             "not finish. Some imported mail may still be in your mailbox; contact your admin.\n"
             "移行に失敗し、取り込んだメールの削除も完了できませんでした。管理者にご連絡ください。\n"
         )
-    return _message(subject, body, now, message_id)
+    return _message(subject, body, now, message_id, sender=sender, to=to)

@@ -60,9 +60,17 @@ class RemoteProtocolError(RemoteError):
 
 
 class RemoteTransient(TransientError):
-    """A failure a later retry may fix: a dropped connection, a busy server."""
+    """A failure a later retry may fix: a dropped connection, a busy server.
+
+    ``retry_after_s``: how long the server asked us to back off, when it said (Microsoft
+    365's "Request is throttled. Suggested Backoff Time: N milliseconds").
+    """
 
     code = "remote_temporarily_unavailable"
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,15 +56,31 @@ from mailport.domain.migration import (
 )
 from mailport.domain.mime import MAX_BYTES, fingerprint
 from mailport.domain.notices import migration_notice
-from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, ServerAddress
+from mailport.domain.remote import (
+    Credentials,
+    ImapFolder,
+    ImapMessage,
+    RemoteTransient,
+    ServerAddress,
+)
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
-from mailport.ports import Executions, ImapConnector, ImapMailbox, Mailbox, Migrations, SecretBox
+from mailport.ports import (
+    Directory,
+    Executions,
+    ImapConnector,
+    ImapMailbox,
+    Mailbox,
+    Mailer,
+    Migrations,
+    SecretBox,
+)
 from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.mailbox import MailboxService
 
 log = logging.getLogger(__name__)
 
 SIZE_WINDOW = 2000  # UIDs asked for sizes at once inside a chunk
+STALLED_AFTER_S = 60  # a claimed job whose execution never saved: started again after this
 
 
 class JobCancelled(MailportError):
@@ -94,6 +110,8 @@ class MigrationConfig:
     ca_file: str | None = None
     daily_bytes_override: int | None = None  # local stack only: exercise pacing
     assumed_bytes_per_s: float = 2 * 1024 * 1024  # the preview's estimate before any rate
+    notice_sender: str | None = None  # an SES identity: notices are also emailed
+    index_settle_s: float = 1.0  # GSIs are eventually consistent (typically well under 1 s)
 
 
 def secret_context(job: MigrationJob) -> dict[str, str]:
@@ -335,6 +353,7 @@ class Scheduler:
         moment behind the write, so the caller's new job is considered too (last: it is the
         newest, so registration order holds).
         """
+        self._relaunch_stalled(scan)
         started: list[str] = []
         full_tenants: set[str] = set()
         candidates = self._migrations.queued(scan)
@@ -359,6 +378,18 @@ class Scheduler:
                 self._launch(replace(running, version=job.version + 1))
                 started.append(job_id)
         return started
+
+    def _relaunch_stalled(self, scan: int) -> None:
+        """Start the execution of a job that got its slot over a minute ago but never saved
+        from an execution (the process that claimed it died in between). The execution's
+        name is the job id, so a start that did happen is not repeated.
+        """
+        stale = self._clock() - dt.timedelta(seconds=STALLED_AFTER_S)
+        for owner, job_id in self._migrations.starting(scan):
+            job = self._migrations.get_job(owner, job_id)
+            if job and job.state in ACTIVE and job.started_at and job.started_at < stale:
+                log.warning("starting a stalled migration", extra={"job_id": job_id})
+                self._executions.start(job.job_id, {"job": job_ref(job)})
 
     def _launch(self, job: MigrationJob) -> None:
         try:
@@ -448,9 +479,15 @@ class MigrationRunner:
         secrets: SecretBox,
         executions: Executions,
         config: MigrationConfig,
+        directory: Directory | None = None,
+        mailer: Mailer | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._sleep = sleep
+        self._directory = directory
+        self._mailer = mailer
         self._migrations = migrations
         self._connector = connector
         self._mailbox = mailbox
@@ -504,6 +541,23 @@ class MigrationRunner:
                 flags=Flags(flagged=kind == "rollback_failed"),
             )
         )
+        self._email(job, kind, message_id)
+
+    def _email(self, job: MigrationJob, kind: str, message_id: str) -> None:
+        """The same notice by email, when a sender is configured. Best effort, after the
+        Inbox copy: a notice must never fail the migration it reports on.
+        """
+        sender = self._config.notice_sender
+        if not sender or self._mailer is None or self._directory is None:
+            return
+        user = self._directory.get_user(job.tenant_id, job.user_id)
+        if user is None or not user.email:
+            return
+        raw = migration_notice(job, kind, self._clock(), message_id, sender=sender, to=user.email)
+        try:
+            self._mailer.send(sender, user.email, raw)
+        except MailportError:
+            log.exception("could not email the notice", extra={"job_id": job.job_id})
 
     # -- plan -----------------------------------------------------------------------------
 
@@ -617,9 +671,17 @@ class MigrationRunner:
         if job.state is JobState.PAUSED:
             job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
         before = job.percent()
-        session = self._open(job)
+        chunk = _Chunk(self, owner, job, session := self._open(job))
         try:
-            job, wait_s = _Chunk(self, owner, job, session).run()
+            job, wait_s = chunk.run()
+        except RemoteTransient as e:
+            if not e.retry_after_s:
+                raise  # the state machine retries with its own backoff
+            # The server said how long to back off (Microsoft 365): pause that long, keeping
+            # what this chunk already checkpointed.
+            job, wait_s = chunk.job, max(1, int(e.retry_after_s))
+            until = self._clock() + dt.timedelta(seconds=wait_s)
+            job = self._save(job, replace(job, state=JobState.PAUSED, paused_until=until))
         finally:
             session.logout()
         job = self._save(job, replace(job, chunks=job.chunks + 1))
@@ -690,10 +752,17 @@ class MigrationRunner:
             job = self._save(job, replace(job, state=working, error=failure))
         deadline = self._monotonic() + self._config.rollback_seconds
         removed = 0
+        settled = False
         while self._monotonic() < deadline:
             ids = self._migrations.job_messages(owner, job.job_id, 100)
-            if not ids:
+            if not ids and settled:
                 break
+            if not ids:
+                # The job's messages are found through a GSI, which lags its table by a
+                # moment: look once more after that moment before calling it done.
+                self._sleep(self._config.index_settle_s)
+                settled = True
+                continue
             for message_id in ids:
                 with contextlib.suppress(NotFound):
                     self._service.delete_message(owner, message_id)

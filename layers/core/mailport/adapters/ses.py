@@ -1,0 +1,29 @@
+"""Notices by email through Amazon SES (when a sender identity is configured)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mailport.adapters.aws_errors import translate
+
+
+class SesMailer:
+    """``Mailer`` on SES ``SendRawEmail`` (the message is built by the domain, headers safe)."""
+
+    def __init__(self, *, session: boto3.session.Session | None = None) -> None:
+        self._session = session or boto3.session.Session()
+
+    @functools.cached_property
+    def _ses(self) -> Any:
+        return self._session.client("ses")
+
+    def send(self, sender: str, to: str, raw: bytes) -> None:
+        """Send one message."""
+        try:
+            self._ses.send_raw_email(Source=sender, Destinations=[to], RawMessage={"Data": raw})
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, "sending the notice by email") from e

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.errors import TransientError
-from mailport.usecases.migration import MigrationRunner
+from mailport.usecases.migration_runner import MigrationRunner
 from mailport.wiring import container
 
 logger = Logger()

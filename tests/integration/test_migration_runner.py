@@ -27,10 +27,10 @@ from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.migration import (
     JobCancelled,
     MigrationConfig,
-    MigrationRunner,
     MigrationService,
     job_ref,
 )
+from mailport.usecases.migration_runner import MigrationRunner
 from mailport_local.stack import LocalStack
 from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot

@@ -29,7 +29,7 @@ from mailport.domain.migration import (
 )
 from mailport.domain.remote import ImapFolder
 from mailport.errors import ValidationFailed
-from mailport.usecases.migration import error_of
+from mailport.usecases.migration_runner import error_of
 
 TEMPLATES = {"t1": ImapTemplate("t1", "Corp", "imap.corp.example", 10993, True)}
 

@@ -25,7 +25,8 @@ from mailport.usecases.accounts import AccountsConfig, AccountService
 from mailport.usecases.dispatch import Dispatcher
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
-from mailport.usecases.migration import MigrationConfig, MigrationRunner, MigrationService
+from mailport.usecases.migration import MigrationConfig, MigrationService
+from mailport.usecases.migration_runner import MigrationRunner
 from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
 from mailport.usecases.uploads import UploadService
 

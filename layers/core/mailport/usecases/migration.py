@@ -11,75 +11,48 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
-import json
 import logging
-import re
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from mailport.domain.mailbox import (
-    Flags,
-    Folder,
-    InsertOutcome,
     Owner,
-    Source,
-    SourceType,
-    SystemFolder,
-    message_id_for,
 )
 from mailport.domain.migration import (
     ACTIVE,
     HOLDS_SLOT,
     MAX_FOLDERS,
     TERMINAL,
-    Counts,
     FolderMapping,
-    FolderPlan,
     JobError,
     JobNotCancellable,
     JobNotRevertible,
     JobState,
     MigrationJob,
     SourceServer,
-    advance,
     map_folders,
     new_job_id,
     pace_for,
-    pace_wait,
     parse_connection,
-    reached_milestones,
-    restart_folder,
 )
-from mailport.domain.mime import MAX_BYTES, fingerprint
-from mailport.domain.notices import migration_notice
+from mailport.domain.mime import MAX_BYTES
 from mailport.domain.remote import (
     Credentials,
     ImapFolder,
-    ImapMessage,
-    RemoteTransient,
     ServerAddress,
 )
-from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
+from mailport.errors import MailportError, NotFound, ValidationFailed
 from mailport.ports import (
-    Directory,
     Executions,
     ImapConnector,
     ImapMailbox,
-    Mailbox,
-    Mailer,
     Migrations,
     SecretBox,
 )
-from mailport.usecases.importing import Importer, ImportRequest
-from mailport.usecases.mailbox import MailboxService
 
 log = logging.getLogger(__name__)
 
-SIZE_WINDOW = 2000  # UIDs asked for sizes at once inside a chunk
 STALLED_AFTER_S = 60  # a claimed job whose execution never saved: started again after this
 
 
@@ -132,7 +105,8 @@ def owner_of(ref: Mapping[str, Any]) -> tuple[Owner, str]:
         raise ValidationFailed(f"the job reference lacks {e.args[0]}") from e
 
 
-def _address(server: SourceServer, ca_file: str | None) -> ServerAddress:
+def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:
+    """Where to connect for a source (with the extra CA the local stack trusts)."""
     return ServerAddress(server.host, server.port, server.ssl, ca_file)
 
 
@@ -165,14 +139,6 @@ def survey(session: ImapMailbox, max_bytes: int) -> list[Survey]:
         folder = replace(folder, messages=len(sizes))
         out.append(Survey(mapping, folder, sum(small), len(sizes) - len(small)))
     return out
-
-
-def _folder_id(job_id: str, path: Sequence[str]) -> str:
-    """A folder the job creates gets an id derived from the job and path, so a retried plan
-    recognises its own folders (and rollback deletes only those).
-    """
-    digest = hashlib.sha256("\x1f".join([job_id, *path]).encode("utf-8")).hexdigest()
-    return "f" + digest[:20]
 
 
 # -- the API side ---------------------------------------------------------------------------
@@ -211,7 +177,7 @@ class MigrationService:
     @contextlib.contextmanager
     def _session(self, server: SourceServer, password: str) -> Iterator[ImapMailbox]:
         session = self._connector.open(
-            _address(server, self._config.ca_file), Credentials(server.username, password)
+            server_address(server, self._config.ca_file), Credentials(server.username, password)
         )
         try:
             yield session
@@ -438,562 +404,3 @@ class Scheduler:
             f"{job.job_id}-{mode}{saved.executions}",
             {"job": job_ref(job), "mode": mode, "error": error},
         )
-
-
-# -- the state machine's steps --------------------------------------------------------------
-
-
-def _cursor(
-    done: bool, chunks: int, wait_s: int = 0, continue_as_new: bool = False
-) -> dict[str, Any]:
-    return {"done": done, "wait_s": wait_s, "continue_as_new": continue_as_new, "chunks": chunks}
-
-
-def error_of(error: object) -> JobError:
-    """The user-facing error from Step Functions' ``{"Error", "Cause"}`` of a caught failure."""
-    if not isinstance(error, Mapping):
-        return JobError("failed", "the migration failed")
-    name = str(error.get("Error", "failed"))
-    cause = str(error.get("Cause", ""))
-    with contextlib.suppress(ValueError, TypeError):
-        cause = str(json.loads(cause).get("errorMessage", cause))
-    codes = {"JobCancelled": "cancelled", "States.Timeout": "timed_out"}
-    # RemoteAuthFailed → remote_auth_failed: the same code the API uses for that error.
-    code = (
-        codes.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "_", name.rsplit(".", maxsplit=1)[-1]).lower()
-    )
-    return JobError(code, " ".join(cause.split())[:300] or name)
-
-
-class MigrationRunner:
-    """The steps the migration state machine invokes."""
-
-    def __init__(
-        self,
-        migrations: Migrations,
-        connector: ImapConnector,
-        *,
-        mailbox: Mailbox,
-        mailbox_service: MailboxService,
-        importer: Importer,
-        secrets: SecretBox,
-        executions: Executions,
-        config: MigrationConfig,
-        directory: Directory | None = None,
-        mailer: Mailer | None = None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._sleep = sleep
-        self._directory = directory
-        self._mailer = mailer
-        self._migrations = migrations
-        self._connector = connector
-        self._mailbox = mailbox
-        self._service = mailbox_service
-        self._importer = importer
-        self._secrets = secrets
-        self._executions = executions
-        self._config = config
-        self._clock = clock
-        self._monotonic = monotonic
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _load(self, ref: Mapping[str, Any]) -> tuple[Owner, MigrationJob]:
-        owner, job_id = owner_of(ref)
-        job = self._migrations.get_job(owner, job_id)
-        if job is None:
-            raise NotFound(f"migration {job_id} does not exist")
-        return owner, job
-
-    def _save(self, before: MigrationJob, after: MigrationJob) -> MigrationJob:
-        release = before.state in HOLDS_SLOT and after.state not in HOLDS_SLOT
-        try:
-            return self._migrations.save_job(after, release=release)
-        except Conflict as e:
-            # Someone saved in between (a redelivered step): the retry reads it afresh.
-            raise TransientError("the migration changed meanwhile; retrying") from e
-
-    def _open(self, job: MigrationJob) -> ImapMailbox:
-        if job.sealed_secret is None:
-            raise ValidationFailed("the job's credentials are gone (the job has ended)")
-        password = self._secrets.open(job.sealed_secret, secret_context(job))
-        return self._connector.open(
-            _address(job.server, self._config.ca_file),
-            Credentials(job.server.username, password),
-        )
-
-    def _notify(self, owner: Owner, job: MigrationJob, kind: str) -> None:
-        """A notice in the user's Inbox; its id comes from the job and kind, so a retried
-        step cannot deliver it twice.
-        """
-        message_id = message_id_for("notice", job.job_id, kind)
-        raw = migration_notice(job, kind, self._clock(), message_id)
-        self._importer.store(
-            ImportRequest(
-                owner=owner,
-                raw=raw,
-                folder_id=SystemFolder.INBOX.value,
-                source=Source(SourceType.NOTICE, job.job_id),
-                message_id=message_id,
-                flags=Flags(flagged=kind == "rollback_failed"),
-            )
-        )
-        self._email(job, kind, message_id)
-
-    def _email(self, job: MigrationJob, kind: str, message_id: str) -> None:
-        """The same notice by email, when a sender is configured. Best effort, after the
-        Inbox copy: a notice must never fail the migration it reports on.
-        """
-        sender = self._config.notice_sender
-        if not sender or self._mailer is None or self._directory is None:
-            return
-        user = self._directory.get_user(job.tenant_id, job.user_id)
-        if user is None or not user.email:
-            return
-        raw = migration_notice(job, kind, self._clock(), message_id, sender=sender, to=user.email)
-        try:
-            self._mailer.send(sender, user.email, raw)
-        except MailportError:
-            log.exception("could not email the notice", extra={"job_id": job.job_id})
-
-    # -- plan -----------------------------------------------------------------------------
-
-    def plan(self, ref: Mapping[str, Any]) -> dict[str, Any]:
-        """Snapshot the source (folders, UIDVALIDITY, UIDNEXT, sizes), create the target
-        folders (recording which ones the job made), and announce the start.
-        """
-        owner, job = self._load(ref)
-        if job.cancel_requested:
-            raise JobCancelled("cancelled by the user")
-        if job.planned:
-            return _cursor(job.next_folder() is None, 0)
-        session = self._open(job)
-        try:
-            surveyed = survey(session, self._config.max_bytes)
-        finally:
-            session.logout()
-        self._service.ensure_system_folders(owner)
-        existing = self._mailbox.list_folders(owner)
-        created: list[str] = []
-        plan = [self._folder_plan(owner, job, s, existing, created) for s in surveyed]
-        pace = pace_for(job.server.host, self._config.daily_bytes_override)
-        planned = replace(
-            job,
-            state=JobState.RUNNING,
-            plan=tuple(plan),
-            planned=True,
-            created_folders=tuple(created),
-            started_at=job.started_at or self._clock(),
-            pace_name=pace.name,
-            daily_bytes=pace.daily_bytes,
-        )
-        planned = self._save(job, planned)
-        self._notify(owner, planned, "started")
-        return _cursor(planned.next_folder() is None, 0)
-
-    def _folder_plan(
-        self,
-        owner: Owner,
-        job: MigrationJob,
-        s: Survey,
-        existing: list[Folder],
-        created: list[str],
-    ) -> FolderPlan:
-        m = s.mapping
-        target = None
-        if not m.skip_reason:
-            target = m.system.value if m.system else self._target(owner, job, m, existing, created)
-        return FolderPlan(
-            name=m.source.name,
-            raw_name=m.source.raw_name,
-            uidvalidity=s.folder.uidvalidity,
-            uidnext=s.folder.uidnext,
-            messages=s.folder.messages,
-            bytes=s.bytes,
-            oversize=s.oversize,
-            target_id=target,
-            target_label=m.target_label,
-            skip_reason=m.skip_reason,
-            dedup_across=m.dedup_across,
-            done=target is None or s.folder.messages == 0,
-        )
-
-    def _target(
-        self,
-        owner: Owner,
-        job: MigrationJob,
-        mapping: FolderMapping,
-        existing: list[Folder],
-        created: list[str],
-    ) -> str:
-        """The user folder for a path, made (parents first) where missing."""
-        parent: str | None = None
-        for depth in range(len(mapping.path)):
-            name = mapping.path[depth]
-            found = next(
-                (
-                    f
-                    for f in existing
-                    if f.parent_id == parent and f.name == name and f.system is None
-                ),
-                None,
-            )
-            if found is None:
-                folder = Folder(_folder_id(job.job_id, mapping.path[: depth + 1]), name, parent)
-                with contextlib.suppress(Conflict):  # a retried plan made it already
-                    self._mailbox.create_folder(owner, folder)
-                existing.append(folder)
-                found = folder
-            mine = found.folder_id == _folder_id(job.job_id, mapping.path[: depth + 1])
-            if mine and found.folder_id not in created:
-                created.append(found.folder_id)
-            parent = found.folder_id
-        assert parent is not None
-        return parent
-
-    # -- copy -----------------------------------------------------------------------------
-
-    def copy_chunk(self, ref: Mapping[str, Any], cursor: Mapping[str, Any]) -> dict[str, Any]:
-        """Copy up to a chunk's worth of messages, with a checkpoint after every batch."""
-        owner, job = self._load(ref)
-        chunks = int(cursor.get("chunks", 0)) + 1
-        if job.cancel_requested:
-            raise JobCancelled("cancelled by the user")
-        now = self._clock()
-        if job.paused_until and job.paused_until > now:
-            wait = int((job.paused_until - now).total_seconds()) + 1
-            return _cursor(False, chunks, wait_s=min(wait, self._config.max_pause_s))
-        if job.next_folder() is None:
-            return _cursor(True, chunks)
-        if job.state is JobState.PAUSED:
-            job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
-        before = job.percent()
-        chunk = _Chunk(self, owner, job, session := self._open(job))
-        try:
-            job, wait_s = chunk.run()
-        except RemoteTransient as e:
-            if not e.retry_after_s:
-                raise  # the state machine retries with its own backoff
-            # The server said how long to back off (Microsoft 365): pause that long, keeping
-            # what this chunk already checkpointed.
-            job, wait_s = chunk.job, max(1, int(e.retry_after_s))
-            until = self._clock() + dt.timedelta(seconds=wait_s)
-            job = self._save(job, replace(job, state=JobState.PAUSED, paused_until=until))
-        finally:
-            session.logout()
-        job = self._save(job, replace(job, chunks=job.chunks + 1))
-        for milestone in reached_milestones(before, job.percent(), job.milestones):
-            job = self._save(job, replace(job, milestones=(*job.milestones, milestone)))
-            self._notify(owner, job, f"progress:{milestone}")
-        if wait_s:
-            return _cursor(False, chunks, wait_s=min(wait_s, self._config.max_pause_s))
-        done = job.next_folder() is None
-        again = not done and chunks >= self._config.chunks_per_execution
-        return _cursor(done, chunks, continue_as_new=again)
-
-    # -- finish ---------------------------------------------------------------------------
-
-    def finalize(self, ref: Mapping[str, Any]) -> dict[str, Any]:
-        """The job is complete: forget the password, free the slot."""
-        _, job = self._load(ref)
-        if job.state is not JobState.COMPLETED:
-            if job.cancel_requested:
-                raise JobCancelled("cancelled by the user")
-            done = replace(
-                job, state=JobState.COMPLETED, finished_at=self._clock(), sealed_secret=None
-            )
-            job = self._save(job, done)
-        return {"state": job.state.value, "counts": job.counts.to_json()}
-
-    def notify(self, ref: Mapping[str, Any], outcome: str) -> dict[str, Any]:
-        """Tell the user how it ended; a rollback that could not finish marks the job failed."""
-        owner, job = self._load(ref)
-        if outcome == "rollback_failed" and job.state is not JobState.FAILED:
-            failed = replace(
-                job,
-                state=JobState.FAILED,
-                rollback_incomplete=True,
-                finished_at=self._clock(),
-                sealed_secret=None,
-            )
-            job = self._save(job, failed)
-        self._notify(owner, job, outcome)
-        return {"notified": outcome, "state": job.state.value}
-
-    def continue_as_new(self, ref: Mapping[str, Any]) -> dict[str, Any]:
-        """Carry the job on in a fresh execution (the history of one is capped at 25,000
-        events; a mailbox's size must not be).
-        """
-        _, job = self._load(ref)
-        saved = self._save(job, replace(job, executions=job.executions + 1))
-        name = f"{job.job_id}-c{saved.executions}"
-        self._executions.start(
-            name, {"job": job_ref(job), "progress": {"cursor": _cursor(False, 0)}}
-        )
-        return {"continued_in": name}
-
-    def rollback(
-        self, ref: Mapping[str, Any], error: object, mode: str = "rollback"
-    ) -> dict[str, Any]:
-        """Remove what the job stored and the folders it made, a piece at a time (the state
-        machine loops until done). Idempotent: what is gone stays gone.
-        """
-        owner, job = self._load(ref)
-        final = JobState.REVERTED if mode == "revert" else JobState.ROLLED_BACK
-        if job.state is final or (mode != "revert" and job.state is JobState.COMPLETED):
-            # A completed job is undone only by an explicit revert, never by a late catch.
-            return {"done": True, "state": job.state.value}
-        working = JobState.REVERTING if mode == "revert" else JobState.ROLLING_BACK
-        if job.state is not working:
-            failure = job.error or (error_of(error) if mode != "revert" else None)
-            job = self._save(job, replace(job, state=working, error=failure))
-        deadline = self._monotonic() + self._config.rollback_seconds
-        removed = 0
-        settled = False
-        while self._monotonic() < deadline:
-            ids = self._migrations.job_messages(owner, job.job_id, 100)
-            if not ids and settled:
-                break
-            if not ids:
-                # The job's messages are found through a GSI, which lags its table by a
-                # moment: look once more after that moment before calling it done.
-                self._sleep(self._config.index_settle_s)
-                settled = True
-                continue
-            for message_id in ids:
-                with contextlib.suppress(NotFound):
-                    self._service.delete_message(owner, message_id)
-                removed += 1
-        else:
-            return {"done": False, "removed": removed}
-        kept = self._remove_folders(owner, job)
-        end = replace(
-            job,
-            state=final,
-            finished_at=self._clock(),
-            sealed_secret=None,
-            created_folders=kept,
-        )
-        job = self._save(job, end)
-        return {"done": True, "removed": removed, "state": job.state.value}
-
-    def _remove_folders(self, owner: Owner, job: MigrationJob) -> tuple[str, ...]:
-        """Delete the folders the job made, children first; one the user has since put mail
-        or folders into is kept (mail is never lost), and stays listed on the job.
-        """
-        kept: list[str] = []
-        folders = {f.folder_id: f for f in self._mailbox.list_folders(owner)}
-        for folder_id in reversed(job.created_folders):
-            folder = folders.get(folder_id)
-            if folder is None:
-                continue
-            has_children = any(f.parent_id == folder_id for f in folders.values())
-            if folder.total or has_children:
-                kept.append(folder_id)
-                continue
-            with contextlib.suppress(NotFound):
-                self._mailbox.delete_folder(owner, folder)
-            folders.pop(folder_id, None)
-        return tuple(reversed(kept))
-
-
-class _Chunk:
-    """One CopyChunk step: batches of messages from the current folder onward."""
-
-    def __init__(
-        self, runner: MigrationRunner, owner: Owner, job: MigrationJob, session: ImapMailbox
-    ) -> None:
-        self.r = runner
-        self.cfg = runner._config
-        self.owner = owner
-        self.job = job
-        self.session = session
-        self.deadline = runner._monotonic() + self.cfg.chunk_seconds
-        self.messages = 0
-        self.bytes = 0
-        self.examined: int | None = None
-        self.batch_messages = min(self.cfg.batch_messages, self.cfg.chunk_messages)
-
-    def _room(self) -> bool:
-        return (
-            self.messages < self.cfg.chunk_messages
-            and self.bytes < self.cfg.chunk_bytes
-            and self.r._monotonic() < self.deadline
-        )
-
-    def run(self) -> tuple[MigrationJob, int]:
-        """Copy until the chunk is full or the job is done; the job and any pace wait."""
-        while self._room():
-            index = self.job.next_folder()
-            if index is None:
-                break
-            wait = self._batch(index)
-            if wait:
-                return self.job, wait
-        return self.job, 0
-
-    def _examine(self, index: int) -> FolderPlan:
-        folder = self.job.plan[index]
-        if self.examined == index:
-            return folder
-        source = ImapFolder(folder.name, folder.raw_name, None, frozenset())
-        now = self.session.examine(source)
-        self.examined = index
-        if now.uidvalidity != folder.uidvalidity:
-            log.warning(
-                "UIDVALIDITY changed: copying the folder again", extra={"job_id": self.job.job_id}
-            )
-            folder = restart_folder(folder, now.uidvalidity, now.uidnext)
-            self._set(index, folder)
-        return folder
-
-    def _set(self, index: int, folder: FolderPlan, **changes: Any) -> None:
-        plan = list(self.job.plan)
-        plan[index] = folder
-        after = replace(self.job, plan=tuple(plan), **changes)
-        self.job = self.r._save(self.job, after)
-
-    def _next_uids(self, folder: FolderPlan) -> dict[int, int]:
-        """Sizes of the next UIDs after the checkpoint, inside the snapshot."""
-        last = folder.uidnext - 1
-        start = folder.done_uid + 1
-        while start <= last:
-            end = min(last, start + SIZE_WINDOW - 1)
-            sizes = self.session.sizes(start, end)
-            if sizes:
-                return dict(sorted(sizes.items()))
-            start = end + 1
-        return {}
-
-    def _batch(self, index: int) -> int:
-        """One batch from folder ``index``, then a checkpoint; a pace wait (s) or 0."""
-        folder = self._examine(index)
-        sizes = self._next_uids(folder)
-        if not sizes:
-            self._set(index, advance(folder, folder.uidnext - 1, Counts(), True))
-            return 0
-        pace = pace_for(self.job.server.host, self.job.daily_bytes)
-        # Anything left of today's allowance? (Asked for one byte: a fresh day always says yes.)
-        wait, window = pace_wait(pace, self.job.window, self.r._clock().timestamp(), 1)
-        if wait:
-            until = self.r._clock() + dt.timedelta(seconds=wait)
-            self._set(index, folder, state=JobState.PAUSED, paused_until=until, window=window)
-            return int(wait)
-        budget = self.cfg.batch_bytes
-        if pace.daily_bytes is not None:
-            budget = max(1, min(budget, pace.daily_bytes - window.used))
-        batch = self._take(sizes, budget)
-        started = self.r._monotonic()
-        counts = self._copy(folder, batch)
-        last_uid = batch[-1][0]
-        finished = last_uid >= folder.uidnext - 1
-        self.messages += len(batch)
-        self.bytes += counts.bytes
-        self._set(
-            index,
-            advance(folder, last_uid, counts, finished),
-            window=replace(window, used=window.used + counts.bytes),
-            busy_s=self.job.busy_s + (self.r._monotonic() - started),
-        )
-        return 0
-
-    def _take(self, sizes: dict[int, int], budget: int) -> list[tuple[int, int]]:
-        """The next batch: at most ``batch_messages`` and ``budget`` bytes to download (the
-        first message always, or a message bigger than a day's cap would never go).
-        """
-        batch: list[tuple[int, int]] = []
-        total = 0
-        for uid, size in sizes.items():
-            counted = size if size < self.cfg.max_bytes else 0  # oversize: not downloaded
-            if batch and (len(batch) >= self.batch_messages or total + counted > budget):
-                break
-            batch.append((uid, size))
-            total += counted
-        return batch
-
-    def _message_id(self, folder: FolderPlan, uid: int) -> str:
-        return message_id_for(
-            "imap", self.job.server.key, folder.name, str(folder.uidvalidity), str(uid)
-        )
-
-    def _copy(self, folder: FolderPlan, batch: list[tuple[int, int]]) -> Counts:
-        """Fetch and store a batch; what is already in the mailbox is not downloaded again."""
-        sizes = dict(batch)
-        oversize = [uid for uid, size in batch if size >= self.cfg.max_bytes]
-        wanted = {
-            uid: self._message_id(folder, uid) for uid, size in batch if size < self.cfg.max_bytes
-        }
-        present = self.r._mailbox.existing_messages(self.owner, list(wanted.values()))
-        counts = Counts(skipped_oversize=len(oversize))
-        for uid, mid in wanted.items():
-            if mid in present:  # a retried chunk's own work, or an earlier migration's
-                mine = present[mid] == self.job.job_id
-                counts = counts + (
-                    Counts(imported=1, bytes=sizes[uid]) if mine else Counts(already_present=1)
-                )
-        to_fetch = [uid for uid, mid in wanted.items() if mid not in present]
-        if not to_fetch:
-            return counts
-        assert folder.target_id is not None
-        target = folder.target_id
-        messages = list(self.session.fetch(to_fetch))
-        if folder.dedup_across:
-            messages, counts = self._drop_seen(messages, counts)
-        with ThreadPoolExecutor(self.cfg.store_concurrency) as pool:
-            results = list(
-                pool.map(lambda m: self._store(folder, target, wanted[m.uid], m), messages)
-            )
-        for result in results:  # a UID expunged meanwhile is simply not there to copy
-            counts = counts + result
-        if folder.dedup_across:
-            stored = [
-                fingerprint(m.raw) for m, r in zip(messages, results, strict=True) if r.imported
-            ]
-            if stored:  # after storing: a crash in between may duplicate, never lose
-                self.r._migrations.remember_contents(self.owner, self.job.job_id, stored)
-        return counts
-
-    def _drop_seen(
-        self, messages: list[ImapMessage], counts: Counts
-    ) -> tuple[list[ImapMessage], Counts]:
-        """Gmail-style sources: the same mail under another label was copied already."""
-        prints = [fingerprint(m.raw) for m in messages]
-        seen = self.r._migrations.seen_contents(self.owner, self.job.job_id, prints)
-        keep: list[ImapMessage] = []
-        for m, fp in zip(messages, prints, strict=True):
-            if fp in seen:
-                counts = counts + Counts(already_present=1)
-            else:
-                seen.add(fp)  # twice in one batch: once
-                keep.append(m)
-        return keep, counts
-
-    def _store(self, folder: FolderPlan, target: str, message_id: str, m: ImapMessage) -> Counts:
-        flags = Flags(
-            seen="\\Seen" in m.flags,
-            flagged="\\Flagged" in m.flags,
-            answered="\\Answered" in m.flags,
-        )
-        try:
-            result = self.r._importer.store(
-                ImportRequest(
-                    owner=self.owner,
-                    raw=m.raw,
-                    folder_id=target,
-                    source=Source(SourceType.IMAP, self.job.job_id),
-                    message_id=message_id,
-                    job_id=self.job.job_id,
-                    flags=flags,
-                    received_at=m.internal_date,
-                )
-            )
-        except ValidationFailed:
-            log.info("a message could not be imported", extra={"job_id": self.job.job_id})
-            return Counts(failed=1)
-        mine = result.job_id == self.job.job_id
-        if result.outcome is InsertOutcome.STORED or mine:
-            return Counts(imported=1, bytes=len(m.raw))
-        return Counts(already_present=1, bytes=len(m.raw))

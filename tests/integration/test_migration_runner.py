@@ -21,7 +21,7 @@ from mailport.domain.mailbox import Owner
 from mailport.domain.migration import JobNotRevertible, JobState
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteTransient
-from mailport.errors import ValidationFailed
+from mailport.errors import TransientError, ValidationFailed
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.migration import (
@@ -34,6 +34,7 @@ from mailport.usecases.migration_runner import MigrationRunner
 from mailport_local.stack import LocalStack
 from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot
+from tests.support.faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
@@ -296,3 +297,80 @@ def test_a_server_backoff_hint_pauses_the_job_that_long(
     env.runner.finalize(ref)
     done = env.service.get(me, job["id"])
     assert done["state"] == "completed" and done["counts"]["imported"] == 3
+
+
+def _count_stored(env: Env, me: Owner, job_id: str) -> int:
+    return len(set(env.migrations.job_messages(me, job_id, 1000)))
+
+
+def _finish(env: Env, ref: dict[str, str], cursor: dict[str, Any]) -> None:
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+    env.runner.finalize(ref)
+
+
+def test_a_connection_dropped_mid_fetch_is_retried_without_duplicates(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, chunk_messages=100, batch_messages=5)
+    me = owner()
+    user, password = env.seed_user(30, size=5000)
+    with FaultProxy(("127.0.0.1", dovecot.imaps_port)) as proxy:
+        conn = {
+            "type": "manual",
+            "host": "127.0.0.1",
+            "port": proxy.port,
+            "username": user,
+            "password": password,
+        }
+        job = env.service.create(me, {"connection": conn, "agreed": True})
+        ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+        cursor = env.runner.plan(ref)
+        proxy.drop_after = 60_000  # of ≈ 150 KB: a few batches in, in the middle of a FETCH
+        with pytest.raises(TransientError):
+            env.runner.copy_chunk(ref, cursor)  # the state machine retries this step
+        partial = env.service.get(me, job["id"])["counts"]["imported"]
+        assert 0 < partial < 30
+        proxy.drop_after = None
+        _finish(env, ref, cursor)
+    done = env.service.get(me, job["id"])
+    assert done["state"] == "completed" and done["counts"]["imported"] == 30
+    assert _count_stored(env, me, job["id"]) == 30
+
+
+def test_stores_whose_checkpoint_was_lost_count_once(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    """The worker died after storing a batch and before saving its checkpoint: the retried
+    step finds those messages (same ids) and counts them as this job's, once.
+    """
+    env = build(local_stack, dovecot, chunk_messages=100, batch_messages=4)
+    me = owner()
+    user, password = env.seed_user(10)
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    cursor = env.runner.plan(ref)
+    real_save = env.migrations.save_job
+    calls = {"n": 0}
+
+    def dies_at_first_checkpoint(j: Any, *, release: bool = False) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise TransientError("the worker's container was recycled")
+        return real_save(j, release=release)
+
+    env.migrations.save_job = dies_at_first_checkpoint  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        env.runner.copy_chunk(ref, cursor)
+    env.migrations.save_job = real_save  # type: ignore[method-assign]
+    assert env.service.get(me, job["id"])["counts"]["imported"] == 0  # nothing checkpointed
+    assert _count_stored(env, me, job["id"]) == 4  # but one batch was stored
+    _finish(env, ref, cursor)
+    done = env.service.get(me, job["id"])
+    assert done["counts"] == {
+        "imported": 10,
+        "already_present": 0,
+        "skipped_oversize": 0,
+        "failed": 0,
+    }
+    assert _count_stored(env, me, job["id"]) == 10

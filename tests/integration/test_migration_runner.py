@@ -17,7 +17,7 @@ from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.s3 import S3RawStore
-from mailport.domain.mailbox import Owner
+from mailport.domain.mailbox import Owner, message_id_for
 from mailport.domain.migration import JobNotRevertible, JobState
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteTransient
@@ -374,3 +374,29 @@ def test_stores_whose_checkpoint_was_lost_count_once(
         "failed": 0,
     }
     assert _count_stored(env, me, job["id"]) == 10
+
+
+def test_revert_keeps_a_folder_the_user_has_put_other_mail_in(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot)
+    me = owner()
+    user, password = env.seed_user(0)
+    dovecot.seed_maildir(user, "Projects", [(b"Subject: p\r\n\r\nbody\r\n", set(), 1.7e9)])
+    dovecot.seed_maildir(user, "Old", [(b"Subject: o\r\n\r\nbody\r\n", set(), 1.7e9)])
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    _finish(env, ref, env.runner.plan(ref))
+    service = env.runner._service
+    folders = {f.name: f for f in service.folders(me)}
+    assert {"Projects", "Old"} <= set(folders)
+    # The user files the job's start notice (not the job's mail) into "Projects".
+    notice = message_id_for("notice", job["id"], "started")
+    service.update_message(me, notice, {"folder_id": folders["Projects"].folder_id})
+    env.service.revert(me, job["id"])
+    assert env.runner.rollback(ref, None, "revert")["state"] == "reverted"
+    after = {f.name: f for f in service.folders(me)}
+    assert "Old" not in after  # made by the job, emptied by the revert: gone
+    assert after["Projects"].total == 1  # kept: it holds the user's own mail
+    stored = env.migrations.get_job(me, job["id"])
+    assert stored is not None and stored.created_folders == (folders["Projects"].folder_id,)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -34,21 +33,12 @@ import boto3
 import requests
 
 from bench.corpus import big_message, messages
+from bench.harness import login, result_head, write_result
 from mailport_local.stack import LocalStack, LocalStackConfig
-
-RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def login(stack: LocalStack, email: str = "alice@acme.example") -> dict[str, str]:
-    r = requests.post(
-        f"{stack.api_url}/v1/local/login", json={"email": email, "tenant": "acme"}, timeout=30
-    )
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
 def pipeline(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str, Any]:
-    headers = login(stack)
+    headers = login(stack.api_url)
     session = requests.Session()
     started = time.perf_counter()
     batches = []
@@ -202,7 +192,7 @@ def big_one(stack: LocalStack, size_mb: float) -> dict[str, Any]:
     source = stack.sqs_sources["EmlIngestFunction.Uploads"]
     source.stop()  # this upload is handed to the child process instead
     raw = big_message(int(size_mb * 1024 * 1024))
-    headers = login(stack, "bob@acme.example")
+    headers = login(stack.api_url, "bob@acme.example")
     batch = requests.post(
         f"{stack.api_url}/v1/uploads",
         headers=headers,
@@ -289,15 +279,7 @@ def main() -> None:
             rss_stack = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             big = big_one(stack, args.big_mb) if args.big_mb else None
     result = {
-        "benchmark": "ingest",
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "messages": args.messages,
-        "megabytes": round(total_mb, 1),
+        **result_head("ingest", args.messages, total_mb),
         "concurrency": args.concurrency,
         "pipeline": pipe,
         "sink_floor": floor,
@@ -305,8 +287,7 @@ def main() -> None:
         "stack_process_peak_rss_mb": round(rss_stack, 1),
         "big_message": big,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("ingest", result)
     print(f"ingest: {args.messages} messages, {total_mb:.1f} MB, concurrency {args.concurrency}")
     print(
         f"  pipeline   {pipe['seconds']:7.2f} s  {pipe['msg_per_s']:7.1f} msg/s  {pipe['counts']}"

@@ -28,10 +28,7 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import uuid
@@ -42,30 +39,30 @@ import boto3
 import requests
 
 from bench.corpus import messages
+from bench.harness import (
+    COUNTER,
+    function_env,
+    login,
+    mail_server,
+    measured,
+    print_row,
+    python_child,
+    rate,
+    result_head,
+    sink_floor,
+    stack_config,
+    write_result,
+)
 from mailport.adapters.dynamo_table import to_ddb
 from mailport.adapters.dynamodb_accounts import DynamoAccounts
 from mailport.domain.accounts import PopAccount, Preset
-from mailport.domain.mailbox import Owner
+from mailport.domain.mailbox import Owner, SourceType
 from mailport.usecases.pop_fetch import FetchConfig
-from mailport_local.stack import LocalStack, LocalStackConfig
+from mailport_local.stack import LocalStack
 from tests.support.dovecot import Dovecot
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results"
-
-# Counts every AWS call a child makes, by operation.
-_COUNTER = """
-import collections, botocore.client
-CALLS = collections.Counter()
-_orig = botocore.client.BaseClient._make_api_call
-def _counted(self, name, params):
-    CALLS[name] += 1
-    return _orig(self, name, params)
-botocore.client.BaseClient._make_api_call = _counted
-"""
-
 _PIPELINE = (
-    _COUNTER
+    COUNTER
     + """
 import json, os, sys, time
 sys.path[:0] = [os.path.join(sys.argv[1], "functions/pop_fetch")]
@@ -78,57 +75,6 @@ started = time.perf_counter()
 result = pop_fetch.handler(event, LocalContext("pop-fetch", 1024, 900))
 seconds = time.perf_counter() - started
 print(json.dumps({"result": result, "seconds": seconds, "calls": dict(CALLS)}))
-"""
-)
-
-_FLOOR = (
-    _COUNTER
-    + """
-import base64, datetime as dt, hashlib, json, sys, threading, time, boto3
-from concurrent.futures import ThreadPoolExecutor
-from bench.corpus import messages
-from mailport.adapters.dynamo_table import to_ddb
-from mailport.adapters.dynamodb_mailbox import DynamoMailbox
-from mailport.domain.mailbox import Flags, Owner, Source, SourceType, StoredMessage
-from mailport.domain.mime import summarize
-args = json.loads(sys.stdin.read())
-raws = [m.replace(b"\\r\\n", b"\\n").replace(b"\\n", b"\\r\\n") for m in messages(args["n"])]
-owner, pk = Owner("floor", "u1"), "USER#floor#u1"
-# The index item each message needs, built before the clock starts: the floor is the writes.
-shape = DynamoMailbox(args["table"])._message_item
-items = [to_ddb(shape(owner, StoredMessage(f"m{n}", "inbox", summarize(raw), Flags(),
-         Source(SourceType.POP, "a"), "f" * 64, f"floor/{n}.eml", dt.datetime.now(dt.UTC),
-         sha256="s" * 64))) for n, raw in enumerate(raws)]
-boto3.client("dynamodb").put_item(TableName=args["table"],
-                                  Item={"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}})
-local = threading.local()
-def one(n):
-    if not hasattr(local, "s3"):
-        local.s3, local.ddb = boto3.client("s3"), boto3.client("dynamodb")
-    raw = raws[n]
-    local.s3.put_object(Bucket=args["bucket"], Key=f"floor/{n}.eml", Body=raw,
-                        ContentType="message/rfc822",
-                        ChecksumSHA256=base64.b64encode(hashlib.sha256(raw).digest()).decode())
-    # The same conditions as mailport's: they make a retried write a no-op (no duplicates).
-    new = "attribute_not_exists(PK)"
-    local.ddb.transact_write_items(TransactItems=[
-        {"Put": {"TableName": args["table"], "Item": items[n], "ConditionExpression": new}},
-        {"Put": {"TableName": args["table"], "ConditionExpression": new,
-                 "Item": {"PK": {"S": pk}, "SK": {"S": f"FP#inbox#{n:064d}"},
-                          "message_id": {"S": f"m{n}"}}}},
-        {"Update": {"TableName": args["table"],
-                    "Key": {"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}},
-                    "UpdateExpression": "ADD #t :t, unread :u, #s :s",
-                    "ConditionExpression": "attribute_exists(PK)",
-                    "ExpressionAttributeNames": {"#t": "total", "#s": "size"},
-                    "ExpressionAttributeValues": {":t": {"N": "1"}, ":u": {"N": "1"},
-                                                  ":s": {"N": str(len(raw))}}}},
-    ])
-started = time.perf_counter()
-with ThreadPoolExecutor(args["concurrency"]) as pool:
-    list(pool.map(one, range(len(raws))))
-seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "calls": dict(CALLS)}))
 """
 )
 
@@ -149,7 +95,7 @@ print(json.dumps({"seconds": time.perf_counter() - started, "bytes": total}))
 """
 
 _DISPATCH = (
-    _COUNTER
+    COUNTER
     + """
 import json, time
 from mailport.wiring import container
@@ -161,77 +107,6 @@ print(json.dumps({"seconds": seconds, "queued": result.queued,
                   "per_minute": list(result.per_minute), "calls": dict(CALLS)}))
 """
 )
-
-
-def _hwm_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def measured(cmd: list[str], env: dict[str, str], stdin: str = "") -> dict[str, Any]:
-    """Run a child; its stdout's last line (JSON, if any), wall time and peak RSS."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(stdin)
-    proc.stdin.close()
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, _hwm_kb(proc.pid))
-        time.sleep(0.02)
-    wall = time.perf_counter() - started
-    out = proc.stdout.read() if proc.stdout else ""
-    err = proc.stderr.read() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}): {err[-2000:]}")
-    lines = [line for line in out.strip().splitlines() if line.startswith("{")]
-    data: dict[str, Any] = json.loads(lines[-1]) if lines else {}
-    return {**data, "wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1024, 1)}
-
-
-def python_child(code: str, env: dict[str, str], stdin: str = "") -> dict[str, Any]:
-    """A Python child with the repo importable."""
-    paths = [str(ROOT), str(ROOT / "infra" / "local"), str(ROOT / "layers" / "core")]
-    env = {**env, "PYTHONPATH": os.pathsep.join(paths)}
-    cmd = [sys.executable, "-c", code, str(ROOT)]
-    if os.environ.get("BENCH_PYSPY") and code is _PIPELINE:  # where the run spends its time
-        cmd = [
-            "py-spy",
-            "record",
-            "--format",
-            "raw",
-            "--threads",
-            "-o",
-            os.environ["BENCH_PYSPY"],
-            "--",
-            *cmd,
-        ]
-    return measured(cmd, env, stdin)
-
-
-def seed_users(dovecot: Dovecot, raws: list[bytes], names: list[str]) -> dict[str, str]:
-    passwords = {}
-    for name in names:
-        passwords[name] = f"pw-{uuid.uuid4().hex}"
-        dovecot.add_user(name, passwords[name])
-        dovecot.seed_maildir(
-            name, "INBOX", [(r, set(), 1_700_000_000.0 + i) for i, r in enumerate(raws)]
-        )
-    return passwords
 
 
 def getmail6(dovecot: Dovecot, user: str, password: str, workdir: Path) -> dict[str, Any]:
@@ -305,7 +180,7 @@ def make_accounts(stack: LocalStack, count: int) -> float:
     ddb = boto3.client("dynamodb")
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    batch: list[dict[str, Any]] = []
+    batch: list[Any] = []  # WriteRequestTypeDef items
     for i in range(count):
         owner = Owner("bench", f"u{i // 10}")
         account = PopAccount(
@@ -339,70 +214,50 @@ def main() -> None:
 
     raws = messages(args.messages)
     total_mb = sum(map(len, raws)) / 1024 / 1024
-    with tempfile.TemporaryDirectory(prefix="bp", dir="/tmp") as tmp:
-        base = Path(tmp)
-        base.chmod(0o755)  # Dovecot's own users must reach its files below
-        with Dovecot(base / "dv") as dovecot:
-            passwords = seed_users(dovecot, raws, ["mp", "gm", "pf"])
-            config = LocalStackConfig(
-                api_port=0,
-                state_dir=base / "state",
-                persist=False,
-                run_schedules=False,
-                mail_ca_file=str(dovecot.ca_pem),
-            )
-            with LocalStack(config) as stack:
-                env = {
-                    **os.environ,
-                    **stack.lambdas["PopFetchFunction"].environment,
-                    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    inbox = {"INBOX": [(r, set[str](), 1_700_000_000.0 + i) for i, r in enumerate(raws)]}
+    users = ["mp", "gm", "pf"]
+    with (
+        mail_server(inbox, users) as (base, dovecot, passwords),
+        LocalStack(stack_config(base, dovecot)) as stack,
+    ):
+        env = function_env(stack, "PopFetchFunction")
+        account_id, user_id = register(stack, dovecot, passwords["mp"])
+        floor = sink_floor(
+            env,
+            messages=args.messages,
+            table=stack.physical_id("MailportTable"),
+            bucket=stack.physical_id("MailBucket"),
+            concurrency=FetchConfig().store_concurrency,
+            source=SourceType.POP.value,
+        )
+        pipe = python_child(_PIPELINE, env, fetch_event("acme", user_id, account_id), profile=True)
+        protocol = python_child(
+            _PROTOCOL,
+            env,
+            json.dumps(
+                {
+                    "port": dovecot.pop3s_port,
+                    "ca": str(dovecot.ca_pem),
+                    "user": "pf",
+                    "password": passwords["pf"],
                 }
-                account_id, user_id = register(stack, dovecot, passwords["mp"])
-                floor = python_child(
-                    _FLOOR,
-                    env,
-                    json.dumps(
-                        {
-                            "n": args.messages,
-                            "table": stack.physical_id("MailportTable"),
-                            "bucket": stack.physical_id("MailBucket"),
-                            "concurrency": FetchConfig().store_concurrency,
-                        }
-                    ),
-                )
-                pipe = python_child(_PIPELINE, env, fetch_event("acme", user_id, account_id))
-                protocol = python_child(
-                    _PROTOCOL,
-                    env,
-                    json.dumps(
-                        {
-                            "port": dovecot.pop3s_port,
-                            "ca": str(dovecot.ca_pem),
-                            "user": "pf",
-                            "password": passwords["pf"],
-                        }
-                    ),
-                )
-                peer = getmail6(dovecot, "gm", passwords["gm"], base / "getmail")
-                runs = stored_count(stack, account_id, user_id)
-                dispatch = None
-                if args.accounts:
-                    stack.sqs_sources["PopFetchFunction.FetchWork"].stop()
-                    created_s = make_accounts(stack, args.accounts)
-                    denv = {
-                        **os.environ,
-                        **stack.lambdas["PopDispatchFunction"].environment,
-                        "POWERTOOLS_LOG_LEVEL": "WARNING",
-                        # moto answers a query at ~3.5 ms per item; ten at once on its one
-                        # process exceed botocore's 60 s read timeout. One at a time.
-                        "DISPATCH_PARALLELISM": "1",
-                    }
-                    dispatch = python_child(_DISPATCH, denv)
-                    dispatch["accounts_created_s"] = round(created_s, 1)
-                    minutes = dispatch["per_minute"]
-                    dispatch["spread_max_over_mean"] = round(
-                        max(minutes) / (sum(minutes) / len(minutes)), 3
-                    )
+            ),
+        )
+        peer = getmail6(dovecot, "gm", passwords["gm"], base / "getmail")
+        runs = stored_count(stack, account_id, user_id)
+        dispatch = None
+        if args.accounts:
+            stack.sqs_sources["PopFetchFunction.FetchWork"].stop()
+            created_s = make_accounts(stack, args.accounts)
+            # moto answers a query at ~3.5 ms per item; ten at once on its one
+            # process exceed botocore's 60 s read timeout. One at a time.
+            denv = function_env(stack, "PopDispatchFunction", DISPATCH_PARALLELISM="1")
+            dispatch = python_child(_DISPATCH, denv)
+            dispatch["accounts_created_s"] = round(created_s, 1)
+            minutes = dispatch["per_minute"]
+            dispatch["spread_max_over_mean"] = round(
+                max(minutes) / (sum(minutes) / len(minutes)), 3
+            )
     report(
         args,
         total_mb,
@@ -413,13 +268,7 @@ def main() -> None:
 
 
 def register(stack: LocalStack, dovecot: Dovecot, password: str) -> tuple[str, str]:
-    r = requests.post(
-        f"{stack.api_url}/v1/local/login",
-        json={"email": "alice@acme.example", "tenant": "acme"},
-        timeout=30,
-    )
-    r.raise_for_status()
-    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    headers = login(stack.api_url)
     me = requests.get(f"{stack.api_url}/v1/me", headers=headers, timeout=30).json()
     created = requests.post(
         f"{stack.api_url}/v1/accounts",
@@ -458,41 +307,25 @@ def report(
     pipe, floor = figures["mailport"], figures["sink_floor"]
     protocol, peer = figures["protocol_floor"], figures["getmail6"]
     n = args.messages
-
-    def rate(seconds: float) -> float:
-        return round(n / seconds, 1)
-
     result = {
-        "benchmark": "pop3",
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "messages": n,
-        "megabytes": round(total_mb, 1),
-        "mailport": {**pipe, "msg_per_s": rate(pipe["seconds"]), "run": runs},
-        "sink_floor": {**floor, "msg_per_s": rate(floor["seconds"])},
-        "protocol_floor": {**protocol, "msg_per_s": rate(protocol["seconds"])},
-        "getmail6": {**peer, "msg_per_s": rate(peer["wall_s"])},
+        **result_head("pop3", n, total_mb),
+        "mailport": {**pipe, "msg_per_s": rate(n, pipe["seconds"]), "run": runs},
+        "sink_floor": {**floor, "msg_per_s": rate(n, floor["seconds"])},
+        "protocol_floor": {**protocol, "msg_per_s": rate(n, protocol["seconds"])},
+        "getmail6": {**peer, "msg_per_s": rate(n, peer["wall_s"])},
         "ratio_to_sink_floor": round(pipe["seconds"] / floor["seconds"], 2),
-        "ahead_of_getmail6": round(rate(pipe["seconds"]) / rate(peer["wall_s"]), 2),
+        "ahead_of_getmail6": round(rate(n, pipe["seconds"]) / rate(n, peer["wall_s"]), 2),
         "dispatcher": dispatch,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "pop3.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result("pop3", result)
     print(f"pop3: {n} messages, {total_mb:.1f} MB, one account, one run")
-    for name, key, secs in [
-        ("mailport (handler)", "mailport", pipe["seconds"]),
-        ("sink floor", "sink_floor", floor["seconds"]),
-        ("protocol floor", "protocol_floor", protocol["seconds"]),
-        ("getmail6 (process)", "getmail6", peer["wall_s"]),
+    for name, figures_of, secs in [
+        ("mailport (handler)", pipe, pipe["seconds"]),
+        ("sink floor", floor, floor["seconds"]),
+        ("protocol floor", protocol, protocol["seconds"]),
+        ("getmail6 (process)", peer, peer["wall_s"]),
     ]:
-        print(
-            f"  {name:20s} {secs:7.2f} s {n / secs:8.1f} msg/s  peak RSS "
-            f"{result[key]['peak_rss_mb']:6.1f} MB"
-        )  # type: ignore[index]
+        print_row(name, secs, n, figures_of["peak_rss_mb"])
     print(f"  mailport / sink floor: {result['ratio_to_sink_floor']}x (target <= 1.25x)")
     print(f"  mailport msg/s / getmail6 msg/s: {result['ahead_of_getmail6']}x")
     print(f"  mailport AWS calls: {pipe.get('calls')}")

@@ -14,9 +14,10 @@ import json
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mailport.domain.mailbox import (
@@ -448,8 +449,28 @@ class MigrationRunner:
         return tuple(reversed(kept))
 
 
+@dataclass
+class _Batch:
+    """A fetched batch whose stores are under way (checkpointed when they are all done)."""
+
+    index: int
+    last_uid: int
+    counts: Counts  # what needed no store: oversize, already there, seen under a label
+    messages: list[ImapMessage] = field(default_factory=list)  # fetched, to store
+    stores: list[tuple[ImapMessage, Future[Counts]]] = field(default_factory=list)
+    dedup: bool = False
+    download: int = 0  # bytes fetched (for the pace before the checkpoint says so)
+
+
 class _Chunk:
-    """One CopyChunk step: batches of messages from the current folder onward."""
+    """One CopyChunk step: batches of messages from the current folder onward.
+
+    Pipelined like the POP3 fetcher: while a batch is being stored (a pool of
+    ``store_concurrency``), the next one is fetched over IMAP and queued behind it, so the
+    pool never drains between batches (at most two batches in memory). A batch is
+    checkpointed once all its stores are done, in order, so a checkpoint never claims what is
+    not stored.
+    """
 
     def __init__(
         self, runner: MigrationRunner, owner: Owner, job: MigrationJob, session: ImapMailbox
@@ -459,11 +480,18 @@ class _Chunk:
         self.owner = owner
         self.job = job
         self.session = session
-        self.deadline = runner._monotonic() + self.cfg.chunk_seconds
+        self.started = runner._monotonic()
+        self.deadline = self.started + self.cfg.chunk_seconds
         self.messages = 0
         self.bytes = 0
         self.examined: int | None = None
         self.batch_messages = min(self.cfg.batch_messages, self.cfg.chunk_messages)
+        self.upto: dict[int, int] = {}  # per folder: the last UID fetched (≥ its checkpoint)
+        self.window = job.window
+        self.pending: deque[_Batch] = deque()  # oldest first
+        self.prints: set[str] = set()  # contents on their way in (Gmail-style dedup)
+        self.last_flush = self.started
+        self.pool: ThreadPoolExecutor | None = None
 
     def _room(self) -> bool:
         return (
@@ -474,14 +502,18 @@ class _Chunk:
 
     def run(self) -> tuple[MigrationJob, int]:
         """Copy until the chunk is full or the job is done; the job and any pace wait."""
-        while self._room():
-            index = self.job.next_folder()
-            if index is None:
-                break
-            wait = self._batch(index)
-            if wait:
-                return self.job, wait
-        return self.job, 0
+        wait = 0
+        with ThreadPoolExecutor(self.cfg.store_concurrency) as pool:
+            self.pool = pool
+            try:
+                while not wait and self._room():
+                    index = self.job.next_folder()
+                    if index is None:
+                        break
+                    wait = self._batch(index)
+            finally:
+                self._flush()  # on an error too: what was stored is checkpointed
+        return self.job, wait
 
     def _examine(self, index: int) -> FolderPlan:
         folder = self.job.plan[index]
@@ -494,7 +526,9 @@ class _Chunk:
             log.warning(
                 "UIDVALIDITY changed: copying the folder again", extra={"job_id": self.job.job_id}
             )
-            folder = restart_folder(folder, now.uidvalidity, now.uidnext)
+            self._flush()
+            folder = restart_folder(self.job.plan[index], now.uidvalidity, now.uidnext)
+            self.upto.pop(index, None)
             self._set(index, folder)
         return folder
 
@@ -504,10 +538,10 @@ class _Chunk:
         after = replace(self.job, plan=tuple(plan), **changes)
         self.job = self.r._save(self.job, after)
 
-    def _next_uids(self, folder: FolderPlan) -> dict[int, int]:
-        """Sizes of the next UIDs after the checkpoint, inside the snapshot."""
+    def _next_uids(self, index: int, folder: FolderPlan) -> dict[int, int]:
+        """Sizes of the next UIDs after those fetched, inside the snapshot."""
         last = folder.uidnext - 1
-        start = folder.done_uid + 1
+        start = max(folder.done_uid, self.upto.get(index, 0)) + 1
         while start <= last:
             end = min(last, start + SIZE_WINDOW - 1)
             sizes = self.session.sizes(start, end)
@@ -517,36 +551,80 @@ class _Chunk:
         return {}
 
     def _batch(self, index: int) -> int:
-        """One batch from folder ``index``, then a checkpoint; a pace wait (s) or 0."""
+        """Fetch one batch from folder ``index`` and start storing it; a pace wait (s) or 0."""
         folder = self._examine(index)
-        sizes = self._next_uids(folder)
+        sizes = self._next_uids(index, folder)
         if not sizes:
-            self._set(index, advance(folder, folder.uidnext - 1, Counts(), True))
+            self._flush()
+            current = self.job.plan[index]
+            self._set(index, advance(current, current.uidnext - 1, Counts(), True))
             return 0
         pace = pace_for(self.job.server.host, self.job.daily_bytes)
+        in_flight = sum(b.download for b in self.pending)
+        ahead = replace(self.window, used=self.window.used + in_flight)
         # Anything left of today's allowance? (Asked for one byte: a fresh day always says yes.)
-        wait, window = pace_wait(pace, self.job.window, self.r._clock().timestamp(), 1)
+        wait, window = pace_wait(pace, ahead, self.r._clock().timestamp(), 1)
         if wait:
+            self._flush()
             until = self.r._clock() + dt.timedelta(seconds=wait)
-            self._set(index, folder, state=JobState.PAUSED, paused_until=until, window=window)
+            self._set(
+                index,
+                self.job.plan[index],
+                state=JobState.PAUSED,
+                paused_until=until,
+                window=self.window,
+            )
             return int(wait)
+        if window.start != ahead.start:
+            self.window = replace(window, used=0)  # a new day: the pending batch counts there
+            window = replace(window, used=in_flight)
         budget = self.cfg.batch_bytes
         if pace.daily_bytes is not None:
             budget = max(1, min(budget, pace.daily_bytes - window.used))
         batch = self._take(sizes, budget)
-        started = self.r._monotonic()
-        counts = self._copy(folder, batch)
-        last_uid = batch[-1][0]
-        finished = last_uid >= folder.uidnext - 1
+        prepared = self._prepare(index, folder, batch)  # IMAP, while the stores run
+        self._submit(folder, prepared)
+        self._flush(keep=1)  # the pool always has the next batch while one is waited for
+        self.upto[index] = batch[-1][0]
         self.messages += len(batch)
+        return 0
+
+    def _flush(self, keep: int = 0) -> None:
+        """Checkpoint pending batches, oldest first, until ``keep`` are left."""
+        while len(self.pending) > keep:
+            try:
+                self._checkpoint(self.pending.popleft())
+            except BaseException:
+                # No later checkpoint past one that failed (it would skip its UIDs): let
+                # the stores under way finish, then the retried step finds them by id.
+                for batch in self.pending:
+                    for _, future in batch.stores:
+                        future.exception()
+                self.pending.clear()
+                raise
+
+    def _checkpoint(self, batch: _Batch) -> None:
+        """Wait for a batch's stores and save its checkpoint."""
+        counts = batch.counts
+        stored: list[str] = []
+        for message, future in batch.stores:
+            result = future.result()
+            counts = counts + result
+            if batch.dedup and result.imported:
+                stored.append(fingerprint(message.raw))
+        if stored:  # after storing: a crash in between may duplicate, never lose
+            self.r._migrations.remember_contents(self.owner, self.job.job_id, stored)
+        now = self.r._monotonic()
+        current = self.job.plan[batch.index]
+        self.window = replace(self.window, used=self.window.used + counts.bytes)
         self.bytes += counts.bytes
         self._set(
-            index,
-            advance(folder, last_uid, counts, finished),
-            window=replace(window, used=window.used + counts.bytes),
-            busy_s=self.job.busy_s + (self.r._monotonic() - started),
+            batch.index,
+            advance(current, batch.last_uid, counts, batch.last_uid >= current.uidnext - 1),
+            window=self.window,
+            busy_s=self.job.busy_s + (now - self.last_flush),
         )
-        return 0
+        self.last_flush = now
 
     def _take(self, sizes: dict[int, int], budget: int) -> list[tuple[int, int]]:
         """The next batch: at most ``batch_messages`` and ``budget`` bytes to download (the
@@ -567,8 +645,8 @@ class _Chunk:
             "imap", self.job.server.key, folder.name, str(folder.uidvalidity), str(uid)
         )
 
-    def _copy(self, folder: FolderPlan, batch: list[tuple[int, int]]) -> Counts:
-        """Fetch and store a batch; what is already in the mailbox is not downloaded again."""
+    def _prepare(self, index: int, folder: FolderPlan, batch: list[tuple[int, int]]) -> _Batch:
+        """Fetch a batch; what is already in the mailbox is not downloaded again."""
         sizes = dict(batch)
         oversize = [uid for uid, size in batch if size >= self.cfg.max_bytes]
         wanted = {
@@ -582,27 +660,28 @@ class _Chunk:
                 counts = counts + (
                     Counts(imported=1, bytes=sizes[uid]) if mine else Counts(already_present=1)
                 )
+        prepared = _Batch(index, batch[-1][0], counts, dedup=folder.dedup_across)
         to_fetch = [uid for uid, mid in wanted.items() if mid not in present]
         if not to_fetch:
-            return counts
-        assert folder.target_id is not None
-        target = folder.target_id
+            return prepared
         messages = list(self.session.fetch(to_fetch))
+        prepared.download = sum(len(m.raw) for m in messages)
         if folder.dedup_across:
-            messages, counts = self._drop_seen(messages, counts)
-        with ThreadPoolExecutor(self.cfg.store_concurrency) as pool:
-            results = list(
-                pool.map(lambda m: self._store(folder, target, wanted[m.uid], m), messages)
-            )
-        for result in results:  # a UID expunged meanwhile is simply not there to copy
-            counts = counts + result
-        if folder.dedup_across:
-            stored = [
-                fingerprint(m.raw) for m, r in zip(messages, results, strict=True) if r.imported
-            ]
-            if stored:  # after storing: a crash in between may duplicate, never lose
-                self.r._migrations.remember_contents(self.owner, self.job.job_id, stored)
-        return counts
+            messages, prepared.counts = self._drop_seen(messages, prepared.counts)
+        prepared.messages = messages
+        return prepared
+
+    def _submit(self, folder: FolderPlan, batch: _Batch) -> None:
+        """Start storing a fetched batch; it is pending until ``_flush``."""
+        assert self.pool is not None
+        target = folder.target_id
+        assert target is not None
+        batch.stores = [
+            (m, self.pool.submit(self._store, target, self._message_id(folder, m.uid), m))
+            for m in batch.messages
+        ]
+        batch.messages = []
+        self.pending.append(batch)
 
     def _drop_seen(
         self, messages: list[ImapMessage], counts: Counts
@@ -610,16 +689,18 @@ class _Chunk:
         """Gmail-style sources: the same mail under another label was copied already."""
         prints = [fingerprint(m.raw) for m in messages]
         seen = self.r._migrations.seen_contents(self.owner, self.job.job_id, prints)
+        seen |= self.prints  # on their way in, not yet remembered
         keep: list[ImapMessage] = []
         for m, fp in zip(messages, prints, strict=True):
             if fp in seen:
                 counts = counts + Counts(already_present=1)
             else:
                 seen.add(fp)  # twice in one batch: once
+                self.prints.add(fp)
                 keep.append(m)
         return keep, counts
 
-    def _store(self, folder: FolderPlan, target: str, message_id: str, m: ImapMessage) -> Counts:
+    def _store(self, target: str, message_id: str, m: ImapMessage) -> Counts:
         flags = Flags(
             seen="\\Seen" in m.flags,
             flagged="\\Flagged" in m.flags,

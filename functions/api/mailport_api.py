@@ -114,6 +114,13 @@ def owner(feature: Feature = Feature.MAILBOX) -> Owner:
     return Owner(caller.tenant_id, caller.user_id)
 
 
+def admin(feature: Feature) -> Owner:
+    """Like ``owner``, for the tenant's admins only."""
+    if not principal().admin:
+        raise Forbidden("only your organisation's administrators may do this")
+    return owner(feature)
+
+
 def body() -> Any:
     """The request's JSON body (refused clearly when it is not JSON)."""
     request = app.current_request
@@ -304,6 +311,27 @@ def imap_templates() -> Response:
     """The IMAP servers the tenant's admin set up."""
     templates = container().migrations.templates(owner(Feature.IMAP_MIGRATION))
     return _json({"templates": templates})
+
+
+@route("/v1/admin/imap-templates", methods=["POST"])
+def create_imap_template() -> Response:
+    """Admin: a new IMAP server template (name, host, port, SSL) for the tenant's users."""
+    created = container().migrations.put_template(admin(Feature.IMAP_MIGRATION), body())
+    return _json(created, 201)
+
+
+@route("/v1/admin/imap-templates/{template_id}", methods=["PUT"])
+def replace_imap_template(template_id: str) -> Response:
+    """Admin: change a template (jobs already queued keep their server)."""
+    owner_ = admin(Feature.IMAP_MIGRATION)
+    return _json(container().migrations.put_template(owner_, body(), template_id))
+
+
+@route("/v1/admin/imap-templates/{template_id}", methods=["DELETE"])
+def delete_imap_template(template_id: str) -> Response:
+    """Admin: remove a template."""
+    container().migrations.delete_template(admin(Feature.IMAP_MIGRATION), template_id)
+    return Response(body="", status_code=204)
 
 
 @route("/v1/migrations/preview", methods=["POST"])

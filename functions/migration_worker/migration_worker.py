@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.errors import TransientError
@@ -21,6 +22,8 @@ from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer()
+metrics = Metrics()  # the runner's metrics (adapters/metrics.py) share its buffer
+metrics.set_default_dimensions(path="imap")
 
 
 class UnknownStep(ValueError):
@@ -48,9 +51,11 @@ def run_step(runner: MigrationRunner, event: dict[str, Any]) -> dict[str, Any]:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_worker.handler``)."""
     logger.append_keys(job_id=(event.get("job") or {}).get("job_id"), step=event.get("step"))
+    metrics.add_metric(name="MigrationSteps", unit=MetricUnit.Count, value=1)
     try:
         return run_step(container().migration_runner, event)
     except TransientError as e:

@@ -454,3 +454,58 @@ def test_gmail_labels_and_all_mail_are_copied_once(
     assert shas("inbox") == set(digest[:4])
     assert shas(ids["Receipts"]) == set(digest[4:6])
     assert shas(ids["All Mail"]) == set(digest[6:])
+
+
+def test_admin_templates_and_a_migration_through_one(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    api = local_stack.api_url
+    admin = login(local_stack, "carol@acme.example", "acme", admin=True)
+    user = user_headers(local_stack)
+    form = {"name": "Old mail server", "host": "127.0.0.1", "port": dovecot.imaps_port}
+    refused = requests.post(f"{api}/v1/admin/imap-templates", headers=user, json=form, timeout=10)
+    assert refused.status_code == 403
+    bad = requests.post(
+        f"{api}/v1/admin/imap-templates", headers=admin, json={**form, "host": "a b"}, timeout=10
+    )
+    assert bad.status_code == 400
+    created = requests.post(f"{api}/v1/admin/imap-templates", headers=admin, json=form, timeout=10)
+    assert created.status_code == 201, created.text
+    template = created.json()
+    listed = requests.get(f"{api}/v1/imap-templates", headers=user, timeout=10).json()
+    assert template in listed["templates"]
+
+    # A user migrates through it with only a login (the admin's template names the server,
+    # and may use a port that is not a mail port).
+    name, password, _ = seed(dovecot)
+    conn = {"type": "template", "template_id": template["id"], "username": name}
+    job = start(api, user, {**conn, "password": password})
+    done = wait_job(api, user, job["id"], ended)
+    assert done["state"] == "completed" and done["source"]["type"] == "template"
+    assert done["counts"]["imported"] == sum(FOLDERS.values())
+
+    # Another tenant's users can't use it (or see it).
+    other = login(local_stack, "erin@smallco.example", "smallco")
+    assert requests.get(f"{api}/v1/imap-templates", headers=other, timeout=10).status_code == 403
+    renamed = requests.put(
+        f"{api}/v1/admin/imap-templates/{template['id']}",
+        headers=admin,
+        json={**form, "name": "Legacy"},
+        timeout=10,
+    )
+    assert renamed.status_code == 200 and renamed.json()["name"] == "Legacy"
+    gone = requests.delete(
+        f"{api}/v1/admin/imap-templates/{template['id']}", headers=admin, timeout=10
+    )
+    assert gone.status_code == 204
+    again = requests.delete(
+        f"{api}/v1/admin/imap-templates/{template['id']}", headers=admin, timeout=10
+    )
+    assert again.status_code == 404
+    late = requests.post(
+        f"{api}/v1/migrations/preview",
+        headers=user,
+        json={"connection": {**conn, "password": password}},
+        timeout=10,
+    )
+    assert late.status_code == 400 and "admin" in late.json()["error"]["message"]

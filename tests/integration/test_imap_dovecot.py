@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import socket
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from mailport.adapters.imap import ImapConnector, ImapSession
-from mailport.domain.network import LOCAL_TESTS
+from mailport.domain.network import LOCAL_TESTS, NetworkPolicy, RemoteAddressRefused
 from mailport.domain.remote import (
     Credentials,
     ImapFolder,
@@ -190,3 +191,21 @@ def test_closed_port() -> None:
         ImapConnector(network=LOCAL_TESTS, connect_timeout=2).open(
             ServerAddress("127.0.0.1", port, ssl=True), Credentials("u", "p")
         )
+
+
+def test_only_an_admin_template_may_name_another_port(
+    dovecot: Dovecot, account: tuple[str, str, Seeded]
+) -> None:
+    """Mail ports only (the deployed rule), unless the address came from an admin's template;
+    the address itself is vetted either way (private addresses allowed here for the test).
+    """
+    user, password, _ = account
+    connector = ImapConnector(network=NetworkPolicy(allow_private=True))
+    typed = _imaps(dovecot)
+    with pytest.raises(RemoteAddressRefused):
+        connector.open(typed, Credentials(user, password))
+    session = connector.open(dataclasses.replace(typed, any_port=True), Credentials(user, password))
+    session.logout()
+    strict = ImapConnector()  # the deployed policy: public addresses only
+    with pytest.raises(RemoteAddressRefused):
+        strict.open(dataclasses.replace(typed, any_port=True), Credentials(user, password))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -11,6 +12,12 @@ from mailport.domain.remote import RemoteAuthFailed, RemoteTransient
 from mailport.errors import TransientError
 from mailport_local.lambdas import LocalContext
 from migration_worker import UnknownStep, handler, run_step
+
+
+@pytest.fixture(autouse=True)
+def namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lambda has the variable before the module loads (template.yaml Globals); here, set it.
+    monkeypatch.setattr(migration_worker.metrics, "namespace", "Mailport")
 
 
 def ctx() -> LocalContext:
@@ -81,3 +88,36 @@ def test_other_errors_keep_their_name_for_the_catch(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(migration_worker, "container", lambda: _Container(runner))
     with pytest.raises(RemoteAuthFailed):
         handler({"step": "plan", "job": JOB}, ctx())
+
+
+def test_a_chunks_figures_become_emf_metrics_with_path_imap(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The runner reports through ``EmfMigrationMetrics``; the handler flushes them."""
+    from mailport.adapters.metrics import EmfMigrationMetrics
+    from mailport.domain.migration import Counts, JobState
+
+    reporter = EmfMigrationMetrics()
+
+    class Reporting(Runner):
+        def copy_chunk(self, job: Any, cursor: Any) -> dict[str, Any]:
+            reporter.chunk(Counts(imported=5, already_present=2, bytes=4096), 1.25)
+            return {"done": True}
+
+        def finalize(self, job: Any) -> dict[str, Any]:
+            reporter.ended(JobState.COMPLETED, 90.0)
+            return {"state": "completed"}
+
+    monkeypatch.setattr(migration_worker, "container", lambda: _Container(Reporting()))
+    handler({"step": "copy_chunk", "job": JOB, "cursor": {}}, ctx())
+    handler({"step": "finalize", "job": JOB}, ctx())
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    chunk, final = blobs
+    assert chunk["path"] == final["path"] == "imap"
+    assert (chunk["MessagesImported"], chunk["BytesImported"], chunk["ChunkDuration"]) == (
+        [5.0],
+        [4096.0],
+        [1.25],
+    )
+    assert chunk["MessagesAlreadyPresent"] == [2.0] and chunk["MigrationSteps"] == [1.0]
+    assert (final["MigrationsCompleted"], final["MigrationDuration"]) == ([1.0], [90.0])

@@ -17,7 +17,7 @@ from mailport.domain.accounts import (
 )
 from mailport.domain.identity import Tenant, User
 from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
-from mailport.domain.migration import ImapTemplate, MigrationJob
+from mailport.domain.migration import Counts, ImapTemplate, JobState, MigrationJob
 from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
 from mailport.domain.uploads import BatchHead, FileResult, UploadBatch, UploadFile
 
@@ -390,12 +390,28 @@ class Migrations(Protocol):
         """Create or replace a template."""
         ...
 
+    def delete_template(self, tenant_id: str, template_id: str) -> bool:
+        """Remove a template; False if there was none."""
+        ...
+
 
 class Mailer(Protocol):
     """Email out (notices), when the deployment has a sender."""
 
     def send(self, sender: str, to: str, raw: bytes) -> None:
         """Send ``raw`` (a complete message) from ``sender`` to ``to``."""
+        ...
+
+
+class MigrationMetrics(Protocol):
+    """What a migration did, for the operators' metrics."""
+
+    def chunk(self, counts: Counts, seconds: float) -> None:
+        """A CopyChunk step copied ``counts`` in ``seconds``."""
+        ...
+
+    def ended(self, state: JobState, seconds: float | None) -> None:
+        """A job ended (completed, rolled back, reverted, failed) after ``seconds``."""
         ...
 
 

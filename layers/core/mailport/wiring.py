@@ -13,6 +13,7 @@ from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
+from mailport.adapters.metrics import EmfMigrationMetrics
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.adapters.ses import SesMailer
@@ -129,6 +130,7 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             config=config,
             directory=directory,
             mailer=SesMailer(session=session) if settings.notice_sender else None,
+            metrics=EmfMigrationMetrics(),
         ),
     )
 

@@ -466,6 +466,19 @@ class DynamoMigrations(DynamoTable):
         }
         self._call("saving the IMAP template", "put_item", TableName=self._table, Item=to_ddb(item))
 
+    def delete_template(self, tenant_id: str, template_id: str) -> bool:
+        """Remove a template; False if there was none."""
+        try:
+            self._call(
+                "deleting the IMAP template",
+                "delete_item",
+                **self._key(f"TENANT#{tenant_id}", f"IMAPTPL#{template_id}"),
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except ConditionFailed:
+            return False
+        return True
+
 
 def _with_version(job: MigrationJob, version: int) -> MigrationJob:
     return dataclasses.replace(job, version=version)

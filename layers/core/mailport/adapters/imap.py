@@ -343,8 +343,13 @@ class ImapConnector:
         )
 
     def _connect(self, server: ServerAddress, context: ssl.SSLContext) -> Any:
+        # An admin's template may name any port; the address is vetted all the same.
+        network = (
+            dataclasses.replace(self._network, ports=None) if server.any_port else self._network
+        )
+
         def dial(host: str, port: int, timeout: float | None) -> socket.socket:
-            return connect_vetted(host, port, timeout, self._network, self._resolve)
+            return connect_vetted(host, port, timeout, network, self._resolve)
 
         return _Client(
             server, context, timeout=self._timeout, max_literal=self._max_bytes, dial=dial

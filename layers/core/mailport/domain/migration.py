@@ -114,6 +114,20 @@ class SourceServer:
         }
 
 
+def parse_template(body: object, template_id: str) -> ImapTemplate:
+    """An admin's IMAP server template from a request body."""
+    if not isinstance(body, Mapping):
+        raise ValidationFailed("send a JSON object")
+    name = _text(body, "name", 100)
+    host = _text(body, "host", 253).lower()
+    if not all(ch.isalnum() or ch in ".-:[]" for ch in host):
+        raise ValidationFailed("host must be a host name or an IP address")
+    ssl = body.get("ssl", True)
+    if not isinstance(ssl, bool):
+        raise ValidationFailed("ssl must be true or false")
+    return ImapTemplate(template_id, name, host, _port(body.get("port"), 993 if ssl else 143), ssl)
+
+
 def _text(body: Mapping[str, object], name: str, limit: int = 320) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value.strip():

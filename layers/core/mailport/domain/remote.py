@@ -18,6 +18,7 @@ class ServerAddress:
     port: int
     ssl: bool = True
     ca_file: str | None = None  # extra CA to trust (tests; private servers an admin allows)
+    any_port: bool = False  # an admin's template named the port: not limited to mail ports
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,6 +36,7 @@ from mailport.domain.migration import (
     new_job_id,
     pace_for,
     parse_connection,
+    parse_template,
 )
 from mailport.domain.mime import MAX_BYTES
 from mailport.domain.remote import (
@@ -107,7 +109,9 @@ def owner_of(ref: Mapping[str, Any]) -> tuple[Owner, str]:
 
 def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:
     """Where to connect for a source (with the extra CA the local stack trusts)."""
-    return ServerAddress(server.host, server.port, server.ssl, ca_file)
+    return ServerAddress(
+        server.host, server.port, server.ssl, ca_file, any_port=server.kind == "template"
+    )
 
 
 # -- surveying a source -----------------------------------------------------------------------
@@ -168,6 +172,25 @@ class MigrationService:
     def templates(self, owner: Owner) -> list[dict[str, object]]:
         """The tenant's IMAP server templates."""
         return [t.to_json() for t in self._migrations.list_templates(owner.tenant_id)]
+
+    def put_template(
+        self, owner: Owner, payload: object, template_id: str | None = None
+    ) -> dict[str, object]:
+        """Create (no id) or replace a template of the caller's tenant (admins only: the
+        caller checks). Jobs already queued keep the server they were created with.
+        """
+        if template_id is not None and not any(
+            t.template_id == template_id for t in self._migrations.list_templates(owner.tenant_id)
+        ):
+            raise NotFound("no such IMAP template")
+        template = parse_template(payload, template_id or f"t{uuid.uuid4().hex[:12]}")
+        self._migrations.put_template(owner.tenant_id, template)
+        return template.to_json()
+
+    def delete_template(self, owner: Owner, template_id: str) -> None:
+        """Remove a template of the caller's tenant."""
+        if not self._migrations.delete_template(owner.tenant_id, template_id):
+            raise NotFound("no such IMAP template")
 
     def _connection(self, owner: Owner, payload: object) -> tuple[SourceServer, str]:
         body = payload.get("connection") if isinstance(payload, Mapping) else None

@@ -60,6 +60,7 @@ from mailport.ports import (
     ImapMailbox,
     Mailbox,
     Mailer,
+    MigrationMetrics,
     Migrations,
     SecretBox,
 )
@@ -130,11 +131,13 @@ class MigrationRunner:
         config: MigrationConfig,
         directory: Directory | None = None,
         mailer: Mailer | None = None,
+        metrics: MigrationMetrics | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sleep = sleep
+        self._metrics = metrics
         self._directory = directory
         self._mailer = mailer
         self._migrations = migrations
@@ -164,6 +167,16 @@ class MigrationRunner:
         except Conflict as e:
             # Someone saved in between (a redelivered step): the retry reads it afresh.
             raise TransientError("the migration changed meanwhile; retrying") from e
+
+    def _finish(self, before: MigrationJob, after: MigrationJob) -> MigrationJob:
+        """Save a job's end (its state says which), and count it."""
+        saved = self._save(before, after)
+        if self._metrics is not None:
+            took = None
+            if after.started_at and after.finished_at:
+                took = (after.finished_at - after.started_at).total_seconds()
+            self._metrics.ended(after.state, took)
+        return saved
 
     def _open(self, job: MigrationJob) -> ImapMailbox:
         if job.sealed_secret is None:
@@ -319,7 +332,7 @@ class MigrationRunner:
             return _cursor(True, chunks)
         if job.state is JobState.PAUSED:
             job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
-        before = job.percent()
+        before, counted, started = job.percent(), job.counts, self._monotonic()
         chunk = _Chunk(self, owner, job, session := self._open(job))
         try:
             job, wait_s = chunk.run()
@@ -334,6 +347,8 @@ class MigrationRunner:
         finally:
             session.logout()
         job = self._save(job, replace(job, chunks=job.chunks + 1))
+        if self._metrics is not None:
+            self._metrics.chunk(_minus(job.counts, counted), self._monotonic() - started)
         for milestone in reached_milestones(before, job.percent(), job.milestones):
             job = self._save(job, replace(job, milestones=(*job.milestones, milestone)))
             self._notify(owner, job, f"progress:{milestone}")
@@ -354,7 +369,7 @@ class MigrationRunner:
             done = replace(
                 job, state=JobState.COMPLETED, finished_at=self._clock(), sealed_secret=None
             )
-            job = self._save(job, done)
+            job = self._finish(job, done)
         return {"state": job.state.value, "counts": job.counts.to_json()}
 
     def notify(self, ref: Mapping[str, Any], outcome: str) -> dict[str, Any]:
@@ -368,7 +383,7 @@ class MigrationRunner:
                 finished_at=self._clock(),
                 sealed_secret=None,
             )
-            job = self._save(job, failed)
+            job = self._finish(job, failed)
         self._notify(owner, job, outcome)
         return {"notified": outcome, "state": job.state.value}
 
@@ -426,7 +441,7 @@ class MigrationRunner:
             sealed_secret=None,
             created_folders=kept,
         )
-        job = self._save(job, end)
+        job = self._finish(job, end)
         return {"done": True, "removed": removed, "state": job.state.value}
 
     def _remove_folders(self, owner: Owner, job: MigrationJob) -> tuple[str, ...]:
@@ -447,6 +462,17 @@ class MigrationRunner:
                 self._mailbox.delete_folder(owner, folder)
             folders.pop(folder_id, None)
         return tuple(reversed(kept))
+
+
+def _minus(after: Counts, before: Counts) -> Counts:
+    """What a step added to a job's counts."""
+    return Counts(
+        after.imported - before.imported,
+        after.already_present - before.already_present,
+        after.skipped_oversize - before.skipped_oversize,
+        after.failed - before.failed,
+        after.bytes - before.bytes,
+    )
 
 
 @dataclass

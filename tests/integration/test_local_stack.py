@@ -208,12 +208,12 @@ def test_event_source_handler_crash_returns_the_whole_batch(
     wait_for(lambda: _count(url) == 0, what="the queue to drain")
 
 
-def _run(local_stack: LocalStack, job_id: str) -> dict[str, Any]:
+def _run(local_stack: LocalStack, job_id: str, **extra: Any) -> dict[str, Any]:
     sfn = boto3.client("stepfunctions")
     arn = sfn.start_execution(
         stateMachineArn=local_stack.physical_id("MigrationStateMachine"),
         name=job_id,
-        input=json.dumps({"job": {"job_id": job_id}}),
+        input=json.dumps({"job": {"job_id": job_id}, **extra}),
     )["executionArn"]
     wait_for(
         lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING",
@@ -297,6 +297,91 @@ def test_a_failing_task_ends_in_the_catch_branch(local_stack: LocalStack) -> Non
         "MigrationFailed",
     ]
     assert worker.calls == ["plan", "rollback", "notify"]  # not retried: not a transient error
+
+
+def _scripted(replies: dict[str, list[dict[str, Any]]]) -> Any:
+    """A worker answering each step from a script (the last answer repeats)."""
+    calls: list[str] = []
+
+    def worker(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        step = event["step"] + (f":{event['mode']}" if "mode" in event else "")
+        calls.append(step)
+        script = replies.get(step, [{}])
+        return script[min(calls.count(step), len(script)) - 1]
+
+    worker.calls = calls  # type: ignore[attr-defined]
+    return worker
+
+
+CURSOR = {"done": False, "wait_s": 0, "continue_as_new": False, "chunks": 0}
+
+
+def test_a_pace_wait_pauses_then_copies_on(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = _scripted(
+        {"plan": [CURSOR], "copy_chunk": [{**CURSOR, "wait_s": 1}, {**CURSOR, "done": True}]}
+    )
+    try:
+        run = _run(local_stack, f"pace-{uuid.uuid4().hex[:8]}")
+    finally:
+        fn.override = None
+    assert run["status"] == "SUCCEEDED"
+    entered = _entered(run["history"])
+    assert entered[:7] == [
+        "Route",
+        "Plan",
+        "MoreToCopy",
+        "CopyChunk",
+        "MoreToCopy",
+        "Pause",
+        "CopyChunk",
+    ]
+
+
+def test_continue_as_new_ends_this_execution_in_success(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = worker = _scripted(
+        {"plan": [CURSOR], "copy_chunk": [{**CURSOR, "continue_as_new": True}]}
+    )
+    try:
+        run = _run(local_stack, f"can-{uuid.uuid4().hex[:8]}")
+    finally:
+        fn.override = None
+    assert run["status"] == "SUCCEEDED"
+    assert _entered(run["history"])[-2:] == ["ContinueAsNew", "ContinuedAsNew"]
+    assert worker.calls == ["plan", "copy_chunk", "continue"]
+
+
+def test_a_rollback_started_by_the_scheduler_loops_until_done(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = worker = _scripted({"rollback:rollback": [{"done": False}, {"done": True}]})
+    error = {"Error": "ExecutionEnded", "Cause": "stopped"}
+    try:
+        run = _run(local_stack, f"rb-{uuid.uuid4().hex[:8]}", mode="rollback", error=error)
+    finally:
+        fn.override = None
+    assert run["status"] == "FAILED" and run["error"] == "MigrationFailed"
+    assert _entered(run["history"]) == [
+        "Route",
+        "Rollback",
+        "RollbackMore",
+        "Rollback",
+        "RollbackMore",
+        "NotifyRolledBack",
+        "MigrationFailed",
+    ]
+    assert worker.calls == ["rollback:rollback", "rollback:rollback", "notify"]
+
+
+def test_a_revert_runs_on_its_own_branch(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = _scripted({"rollback:revert": [{"done": True}]})
+    try:
+        run = _run(local_stack, f"rv-{uuid.uuid4().hex[:8]}", mode="revert")
+    finally:
+        fn.override = None
+    assert run["status"] == "SUCCEEDED"
+    assert _entered(run["history"]) == ["Route", "Revert", "RevertMore", "Reverted"]
 
 
 def test_transient_errors_are_retried(local_stack: LocalStack) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.errors import TransientError
@@ -22,7 +22,9 @@ from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()  # the runner's metrics (adapters/metrics.py) share its buffer
+# Its own buffer and dimensions (adapters/metrics.py says why); the runner's figures are
+# drained into it at the end of each step.
+metrics = EphemeralMetrics()
 metrics.set_default_dimensions(path="imap")
 
 
@@ -56,9 +58,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_worker.handler``)."""
     logger.append_keys(job_id=(event.get("job") or {}).get("job_id"), step=event.get("step"))
     metrics.add_metric(name="MigrationSteps", unit=MetricUnit.Count, value=1)
+    wired = container()
     try:
-        return run_step(container().migration_runner, event)
+        return run_step(wired.migration_runner, event)
     except TransientError as e:
         if type(e) is TransientError:
             raise
         raise TransientError(e.message) from e
+    finally:
+        for name, unit, value in wired.migration_metrics.drain():
+            metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)

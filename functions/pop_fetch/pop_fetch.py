@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -22,7 +22,9 @@ from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()  # namespace from POWERTOOLS_METRICS_NAMESPACE (template.yaml)
+# Namespace from POWERTOOLS_METRICS_NAMESPACE (template.yaml). Ephemeral: the local stack
+# runs every function in one process, where shared Metrics would mix their dimensions.
+metrics = EphemeralMetrics()
 metrics.set_default_dimensions(path="pop")
 processor = BatchProcessor(event_type=EventType.SQS)
 

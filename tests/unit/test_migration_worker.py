@@ -68,7 +68,10 @@ def test_unknown_step_is_a_named_error() -> None:
 
 class _Container:
     def __init__(self, runner: Runner) -> None:
+        from mailport.adapters.metrics import MetricsBuffer
+
         self.migration_runner = runner
+        self.migration_metrics = MetricsBuffer()
 
 
 def test_transient_errors_leave_as_exactly_transient_error(
@@ -94,10 +97,10 @@ def test_a_chunks_figures_become_emf_metrics_with_path_imap(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The runner reports through ``EmfMigrationMetrics``; the handler flushes them."""
-    from mailport.adapters.metrics import EmfMigrationMetrics
+    from mailport.adapters.metrics import MetricsBuffer
     from mailport.domain.migration import Counts, JobState
 
-    reporter = EmfMigrationMetrics()
+    reporter = MetricsBuffer()
 
     class Reporting(Runner):
         def copy_chunk(self, job: Any, cursor: Any) -> dict[str, Any]:
@@ -108,7 +111,9 @@ def test_a_chunks_figures_become_emf_metrics_with_path_imap(
             reporter.ended(JobState.COMPLETED, 90.0)
             return {"state": "completed"}
 
-    monkeypatch.setattr(migration_worker, "container", lambda: _Container(Reporting()))
+    wired = _Container(Reporting())
+    wired.migration_metrics = reporter
+    monkeypatch.setattr(migration_worker, "container", lambda: wired)
     handler({"step": "copy_chunk", "job": JOB, "cursor": {}}, ctx())
     handler({"step": "finalize", "job": JOB}, ctx())
     blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]

@@ -13,7 +13,7 @@ from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
-from mailport.adapters.metrics import EmfMigrationMetrics
+from mailport.adapters.metrics import MetricsBuffer
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.adapters.ses import SesMailer
@@ -46,6 +46,7 @@ class Container:
     dispatcher: Dispatcher
     migrations: MigrationService
     migration_runner: MigrationRunner
+    migration_metrics: MetricsBuffer
 
 
 def migration_config(settings: Settings) -> MigrationConfig:
@@ -79,6 +80,7 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     migrations = DynamoMigrations(settings.table_name, client=dynamodb)
     executions = SfnExecutions(settings.migration_state_machine_arn, session=session)
     config = migration_config(settings)
+    migration_metrics = MetricsBuffer()
     directory = DynamoDirectory(settings.table_name, session=session)
     return Container(
         settings=settings,
@@ -130,8 +132,9 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             config=config,
             directory=directory,
             mailer=SesMailer(session=session) if settings.notice_sender else None,
-            metrics=EmfMigrationMetrics(),
+            metrics=migration_metrics,
         ),
+        migration_metrics=migration_metrics,
     )
 
 

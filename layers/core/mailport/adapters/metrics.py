@@ -1,15 +1,18 @@
-"""CloudWatch metrics in the embedded metric format (Powertools), dimensioned by import path.
+"""Migration figures for CloudWatch (EMF), buffered for the handler to emit.
 
-Powertools' ``Metrics`` instances share one buffer per process, so what this adapter adds is
-flushed by the handler's ``@metrics.log_metrics``.
+Why a buffer and not Powertools' ``Metrics`` here: ``Metrics`` instances share one buffer and
+one set of default dimensions per process, and the local stack runs every function in one
+process, so the POP worker's ``path=pop`` and the migration worker's ``path=imap`` would
+overwrite each other. Each handler owns an ``EphemeralMetrics`` instead and drains this.
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+import threading
 
 from mailport.domain.migration import Counts, JobState
+
+Figure = tuple[str, str, float]  # name, unit (MetricUnit value), value
 
 _ENDINGS = {
     JobState.COMPLETED: "MigrationsCompleted",
@@ -19,28 +22,38 @@ _ENDINGS = {
 }
 
 
-class EmfMigrationMetrics:
-    """``MigrationMetrics`` as EMF (path=imap)."""
+class MetricsBuffer:
+    """``MigrationMetrics`` kept until the handler drains them into its EMF output."""
 
-    def __init__(self, metrics: Metrics | None = None) -> None:
-        self._metrics = metrics or Metrics()
+    def __init__(self) -> None:
+        self._figures: list[Figure] = []
+        self._lock = threading.Lock()
+
+    def _add(self, *figures: Figure) -> None:
+        with self._lock:
+            self._figures.extend(figures)
 
     def chunk(self, counts: Counts, seconds: float) -> None:
         """A chunk's messages, bytes, skips and duration."""
-        add = self._metrics.add_metric
-        add(name="MessagesImported", unit=MetricUnit.Count, value=counts.imported)
-        add(name="BytesImported", unit=MetricUnit.Bytes, value=counts.bytes)
-        add(name="MessagesAlreadyPresent", unit=MetricUnit.Count, value=counts.already_present)
-        add(name="MessagesSkippedOversize", unit=MetricUnit.Count, value=counts.skipped_oversize)
-        add(name="MessagesFailed", unit=MetricUnit.Count, value=counts.failed)
-        add(name="ChunkDuration", unit=MetricUnit.Seconds, value=round(seconds, 3))
+        self._add(
+            ("MessagesImported", "Count", counts.imported),
+            ("BytesImported", "Bytes", counts.bytes),
+            ("MessagesAlreadyPresent", "Count", counts.already_present),
+            ("MessagesSkippedOversize", "Count", counts.skipped_oversize),
+            ("MessagesFailed", "Count", counts.failed),
+            ("ChunkDuration", "Seconds", round(seconds, 3)),
+        )
 
     def ended(self, state: JobState, seconds: float | None) -> None:
         """How a job ended, and (when it completed) how long it took."""
         name = _ENDINGS.get(state)
         if name:
-            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+            self._add((name, "Count", 1))
         if state is JobState.COMPLETED and seconds is not None:
-            self._metrics.add_metric(
-                name="MigrationDuration", unit=MetricUnit.Seconds, value=round(seconds, 1)
-            )
+            self._add(("MigrationDuration", "Seconds", round(seconds, 1)))
+
+    def drain(self) -> list[Figure]:
+        """Everything recorded since the last drain."""
+        with self._lock:
+            figures, self._figures = self._figures, []
+        return figures

@@ -164,10 +164,13 @@ class FakeImporter:
     def rules(self, owner: Owner) -> tuple[()]:
         return ()
 
+    def store_notice(
+        self, owner: Owner, raw: bytes, message_id: str, source_id: str, *, flagged: bool = False
+    ) -> ImportResult:
+        self.notices.append(raw)
+        return ImportResult(InsertOutcome.STORED, message_id, "inbox")
+
     def store(self, request: ImportRequest, rules: object = None) -> ImportResult:
-        if request.source.type.value == "notice":
-            self.notices.append(request.raw)
-            return ImportResult(InsertOutcome.STORED, request.message_id, "inbox")
         if self.fail:
             raise StorageError("S3 is down")
         if request.raw.startswith(b"\x89PNG"):

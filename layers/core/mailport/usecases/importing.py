@@ -13,6 +13,7 @@ from mailport.domain.mailbox import (
     InsertOutcome,
     Owner,
     Source,
+    SourceType,
     StoredMessage,
     SystemFolder,
 )
@@ -128,6 +129,23 @@ class Importer:
         if indexed is None or indexed.raw_key != key:
             self._raw.delete(key)  # the copy already indexed keeps its own bytes
         return replace(result, job_id=indexed.job_id if indexed else None)
+
+    def store_notice(
+        self, owner: Owner, raw: bytes, message_id: str, source_id: str, *, flagged: bool = False
+    ) -> ImportResult:
+        """A message from mailport itself (a warning, a migration's progress) into the Inbox.
+        Its id comes from what it reports on, so a retry delivers it once.
+        """
+        return self.store(
+            ImportRequest(
+                owner=owner,
+                raw=raw,
+                folder_id=SystemFolder.INBOX.value,
+                source=Source(SourceType.NOTICE, source_id),
+                message_id=message_id,
+                flags=Flags(flagged=flagged),
+            )
+        )
 
     def _index(self, request: ImportRequest, message: StoredMessage) -> ImportResult:
         """Index; if the folder is missing, make system folders or fall back, then once more.

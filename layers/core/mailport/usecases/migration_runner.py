@@ -27,7 +27,6 @@ from mailport.domain.mailbox import (
     Owner,
     Source,
     SourceType,
-    SystemFolder,
     message_id_for,
 )
 from mailport.domain.migration import (
@@ -193,15 +192,8 @@ class MigrationRunner:
         """
         message_id = message_id_for("notice", job.job_id, kind)
         raw = migration_notice(job, kind, self._clock(), message_id)
-        self._importer.store(
-            ImportRequest(
-                owner=owner,
-                raw=raw,
-                folder_id=SystemFolder.INBOX.value,
-                source=Source(SourceType.NOTICE, job.job_id),
-                message_id=message_id,
-                flags=Flags(flagged=kind == "rollback_failed"),
-            )
+        self._importer.store_notice(
+            owner, raw, message_id, job.job_id, flagged=kind == "rollback_failed"
         )
         self._email(job, kind, message_id)
 

@@ -43,12 +43,10 @@ from mailport.domain.accounts import (
     server_digest,
 )
 from mailport.domain.mailbox import (
-    Flags,
     InsertOutcome,
     Owner,
     Source,
     SourceType,
-    SystemFolder,
     message_id_for,
 )
 from mailport.domain.mime import MAX_BYTES, NotAMessage, fingerprint
@@ -456,15 +454,6 @@ class PopFetcher:
             else fetch_warning(account, failures, run.error, now, message_id)
         )
         try:
-            self._importer.store(
-                ImportRequest(
-                    owner=owner,
-                    raw=raw,
-                    folder_id=SystemFolder.INBOX.value,
-                    source=Source(SourceType.NOTICE, account.account_id),
-                    message_id=message_id,
-                    flags=Flags(flagged=disable),
-                )
-            )
+            self._importer.store_notice(owner, raw, message_id, account.account_id, flagged=disable)
         except MailportError:
             log.exception("could not deliver the notice", extra={"account_id": account.account_id})

@@ -1,5 +1,6 @@
-"""Starts queued migrations when a migration execution ends (EventBridge rule on the state
-machine's "Step Functions Execution Status Change"), so the next job starts without polling.
+"""Starts queued migrations: when a migration execution ends (EventBridge rule on the state
+machine's "Step Functions Execution Status Change"), so the next job starts without waiting,
+and on a slow sweep (every 5 minutes) in case an event or a start was lost.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from mailport.wiring import container
 
 logger = Logger()
 
+STATUS_CHANGE = "Step Functions Execution Status Change"
+
 
 class ExecutionDetail(BaseModel):
     """The fields of a "Step Functions Execution Status Change" this function reads."""
@@ -27,21 +30,20 @@ class ExecutionDetail(BaseModel):
     input: str | None = None
 
 
-class ExecutionEnded(EventBridgeModel):
-    """The EventBridge event."""
-
-    detail: ExecutionDetail
-
-
 @logger.inject_lambda_context
-@event_parser(model=ExecutionEnded)
-def handler(event: ExecutionEnded, context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=EventBridgeModel)
+def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_scheduler.handler``)."""
-    detail = event.detail
+    scheduler = container().migrations.scheduler
+    if event.detail_type != STATUS_CHANGE:  # the sweep
+        started = scheduler.start_next()
+        logger.info("sweep", extra={"started": len(started)})
+        return {"started": started}
+    detail = ExecutionDetail.model_validate(event.detail)
     try:
         payload = json.loads(detail.input or "{}")
     except ValueError:
         payload = {}
     logger.info("execution ended", extra={"execution": detail.name, "status": detail.status})
-    container().migrations.scheduler.execution_ended(detail.name, detail.status, payload)
+    scheduler.execution_ended(detail.name, detail.status, payload)
     return {"status": detail.status}

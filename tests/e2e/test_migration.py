@@ -392,6 +392,7 @@ def test_uidvalidity_changing_mid_job_copies_the_folder_once(
     finally:
         restore()
     assert done["state"] == "completed", done
+    assert done["counts"]["imported"] == sum(FOLDERS.values())  # the renumbered folder once
     inbox = [m for m in messages(api, h, "inbox") if m["source"]["type"] == "imap"]
     assert sorted(m["sha256"] for m in inbox) == sorted(
         hashlib.sha256(raw).hexdigest() for raw, _, _ in seeded["INBOX"]
@@ -453,6 +454,10 @@ def test_gmail_labels_and_all_mail_are_copied_once(
     digest = [hashlib.sha256(r).hexdigest() for r, _, _ in (*inbox, *receipts[1:], *archived)]
     assert shas("inbox") == set(digest[:4])
     assert shas(ids["Receipts"]) == set(digest[4:6])
+    assert shas(ids["All Mail"]) == set(digest[6:])
+    # Again: nothing new, and All Mail does not take the copies of mail already there.
+    again = wait_job(api, h, start(api, h, connection(dovecot, user, password))["id"], ended)
+    assert again["state"] == "completed" and again["counts"]["imported"] == 0
     assert shas(ids["All Mail"]) == set(digest[6:])
 
 

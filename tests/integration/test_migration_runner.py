@@ -18,7 +18,7 @@ from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import Owner, message_id_for
-from mailport.domain.migration import JobNotRevertible, JobState
+from mailport.domain.migration import ACTIVE, JobNotRevertible, JobState
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteTransient
 from mailport.errors import TransientError, ValidationFailed
@@ -41,12 +41,23 @@ pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
 @dataclass
 class RecordingExecutions:
+    """Records starts instead of running executions. Like an execution's first step, a start
+    saves the job, so it is not left listed as "starting" for the shared local stack's
+    scheduler to start for real in later tests.
+    """
+
+    migrations: DynamoMigrations | None = None
     started: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def start(self, name: str, payload: Mapping[str, Any]) -> bool:
         if any(n == name for n, _ in self.started):
             return False
         self.started.append((name, dict(payload)))
+        ref = payload.get("job") or {}
+        if self.migrations is not None and name == ref.get("job_id"):
+            job = self.migrations.get_job(Owner(ref["tenant_id"], ref["user_id"]), name)
+            if job is not None and job.state in ACTIVE:
+                self.migrations.save_job(job)
         return True
 
 
@@ -91,7 +102,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     migrations = DynamoMigrations(table)
     secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
     connector = ImapConnector(network=LOCAL_TESTS)
-    executions = RecordingExecutions()
+    executions = RecordingExecutions(migrations)
     clock = Clock()
     cfg = MigrationConfig(ca_file=str(dovecot.ca_pem), **config)
     service = MigrationService(
@@ -353,11 +364,11 @@ def test_stores_whose_checkpoint_was_lost_count_once(
     real_save = env.migrations.save_job
     calls = {"n": 0}
 
-    def dies_at_first_checkpoint(j: Any, *, release: bool = False) -> Any:
+    def dies_at_first_checkpoint(j: Any, **kw: Any) -> Any:
         calls["n"] += 1
         if calls["n"] == 1:
             raise TransientError("the worker's container was recycled")
-        return real_save(j, release=release)
+        return real_save(j, **kw)
 
     env.migrations.save_job = dies_at_first_checkpoint  # type: ignore[method-assign]
     with pytest.raises(TransientError):
@@ -400,3 +411,72 @@ def test_revert_keeps_a_folder_the_user_has_put_other_mail_in(
     assert after["Projects"].total == 1  # kept: it holds the user's own mail
     stored = env.migrations.get_job(me, job["id"])
     assert stored is not None and stored.created_folders == (folders["Projects"].folder_id,)
+
+
+def test_source_folders_meet_the_users_folders_as_the_mailbox_names_them(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    """ "INBOX.Projects" nests under the Inbox; "Work" goes into the user's own "work"."""
+    env = build(local_stack, dovecot)
+    me = owner()
+    service = env.runner._service
+    own = service.create_folder(me, "work")
+    user, password = env.seed_user(1)
+    dovecot.seed_maildir(user, "INBOX.Projects", [(b"Subject: p\r\n\r\nx\r\n", set(), 1.7e9)])
+    dovecot.seed_maildir(user, "Work", [(b"Subject: w\r\n\r\nx\r\n", set(), 1.7e9)])
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    _finish(env, ref, env.runner.plan(ref))
+    done = env.service.get(me, job["id"])
+    assert done["state"] == "completed" and done["counts"]["imported"] == 3
+    folders = {f.folder_id: f for f in service.folders(me)}
+    projects = next(f for f in folders.values() if f.name == "Projects")
+    assert projects.parent_id == "inbox" and projects.total == 1
+    assert folders[own.folder_id].total == 1  # the user's "work", not a second folder
+    assert sum(f.name.casefold() == "work" for f in folders.values()) == 1
+    stored = env.migrations.get_job(me, job["id"])
+    assert stored is not None and stored.created_folders == (projects.folder_id,)
+
+
+def test_continue_as_new_retried_starts_one_execution(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot)
+    me = owner()
+    user, password = env.seed_user(1)
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    first = env.runner.continue_as_new(ref)
+    again = env.runner.continue_as_new(ref)  # the step delivered twice
+    assert first == again
+    assert [n for n, _ in env.executions.started].count(first["continued_in"]) == 1
+
+
+def test_a_cancel_that_lands_while_finalizing_wins(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot)
+    me = owner()
+    user, password = env.seed_user(2)
+    job = env.create(me, user, password)
+    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    cursor = env.runner.plan(ref)
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+    real_get = env.migrations.get_job
+
+    def cancelled_right_after_the_read(o: Owner, job_id: str) -> Any:
+        read = real_get(o, job_id)
+        # The API's cancel of a running job, between finalize's read and its save.
+        assert env.migrations.request_cancel(me, job["id"])
+        return read
+
+    env.migrations.get_job = cancelled_right_after_the_read  # type: ignore[method-assign]
+    with pytest.raises(TransientError):
+        env.runner.finalize(ref)  # its save refuses: the state machine retries the step
+    env.migrations.get_job = real_get  # type: ignore[method-assign]
+    with pytest.raises(JobCancelled):
+        env.runner.finalize(ref)
+    assert env.service.get(me, job["id"])["state"] == "running"
+    env.runner.rollback(ref, {"Error": "JobCancelled", "Cause": "{}"})
+    assert env.service.get(me, job["id"])["state"] == "rolled_back"

@@ -247,9 +247,10 @@ def test_the_daily_cap_adds_days_to_the_eta() -> None:
     assert job.eta_seconds(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)) == 30 + 3 * DAY_S
 
 
-def test_restart_keeps_what_was_counted_and_starts_over() -> None:
+def test_restart_starts_the_folder_and_its_counts_over() -> None:
     f = restart_folder(_plan(10, Counts(imported=3)), 99, 50)
     assert (f.uidvalidity, f.uidnext, f.done_uid, f.restarts) == (99, 50, 0, 1)
+    assert f.counts == Counts()
 
 
 def test_milestones_are_announced_once() -> None:

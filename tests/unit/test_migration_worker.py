@@ -126,3 +126,45 @@ def test_a_chunks_figures_become_emf_metrics_with_path_imap(
     )
     assert chunk["MessagesAlreadyPresent"] == [2.0] and chunk["MigrationSteps"] == [1.0]
     assert (final["MigrationsCompleted"], final["MigrationDuration"]) == ([1.0], [90.0])
+
+
+def test_the_scheduler_sweeps_on_its_schedule_and_reacts_to_ended_executions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import migration_scheduler
+
+    calls: list[tuple[str, Any]] = []
+
+    class Scheduler:
+        def start_next(self) -> list[str]:
+            calls.append(("sweep", None))
+            return []
+
+        def execution_ended(self, name: str, status: str, payload: Any) -> None:
+            calls.append((status, payload))
+
+    wired = type("W", (), {"migrations": type("M", (), {"scheduler": Scheduler()})()})()
+    monkeypatch.setattr(migration_scheduler, "container", lambda: wired)
+    base = {
+        "version": "0",
+        "id": "e1",
+        "account": "123456789012",
+        "time": "2026-11-28T10:00:00Z",
+        "region": "us-east-1",
+        "resources": [],
+    }
+    sweep = {**base, "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+    ended = {
+        **base,
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "name": "j1",
+            "status": "ABORTED",
+            "executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:j1",
+            "input": json.dumps({"job": JOB}),
+        },
+    }
+    migration_scheduler.handler(sweep, ctx())
+    migration_scheduler.handler(ended, ctx())
+    assert calls == [("sweep", None), ("ABORTED", {"job": JOB})]

@@ -16,7 +16,7 @@ from mailport.domain.accounts import (
     Seen,
 )
 from mailport.domain.identity import Tenant, User
-from mailport.domain.mailbox import Folder, InsertOutcome, Owner, StoredMessage
+from mailport.domain.mailbox import Folder, Indexed, InsertOutcome, Owner, StoredMessage
 from mailport.domain.migration import Counts, ImapTemplate, JobState, MigrationJob
 from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
 from mailport.domain.uploads import BatchHead, FileResult, UploadBatch, UploadFile
@@ -94,8 +94,8 @@ class Mailbox(Protocol):
         """One message, or None."""
         ...
 
-    def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, str | None]:
-        """Which of ``message_ids`` are indexed, each with the job that stored it (if any)."""
+    def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, Indexed]:
+        """Which of ``message_ids`` are indexed, each with its job and content fingerprint."""
         ...
 
     def list_messages(
@@ -338,9 +338,12 @@ class Migrations(Protocol):
         """The user's jobs, newest first."""
         ...
 
-    def save_job(self, job: MigrationJob, *, release: bool = False) -> MigrationJob:
+    def save_job(
+        self, job: MigrationJob, *, release: bool = False, unless_cancelled: bool = False
+    ) -> MigrationJob:
         """Save ``job`` if nobody saved it since it was read (``Conflict`` otherwise); with
-        ``release`` its run slot is given back in the same write. Returns the saved job.
+        ``release`` its run slot is given back in the same write; with ``unless_cancelled``
+        a cancel requested meanwhile is a ``Conflict`` too. Returns the saved job.
         """
         ...
 

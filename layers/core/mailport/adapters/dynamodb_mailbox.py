@@ -26,6 +26,7 @@ from mailport.adapters.dynamo_table import (
 from mailport.domain.mailbox import (
     Flags,
     Folder,
+    Indexed,
     InsertOutcome,
     Owner,
     Source,
@@ -364,13 +365,16 @@ class DynamoMailbox(DynamoTable):
         item = self._get(user_pk(owner), f"MSG#{message_id}", "reading the message")
         return self._message(item) if item else None
 
-    def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, str | None]:
-        """Which of ``message_ids`` are indexed, with the job that stored each."""
+    def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, Indexed]:
+        """Which of ``message_ids`` are indexed, with their job and fingerprint."""
         pk = user_pk(owner)
         keys = [to_ddb({"PK": pk, "SK": f"MSG#{i}"}) for i in dict.fromkeys(message_ids)]
+        items = self._batch_get("reading messages", keys, "SK, job_id, fingerprint")
         return {
-            str(item["SK"]["S"]).removeprefix("MSG#"): item.get("job_id", {}).get("S")
-            for item in self._batch_get("reading messages", keys, "SK, job_id")
+            str(item["SK"]["S"]).removeprefix("MSG#"): Indexed(
+                item.get("job_id", {}).get("S"), str(item.get("fingerprint", {}).get("S", ""))
+            )
+            for item in items
         }
 
     def list_messages(

@@ -286,9 +286,18 @@ class DynamoMigrations(DynamoTable):
             update["ExpressionAttributeValues"] = to_ddb({":d": delta, ":max": limit})
         return update
 
-    def save_job(self, job: MigrationJob, *, release: bool = False) -> MigrationJob:
-        """Save if unchanged since read; ``release`` gives its run slot back in the same write."""
+    def save_job(
+        self, job: MigrationJob, *, release: bool = False, unless_cancelled: bool = False
+    ) -> MigrationJob:
+        """Save if unchanged since read; ``release`` gives its run slot back in the same write;
+        ``unless_cancelled``: not if a cancel arrived meanwhile (it is set outside ``version``).
+        """
         update = self._update(job)
+        if unless_cancelled:
+            update["ConditionExpression"] += (
+                " AND (attribute_not_exists(cancel_requested) OR cancel_requested = :no)"
+            )
+            update["ExpressionAttributeValues"][":no"] = {"BOOL": False}
         try:
             if release:
                 self._transact(

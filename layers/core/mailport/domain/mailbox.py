@@ -8,6 +8,7 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from mailport.domain.message import MessageSummary
 from mailport.errors import ValidationFailed
@@ -156,6 +157,13 @@ class StoredMessage:
             "message_id_header": self.header_message_id,
             "sha256": self.sha256,
         }
+
+
+class Indexed(NamedTuple):
+    """What an import needs to know of a message already in the index."""
+
+    job_id: str | None  # the migration that stored it, if one did
+    fingerprint: str
 
 
 def message_id_for(*identity: str) -> str:

@@ -585,8 +585,8 @@ def advance(folder: FolderPlan, done_uid: int, counts: Counts, finished: bool) -
 def restart_folder(folder: FolderPlan, uidvalidity: int, uidnext: int) -> FolderPlan:
     """UIDVALIDITY changed under the job (the server renumbered the folder): the old UIDs
     mean nothing now, so the folder is copied again from the start under the new numbering.
-    Mail already copied is recognised by content (same folder, same fingerprint) and counted
-    once, so nothing is duplicated; the counts keep what was done before.
+    Mail already copied is recognised by content (same folder, same fingerprint): it is not
+    stored again, and counts once, as imported by this job.
     """
     return replace(
         folder,
@@ -594,6 +594,7 @@ def restart_folder(folder: FolderPlan, uidvalidity: int, uidnext: int) -> Folder
         uidnext=uidnext,
         done_uid=0,
         done=False,
+        counts=Counts(),  # counted afresh: what this job stored before counts as its own
         restarts=folder.restarts + 1,
     )
 

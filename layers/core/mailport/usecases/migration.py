@@ -257,7 +257,12 @@ class MigrationService:
         job = replace(job, sealed_secret=self._secrets.seal(password, secret_context(job)))
         self._migrations.create_job(job)
         log.info("migration queued", extra={"job_id": job.job_id})
-        self.scheduler.start_next(newest=(owner, job.job_id))
+        try:
+            self.scheduler.start_next(newest=(owner, job.job_id))
+        except MailportError:
+            # The job is queued (the user must not retry and queue it twice); the
+            # scheduler's sweep starts it.
+            log.exception("could not start queued migrations", extra={"job_id": job.job_id})
         return self.get(owner, job.job_id)
 
     def _job(self, owner: Owner, job_id: str) -> MigrationJob:
@@ -335,7 +340,7 @@ class Scheduler:
         self._config = config
         self._clock = clock
 
-    def start_next(self, scan: int = 25, newest: tuple[Owner, str] | None = None) -> list[str]:
+    def start_next(self, scan: int = 200, newest: tuple[Owner, str] | None = None) -> list[str]:
         """Start as many queued jobs as the limits allow; the ids started.
 
         ``newest``: a job just created. The queue is read from an index that may lag a

@@ -30,7 +30,9 @@ from mailport.domain.mailbox import (
     message_id_for,
 )
 from mailport.domain.migration import (
+    ACTIVE,
     HOLDS_SLOT,
+    TERMINAL,
     Counts,
     FolderMapping,
     FolderPlan,
@@ -159,17 +161,23 @@ class MigrationRunner:
             raise NotFound(f"migration {job_id} does not exist")
         return owner, job
 
-    def _save(self, before: MigrationJob, after: MigrationJob) -> MigrationJob:
+    def _save(
+        self, before: MigrationJob, after: MigrationJob, *, unless_cancelled: bool = False
+    ) -> MigrationJob:
         release = before.state in HOLDS_SLOT and after.state not in HOLDS_SLOT
         try:
-            return self._migrations.save_job(after, release=release)
+            return self._migrations.save_job(
+                after, release=release, unless_cancelled=unless_cancelled
+            )
         except Conflict as e:
             # Someone saved in between (a redelivered step): the retry reads it afresh.
             raise TransientError("the migration changed meanwhile; retrying") from e
 
-    def _finish(self, before: MigrationJob, after: MigrationJob) -> MigrationJob:
+    def _finish(
+        self, before: MigrationJob, after: MigrationJob, *, unless_cancelled: bool = False
+    ) -> MigrationJob:
         """Save a job's end (its state says which), and count it."""
-        saved = self._save(before, after)
+        saved = self._save(before, after, unless_cancelled=unless_cancelled)
         if self._metrics is not None:
             took = None
             if after.started_at and after.finished_at:
@@ -204,13 +212,15 @@ class MigrationRunner:
         sender = self._config.notice_sender
         if not sender or self._mailer is None or self._directory is None:
             return
-        user = self._directory.get_user(job.tenant_id, job.user_id)
-        if user is None or not user.email:
-            return
-        raw = migration_notice(job, kind, self._clock(), message_id, sender=sender, to=user.email)
         try:
+            user = self._directory.get_user(job.tenant_id, job.user_id)
+            if user is None or not user.email:
+                return
+            raw = migration_notice(
+                job, kind, self._clock(), message_id, sender=sender, to=user.email
+            )
             self._mailer.send(sender, user.email, raw)
-        except MailportError:
+        except Exception:  # best effort: an email must never fail the step that reports
             log.exception("could not email the notice", extra={"job_id": job.job_id})
 
     # -- plan -----------------------------------------------------------------------------
@@ -220,9 +230,11 @@ class MigrationRunner:
         folders (recording which ones the job made), and announce the start.
         """
         owner, job = self._load(ref)
+        _require_active(job)
         if job.cancel_requested:
             raise JobCancelled("cancelled by the user")
-        if job.planned:
+        if job.planned:  # a retried step: the start notice may not have gone yet (same id)
+            self._notify(owner, job, "started")
             return _cursor(job.next_folder() is None, 0)
         session = self._open(job)
         try:
@@ -283,24 +295,24 @@ class MigrationRunner:
         existing: list[Folder],
         created: list[str],
     ) -> str:
-        """The user folder for a path, made (parents first) where missing."""
+        """The user folder for a path, made (parents first) where missing. Names match as
+        the mailbox compares them (ignoring case, system folders included), so a source's
+        "INBOX/Projects" lands under the Inbox and its "Work" in the user's own "work".
+        """
         parent: str | None = None
-        for depth in range(len(mapping.path)):
-            name = mapping.path[depth]
-            found = next(
-                (
-                    f
-                    for f in existing
-                    if f.parent_id == parent and f.name == name and f.system is None
-                ),
-                None,
-            )
+        for depth, name in enumerate(mapping.path):
+            found = _sibling(existing, parent, name)
             if found is None:
                 folder = Folder(_folder_id(job.job_id, mapping.path[: depth + 1]), name, parent)
-                with contextlib.suppress(Conflict):  # a retried plan made it already
+                try:
                     self._mailbox.create_folder(owner, folder)
-                existing.append(folder)
-                found = folder
+                    existing.append(folder)
+                    found = folder
+                except Conflict:  # made meanwhile (a retried plan, the user): use that one
+                    existing[:] = self._mailbox.list_folders(owner)
+                    found = _sibling(existing, parent, name)
+                    if found is None:
+                        raise
             mine = found.folder_id == _folder_id(job.job_id, mapping.path[: depth + 1])
             if mine and found.folder_id not in created:
                 created.append(found.folder_id)
@@ -314,6 +326,9 @@ class MigrationRunner:
         """Copy up to a chunk's worth of messages, with a checkpoint after every batch."""
         owner, job = self._load(ref)
         chunks = int(cursor.get("chunks", 0)) + 1
+        if job.state is JobState.COMPLETED:
+            return _cursor(True, chunks)
+        _require_active(job)
         if job.cancel_requested:
             raise JobCancelled("cancelled by the user")
         now = self._clock()
@@ -325,30 +340,35 @@ class MigrationRunner:
         if job.state is JobState.PAUSED:
             job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
         before, counted, started = job.percent(), job.counts, self._monotonic()
-        chunk = _Chunk(self, owner, job, session := self._open(job))
-        try:
-            job, wait_s = chunk.run()
-        except RemoteTransient as e:
-            if not e.retry_after_s:
-                raise  # the state machine retries with its own backoff
-            # The server said how long to back off (Microsoft 365): pause that long, keeping
-            # what this chunk already checkpointed.
-            job, wait_s = chunk.job, max(1, int(e.retry_after_s))
-            until = self._clock() + dt.timedelta(seconds=wait_s)
-            job = self._save(job, replace(job, state=JobState.PAUSED, paused_until=until))
-        finally:
-            session.logout()
+        job, wait_s = self._run_chunk(owner, job)
         job = self._save(job, replace(job, chunks=job.chunks + 1))
         if self._metrics is not None:
             self._metrics.chunk(_minus(job.counts, counted), self._monotonic() - started)
         for milestone in reached_milestones(before, job.percent(), job.milestones):
+            self._notify(owner, job, f"progress:{milestone}")  # first: a retry sends it again
             job = self._save(job, replace(job, milestones=(*job.milestones, milestone)))
-            self._notify(owner, job, f"progress:{milestone}")
         if wait_s:
             return _cursor(False, chunks, wait_s=min(wait_s, self._config.max_pause_s))
         done = job.next_folder() is None
         again = not done and chunks >= self._config.chunks_per_execution
         return _cursor(done, chunks, continue_as_new=again)
+
+    def _run_chunk(self, owner: Owner, job: MigrationJob) -> tuple[MigrationJob, int]:
+        """One chunk over one session; the job after it and any wait the server asked for."""
+        chunk = _Chunk(self, owner, job, session := self._open(job))
+        try:
+            return chunk.run()
+        except RemoteTransient as e:
+            if not e.retry_after_s:
+                raise  # the state machine retries with its own backoff
+            # The server said how long to back off (Microsoft 365): pause that long, keeping
+            # what this chunk already checkpointed.
+            wait_s = max(1, int(e.retry_after_s))
+            until = self._clock() + dt.timedelta(seconds=wait_s)
+            paused = replace(chunk.job, state=JobState.PAUSED, paused_until=until)
+            return self._save(chunk.job, paused), wait_s
+        finally:
+            session.logout()
 
     # -- finish ---------------------------------------------------------------------------
 
@@ -356,18 +376,22 @@ class MigrationRunner:
         """The job is complete: forget the password, free the slot."""
         _, job = self._load(ref)
         if job.state is not JobState.COMPLETED:
+            _require_active(job)
             if job.cancel_requested:
                 raise JobCancelled("cancelled by the user")
             done = replace(
                 job, state=JobState.COMPLETED, finished_at=self._clock(), sealed_secret=None
             )
-            job = self._finish(job, done)
+            job = self._finish(job, done, unless_cancelled=True)
         return {"state": job.state.value, "counts": job.counts.to_json()}
 
     def notify(self, ref: Mapping[str, Any], outcome: str) -> dict[str, Any]:
         """Tell the user how it ended; a rollback that could not finish marks the job failed."""
         owner, job = self._load(ref)
-        if outcome == "rollback_failed" and job.state is not JobState.FAILED:
+        if outcome != "completed" and job.state is JobState.COMPLETED:
+            # A late catch after the job completed: it was not rolled back, so say nothing.
+            return {"notified": "", "state": job.state.value}
+        if outcome == "rollback_failed" and job.state not in TERMINAL:
             failed = replace(
                 job,
                 state=JobState.FAILED,
@@ -384,11 +408,12 @@ class MigrationRunner:
         events; a mailbox's size must not be).
         """
         _, job = self._load(ref)
-        saved = self._save(job, replace(job, executions=job.executions + 1))
-        name = f"{job.job_id}-c{saved.executions}"
-        self._executions.start(
-            name, {"job": job_ref(job), "progress": {"cursor": _cursor(False, 0)}}
-        )
+        # Named by the chunks done so far: a retried step (no chunk in between) names the
+        # same execution, which then already exists, so the job never runs twice at once.
+        name = f"{job.job_id}-c{job.chunks}"
+        payload = {"job": job_ref(job), "progress": {"cursor": _cursor(False, 0)}}
+        if self._executions.start(name, payload):
+            self._save(job, replace(job, executions=job.executions + 1))
         return {"continued_in": name}
 
     def rollback(
@@ -399,8 +424,9 @@ class MigrationRunner:
         """
         owner, job = self._load(ref)
         final = JobState.REVERTED if mode == "revert" else JobState.ROLLED_BACK
-        if job.state is final or (mode != "revert" and job.state is JobState.COMPLETED):
-            # A completed job is undone only by an explicit revert, never by a late catch.
+        if job.state in TERMINAL and not (mode == "revert" and job.state is JobState.COMPLETED):
+            # Ended already (a redelivered step, a second recovery). A completed job is undone
+            # only by an explicit revert, never by a late catch.
             return {"done": True, "state": job.state.value}
         working = JobState.REVERTING if mode == "revert" else JobState.ROLLING_BACK
         if job.state is not working:
@@ -456,6 +482,24 @@ class MigrationRunner:
         return tuple(reversed(kept))
 
 
+class JobNotActive(MailportError):
+    """A step of a job that is no longer running (rolling back, ended): nothing may be
+    copied into it. The state machine catches this and rolls back (idempotently).
+    """
+
+    code = "job_not_active"
+
+
+def _require_active(job: MigrationJob) -> None:
+    if job.state not in ACTIVE:
+        raise JobNotActive(f"the migration is {job.state.value}")
+
+
+def _sibling(folders: list[Folder], parent: str | None, name: str) -> Folder | None:
+    key = name.casefold()
+    return next((f for f in folders if f.parent_id == parent and f.name.casefold() == key), None)
+
+
 def _minus(after: Counts, before: Counts) -> Counts:
     """What a step added to a job's counts."""
     return Counts(
@@ -475,6 +519,7 @@ class _Batch:
     last_uid: int
     counts: Counts  # what needed no store: oversize, already there, seen under a label
     messages: list[ImapMessage] = field(default_factory=list)  # fetched, to store
+    known: list[str] = field(default_factory=list)  # contents found already there (dedup)
     stores: list[tuple[ImapMessage, Future[Counts]]] = field(default_factory=list)
     dedup: bool = False
     download: int = 0  # bytes fetched (for the pace before the checkpoint says so)
@@ -624,17 +669,18 @@ class _Chunk:
     def _checkpoint(self, batch: _Batch) -> None:
         """Wait for a batch's stores and save its checkpoint."""
         counts = batch.counts
-        stored: list[str] = []
+        stored: list[str] = list(batch.known)
         for message, future in batch.stores:
             result = future.result()
             counts = counts + result
-            if batch.dedup and result.imported:
+            if batch.dedup and not result.failed:  # stored now, or found there by content
                 stored.append(fingerprint(message.raw))
         if stored:  # after storing: a crash in between may duplicate, never lose
             self.r._migrations.remember_contents(self.owner, self.job.job_id, stored)
         now = self.r._monotonic()
         current = self.job.plan[batch.index]
-        self.window = replace(self.window, used=self.window.used + counts.bytes)
+        # The provider's cap counts what was downloaded, even mail then found already there.
+        self.window = replace(self.window, used=self.window.used + batch.download)
         self.bytes += counts.bytes
         self._set(
             batch.index,
@@ -674,11 +720,16 @@ class _Chunk:
         counts = Counts(skipped_oversize=len(oversize))
         for uid, mid in wanted.items():
             if mid in present:  # a retried chunk's own work, or an earlier migration's
-                mine = present[mid] == self.job.job_id
+                mine = present[mid].job_id == self.job.job_id
                 counts = counts + (
                     Counts(imported=1, bytes=sizes[uid]) if mine else Counts(already_present=1)
                 )
         prepared = _Batch(index, batch[-1][0], counts, dedup=folder.dedup_across)
+        if folder.dedup_across:
+            # Already in the mailbox (an earlier run): its copies under other labels and in
+            # All Mail are "already there" too.
+            prepared.known = [present[mid].fingerprint for mid in wanted.values() if mid in present]
+            self.prints.update(prepared.known)
         to_fetch = [uid for uid, mid in wanted.items() if mid not in present]
         if not to_fetch:
             return prepared

@@ -36,7 +36,7 @@ def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_scheduler.handler``)."""
     scheduler = container().migrations.scheduler
     if event.detail_type != STATUS_CHANGE:  # the sweep
-        started = scheduler.start_next()
+        started = scheduler.sweep()
         logger.info("sweep", extra={"started": len(started)})
         return {"started": started}
     detail = ExecutionDetail.model_validate(event.detail)

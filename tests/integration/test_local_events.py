@@ -25,6 +25,7 @@ from mailport_local.events import (
 from mailport_local.lambdas import LocalFunction
 from mailport_local.stack import LocalStack
 from mailport_local.template import functions, load_template
+from tests.support.wait import wait_for
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 SM_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:mailport-local-migration"
@@ -33,16 +34,6 @@ START = dt.datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC)
 STOP = START + dt.timedelta(seconds=2)
 # What the worker override answers every step: all copied, nothing to wait for.
 DONE = {"done": True, "wait_s": 0, "continue_as_new": False}
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def describe(status: str, **extra: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -20,18 +20,9 @@ from mailport_local.lambdas import LocalFunction
 from mailport_local.sources import SqsEventSource
 from mailport_local.stack import LocalStack
 from mailport_local.template import load_template
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.stack
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_tables_have_the_templates_schema(local_stack: LocalStack) -> None:

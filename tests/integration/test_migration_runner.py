@@ -122,6 +122,11 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     return Env(service, runner, migrations, executions, clock, dovecot)
 
 
+def ref_of(owner: Owner, job: Mapping[str, Any]) -> dict[str, str]:
+    """What an execution passes the worker for ``job`` (as the API showed it)."""
+    return {"job_id": str(job["id"]), "tenant_id": owner.tenant_id, "user_id": owner.user_id}
+
+
 def owner() -> Owner:
     # A tenant of its own: the running counters of other tests' tenants don't interfere.
     return Owner(f"t-{uuid.uuid4().hex[:8]}", f"u-{uuid.uuid4().hex[:8]}")
@@ -135,7 +140,7 @@ def test_pacing_pauses_under_the_daily_cap_and_resumes_the_next_day(
     user, password = env.seed_user(12, size=2000)  # ≈ 24 KB: three days under a 10 KB cap
     job = env.create(me, user, password)
     assert job["state"] == "running"
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     cursor = env.runner.plan(ref)
     days = 0
     waits: list[int] = []
@@ -165,7 +170,7 @@ def test_a_cancel_is_seen_at_the_next_step_and_rollback_is_idempotent(
     me = owner()
     user, password = env.seed_user(9)
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     cursor = env.runner.copy_chunk(ref, env.runner.plan(ref))
     assert env.service.get(me, job["id"])["counts"]["imported"] == 3
     env.service.cancel(me, job["id"])
@@ -196,13 +201,13 @@ def test_the_queue_respects_order_and_both_limits(
     assert [name for name, _ in env.executions.started] == [a1["id"], b1["id"]]
     assert "password" not in str(env.executions.started)
     # a1 ends: its slot is freed in the same write, and the next queued job of the tenant runs.
-    ref = {"job_id": a1["id"], "tenant_id": a.tenant_id, "user_id": a.user_id}
+    ref = ref_of(a, a1)
     env.runner.plan(ref)
     env.runner.finalize(ref)
     env.service.scheduler.execution_ended(a1["id"], "SUCCEEDED", {"job": ref})
     assert env.service.get(a, a2["id"])["state"] == "running"
     # An execution that was stopped before its saga ended gets a rollback execution.
-    ref2 = {"job_id": a2["id"], "tenant_id": a.tenant_id, "user_id": a.user_id}
+    ref2 = ref_of(a, a2)
     env.service.scheduler.execution_ended(a2["id"], "ABORTED", {"job": ref2})
     name, payload = env.executions.started[-1]
     assert name.startswith(a2["id"] + "-rollback") and payload["mode"] == "rollback"
@@ -251,16 +256,16 @@ def test_a_job_whose_execution_never_started_is_started_by_the_next_scheduler_ru
     def started() -> list[str]:  # other tests' stalled jobs may be started too: not ours
         return [name for name, _ in env.executions.started if name == job["id"]]
 
-    env.service.scheduler.start_next()
+    env.service.scheduler.sweep()
     assert started() == []  # too soon: it may just be starting
     env.clock.offset += dt.timedelta(minutes=2)
-    env.service.scheduler.start_next()
+    env.service.scheduler.sweep()
     assert started() == [job["id"]]
     # Once the execution's first step has saved, it is no longer listed as starting.
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     env.runner.plan(ref)
     env.executions.started.clear()
-    env.service.scheduler.start_next()
+    env.service.scheduler.sweep()
     assert started() == []
 
 
@@ -295,7 +300,7 @@ def test_a_server_backoff_hint_pauses_the_job_that_long(
     me = owner()
     user, password = env.seed_user(3)
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     cursor = env.runner.copy_chunk(ref, env.runner.plan(ref))
     assert cursor["wait_s"] == 30 and not cursor["done"]
     assert env.service.get(me, job["id"])["state"] == "paused"
@@ -335,7 +340,7 @@ def test_a_connection_dropped_mid_fetch_is_retried_without_duplicates(
             "password": password,
         }
         job = env.service.create(me, {"connection": conn, "agreed": True})
-        ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+        ref = ref_of(me, job)
         cursor = env.runner.plan(ref)
         proxy.drop_after = 60_000  # of ≈ 150 KB: a few batches in, in the middle of a FETCH
         with pytest.raises(TransientError):
@@ -359,7 +364,7 @@ def test_stores_whose_checkpoint_was_lost_count_once(
     me = owner()
     user, password = env.seed_user(10)
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     cursor = env.runner.plan(ref)
     real_save = env.migrations.save_job
     calls = {"n": 0}
@@ -396,7 +401,7 @@ def test_revert_keeps_a_folder_the_user_has_put_other_mail_in(
     dovecot.seed_maildir(user, "Projects", [(b"Subject: p\r\n\r\nbody\r\n", set(), 1.7e9)])
     dovecot.seed_maildir(user, "Old", [(b"Subject: o\r\n\r\nbody\r\n", set(), 1.7e9)])
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     _finish(env, ref, env.runner.plan(ref))
     service = env.runner._service
     folders = {f.name: f for f in service.folders(me)}
@@ -425,7 +430,7 @@ def test_source_folders_meet_the_users_folders_as_the_mailbox_names_them(
     dovecot.seed_maildir(user, "INBOX.Projects", [(b"Subject: p\r\n\r\nx\r\n", set(), 1.7e9)])
     dovecot.seed_maildir(user, "Work", [(b"Subject: w\r\n\r\nx\r\n", set(), 1.7e9)])
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     _finish(env, ref, env.runner.plan(ref))
     done = env.service.get(me, job["id"])
     assert done["state"] == "completed" and done["counts"]["imported"] == 3
@@ -445,7 +450,7 @@ def test_continue_as_new_retried_starts_one_execution(
     me = owner()
     user, password = env.seed_user(1)
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     first = env.runner.continue_as_new(ref)
     again = env.runner.continue_as_new(ref)  # the step delivered twice
     assert first == again
@@ -459,7 +464,7 @@ def test_a_cancel_that_lands_while_finalizing_wins(
     me = owner()
     user, password = env.seed_user(2)
     job = env.create(me, user, password)
-    ref = {"job_id": job["id"], "tenant_id": me.tenant_id, "user_id": me.user_id}
+    ref = ref_of(me, job)
     cursor = env.runner.plan(ref)
     while not cursor["done"]:
         cursor = env.runner.copy_chunk(ref, cursor)

@@ -43,14 +43,14 @@ def folder(name: str, *flags: str, delimiter: str = "/", selectable: bool = True
 
 def test_manual_connection_defaults_the_port_from_ssl() -> None:
     body = {"type": "manual", "host": "IMAP.Example.org ", "username": "me", "password": " p "}
-    server, password = parse_connection(body, {})
+    server, password = parse_connection(body, {}.get)
     assert (server.host, server.port, server.ssl, password) == (
         "imap.example.org",
         993,
         True,
         " p ",
     )
-    server, _ = parse_connection({**body, "ssl": False}, {})
+    server, _ = parse_connection({**body, "ssl": False}, {}.get)
     assert server.port == 143
 
 
@@ -69,12 +69,12 @@ def test_manual_connection_defaults_the_port_from_ssl() -> None:
 def test_bad_manual_connections_are_refused(change: dict[str, object]) -> None:
     body = {"type": "manual", "host": "imap.example.org", "username": "me", "password": "p"}
     with pytest.raises(ValidationFailed):
-        parse_connection({**body, **change}, {})
+        parse_connection({**body, **change}, {}.get)
 
 
 def test_a_template_names_host_and_port_and_may_use_any_port() -> None:
     body = {"type": "template", "template_id": "t1", "username": "me", "password": "p"}
-    server, _ = parse_connection(body, TEMPLATES)
+    server, _ = parse_connection(body, TEMPLATES.get)
     assert (server.kind, server.host, server.port, server.template_id) == (
         "template",
         "imap.corp.example",
@@ -82,12 +82,12 @@ def test_a_template_names_host_and_port_and_may_use_any_port() -> None:
         "t1",
     )
     with pytest.raises(ValidationFailed, match="admin"):
-        parse_connection({**body, "template_id": "other-tenants"}, TEMPLATES)
+        parse_connection({**body, "template_id": "other-tenants"}, TEMPLATES.get)
 
 
 def test_microsoft365_is_refused_clearly_until_it_exists() -> None:
     with pytest.raises(UnsupportedConnection):
-        parse_connection({"type": "microsoft365", "oauth_connection_id": "x"}, {})
+        parse_connection({"type": "microsoft365", "oauth_connection_id": "x"}, {}.get)
 
 
 def test_the_source_key_ignores_host_case_but_not_the_user() -> None:

@@ -136,7 +136,7 @@ def test_the_scheduler_sweeps_on_its_schedule_and_reacts_to_ended_executions(
     calls: list[tuple[str, Any]] = []
 
     class Scheduler:
-        def start_next(self) -> list[str]:
+        def sweep(self) -> list[str]:
             calls.append(("sweep", None))
             return []
 

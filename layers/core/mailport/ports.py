@@ -389,8 +389,12 @@ class Migrations(Protocol):
         """The tenant's IMAP server templates."""
         ...
 
-    def put_template(self, tenant_id: str, template: ImapTemplate) -> None:
-        """Create or replace a template."""
+    def get_template(self, tenant_id: str, template_id: str) -> ImapTemplate | None:
+        """One template of the tenant, or None."""
+        ...
+
+    def put_template(self, tenant_id: str, template: ImapTemplate, *, replace: bool) -> bool:
+        """Create a template, or (``replace``) change one; False if there is none to change."""
         ...
 
     def delete_template(self, tenant_id: str, template_id: str) -> bool:

@@ -449,20 +449,15 @@ class DynamoMigrations(DynamoTable):
             KeyConditionExpression="PK = :pk AND begins_with(SK, :t)",
             ExpressionAttributeValues=to_ddb({":pk": f"TENANT#{tenant_id}", ":t": "IMAPTPL#"}),
         )
-        templates = [
-            ImapTemplate(
-                str(i["template_id"]),
-                str(i["name"]),
-                str(i["host"]),
-                as_int(i["port"]),
-                bool(i.get("ssl", True)),
-            )
-            for i in items
-        ]
-        return sorted(templates, key=lambda t: t.name.casefold())
+        return sorted((_template(i) for i in items), key=lambda t: t.name.casefold())
 
-    def put_template(self, tenant_id: str, template: ImapTemplate) -> None:
-        """Create or replace a template."""
+    def get_template(self, tenant_id: str, template_id: str) -> ImapTemplate | None:
+        """One template of the tenant, or None."""
+        item = self._get(f"TENANT#{tenant_id}", f"IMAPTPL#{template_id}", "reading the template")
+        return _template(item) if item else None
+
+    def put_template(self, tenant_id: str, template: ImapTemplate, *, replace: bool) -> bool:
+        """Create a template, or (``replace``) change one that exists."""
         item = {
             "PK": f"TENANT#{tenant_id}",
             "SK": f"IMAPTPL#{template.template_id}",
@@ -473,7 +468,18 @@ class DynamoMigrations(DynamoTable):
             "port": template.port,
             "ssl": template.ssl,
         }
-        self._call("saving the IMAP template", "put_item", TableName=self._table, Item=to_ddb(item))
+        condition = "attribute_exists(PK)" if replace else "attribute_not_exists(PK)"
+        try:
+            self._call(
+                "saving the IMAP template",
+                "put_item",
+                TableName=self._table,
+                Item=to_ddb(item),
+                ConditionExpression=condition,
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def delete_template(self, tenant_id: str, template_id: str) -> bool:
         """Remove a template; False if there was none."""
@@ -487,6 +493,16 @@ class DynamoMigrations(DynamoTable):
         except ConditionFailed:
             return False
         return True
+
+
+def _template(item: dict[str, Any]) -> ImapTemplate:
+    return ImapTemplate(
+        str(item["template_id"]),
+        str(item["name"]),
+        str(item["host"]),
+        as_int(item["port"]),
+        bool(item.get("ssl", True)),
+    )
 
 
 def _with_version(job: MigrationJob, version: int) -> MigrationJob:

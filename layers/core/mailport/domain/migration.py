@@ -8,7 +8,7 @@ import base64
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -146,7 +146,7 @@ def _port(value: object, default: int) -> int:
 
 
 def parse_connection(
-    body: object, templates: Mapping[str, ImapTemplate]
+    body: object, template_of: Callable[[str], ImapTemplate | None]
 ) -> tuple[SourceServer, str]:
     """The source server and password from a request's ``connection`` object."""
     if not isinstance(body, Mapping):
@@ -158,7 +158,7 @@ def parse_connection(
         )
     username, password = _text(body, "username"), _text(body, "password", 1024)
     if kind == "template":
-        template = templates.get(str(body.get("template_id", "")))
+        template = template_of(str(body.get("template_id", "")))
         if template is None:
             raise ValidationFailed("connection.template_id is not a server your admin set up")
         server = SourceServer(

@@ -179,12 +179,11 @@ class MigrationService:
         """Create (no id) or replace a template of the caller's tenant (admins only: the
         caller checks). Jobs already queued keep the server they were created with.
         """
-        if template_id is not None and not any(
-            t.template_id == template_id for t in self._migrations.list_templates(owner.tenant_id)
+        template = parse_template(payload, template_id or f"t{uuid.uuid4().hex[:12]}")
+        if not self._migrations.put_template(
+            owner.tenant_id, template, replace=template_id is not None
         ):
             raise NotFound("no such IMAP template")
-        template = parse_template(payload, template_id or f"t{uuid.uuid4().hex[:12]}")
-        self._migrations.put_template(owner.tenant_id, template)
         return template.to_json()
 
     def delete_template(self, owner: Owner, template_id: str) -> None:
@@ -194,8 +193,10 @@ class MigrationService:
 
     def _connection(self, owner: Owner, payload: object) -> tuple[SourceServer, str]:
         body = payload.get("connection") if isinstance(payload, Mapping) else None
-        templates = {t.template_id: t for t in self._migrations.list_templates(owner.tenant_id)}
-        return parse_connection(body, templates)
+        # Read only for a template connection (one item), not on every manual one.
+        return parse_connection(
+            body, lambda template_id: self._migrations.get_template(owner.tenant_id, template_id)
+        )
 
     @contextlib.contextmanager
     def _session(self, server: SourceServer, password: str) -> Iterator[ImapMailbox]:
@@ -347,7 +348,6 @@ class Scheduler:
         moment behind the write, so the caller's new job is considered too (last: it is the
         newest, so registration order holds).
         """
-        self._relaunch_stalled(scan)
         started: list[str] = []
         full_tenants: set[str] = set()
         candidates = self._migrations.queued(scan)
@@ -372,6 +372,14 @@ class Scheduler:
                 self._launch(replace(running, version=job.version + 1))
                 started.append(job_id)
         return started
+
+    def sweep(self) -> list[str]:
+        """The slow schedule's work: start stalled executions, then queued jobs.
+
+        Not on every API call or execution end: the stalled list is nearly always empty.
+        """
+        self._relaunch_stalled(200)
+        return self.start_next()
 
     def _relaunch_stalled(self, scan: int) -> None:
         """Start the execution of a job that got its slot over a minute ago but never saved

@@ -3,6 +3,7 @@ its moto server, so one stack serves the whole test session."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -14,6 +15,7 @@ import pytest
 
 from mailport_local.stack import LocalStack
 from tests.support.dovecot import Dovecot, dovecot_available
+from tests.support.fake_idp import FakeIdentityProvider
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "eml"
@@ -28,8 +30,41 @@ def mail_ca(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory, mail_ca: Path) -> Iterator[LocalStack]:
+def fake_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeIdentityProvider]:
+    """A fake Microsoft identity platform (https, its own CA) for the whole session."""
+    idp = FakeIdentityProvider(tmp_path_factory.mktemp("idp")).start()
+    yield idp
+    idp.stop()
+
+
+def _microsoft365_environment(
+    request: pytest.FixtureRequest, idp: FakeIdentityProvider
+) -> dict[str, str]:
+    """Microsoft 365 in the local stack: the fake identity provider, and the test Dovecot
+    (which checks XOAUTH2 tokens with that provider) standing in for Exchange Online.
+    """
+    try:
+        dv: Dovecot = request.getfixturevalue("dovecot")
+    except pytest.skip.Exception:
+        return {}
+    return {
+        "M365_AUTHORITY": idp.authority,
+        "OAUTH_EXTRA_CA_FILE": idp.ca_file,
+        "M365_IMAP_HOST": dv.host,
+        "M365_IMAP_PORT": str(dv.imaps_port),
+    }
+
+
+@pytest.fixture(scope="session")
+def local_stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    mail_ca: Path,
+    fake_idp: FakeIdentityProvider,
+) -> Iterator[LocalStack]:
     from mailport_local.stack import LocalStackConfig
+
+    microsoft365 = _microsoft365_environment(request, fake_idp)
 
     config = LocalStackConfig(
         api_port=0,
@@ -48,16 +83,22 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory, mail_ca: Path) -> Iter
             "MIGRATION_MAX_PER_TENANT": "1",
             # Migration notices are also emailed (SES in moto) from this verified sender.
             "NOTICE_SENDER": NOTICE_SENDER,
+            **microsoft365,
         },
     )
     stack = LocalStack(config).start()
     boto3.client("ses").verify_email_identity(EmailAddress=NOTICE_SENDER)
+    if microsoft365:
+        app = {"client_id": fake_idp.client_id, "client_secret": fake_idp.client_secret}
+        boto3.client("secretsmanager").put_secret_value(
+            SecretId=stack.physical_id("Microsoft365AppSecret"), SecretString=json.dumps(app)
+        )
     yield stack
     stack.stop()
 
 
 @pytest.fixture(scope="session")
-def dovecot(mail_ca: Path) -> Iterator[Dovecot]:
+def dovecot(mail_ca: Path, fake_idp: FakeIdentityProvider) -> Iterator[Dovecot]:
     """One private Dovecot for the whole session; each test module adds its own users."""
     if not dovecot_available():
         pytest.skip(
@@ -70,7 +111,7 @@ def dovecot(mail_ca: Path) -> Iterator[Dovecot]:
     # sun_path is limited to 108 bytes.
     base = Path(tempfile.mkdtemp(prefix="dv", dir="/tmp"))
     try:
-        with Dovecot(base) as dv:
+        with Dovecot(base, oauth2_introspection_url=fake_idp.introspection_url) as dv:
             shutil.copyfile(dv.ca_pem, mail_ca)
             yield dv
     finally:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from chalice.app import Chalice, Response
 
-from mailport import __version__
+from mailport import __version__, oauth_page
 from mailport.domain.accounts import PopAccount, presets_json
 from mailport.domain.identity import Feature, Principal
 from mailport.domain.mailbox import Owner
@@ -369,6 +369,88 @@ def cancel_migration(job_id: str) -> Response:
 def revert_migration(job_id: str) -> Response:
     """Undo a completed migration: remove what it imported."""
     return _json(container().migrations.revert(owner(Feature.IMAP_MIGRATION), job_id), 202)
+
+
+# ---------------------------------------------------------------- Microsoft 365 sign-in
+def _callback_url() -> str:
+    """Where Microsoft sends the browser back: this API's own callback route, as the browser
+    reached it (the stage prefix on an execute-api URL, none on a custom domain), unless the
+    deployment names it (it must match the app registration's redirect URI).
+    """
+    configured = container().settings.oauth_redirect_uri
+    if configured:
+        return configured
+    request = app.current_request
+    assert request is not None  # only called inside a request
+    proto = request.headers.get("x-forwarded-proto", "http")
+    full = str(request.context.get("path") or request.path)
+    prefix = full[: -len(request.path)] if full.endswith(request.path) else ""
+    return f"{proto}://{request.headers.get('host', '')}{prefix}/v1/oauth/microsoft/callback"
+
+
+@route("/v1/oauth/microsoft/start", methods=["POST"])
+def start_microsoft_signin() -> Response:
+    """Begin a Microsoft 365 sign-in for ``{email}``: the URL to open in a new window. The
+    flow is bound to this browser by an HttpOnly cookie checked at the callback.
+    """
+    caller = owner(Feature.IMAP_MIGRATION)
+    started, cookie = container().oauth.start(caller, body(), _callback_url())
+    secure = _callback_url().startswith("https:")
+    response = _json(started)
+    response.headers["Set-Cookie"] = oauth_page.cookie_header(
+        cookie, secure=secure, max_age=int(str(started["expires_in"]))
+    )
+    return response
+
+
+@app.route("/v1/oauth/microsoft/callback", methods=["GET"])
+def microsoft_callback() -> Response:
+    """Microsoft sends the browser here: finish the sign-in and show the result (an HTML page
+    for the sign-in window, which tells the console window that opened it).
+    """
+    request = app.current_request
+    params = {k: str(v) for k, v in ((request.query_params if request else None) or {}).items()}
+    cookie = oauth_page.read_cookie(request.headers.get("cookie") if request else None)
+    connection: dict[str, object] | None = None
+    try:
+        connection = container().oauth.finish(params, cookie)
+        status, code, detail = 200, "ready", str(connection["email"])
+    except MailportError as e:
+        status, code, detail = status_for(e), e.code, e.message
+    except Exception:
+        logger.exception("unhandled error in the sign-in callback")
+        status, code, detail = 500, "internal_error", "Something went wrong on our side."
+    html = oauth_page.page(
+        ok=connection is not None, detail=detail, code=code, connection=connection
+    )
+    return Response(
+        body=html,
+        status_code=status,
+        headers={
+            "Content-Type": "text/html; charset=utf-8",
+            "Cache-Control": "no-store",
+            # The URL holds the one-time code: never send it on as a referrer.
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": (
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+            ),
+            # The binding is used up either way.
+            "Set-Cookie": oauth_page.cookie_header("", secure=False, max_age=0),
+        },
+    )
+
+
+@route("/v1/oauth/connections", methods=["GET"])
+def oauth_connections() -> Response:
+    """The user's Microsoft 365 sign-ins (mailbox address and whether it still works)."""
+    return _json({"connections": container().oauth.list(owner(Feature.IMAP_MIGRATION))})
+
+
+@route("/v1/oauth/connections/{connection_id}", methods=["DELETE"])
+def delete_oauth_connection(connection_id: str) -> Response:
+    """Forget a sign-in (refused while a migration still uses it)."""
+    container().oauth.delete(owner(Feature.IMAP_MIGRATION), connection_id)
+    return Response(body="", status_code=204)
 
 
 def _object(data: Any) -> dict[str, Any]:

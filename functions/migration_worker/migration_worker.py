@@ -10,6 +10,7 @@ rolled back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -36,19 +37,20 @@ def run_step(runner: MigrationRunner, event: dict[str, Any]) -> dict[str, Any]:
     """Dispatch one step of the machine to the runner."""
     step = str(event.get("step", ""))
     job = event.get("job") or {}
-    if step == "plan":
-        return runner.plan(job)
-    if step == "copy_chunk":
-        return runner.copy_chunk(job, event.get("cursor") or {})
-    if step == "finalize":
-        return runner.finalize(job)
-    if step == "notify":
-        return runner.notify(job, str(event.get("outcome", "")))
-    if step == "rollback":
-        return runner.rollback(job, event.get("error"), str(event.get("mode", "rollback")))
-    if step == "continue":
-        return runner.continue_as_new(job)
-    raise UnknownStep(f"unknown migration step {step!r}")
+    steps: dict[str, Callable[[], dict[str, Any]]] = {
+        "plan": lambda: runner.plan(job),
+        "copy_chunk": lambda: runner.copy_chunk(job, event.get("cursor") or {}),
+        "finalize": lambda: runner.finalize(job),
+        "notify": lambda: runner.notify(job, str(event.get("outcome", ""))),
+        "rollback": lambda: runner.rollback(
+            job, event.get("error"), str(event.get("mode", "rollback"))
+        ),
+        "suspend": lambda: runner.suspend(job, event.get("error")),
+        "continue": lambda: runner.continue_as_new(job),
+    }
+    if step not in steps:
+        raise UnknownStep(f"unknown migration step {step!r}")
+    return steps[step]()
 
 
 @logger.inject_lambda_context

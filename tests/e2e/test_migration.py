@@ -50,8 +50,10 @@ def _flags(n: int) -> set[str]:
 Seeded = dict[str, list[tuple[bytes, set[str], float]]]
 
 
-def seed(dovecot: Dovecot, oversize: bool = False) -> tuple[str, str, Seeded]:
-    user, password = f"mig-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+def seed(
+    dovecot: Dovecot, oversize: bool = False, user: str | None = None
+) -> tuple[str, str, Seeded]:
+    user, password = user or f"mig-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
     dovecot.add_user(user, password)
     tag = uuid.uuid4().hex[:6]
     seeded: Seeded = {}

@@ -295,8 +295,17 @@ class Dovecot:
 
     host = "127.0.0.1"
 
-    def __init__(self, base: Path, *, start_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base: Path,
+        *,
+        start_timeout: float = 10.0,
+        oauth2_introspection_url: str | None = None,
+    ) -> None:
         self.base = Path(base).resolve()
+        # With a URL, XOAUTH2/OAUTHBEARER logins are checked by that token introspection
+        # endpoint (RFC 7662-like POST), as Exchange Online checks Entra tokens.
+        self.oauth2_introspection_url = oauth2_introspection_url
         # Unix sockets live under BASE/run; sun_path is 108 bytes including
         # the NUL, and Dovecot's deepest socket name adds ~30 bytes.
         if len(os.fsencode(self.base)) > 60:
@@ -599,6 +608,33 @@ class Dovecot:
             )
         return res
 
+    def _auth_config(self) -> str:
+        password_db = f"""passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {self.users_dir}/%u
+  mechanisms = plain login
+}}"""
+        if not self.oauth2_introspection_url:
+            return "auth_mechanisms = plain login\n" + password_db
+        oauth_conf = self.etc / "oauth2.conf.ext"
+        oauth_conf.write_text(
+            "introspection_mode = post\n"
+            f"introspection_url = {self.oauth2_introspection_url}\n"
+            "username_attribute = username\n"
+            "active_attribute = active\n"
+            "active_value = true\n",
+            encoding="utf-8",
+        )
+        # The password passdb is limited to plain/login: otherwise a password would also be
+        # accepted as a bearer token (and the reverse).
+        return f"""auth_mechanisms = plain login xoauth2 oauthbearer
+{password_db}
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {oauth_conf}
+}}"""
+
     def _config(self) -> str:
         b = self.base
         # Both passdb and userdb read BASE/etc/users/<user> (see add_user).
@@ -633,11 +669,7 @@ service anvil {{
   }}
 }}
 auth_verbose = yes
-auth_mechanisms = plain login
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {self.users_dir}/%u
-}}
+{self._auth_config()}
 userdb {{
   driver = passwd-file
   args = {self.users_dir}/%u

@@ -85,9 +85,16 @@ def test_a_template_names_host_and_port_and_may_use_any_port() -> None:
         parse_connection({**body, "template_id": "other-tenants"}, TEMPLATES.get)
 
 
-def test_microsoft365_is_refused_clearly_until_it_exists() -> None:
-    with pytest.raises(UnsupportedConnection):
-        parse_connection({"type": "microsoft365", "oauth_connection_id": "x"}, {}.get)
+def test_microsoft365_connections_name_one_of_the_users_sign_ins() -> None:
+    body = {"type": "microsoft365", "connection_id": "m1"}
+    with pytest.raises(UnsupportedConnection):  # a deployment without Microsoft 365
+        parse_connection(body, {}.get)
+    server = SourceServer("microsoft365", "outlook.office365.com", 993, True, "a@b.example")
+    mine = {"m1": server}
+    assert parse_connection(body, {}.get, mine.get) == (server, "")
+    for other in ({**body, "connection_id": "m2"}, {"type": "microsoft365"}):
+        with pytest.raises(ValidationFailed, match="connection_id"):
+            parse_connection(other, {}.get, mine.get)
 
 
 def test_the_source_key_ignores_host_case_but_not_the_user() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +42,7 @@ class Runner:
         return call
 
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB = {"job_id": "j1", "tenant_id": "t", "user_id": "u"}
 
 
@@ -53,6 +55,7 @@ JOB = {"job_id": "j1", "tenant_id": "t", "user_id": "u"}
         ({"step": "notify", "outcome": "completed"}, "notify"),
         ({"step": "rollback", "error": {"Error": "X"}, "mode": "revert"}, "rollback"),
         ({"step": "continue"}, "continue_as_new"),
+        ({"step": "suspend", "error": {"Error": "SignInRequired"}}, "suspend"),
     ],
 )
 def test_each_step_reaches_its_runner_method(event: dict[str, Any], method: str) -> None:
@@ -168,3 +171,24 @@ def test_the_scheduler_sweeps_on_its_schedule_and_reacts_to_ended_executions(
     migration_scheduler.handler(sweep, ctx())
     migration_scheduler.handler(ended, ctx())
     assert calls == [("sweep", None), ("ABORTED", {"job": JOB})]
+
+
+def test_a_refused_sign_in_keeps_its_name_for_the_suspend_catch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ASL sends ``SignInRequired`` to Suspend (the job waits), not to Rollback."""
+    from mailport.domain.oauth import SignInRequired
+
+    runner = Runner(SignInRequired("sign in again"))
+    monkeypatch.setattr(migration_worker, "container", lambda: _Container(runner))
+    with pytest.raises(SignInRequired) as caught:
+        handler({"step": "copy_chunk", "job": JOB}, ctx())
+    assert type(caught.value).__name__ == "SignInRequired"
+    asl = json.loads((REPO_ROOT / "infra/statemachines/migration.asl.json").read_text())
+    for state in ("Plan", "CopyChunk"):
+        first = asl["States"][state]["Catch"][0]
+        assert first == {
+            "ErrorEquals": ["SignInRequired"],
+            "ResultPath": "$.error",
+            "Next": "Suspend",
+        }

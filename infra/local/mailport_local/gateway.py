@@ -239,7 +239,8 @@ class Gateway:
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": request.method,
-                "path": f"/{STAGE}{request.path}",
+                # As behind a custom domain: the local URL has no stage prefix.
+                "path": request.path,
                 "stage": STAGE,
                 "requestId": str(uuid.uuid4()),
                 "requestTimeEpoch": int(time.time() * 1000),

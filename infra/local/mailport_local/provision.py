@@ -262,6 +262,15 @@ class Provisioner:
             arn, key_id = arn.replace(key_id, adopted), adopted
         return Physical(ref=key_id, attrs={"Arn": arn})
 
+    def _secret(self, logical_id: str, props: dict[str, Any]) -> Physical:
+        p = self.resolve(props)
+        arn = self.session.client("secretsmanager").create_secret(
+            Name=self._name(logical_id),
+            Description=p.get("Description", logical_id),
+            SecretString=p.get("SecretString", ""),
+        )["ARN"]
+        return Physical(ref=arn, attrs={"Id": arn})
+
     def _role(self) -> str:
         if not self._role_arn:
             iam = self.session.client("iam")
@@ -334,6 +343,7 @@ _CREATORS: dict[str, Callable[[Provisioner, str, dict[str, Any]], Physical]] = {
     "AWS::SQS::Queue": Provisioner._queue,
     "AWS::SQS::QueuePolicy": Provisioner._queue_policy,
     "AWS::KMS::Key": Provisioner._key,
+    "AWS::SecretsManager::Secret": Provisioner._secret,
     "AWS::Serverless::Function": Provisioner._function,
     "AWS::Serverless::StateMachine": Provisioner._state_machine,
 }

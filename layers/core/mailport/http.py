@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mailport import errors
+from mailport.domain.oauth import OAuthNotConfigured
 from mailport.domain.remote import RemoteError
 
 # Most specific class first: the first isinstance match wins.
@@ -15,6 +16,7 @@ _STATUS: tuple[tuple[type[errors.MailportError], int], ...] = (
     (errors.LimitExceeded, 409),
     (errors.Conflict, 409),
     (errors.TransientError, 503),
+    (OAuthNotConfigured, 503),
     # The server the user named refused or could not be reached: their input, not our fault.
     (RemoteError, 422),
 )

@@ -40,6 +40,14 @@ class Settings:
     migration_chunks_per_execution: int = 1000  # then the job continues in a new execution
     migration_daily_bytes: int | None = None  # local stack only: a pace cap to try pacing
     notice_sender: str | None = None  # an SES identity; notices are also emailed when set
+    # Microsoft 365 sign-in: a Secrets Manager secret {"client_id", "client_secret"} of the
+    # Entra app registration; without it the Microsoft 365 connection type is refused.
+    m365_app_secret_id: str | None = None
+    m365_authority: str = "https://login.microsoftonline.com/organizations"
+    m365_imap_host: str = "outlook.office365.com"
+    m365_imap_port: int = 993
+    oauth_redirect_uri: str | None = None  # else derived from the request (API's own URL)
+    oauth_ca_file: str | None = None  # local stack only: the fake identity provider's CA
 
     @property
     def is_local(self) -> bool:
@@ -84,6 +92,27 @@ class Settings:
                 else None
             ),
             notice_sender=source.get("NOTICE_SENDER") or None,
+            m365_app_secret_id=source.get("M365_APP_SECRET_ARN") or None,
+            m365_authority=source.get("M365_AUTHORITY")
+            or "https://login.microsoftonline.com/organizations",
+            # Where Microsoft 365 mail is read: Exchange Online, except in the local stack,
+            # whose tests point it at their own IMAP server.
+            m365_imap_host=(
+                source.get("M365_IMAP_HOST", "outlook.office365.com")
+                if source.get("STAGE") == "local"
+                else "outlook.office365.com"
+            ),
+            m365_imap_port=(
+                _positive(source.get("M365_IMAP_PORT", "993"))
+                if source.get("STAGE") == "local"
+                else 993
+            ),
+            oauth_redirect_uri=source.get("OAUTH_REDIRECT_URI") or None,
+            oauth_ca_file=(
+                source.get("OAUTH_EXTRA_CA_FILE") or None
+                if source.get("STAGE") == "local"
+                else None
+            ),
             # Trusting an extra CA is a test convenience; a deployed stage never honours it.
             extra_ca_file=(
                 source.get("MAIL_EXTRA_CA_FILE") or None if source.get("STAGE") == "local" else None

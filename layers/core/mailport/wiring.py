@@ -11,9 +11,11 @@ from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.adapters.dynamodb_accounts import DynamoAccounts
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.dynamodb_oauth import DynamoOAuth
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.metrics import MetricsBuffer
+from mailport.adapters.msal_identity import MsalMicrosoft, SecretsManagerAppCredentials
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.adapters.ses import SesMailer
@@ -28,6 +30,7 @@ from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.migration import MigrationConfig, MigrationService
 from mailport.usecases.migration_runner import MigrationRunner
+from mailport.usecases.oauth import OAuthService
 from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
 from mailport.usecases.uploads import UploadService
 
@@ -47,6 +50,7 @@ class Container:
     migrations: MigrationService
     migration_runner: MigrationRunner
     migration_metrics: MetricsBuffer
+    oauth: OAuthService
 
 
 def migration_config(settings: Settings) -> MigrationConfig:
@@ -60,6 +64,26 @@ def migration_config(settings: Settings) -> MigrationConfig:
         ca_file=settings.extra_ca_file,
         daily_bytes_override=settings.migration_daily_bytes,
         notice_sender=settings.notice_sender,
+        microsoft_host=settings.m365_imap_host,
+        microsoft_port=settings.m365_imap_port,
+    )
+
+
+def identity_provider(
+    settings: Settings, session: boto3.session.Session | None = None
+) -> MsalMicrosoft:
+    """Microsoft's identity platform, with the app registration from Secrets Manager."""
+    credentials = (
+        SecretsManagerAppCredentials(settings.m365_app_secret_id, session=session)
+        if settings.m365_app_secret_id
+        else None
+    )
+    return MsalMicrosoft(
+        credentials,
+        authority=settings.m365_authority,
+        ca_file=settings.oauth_ca_file,
+        # Entra's instance discovery knows Microsoft's hosts only, not a local fake's.
+        instance_discovery=not settings.is_local,
     )
 
 
@@ -82,6 +106,16 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     config = migration_config(settings)
     migration_metrics = MetricsBuffer()
     directory = DynamoDirectory(settings.table_name, session=session)
+    oauth = OAuthService(
+        DynamoOAuth(settings.table_name, client=dynamodb),
+        identity_provider(settings, session),
+        secrets=secrets,
+    )
+    migration_service = MigrationService(
+        migrations, imap, secrets=secrets, executions=executions, config=config, tokens=oauth
+    )
+    oauth.on_signed_in = migration_service.resume_signed_in
+    oauth.in_use = migration_service.uses_connection
     return Container(
         settings=settings,
         directory=directory,
@@ -118,9 +152,7 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             window_s=settings.schedule_window_s,
             parallelism=settings.dispatch_parallelism,
         ),
-        migrations=MigrationService(
-            migrations, imap, secrets=secrets, executions=executions, config=config
-        ),
+        migrations=migration_service,
         migration_runner=MigrationRunner(
             migrations,
             imap,
@@ -133,8 +165,10 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             directory=directory,
             mailer=SesMailer(session=session) if settings.notice_sender else None,
             metrics=migration_metrics,
+            tokens=oauth,
         ),
         migration_metrics=migration_metrics,
+        oauth=oauth,
     )
 
 

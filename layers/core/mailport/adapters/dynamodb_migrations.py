@@ -141,6 +141,7 @@ def _fields(job: MigrationJob) -> dict[str, Any]:
             "ssl": s.ssl,
             "username": s.username,
             "template_id": s.template_id,
+            "connection_id": s.connection_id,
         },
         "state": job.state.value,
         "created_at": job.created_at.isoformat(),
@@ -162,6 +163,7 @@ def _fields(job: MigrationJob) -> dict[str, Any]:
         "milestones": list(job.milestones),
         "chunks": job.chunks,
         "executions": job.executions,
+        "resumes": job.resumes,
     }
 
 
@@ -184,6 +186,7 @@ def _job(item: dict[str, Any]) -> MigrationJob:
             ssl=bool(server["ssl"]),
             username=str(server["username"]),
             template_id=server.get("template_id"),
+            connection_id=server.get("connection_id"),
         ),
         state=JobState(str(item["state"])),
         created_at=dt.datetime.fromisoformat(str(item["created_at"])),
@@ -204,6 +207,7 @@ def _job(item: dict[str, Any]) -> MigrationJob:
         milestones=tuple(as_int(m) for m in item.get("milestones") or []),
         chunks=as_int(item.get("chunks")),
         executions=as_int(item.get("executions")) or 1,
+        resumes=as_int(item.get("resumes")),
         version=as_int(item.get("version")),
     )
 
@@ -341,6 +345,24 @@ class DynamoMigrations(DynamoTable):
         values[":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
         try:
             self._call("cancelling the migration", "update_item", **update)
+        except ConditionFailed:
+            return False
+        return True
+
+    def requeue(self, job: MigrationJob, *, cancel: bool) -> bool:
+        """Put a job waiting for a sign-in (``cancel``: or to be rolled back) back in the queue
+        at its registration place; False if it changed meanwhile.
+        """
+        update = self._update(job, extra_remove="", queue=QUEUE)
+        values = update["ExpressionAttributeValues"]
+        update["UpdateExpression"] = update["UpdateExpression"].replace(
+            "SET ", "SET GSI1SK = :sk, " + ("cancel_requested = :t, " if cancel else ""), 1
+        )
+        values.update(to_ddb({":sk": _queue_sort_key(job)}))
+        if cancel:
+            values[":t"] = {"BOOL": True}
+        try:
+            self._call("queueing the migration", "update_item", **update)
         except ConditionFailed:
             return False
         return True

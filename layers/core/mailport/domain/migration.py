@@ -33,6 +33,9 @@ class JobState(StrEnum):
     FAILED = "failed"  # the rollback itself could not finish: reported, never hidden
     REVERTING = "reverting"
     REVERTED = "reverted"
+    # The Microsoft 365 sign-in stopped working: no slot held, nothing rolled back; the job
+    # is queued again (in its old place) when the user signs in again.
+    NEEDS_SIGNIN = "needs_signin"
 
 
 ACTIVE = frozenset({JobState.RUNNING, JobState.PAUSED})
@@ -87,12 +90,13 @@ class ImapTemplate:
 class SourceServer:
     """The mailbox to copy from (never the password: that is sealed separately)."""
 
-    kind: str  # manual | template
+    kind: str  # manual | template | microsoft365
     host: str
     port: int
     ssl: bool
     username: str
     template_id: str | None = None
+    connection_id: str | None = None  # microsoft365: the user's OAuth connection
 
     @property
     def key(self) -> str:
@@ -111,6 +115,7 @@ class SourceServer:
             "ssl": self.ssl,
             "username": self.username,
             "template_id": self.template_id,
+            "connection_id": self.connection_id,
         }
 
 
@@ -146,16 +151,26 @@ def _port(value: object, default: int) -> int:
 
 
 def parse_connection(
-    body: object, template_of: Callable[[str], ImapTemplate | None]
+    body: object,
+    template_of: Callable[[str], ImapTemplate | None],
+    microsoft_of: Callable[[str], SourceServer | None] | None = None,
 ) -> tuple[SourceServer, str]:
-    """The source server and password from a request's ``connection`` object."""
+    """The source server and password (none for Microsoft 365: it signs in with OAuth) from a
+    request's ``connection`` object.
+    """
     if not isinstance(body, Mapping):
         raise ValidationFailed("connection must be an object")
     kind = body.get("type")
     if kind == "microsoft365":
-        raise UnsupportedConnection(
-            "Microsoft 365 sign-in is not available yet: use a manual or template connection"
-        )
+        if microsoft_of is None:
+            raise UnsupportedConnection("Microsoft 365 sign-in is not set up on this service")
+        connection_id = body.get("connection_id")
+        server = microsoft_of(connection_id) if isinstance(connection_id, str) else None
+        if server is None:
+            raise ValidationFailed(
+                "connection.connection_id must be one of your Microsoft 365 sign-ins"
+            )
+        return server, ""
     username, password = _text(body, "username"), _text(body, "password", 1024)
     if kind == "template":
         template = template_of(str(body.get("template_id", "")))
@@ -484,6 +499,7 @@ class MigrationJob:
     milestones: tuple[int, ...] = ()
     chunks: int = 0  # CopyChunk steps done (all executions)
     executions: int = 1
+    resumes: int = 0  # times it was queued again after a new sign-in
     version: int = 0  # optimistic lock: every save is conditional on it
 
     @property

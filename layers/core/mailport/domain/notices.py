@@ -137,6 +137,20 @@ def migration_notice(
             "Everything it had imported was removed: your mailbox is as it was before.\n"
             "移行を中止し、取り込んだメールをすべて削除して移行前の状態に戻しました。\n"
         )
+    elif kind.startswith("signin_required"):
+        subject = (
+            f"Migration from {who} is waiting for you to sign in / "
+            "IMAPメール移行: Microsoft 365 への再サインインが必要です"
+        )
+        body = (
+            f"Microsoft no longer accepts the sign-in for {who} (it was revoked or expired).\n"
+            "The migration is paused, not cancelled: what it copied stays. Open mailport's "
+            "IMAP migration page and choose Sign in again; it carries on from where it "
+            "stopped.\n"
+            "Microsoft 365 のサインインが無効になったため、移行を一時停止しました（取り込み済みの"
+            "メールはそのままです）。IMAPメール移行の画面から再度サインインすると、続きから再開します。\n\n"
+            + _counts_lines(job)
+        )
     else:  # rollback_failed
         subject = f"Migration from {who} could not be undone / 移行の取り消しに失敗しました"
         body = (

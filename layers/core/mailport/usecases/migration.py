@@ -46,6 +46,7 @@ from mailport.domain.remote import (
 )
 from mailport.errors import MailportError, NotFound, ValidationFailed
 from mailport.ports import (
+    AccessTokens,
     Executions,
     ImapConnector,
     ImapMailbox,
@@ -87,6 +88,8 @@ class MigrationConfig:
     assumed_bytes_per_s: float = 2 * 1024 * 1024  # the preview's estimate before any rate
     notice_sender: str | None = None  # an SES identity: notices are also emailed
     index_settle_s: float = 1.0  # GSIs are eventually consistent (typically well under 1 s)
+    microsoft_host: str = "outlook.office365.com"  # Exchange Online's IMAP endpoint
+    microsoft_port: int = 993
 
 
 def secret_context(job: MigrationJob) -> dict[str, str]:
@@ -105,6 +108,27 @@ def owner_of(ref: Mapping[str, Any]) -> tuple[Owner, str]:
         return Owner(str(ref["tenant_id"]), str(ref["user_id"])), str(ref["job_id"])
     except KeyError as e:
         raise ValidationFailed(f"the job reference lacks {e.args[0]}") from e
+
+
+def launch_name(job: MigrationJob) -> str:
+    """The execution name of a job's (re)start: the job id, then one per resume, so a
+    resumed job gets a new execution while a repeated start of the same one is refused.
+    """
+    return job.job_id if job.resumes == 0 else f"{job.job_id}-resume{job.resumes}"
+
+
+def credentials_for(
+    job_or_owner: MigrationJob | Owner,
+    server: SourceServer,
+    password: str,
+    tokens: AccessTokens | None,
+) -> Credentials:
+    """How to log in to a source: its password, or a fresh OAuth token for Microsoft 365."""
+    if server.connection_id is None:
+        return Credentials(server.username, password)
+    if tokens is None:
+        raise ValidationFailed("Microsoft 365 sign-in is not set up on this service")
+    return tokens.mailbox_token(job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id)
 
 
 def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:
@@ -159,6 +183,7 @@ class MigrationService:
         secrets: SecretBox,
         executions: Executions,
         config: MigrationConfig,
+        tokens: AccessTokens | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._migrations = migrations
@@ -166,6 +191,7 @@ class MigrationService:
         self._secrets = secrets
         self._executions = executions
         self._config = config
+        self._tokens = tokens
         self._clock = clock
         self.scheduler = Scheduler(migrations, executions, config, clock)
 
@@ -195,13 +221,24 @@ class MigrationService:
         body = payload.get("connection") if isinstance(payload, Mapping) else None
         # Read only for a template connection (one item), not on every manual one.
         return parse_connection(
-            body, lambda template_id: self._migrations.get_template(owner.tenant_id, template_id)
+            body,
+            lambda template_id: self._migrations.get_template(owner.tenant_id, template_id),
+            None if self._tokens is None else lambda cid: self._microsoft(owner, cid),
         )
 
+    def _microsoft(self, owner: Owner, connection_id: str) -> SourceServer | None:
+        assert self._tokens is not None
+        email = self._tokens.connection_email(owner.tenant_id, owner.user_id, connection_id)
+        if email is None:
+            return None
+        host, port = self._config.microsoft_host, self._config.microsoft_port
+        return SourceServer("microsoft365", host, port, True, email, connection_id=connection_id)
+
     @contextlib.contextmanager
-    def _session(self, server: SourceServer, password: str) -> Iterator[ImapMailbox]:
+    def _session(self, owner: Owner, server: SourceServer, password: str) -> Iterator[ImapMailbox]:
         session = self._connector.open(
-            server_address(server, self._config.ca_file), Credentials(server.username, password)
+            server_address(server, self._config.ca_file),
+            credentials_for(owner, server, password, self._tokens),
         )
         try:
             yield session
@@ -211,7 +248,7 @@ class MigrationService:
     def preview(self, owner: Owner, payload: object) -> dict[str, object]:
         """A dry run: the source's folders, where each goes, counts, sizes and an estimate."""
         server, password = self._connection(owner, payload)
-        with self._session(server, password) as session:
+        with self._session(owner, server, password) as session:
             surveyed = survey(session, self._config.max_bytes)
         pace = pace_for(server.host, self._config.daily_bytes_override)
         copied = [s for s in surveyed if not s.mapping.skip_reason]
@@ -244,7 +281,7 @@ class MigrationService:
         if not isinstance(payload, Mapping) or payload.get("agreed") is not True:
             raise ValidationFailed("you must accept the agreement (agreed: true)")
         server, password = self._connection(owner, payload)
-        with self._session(server, password):
+        with self._session(owner, server, password):
             pass
         now = self._clock()
         job = MigrationJob(
@@ -255,7 +292,8 @@ class MigrationService:
             state=JobState.QUEUED,
             created_at=now,
         )
-        job = replace(job, sealed_secret=self._secrets.seal(password, secret_context(job)))
+        if server.connection_id is None:  # Microsoft 365 keeps its tokens in its connection
+            job = replace(job, sealed_secret=self._secrets.seal(password, secret_context(job)))
         self._migrations.create_job(job)
         log.info("migration queued", extra={"job_id": job.job_id})
         try:
@@ -287,6 +325,13 @@ class MigrationService:
     def cancel(self, owner: Owner, job_id: str) -> dict[str, object]:
         """A queued job leaves the queue; a running one is rolled back at its next step."""
         job = self._job(owner, job_id)
+        if job.state is JobState.NEEDS_SIGNIN or (job.state is JobState.QUEUED and job.planned):
+            # It has copied mail already: it must run again to roll that back.
+            queued = replace(job, state=JobState.QUEUED, resumes=job.resumes + 1)
+            if self._migrations.requeue(queued, cancel=True):
+                self._start_queued(job.job_id)
+                return self.get(owner, job_id)
+            job = self._job(owner, job_id)
         if job.state is JobState.QUEUED:
             finished = replace(
                 job,
@@ -301,6 +346,34 @@ class MigrationService:
         if job.state in ACTIVE and self._migrations.request_cancel(owner, job_id):
             return self.get(owner, job_id)
         raise JobNotCancellable(f"a {job.state.value} migration can't be cancelled")
+
+    def _start_queued(self, job_id: str) -> None:
+        try:
+            self.scheduler.start_next()
+        except MailportError:
+            log.exception("could not start queued migrations", extra={"job_id": job_id})
+
+    def resume_signed_in(self, owner: Owner, connection_id: str) -> tuple[str, ...]:
+        """The user signed in again: their jobs waiting on that sign-in queue again, in their
+        old place (the queue is ordered by registration), and the queue moves.
+        """
+        resumed: tuple[str, ...] = ()
+        for job in self._migrations.list_jobs(owner):
+            if job.state is JobState.NEEDS_SIGNIN and job.server.connection_id == connection_id:
+                queued = replace(job, state=JobState.QUEUED, error=None, resumes=job.resumes + 1)
+                if self._migrations.requeue(queued, cancel=False):
+                    resumed = (*resumed, job.job_id)
+        if resumed:
+            log.info("migrations resumed after sign-in", extra={"jobs": resumed})
+            self._start_queued(resumed[0])
+        return resumed
+
+    def uses_connection(self, owner: Owner, connection_id: str) -> bool:
+        """True if a migration that has not ended still signs in with the connection."""
+        return any(
+            j.server.connection_id == connection_id and j.state not in TERMINAL
+            for j in self._migrations.list_jobs(owner)
+        )
 
     def revert(self, owner: Owner, job_id: str) -> dict[str, object]:
         """Undo a completed migration: remove what it imported."""
@@ -359,7 +432,9 @@ class Scheduler:
             job = self._migrations.get_job(owner, job_id)
             if job is None or job.state is not JobState.QUEUED:
                 continue
-            running = replace(job, state=JobState.RUNNING, started_at=self._clock())
+            running = replace(
+                job, state=JobState.RUNNING, started_at=job.started_at or self._clock()
+            )
             outcome = self._migrations.claim(
                 job, running, self._config.max_running, self._config.max_per_tenant
             )
@@ -391,12 +466,17 @@ class Scheduler:
             job = self._migrations.get_job(owner, job_id)
             if job and job.state in ACTIVE and job.started_at and job.started_at < stale:
                 log.warning("starting a stalled migration", extra={"job_id": job_id})
-                self._executions.start(job.job_id, {"job": job_ref(job)})
+                self._executions.start(launch_name(job), {"job": job_ref(job)})
 
     def _launch(self, job: MigrationJob) -> None:
         try:
-            self._executions.start(job.job_id, {"job": job_ref(job)})
+            self._executions.start(launch_name(job), {"job": job_ref(job)})
         except MailportError as e:
+            if job.planned:
+                # A resumed job has mail copied already: failing it here would leave that
+                # behind. It stays listed as starting, so the sweep starts it again.
+                log.exception("could not resume the execution", extra={"job_id": job.job_id})
+                return
             # The slot is taken but nothing runs: fail the job (and free the slot) rather
             # than leave it hanging; the user can start it again.
             log.exception("could not start the execution", extra={"job_id": job.job_id})

@@ -48,13 +48,13 @@ from mailport.domain.migration import (
 from mailport.domain.mime import fingerprint
 from mailport.domain.notices import migration_notice
 from mailport.domain.remote import (
-    Credentials,
     ImapFolder,
     ImapMessage,
     RemoteTransient,
 )
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
+    AccessTokens,
     Directory,
     Executions,
     ImapConnector,
@@ -71,6 +71,7 @@ from mailport.usecases.migration import (
     JobCancelled,
     MigrationConfig,
     Survey,
+    credentials_for,
     job_ref,
     owner_of,
     secret_context,
@@ -133,11 +134,13 @@ class MigrationRunner:
         directory: Directory | None = None,
         mailer: Mailer | None = None,
         metrics: MigrationMetrics | None = None,
+        tokens: AccessTokens | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._sleep = sleep
+        self._tokens = tokens
         self._metrics = metrics
         self._directory = directory
         self._mailer = mailer
@@ -186,12 +189,14 @@ class MigrationRunner:
         return saved
 
     def _open(self, job: MigrationJob) -> ImapMailbox:
-        if job.sealed_secret is None:
-            raise ValidationFailed("the job's credentials are gone (the job has ended)")
-        password = self._secrets.open(job.sealed_secret, secret_context(job))
+        password = ""
+        if job.server.connection_id is None:
+            if job.sealed_secret is None:
+                raise ValidationFailed("the job's credentials are gone (the job has ended)")
+            password = self._secrets.open(job.sealed_secret, secret_context(job))
         return self._connector.open(
             server_address(job.server, self._config.ca_file),
-            Credentials(job.server.username, password),
+            credentials_for(job, job.server, password, self._tokens),
         )
 
     def _notify(self, owner: Owner, job: MigrationJob, kind: str) -> None:
@@ -231,8 +236,6 @@ class MigrationRunner:
         """
         owner, job = self._load(ref)
         _require_active(job)
-        if job.cancel_requested:
-            raise JobCancelled("cancelled by the user")
         if job.planned:  # a retried step: the start notice may not have gone yet (same id)
             self._notify(owner, job, "started")
             return _cursor(job.next_folder() is None, 0)
@@ -329,8 +332,6 @@ class MigrationRunner:
         if job.state is JobState.COMPLETED:
             return _cursor(True, chunks)
         _require_active(job)
-        if job.cancel_requested:
-            raise JobCancelled("cancelled by the user")
         now = self._clock()
         if job.paused_until and job.paused_until > now:
             wait = int((job.paused_until - now).total_seconds()) + 1
@@ -377,8 +378,6 @@ class MigrationRunner:
         _, job = self._load(ref)
         if job.state is not JobState.COMPLETED:
             _require_active(job)
-            if job.cancel_requested:
-                raise JobCancelled("cancelled by the user")
             done = replace(
                 job, state=JobState.COMPLETED, finished_at=self._clock(), sealed_secret=None
             )
@@ -402,6 +401,24 @@ class MigrationRunner:
             job = self._finish(job, failed)
         self._notify(owner, job, outcome)
         return {"notified": outcome, "state": job.state.value}
+
+    def suspend(self, ref: Mapping[str, Any], error: object) -> dict[str, Any]:
+        """The Microsoft 365 sign-in stopped working: park the job (slot freed, mail kept)
+        until the user signs in again, and tell them. Idempotent: a retried step only
+        re-sends the same notice.
+        """
+        owner, job = self._load(ref)
+        if job.state is not JobState.NEEDS_SIGNIN:
+            _require_active(job)
+            waiting = replace(
+                job,
+                state=JobState.NEEDS_SIGNIN,
+                paused_until=None,
+                error=JobError("signin_required", error_of(error).message),
+            )
+            job = self._save(job, waiting)
+        self._notify(owner, job, f"signin_required:{job.resumes}")
+        return {"state": job.state.value}
 
     def continue_as_new(self, ref: Mapping[str, Any]) -> dict[str, Any]:
         """Carry the job on in a fresh execution (the history of one is capped at 25,000
@@ -491,8 +508,11 @@ class JobNotActive(MailportError):
 
 
 def _require_active(job: MigrationJob) -> None:
+    """A step works only on a running (or paused) job the user has not cancelled."""
     if job.state not in ACTIVE:
         raise JobNotActive(f"the migration is {job.state.value}")
+    if job.cancel_requested:
+        raise JobCancelled("cancelled by the user")
 
 
 def _sibling(folders: list[Folder], parent: str | None, name: str) -> Folder | None:

@@ -1,0 +1,167 @@
+"""OAuth sign-in flows and connections on the mailport table.
+
+Items:
+
+* ``OAUTHFLOW#<state>`` / ``FLOW`` — a sign-in in progress: who started it, the hash of their
+  browser's cookie, msal's flow details. Deleted when the callback uses it (so a replayed
+  callback finds nothing); TTL ``expires_at`` removes abandoned ones.
+* ``USER#<t>#<u>`` / ``OAUTH#<id>`` — a connection: the mailbox address, msal's account id,
+  status and the token cache sealed with KMS. Saves are conditional on ``version``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from mailport.adapters.dynamo_table import (
+    ConditionFailed,
+    DynamoTable,
+    as_int,
+    from_ddb,
+    to_ddb,
+    user_pk,
+)
+from mailport.domain.mailbox import Owner
+from mailport.domain.oauth import ConnectionStatus, OAuthConnection, OAuthFlow
+from mailport.errors import Conflict
+
+
+def _flow_key(state: str) -> tuple[str, str]:
+    return f"OAUTHFLOW#{state}", "FLOW"
+
+
+def _connection(item: dict[str, Any]) -> OAuthConnection:
+    return OAuthConnection(
+        connection_id=str(item["connection_id"]),
+        tenant_id=str(item["tenant_id"]),
+        user_id=str(item["user_id"]),
+        email=str(item["email"]),
+        account_id=str(item["account_id"]),
+        status=ConnectionStatus(str(item["status"])),
+        created_at=dt.datetime.fromisoformat(str(item["created_at"])),
+        updated_at=dt.datetime.fromisoformat(str(item["updated_at"])),
+        sealed_cache=bytes(item["sealed"]),
+        provider=str(item.get("provider", "microsoft")),
+        version=as_int(item.get("version")),
+    )
+
+
+class DynamoOAuth(DynamoTable):
+    """``OAuthStore`` on the mailport table."""
+
+    def put_flow(self, flow: OAuthFlow) -> None:
+        """Keep a new flow until it is used or expires."""
+        pk, sk = _flow_key(flow.state)
+        item = {
+            "PK": pk,
+            "SK": sk,
+            "type": "oauth_flow",
+            "tenant_id": flow.tenant_id,
+            "user_id": flow.user_id,
+            "email": flow.email,
+            "binding": flow.binding,
+            "details": json.dumps(dict(flow.details)),
+            "expires_at": int(flow.expires_at.timestamp()),
+            "connection_id": flow.connection_id,
+        }
+        self._call(
+            "starting the sign-in",
+            "put_item",
+            TableName=self._table,
+            Item=to_ddb({k: v for k, v in item.items() if v is not None}),
+            ConditionExpression="attribute_not_exists(PK)",
+        )
+
+    def take_flow(self, state: str) -> OAuthFlow | None:
+        """Delete and return the flow: the one caller that gets it is the one to use it."""
+        pk, sk = _flow_key(state)
+        got = self._call(
+            "finishing the sign-in",
+            "delete_item",
+            **self._key(pk, sk),
+            ReturnValues="ALL_OLD",
+        )
+        if "Attributes" not in got:
+            return None
+        item = from_ddb(got["Attributes"])
+        expires = dt.datetime.fromtimestamp(as_int(item["expires_at"]), dt.UTC)
+        if expires < dt.datetime.now(dt.UTC):  # TTL deletes late (up to days): check here
+            return None
+        return OAuthFlow(
+            state=state,
+            tenant_id=str(item["tenant_id"]),
+            user_id=str(item["user_id"]),
+            email=str(item["email"]),
+            binding=str(item["binding"]),
+            details=json.loads(str(item["details"])),
+            expires_at=expires,
+            connection_id=item.get("connection_id"),
+        )
+
+    def list_connections(self, tenant_id: str, user_id: str) -> list[OAuthConnection]:
+        """The user's connections, oldest first."""
+        items = self._query(
+            "listing Microsoft 365 connections",
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
+            ExpressionAttributeValues=to_ddb(
+                {":pk": user_pk(Owner(tenant_id, user_id)), ":c": "OAUTH#"}
+            ),
+        )
+        return sorted((_connection(i) for i in items), key=lambda c: c.created_at)
+
+    def get_connection(
+        self, tenant_id: str, user_id: str, connection_id: str
+    ) -> OAuthConnection | None:
+        """One connection, or None."""
+        item = self._get(
+            user_pk(Owner(tenant_id, user_id)),
+            f"OAUTH#{connection_id}",
+            "reading the Microsoft 365 connection",
+        )
+        return _connection(item) if item else None
+
+    def save_connection(self, connection: OAuthConnection, *, new: bool = False) -> OAuthConnection:
+        """Create, or update if nobody saved since it was read."""
+        c = connection
+        item = {
+            "PK": user_pk(Owner(c.tenant_id, c.user_id)),
+            "SK": f"OAUTH#{c.connection_id}",
+            "type": "oauth_connection",
+            "connection_id": c.connection_id,
+            "tenant_id": c.tenant_id,
+            "user_id": c.user_id,
+            "email": c.email,
+            "account_id": c.account_id,
+            "status": c.status.value,
+            "created_at": c.created_at.isoformat(),
+            "updated_at": c.updated_at.isoformat(),
+            "sealed": c.sealed_cache,
+            "provider": c.provider,
+            "version": c.version + (0 if new else 1),
+        }
+        condition = "attribute_not_exists(PK)" if new else "version = :v"
+        kwargs: dict[str, Any] = {"ConditionExpression": condition}
+        if not new:
+            kwargs["ExpressionAttributeValues"] = to_ddb({":v": c.version})
+        try:
+            self._call(
+                "saving the Microsoft 365 connection",
+                "put_item",
+                TableName=self._table,
+                Item=to_ddb(item),
+                **kwargs,
+            )
+        except ConditionFailed as e:
+            raise Conflict("the connection changed meanwhile") from e
+        return dataclasses.replace(c, version=int(item["version"]))
+
+    def delete_connection(self, tenant_id: str, user_id: str, connection_id: str) -> None:
+        """Remove a connection (no error if gone)."""
+        self._call(
+            "removing the Microsoft 365 connection",
+            "delete_item",
+            **self._key(user_pk(Owner(tenant_id, user_id)), f"OAUTH#{connection_id}"),
+        )

@@ -1,0 +1,169 @@
+"""Microsoft 365 sign-in (OAuth2 authorization code flow with PKCE): the flows in progress,
+the connections they leave behind, and how they fail.
+
+A *flow* lives from "Authenticate" until the callback: it is bound to the user who started it
+and to their browser (a random value in an HttpOnly cookie, stored here only as a hash), and
+is used once. A *connection* is what a successful sign-in leaves: the mailbox address it is
+for and the token cache, sealed with KMS for that user and connection only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from mailport.errors import Conflict, MailportError, ValidationFailed
+
+FLOW_TTL_S = 600  # the user has 10 minutes to sign in and consent
+MAX_CONNECTIONS = 10  # per user, like POP accounts
+_EMAIL = re.compile(r"^[^@\s\"<>()\[\],;:\\]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+
+
+class OAuthNotConfigured(MailportError):
+    """No Microsoft 365 app registration is set up for this deployment."""
+
+    code = "oauth_not_configured"
+
+
+class OAuthFlowInvalid(ValidationFailed):
+    """The callback does not belong to a flow in progress (wrong, used, expired state or
+    another browser's flow).
+    """
+
+    code = "oauth_state_invalid"
+
+
+class OAuthDenied(ValidationFailed):
+    """The user declined, or the identity provider refused the sign-in."""
+
+    code = "oauth_denied"
+
+
+class OAuthMailboxMismatch(ValidationFailed):
+    """The user signed in as someone else than the mailbox they asked to import."""
+
+    code = "oauth_wrong_mailbox"
+
+
+class SignInRequired(Conflict):
+    """The saved sign-in no longer works (refresh token revoked or expired): the user must
+    sign in again. A job waiting on it is paused, not failed.
+    """
+
+    code = "signin_required"
+
+
+class ConnectionInUse(Conflict):
+    """A migration still uses the connection."""
+
+    code = "connection_in_use"
+
+
+class ConnectionStatus(StrEnum):
+    """Whether a connection's tokens still work."""
+
+    READY = "ready"
+    NEEDS_SIGNIN = "needs_signin"
+
+
+def parse_email(value: object) -> str:
+    """A mailbox address as the user typed it (trimmed, lower-cased)."""
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()):
+        raise ValidationFailed("email must be a mailbox address like name@example.com")
+    return value.strip().lower()
+
+
+def new_binding() -> tuple[str, str]:
+    """A browser binding: the cookie value and the hash the flow keeps."""
+    value = secrets.token_urlsafe(32)
+    return value, binding_hash(value)
+
+
+def binding_hash(value: str) -> str:
+    """What the flow stores of its browser's cookie (never the cookie itself)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def same_binding(stored: str, presented: str | None) -> bool:
+    """True if the browser presenting ``presented`` is the one that started the flow."""
+    return bool(presented) and hmac.compare_digest(stored, binding_hash(presented or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthFlow:
+    """A sign-in in progress (keyed by its ``state``, which the provider echoes)."""
+
+    state: str
+    tenant_id: str
+    user_id: str
+    email: str
+    binding: str  # sha256 of the browser's cookie
+    details: Mapping[str, Any] = field(repr=False)  # msal's flow: PKCE verifier, nonce, ...
+    expires_at: dt.datetime
+    connection_id: str | None = None  # signing in again for an existing connection
+
+
+@dataclass(frozen=True, slots=True)
+class TokenGrant:
+    """What a completed sign-in gives: the serialized token cache and who signed in."""
+
+    cache: str = field(repr=False)
+    usernames: frozenset[str]  # preferred_username, email, upn claims (lower-cased)
+    account_id: str  # msal's home_account_id
+
+    def is_for(self, email: str) -> bool:
+        """True if the signed-in identity is the mailbox asked for."""
+        return email.lower() in self.usernames
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A bearer token for XOAUTH2, and the token cache if the provider rotated it."""
+
+    token: str = field(repr=False)
+    cache: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthConnection:
+    """A user's signed-in Microsoft 365 mailbox."""
+
+    connection_id: str
+    tenant_id: str
+    user_id: str
+    email: str
+    account_id: str
+    status: ConnectionStatus
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    sealed_cache: bytes = field(repr=False)
+    provider: str = "microsoft"
+    version: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape (no token)."""
+        return {
+            "id": self.connection_id,
+            "provider": self.provider,
+            "email": self.email,
+            "status": self.status.value,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def cache_context(tenant_id: str, user_id: str, connection_id: str) -> dict[str, str]:
+    """KMS encryption context of a connection's token cache: it opens for this one only."""
+    return {"tenant": tenant_id, "user": user_id, "oauth": connection_id}
+
+
+def new_connection_id() -> str:
+    """A fresh connection id."""
+    return f"c{secrets.token_hex(8)}"

@@ -1,0 +1,80 @@
+"""The page the sign-in window shows after Microsoft sends the browser back: ready, or why
+not; it tells the console window that opened it (same origin only) and closes itself.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+COOKIE = "mailport_oauth"
+
+_READY = (
+    "メールをインポートする準備ができました",
+    "Ready to import your mail",
+)
+_FAILED = (
+    "サインインを完了できませんでした",
+    "The sign-in could not be completed",
+)
+
+
+def cookie_header(value: str, *, secure: bool, max_age: int) -> str:
+    """The browser binding: HttpOnly (no script reads it); Lax, so the top-level redirect
+    back from Microsoft carries it while other sites' requests don't; Secure over https.
+    """
+    flags = f"{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
+    return flags + ("; Secure" if secure else "")
+
+
+def read_cookie(header: str | None) -> str | None:
+    """Our binding cookie from a ``Cookie`` header."""
+    for part in (header or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            return value
+    return None
+
+
+def page(*, ok: bool, detail: str, code: str, connection: dict[str, object] | None) -> str:
+    """The whole HTML page (every dynamic text escaped; the script's data is JSON)."""
+    ja, en = _READY if ok else _FAILED
+    message = {
+        "type": "mailport-oauth",
+        "status": "ready" if ok else "error",
+        "code": code,
+        "message": detail,
+        "connection": connection,
+    }
+    # No "<" at all inside the script element: nothing in the data can close it.
+    data = json.dumps(message).replace("<", "\\u003c")
+    return f"""<!doctype html>
+<html lang="ja">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mailport — {html.escape(en)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; line-height: 1.5; color: #1b1f24; }}
+h1 {{ font-size: 1.25rem; }}
+.detail {{ color: #57606a; }}
+</style>
+</head>
+<body>
+<main>
+<h1 id="title" data-status="{message["status"]}">{html.escape(ja)}<br>{html.escape(en)}</h1>
+<p class="detail" id="detail">{html.escape(detail)}</p>
+<p>このウィンドウを閉じて mailport に戻ってください。 You can close this window.</p>
+</main>
+<script>
+(function () {{
+  var message = {data};
+  if (window.opener && !window.opener.closed) {{
+    window.opener.postMessage(message, window.location.origin);
+    if (message.status === "ready") {{ setTimeout(function () {{ window.close(); }}, 1500); }}
+  }}
+}})();
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,281 @@
+"""A fake Microsoft identity platform for tests: OpenID discovery, the authorize endpoint (a
+user who signs in and consents at once), the token endpoint (authorization code with PKCE,
+refresh tokens that rotate and can be revoked) over https with its own CA, and a token
+introspection endpoint over http for Dovecot's ``oauth2`` passdb.
+
+msal refuses http authorities, so the identity side is https (``trustme``'s CA); Dovecot
+introspects over plain http on loopback. See /work/shared/notes/aws-local.md and
+mail-servers.md for the facts this builds on.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import http.server
+import json
+import secrets
+import ssl
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trustme
+
+TENANT = "contoso"
+IMAP_SCOPE = "https://outlook.office.com/IMAP.AccessAsUser.All"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unsigned_jwt(claims: dict[str, Any]) -> str:
+    header = _b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_b64url(json.dumps(claims).encode())}."
+
+
+@dataclass
+class _Code:
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    nonce: str
+    user: str
+
+
+@dataclass
+class _Grant:
+    user: str
+    revoked: bool = False
+
+
+@dataclass
+class FakeIdentityProvider:
+    """Start with ``start()``; ``authority`` is what msal is given, ``introspection_url`` what
+    Dovecot is given. ``sign_in_as`` is who signs in at the authorize endpoint (default: the
+    ``login_hint``); ``deny`` makes the user decline consent.
+    """
+
+    base: Path
+    client_id: str = "mailport-test-client"
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    token_lifetime_s: int = 3600
+    sign_in_as: str | None = None
+    deny: bool = False
+    # Observations for the tests.
+    refreshes: int = 0
+    code_redemptions: int = 0
+    issued: list[str] = field(default_factory=list)  # every access and refresh token
+    _codes: dict[str, _Code] = field(default_factory=dict)
+    _grants: dict[str, _Grant] = field(default_factory=dict)  # refresh token → grant
+    _refresh_budget: dict[str, int] = field(default_factory=dict)  # user → refreshes left
+    _access: dict[str, tuple[str, float]] = field(default_factory=dict)  # token → user, expiry
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> FakeIdentityProvider:
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        self.base.mkdir(parents=True, exist_ok=True)
+        self.ca_file = str(self.base / "idp-ca.pem")
+        ca.cert_pem.write_to_path(self.ca_file)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(context)
+        self._https = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._https.socket = context.wrap_socket(self._https.socket, server_side=True)
+        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        for server in (self._https, self._http):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.origin = f"https://127.0.0.1:{self._https.server_address[1]}"
+        self.authority = f"{self.origin}/{TENANT}"
+        self.introspection_url = f"http://127.0.0.1:{self._http.server_address[1]}/introspect"
+        return self
+
+    def stop(self) -> None:
+        for server in (self._https, self._http):
+            server.shutdown()
+            server.server_close()
+
+    # -- controls for tests --------------------------------------------------------------
+
+    def revoke(self, user: str) -> None:
+        """The user (or their admin) revoked the grant: refresh tokens now fail."""
+        with self._lock:
+            for grant in self._grants.values():
+                if grant.user == user:
+                    grant.revoked = True
+
+    def revoke_after(self, user: str, refreshes: int) -> None:
+        """The grant is revoked after ``refreshes`` more successful refreshes (mid-job)."""
+        with self._lock:
+            self._refresh_budget[user] = refreshes
+
+    def expire_access_tokens(self) -> None:
+        """Every access token issued so far stops working (introspection says inactive)."""
+        with self._lock:
+            self._access = {t: (u, 0.0) for t, (u, _) in self._access.items()}
+
+    def access_token_for(self, user: str) -> str:
+        """A valid access token for ``user`` (as if issued to another client)."""
+        return str(self._issue(user, nonce="")["access_token"])
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def _issue(self, user: str, nonce: str) -> dict[str, Any]:
+        access = secrets.token_urlsafe(32)
+        refresh = secrets.token_urlsafe(32)
+        now = int(time.time())
+        with self._lock:
+            self._access[access] = (user, time.time() + self.token_lifetime_s)
+            self._grants[refresh] = _Grant(user)
+            self.issued += [access, refresh]
+        oid = hashlib.sha256(user.encode()).hexdigest()[:32]
+        claims = {
+            "iss": f"{self.origin}/{TENANT}/v2.0",
+            "aud": self.client_id,
+            "sub": oid,
+            "oid": oid,
+            "tid": TENANT,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 3600,
+            "preferred_username": user,
+            "name": user.split("@", maxsplit=1)[0],
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        return {
+            "token_type": "Bearer",
+            "scope": f"{IMAP_SCOPE} openid profile offline_access",
+            "expires_in": self.token_lifetime_s,
+            "ext_expires_in": self.token_lifetime_s,
+            "access_token": access,
+            "refresh_token": refresh,
+            "id_token": _unsigned_jwt(claims),
+            "client_info": _b64url(json.dumps({"uid": oid, "utid": TENANT}).encode()),
+        }
+
+    def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        redirect = query["redirect_uri"]
+        state = query.get("state", "")
+        if self.deny:
+            params = {"error": "access_denied", "error_description": "declined", "state": state}
+        else:
+            code = secrets.token_urlsafe(16)
+            user = self.sign_in_as or query.get("login_hint", "")
+            with self._lock:
+                self._codes[code] = _Code(
+                    query["client_id"],
+                    redirect,
+                    query.get("code_challenge", ""),
+                    query.get("nonce", ""),
+                    user,
+                )
+            params = {"code": code, "state": state}
+        location = f"{redirect}?{urllib.parse.urlencode(params)}"
+        return 302, {"Location": location}, b""
+
+    def _token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
+            return 401, {"error": "invalid_client", "error_description": "bad client"}
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            return self._redeem(form)
+        if grant_type == "refresh_token":
+            return self._refresh(form)
+        return 400, {"error": "unsupported_grant_type"}
+
+    def _redeem(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            code = self._codes.pop(form.get("code", ""), None)  # single use
+        if code is None:
+            return 400, {"error": "invalid_grant", "error_description": "AADSTS54005: code"}
+        verifier = form.get("code_verifier", "")
+        challenge = _b64url(hashlib.sha256(verifier.encode()).digest())
+        if challenge != code.challenge or form.get("redirect_uri") != code.redirect_uri:
+            return 400, {"error": "invalid_grant", "error_description": "PKCE or redirect"}
+        self.code_redemptions += 1
+        return 200, self._issue(code.user, code.nonce)
+
+    def _refresh(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            grant = self._grants.pop(form.get("refresh_token", ""), None)  # rotates
+            if grant is not None and grant.user in self._refresh_budget:
+                left = self._refresh_budget[grant.user]
+                self._refresh_budget[grant.user] = left - 1
+                if left <= 0:
+                    del self._refresh_budget[grant.user]
+                    for other in (grant, *self._grants.values()):
+                        if other.user == grant.user:
+                            other.revoked = True
+        if grant is None or grant.revoked:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "AADSTS50173: The provided grant has expired",
+                "suberror": "bad_token",
+            }
+        self.refreshes += 1
+        return 200, self._issue(grant.user, "")
+
+    def _introspect(self, form: dict[str, str]) -> dict[str, Any]:
+        with self._lock:
+            user, expiry = self._access.get(form.get("token", ""), ("", 0.0))
+        if not user or expiry < time.time():
+            return {"active": False}
+        return {"active": True, "username": user}
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        idp = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                query = dict(urllib.parse.parse_qsl(url.query))
+                if url.path.endswith("/.well-known/openid-configuration"):
+                    prefix = f"{idp.origin}/{TENANT}"
+                    self._send(
+                        200,
+                        {
+                            "issuer": f"{prefix}/v2.0",
+                            "authorization_endpoint": f"{prefix}/oauth2/v2.0/authorize",
+                            "token_endpoint": f"{prefix}/oauth2/v2.0/token",
+                            "jwks_uri": f"{prefix}/discovery/v2.0/keys",
+                        },
+                    )
+                elif url.path.endswith("/oauth2/v2.0/authorize"):
+                    status, headers, body = idp._authorize(query)
+                    self._send(status, body, headers)
+                else:
+                    self._send(404, {"error": "not_found"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+                path = urllib.parse.urlsplit(self.path).path
+                if path.endswith("/oauth2/v2.0/token"):
+                    self._send(*idp._token(form))
+                elif path == "/introspect":
+                    self._send(200, idp._introspect(form))
+                else:
+                    self._send(404, {"error": "not_found"})
+
+        return Handler

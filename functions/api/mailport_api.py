@@ -371,6 +371,36 @@ def revert_migration(job_id: str) -> Response:
     return _json(container().migrations.revert(owner(Feature.IMAP_MIGRATION), job_id), 202)
 
 
+# ---------------------------------------------------------------- admin: the organisation
+@route("/v1/admin/migrations", methods=["GET"])
+def admin_migrations() -> Response:
+    """Admin: every migration of the organisation, newest first (``?limit=&cursor=``)."""
+    caller = admin(Feature.IMAP_MIGRATION)
+    return _json(container().admin.migrations(caller.tenant_id, query("limit"), query("cursor")))
+
+
+@route("/v1/admin/accounts", methods=["GET"])
+def admin_accounts() -> Response:
+    """Admin: every POP account of the organisation, newest first (``?limit=&cursor=``)."""
+    caller = admin(Feature.POP_IMPORT)
+    return _json(container().admin.accounts(caller.tenant_id, query("limit"), query("cursor")))
+
+
+@route("/v1/admin/users/{user_id}/accounts/{account_id}/switch-off", methods=["POST"])
+def admin_switch_off(user_id: str, account_id: str) -> Response:
+    """Admin: switch a user's account's automatic fetching off (the user sees who did)."""
+    caller = admin(Feature.POP_IMPORT)
+    email = principal().email
+    return _json(container().admin.switch_off(caller.tenant_id, user_id, account_id, email))
+
+
+@route("/v1/admin/users/{user_id}/migrations/{job_id}/cancel", methods=["POST"])
+def admin_cancel_migration(user_id: str, job_id: str) -> Response:
+    """Admin: cancel a user's migration (it is rolled back)."""
+    caller = admin(Feature.IMAP_MIGRATION)
+    return _json(container().admin.cancel_migration(caller.tenant_id, user_id, job_id), 202)
+
+
 # ---------------------------------------------------------------- Microsoft 365 sign-in
 def _callback_url() -> str:
     """Where Microsoft sends the browser back: this API's own callback route, as the browser

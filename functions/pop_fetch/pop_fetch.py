@@ -39,6 +39,9 @@ def measure(run: FetchRun) -> None:
     metrics.add_metric(
         name="FetchFailures", unit=MetricUnit.Count, value=int(run.status is RunStatus.FAILED)
     )
+    metrics.add_metric(
+        name="AccountsAutoDisabled", unit=MetricUnit.Count, value=int(run.auto_disabled)
+    )
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -345,6 +345,7 @@ def test_ten_failed_automatic_runs_switch_it_off_with_notices(env: Env) -> None:
     for attempt in range(1, DISABLE_AFTER_FAILURES + 1):
         failed = run(env, account)
         assert failed.status is RunStatus.FAILED and failed.error_code == "remote_auth_failed"
+        assert failed.auto_disabled is (attempt == DISABLE_AFTER_FAILURES)  # the metric's source
         state = env.service.get(env.owner, account.account_id)
         assert state.state.failures == attempt
         if attempt == 5:  # a settings change leaves the count alone

@@ -53,6 +53,7 @@ def test_runs_become_metrics_and_junk_is_dropped(
             RunStatus.FAILED,
             dt.datetime.now(dt.UTC),
             counts=RunCounts(fetched=7, skipped_oversize=2),
+            auto_disabled=True,
         )
 
     monkeypatch.setattr(
@@ -69,6 +70,7 @@ def test_runs_become_metrics_and_junk_is_dropped(
     value = {k: v[0] if isinstance(v, list) else v for k, v in blob.items()}  # EMF may list
     assert (value["MessagesImported"], value["MessagesSkippedOversize"]) == (7.0, 2.0)
     assert (value["FetchFailures"], value["FetchRuns"]) == (1.0, 1.0)
+    assert value["AccountsAutoDisabled"] == 1.0
     names = {m["Name"] for m in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
     assert names == {
         "FetchRequests",
@@ -77,4 +79,5 @@ def test_runs_become_metrics_and_junk_is_dropped(
         "MessagesImported",
         "MessagesSkippedOversize",
         "FetchFailures",
+        "AccountsAutoDisabled",
     }

@@ -27,6 +27,7 @@ from mailport.domain.identity import Plan, Tenant, User
 from mailport.http import error_body
 from mailport.ports import Directory
 from mailport_local.lambdas import InvocationError, LocalLambdas
+from mailport_local.metrics import RECORDER
 from mailport_local.template import ApiRoute
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,8 @@ class Gateway:
         """Route one request."""
         if request.path == "/v1/local/login" and request.method == "POST":
             return self._login(request)
+        if request.path == "/v1/local/metrics" and request.method == "GET":
+            return self._metrics(request)
         # Match on the raw path, as API Gateway does, so an encoded "/" stays inside a parameter.
         raw = str(
             request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
@@ -191,6 +194,15 @@ class Gateway:
         except (ValueError, json.JSONDecodeError) as e:
             return _json(400, error_body("invalid_request", str(e)))
         return _json(200, {"token": token})
+
+    def _metrics(self, request: Request) -> Response:
+        """What CloudWatch would have received from the functions (admins only)."""
+        claims = self.auth.claims(request.headers.get("Authorization"))
+        if claims is None:
+            return _json(401, error_body("unauthenticated", "sign in first"))
+        if claims.get("custom:admin") != "true":
+            return _json(403, error_body("forbidden", "only administrators see the metrics"))
+        return _json(200, {"metrics": RECORDER.snapshot()})
 
     def _dispatch(
         self, request: Request, compiled: _CompiledRoute, params: dict[str, str]

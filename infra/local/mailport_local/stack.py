@@ -18,6 +18,7 @@ import requests
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
 from mailport_local import events, moto_patches
+from mailport_local import metrics as local_metrics
 from mailport_local.awsserver import AwsServer
 from mailport_local.gateway import Gateway, LocalAuth, user_id_for
 from mailport_local.lambdas import LocalLambdas
@@ -95,6 +96,7 @@ class LocalStack:
         """Start everything; return self once the API answers."""
         cfg = self.config
         moto_patches.install()
+        local_metrics.install()  # GET /v1/local/metrics: the figures CloudWatch would get
         self._moto = AwsServer(cfg.host)
         self._moto.start()
         moto_port = self._moto.port

@@ -249,6 +249,12 @@ class Accounts(Protocol):
         """One account, or None."""
         ...
 
+    def tenant_accounts(
+        self, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[Owner, PopAccount]], str | None]:
+        """A page of the tenant's accounts with their owners, newest first; next cursor."""
+        ...
+
     def create_account(self, owner: Owner, account: PopAccount, limit: int) -> None:
         """Save a new account; ``LimitExceeded`` if the user already has ``limit``."""
         ...
@@ -329,6 +335,12 @@ class Migrations(Protocol):
 
     def create_job(self, job: MigrationJob) -> None:
         """Save a new, queued job (it joins the queue in creation order)."""
+        ...
+
+    def tenant_jobs(
+        self, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[MigrationJob], str | None]:
+        """A page of the tenant's jobs, newest first; the next page's cursor."""
         ...
 
     def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:

@@ -25,6 +25,7 @@ from mailport.domain.network import LOCAL_TESTS, NetworkPolicy
 from mailport.ports import Directory
 from mailport.settings import Settings
 from mailport.usecases.accounts import AccountsConfig, AccountService
+from mailport.usecases.admin import AdminService
 from mailport.usecases.dispatch import Dispatcher
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
@@ -51,6 +52,7 @@ class Container:
     migration_runner: MigrationRunner
     migration_metrics: MetricsBuffer
     oauth: OAuthService
+    admin: AdminService
 
 
 def migration_config(settings: Settings) -> MigrationConfig:
@@ -116,6 +118,14 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
     )
     oauth.on_signed_in = migration_service.resume_signed_in
     oauth.in_use = migration_service.uses_connection
+    account_service = AccountService(
+        accounts,
+        mailbox,
+        connector=connector,
+        secrets=secrets,
+        queue=queue,
+        config=AccountsConfig(ca_file=settings.extra_ca_file),
+    )
     return Container(
         settings=settings,
         directory=directory,
@@ -128,14 +138,7 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
             importer=importer,
             max_bytes=settings.max_message_bytes,
         ),
-        accounts=AccountService(
-            accounts,
-            mailbox,
-            connector=connector,
-            secrets=secrets,
-            queue=queue,
-            config=AccountsConfig(ca_file=settings.extra_ca_file),
-        ),
+        accounts=account_service,
         fetcher=PopFetcher(
             accounts,
             connector,
@@ -169,6 +172,12 @@ def build(settings: Settings, *, session: boto3.session.Session | None = None) -
         ),
         migration_metrics=migration_metrics,
         oauth=oauth,
+        admin=AdminService(
+            migrations,
+            accounts,
+            migration_service=migration_service,
+            account_service=account_service,
+        ),
     )
 
 

@@ -4,7 +4,10 @@ translation (a cancelled transaction tells which condition failed), paginated qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
 from mailport.domain.mailbox import Owner
-from mailport.errors import StorageError, TransientError
+from mailport.errors import StorageError, TransientError, ValidationFailed
 
 _SER = TypeSerializer()
 _DESER = TypeDeserializer()
@@ -121,15 +124,16 @@ class DynamoTable:
         return {"TableName": self._table, "Key": to_ddb({"PK": pk, "SK": sk})}
 
     def _batch_get(
-        self, what: str, keys: list[dict[str, Any]], projection: str
+        self, what: str, keys: list[dict[str, Any]], projection: str | None
     ) -> Iterator[dict[str, Any]]:
         """The items (typed JSON, ``projection`` only) that exist among ``keys``, 100 keys a
         request, unprocessed ones retried.
         """
         for i in range(0, len(keys), 100):
-            pending: dict[str, Any] = {
-                self._table: {"Keys": keys[i : i + 100], "ProjectionExpression": projection}
-            }
+            request: dict[str, Any] = {"Keys": keys[i : i + 100]}
+            if projection is not None:
+                request["ProjectionExpression"] = projection
+            pending: dict[str, Any] = {self._table: request}
             for _ in range(8):
                 got = self._call(what, "batch_get_item", RequestItems=pending)
                 yield from got.get("Responses", {}).get(self._table, [])
@@ -138,6 +142,39 @@ class DynamoTable:
                     break
             else:
                 raise TransientError(f"{what}: the table is busy; try again")
+
+    def _tenant_page(
+        self, what: str, kind: str, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of a tenant's items of ``kind`` (full items, newest first) and the next
+        page's cursor.
+        """
+        partition = f"TENANT#{tenant_id}#{kind}"
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "GSI3",
+            "KeyConditionExpression": "GSI3PK = :p",
+            "ExpressionAttributeValues": to_ddb({":p": partition}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if cursor:
+            prefix = f"USER#{tenant_id}#"
+            kwargs["ExclusiveStartKey"] = decode_cursor(
+                cursor, "GSI3", partition, lambda pk: pk.startswith(prefix)
+            )
+        page = self._call(what, "query", **kwargs)
+        keys = [{"PK": k["PK"], "SK": k["SK"]} for k in page.get("Items", [])]
+        found = {
+            (i["PK"]["S"], i["SK"]["S"]): from_ddb(i) for i in self._batch_get(what, keys, None)
+        }
+        items = [
+            found[(k["PK"]["S"], k["SK"]["S"])]
+            for k in keys
+            if (k["PK"]["S"], k["SK"]["S"]) in found
+        ]
+        last = page.get("LastEvaluatedKey")
+        return items, encode_cursor(from_ddb(last)) if last else None
 
     def _batch_write(self, what: str, requests: list[dict[str, Any]]) -> None:
         """Puts and deletes, 25 per request, unprocessed ones retried."""
@@ -150,3 +187,42 @@ class DynamoTable:
                     break
             else:
                 raise TransientError(f"{what}: the table is busy; try again")
+
+
+def encode_cursor(key: Mapping[str, Any]) -> str:
+    """A page's LastEvaluatedKey as an opaque, URL-safe cursor."""
+    data = json.dumps({k: str(v) for k, v in key.items()}, sort_keys=True).encode("utf-8")
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def decode_cursor(
+    cursor: str, index: str, partition: str, owned: Callable[[str], bool]
+) -> dict[str, Any]:
+    """The cursor's start key on ``index``, refused unless it points into ``partition`` and
+    at an item whose ``PK`` the caller may read (``owned``): a forged cursor can't page
+    through somebody else's data.
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError) as e:
+        raise ValidationFailed("the cursor is not valid; start from the first page") from e
+    valid = (
+        isinstance(key, dict)
+        and set(key) == {"PK", "SK", f"{index}PK", f"{index}SK"}
+        and all(isinstance(v, str) for v in key.values())
+        and key.get(f"{index}PK") == partition
+        and owned(str(key.get("PK")))
+    )
+    if not valid:
+        raise ValidationFailed("the cursor is not valid; start from the first page")
+    return to_ddb(key)
+
+
+def tenant_keys(
+    kind: str, tenant_id: str, created: str, user_id: str, item_id: str
+) -> dict[str, str]:
+    """The sparse GSI3 keys that list a tenant's jobs or accounts for its admins, newest
+    first (written once, at creation; GSI3 projects keys only).
+    """
+    return {"GSI3PK": f"TENANT#{tenant_id}#{kind}", "GSI3SK": f"{created}#{user_id}#{item_id}"}

@@ -27,6 +27,7 @@ from mailport.adapters.dynamo_table import (
     DynamoTable,
     as_int,
     from_ddb,
+    tenant_keys,
     to_ddb,
     user_pk,
 )
@@ -108,6 +109,16 @@ class DynamoAccounts(DynamoTable):
         )
         return sorted((self._account(i) for i in items), key=lambda a: a.created_at)
 
+    def tenant_accounts(
+        self, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[tuple[Owner, PopAccount]], str | None]:
+        """A page of every account of the tenant with its owner, newest first (admins)."""
+        items, next_cursor = self._tenant_page(
+            "listing the organisation's accounts", "ACCOUNTS", tenant_id, limit, cursor
+        )
+        owners = [Owner(tenant_id, str(i["PK"]).split("#", 2)[2]) for i in items]
+        return [(o, self._account(i)) for o, i in zip(owners, items, strict=True)], next_cursor
+
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
         """One account, or None."""
         item = self._get(user_pk(owner), f"ACCOUNT#{account_id}", "reading the account")
@@ -148,6 +159,9 @@ class DynamoAccounts(DynamoTable):
         item: dict[str, Any] = {
             "PK": user_pk(owner),
             "SK": f"ACCOUNT#{a.account_id}",
+            **tenant_keys(
+                "ACCOUNTS", owner.tenant_id, a.created_at.isoformat(), owner.user_id, a.account_id
+            ),
             "type": "pop_account",
             "account_id": a.account_id,
             "created_at": a.created_at.isoformat(),

@@ -7,8 +7,6 @@ content land once per folder; conditions make every write safe to retry.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -19,6 +17,8 @@ from mailport.adapters.dynamo_table import (
     ConditionFailed,
     DynamoTable,
     as_int,
+    decode_cursor,
+    encode_cursor,
     from_ddb,
     to_ddb,
     user_pk,
@@ -36,7 +36,7 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.message import Address, MessageSummary
 from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
-from mailport.errors import Conflict, NotFound, ValidationFailed
+from mailport.errors import Conflict, NotFound
 
 UPLOAD_TTL = dt.timedelta(days=30)
 MAX_INDEXED_NAMES = 100
@@ -391,11 +391,13 @@ class DynamoMailbox(DynamoTable):
             "Limit": limit,
         }
         if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, partition, user_pk(owner))
+            kwargs["ExclusiveStartKey"] = decode_cursor(
+                cursor, "GSI1", partition, lambda pk: pk == user_pk(owner)
+            )
         page = self._call("listing messages", "query", **kwargs)
         messages = [self._message(from_ddb(i)) for i in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
-        return messages, _encode_cursor(from_ddb(last)) if last else None
+        return messages, encode_cursor(from_ddb(last)) if last else None
 
     def update_message(self, owner: Owner, before: StoredMessage, after: StoredMessage) -> None:
         """Change flags and/or folder, keeping the counters right."""
@@ -634,27 +636,3 @@ class DynamoMailbox(DynamoTable):
         except ConditionFailed:
             return False  # already final: this S3 event was delivered before
         return True
-
-
-def _encode_cursor(key: dict[str, Any]) -> str:
-    data = json.dumps({k: str(v) for k, v in key.items()}, sort_keys=True).encode("utf-8")
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _decode_cursor(cursor: str, partition: str, pk: str) -> dict[str, Any]:
-    """The cursor's start key, refused unless it points into the caller's own folder."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError) as e:
-        raise ValidationFailed("the cursor is not valid; start from the first page") from e
-    valid = (
-        isinstance(key, dict)
-        and set(key) == {"PK", "SK", "GSI1PK", "GSI1SK"}
-        and key.get("GSI1PK") == partition
-        and key.get("PK") == pk
-        and all(isinstance(v, str) for v in key.values())
-    )
-    if not valid:
-        raise ValidationFailed("the cursor is not valid; start from the first page")
-    return to_ddb(key)

@@ -29,6 +29,7 @@ from mailport.adapters.dynamo_table import (
     ConditionFailed,
     DynamoTable,
     as_int,
+    tenant_keys,
     to_ddb,
     user_pk,
 )
@@ -225,6 +226,9 @@ class DynamoMigrations(DynamoTable):
             "SK": f"JOB#{job.job_id}",
             "GSI1PK": QUEUE,
             "GSI1SK": _queue_sort_key(job),
+            **tenant_keys(
+                "JOBS", job.tenant_id, job.created_at.isoformat(), job.user_id, job.job_id
+            ),
             "version": 0,
             **_fields(job),
         }
@@ -235,6 +239,15 @@ class DynamoMigrations(DynamoTable):
             Item=to_ddb(item),
             ConditionExpression="attribute_not_exists(PK)",
         )
+
+    def tenant_jobs(
+        self, tenant_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[MigrationJob], str | None]:
+        """A page of every job of the tenant, newest first (for its admins)."""
+        items, next_cursor = self._tenant_page(
+            "listing the organisation's migrations", "JOBS", tenant_id, limit, cursor
+        )
+        return [_job(i) for i in items], next_cursor
 
     def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
         """One job, or None."""

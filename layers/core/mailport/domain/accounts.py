@@ -125,6 +125,7 @@ class FetchRun:
     error_code: str = ""
     error: str = ""
     more: bool = False  # ran out of time; a continuation run takes the rest
+    auto_disabled: bool = False  # this run's failure switched automatic fetching off
 
     def to_json(self) -> dict[str, object]:
         """JSON shape of a run."""

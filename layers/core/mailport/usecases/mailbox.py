@@ -186,7 +186,7 @@ class MailboxService:
     ) -> MessagePage:
         """A page of a folder's messages, newest first."""
         folder = self.folder(owner, folder_id)
-        size = _page_size(limit)
+        size = page_size(limit)
         messages, next_cursor = self._mailbox.list_messages(owner, folder_id, size, cursor)
         return MessagePage(folder, messages, next_cursor)
 
@@ -228,7 +228,8 @@ class MailboxService:
         return self._raw.get(self.message(owner, message_id).raw_key)
 
 
-def _page_size(limit: object) -> int:
+def page_size(limit: object) -> int:
+    """A page size from a query string (default 50, at most 200)."""
     if limit is None:
         return DEFAULT_PAGE
     try:

@@ -213,7 +213,8 @@ class PopFetcher:
             error=error.message if error else "",
             more=tally.more and error is None,
         )
-        self._finish(owner, account, finished, tally, counted)
+        if self._finish(owner, account, finished, tally, counted):
+            finished = dataclasses.replace(finished, auto_disabled=True)
         if finished.more:
             self._queue.send(
                 [
@@ -407,7 +408,8 @@ class PopFetcher:
     # ------------------------------------------------------------------ bookkeeping
     def _finish(
         self, owner: Owner, account: PopAccount, run: FetchRun, tally: _Tally, counted: bool
-    ) -> None:
+    ) -> bool:
+        """Save the run's outcome; True if it switched automatic fetching off."""
         before = account.state
         now = run.finished_at or self._clock()
         failures = 0 if run.status is RunStatus.SUCCEEDED else before.failures + int(counted)
@@ -438,6 +440,7 @@ class PopFetcher:
             or any(dataclasses.astuple(run.counts))
         )
         self._accounts.finish_run(owner, account, run, state, disable=disable, record=record)
+        return disable
 
     def _notify(
         self, owner: Owner, account: PopAccount, run: FetchRun, failures: int, disable: bool

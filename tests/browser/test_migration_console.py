@@ -1,0 +1,109 @@
+"""IMAP migration in the console: preview a manual server (the test Dovecot), agree, start,
+watch the progress bar reach completion, then revert."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import Dialog, Page, expect
+
+from tests.browser.conftest import sign_in_as
+from tests.support.dovecot import Dovecot
+
+pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
+
+FOLDERS = {"INBOX": 5, "Projects": 4}
+
+
+def seed(dovecot: Dovecot) -> tuple[str, str, str]:
+    tag = uuid.uuid4().hex[:6]
+    user, password = f"brmig-{tag}", f"pw-{uuid.uuid4().hex}"
+    dovecot.add_user(user, password)
+    for folder, count in FOLDERS.items():
+        dovecot.seed_maildir(
+            user,
+            folder,
+            [
+                (
+                    (
+                        f"From: s{n}@example.org\r\nSubject: {folder} {n} {tag}\r\n"
+                        f"Message-ID: <{tag}.{folder}.{n}@example.org>\r\n\r\nbody {n}\r\n"
+                    ).encode(),
+                    {"\\Seen"} if n % 2 else set(),
+                    1_650_000_000.0 + n,
+                )
+                for n in range(count)
+            ],
+        )
+    return user, password, tag
+
+
+def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Dovecot) -> None:
+    user, password, tag = seed(dovecot)
+    confirmations: list[str] = []
+
+    def accept(dialog: Dialog) -> None:
+        confirmations.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    sign_in_as(page, console, f"mig-{tag}@acme.example")
+    page.get_by_role("link", name="IMAP migration").click()
+    form = page.locator("#migration-form")
+    expect(form.get_by_label("Microsoft 365")).to_be_disabled()
+    expect(form.get_by_label("Enter the server")).to_be_checked()  # no templates in this tenant
+    form.get_by_label("IMAP server").fill("127.0.0.1")
+    form.get_by_label("Port").fill(str(dovecot.imaps_port))
+    form.get_by_label("User name").fill(user)
+    form.get_by_label("Password").fill(password)
+    start = page.locator("#start-migration")
+    expect(start).to_be_disabled()
+
+    form.get_by_role("button", name="Preview").click()
+    preview = page.locator("#migration-preview")
+    expect(preview.locator("tbody tr")).to_have_count(2)
+    projects = preview.locator("tbody tr", has_text="Projects")
+    expect(projects.locator("td").nth(1)).to_have_text("Projects")
+    expect(projects.locator("td").nth(2)).to_have_text("4")
+    expect(preview.locator(".totals")).to_contain_text("9 messages")
+    expect(start).to_be_disabled()  # not before the agreement
+    form.get_by_label("I agree").check()
+    expect(start).to_be_enabled()
+    # Record every value the progress bars show while the page polls the job.
+    page.evaluate(
+        """() => {
+          window.seenProgress = [];
+          new MutationObserver(() => {
+            for (const bar of document.querySelectorAll("article.job progress")) {
+              window.seenProgress.push(bar.value);
+            }
+          }).observe(document.getElementById("main"), { childList: true, subtree: true });
+        }"""
+    )
+    start.click()
+
+    # The job moves from "in progress" to the history once it completes, its bar at 100 %.
+    done = page.locator('article.job[data-state="completed"]')
+    expect(done).to_be_visible()
+    expect(done.locator("progress")).to_have_js_property("value", 100)
+    expect(done.locator(".pct")).to_have_text("100%")
+    expect(done).to_contain_text("9 imported, 0 already there, 0 too large, 0 failed")
+    expect(page.get_by_text("No migration is running.")).to_be_visible()
+    seen = page.evaluate("window.seenProgress")
+    assert seen and seen[-1] == 100 and seen == sorted(seen), seen
+
+    page.get_by_role("link", name="Mailbox").click()
+    projects_folder = page.locator(".folders a", has_text="Projects")
+    expect(projects_folder).to_be_visible()
+    projects_folder.click()
+    expect(page.locator("button.row", has_text=tag)).to_have_count(4)
+    expect(page.locator('button.row [data-source="imap"]')).to_have_count(4)
+
+    page.get_by_role("link", name="IMAP migration").click()
+    page.locator('article.job[data-state="completed"]').get_by_role("button", name="Revert").click()
+    assert confirmations and "Revert this migration" in confirmations[-1]
+    expect(page.locator('article.job[data-state="reverted"]')).to_be_visible()
+    page.get_by_role("link", name="Mailbox").click()
+    expect(page.locator(".folders a", has_text="Projects")).to_have_count(0)
+    expect(page.locator("button.row", has_text=tag)).to_have_count(0)

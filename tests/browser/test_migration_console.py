@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.browser.conftest import sign_in_as
+from tests.browser.conftest import screenshot, sign_in_as
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -39,6 +39,20 @@ def seed(dovecot: Dovecot) -> tuple[str, str, str]:
     return user, password, tag
 
 
+def record_progress(page: Page) -> None:
+    """Record every value the progress bars show while the page polls the job."""
+    page.evaluate(
+        """() => {
+          window.seenProgress = [];
+          new MutationObserver(() => {
+            for (const bar of document.querySelectorAll("article.job progress")) {
+              window.seenProgress.push(bar.value);
+            }
+          }).observe(document.getElementById("main"), { childList: true, subtree: true });
+        }"""
+    )
+
+
 def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Dovecot) -> None:
     user, password, tag = seed(dovecot)
     confirmations: list[str] = []
@@ -52,7 +66,7 @@ def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Do
     page.get_by_role("link", name="IMAP migration").click()
     form = page.locator("#migration-form")
     expect(form.get_by_label("Microsoft 365")).to_be_disabled()
-    expect(form.get_by_label("Enter the server")).to_be_checked()  # no templates in this tenant
+    form.get_by_label("Enter the server").check()
     form.get_by_label("IMAP server").fill("127.0.0.1")
     form.get_by_label("Port").fill(str(dovecot.imaps_port))
     form.get_by_label("User name").fill(user)
@@ -68,19 +82,10 @@ def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Do
     expect(projects.locator("td").nth(2)).to_have_text("4")
     expect(preview.locator(".totals")).to_contain_text("9 messages")
     expect(start).to_be_disabled()  # not before the agreement
+    screenshot(page, "migration-preview-en")
     form.get_by_label("I agree").check()
     expect(start).to_be_enabled()
-    # Record every value the progress bars show while the page polls the job.
-    page.evaluate(
-        """() => {
-          window.seenProgress = [];
-          new MutationObserver(() => {
-            for (const bar of document.querySelectorAll("article.job progress")) {
-              window.seenProgress.push(bar.value);
-            }
-          }).observe(document.getElementById("main"), { childList: true, subtree: true });
-        }"""
-    )
+    record_progress(page)
     start.click()
 
     # The job moves from "in progress" to the history once it completes, its bar at 100 %.
@@ -92,13 +97,9 @@ def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Do
     expect(page.get_by_text("No migration is running.")).to_be_visible()
     seen = page.evaluate("window.seenProgress")
     assert seen and seen[-1] == 100 and seen == sorted(seen), seen
+    screenshot(page, "migration-completed-en")
 
-    page.get_by_role("link", name="Mailbox").click()
-    projects_folder = page.locator(".folders a", has_text="Projects")
-    expect(projects_folder).to_be_visible()
-    projects_folder.click()
-    expect(page.locator("button.row", has_text=tag)).to_have_count(4)
-    expect(page.locator('button.row [data-source="imap"]')).to_have_count(4)
+    copied_into_projects(page, tag)
 
     page.get_by_role("link", name="IMAP migration").click()
     page.locator('article.job[data-state="completed"]').get_by_role("button", name="Revert").click()
@@ -107,3 +108,13 @@ def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Do
     page.get_by_role("link", name="Mailbox").click()
     expect(page.locator(".folders a", has_text="Projects")).to_have_count(0)
     expect(page.locator("button.row", has_text=tag)).to_have_count(0)
+
+
+def copied_into_projects(page: Page, tag: str) -> None:
+    """The Projects folder was made, and holds its four messages, shown as migrated."""
+    page.get_by_role("link", name="Mailbox").click()
+    projects_folder = page.locator(".folders a", has_text="Projects")
+    expect(projects_folder).to_be_visible()
+    projects_folder.click()
+    expect(page.locator("button.row", has_text=tag)).to_have_count(4)
+    expect(page.locator('button.row [data-source="imap"]')).to_have_count(4)

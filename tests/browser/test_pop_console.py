@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import screenshot, sign_in
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -48,6 +48,7 @@ def test_register_a_pop_account_and_see_its_mail(
     expect(run.locator("td").nth(1)).to_have_text("Fetch now")
     expect(run.locator("td").nth(2)).to_have_text("Succeeded")
     expect(run.locator("td").nth(3)).to_have_text("3")
+    screenshot(page, "accounts-history-en")
 
     read_the_mail(page, tag)
 
@@ -81,6 +82,7 @@ def register(page: Page, dovecot: Dovecot, name: str, password: str) -> None:
     expect(form).to_be_visible()
     assert form.get_by_label("I agree").evaluate("e => !e.validity.valid")
     form.get_by_label("I agree").check()
+    screenshot(page, "accounts-form-en")
     form.get_by_role("button", name="Register").click()
 
     expect(page.locator("article.account", has_text=name)).to_be_visible()

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sign_in_as
+from tests.browser.conftest import screenshot, sign_in_as
 
 pytestmark = pytest.mark.stack
 
@@ -61,6 +61,7 @@ def test_upload_three_files_one_not_a_message(page: Page, console: str) -> None:
     expect(page.locator("#upload-summary")).to_have_text(
         "2 stored, 0 duplicates, 1 rejected, 0 being checked"
     )
+    screenshot(page, "upload-results-en")
 
     page.get_by_role("link", name="Mailbox").click()
     stored = page.locator("button.row", has_text=tag)

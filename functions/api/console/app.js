@@ -184,6 +184,7 @@ async function start() {
     go("#/");
   });
   api.whenSignedOut(() => {
+    if (!state.me) return; // signing in: the sign-in page shows the error itself
     api.setToken(null);
     state.me = null;
     show();

@@ -159,7 +159,7 @@ async function showMessage(view, summary) {
     ].filter(([, v]) => v);
     clear(
       view,
-      h("h2", {}, message.subject || t("mail.no_subject")),
+      h("h2", { tabindex: -1 }, message.subject || t("mail.no_subject")),
       h(
         "p",
         { class: "source-line" },
@@ -177,6 +177,7 @@ async function showMessage(view, summary) {
         h("pre", { class: "raw" }, new TextDecoder("utf-8", { fatal: false }).decode(rawBytes)),
       ),
     );
+    view.querySelector("h2").focus(); // keyboard and screen-reader users land on the message
   } catch (e) {
     clear(view, errorBox(e));
   }

@@ -17,7 +17,7 @@ const ACTIONS = ["move_to_folder", "mark_read", "flag", "move_to_trash"];
 export async function rulesPage(main) {
   const [{ rules }, { folders }] = await Promise.all([api.get("/v1/rules"), api.get("/v1/folders")]);
   const state = rules.map((r) => structuredClone(r));
-  const list = h("ol", { class: "rules" });
+  const list = h("ul", { class: "rules", "aria-label": t("rules.title") });
   const status = h("div", { "aria-live": "polite" });
   const render = () => clear(list, state.map((rule, i) => h("li", {}, ruleEditor(state, i, folders, render))));
   const save = async (ev) => {
@@ -142,7 +142,7 @@ function ruleEditor(state, index, folders, render) {
     { class: "card rule" },
     h("legend", {}, t("rules.rule_n", { n: index + 1 })),
     field("rules.name", name),
-    h("div", { class: "inline-row" }, enabled, stop, small("rules.match", match)),
+    h("div", { class: "inline-row" }, enabled, stop, field("rules.match", match)),
     h("h4", {}, t("rules.conditions")),
     h("ul", { class: "conds" }, conditions),
     h("button", { type: "button", class: "link", onclick: () => { rule.conditions.push({ field: "subject", op: "contains", value: "" }); render(); } }, t("rules.add_condition")),

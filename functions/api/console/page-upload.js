@@ -21,6 +21,7 @@ export async function uploadPage(main, ctx) {
     { class: "dropzone", id: "dropzone", tabindex: 0, role: "button", "aria-describedby": "dropzone-hint" },
     h("strong", {}, t("upload.drop")),
     h("span", { id: "dropzone-hint" }, t("upload.drop_hint")),
+    h("span", { class: "pick", "aria-hidden": "true" }, t("upload.pick")),
   );
   const choose = () => picker.click();
   drop.addEventListener("click", choose);

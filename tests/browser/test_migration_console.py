@@ -3,12 +3,15 @@ watch the progress bar reach completion, then revert."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
+from mailport_local.stack import LocalStack
 from tests.browser.conftest import screenshot, sign_in_as
+from tests.e2e.test_migration import _wrap_worker
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -118,3 +121,58 @@ def copied_into_projects(page: Page, tag: str) -> None:
     projects_folder.click()
     expect(page.locator("button.row", has_text=tag)).to_have_count(4)
     expect(page.locator('button.row [data-source="imap"]')).to_have_count(4)
+
+
+def fill_manual(page: Page, dovecot: Dovecot, user: str, password: str) -> None:
+    form = page.locator("#migration-form")
+    form.get_by_label("Enter the server").check()
+    form.get_by_label("IMAP server").fill("127.0.0.1")
+    form.get_by_label("Port").fill(str(dovecot.imaps_port))
+    form.get_by_label("User name").fill(user)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Preview").click()
+    expect(page.locator("#migration-preview")).to_be_visible()
+    form.get_by_label("I agree").check()
+    page.locator("#start-migration").click()
+
+
+def test_queue_position_mid_way_progress_and_cancel(
+    page: Page, console: str, dovecot: Dovecot, local_stack: LocalStack
+) -> None:
+    """The worker is held before its second chunk, so the first job is part-way for as long
+    as the test needs, and a second job waits in the queue (one running job per tenant here).
+    """
+    page.on("dialog", lambda d: d.accept())
+    user, password, tag = seed(dovecot)
+    held = threading.Event()
+    restore = _wrap_worker(local_stack, lambda k: k >= 2 and held.wait(60), lambda k: None)
+    try:
+        sign_in_as(page, console, f"mig-cancel-{tag}@acme.example")
+        page.get_by_role("link", name="IMAP migration").click()
+        fill_manual(page, dovecot, user, password)
+        running = page.locator('article.job[data-state="running"]')
+        expect(running).to_be_visible()
+        page.wait_for_function(
+            "() => document.querySelector('article.job[data-state=running] progress')?.value > 0"
+        )
+        part_way = running.locator("progress").evaluate("p => p.value")
+        assert 0 < part_way < 100
+        expect(running).to_contain_text("Time left")
+
+        fill_manual(page, dovecot, user, password)  # the same account again: it waits its turn
+        queued = page.locator('article.job[data-state="queued"]')
+        expect(queued).to_contain_text("Place in the queue")
+        expect(queued.locator("progress")).to_have_js_property("value", 0)
+        screenshot(page, "migration-running-and-queued-en")
+
+        queued.get_by_role("button", name="Cancel").click()
+        expect(page.locator('article.job[data-state="queued"]')).to_have_count(0)
+        running.get_by_role("button", name="Cancel").click()
+        expect(running.get_by_role("button", name="Cancel")).to_have_count(0)  # requested
+    finally:
+        held.set()
+        restore()
+    rolled_back = page.locator('article.job[data-state="rolled_back"]')
+    expect(rolled_back).to_have_count(2)
+    expect(rolled_back.first).to_contain_text("Cancelled")
+    expect(page.get_by_text("No migration is running.")).to_be_visible()

@@ -51,6 +51,7 @@ def test_register_a_pop_account_and_see_its_mail(
     screenshot(page, "accounts-history-en")
 
     read_the_mail(page, tag)
+    edit_then_delete(page, name)
 
 
 def register(page: Page, dovecot: Dovecot, name: str, password: str) -> None:
@@ -107,3 +108,25 @@ def read_the_mail(page: Page, tag: str) -> None:
     expect(inbox).to_have_text(re.compile(rf"^{unread_before - 1}$"))
     page.reload()
     expect(inbox).to_have_text(re.compile(rf"^{unread_before - 1}$"))
+
+
+def edit_then_delete(page: Page, name: str) -> None:
+    """Settings change without the password; deleting asks first and keeps the mail."""
+    page.get_by_role("link", name="External mail (POP3)").click()
+    card = page.locator("article.account", has_text=name)
+    card.get_by_role("button", name="Edit").click()
+    form = page.locator("#account-form")
+    expect(form.get_by_label("Email address or ID")).to_have_value(name)
+    expect(form.get_by_label("I agree")).to_have_count(0)  # agreed once, at registration
+    form.get_by_label("Icon").select_option("red")
+    form.get_by_label("Fetch automatically every 10 minutes").check()
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#toast")).to_have_text("Account saved.")
+    expect(card.locator(".dot.icon-red")).to_be_visible()
+    expect(card.locator('[data-fact="pop.status"]')).to_have_text("Automatic fetching on")
+
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    card.get_by_role("button", name="Delete").click()
+    expect(card).to_have_count(0)
+    assert asked and "The mail it imported stays in your mailbox" in asked[0]

@@ -212,9 +212,12 @@ function jobCard(page, job) {
   ];
   if (job.state === "queued" && job.queue_position) facts.push(["mig.queue_position", String(job.queue_position)]);
   if (job.state === "paused" && job.paused_until) facts.push(["mig.paused_until", when(job.paused_until)]);
-  if (ACTIVE.has(job.state)) facts.push(["mig.eta", p.eta_seconds === null || p.eta_seconds === undefined ? t("common.unknown") : duration(p.eta_seconds)]);
-  facts.push(["mig.progress_count", t("mig.progress_of", { done: p.messages ?? 0, total: p.total_messages ?? 0, size: bytes(p.bytes), total_size: bytes(p.total_bytes) })]);
-  facts.push(["mig.counts", t("mig.counts_text", { imported: c.imported ?? 0, present: c.already_present ?? 0, oversize: c.skipped_oversize ?? 0, failed: c.failed ?? 0 })]);
+  const planned = job.state !== "queued" || (p.total_messages ?? 0) > 0; // a queued job has no plan yet
+  if (ACTIVE.has(job.state) && planned) facts.push(["mig.eta", p.eta_seconds === null || p.eta_seconds === undefined ? t("common.unknown") : duration(p.eta_seconds)]);
+  if (planned) {
+    facts.push(["mig.progress_count", t("mig.progress_of", { done: p.messages ?? 0, total: p.total_messages ?? 0, size: bytes(p.bytes), total_size: bytes(p.total_bytes) })]);
+    facts.push(["mig.counts", t("mig.counts_text", { imported: c.imported ?? 0, present: c.already_present ?? 0, oversize: c.skipped_oversize ?? 0, failed: c.failed ?? 0 })]);
+  }
   if (job.finished_at) facts.push(["mig.finished", when(job.finished_at)]);
   if (job.error) facts.push(["mig.error", describe(job.error)]);
   if (job.rollback_incomplete) facts.push(["mig.error", t("mig.rollback_incomplete")]);

@@ -63,6 +63,21 @@ def test_upload_three_files_one_not_a_message(page: Page, console: str) -> None:
     )
     screenshot(page, "upload-results-en")
 
+    # Dropped onto the zone: the same message again is a duplicate.
+    page.locator("#dropzone").evaluate(
+        """(zone, text) => {
+          const data = new DataTransfer();
+          data.items.add(new File([text], "again.eml", { type: "message/rfc822" }));
+          const init = { dataTransfer: data, bubbles: true, cancelable: true };
+          zone.dispatchEvent(new DragEvent("dragover", init));
+          zone.dispatchEvent(new DragEvent("drop", init));
+        }""",
+        files[0]["buffer"].decode(),  # type: ignore[attr-defined]
+    )
+    expect(page.locator('li.file[data-file="again.eml"] .status')).to_have_text(
+        "Duplicate: already in this folder"
+    )
+
     page.get_by_role("link", name="Mailbox").click()
     stored = page.locator("button.row", has_text=tag)
     expect(stored).to_have_count(2)

@@ -84,6 +84,13 @@ def register(page: Page, dovecot: Dovecot, name: str, password: str) -> None:
     assert form.get_by_label("I agree").evaluate("e => !e.validity.valid")
     form.get_by_label("I agree").check()
     screenshot(page, "accounts-form-en")
+    # The login is tried before anything is saved; the refusal is said in the user's words.
+    form.get_by_label("Password").fill("wrong-" + password)
+    form.get_by_role("button", name="Register").click()
+    expect(form.get_by_role("alert")).to_contain_text(
+        "The server refused the user name or password"
+    )
+    form.get_by_label("Password").fill(password)
     form.get_by_role("button", name="Register").click()
 
     expect(page.locator("article.account", has_text=name)).to_be_visible()

@@ -38,10 +38,14 @@ infra/node_modules/.installed: infra/package.json infra/package-lock.json
 	@touch $@
 
 # Dovecot (IMAP/POP3) for the tests: Debian's packages; the tests start a private instance.
+# Chromium and a CJK font for the browser tier (tests/browser; Japanese renders as boxes without it).
 system-deps:
 	@command -v dovecot >/dev/null && command -v doveadm >/dev/null || { \
 	  echo "installing dovecot-imapd dovecot-pop3d (apt)"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dovecot-imapd dovecot-pop3d; }
+	@command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+	  echo "installing chromium fonts-noto-cjk (apt)"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
 
 deps: $(VENV)/.installed $(SAM_VENV)/.installed infra/node_modules/.installed system-deps
 

@@ -19,7 +19,13 @@ from mailport import __version__, oauth_page
 from mailport.domain.accounts import PopAccount, presets_json
 from mailport.domain.identity import Feature, Principal
 from mailport.domain.mailbox import Owner
-from mailport.errors import Forbidden, MailportError, Unauthenticated, ValidationFailed
+from mailport.errors import (
+    Forbidden,
+    MailportError,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
 from mailport.http import error_body, status_for
 from mailport.usecases.me import who_am_i
 from mailport.wiring import container
@@ -96,6 +102,50 @@ def health() -> Response:
 def openapi() -> Response:
     """The OpenAPI document of this API."""
     return _json(_OPENAPI)
+
+
+# ---------------------------------------------------------------- web console (public files)
+_CONSOLE_DIR = Path(__file__).with_name("console")
+_CONSOLE_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
+}
+# Only the console's own files, by exact name: a request can never name any other path.
+_CONSOLE_FILES = {
+    p.name: _CONSOLE_TYPES[p.suffix]
+    for p in (_CONSOLE_DIR.iterdir() if _CONSOLE_DIR.is_dir() else ())
+    if p.is_file() and p.suffix in _CONSOLE_TYPES
+}
+_CONSOLE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Uploads go straight to S3 (presigned POST), the only other origin the console talks to.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "connect-src 'self' https://*.amazonaws.com http://127.0.0.1:* http://localhost:*; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+}
+
+
+@route("/", methods=["GET"])
+def console_root() -> Response:
+    """The web console lives under /console/ (relative, so an API stage prefix is kept)."""
+    return Response(body="", status_code=302, headers={"Location": "console/index.html"})
+
+
+@route("/console/{file}", methods=["GET"])
+def console_file(file: str) -> Response:
+    """One of the console's static files (public: the console signs in by itself)."""
+    content_type = _CONSOLE_FILES.get(file)
+    if content_type is None:
+        raise NotFound(f"no such console file: {file}")
+    text = (_CONSOLE_DIR / file).read_text(encoding="utf-8")
+    return Response(
+        body=text, status_code=200, headers={**_CONSOLE_HEADERS, "Content-Type": content_type}
+    )
 
 
 @route("/v1/me", methods=["GET"])

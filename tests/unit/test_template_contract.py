@@ -68,6 +68,8 @@ def test_public_routes_are_exactly_the_documented_public_ones() -> None:
             ("/v1/openapi.json", "GET"),
             # Microsoft sends the browser back without our token: the flow's cookie identifies it.
             ("/v1/oauth/microsoft/callback", "GET"),
+            ("/", "GET"),  # the web console's redirect and static files
+            ("/console/{file}", "GET"),
         }
     )
 

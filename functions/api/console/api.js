@@ -1,0 +1,91 @@
+// The REST API, same origin: the console is served at <api>/console/, so the API is "../".
+const BASE = new URL("../", window.location.href);
+const TOKEN = "mailport.token";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+let onUnauthenticated = () => {};
+export function whenSignedOut(callback) {
+  onUnauthenticated = callback;
+}
+
+export function token() {
+  return sessionStorage.getItem(TOKEN);
+}
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN, value);
+  else sessionStorage.removeItem(TOKEN);
+}
+
+export function url(path) {
+  return new URL(path.replace(/^\//, ""), BASE).href;
+}
+
+async function send(method, path, body, accept = "application/json") {
+  const headers = { Accept: accept };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url(path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError(0, "network", e.message);
+  }
+  if (!response.ok) {
+    let code = `http_${response.status}`;
+    let message = response.statusText;
+    try {
+      const data = await response.json();
+      code = data.error?.code || code;
+      message = data.error?.message || message;
+    } catch {
+      // not JSON: keep the HTTP status
+    }
+    if (response.status === 401 && path !== "/v1/local/login") onUnauthenticated();
+    throw new ApiError(response.status, code, message);
+  }
+  return response;
+}
+
+export async function api(method, path, body) {
+  const response = await send(method, path, body);
+  if (response.status === 204) return null;
+  return response.json();
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body ?? {});
+export const patch = (path, body) => api("PATCH", path, body);
+export const put = (path, body) => api("PUT", path, body);
+export const del = (path) => api("DELETE", path);
+
+export async function raw(path) {
+  const response = await send("GET", path, undefined, "message/rfc822");
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Is the local stack's sign-in there? (Only the local gateway has POST /v1/local/login.) */
+export async function localLoginAvailable() {
+  try {
+    const response = await fetch(url("/v1/local/login"), { method: "POST", body: "{}" });
+    return response.status === 400;
+  } catch {
+    return false;
+  }
+}
+
+export async function localLogin(email, tenant, admin = false) {
+  const data = await api("POST", "/v1/local/login", { email, tenant, admin });
+  setToken(data.token);
+}

@@ -1,0 +1,203 @@
+// The console's shell: language, sign-in, navigation between pages (hash routes).
+import * as api from "./api.js";
+import { clear, errorBox, field, h, checkbox } from "./dom.js";
+import { loadLanguage, preferredLanguage, rememberLanguage, t, translateStatic } from "./i18n.js";
+import { mailboxPage } from "./page-mailbox.js";
+import { accountsPage } from "./page-accounts.js";
+import { migrationPage } from "./page-migration.js";
+import { uploadPage } from "./page-upload.js";
+import { rulesPage } from "./page-rules.js";
+import { adminPage } from "./page-admin.js";
+
+const DEMO_USERS = [
+  { email: "alice@acme.example", tenant: "acme", name: "Alice Abe", admin: false, plan: "advanced" },
+  { email: "bob@acme.example", tenant: "acme", name: "Bob Baba", admin: false, plan: "advanced" },
+  { email: "carol@acme.example", tenant: "acme", name: "Carol Chiba", admin: true, plan: "advanced" },
+  { email: "dave@smallco.example", tenant: "smallco", name: "Dave Doi", admin: false, plan: "basic" },
+];
+
+const PAGES = [
+  { id: "mail", key: "nav.mailbox", render: mailboxPage },
+  { id: "accounts", key: "nav.accounts", render: accountsPage },
+  { id: "migration", key: "nav.migration", render: migrationPage },
+  { id: "upload", key: "nav.upload", render: uploadPage },
+  { id: "rules", key: "nav.rules", render: rulesPage },
+  { id: "admin", key: "nav.admin", render: adminPage, admin: true },
+];
+
+const state = { me: null, cleanup: null };
+const main = document.getElementById("main");
+
+function route() {
+  const [page, ...rest] = window.location.hash.replace(/^#\/?/, "").split("/");
+  return { page: page || "mail", args: rest.map(decodeURIComponent) };
+}
+
+function renderNav() {
+  const nav = document.getElementById("nav");
+  const current = route().page;
+  const links = PAGES.filter((p) => !p.admin || state.me?.admin).map((p) =>
+    h("a", { href: `#/${p.id}`, "aria-current": p.id === current ? "page" : null }, t(p.key)),
+  );
+  clear(nav, links);
+  nav.hidden = !state.me;
+  const who = document.getElementById("who");
+  who.textContent = state.me
+    ? `${state.me.user.display_name} · ${state.me.tenant.name} (${t(`plan.${state.me.plan}`)})`
+    : "";
+  document.getElementById("signout").hidden = !state.me;
+}
+
+/** Render the page the hash names; `focus` moves focus to its heading (after navigation). */
+async function show(focus = true) {
+  if (state.cleanup) state.cleanup();
+  state.cleanup = null;
+  translateStatic();
+  renderNav();
+  if (!state.me) {
+    await signInPage();
+    return;
+  }
+  const { page, args } = route();
+  const found = PAGES.find((p) => p.id === page && (!p.admin || state.me.admin)) || PAGES[0];
+  clear(main);
+  try {
+    state.cleanup = (await found.render(main, { me: state.me, args, rerender: () => show(false) })) || null;
+  } catch (e) {
+    clear(main, errorBox(e));
+  }
+  if (focus) main.querySelector("h1")?.focus();
+}
+
+async function signInPage() {
+  const local = await api.localLoginAvailable();
+  const heading = h("h1", { tabindex: -1 }, t("signin.title"));
+  const status = h("div", { "aria-live": "polite" });
+  const done = async (work) => {
+    clear(status);
+    try {
+      await work();
+      await loadMe();
+      await go("#/mail");
+    } catch (e) {
+      clear(status, errorBox(e));
+    }
+  };
+  if (!local) {
+    const tokenInput = h("textarea", { rows: 3, autocomplete: "off", spellcheck: false });
+    clear(
+      main,
+      h(
+        "section",
+        { class: "card narrow" },
+        heading,
+        h("p", { class: "notice" }, t("signin.hosted_not_built")),
+        h(
+          "form",
+          {
+            onsubmit: (ev) => {
+              ev.preventDefault();
+              done(async () => api.setToken(tokenInput.value.trim()));
+            },
+          },
+          field("signin.token", tokenInput, "signin.token_hint"),
+          h("button", { type: "submit" }, t("signin.submit")),
+        ),
+        status,
+      ),
+    );
+    heading.focus();
+    return;
+  }
+  const demo = DEMO_USERS.map((u) =>
+    h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: "demo-user",
+          "data-email": u.email,
+          onclick: () => done(() => api.localLogin(u.email, u.tenant, u.admin)),
+        },
+        h("strong", {}, u.name),
+        h("span", {}, u.email),
+        h("span", { class: "tag" }, `${u.tenant} · ${t(`plan.${u.plan}`)}${u.admin ? ` · ${t("signin.admin")}` : ""}`),
+      ),
+    ),
+  );
+  const email = h("input", { type: "email", required: true, autocomplete: "email" });
+  const tenant = h("input", { type: "text", required: true, pattern: "[a-z0-9][a-z0-9-]{0,62}" });
+  const adminBox = checkbox("signin.admin", false);
+  clear(
+    main,
+    h(
+      "section",
+      { class: "card narrow" },
+      heading,
+      h("p", {}, t("signin.local_intro")),
+      h("ul", { class: "demo-users", "aria-label": t("signin.demo_users") }, demo),
+      h("h2", {}, t("signin.other_user")),
+      h(
+        "form",
+        {
+          onsubmit: (ev) => {
+            ev.preventDefault();
+            const admin = adminBox.querySelector("input").checked;
+            done(() => api.localLogin(email.value.trim(), tenant.value.trim(), admin));
+          },
+        },
+        field("signin.email", email),
+        field("signin.tenant", tenant),
+        adminBox,
+        h("button", { type: "submit" }, t("signin.submit")),
+      ),
+      status,
+    ),
+  );
+  heading.focus();
+}
+
+/** Navigate to hash (hashchange renders), or re-render when already there. */
+async function go(hash) {
+  if (window.location.hash === hash) await show();
+  else window.location.hash = hash;
+}
+
+async function loadMe() {
+  state.me = await api.get("/v1/me");
+}
+
+async function start() {
+  await loadLanguage(preferredLanguage());
+  const select = document.getElementById("lang");
+  select.value = document.documentElement.lang;
+  select.addEventListener("change", async () => {
+    rememberLanguage(select.value);
+    await loadLanguage(select.value);
+    await show(false);
+  });
+  document.getElementById("signout").addEventListener("click", () => {
+    api.setToken(null);
+    state.me = null;
+    go("#/");
+  });
+  api.whenSignedOut(() => {
+    if (!state.me) return; // signing in: the sign-in page shows the error itself
+    api.setToken(null);
+    state.me = null;
+    show();
+  });
+  window.addEventListener("hashchange", () => show());
+  if (api.token()) {
+    try {
+      await loadMe();
+    } catch {
+      api.setToken(null);
+    }
+  }
+  await show(false);
+}
+
+start();

@@ -1,0 +1,251 @@
+// IMAP migration: connection (template or manual), preview, agreement, start; the jobs with a
+// live progress bar, ETA and queue position; cancel, revert; history.
+import * as api from "./api.js";
+import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
+import { t } from "./i18n.js";
+import { planGate } from "./plan.js";
+
+const POLL_MS = 1000;
+const ACTIVE = new Set(["queued", "running", "paused", "rolling_back", "reverting"]);
+const CANCELLABLE = new Set(["queued", "running", "paused"]);
+
+export async function migrationPage(main, ctx) {
+  let templates;
+  try {
+    ({ templates } = await api.get("/v1/imap-templates"));
+  } catch (e) {
+    if (planGate(main, e, ctx.me, "nav.migration")) return null;
+    throw e;
+  }
+  const jobsArea = h("section", { class: "jobs", "aria-labelledby": "jobs-title" });
+  const timers = new Set();
+  const page = { jobsArea, timers, stopped: false };
+  clear(main, h("h1", { tabindex: -1 }, t("mig.title")), h("p", {}, t("mig.intro")), newMigrationForm(page, templates), jobsArea);
+  await refreshJobs(page);
+  return () => {
+    page.stopped = true;
+    timers.forEach((id) => clearTimeout(id));
+  };
+}
+
+function newMigrationForm(page, templates) {
+  const kind = (value, key, disabled = false) => {
+    const input = h("input", { type: "radio", name: "conn-type", value, disabled, checked: value === (templates.length ? "template" : "manual") });
+    input.id = `conn-${value}`;
+    return h("div", { class: "check" }, input, h("label", { for: input.id }, t(key)));
+  };
+  const types = h(
+    "fieldset",
+    { class: "choices" },
+    h("legend", {}, t("mig.connection")),
+    kind("template", "mig.type_template", !templates.length),
+    kind("manual", "mig.type_manual"),
+    kind("microsoft365", "mig.type_m365", true),
+    h("small", { class: "hint" }, t("mig.m365_soon")),
+  );
+  const template = h("select", {}, templates.map((x) => h("option", { value: x.id }, `${x.name} (${x.host}:${x.port})`)));
+  const host = h("input", { type: "text", autocomplete: "off" });
+  const port = h("input", { type: "number", min: 1, max: 65535, value: 993 });
+  const ssl = checkbox("mig.ssl", true);
+  const username = h("input", { type: "text", required: true, autocomplete: "off" });
+  const password = h("input", { type: "password", required: true, autocomplete: "new-password" });
+  const templateBox = h("div", {}, field("mig.template", template, templates.length ? null : "mig.no_templates"));
+  const manualBox = h("div", { class: "row3" }, field("mig.host", host), field("mig.port", port, "mig.port_hint"), ssl);
+  const agreed = checkbox("mig.agreement", false);
+  const agreedInput = agreed.querySelector("input");
+  const previewArea = h("div", { "aria-live": "polite" });
+  const status = h("div", { "aria-live": "polite" });
+  const startButton = h("button", { type: "button", id: "start-migration", disabled: true }, t("mig.start"));
+  let previewed = null;
+
+  const selected = () => types.querySelector("input:checked")?.value || "manual";
+  const connection = () => {
+    const c = { type: selected(), username: username.value.trim(), password: password.value };
+    if (c.type === "template") c.template_id = template.value;
+    else Object.assign(c, { host: host.value.trim(), port: Number(port.value), ssl: ssl.querySelector("input").checked });
+    return c;
+  };
+  const sync = () => {
+    templateBox.hidden = selected() !== "template";
+    manualBox.hidden = selected() !== "manual";
+    startButton.disabled = !(previewed && agreedInput.checked);
+  };
+  const invalidate = () => {
+    previewed = null;
+    clear(previewArea);
+    sync();
+  };
+  types.addEventListener("change", invalidate);
+  for (const input of [template, host, port, username, password, ssl.querySelector("input")]) input.addEventListener("input", invalidate);
+  agreedInput.addEventListener("change", sync);
+
+  const preview = async (ev) => {
+    ev.preventDefault();
+    clear(status, h("p", { class: "muted" }, t("mig.previewing")));
+    clear(previewArea);
+    try {
+      const conn = connection();
+      const result = await api.post("/v1/migrations/preview", { connection: conn });
+      previewed = conn;
+      clear(status);
+      clear(previewArea, previewTable(result));
+    } catch (e) {
+      previewed = null;
+      clear(status, errorBox(e));
+    }
+    sync();
+  };
+  startButton.addEventListener("click", async () => {
+    startButton.disabled = true;
+    clear(status, h("p", { class: "muted" }, t("mig.starting")));
+    try {
+      await api.post("/v1/migrations", { connection: previewed, agreed: true });
+      password.value = "";
+      agreedInput.checked = false;
+      invalidate();
+      clear(status);
+      toast(t("mig.started"));
+      await refreshJobs(page);
+      page.jobsArea.querySelector("h2")?.focus();
+    } catch (e) {
+      clear(status, errorBox(e));
+      sync();
+    }
+  });
+  sync();
+  return h(
+    "form",
+    { class: "card form", id: "migration-form", onsubmit: preview },
+    h("h2", {}, t("mig.new")),
+    types,
+    templateBox,
+    manualBox,
+    field("mig.username", username),
+    field("mig.password", password),
+    h("button", { type: "submit", class: "secondary", id: "preview-migration" }, t("mig.preview")),
+    previewArea,
+    h("div", { class: "agreement" }, h("p", {}, t("mig.agreement_text")), agreed),
+    startButton,
+    status,
+  );
+}
+
+function previewTable(result) {
+  const cols = ["mig.source_folder", "mig.target_folder", "mig.messages", "mig.size", "mig.oversize"];
+  return h(
+    "section",
+    { class: "preview", id: "migration-preview" },
+    h("h3", {}, t("mig.preview_title")),
+    h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        {},
+        h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))),
+        h(
+          "tbody",
+          {},
+          result.folders.map((f) =>
+            h(
+              "tr",
+              { class: f.skipped ? "skipped" : "" },
+              h("td", {}, f.name),
+              h("td", {}, f.skipped ? t("mig.skipped", { why: f.skipped }) : f.target),
+              h("td", { class: "num" }, String(f.messages)),
+              h("td", { class: "num" }, bytes(f.bytes)),
+              h("td", { class: "num" }, String(f.oversize)),
+            ),
+          ),
+        ),
+      ),
+    ),
+    h(
+      "p",
+      { class: "totals" },
+      t("mig.preview_totals", {
+        messages: result.total_messages,
+        size: bytes(result.total_bytes),
+        oversize: result.oversize,
+        eta: duration(result.estimated_seconds),
+      }),
+    ),
+    result.oversize ? h("p", { class: "muted" }, t("mig.oversize_note")) : null,
+  );
+}
+
+async function refreshJobs(page) {
+  if (page.stopped) return;
+  page.timers.forEach((id) => clearTimeout(id));
+  page.timers.clear();
+  let migrations;
+  try {
+    ({ migrations } = await api.get("/v1/migrations"));
+  } catch (e) {
+    clear(page.jobsArea, errorBox(e));
+    return;
+  }
+  const active = migrations.filter((j) => ACTIVE.has(j.state));
+  const ended = migrations.filter((j) => !ACTIVE.has(j.state));
+  // Detailed state (progress, queue position) for the jobs that are moving.
+  const detailed = await Promise.all(active.map((j) => api.get(`/v1/migrations/${encodeURIComponent(j.id)}`).catch(() => j)));
+  const focused = document.activeElement?.dataset?.action;
+  const focusedJob = document.activeElement?.closest?.("[data-job]")?.dataset.job;
+  clear(
+    page.jobsArea,
+    h("h2", { id: "jobs-title", tabindex: -1 }, t("mig.jobs")),
+    detailed.length ? h("ul", { class: "cards" }, detailed.map((j) => h("li", {}, jobCard(page, j)))) : h("p", { class: "muted" }, t("mig.no_active")),
+    h("h2", {}, t("mig.history")),
+    ended.length ? h("ul", { class: "cards" }, ended.map((j) => h("li", {}, jobCard(page, j)))) : h("p", { class: "muted" }, t("mig.no_history")),
+  );
+  if (focused && focusedJob) page.jobsArea.querySelector(`[data-job="${focusedJob}"] [data-action="${focused}"]`)?.focus();
+  if (active.length && !page.stopped) page.timers.add(setTimeout(() => refreshJobs(page), POLL_MS));
+}
+
+function jobCard(page, job) {
+  const p = job.progress || {};
+  const c = job.counts || {};
+  const src = job.source || {};
+  const facts = [
+    ["mig.state", t(`state.${job.state}`)],
+    ["mig.created", when(job.created_at)],
+  ];
+  if (job.state === "queued" && job.queue_position) facts.push(["mig.queue_position", String(job.queue_position)]);
+  if (job.state === "paused" && job.paused_until) facts.push(["mig.paused_until", when(job.paused_until)]);
+  const planned = job.state !== "queued" || (p.total_messages ?? 0) > 0; // a queued job has no plan yet
+  if (ACTIVE.has(job.state) && planned) facts.push(["mig.eta", p.eta_seconds === null || p.eta_seconds === undefined ? t("common.unknown") : duration(p.eta_seconds)]);
+  if (planned) {
+    facts.push(["mig.progress_count", t("mig.progress_of", { done: p.messages ?? 0, total: p.total_messages ?? 0, size: bytes(p.bytes), total_size: bytes(p.total_bytes) })]);
+    facts.push(["mig.counts", t("mig.counts_text", { imported: c.imported ?? 0, present: c.already_present ?? 0, oversize: c.skipped_oversize ?? 0, failed: c.failed ?? 0 })]);
+  }
+  if (job.finished_at) facts.push(["mig.finished", when(job.finished_at)]);
+  if (job.error) facts.push(["mig.error", describe(job.error)]);
+  if (job.rollback_incomplete) facts.push(["mig.error", t("mig.rollback_incomplete")]);
+  const actions = [];
+  if (CANCELLABLE.has(job.state) && !job.cancel_requested) {
+    actions.push(h("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => act(page, job, "cancel", "mig.confirm_cancel") }, t("mig.cancel")));
+  }
+  if (job.state === "completed") {
+    actions.push(h("button", { type: "button", class: "danger", "data-action": "revert", onclick: () => act(page, job, "revert", "mig.confirm_revert") }, t("mig.revert")));
+  }
+  const title = `${src.username || ""} @ ${src.host || ""}`;
+  return h(
+    "article",
+    { class: `card job state-${job.state}`, "data-job": job.id, "data-state": job.state, "aria-label": title },
+    h("h3", {}, title),
+    progress(p.percent, t("mig.progress_label", { name: title })),
+    h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)])),
+    actions.length ? h("div", { class: "actions" }, actions) : null,
+  );
+}
+
+async function act(page, job, action, confirmKey) {
+  if (!window.confirm(t(confirmKey))) return;
+  try {
+    await api.post(`/v1/migrations/${encodeURIComponent(job.id)}/${action}`);
+    toast(t(`mig.${action}_requested`));
+  } catch (e) {
+    toast(describe(e));
+  }
+  await refreshJobs(page);
+}

@@ -87,10 +87,11 @@ def caption(result: dict[str, Any]) -> str:
     """Where and when a result was measured, in one line."""
     machine = result.get("machine", {})
     cpu = machine.get("cpu_model") or "CPU"
-    commit = (result.get("git") or {}).get("commit") or "?"
+    git = result.get("git") or {}
+    commit = (git.get("commit") or "?")[:8] + (" + changes" if git.get("dirty") else "")
     return (
         f"{result.get('date', '?')}, {machine.get('cpus', '?')} x {cpu}, "
-        f"Python {machine.get('python', '?')}, commit {commit[:8]}"
+        f"Python {machine.get('python', '?')}, commit {commit}"
     )
 
 
@@ -134,7 +135,12 @@ def chart(path: str, result: dict[str, Any], out: Path) -> Path:
         rss_ax.axvline(target, color="#d62728", linestyle="--", linewidth=1)
         rss_ax.set_xlim(0, max(rss_ax.get_xlim()[1], target * 1.25))
         rss_ax.text(
-            target, len(bars) - 0.55, f" target {target:.0f} MB", color="#d62728", fontsize=8
+            target,
+            len(bars) - 0.6,
+            f"target {target:.0f} MB ",
+            color="#d62728",
+            fontsize=8,
+            ha="right",
         )
     rate_ax.set_yticks(positions, labels)
     rate_ax.invert_yaxis()
@@ -180,6 +186,9 @@ def throughput_table(results: dict[str, dict[str, Any]]) -> str:
         if path == "ingest":  # its RSS is the one big message's handler
             rss = results[path].get("big_message", {}).get("peak_rss_mb")
         rss_cells = [_num(rss, " MB")]
+        if path == "ingest" and rss is not None:
+            big_mb = results[path]["big_message"].get("message_mb")
+            rss_cells = [f"{_num(rss, ' MB')} (one {big_mb} MB message)"]
         rss_cells += [_num(b.peak_rss_mb, " MB") if b else "–" for b in (peer, protocol)]
         rows.append(
             f"| {path} ({main.label.removeprefix('mailport ').strip('()')}) "
@@ -213,6 +222,10 @@ def importtime_table(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _size(size: int) -> str:
+    return f"{size / MB:.1f} MB" if size >= MB / 10 else f"{size / 1024:.1f} KB"
+
+
 def package_table(result: dict[str, Any]) -> str:
     """Per function and the layer: sizes, files and the biggest packages."""
     if not result.get("build", {}).get("ok"):
@@ -223,9 +236,9 @@ def package_table(result: dict[str, Any]) -> str:
         "|---|---|---|---|---|",
     ]
     for name, a in {**result["layer"], **result["functions"]}.items():
-        biggest = ", ".join(f"{k} {v / MB:.1f} MB" for k, v in list(a["biggest"].items())[:4])
+        biggest = ", ".join(f"{k} {_size(v)}" for k, v in list(a["biggest"].items())[:4])
         lines.append(
-            f"| {name} | {a['unzipped_bytes'] / MB:.2f} MB | {a['zipped_bytes'] / MB:.2f} MB "
+            f"| {name} | {_size(a['unzipped_bytes'])} | {_size(a['zipped_bytes'])} "
             f"| {a['files']:,} ({a['pyc_files']}) | {biggest} |"
         )
     return "\n".join(lines) + "\n"

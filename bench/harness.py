@@ -299,13 +299,15 @@ def common_versions() -> dict[str, str | None]:
 
 
 def git_commit() -> dict[str, Any]:
-    """The commit the benchmarked code is at, and whether the work tree had changes."""
+    """The commit the benchmarked code is at, and whether the code had uncommitted changes."""
 
     def git(*args: str) -> str | None:
         out = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=ROOT)
         return out.stdout.strip() if out.returncode == 0 else None
 
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # Changes to the results and the docs (which `make bench` itself rewrites) don't count.
+    code = [".", ":(exclude)bench/results", ":(exclude,glob)**/*.md"]
+    status = git("status", "--porcelain", "--untracked-files=no", "--", *code)
     return {
         "commit": git("rev-parse", "HEAD"),
         "branch": git("rev-parse", "--abbrev-ref", "HEAD"),

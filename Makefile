@@ -13,13 +13,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint typecheck pytest deps system-deps validate lock build deploy clean
+.PHONY: help run test lint typecheck pytest deps system-deps validate lock build deploy clean bench
 
 help:
 	@echo "make run    start mailport locally on http://127.0.0.1:8000 (ARGS='--fresh --poll-every 30s --port 8001')"
 	@echo "make test   lint, type-check and run every test tier (installs what it needs)"
 	@echo "make validate   cfn-lint + sam validate --lint + ASL validation"
 	@echo "make build / make deploy   sam build / sam deploy --guided (needs AWS credentials)"
+	@echo "make bench   every benchmark in bench/, then the charts and tables (bench/README.md)"
 
 $(VENV)/.installed: requirements/dev.txt pyproject.toml layers/core/pyproject.toml
 	@[ -n "$(PYTHON)" ] || { echo "mailport needs Python 3.12+ (the Lambda runtime's version): install python3.12 or set PYTHON=/path/to/python3.12"; exit 1; }
@@ -57,7 +58,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(VENV)/.installed
-	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local cli/mailport_cli
+	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local cli/mailport_cli bench
 	$(VENV)/bin/mypy functions/api/mailport_api.py functions/eml_ingest/eml_ingest.py \
 	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \
 	  functions/migration_worker/migration_worker.py functions/migration_scheduler/migration_scheduler.py
@@ -69,6 +70,21 @@ test: lint typecheck pytest
 
 validate: $(SAM_VENV)/.installed infra/node_modules/.installed
 	$(PY) -m pytest -q tests/integration/test_template_checks.py
+
+# Every benchmark, one after the other (about 20 minutes on 2 cores), then the charts and the
+# READMEs' tables from their results. BENCH_RUN ties the result files of one run together.
+# `python -m bench.report` alone redraws the charts from bench/results/*.json.
+BENCH_ACCOUNTS ?= 100000
+bench: deps
+	@command -v offlineimap >/dev/null || { echo "installing offlineimap3 (apt)"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q offlineimap3; }
+	export BENCH_RUN=$$(date -u +%Y%m%dT%H%M%SZ) && \
+	$(PY) -m bench.importtime && \
+	$(PY) -m bench.package_size && \
+	$(PY) -m bench.ingest && \
+	$(PY) -m bench.pop3 --accounts $(BENCH_ACCOUNTS) && \
+	$(PY) -m bench.imap && \
+	$(PY) -m bench.report
 
 lock:
 	$(PYTHON) -m venv /tmp/mailport-lock && /tmp/mailport-lock/bin/pip install -q -r requirements/dev.in

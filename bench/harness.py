@@ -252,21 +252,85 @@ def rate(messages: int, seconds: float) -> float:
     return round(messages / seconds, 1)
 
 
-def result_head(name: str, messages: int, megabytes: float) -> dict[str, Any]:
-    """The part every result file starts with: what ran, when, where, on how much mail."""
+def result_head(
+    name: str, messages: int, megabytes: float, **versions: str | None
+) -> dict[str, Any]:
+    """The part every result file starts with: what ran, when, where, with which versions, on
+    how much mail. ``versions`` adds the benchmark's own (a peer's, say) to the common ones.
+    """
+    return {**run_head(name, **versions), "messages": messages, "megabytes": round(megabytes, 1)}
+
+
+def run_head(name: str, **versions: str | None) -> dict[str, Any]:
+    """What ran, when, where and with which versions (``result_head`` without the mail)."""
     return {
         "benchmark": name,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            # 1, 5 and 15 minutes at the end of the run: other work on the machine skews it.
-            "load_average": [round(x, 2) for x in os.getloadavg()],
-        },
-        "messages": messages,
-        "megabytes": round(megabytes, 1),
+        # One id for every result of one `make bench` (its charts compare within one run).
+        "run": os.environ.get("BENCH_RUN"),
+        "git": git_commit(),
+        "machine": machine(),
+        "versions": {**common_versions(), **versions},
     }
+
+
+def machine() -> dict[str, Any]:
+    """The machine a result was measured on: CPU model and count, memory, OS, load."""
+    return {
+        "cpu_model": _proc_field("/proc/cpuinfo", "model name"),
+        "cpus": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        # 1, 5 and 15 minutes at the end of the run: other work on the machine skews it.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def common_versions() -> dict[str, str | None]:
+    """The versions every benchmark depends on: Python, the emulator, the SDK, the server."""
+    return {
+        "python": platform.python_version(),
+        "moto": package_version("moto"),
+        "boto3": package_version("boto3"),
+        "botocore": package_version("botocore"),
+        "dovecot": debian_version("dovecot-imapd"),
+    }
+
+
+def git_commit() -> dict[str, Any]:
+    """The commit the benchmarked code is at, and whether the code had uncommitted changes."""
+
+    def git(*args: str) -> str | None:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=ROOT)
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    # Changes to the results and the docs (which `make bench` itself rewrites) don't count.
+    code = [".", ":(exclude)bench/results", ":(exclude,glob)**/*.md"]
+    status = git("status", "--porcelain", "--untracked-files=no", "--", *code)
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(status) if status is not None else None,
+    }
+
+
+def _proc_field(path: str, field: str) -> str | None:
+    """The first ``field: value`` of a /proc file (None where there is none)."""
+    try:
+        with open(path) as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key.strip() == field:
+                    return value.strip()
+    except OSError:
+        pass
+    return None
+
+
+def _memory_gb() -> float | None:
+    total = _proc_field("/proc/meminfo", "MemTotal")  # "24684092 kB"
+    return round(int(total.split()[0]) / 1024 / 1024, 1) if total else None
 
 
 def package_version(name: str) -> str | None:

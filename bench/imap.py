@@ -49,7 +49,6 @@ from bench.harness import (
     login,
     mail_server,
     measured,
-    package_version,
     print_row,
     python_child,
     rate,
@@ -408,14 +407,8 @@ def report(
     )
     per_10k = 10_000 / n
     result = {
-        **result_head("imap", n, total_mb),
+        **result_head("imap", n, total_mb, offlineimap3=debian_version("offlineimap3")),
         "folders": folders,
-        "versions": {
-            "dovecot": debian_version("dovecot-imapd"),
-            "offlineimap3": debian_version("offlineimap3"),
-            "moto": package_version("moto"),
-            "boto3": package_version("boto3"),
-        },
         "mailport_worker": {
             **worker,
             "msg_per_s": rate(n, worker["seconds"]),

@@ -45,6 +45,7 @@ from bench.harness import (
     login,
     mail_server,
     measured,
+    package_version,
     print_row,
     python_child,
     rate,
@@ -308,7 +309,7 @@ def report(
     protocol, peer = figures["protocol_floor"], figures["getmail6"]
     n = args.messages
     result = {
-        **result_head("pop3", n, total_mb),
+        **result_head("pop3", n, total_mb, getmail6=package_version("getmail6")),
         "mailport": {**pipe, "msg_per_s": rate(n, pipe["seconds"]), "run": runs},
         "sink_floor": {**floor, "msg_per_s": rate(n, floor["seconds"])},
         "protocol_floor": {**protocol, "msg_per_s": rate(n, protocol["seconds"])},

@@ -192,3 +192,27 @@ def test_a_refused_sign_in_keeps_its_name_for_the_suspend_catch(
             "ResultPath": "$.error",
             "Next": "Suspend",
         }
+
+
+def test_throttling_is_waited_out_and_only_named_errors_are_retried() -> None:
+    """A throttled worker must not roll back a job that is days in (the capacity review's
+    finding): Lambda throttling gets hours of retries; transient errors about 45 minutes;
+    other errors go straight to the catch (except in the rollback, which retries anything).
+    """
+    asl = json.loads((REPO_ROOT / "infra/statemachines/migration.asl.json").read_text())
+    for name, state in asl["States"].items():
+        if state["Type"] != "Task":
+            continue
+        throttle, *rest = state["Retry"]
+        assert throttle["ErrorEquals"] == ["Lambda.TooManyRequestsException"], name
+        waited = sum(
+            min(throttle["IntervalSeconds"] * throttle["BackoffRate"] ** i, 600)
+            for i in range(throttle["MaxAttempts"])
+        )
+        assert waited > 3 * 3600, name
+        for retrier in rest:
+            if "TransientError" in retrier["ErrorEquals"]:
+                assert retrier["MaxAttempts"] >= 12, name
+            else:
+                assert retrier["ErrorEquals"] == ["States.ALL"], name
+                assert name in ("Rollback", "Revert"), name

@@ -233,6 +233,11 @@ class Gateway:
         text_types = ("application/json", "text/", "application/x-www-form-urlencoded")
         ctype = request.headers.get("Content-Type", "")
         is_text = not raw or any(ctype.startswith(t) for t in text_types)
+        if is_text and raw:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError:
+                is_text = False  # not text after all: passed on base64-encoded, not a crash
         query = request.args
         multi_headers: dict[str, list[str]] = {}
         for key, value in request.headers.items():

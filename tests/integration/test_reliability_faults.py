@@ -29,6 +29,7 @@ from mailport.domain.accounts import RunStatus, RunTrigger
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import Credentials, ServerAddress
+from mailport.errors import TransientError
 from mailport.ports import PopMailbox
 from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.mailbox import MailboxService
@@ -228,3 +229,51 @@ def test_the_same_message_id_with_other_bytes_keeps_the_first(local_stack: Local
         Bucket=bucket, Prefix=f"mail/{me.tenant_id}/{me.user_id}/"
     )
     assert [o["Key"] for o in listed["Contents"]] == [stored.raw_key]  # no stray copy
+
+
+def test_a_rollback_that_never_finishes_ends_failed_and_says_so(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    """The state machine retries Rollback six times, then goes to NotifyRollbackFailed: the
+    job must end failed (not stuck in rolling_back), marked incomplete, with a flagged notice,
+    and the mail not yet removed must still be there (never half-deleted silently).
+    """
+    env = mig.build(local_stack, dovecot, chunk_messages=10)
+    me = mig.owner()
+    user, password = env.seed_user(4)
+    job = env.create(me, user, password)
+    ref = mig.ref_of(me, job)
+    cursor = env.runner.plan(ref)
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+    error = {"Error": "InjectedFailure", "Cause": '{"errorMessage": "injected"}'}
+    service = env.runner._service
+    real_delete = service.delete_message
+
+    def store_down(owner: Owner, message_id: str) -> None:
+        raise TransientError("deleting the message: the storage service is busy; try again")
+
+    service.delete_message = store_down  # type: ignore[method-assign]
+    try:
+        for _ in range(7):  # the first try and six retries
+            with pytest.raises(TransientError):
+                env.runner.rollback(ref, error)
+    finally:
+        service.delete_message = real_delete  # type: ignore[method-assign]
+    assert env.service.get(me, job["id"])["state"] == "rolling_back"
+    told = env.runner.notify(ref, "rollback_failed")
+    assert told == {"notified": "rollback_failed", "state": "failed"}
+    view = env.service.get(me, job["id"])
+    assert view["state"] == "failed" and view["rollback_incomplete"] is True
+    assert mig._count_stored(env, me, job["id"]) == 4  # what could not be removed is kept
+    stored = env.migrations.get_job(me, job["id"])
+    assert stored is not None and stored.sealed_secret is None
+    notices = [
+        m
+        for m in service.messages(me, "inbox", 50, None).messages
+        if m.source.type is SourceType.NOTICE and m.source.id == job["id"]
+    ]
+    failed = [m for m in notices if "could not be undone" in m.summary.subject]
+    assert len(failed) == 1 and failed[0].flags.flagged
+    # A late redelivery of the Rollback step does not reopen a job that has ended.
+    assert env.runner.rollback(ref, error) == {"done": True, "state": "failed"}

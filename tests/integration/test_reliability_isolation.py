@@ -35,7 +35,7 @@ def _twin(stack: LocalStack, tenant: str, user_id: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.auth.sign(user_id, email, tenant, False)}"}
 
 
-def test_every_route_with_an_id_is_404_for_everybody_else(
+def test_every_route_with_an_id_is_404_for_everybody_else(  # noqa: PLR0915 - one sweep
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     api = local_stack.api_url
@@ -110,9 +110,18 @@ def test_every_route_with_an_id_is_404_for_everybody_else(
         ("POST", f"/v1/migrations/{jid}/cancel", None),
         ("POST", f"/v1/migrations/{jid}/revert", None),
     ]
+    home_admin = login(local_stack, f"admin@{home}.example", home, admin=True)
+    form = {"name": "Old server", "host": "127.0.0.1", "port": dovecot.imaps_port}
+    made = requests.post(
+        f"{api}/v1/admin/imap-templates", headers=home_admin, json=form, timeout=10
+    )
+    assert made.status_code == 201, made.text
+    tid = made.json()["id"]
     admin_attempts = [
         ("POST", f"/v1/admin/users/{victim_id}/accounts/{aid}/switch-off", None),
         ("POST", f"/v1/admin/users/{victim_id}/migrations/{jid}/cancel", None),
+        ("PUT", f"/v1/admin/imap-templates/{tid}", {**form, "name": "Hijacked"}),
+        ("DELETE", f"/v1/admin/imap-templates/{tid}", None),
     ]
     for who, headers in callers.items():
         tried = attempts + (admin_attempts if who == "outside admin" else [])
@@ -152,6 +161,11 @@ def test_every_route_with_an_id_is_404_for_everybody_else(
     assert after["account"]["auto_fetch"] is True and after["account"]["icon"] != "red"
     private = [f for f in after["folders"]["folders"] if f["id"] == fid]
     assert [(f["name"], f["total"]) for f in private] == [("Private", 1)]
+    templates = requests.get(f"{api}/v1/imap-templates", headers=victim, timeout=10).json()
+    assert [t["name"] for t in templates["templates"] if t["id"] == tid] == ["Old server"]
+    for who in ("outsider", "twin"):  # another organisation's users don't see it
+        theirs = requests.get(f"{api}/v1/imap-templates", headers=callers[who], timeout=10)
+        assert tid not in {t["id"] for t in theirs.json()["templates"]}, who
     raw = requests.get(
         f"{api}/v1/messages/{message_id}/raw", headers={**victim, "Accept": "*/*"}, timeout=10
     )

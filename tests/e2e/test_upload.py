@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from typing import Any
 
 import boto3
@@ -142,7 +143,8 @@ def test_upload_stores_good_files_and_explains_the_rest(local_stack: LocalStack)
 
 
 def test_the_same_file_twice_is_a_duplicate(local_stack: LocalStack) -> None:
-    headers = login(local_stack, "carol@acme.example", "acme")
+    # A user of its own: the demo users' mailboxes are shared with other tiers' tests.
+    headers = login(local_stack, f"twice-{uuid.uuid4().hex[:6]}@acme.example", "acme")
     raw = GOOD.replace(b"good-1", b"twice-1")
     first = start(local_stack, headers, {"a.eml": raw})
     upload_all(first, {"a.eml": raw})

@@ -375,6 +375,18 @@ def test_a_revert_runs_on_its_own_branch(local_stack: LocalStack) -> None:
     assert _entered(run["history"]) == ["Route", "Revert", "RevertMore", "Reverted"]
 
 
+def test_a_recovery_that_gave_up_only_tells_the_user(local_stack: LocalStack) -> None:
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = worker = _fake_worker()
+    try:
+        run = _run(local_stack, f"gu-{uuid.uuid4().hex[:8]}", mode="give_up")
+    finally:
+        fn.override = None
+    assert run["status"] == "FAILED"  # it reports a failure, visibly, to the alarms too
+    assert _entered(run["history"]) == ["Route", "NotifyRollbackFailed", "RollbackFailed"]
+    assert worker.calls == ["notify"]
+
+
 def test_transient_errors_are_retried(local_stack: LocalStack) -> None:
     fn = local_stack.lambdas["MigrationWorkerFunction"]
     fn.override = worker = _fake_worker(transient_once="plan")

@@ -69,6 +69,7 @@ class Env:
     executions: RecordingExecutions
     clock: Clock
     dovecot: Dovecot
+    store: DynamoMailbox
 
     def seed_user(self, count: int, size: int = 2000) -> tuple[str, str]:
         user, password = f"run-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
@@ -119,7 +120,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         config=cfg,
         clock=clock,
     )
-    return Env(service, runner, migrations, executions, clock, dovecot)
+    return Env(service, runner, migrations, executions, clock, dovecot, store)
 
 
 def ref_of(owner: Owner, job: Mapping[str, Any]) -> dict[str, str]:
@@ -211,6 +212,17 @@ def test_the_queue_respects_order_and_both_limits(
     env.service.scheduler.execution_ended(a2["id"], "ABORTED", {"job": ref2})
     name, payload = env.executions.started[-1]
     assert name.startswith(a2["id"] + "-rollback") and payload["mode"] == "rollback"
+    # Recovery gives up after five executions: the job says failed (rollback incomplete),
+    # and an execution that only tells the user is started.
+    for _ in range(5):
+        env.service.scheduler.execution_ended(name, "TIMED_OUT", {"job": ref2})
+        name, payload = env.executions.started[-1]
+    assert (name, payload["mode"]) == (f"{a2['id']}-giveup", "give_up")
+    ended = env.service.get(a, a2["id"])
+    assert (ended["state"], ended["rollback_incomplete"]) == ("failed", True)
+    env.runner.notify(ref2, "rollback_failed")  # what that execution runs
+    notices = [m.summary.subject for m in env.store.list_messages(a, "inbox", 50, None)[0]]
+    assert sum("could not be undone" in n for n in notices) == 1, notices
 
 
 def test_revert_refuses_unfinished_jobs_and_bad_requests(

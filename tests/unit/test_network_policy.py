@@ -49,6 +49,11 @@ STRICT = NetworkPolicy()
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
         "2002:7f00:0001::1",  # 6to4 of 127.0.0.1
         "fe80::1%eth0",
+        "::7f00:1",  # IPv4-compatible (deprecated) form of 127.0.0.1
+        "::a9fe:a9fe",  # ... of 169.254.169.254
+        "fec0::1",  # site-local (deprecated, still private)
+        "64:ff9b:1::a9fe:a9fe",  # local-use NAT64 (RFC 8215) of 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo whose client is 127.0.0.1
     ],
 )
 def test_private_and_special_addresses_are_refused(address: str) -> None:

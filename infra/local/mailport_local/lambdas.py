@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from mailport_local.metrics import INSIDE_FUNCTION
 from mailport_local.provision import ACCOUNT_ID, REGION
 from mailport_local.template import FunctionSpec
 
@@ -127,6 +128,7 @@ class LocalFunction:
             self._pool.put(handler)
 
     def _call(self, handler: Handler, event: Any, context: LocalContext) -> Any:
+        inside = INSIDE_FUNCTION.set(True)
         try:
             return handler(event, context)
         except Exception as e:
@@ -140,6 +142,8 @@ class LocalFunction:
                     "stackTrace": traceback.format_exception(e)[-5:],
                 }
             ) from e
+        finally:
+            INSIDE_FUNCTION.reset(inside)
 
 
 class LocalLambdas:

@@ -9,6 +9,9 @@ see them.
 
 from __future__ import annotations
 
+import contextvars
+import json
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,7 +86,13 @@ class MetricsRecorder:
 
 
 RECORDER = MetricsRecorder()
+# True while a local function runs (set by ``LocalFunction``): its EMF goes to the process's
+# real stdout, as its logs do, not into whatever a test has put in place of ``sys.stdout``.
+INSIDE_FUNCTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "inside_local_function", default=False
+)
 _original: Any = None
+_original_flush: Any = None
 
 
 def install(recorder: MetricsRecorder = RECORDER) -> None:
@@ -101,10 +110,26 @@ def install(recorder: MetricsRecorder = RECORDER) -> None:
 
     AmazonCloudWatchEMFProvider.serialize_metric_set = serialize_metric_set  # type: ignore[method-assign,assignment]
 
+    global _original_flush  # noqa: PLW0603
+    flush: Any = AmazonCloudWatchEMFProvider.flush_metrics
+    _original_flush = flush
+
+    def flush_metrics(self: Any, raise_on_empty_metrics: bool = False) -> None:
+        if not INSIDE_FUNCTION.get() or not self.metric_set:
+            flush(self, raise_on_empty_metrics)  # Powertools' own (warns or raises if empty)
+            return
+        # Powertools prints to sys.stdout; a Lambda's stdout is the process's own.
+        document = self.serialize_metric_set()
+        print(json.dumps(document, separators=(",", ":")), file=sys.__stdout__, flush=True)
+        self.clear_metrics()
+
+    AmazonCloudWatchEMFProvider.flush_metrics = flush_metrics  # type: ignore[method-assign]
+
 
 def uninstall() -> None:
     """Undo ``install``."""
-    global _original  # noqa: PLW0603
+    global _original, _original_flush  # noqa: PLW0603
     if _original is not None:
         AmazonCloudWatchEMFProvider.serialize_metric_set = _original  # type: ignore[method-assign]
-        _original = None
+        AmazonCloudWatchEMFProvider.flush_metrics = _original_flush  # type: ignore[method-assign]
+        _original = _original_flush = None

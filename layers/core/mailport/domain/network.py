@@ -21,6 +21,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # IPv6 prefixes that carry an IPv4 address inside; the inner address is what is reached.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: IPv4 in the last 32 bits
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (RFC 4291 2.5.5.1)
+# Not global, though Python's is_global (3.12.1) says so: deprecated site-local (RFC 3879).
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 
 
 class RemoteAddressRefused(RemoteError):
@@ -62,18 +66,21 @@ LOCAL_TESTS = NetworkPolicy(allow_private=True, ports=None)
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4, Teredo), if any."""
+    """The IPv4 address an IPv6 address stands for (mapped, compatible, NAT64, 6to4,
+    Teredo), if any.
+    """
     if not isinstance(address, ipaddress.IPv6Address):
         return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]
-    return None
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    forms = (
+        address.ipv4_mapped,
+        low32 if address in _NAT64 or address in _NAT64_LOCAL else None,
+        # ::a.b.c.d; not :: or ::1, which mean something else.
+        low32 if address in _IPV4_COMPATIBLE and int(address) > 1 else None,
+        address.sixtofour,
+        address.teredo[1] if address.teredo else None,
+    )
+    return next((inner for inner in forms if inner is not None), None)
 
 
 def is_public(address: IPAddress) -> bool:
@@ -81,4 +88,6 @@ def is_public(address: IPAddress) -> bool:
     inner = embedded_ipv4(address)
     if inner is not None:
         return is_public(inner)
+    if isinstance(address, ipaddress.IPv6Address) and address in _SITE_LOCAL:
+        return False
     return address.is_global and not address.is_multicast

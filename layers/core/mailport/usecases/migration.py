@@ -512,6 +512,9 @@ class Scheduler:
                 sealed_secret=None,
             )
             self._migrations.save_job(failed, release=job.state in HOLDS_SLOT)
+            # The user is told as after any rollback that could not finish: an execution
+            # that only sends that notice (the worker's notify step; the job is failed now).
+            self._executions.start(f"{job.job_id}-giveup", {"job": job_ref(job), "mode": "give_up"})
             return
         log.warning("execution ended early: recovering", extra={"job_id": job.job_id})
         saved = self._migrations.save_job(replace(job, executions=job.executions + 1))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from mailport.wiring import container
 
 logger = Logger()
+tracer = Tracer()
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 
@@ -31,6 +32,7 @@ class ExecutionDetail(BaseModel):
 
 
 @logger.inject_lambda_context
+@tracer.capture_lambda_handler
 @event_parser(model=EventBridgeModel)
 def handler(event: EventBridgeModel, context: LambdaContext) -> dict[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_scheduler.handler``)."""

@@ -90,3 +90,15 @@ def test_state_machine_definitions_are_files_with_substitutions() -> None:
         text = (REPO_ROOT / props["DefinitionUri"]).read_text()
         for key in props["DefinitionSubstitutions"]:
             assert "${" + key + "}" in text
+
+
+def test_every_function_has_the_logger_and_the_tracer() -> None:
+    """Powertools Logger (JSON, correlation ids) and Tracer (X-Ray) on every handler."""
+    handlers = sorted((REPO_ROOT / "functions").glob("*/*.py"))
+    assert len(handlers) >= 6
+    for path in handlers:
+        text = path.read_text(encoding="utf-8")
+        if "def handler(" not in text:
+            continue
+        assert "Logger()" in text and "@logger.inject_lambda_context" in text, path.name
+        assert "Tracer()" in text and "@tracer.capture_lambda_handler" in text, path.name

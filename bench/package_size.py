@@ -55,6 +55,17 @@ def sam_build(build_dir: Path) -> dict[str, Any]:
         text=True,
         check=False,
     )
+    if out.returncode == 0:
+        # As ``make build`` does: ship bytecode (Lambda's code directory is read-only).
+        out = subprocess.run(
+            [
+                *(sys.executable, "-m", "compileall", "-q", "-j", "0"),
+                *("--invalidation-mode", "unchecked-hash", str(build_dir)),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     seconds = round(time.perf_counter() - started, 1)
     if out.returncode != 0:
         tail = [line for line in (out.stdout + out.stderr).splitlines() if "is ignored" not in line]

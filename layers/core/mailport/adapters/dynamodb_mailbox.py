@@ -510,11 +510,7 @@ class DynamoMailbox(DynamoTable):
             {"PutRequest": {"Item": to_ddb(self._file_item(pk, batch.batch_id, f, expires))}}
             for f in batch.files
         ]
-        for i in range(0, len(files), 25):
-            pending: dict[str, Any] = {self._table: files[i : i + 25]}
-            while pending:
-                got = self._call("recording the upload", "batch_write_item", RequestItems=pending)
-                pending = got.get("UnprocessedItems") or {}
+        self._batch_write("recording the upload", files)
         self._call(
             "recording the upload",
             "put_item",

@@ -346,9 +346,26 @@ class PopFetcher:
         self, inflight: dict[Future[Receipt], tuple[int, int]], tally: _Tally
     ) -> Iterator[tuple[Receipt, int]]:
         done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+        failure: BaseException | None = None
         for future in done:
             number, _size = inflight.pop(future)
-            yield self._counted(future.result(), tally), number  # a failed store fails the run
+            error = future.exception()
+            if error is None:
+                yield self._counted(future.result(), tally), number
+            else:
+                failure = failure or error
+        if failure is None:
+            return
+        # A failed store fails the run; but the stores that finished beside it are counted
+        # and remembered first, so the run's record says what really happened (and the
+        # next run does not count them again as already present).
+        while inflight:
+            finished, _ = wait(inflight)
+            for future in finished:
+                number, _size = inflight.pop(future)
+                if future.exception() is None:
+                    yield self._counted(future.result(), tally), number
+        raise failure
 
     @staticmethod
     def _counted(receipt: Receipt, tally: _Tally) -> Receipt:

@@ -1,5 +1,7 @@
-"""A TCP proxy that can cut a connection after N bytes from the server (TLS passes through
-untouched, so certificates still verify). Used to drop a POP3 session in the middle of a RETR.
+"""A TCP proxy that can cut a connection after N bytes from the server, or from then on
+trickle them one byte at a time (TLS passes through untouched, so certificates still
+verify). Used to drop a POP3 session in the middle of a RETR, and to play a server that
+sends too slowly for any one read to time out.
 """
 
 from __future__ import annotations
@@ -7,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from types import TracebackType
 
 _RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on, 0 s}
@@ -15,9 +18,18 @@ _RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on, 0 s}
 class FaultProxy:
     """Forwards 127.0.0.1:<port> to ``target``; ``drop_after`` server bytes, then resets."""
 
-    def __init__(self, target: tuple[str, int], *, drop_after: int | None = None) -> None:
+    def __init__(
+        self,
+        target: tuple[str, int],
+        *,
+        drop_after: int | None = None,
+        trickle_after: int | None = None,
+        trickle_every: float = 0.5,
+    ) -> None:
         self.target = target
         self.drop_after = drop_after
+        self.trickle_after = trickle_after  # server bytes passed at full speed, then 1 byte
+        self.trickle_every = trickle_every  # ... per this many seconds
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._stop = threading.Event()
@@ -52,9 +64,28 @@ class FaultProxy:
                 client.close()  # the target is down: so is the proxied connection
                 continue
             threading.Thread(target=self._pipe, args=(client, server, None), daemon=True).start()
+            if self.trickle_after is not None:
+                threading.Thread(target=self._trickle, args=(server, client), daemon=True).start()
+                continue
             threading.Thread(
                 target=self._pipe, args=(server, client, self.drop_after), daemon=True
             ).start()
+
+    def _trickle(self, src: socket.socket, dst: socket.socket) -> None:
+        sent = 0
+        with contextlib.suppress(OSError):
+            while not self._stop.is_set():
+                data = src.recv(65536)
+                if not data:
+                    break
+                for i in range(len(data)):
+                    if self.trickle_after is not None and sent >= self.trickle_after:
+                        time.sleep(self.trickle_every)
+                    dst.sendall(data[i : i + 1])
+                    sent += 1
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.close()
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket, limit: int | None) -> None:

@@ -146,6 +146,9 @@ class Session:
     def close(self) -> None:
         pass
 
+    def stop_after(self, seconds: float) -> None:
+        self.cut_after = seconds
+
 
 class Secrets:
     def open(self, sealed: bytes, context: object) -> str:

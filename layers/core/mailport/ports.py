@@ -185,6 +185,10 @@ class PopMailbox(Protocol):
         """Drop the connection without committing deletions."""
         ...
 
+    def stop_after(self, seconds: float) -> None:
+        """Cut the connection after ``seconds``, even in the middle of a RETR."""
+        ...
+
 
 class PopConnector(Protocol):
     """Opens POP3 sessions."""
@@ -215,6 +219,10 @@ class ImapMailbox(Protocol):
 
     def logout(self) -> None:
         """End the session."""
+        ...
+
+    def stop_after(self, seconds: float) -> None:
+        """Cut the connection after ``seconds``, even in the middle of a FETCH."""
         ...
 
 

@@ -28,7 +28,7 @@ from imapclient.response_parser import (  # type: ignore[import-untyped]
     parse_response,
 )
 
-from mailport.adapters.net import Resolve, connect_vetted
+from mailport.adapters.net import Resolve, Watchdog, connect_vetted
 from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
@@ -42,6 +42,7 @@ from mailport.domain.remote import (
     RemoteUnreachable,
     ServerAddress,
 )
+from mailport.errors import MailportError
 
 MiB = 1024 * 1024
 DEFAULT_MAX_BYTES = 50 * MiB + MiB  # the 50 MiB message limit plus slack for encoding
@@ -392,6 +393,13 @@ class ImapSession:
         self._chunk_messages = chunk_messages
         self._chunk_bytes = chunk_bytes
         self._secrets = tuple(secrets)
+        self._watchdog: Watchdog | None = None
+
+    def stop_after(self, seconds: float) -> None:
+        """Cut the session after ``seconds`` even mid-FETCH (a server that trickles)."""
+        if self._watchdog is None:
+            self._watchdog = Watchdog(self._conn.sock)
+        self._watchdog.arm(seconds)
 
     def _call[T](self, call: Callable[[], T], budget: int | None = None) -> T:
         self._conn.budget = budget
@@ -400,6 +408,12 @@ class ImapSession:
         except RemoteProtocolError as e:
             if isinstance(e.__cause__, LiteralTooLarge):
                 _close(self._client)  # the stream is mid-literal: unusable
+            raise
+        except MailportError as e:
+            if self._watchdog is not None and self._watchdog.expired:
+                raise RemoteTransient(
+                    "the IMAP server sent too slowly: the step stopped at its time limit"
+                ) from e
             raise
         finally:
             self._conn.budget = None
@@ -498,6 +512,8 @@ class ImapSession:
 
     def logout(self) -> None:
         """LOGOUT; the connection is closed even if the server does not answer."""
+        if self._watchdog is not None:
+            self._watchdog.disarm()
         try:
             self._call(self._client.logout)
         except (RemoteError, RemoteTransient):

@@ -24,7 +24,7 @@ import ssl
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
-from mailport.adapters.net import Resolve, connect_vetted
+from mailport.adapters.net import Resolve, Watchdog, connect_vetted
 from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
@@ -174,6 +174,7 @@ class _Wire:
         self._buf = bytearray()
         self._max_line = max_line
         self.closed = False
+        self._watchdog: Watchdog | None = None
 
     def upgrade(self, wrap: Callable[[SocketLike], SocketLike]) -> None:
         """Switch to TLS; refuses when the server already sent more (STARTTLS injection)."""
@@ -187,16 +188,35 @@ class _Wire:
 
     def close(self) -> None:
         """Drop the connection (idempotent)."""
+        if self._watchdog is not None:
+            self._watchdog.disarm()
         if not self.closed:
             self.closed = True
             with contextlib.suppress(OSError):
                 self._sock.close()
 
+    def stop_after(self, seconds: float) -> None:
+        """Cut the connection after ``seconds`` whatever it is doing (``Watchdog``)."""
+        if self._watchdog is None:
+            self._watchdog = Watchdog(self._sock)
+        self._watchdog.arm(seconds)
+
     def _fill(self) -> None:
-        chunk = self._sock.recv(_RECV)
+        try:
+            chunk = self._sock.recv(_RECV)
+        except OSError as e:
+            self._too_slow(e)
+            raise
         if not chunk:
+            self._too_slow(None)
             raise RemoteTransient("the POP3 server closed the connection")
         self._buf += chunk
+
+    def _too_slow(self, cause: BaseException | None) -> None:
+        if self._watchdog is not None and self._watchdog.expired:
+            raise RemoteTransient(
+                "the POP3 server sent too slowly: the run stopped at its time limit"
+            ) from cause
 
     def readline(self) -> bytes:
         """One line with its line ending; at most ``max_line`` bytes."""
@@ -413,6 +433,10 @@ class Pop3Session:
     def close(self) -> None:
         """Drop the connection without QUIT: nothing is deleted."""
         self._wire.close()
+
+    def stop_after(self, seconds: float) -> None:
+        """Cut the session after ``seconds`` even mid-RETR (a server that trickles)."""
+        self._wire.stop_after(seconds)
 
 
 # -- connecting and logging in -----------------------------------------------------------

@@ -76,6 +76,7 @@ class MigrationConfig:
     chunk_messages: int = 2000
     chunk_bytes: int = 512 * 1024 * 1024
     chunk_seconds: float = 300.0  # well inside the worker's 600 s timeout
+    cutoff_grace_s: float = 120.0  # then a session still busy is cut (300 + 120 < 600)
     batch_messages: int = 100  # a checkpoint after each batch inside a chunk
     batch_bytes: int = 32 * 1024 * 1024
     chunks_per_execution: int = 1000  # ≈ 7 history events each: far below 25,000

@@ -240,6 +240,7 @@ class MigrationRunner:
             self._notify(owner, job, "started")
             return _cursor(job.next_folder() is None, 0)
         session = self._open(job)
+        session.stop_after(self._config.chunk_seconds + self._config.cutoff_grace_s)
         try:
             surveyed = survey(session, self._config.max_bytes)
         finally:
@@ -356,7 +357,12 @@ class MigrationRunner:
 
     def _run_chunk(self, owner: Owner, job: MigrationJob) -> tuple[MigrationJob, int]:
         """One chunk over one session; the job after it and any wait the server asked for."""
-        chunk = _Chunk(self, owner, job, session := self._open(job))
+        session = self._open(job)
+        # The chunk stops taking messages at chunk_seconds; a server that trickles inside a
+        # FETCH is cut later, well before the worker's Lambda timeout would end the step
+        # with nothing saved and the migration rolled back.
+        session.stop_after(self._config.chunk_seconds + self._config.cutoff_grace_s)
+        chunk = _Chunk(self, owner, job, session)
         try:
             return chunk.run()
         except RemoteTransient as e:

@@ -77,6 +77,7 @@ class FetchConfig:
     max_bytes: int = MAX_BYTES  # LINE WORKS skips mail of 50 MB or more
     ca_file: str | None = None  # an extra CA (local stack and tests only)
     time_budget_s: float = 780.0  # leave the rest of the worker's 900 s for finishing
+    cutoff_grace_s: float = 60.0  # then the session is cut, still inside the 900 s
     store_concurrency: int = 8  # messages being written to S3/DynamoDB at once
     inflight_bytes: int = 128 * 1024 * 1024  # and at most this much of them in memory
 
@@ -245,6 +246,9 @@ class PopFetcher:
         )
         server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)
         session = self._connector.open(server, Credentials(account.username, password))
+        # A server that trickles must not hold the worker until Lambda kills it (then
+        # nothing would be saved or said): the session is cut a minute after the budget.
+        session.stop_after(self._config.time_budget_s + self._config.cutoff_grace_s)
         try:
             entries = session.entries()
             digest = server_digest(entries)

@@ -389,3 +389,28 @@ def test_microsoft_365_throttling_is_transient_with_its_backoff_hint() -> None:
     assert error.retry_after_s == 92.415
     plain = translate(imaplib.IMAP4.error("[UNAVAILABLE] try later"), "session")
     assert isinstance(plain, RemoteTransient) and plain.retry_after_s is None
+
+
+def _flooding_handler(lines: int, line: bytes) -> Handler:
+    """A server that answers LIST with ``lines`` untagged lines before its OK."""
+
+    def handler(tag: str, command: str) -> bytes:
+        if " LIST " in command.upper():
+            return line * lines + tag.encode() + b" OK done\r\n"
+        return _mailbox_handler(b"{5}\r\nab\r\nc")(tag, command)
+
+    return handler
+
+
+def test_endless_untagged_lines_are_refused(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* OK hi\r\n", _flooding_handler(100_001, b"* OK still here\r\n"))
+    session = _session(server.port)
+    with pytest.raises(RemoteProtocolError, match="responses"):
+        session.folders()
+
+
+def test_a_few_huge_untagged_lines_are_refused(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* OK hi\r\n", _flooding_handler(70, b"* OK " + b"x" * 999_000 + b"\r\n"))
+    session = _session(server.port)
+    with pytest.raises(RemoteProtocolError, match="MB of lines"):
+        session.folders()

@@ -70,6 +70,12 @@ _BACKOFF = re.compile(r"backoff time:\s*(\d+)\s*milliseconds", re.IGNORECASE)
 type Phase = str  # "connect" | "tls" | "login" | "session"
 
 
+# One command's untagged responses: a FETCH of a batch (100 messages) gives ~100, a LIST of
+# MAX_FOLDERS (1,000) folders ~1,000; these bounds are far above any honest answer.
+MAX_UNTAGGED = 100_000
+MAX_UNTAGGED_BYTES = 64 * 2**20  # lines, not literals (those have their own budget)
+
+
 class LiteralTooLarge(Exception):
     """The server announced a literal over the cap (not an imaplib error, so imaplib
     cannot rewrap it into a generic one).
@@ -224,6 +230,8 @@ class _CappedIMAP4(imaplib.IMAP4):
         self.max_literal = max_literal
         self._dial = dial
         self.budget: int | None = None  # total literal bytes still allowed (None: no total)
+        self.untagged_count = 0  # untagged responses of the current command (see below)
+        self.untagged_bytes = 0
         self._tls = tls
         super().__init__(host, port, timeout=timeout)
 
@@ -236,6 +244,20 @@ class _CappedIMAP4(imaplib.IMAP4):
         except BaseException:
             sock.close()
             raise
+
+    def _append_untagged(self, typ: str, dat: Any) -> None:
+        """Count untagged responses: imaplib keeps every one until the command ends, so a
+        server that answers one command with endless lines (or lines of ~1 MB each, imaplib's
+        line cap) can't grow memory until the worker dies.
+        """
+        self.untagged_count += 1
+        self.untagged_bytes += len(dat) if isinstance(dat, bytes | bytearray) else 0
+        if self.untagged_count > MAX_UNTAGGED or self.untagged_bytes > MAX_UNTAGGED_BYTES:
+            raise LiteralTooLarge(
+                f"the server sent over {MAX_UNTAGGED} responses or "
+                f"{MAX_UNTAGGED_BYTES // 2**20} MB of lines for one command"
+            )
+        super()._append_untagged(typ, dat)  # type: ignore[misc]
 
     def read(self, size: int) -> bytes:
         """A literal of ``size`` bytes, refused before allocation when over the cap."""
@@ -403,6 +425,7 @@ class ImapSession:
 
     def _call[T](self, call: Callable[[], T], budget: int | None = None) -> T:
         self._conn.budget = budget
+        self._conn.untagged_count = self._conn.untagged_bytes = 0
         try:
             return _guarded("session", self._secrets, call)
         except RemoteProtocolError as e:

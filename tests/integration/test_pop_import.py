@@ -110,9 +110,14 @@ class Env:
 
 @pytest.fixture
 def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
+    return build_env(local_stack, dovecot)
+
+
+def build_env(local_stack: LocalStack, dovecot: Dovecot, raw: S3RawStore | None = None) -> Env:
+    """The POP use-cases on the local stack's table and buckets (``raw``: another S3 store)."""
     table = local_stack.physical_id("MailportTable")
     store = DynamoMailbox(table)
-    raw = S3RawStore(local_stack.physical_id("MailBucket"))
+    raw = raw or S3RawStore(local_stack.physical_id("MailBucket"))
     return Env(
         mailbox=MailboxService(store, raw),
         importer=Importer(store, raw),

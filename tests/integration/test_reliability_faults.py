@@ -20,14 +20,11 @@ from typing import Any
 import boto3
 import pytest
 
-from mailport.adapters.dynamodb_accounts import DynamoAccounts
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
-from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.accounts import RunStatus, RunTrigger
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
-from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import Credentials, ServerAddress
 from mailport.errors import TransientError
 from mailport.ports import PopMailbox
@@ -36,7 +33,6 @@ from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack
 from tests.integration import test_migration_runner as mig
 from tests.integration import test_pop_import as pop
-from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -44,21 +40,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
 @pytest.fixture
 def pop_env(local_stack: LocalStack, dovecot: Dovecot) -> pop.Env:
-    table = local_stack.physical_id("MailportTable")
-    store = DynamoMailbox(table)
-    raw = S3RawStore(local_stack.physical_id("MailBucket"))
-    return pop.Env(
-        mailbox=MailboxService(store, raw),
-        importer=Importer(store, raw),
-        accounts=DynamoAccounts(table),
-        secrets=KmsSecretBox(local_stack.physical_id("CredentialsKey")),
-        queue=pop.RecordingQueue(),
-        clock=Clock(),
-        dovecot=dovecot,
-        owner=Owner("acme", f"u-{uuid.uuid4().hex[:10]}"),
-        connector=Pop3Connector(network=LOCAL_TESTS),
-        table=table,
-    )
+    return pop.build_env(local_stack, dovecot)
 
 
 class DiesAfterDele:

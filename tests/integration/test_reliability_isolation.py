@@ -21,7 +21,7 @@ from mailport_local.stack import LocalStack
 from tests.e2e import test_migration as mig
 from tests.e2e import test_upload as up
 from tests.e2e.test_pop_accounts import pop_user
-from tests.support.api import login
+from tests.support.api import login, pop_form
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -63,16 +63,7 @@ def test_every_route_with_an_id_is_404_for_everybody_else(  # noqa: PLR0915 - on
     account = requests.post(
         f"{api}/v1/accounts",
         headers=victim,
-        json={
-            "preset": "manual",
-            "host": "127.0.0.1",
-            "port": dovecot.pop3s_port,
-            "ssl": True,
-            "username": name,
-            "password": password,
-            "auto_fetch": True,
-            "agreed": True,
-        },
+        json=pop_form(dovecot.pop3s_port, name, password, auto_fetch=True),
         timeout=30,
     )
     assert account.status_code == 201, account.text

@@ -22,20 +22,15 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from mailport.adapters.dynamodb_accounts import DynamoAccounts
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
-from mailport.adapters.kms import KmsSecretBox
-from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.accounts import RunStatus
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
-from mailport.domain.network import LOCAL_TESTS
 from mailport.errors import TransientError
 from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack
 from tests.integration import test_pop_import as pop
-from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot
 
 pytestmark = pytest.mark.stack
@@ -160,25 +155,12 @@ def test_a_commit_whose_answer_was_lost_is_not_counted_twice(
 def test_s3_down_for_good_mid_pop_run_then_the_next_run_completes(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
-    table = local_stack.physical_id("MailportTable")
-    store = DynamoMailbox(table)
     raw = S3RawStore(local_stack.physical_id("MailBucket"))
     # Fewer botocore attempts than deployed, so a fault that lasts costs seconds, not minutes.
     raw._s3 = boto3.session.Session().client(
         "s3", config=Config(retries={"mode": "standard", "max_attempts": 2})
     )
-    env = pop.Env(
-        mailbox=MailboxService(store, raw),
-        importer=Importer(store, raw),
-        accounts=DynamoAccounts(table),
-        secrets=KmsSecretBox(local_stack.physical_id("CredentialsKey")),
-        queue=pop.RecordingQueue(),
-        clock=Clock(),
-        dovecot=dovecot,
-        owner=Owner("acme", f"u-{uuid.uuid4().hex[:10]}"),
-        connector=Pop3Connector(network=LOCAL_TESTS),
-        table=table,
-    )
+    env = pop.build_env(local_stack, dovecot, raw)
     name, password = pop.server_user(env, 20)
     account = pop.register(env, name, password, keep_original=False)
     calls = {"n": 0}

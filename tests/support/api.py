@@ -16,3 +16,17 @@ def login(stack: LocalStack, email: str, tenant: str, **extra: object) -> dict[s
     )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def pop_form(port: int, username: str, password: str, **extra: object) -> dict[str, object]:
+    """A POP account registration for the test Dovecot's POP3S ``port`` (agreement given)."""
+    return {
+        "preset": "manual",
+        "host": "127.0.0.1",
+        "port": port,
+        "ssl": True,
+        "username": username,
+        "password": password,
+        "agreed": True,
+        **extra,
+    }

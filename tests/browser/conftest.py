@@ -56,8 +56,12 @@ def console(local_stack: LocalStack) -> str:
     return f"{local_stack.api_url}/"
 
 
-def new_page(browser: Browser, locale: str = "en-US") -> Page:
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+def new_page(browser: Browser, locale: str = "en-US", *, ignore_https_errors: bool = False) -> Page:
+    context = browser.new_context(
+        locale=locale,
+        viewport={"width": 1280, "height": 900},
+        ignore_https_errors=ignore_https_errors,
+    )
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     errors: list[str] = []

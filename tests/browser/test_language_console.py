@@ -17,7 +17,7 @@ from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
-PAGES = ["mail", "accounts", "migration", "upload", "rules", "admin"]
+PAGES = ["mail", "accounts", "migration", "upload", "rules", "admin", "metrics"]
 HEADINGS = {
     "en": [
         "Mailbox — Inbox",
@@ -25,7 +25,8 @@ HEADINGS = {
         "IMAP migration",
         "Upload .eml files",
         "Auto-sort rules",
-        "Admin: IMAP servers",
+        "Admin: your organisation",
+        "Metrics (local stack)",
     ],
     "ja": [
         "メールボックス — 受信箱",
@@ -33,7 +34,8 @@ HEADINGS = {
         "IMAP 移行",
         ".eml ファイルのアップロード",
         "自動振り分けルール",
-        "管理: IMAP サーバー",
+        "管理: 組織",
+        "メトリクス (ローカル環境)",
     ],
 }
 

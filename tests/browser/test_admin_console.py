@@ -5,6 +5,7 @@ and why); and the local stack's metrics page (admins only, hidden where the rout
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -14,6 +15,8 @@ from playwright.sync_api import Page, Route, expect
 
 from mailport_local.stack import LocalStack
 from tests.browser.conftest import screenshot, sign_in
+from tests.e2e.test_migration import _wrap_worker, connection, ended, seed, wait_job
+from tests.e2e.test_migration import start as start_migration
 from tests.e2e.test_pop_accounts import pop_user
 from tests.e2e.test_upload import start, upload_all, wait_done
 from tests.support.api import login
@@ -94,6 +97,52 @@ def test_an_admin_switches_off_a_users_automatic_fetching(
     expect(card.locator('[data-fact="pop.disabled_reason"]')).to_have_text(
         "switched off by your administrator (carol@acme.example)"
     )
+
+
+def test_an_admin_cancels_a_users_queued_migration(
+    page: Page, console: str, local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    """The worker is held before its second chunk, so the first job runs for as long as the
+    test needs and the second waits in the queue (one running job per organisation here)."""
+    api = local_stack.api_url
+    tenant = f"org{uuid.uuid4().hex[:6]}"
+    login(local_stack, f"admin@{tenant}.example", tenant, plan="advanced", admin=True)
+    alice = login(local_stack, f"alice@{tenant}.example", tenant)
+    user, password, _ = seed(dovecot)
+    held = threading.Event()
+
+    def hold(chunk: int) -> None:
+        if chunk >= 2:
+            held.wait(60)
+
+    restore = _wrap_worker(local_stack, hold, lambda chunk: None)
+    try:
+        first = start_migration(api, alice, connection(dovecot, user, password))
+        second = start_migration(api, alice, connection(dovecot, user, password))
+        page.on("dialog", lambda d: d.accept())
+        page.goto(console)
+        page.get_by_label("Email address").fill(f"admin@{tenant}.example")
+        page.get_by_label("Organisation (tenant id)").fill(tenant)
+        page.get_by_label("Administrator").check()
+        page.locator("form").get_by_role("button", name="Sign in").click()
+        expect(page.locator("#signout")).to_be_visible()
+        page.get_by_role("link", name="Admin").click()
+        jobs = page.locator("#admin-migrations tbody tr")
+        expect(jobs).to_have_count(2)
+        queued = page.locator(f'#admin-migrations tr[data-job="{second["id"]}"]')
+        expect(queued).to_contain_text("Queued")
+        expect(queued).to_contain_text(user)
+        screenshot(page, "admin-migrations-en")
+        queued.get_by_role("button", name="Cancel").click()
+        expect(queued.get_by_role("button", name="Cancel")).to_have_count(0)
+        expect(page.locator(f'#admin-migrations tr[data-job="{first["id"]}"]')).to_contain_text(
+            "Copying"
+        )
+    finally:
+        held.set()
+        restore()
+    assert wait_job(api, alice, second["id"], ended)["state"] == "rolled_back"
+    assert wait_job(api, alice, first["id"], ended)["state"] == "completed"
 
 
 def test_the_metrics_page_shows_an_upload(

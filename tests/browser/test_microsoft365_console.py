@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import new_page, screenshot, sign_in_as
+from tests.browser.conftest import new_page, screenshot, sign_in_as, signed_in
 from tests.e2e.test_migration import seed
 from tests.support.dovecot import Dovecot
 from tests.support.fake_idp import FakeIdentityProvider
@@ -131,4 +132,67 @@ def sign_in_as_ja(page: Page, console: str, email: str, tenant: str = "acme") ->
     page.get_by_label("メールアドレス").fill(email)
     page.get_by_label("組織 (テナント ID)").fill(tenant)
     page.locator("form").get_by_role("button", name="サインイン").click()
-    expect(page.locator("#signout")).to_be_visible()
+    signed_in(page)
+
+
+@pytest.fixture
+def short_tokens(fake_idp: FakeIdentityProvider) -> Iterator[None]:
+    """Tokens live 60 s, under msal's 5-minute margin: every step refreshes one (and so a
+    revocation is noticed mid-job)."""
+    lifetime = fake_idp.token_lifetime_s
+    fake_idp.token_lifetime_s = 60
+    yield
+    fake_idp.token_lifetime_s = lifetime
+
+
+def test_a_job_whose_sign_in_was_revoked_waits_for_sign_in_again(
+    page_en: Page,
+    console: str,
+    dovecot: Dovecot,
+    fake_idp: FakeIdentityProvider,
+    short_tokens: None,
+) -> None:
+    page = page_en
+    confirmations: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        confirmations.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    email, total = mailbox(dovecot)
+    sign_in_as(page, console, f"m365-again-{uuid.uuid4().hex[:6]}@acme.example")
+    page.get_by_role("link", name="IMAP migration").click()
+    form = page.locator("#migration-form")
+    form.get_by_label("Microsoft 365").check()
+    form.get_by_label("Email address of the mailbox").fill(email)
+    form.get_by_label("Email address of the mailbox").press("Enter")  # Enter authenticates too
+    expect(page.locator("#migration-preview")).to_be_visible()
+    # The create check, the plan and two chunks, then the grant is revoked.
+    fake_idp.revoke_after(email, 4)
+    form.get_by_label("I agree").check()
+    page.locator("#start-migration").click()
+
+    waiting = page.locator('article.job[data-state="needs_signin"]')
+    expect(waiting).to_be_visible()
+    expect(waiting).to_contain_text("Waiting for you to sign in again")
+    expect(waiting).to_contain_text("Sign in to Microsoft 365 again to continue")
+    signin = page.locator("#m365-signins li.signin")
+    expect(signin).to_contain_text("Needs signing in again")
+    screenshot(page, "migration-m365-needs-signin-en")
+
+    # The sign-in can't be removed while the job waits on it: said in words.
+    signin.get_by_role("button", name="Remove").click()
+    assert confirmations and email in confirmations[-1]
+    expect(page.locator("#m365-signins").get_by_role("alert")).to_contain_text(
+        "A migration still uses this sign-in"
+    )
+
+    with page.expect_popup():
+        waiting.get_by_role("button", name="Sign in again").click()
+    expect(page.locator("#toast")).to_contain_text("Ready to import your mail")
+    expect(signin).to_contain_text("Ready")
+    done = page.locator('article.job[data-state="completed"]')
+    expect(done).to_be_visible()
+    expect(done).to_contain_text(f"{total} imported")
+    expect(page.locator('article.job[data-state="needs_signin"]')).to_have_count(0)

@@ -83,9 +83,10 @@ function pagedTable({ id, titleKey, emptyKey, cols, load, row }) {
   const tbody = h("tbody");
   const status = h("div", { "aria-live": "polite" });
   const empty = h("p", { class: "muted", hidden: true }, t(emptyKey));
-  const table = h("div", { class: "table-wrap", hidden: true }, h("table", {}, h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))), tbody));
-  const more = h("button", { type: "button", class: "secondary more", hidden: true }, t("admin.more"));
   const heading = h("h2", { id: `${id}-title`, tabindex: -1 }, t(titleKey));
+  // Scrolls sideways on a narrow screen: reachable by keyboard, named by its heading.
+  const table = h("div", { class: "table-wrap", hidden: true, tabindex: 0, role: "region", "aria-labelledby": heading.id }, h("table", {}, h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, t(c))))), tbody));
+  const more = h("button", { type: "button", class: "secondary more", hidden: true }, t("admin.more"));
   let cursor = null;
   const self = { section: null, status, heading };
   const loadPage = async (first) => {

@@ -363,6 +363,10 @@ async function refreshJobs(page) {
     clear(page.jobsArea, errorBox(e));
     return;
   }
+  // A job that starts waiting for a sign-in changes that sign-in's status: show it too.
+  const states = migrations.map((j) => `${j.id}:${j.state}`).join(",");
+  if (page.states !== undefined && states !== page.states && migrations.some((j) => WAITING.has(j.state))) refreshSignins(page);
+  page.states = states;
   const active = migrations.filter((j) => ACTIVE.has(j.state) || WAITING.has(j.state));
   const ended = migrations.filter((j) => !ACTIVE.has(j.state) && !WAITING.has(j.state));
   // Detailed state (progress, queue position) for the jobs that are moving.

@@ -196,3 +196,37 @@ def test_a_job_whose_sign_in_was_revoked_waits_for_sign_in_again(
     expect(done).to_be_visible()
     expect(done).to_contain_text(f"{total} imported")
     expect(page.locator('article.job[data-state="needs_signin"]')).to_have_count(0)
+
+
+def test_only_the_sign_in_window_can_say_ready_and_closing_it_is_noticed(
+    page_en: Page, console: str, fake_idp: FakeIdentityProvider
+) -> None:
+    page = page_en
+    # "Microsoft" shows a page and never sends the window back: the sign-in stays pending.
+    page.context.route(
+        f"{fake_idp.origin}/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<p>Sign in</p>"),
+    )
+    sign_in_as(page, console, f"m365-forged-{uuid.uuid4().hex[:6]}@acme.example")
+    page.get_by_role("link", name="IMAP migration").click()
+    form = page.locator("#migration-form")
+    form.get_by_label("Microsoft 365").check()
+    form.get_by_label("Email address of the mailbox").fill("someone@contoso.example")
+    with page.expect_popup() as opened:
+        form.get_by_role("button", name="Authenticate").click()
+    expect(page.locator("#m365-status")).to_contain_text("Sign in in the new window")
+    opened.value.wait_for_url(f"{fake_idp.origin}/**")  # the flow has started
+    # A same-origin message of the right shape, but not from the sign-in window: ignored.
+    page.evaluate(
+        """() => window.postMessage({type: "mailport-oauth", status: "ready", code: "ready",
+             message: "", connection: {id: "mforged", email: "someone@contoso.example",
+             status: "ready"}}, window.location.origin)"""
+    )
+    page.wait_for_timeout(500)
+    expect(page.locator("#m365-ready")).to_have_count(0)
+    expect(page.locator("#migration-preview")).to_have_count(0)
+    opened.value.close()
+    expect(page.locator("#m365-status").get_by_role("alert")).to_have_text(
+        "The sign-in window was closed before the sign-in finished"
+    )
+    expect(form.get_by_role("button", name="Authenticate")).to_be_enabled()

@@ -56,8 +56,12 @@ def console(local_stack: LocalStack) -> str:
     return f"{local_stack.api_url}/"
 
 
-def new_page(browser: Browser, locale: str = "en-US") -> Page:
-    context = browser.new_context(locale=locale, viewport={"width": 1280, "height": 900})
+def new_page(browser: Browser, locale: str = "en-US", *, ignore_https_errors: bool = False) -> Page:
+    context = browser.new_context(
+        locale=locale,
+        viewport={"width": 1280, "height": 900},
+        ignore_https_errors=ignore_https_errors,
+    )
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     errors: list[str] = []
@@ -79,7 +83,7 @@ def sign_in(page: Page, console: str, email: str) -> None:
     """Sign in through the console's local sign-in page as a demo user."""
     page.goto(console)
     page.locator(f'button.demo-user[data-email="{email}"]').click()
-    expect(page.locator("#signout")).to_be_visible()
+    signed_in(page)
 
 
 def sign_in_as(page: Page, console: str, email: str, tenant: str = "acme") -> None:
@@ -88,7 +92,14 @@ def sign_in_as(page: Page, console: str, email: str, tenant: str = "acme") -> No
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Organisation (tenant id)").fill(tenant)
     page.locator("form").get_by_role("button", name="Sign in").click()
+    signed_in(page)
+
+
+def signed_in(page: Page) -> None:
+    """Signed in, and the first page drawn: a click on the navigation now is not lost to the
+    navigation being drawn again."""
     expect(page.locator("#signout")).to_be_visible()
+    expect(page.locator("main h1")).to_be_visible()
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -17,7 +17,7 @@ from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
-PAGES = ["mail", "accounts", "migration", "upload", "rules", "admin"]
+PAGES = ["mail", "accounts", "migration", "upload", "rules", "admin", "metrics"]
 HEADINGS = {
     "en": [
         "Mailbox — Inbox",
@@ -25,7 +25,8 @@ HEADINGS = {
         "IMAP migration",
         "Upload .eml files",
         "Auto-sort rules",
-        "Admin: IMAP servers",
+        "Admin: your organisation",
+        "Metrics (local stack)",
     ],
     "ja": [
         "メールボックス — 受信箱",
@@ -33,7 +34,8 @@ HEADINGS = {
         "IMAP 移行",
         ".eml ファイルのアップロード",
         "自動振り分けルール",
-        "管理: IMAP サーバー",
+        "管理: 組織",
+        "メトリクス (ローカル環境)",
     ],
 }
 
@@ -152,5 +154,11 @@ def test_a_narrow_screen_stacks_the_mailbox(browser: Browser, console: str) -> N
         expect(page.get_by_role("heading", level=1)).to_have_text("外部メール (POP3)")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "accounts-narrow-ja")
+        for name, heading in (("migration", "IMAP 移行"), ("admin", "管理: 組織")):
+            page.goto(f"{console}console/index.html#/{name}")
+            expect(page.get_by_role("heading", level=1)).to_have_text(heading)
+            page.wait_for_load_state("networkidle")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, name
+            screenshot(page, f"{name}-narrow-ja")
     finally:
         page.context.close()

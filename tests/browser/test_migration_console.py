@@ -68,7 +68,7 @@ def test_migrate_watch_progress_and_revert(page: Page, console: str, dovecot: Do
     sign_in_as(page, console, f"mig-{tag}@acme.example")
     page.get_by_role("link", name="IMAP migration").click()
     form = page.locator("#migration-form")
-    expect(form.get_by_label("Microsoft 365")).to_be_disabled()
+    expect(form.get_by_label("Microsoft 365")).to_be_enabled()
     form.get_by_label("Enter the server").check()
     form.get_by_label("IMAP server").fill("127.0.0.1")
     form.get_by_label("Port").fill(str(dovecot.imaps_port))

@@ -89,3 +89,31 @@ export async function localLogin(email, tenant, admin = false) {
   const data = await api("POST", "/v1/local/login", { email, tenant, admin });
   setToken(data.token);
 }
+
+// ---- Microsoft 365 sign-in (the start sets an HttpOnly cookie: a same-origin fetch keeps it)
+export const startMicrosoftSignin = (email) => post("/v1/oauth/microsoft/start", { email });
+export const oauthConnections = async () => (await get("/v1/oauth/connections")).connections;
+export const removeOauthConnection = (id) => del(`/v1/oauth/connections/${encodeURIComponent(id)}`);
+
+// ---- Admin: the whole organisation, a page at a time (next_cursor)
+function paged(path, cursor, limit = 50) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set("cursor", cursor);
+  return get(`${path}?${query}`);
+}
+export const adminMigrations = (cursor) => paged("/v1/admin/migrations", cursor);
+export const adminAccounts = (cursor) => paged("/v1/admin/accounts", cursor);
+export const adminSwitchOff = (userId, accountId) =>
+  post(`/v1/admin/users/${encodeURIComponent(userId)}/accounts/${encodeURIComponent(accountId)}/switch-off`);
+export const adminCancelMigration = (userId, jobId) =>
+  post(`/v1/admin/users/${encodeURIComponent(userId)}/migrations/${encodeURIComponent(jobId)}/cancel`);
+
+/** The local stack's metrics (admins); null where the route doesn't exist (a deployed stack). */
+export async function localMetrics() {
+  try {
+    return (await get("/v1/local/metrics")).metrics;
+  } catch (e) {
+    if (e.status === 404 || e.status === 403) return null;
+    throw e;
+  }
+}

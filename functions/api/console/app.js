@@ -8,6 +8,7 @@ import { migrationPage } from "./page-migration.js";
 import { uploadPage } from "./page-upload.js";
 import { rulesPage } from "./page-rules.js";
 import { adminPage } from "./page-admin.js";
+import { metricsPage } from "./page-metrics.js";
 
 const DEMO_USERS = [
   { email: "alice@acme.example", tenant: "acme", name: "Alice Abe", admin: false, plan: "advanced" },
@@ -23,9 +24,12 @@ const PAGES = [
   { id: "upload", key: "nav.upload", render: uploadPage },
   { id: "rules", key: "nav.rules", render: rulesPage },
   { id: "admin", key: "nav.admin", render: adminPage, admin: true },
+  // Only where the local stack's GET /v1/local/metrics exists (it answers 404 elsewhere).
+  { id: "metrics", key: "nav.metrics", render: metricsPage, admin: true, local: true },
 ];
 
-const state = { me: null, cleanup: null };
+const state = { me: null, cleanup: null, metrics: false };
+const allowed = (p) => (!p.admin || state.me?.admin) && (!p.local || state.metrics);
 const main = document.getElementById("main");
 
 function route() {
@@ -36,7 +40,7 @@ function route() {
 function renderNav() {
   const nav = document.getElementById("nav");
   const current = route().page;
-  const links = PAGES.filter((p) => !p.admin || state.me?.admin).map((p) =>
+  const links = PAGES.filter(allowed).map((p) =>
     h("a", { href: `#/${p.id}`, "aria-current": p.id === current ? "page" : null }, t(p.key)),
   );
   clear(nav, links);
@@ -59,7 +63,7 @@ async function show(focus = true) {
     return;
   }
   const { page, args } = route();
-  const found = PAGES.find((p) => p.id === page && (!p.admin || state.me.admin)) || PAGES[0];
+  const found = PAGES.find((p) => p.id === page && allowed(p)) || PAGES[0];
   clear(main);
   try {
     state.cleanup = (await found.render(main, { me: state.me, args, rerender: () => show(false) })) || null;
@@ -167,6 +171,7 @@ async function go(hash) {
 
 async function loadMe() {
   state.me = await api.get("/v1/me");
+  state.metrics = state.me.admin ? (await api.localMetrics().catch(() => null)) !== null : false;
 }
 
 async function start() {
@@ -181,6 +186,7 @@ async function start() {
   document.getElementById("signout").addEventListener("click", () => {
     api.setToken(null);
     state.me = null;
+    state.metrics = false;
     go("#/");
   });
   api.whenSignedOut(() => {

@@ -1,13 +1,17 @@
-// IMAP migration: connection (template or manual), preview, agreement, start; the jobs with a
-// live progress bar, ETA and queue position; cancel, revert; history.
+// IMAP migration: connection (template, manual or a Microsoft 365 sign-in), preview, agreement,
+// start; the user's Microsoft 365 sign-ins; the jobs with a live progress bar, ETA and queue
+// position; cancel, revert, sign in again; history.
 import * as api from "./api.js";
 import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
 import { planGate } from "./plan.js";
 
 const POLL_MS = 1000;
+// Moving: polled. Waiting for the user (needs_signin): listed with the running ones, not polled.
 const ACTIVE = new Set(["queued", "running", "paused", "rolling_back", "reverting"]);
-const CANCELLABLE = new Set(["queued", "running", "paused"]);
+const WAITING = new Set(["needs_signin"]);
+const CANCELLABLE = new Set(["queued", "running", "paused", "needs_signin"]);
+const M365 = "microsoft365";
 
 export async function migrationPage(main, ctx) {
   let templates;
@@ -18,14 +22,131 @@ export async function migrationPage(main, ctx) {
     throw e;
   }
   const jobsArea = h("section", { class: "jobs", "aria-labelledby": "jobs-title" });
+  const signinsArea = h("section", { class: "card signins", id: "m365-signins", "aria-labelledby": "signins-title" });
   const timers = new Set();
-  const page = { jobsArea, timers, stopped: false };
-  clear(main, h("h1", { tabindex: -1 }, t("mig.title")), h("p", {}, t("mig.intro")), newMigrationForm(page, templates), jobsArea);
-  await refreshJobs(page);
+  const page = { jobsArea, signinsArea, timers, stopped: false, flow: null };
+  const onMessage = (ev) => signinFinished(page, ev);
+  window.addEventListener("message", onMessage);
+  clear(main, h("h1", { tabindex: -1 }, t("mig.title")), h("p", {}, t("mig.intro")), newMigrationForm(page, templates), signinsArea, jobsArea);
+  await Promise.all([refreshJobs(page), refreshSignins(page)]);
   return () => {
     page.stopped = true;
+    page.flow = null;
+    window.removeEventListener("message", onMessage);
     timers.forEach((id) => clearTimeout(id));
   };
+}
+
+// ---------------------------------------------------------------- Microsoft 365 sign-in
+/**
+ * Start a sign-in for `email` in a new window. The window is opened at once, inside the click
+ * (a window opened after an await may be blocked), then sent to Microsoft once the API has
+ * started the flow. The API's callback page tells this window how it went (postMessage).
+ * `report.ready(connection)` / `report.error(err)` say what happened.
+ */
+async function beginSignin(page, email, report) {
+  const win = window.open("", "mailport-m365-signin", "popup,width=520,height=700");
+  if (!win) {
+    report.error({ code: "popup_blocked" });
+    return;
+  }
+  try {
+    const { authorize_url: authorizeUrl } = await api.startMicrosoftSignin(email);
+    page.flow = { email, win, report };
+    win.location.href = authorizeUrl;
+    // Closed before the callback page reported: say so rather than wait for ever.
+    const watch = setInterval(() => {
+      if (page.flow?.win !== win) clearInterval(watch);
+      else if (win.closed) {
+        clearInterval(watch);
+        page.flow = null;
+        report.error({ code: "signin_window_closed" });
+      }
+    }, 1000);
+  } catch (e) {
+    win.close();
+    report.error(e);
+  }
+}
+
+/** The callback page's message: only from this origin, of our type, from the window we opened. */
+function signinFinished(page, ev) {
+  if (ev.origin !== window.location.origin) return;
+  const data = ev.data;
+  if (!data || typeof data !== "object" || data.type !== "mailport-oauth") return;
+  const flow = page.flow;
+  if (!flow || ev.source !== flow.win) return;
+  page.flow = null;
+  if (data.status === "ready" && data.connection) flow.report.ready(data.connection);
+  else flow.report.error({ code: String(data.code || ""), message: String(data.message || "") });
+  refreshSignins(page);
+  refreshJobs(page); // a job that waited for this sign-in is queued again
+}
+
+async function refreshSignins(page) {
+  if (page.stopped) return;
+  let connections;
+  try {
+    connections = await api.oauthConnections();
+  } catch (e) {
+    clear(page.signinsArea, h("h2", { id: "signins-title" }, t("oauth.signins")), errorBox(e));
+    return;
+  }
+  const status = h("div", { "aria-live": "polite", class: "signins-status" });
+  const report = (email) => ({
+    ready: () => clear(status, h("p", { class: "ok" }, t("oauth.ready_for", { email }))),
+    error: (e) => clear(status, errorBox(e)),
+  });
+  const item = (c) =>
+    h(
+      "li",
+      { class: "signin", "data-connection": c.id, "data-status": c.status },
+      h("span", { class: "email" }, c.email),
+      h("span", { class: `tag status-${c.status}` }, t(`oauth.status_${c.status}`)),
+      h(
+        "span",
+        { class: "actions" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "secondary",
+            "aria-label": t("oauth.signin_again_for", { email: c.email }),
+            onclick: () => {
+              clear(status, h("p", { class: "muted" }, t("oauth.signing_in")));
+              beginSignin(page, c.email, report(c.email));
+            },
+          },
+          t("oauth.signin_again"),
+        ),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            "aria-label": t("oauth.remove_for", { email: c.email }),
+            onclick: async () => {
+              if (!window.confirm(t("oauth.confirm_remove", { email: c.email }))) return;
+              try {
+                await api.removeOauthConnection(c.id);
+                toast(t("oauth.removed"));
+                await refreshSignins(page);
+                page.signinsArea.querySelector("h2")?.focus();
+              } catch (e) {
+                clear(status, errorBox(e));
+              }
+            },
+          },
+          t("oauth.remove"),
+        ),
+      ),
+    );
+  clear(
+    page.signinsArea,
+    h("h2", { id: "signins-title", tabindex: -1 }, t("oauth.signins")),
+    connections.length ? h("ul", { class: "signin-list" }, connections.map(item)) : h("p", { class: "muted" }, t("oauth.none")),
+    status,
+  );
 }
 
 function newMigrationForm(page, templates) {
@@ -40,8 +161,7 @@ function newMigrationForm(page, templates) {
     h("legend", {}, t("mig.connection")),
     kind("template", "mig.type_template", !templates.length),
     kind("manual", "mig.type_manual"),
-    kind("microsoft365", "mig.type_m365", true),
-    h("small", { class: "hint" }, t("mig.m365_soon")),
+    kind(M365, "mig.type_m365"),
   );
   const template = h("select", {}, templates.map((x) => h("option", { value: x.id }, `${x.name} (${x.host}:${x.port})`)));
   const host = h("input", { type: "text", autocomplete: "off" });
@@ -51,23 +171,46 @@ function newMigrationForm(page, templates) {
   const password = h("input", { type: "password", required: true, autocomplete: "new-password" });
   const templateBox = h("div", {}, field("mig.template", template, templates.length ? null : "mig.no_templates"));
   const manualBox = h("div", { class: "row3" }, field("mig.host", host), field("mig.port", port, "mig.port_hint"), ssl);
+  const credsBox = h("div", {}, field("mig.username", username), field("mig.password", password));
+  // Microsoft 365: the mailbox's address, then a sign-in in a new window instead of a password.
+  const m365Email = h("input", { type: "email", autocomplete: "email", id: "m365-email" });
+  const m365Status = h("div", { "aria-live": "polite", id: "m365-status" });
+  const authButton = h("button", { type: "button", id: "authenticate-m365" }, t("mig.m365_authenticate"));
+  const m365Box = h(
+    "div",
+    { class: "m365" },
+    field("mig.m365_email", m365Email, "mig.m365_email_hint"),
+    h("div", { class: "actions" }, authButton),
+    m365Status,
+  );
+  let m365Connection = null; // the sign-in that is ready for this address
+  const agreementText = h("p", {});
   const agreed = checkbox("mig.agreement", false);
   const agreedInput = agreed.querySelector("input");
   const previewArea = h("div", { "aria-live": "polite" });
   const status = h("div", { "aria-live": "polite" });
   const startButton = h("button", { type: "button", id: "start-migration", disabled: true }, t("mig.start"));
+  const previewButton = h("button", { type: "submit", class: "secondary", id: "preview-migration" }, t("mig.preview"));
   let previewed = null;
 
   const selected = () => types.querySelector("input:checked")?.value || "manual";
   const connection = () => {
+    if (selected() === M365) return { type: M365, connection_id: m365Connection?.id };
     const c = { type: selected(), username: username.value.trim(), password: password.value };
     if (c.type === "template") c.template_id = template.value;
     else Object.assign(c, { host: host.value.trim(), port: Number(port.value), ssl: ssl.querySelector("input").checked });
     return c;
   };
   const sync = () => {
+    const m365 = selected() === M365;
     templateBox.hidden = selected() !== "template";
     manualBox.hidden = selected() !== "manual";
+    credsBox.hidden = m365;
+    username.required = password.required = !m365;
+    m365Box.hidden = !m365;
+    m365Email.required = m365;
+    previewButton.hidden = m365 && !m365Connection; // Microsoft 365 previews once signed in
+    agreementText.textContent = t(m365 ? "mig.agreement_text_m365" : "mig.agreement_text");
     startButton.disabled = !(previewed && agreedInput.checked);
   };
   const invalidate = () => {
@@ -78,9 +221,42 @@ function newMigrationForm(page, templates) {
   types.addEventListener("change", invalidate);
   for (const input of [template, host, port, username, password, ssl.querySelector("input")]) input.addEventListener("input", invalidate);
   agreedInput.addEventListener("change", sync);
+  m365Email.addEventListener("input", () => {
+    m365Connection = null;
+    clear(m365Status);
+    invalidate();
+  });
+
+  const authenticate = () => {
+    if (!m365Email.reportValidity()) return;
+    const email = m365Email.value.trim();
+    m365Connection = null;
+    invalidate();
+    clear(m365Status, h("p", { class: "muted" }, t("oauth.signing_in")));
+    beginSignin(page, email, {
+      ready: (conn) => {
+        m365Connection = conn;
+        clear(m365Status, h("p", { class: "ok", id: "m365-ready", tabindex: -1 }, t("oauth.ready"), " ", h("span", { class: "muted" }, `(${conn.email})`)));
+        sync();
+        runPreview();
+      },
+      error: (e) => {
+        clear(m365Status, errorBox(e));
+        authButton.focus();
+      },
+    });
+  };
+  authButton.addEventListener("click", authenticate);
 
   const preview = async (ev) => {
     ev.preventDefault();
+    if (selected() === M365 && !m365Connection) {
+      authenticate(); // Enter in the address field
+      return;
+    }
+    await runPreview();
+  };
+  const runPreview = async () => {
     clear(status, h("p", { class: "muted" }, t("mig.previewing")));
     clear(previewArea);
     try {
@@ -101,6 +277,8 @@ function newMigrationForm(page, templates) {
     try {
       await api.post("/v1/migrations", { connection: previewed, agreed: true });
       password.value = "";
+      m365Connection = null;
+      clear(m365Status);
       agreedInput.checked = false;
       invalidate();
       clear(status);
@@ -120,11 +298,11 @@ function newMigrationForm(page, templates) {
     types,
     templateBox,
     manualBox,
-    field("mig.username", username),
-    field("mig.password", password),
-    h("button", { type: "submit", class: "secondary", id: "preview-migration" }, t("mig.preview")),
+    m365Box,
+    credsBox,
+    previewButton,
     previewArea,
-    h("div", { class: "agreement" }, h("p", {}, t("mig.agreement_text")), agreed),
+    h("div", { class: "agreement" }, agreementText, agreed),
     startButton,
     status,
   );
@@ -185,8 +363,12 @@ async function refreshJobs(page) {
     clear(page.jobsArea, errorBox(e));
     return;
   }
-  const active = migrations.filter((j) => ACTIVE.has(j.state));
-  const ended = migrations.filter((j) => !ACTIVE.has(j.state));
+  // A job that starts waiting for a sign-in changes that sign-in's status: show it too.
+  const states = migrations.map((j) => `${j.id}:${j.state}`).join(",");
+  if (page.states !== undefined && states !== page.states && migrations.some((j) => WAITING.has(j.state))) refreshSignins(page);
+  page.states = states;
+  const active = migrations.filter((j) => ACTIVE.has(j.state) || WAITING.has(j.state));
+  const ended = migrations.filter((j) => !ACTIVE.has(j.state) && !WAITING.has(j.state));
   // Detailed state (progress, queue position) for the jobs that are moving.
   const detailed = await Promise.all(active.map((j) => api.get(`/v1/migrations/${encodeURIComponent(j.id)}`).catch(() => j)));
   const focused = document.activeElement?.dataset?.action;
@@ -199,7 +381,7 @@ async function refreshJobs(page) {
     ended.length ? h("ul", { class: "cards" }, ended.map((j) => h("li", {}, jobCard(page, j)))) : h("p", { class: "muted" }, t("mig.no_history")),
   );
   if (focused && focusedJob) page.jobsArea.querySelector(`[data-job="${focusedJob}"] [data-action="${focused}"]`)?.focus();
-  if (active.length && !page.stopped) page.timers.add(setTimeout(() => refreshJobs(page), POLL_MS));
+  if (active.some((j) => ACTIVE.has(j.state)) && !page.stopped) page.timers.add(setTimeout(() => refreshJobs(page), POLL_MS));
 }
 
 function jobCard(page, job) {
@@ -225,10 +407,29 @@ function jobCard(page, job) {
   if (CANCELLABLE.has(job.state) && !job.cancel_requested) {
     actions.push(h("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => act(page, job, "cancel", "mig.confirm_cancel") }, t("mig.cancel")));
   }
+  if (job.state === "needs_signin" && src.username) {
+    actions.push(
+      h(
+        "button",
+        {
+          type: "button",
+          "data-action": "signin",
+          onclick: () => {
+            toast(t("oauth.signing_in"));
+            beginSignin(page, src.username, {
+              ready: () => toast(t("oauth.ready_for", { email: src.username })),
+              error: (e) => toast(describe(e)),
+            });
+          },
+        },
+        t("oauth.signin_again"),
+      ),
+    );
+  }
   if (job.state === "completed") {
     actions.push(h("button", { type: "button", class: "danger", "data-action": "revert", onclick: () => act(page, job, "revert", "mig.confirm_revert") }, t("mig.revert")));
   }
-  const title = `${src.username || ""} @ ${src.host || ""}`;
+  const title = src.type === M365 ? `${src.username || ""} (Microsoft 365)` : `${src.username || ""} @ ${src.host || ""}`;
   return h(
     "article",
     { class: `card job state-${job.state}`, "data-job": job.id, "data-state": job.state, "aria-label": title },

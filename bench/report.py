@@ -262,7 +262,7 @@ def load(results_dir: Path) -> dict[str, dict[str, Any]]:
 def runs_note(results: dict[str, dict[str, Any]]) -> str:
     """A line saying which run (``make bench``) the results come from."""
     runs = {r.get("run") for r in results.values()}
-    dates = sorted(r.get("date", "") for r in results.values())
+    dates = sorted(str(r["date"]) for r in results.values() if r.get("date")) or ["?"]
     if len(runs) == 1 and None not in runs:
         return f"All from one `make bench` run ({runs.pop()}), {dates[0]} to {dates[-1]}.\n"
     return f"From separate runs, {dates[0]} to {dates[-1]}; compare ratios within a path.\n"
@@ -274,7 +274,8 @@ def render(results_dir: Path, readmes: list[Path]) -> dict[str, str]:
     for path in PATHS:
         if path in results:
             chart(path, results[path], results_dir / f"{path}.png")
-    tables = {"throughput": throughput_table(results) + "\n" + runs_note(results)}
+    paths = {p: r for p, r in results.items() if p in PATHS}  # the table's own results
+    tables = {"throughput": throughput_table(results) + "\n" + runs_note(paths)}
     if "importtime" in results:
         tables["importtime"] = importtime_table(results["importtime"])
     if "package_size" in results:

@@ -27,11 +27,12 @@ from mailport.errors import (
     ValidationFailed,
 )
 from mailport.http import error_body, status_for
+from mailport.tracing import TRACED
 from mailport.usecases.me import who_am_i
 from mailport.wiring import container
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED)
 app = Chalice(app_name="mailport")
 app.log.disabled = True  # Powertools' Logger is the one log; Chalice's would duplicate lines.
 # Raw messages are bytes; API Gateway needs the type in BinaryMediaTypes too (template.yaml).

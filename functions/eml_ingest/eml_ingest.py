@@ -24,10 +24,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.domain.uploads import FileStatus, UploadFile
 from mailport.errors import MailportError
+from mailport.tracing import TRACED
 from mailport.wiring import container
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED)
 # Its own buffer and dimensions (see pop_fetch): the same metric names as the other paths.
 metrics = EphemeralMetrics()
 metrics.set_default_dimensions(path="upload")

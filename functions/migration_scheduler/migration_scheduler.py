@@ -14,10 +14,11 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field
 
+from mailport.tracing import TRACED
 from mailport.wiring import container
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED)
 
 STATUS_CHANGE = "Step Functions Execution Status Change"
 

@@ -11,18 +11,21 @@ rolled back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.errors import TransientError
-from mailport.usecases.migration_runner import MigrationRunner
+from mailport.tracing import TRACED
 from mailport.wiring import container
 
+if TYPE_CHECKING:  # the runner's module is imported when the container first builds it
+    from mailport.usecases.migration_runner import MigrationRunner
+
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED)
 # Its own buffer and dimensions (adapters/metrics.py says why); the runner's figures are
 # drained into it at the end of each step.
 metrics = EphemeralMetrics()

@@ -8,10 +8,11 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailport.tracing import TRACED
 from mailport.wiring import container
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED)
 
 
 @logger.inject_lambda_context

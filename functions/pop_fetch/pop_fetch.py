@@ -18,10 +18,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.domain.accounts import FetchRequest, FetchRun, RunStatus
 from mailport.errors import ValidationFailed
+from mailport.tracing import TRACED
 from mailport.wiring import container
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED)
 # Namespace from POWERTOOLS_METRICS_NAMESPACE (template.yaml). Ephemeral: the local stack
 # runs every function in one process, where shared Metrics would mix their dimensions.
 metrics = EphemeralMetrics()

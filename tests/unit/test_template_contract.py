@@ -101,4 +101,4 @@ def test_every_function_has_the_logger_and_the_tracer() -> None:
         if "def handler(" not in text:
             continue
         assert "Logger()" in text and "@logger.inject_lambda_context" in text, path.name
-        assert "Tracer()" in text and "@tracer.capture_lambda_handler" in text, path.name
+        assert "Tracer(" in text and "@tracer.capture_lambda_handler" in text, path.name

@@ -1,0 +1,11 @@
+"""What the functions' X-Ray Tracer patches.
+
+Powertools patches every library it knows by default, which imports them all at cold start
+(``requests`` alone ≈ 30 ms, bench/importtime.py). mailport's calls to AWS go through
+botocore; the mail servers are plain sockets; only msal uses requests, on the rare
+Microsoft 365 sign-in path. So only botocore is traced.
+"""
+
+from __future__ import annotations
+
+TRACED = ("botocore",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -16,6 +17,7 @@ from mailport.errors import TransientError
 
 MAX_DELAY_S = 900  # SQS's limit on DelaySeconds
 _BATCH = 10  # SQS's limit on SendMessageBatch entries
+_PARALLEL = 8  # batches in flight at once (boto3 clients are thread-safe)
 
 
 class SqsFetchQueue:
@@ -31,26 +33,38 @@ class SqsFetchQueue:
         return self._session.client("sqs")
 
     def send(self, requests: Sequence[FetchRequest]) -> None:
-        """Queue every request; failed entries are retried, then reported."""
-        for start in range(0, len(requests), _BATCH):
-            entries = {
-                str(i): {
-                    "Id": str(i),
-                    "MessageBody": json.dumps(r.to_json()),
-                    "DelaySeconds": max(0, min(MAX_DELAY_S, r.delay_s)),
-                }
-                for i, r in enumerate(requests[start : start + _BATCH])
+        """Queue every request; failed entries are retried, then reported. Batches go out a
+        few at a time: one SendMessageBatch waits a round trip, and the dispatcher's 10,000
+        batches a minute-partition at 1,000,000 accounts would not fit its timeout one by one
+        (docs/capacity.md).
+        """
+        batches = [requests[i : i + _BATCH] for i in range(0, len(requests), _BATCH)]
+        if len(batches) <= 1:
+            for batch in batches:
+                self._send_batch(batch)
+            return
+        with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(batches))) as pool:
+            for done in pool.map(self._send_batch, batches):  # re-raises the first failure
+                del done
+
+    def _send_batch(self, batch: Sequence[FetchRequest]) -> None:
+        entries = {
+            str(i): {
+                "Id": str(i),
+                "MessageBody": json.dumps(r.to_json()),
+                "DelaySeconds": max(0, min(MAX_DELAY_S, r.delay_s)),
             }
-            for _ in range(5):
-                try:
-                    result = self._sqs.send_message_batch(
-                        QueueUrl=self._url, Entries=list(entries.values())
-                    )
-                except (ClientError, BotoCoreError) as e:
-                    raise translate(e, "queueing the fetch") from e
-                failed = {f["Id"] for f in result.get("Failed", [])}
-                entries = {k: v for k, v in entries.items() if k in failed}
-                if not entries:
-                    break
-            else:
-                raise TransientError("queueing the fetch: the queue is busy; try again")
+            for i, r in enumerate(batch)
+        }
+        for _ in range(5):
+            try:
+                result = self._sqs.send_message_batch(
+                    QueueUrl=self._url, Entries=list(entries.values())
+                )
+            except (ClientError, BotoCoreError) as e:
+                raise translate(e, "queueing the fetch") from e
+            failed = {f["Id"] for f in result.get("Failed", [])}
+            entries = {k: v for k, v in entries.items() if k in failed}
+            if not entries:
+                return
+        raise TransientError("queueing the fetch: the queue is busy; try again")

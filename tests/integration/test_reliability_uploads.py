@@ -176,8 +176,7 @@ def test_size_mismatch_and_missing_end_once_and_say_why(env: Env) -> None:
     env.put(grew, good)
     env.put(swapped, good)
     env.put(lost, mail("lost")[:100].ljust(100, b"x"))
-    for key, size in events:
-        env.service.ingest(key, size)
+    assert all(env.service.ingest(key, size).repeated for key, size in events)
     assert env.files(batch) == told
     assert (env.folder_counts(), env.stored_objects(), env.messages()) == ((0, 0), [], [])
 
@@ -199,7 +198,7 @@ def test_a_folder_deleted_before_the_ingest_ends_the_file_as_folder_gone(env: En
     assert env.folder_counts() == (0, 0) and env.messages() == []
     assert folder.folder_id not in {f.folder_id for f in env.mailbox.folders(env.owner)}
 
-    env.service.ingest(key, len(raw))  # the event again
+    assert env.service.ingest(key, len(raw)).repeated  # the event again
     assert list(env.files(batch).values()) == [(status, reason, message)]
     assert env.stored_objects() == [] and env.messages() == []
 
@@ -268,6 +267,7 @@ def test_two_ingests_of_one_key_at_once_store_it_once(env: Env) -> None:
     assert errors == []
     assert sorted(importer.outcomes) == sorted([InsertOutcome.STORED, InsertOutcome.ALREADY_STORED])
     assert [r.result.status for r in results] == [FileStatus.STORED, FileStatus.STORED]
+    assert sorted(r.repeated for r in results) == [False, True]  # counted once
     [(status, reason, _)] = env.files(batch).values()
     assert (status, reason) == ("stored", "")
     assert env.folder_counts() == (1, 1)
@@ -327,7 +327,21 @@ def handler(env: Env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield invoke
 
 
-def test_a_transient_failure_in_one_record_returns_only_that_record(env: Env, handler: Any) -> None:
+def counted(capsys: pytest.CaptureFixture[str]) -> dict[str, float]:
+    """The upload path's metrics the handler printed (EMF) since the last call."""
+    totals = dict.fromkeys(("UploadsProcessed", "MessagesImported", "UploadsRejected"), 0.0)
+    for line in capsys.readouterr().out.splitlines():
+        blob = json.loads(line) if line.startswith("{") and '"_aws"' in line else {}
+        if blob.get("path") == "upload":
+            for name in totals:
+                value = blob.get(name, 0)
+                totals[name] += sum(value) if isinstance(value, list) else value
+    return totals
+
+
+def test_a_transient_failure_in_one_record_returns_only_that_record(
+    env: Env, handler: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     raws = {f"f{i}.eml": mail(f"batch {i}") for i in range(5)}
     batch = env.batch("inbox", {name: len(raw) for name, raw in raws.items()})
     keys = [env.key(batch, i) for i in range(5)]
@@ -343,6 +357,7 @@ def test_a_transient_failure_in_one_record_returns_only_that_record(env: Env, ha
         sqs_record("m3", env.upload_bucket, [(keys[3], sizes[3]), (keys[4], sizes[4])]),
     ]
     env.objects.fail_once = {keys[1], keys[4]}
+    counted(capsys)
 
     answer = handler(*records)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m3"}]}
@@ -356,6 +371,11 @@ def test_a_transient_failure_in_one_record_returns_only_that_record(env: Env, ha
     }
     assert env.uploads_left() == sorted([keys[1], keys[4]])  # the rest was cleaned up
     assert env.folder_counts() == (3, 3)
+    assert counted(capsys) == {
+        "UploadsProcessed": 3,
+        "MessagesImported": 3,
+        "UploadsRejected": 0,
+    }
 
     # SQS delivers the two failed records again: f3's upload is gone by now, and that must
     # not turn its stored result into "missing".
@@ -367,11 +387,22 @@ def test_a_transient_failure_in_one_record_returns_only_that_record(env: Env, ha
     assert env.folder_counts() == (5, 5)
     assert env.messages() == sorted(f"batch {i}" for i in range(5))
     assert len(env.stored_objects()) == 5
+    # The metrics count f1 and f4 now, and not f3 again (nor as rejected: "missing").
+    assert counted(capsys) == {
+        "UploadsProcessed": 2,
+        "MessagesImported": 2,
+        "UploadsRejected": 0,
+    }
 
     # And the whole batch once more (at least once means maybe twice): nothing changes.
     assert handler(*records) == {"batchItemFailures": []}
     assert env.files(batch) == done
     assert env.folder_counts() == (5, 5) and len(env.stored_objects()) == 5
+    assert counted(capsys) == {
+        "UploadsProcessed": 0,
+        "MessagesImported": 0,
+        "UploadsRejected": 0,
+    }
 
 
 # -- the POP dispatcher failing after k sends -----------------------------------------------

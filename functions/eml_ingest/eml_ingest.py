@@ -80,13 +80,15 @@ def record_handler(record: SQSRecord) -> None:
         done = uploads.ingest(key, s3_record.s3.get_object.size)
         _done_keys.append(done.key)
         result = done.result
-        measure(result)
+        if not done.repeated:  # counted when it ended, not again for each redelivery
+            measure(result)
         logger.info(
             "upload processed",
             extra={
                 "upload_key": key,
                 "status": result.status.value if result else "orphan",
                 "reason": result.reason if result else "",
+                "repeated": done.repeated,
             },
         )
 

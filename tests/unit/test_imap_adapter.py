@@ -113,11 +113,16 @@ class FakeServer:
     """Accepts one connection, sends ``greeting``, answers each line via ``handler``."""
 
     def __init__(
-        self, greeting: bytes, handler: Handler = _default, tls: ssl.SSLContext | None = None
+        self,
+        greeting: bytes,
+        handler: Handler = _default,
+        tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
     ):
         self.greeting = greeting
         self.handler = handler
         self.tls = tls
+        self.starttls = starttls  # after answering STARTTLS with OK, handshake with this
         self.received: list[bytes] = []
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
@@ -150,6 +155,9 @@ class FakeServer:
                 reply = self.handler(tag, text)
                 if reply:
                     conn.sendall(reply)
+                upgrade = text.upper().endswith(" STARTTLS") and f"{tag} OK" in reply.decode()
+                if self.starttls is not None and upgrade:
+                    conn = self.starttls.wrap_socket(conn, server_side=True)
 
     def close(self) -> None:
         self.sock.close()
@@ -165,9 +173,12 @@ def serve() -> Iterator[Callable[..., FakeServer]]:
     servers: list[FakeServer] = []
 
     def make(
-        greeting: bytes, handler: Handler = _default, tls: ssl.SSLContext | None = None
+        greeting: bytes,
+        handler: Handler = _default,
+        tls: ssl.SSLContext | None = None,
+        starttls: ssl.SSLContext | None = None,
     ) -> FakeServer:
-        server = FakeServer(greeting, handler, tls)
+        server = FakeServer(greeting, handler, tls, starttls)
         servers.append(server)
         return server
 
@@ -240,6 +251,89 @@ def test_hostname_is_checked(
         ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
             _imaps(server.port, ca, tmp_path), Credentials("u", "p")
         )
+
+
+STARTTLS_CAPS = b"IMAP4rev1 STARTTLS AUTH=PLAIN"
+
+
+def _starttls_handler(after_ok: bytes = b"", refuse: str = "") -> Handler:
+    """Answers STARTTLS with ``refuse`` (NO or BAD) or OK followed, in the same write, by
+    ``after_ok``: plaintext pipelined before the handshake (STARTTLS injection, as in
+    CVE-2011-0411), here a forged capability list and a forged LOGIN answer.
+    """
+
+    def handler(tag: str, line: str) -> bytes:
+        if line.upper().endswith(" STARTTLS"):
+            if refuse:
+                return f"{tag} {refuse}\r\n".encode()
+            return f"{tag} OK begin TLS now\r\n".encode() + after_ok
+        if line.upper().split(" ")[1:2] == ["CAPABILITY"]:
+            return b"* CAPABILITY " + STARTTLS_CAPS + b"\r\n" + tag.encode() + b" OK done\r\n"
+        return _default(tag, line)
+
+    return handler
+
+
+def _starttls_address(port: int, ca: trustme.CA, tmp_path: Path) -> ServerAddress:
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return ServerAddress("127.0.0.1", port, ssl=False, ca_file=str(ca_file))
+
+
+def test_starttls_upgrades_then_logs_in(
+    serve: Callable[..., FakeServer], ca: trustme.CA, tmp_path: Path
+) -> None:
+    """The control for the two tests below: the same scripted server, well behaved."""
+    server = serve(
+        b"* OK [CAPABILITY " + STARTTLS_CAPS + b"] ready\r\n",
+        _starttls_handler(),
+        starttls=_server_tls(ca),
+    )
+    session = ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+        _starttls_address(server.port, ca, tmp_path), Credentials("u", "s3cret-pw")
+    )
+    session.logout()
+    assert b' LOGIN u "s3cret-pw"' in server.transcript  # sent, after the handshake
+
+
+@pytest.mark.parametrize("answer", ["NO STARTTLS refused by policy", "BAD unknown command"])
+def test_a_refused_starttls_is_a_tls_error(
+    serve: Callable[..., FakeServer], ca: trustme.CA, tmp_path: Path, answer: str
+) -> None:
+    server = serve(
+        b"* OK [CAPABILITY " + STARTTLS_CAPS + b"] ready\r\n", _starttls_handler(refuse=answer)
+    )
+    with pytest.raises(RemoteTlsError, match="STARTTLS"):
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+            _starttls_address(server.port, ca, tmp_path), Credentials("u", "s3cret-pw")
+        )
+    assert b"STARTTLS" in server.transcript.upper()  # it was asked, and said NO
+    assert b"LOGIN" not in server.transcript.upper()
+    assert b"AUTHENTICATE" not in server.transcript.upper()
+    assert b"s3cret-pw" not in server.transcript
+
+
+def test_plaintext_injected_after_the_starttls_ok_is_refused(
+    serve: Callable[..., FakeServer], ca: trustme.CA, tmp_path: Path
+) -> None:
+    injected = (
+        b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n"  # STARTTLS gone, as if already upgraded
+        b"a9 OK LOGIN completed\r\n"
+    )
+    server = serve(
+        b"* OK [CAPABILITY " + STARTTLS_CAPS + b"] ready\r\n",
+        _starttls_handler(after_ok=injected),
+        starttls=_server_tls(ca),  # a real handshake follows: a client that only
+        # discarded the injected bytes would go on and log in
+    )
+    with pytest.raises(RemoteTlsError, match="before the TLS handshake"):
+        ImapConnector(network=LOCAL_TESTS, read_timeout=5).open(
+            _starttls_address(server.port, ca, tmp_path), Credentials("u", "s3cret-pw")
+        )
+    assert b"STARTTLS" in server.transcript.upper()
+    assert b"LOGIN" not in server.transcript.upper()
+    assert b"AUTHENTICATE" not in server.transcript.upper()
+    assert b"s3cret-pw" not in server.transcript
 
 
 def test_login_failure_text_is_scrubbed(

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import functools
 import imaplib
+import io
 import re
 import socket
 import ssl
@@ -74,6 +75,12 @@ type Phase = str  # "connect" | "tls" | "login" | "session"
 # MAX_FOLDERS (1,000) folders ~1,000; these bounds are far above any honest answer.
 MAX_UNTAGGED = 100_000
 MAX_UNTAGGED_BYTES = 64 * 2**20  # lines, not literals (those have their own budget)
+
+
+class StartTlsRefused(imaplib.IMAP4.error):
+    """STARTTLS did not lead to a clean handshake: the server said NO, or sent more after its
+    OK (STARTTLS injection), which an attacker on the path could have put there.
+    """
 
 
 class LiteralTooLarge(Exception):
@@ -190,7 +197,7 @@ def translate(
     text = scrub(str(e) or type(e).__name__, secrets)
     if isinstance(e, LiteralTooLarge):
         return RemoteProtocolError(f"IMAP server response too large: {text}")
-    if isinstance(e, ssl.SSLError) and phase in ("connect", "tls"):
+    if isinstance(e, ssl.SSLError | StartTlsRefused) and phase in ("connect", "tls"):
         return RemoteTlsError(f"TLS with the IMAP server failed: {text}")
     if isinstance(e, OSError):
         if phase == "connect":
@@ -244,6 +251,39 @@ class _CappedIMAP4(imaplib.IMAP4):
         except BaseException:
             sock.close()
             raise
+
+    def _simple_command(self, name: str, *args: Any) -> tuple[str, list[Any]]:
+        """As imaplib's, but STARTTLS must be answered OK and nothing more: imaplib would
+        drop bytes pipelined after the OK with its read buffer; they are refused instead,
+        as the POP3 adapter does (``_Wire.upgrade``).
+        """
+        if name != "STARTTLS":
+            return super()._simple_command(name, *args)  # type: ignore[misc,no-any-return]
+        try:
+            typ, dat = super()._simple_command(name, *args)  # type: ignore[misc]
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as e:  # BAD
+            raise StartTlsRefused(f"the server refused STARTTLS: {e}") from e
+        if typ != "OK":
+            said = _text(dat[0]) if dat else ""
+            raise StartTlsRefused(f"the server refused STARTTLS: {said}")
+        if self._sent_more():
+            raise StartTlsRefused("the server sent data before the TLS handshake")
+        return typ, dat
+
+    def _sent_more(self) -> bool:
+        """Whether anything is buffered or already arrived, without waiting for more."""
+        timeout = self.sock.gettimeout()
+        self.sock.settimeout(0)  # the socket file's read returns None instead of blocking
+        try:
+            if isinstance(self.file, io.BufferedReader):  # imaplib's read buffer (<= 3.13)
+                return bool(self.file.peek(1))
+            return bool(self.sock.recv(1, socket.MSG_PEEK))
+        except BlockingIOError:
+            return False
+        finally:
+            self.sock.settimeout(timeout)
 
     def _append_untagged(self, typ: str, dat: Any) -> None:
         """Count untagged responses: imaplib keeps every one until the command ends, so a

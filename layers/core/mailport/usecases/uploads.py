@@ -153,8 +153,10 @@ class UploadService:
         owner = Owner(parsed.tenant_id, parsed.user_id)
         file = UploadFile(parsed.index, "", head.sizes[parsed.index])
         result, recorded = self._process(owner, head, file, key, size)
-        if not recorded:
-            self._uploads.finish_file(owner, head.batch_id, result)
+        if not recorded and not self._uploads.finish_file(owner, head.batch_id, result):
+            # An earlier delivery ended the file: what this one found (the upload already
+            # removed, say) is not the file's result, which stays as recorded.
+            return Ingested(key, result, repeated=True)
         return Ingested(key, result)
 
     def cleanup(self, keys: list[str]) -> None:
@@ -239,11 +241,13 @@ class UploadService:
 @dataclass(frozen=True, slots=True)
 class Ingested:
     """What ingesting one object did: the key to clean up and the file's result (None for an
-    object that belongs to no batch).
+    object that belongs to no batch). ``repeated``: the file had already ended (a repeated
+    delivery), so ``result`` is only what this delivery found and is not to be counted.
     """
 
     key: str
     result: UploadFile | None
+    repeated: bool = False
 
 
 _HEAD_CACHE = 1024

@@ -19,6 +19,7 @@ from mailport import __version__, oauth_page
 from mailport.domain.accounts import PopAccount, presets_json
 from mailport.domain.identity import Feature, Principal
 from mailport.domain.mailbox import Owner
+from mailport.domain.oauth import OAuthFlowInvalid
 from mailport.errors import (
     Forbidden,
     MailportError,
@@ -493,9 +494,12 @@ def microsoft_callback() -> Response:
     params = {k: str(v) for k, v in ((request.query_params if request else None) or {}).items()}
     cookie = oauth_page.read_cookie(request.headers.get("cookie") if request else None)
     connection: dict[str, object] | None = None
+    stray = False  # not this browser's flow: its cookie may belong to a sign-in under way
     try:
         connection = container().oauth.finish(params, cookie)
         status, code, detail = 200, "ready", str(connection["email"])
+    except OAuthFlowInvalid as e:
+        status, code, detail, stray = status_for(e), e.code, e.message, True
     except MailportError as e:
         status, code, detail = status_for(e), e.code, e.message
     except Exception:
@@ -504,21 +508,18 @@ def microsoft_callback() -> Response:
     html = oauth_page.page(
         ok=connection is not None, detail=detail, code=code, connection=connection
     )
-    return Response(
-        body=html,
-        status_code=status,
-        headers={
-            "Content-Type": "text/html; charset=utf-8",
-            "Cache-Control": "no-store",
-            # The URL holds the one-time code: never send it on as a referrer.
-            "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": (
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
-            ),
-            # The binding is used up either way.
-            "Set-Cookie": oauth_page.cookie_header("", secure=False, max_age=0),
-        },
-    )
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        # The URL holds the one-time code: never send it on as a referrer.
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+        ),
+    }
+    if not stray:  # this browser's flow is used up; a stray link leaves a sign-in be
+        headers["Set-Cookie"] = oauth_page.cookie_header("", secure=False, max_age=0)
+    return Response(body=html, status_code=status, headers=headers)
 
 
 @route("/v1/oauth/connections", methods=["GET"])

@@ -504,7 +504,15 @@ def test_endless_untagged_lines_are_refused(serve: Callable[..., FakeServer]) ->
 
 
 def test_a_few_huge_untagged_lines_are_refused(serve: Callable[..., FakeServer]) -> None:
-    server = serve(b"* OK hi\r\n", _flooding_handler(70, b"* OK " + b"x" * 999_000 + b"\r\n"))
+    server = serve(b"* OK hi\r\n", _flooding_handler(140, b"* OK " + b"x" * 999_000 + b"\r\n"))
     session = _session(server.port)
-    with pytest.raises(RemoteProtocolError, match="MB of lines"):
+    with pytest.raises(RemoteProtocolError, match="MB of responses"):
+        session.folders()
+
+
+def test_many_large_literals_in_a_list_answer_are_refused(serve: Callable[..., FakeServer]) -> None:
+    literal = b'* LIST () "/" {900}\r\n' + b"x" * 900 + b"\r\n"
+    server = serve(b"* OK hi\r\n", _flooding_handler(150_000, literal))
+    session = _session(server.port)  # 900-byte literals: each under the per-literal cap
+    with pytest.raises(RemoteProtocolError, match="responses"):
         session.folders()

@@ -54,6 +54,8 @@ STRICT = NetworkPolicy()
         "fec0::1",  # site-local (deprecated, still private)
         "64:ff9b:1::a9fe:a9fe",  # local-use NAT64 (RFC 8215) of 169.254.169.254
         "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo whose client is 127.0.0.1
+        "64:ff9b:1:a00:1:0:808:808",  # local-use NAT64, /48 layout: 10.0.0.1 inside
+        "::ffff:0:7f00:1",  # IPv4-translated (SIIT) 127.0.0.1
     ],
 )
 def test_private_and_special_addresses_are_refused(address: str) -> None:

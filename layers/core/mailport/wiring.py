@@ -8,7 +8,9 @@ invocations that follow. (That is why the imports below sit inside the propertie
 
 from __future__ import annotations
 
-from functools import cache, cached_property
+import threading
+from collections.abc import Callable
+from functools import cache, cached_property, wraps
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -70,6 +72,27 @@ def identity_provider(
     )
 
 
+def part[T](build: Callable[[Container], T]) -> cached_property[T]:
+    """A part of the container: built once, on first use, under the container's lock.
+
+    ``cached_property`` alone does not lock (Python 3.12): threads that first ask at the
+    same moment (the dispatcher's, the local stack's handlers) would each build one — two
+    boto3 clients made at once from one session, or two metric buffers of which only one is
+    drained.
+    """
+    name = build.__name__
+
+    @wraps(build)
+    def locked(self: Container) -> T:
+        with self._lock:
+            if name not in self.__dict__:
+                self.__dict__[name] = build(self)
+            value: T = self.__dict__[name]
+            return value
+
+    return cached_property(locked)
+
+
 class Container:
     """The adapters and use-cases a handler may use, built from one ``Settings`` (an
     explicit session beats the default one), each once, on first use.
@@ -78,68 +101,69 @@ class Container:
     def __init__(self, settings: Settings, session: boto3.session.Session | None = None) -> None:
         self.settings = settings
         self.session = session or boto3.session.Session()
+        self._lock = threading.RLock()  # parts build parts: re-entrant
 
     # -- adapters shared by several use-cases --------------------------------------------
 
-    @cached_property
+    @part
     def _dynamodb(self) -> Any:
         return self.session.client("dynamodb")  # one client for every adapter on the table
 
-    @cached_property
+    @part
     def _store(self) -> Any:
         from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 
         return DynamoMailbox(self.settings.table_name, client=self._dynamodb)
 
-    @cached_property
+    @part
     def _raw(self) -> Any:
         from mailport.adapters.s3 import S3RawStore
 
         return S3RawStore(self.settings.mail_bucket, session=self.session)
 
-    @cached_property
+    @part
     def _accounts(self) -> Any:
         from mailport.adapters.dynamodb_accounts import DynamoAccounts
 
         return DynamoAccounts(self.settings.table_name, client=self._dynamodb)
 
-    @cached_property
+    @part
     def _migrations(self) -> Any:
         from mailport.adapters.dynamodb_migrations import DynamoMigrations
 
         return DynamoMigrations(self.settings.table_name, client=self._dynamodb)
 
-    @cached_property
+    @part
     def _secrets(self) -> SecretBox:
         from mailport.adapters.kms import KmsSecretBox
 
         return KmsSecretBox(self.settings.credentials_key_id, session=self.session)
 
-    @cached_property
+    @part
     def _queue(self) -> Any:
         from mailport.adapters.sqs import SqsFetchQueue
 
         return SqsFetchQueue(self.settings.fetch_queue_url, session=self.session)
 
-    @cached_property
+    @part
     def _network(self) -> Any:
         from mailport.domain.network import LOCAL_TESTS, NetworkPolicy
 
         return LOCAL_TESTS if self.settings.allow_private_mail_hosts else NetworkPolicy()
 
-    @cached_property
+    @part
     def _pop3(self) -> Any:
         from mailport.adapters.pop3 import Pop3Connector
 
         return Pop3Connector(network=self._network)
 
-    @cached_property
+    @part
     def _imap(self) -> ImapConnector:
         from mailport.adapters.imap import ImapConnector
 
         return ImapConnector(network=self._network)
 
-    @cached_property
+    @part
     def _executions(self) -> Any:
         from mailport.adapters.stepfunctions import SfnExecutions
 
@@ -147,28 +171,28 @@ class Container:
 
     # -- what handlers use ---------------------------------------------------------------
 
-    @cached_property
+    @part
     def directory(self) -> Directory:
         """Tenants and users."""
         from mailport.adapters.dynamodb import DynamoDirectory
 
         return DynamoDirectory(self.settings.table_name, session=self.session)
 
-    @cached_property
+    @part
     def mailbox(self) -> MailboxService:
         """Folders, messages, rules."""
         from mailport.usecases.mailbox import MailboxService
 
         return MailboxService(self._store, self._raw)
 
-    @cached_property
+    @part
     def importer(self) -> Importer:
         """Stores imported messages (every import path)."""
         from mailport.usecases.importing import Importer
 
         return Importer(self._store, self._raw)
 
-    @cached_property
+    @part
     def uploads(self) -> UploadService:
         """.eml upload batches and their ingest."""
         from mailport.adapters.s3 import S3UploadBucket
@@ -182,7 +206,7 @@ class Container:
             max_bytes=self.settings.max_message_bytes,
         )
 
-    @cached_property
+    @part
     def accounts(self) -> AccountService:
         """POP accounts: register, change, fetch now, runs."""
         from mailport.usecases.accounts import AccountsConfig, AccountService
@@ -196,7 +220,7 @@ class Container:
             config=AccountsConfig(ca_file=self.settings.extra_ca_file),
         )
 
-    @cached_property
+    @part
     def fetcher(self) -> PopFetcher:
         """One POP account's fetch."""
         from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
@@ -212,7 +236,7 @@ class Container:
             ),
         )
 
-    @cached_property
+    @part
     def dispatcher(self) -> Dispatcher:
         """The 10-minute POP schedule."""
         from mailport.usecases.dispatch import Dispatcher
@@ -224,7 +248,7 @@ class Container:
             parallelism=self.settings.dispatch_parallelism,
         )
 
-    @cached_property
+    @part
     def oauth(self) -> OAuthService:
         """Microsoft 365 sign-in and the access tokens migrations log in with."""
         from mailport.adapters.dynamodb_oauth import DynamoOAuth
@@ -247,7 +271,7 @@ class Container:
     def _uses_connection(self, owner: Owner, connection_id: str) -> bool:
         return self.migrations.uses_connection(owner, connection_id)
 
-    @cached_property
+    @part
     def migrations(self) -> MigrationService:
         """IMAP migrations: templates, preview, queue, cancel, revert; the scheduler."""
         from mailport.usecases.migration import MigrationService
@@ -261,14 +285,14 @@ class Container:
             tokens=self.oauth,
         )
 
-    @cached_property
+    @part
     def migration_metrics(self) -> MetricsBuffer:
         """The migration worker's figures, drained into EMF after each step."""
         from mailport.adapters.metrics import MetricsBuffer
 
         return MetricsBuffer()
 
-    @cached_property
+    @part
     def migration_runner(self) -> MigrationRunner:
         """The state machine's steps."""
         from mailport.adapters.ses import SesMailer
@@ -289,7 +313,7 @@ class Container:
             tokens=self.oauth,
         )
 
-    @cached_property
+    @part
     def admin(self) -> AdminService:
         """The organisation-wide views of the admin API."""
         from mailport.usecases.admin import AdminService

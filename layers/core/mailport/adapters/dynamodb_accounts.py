@@ -397,20 +397,23 @@ class DynamoAccounts(DynamoTable):
             ":error": state.last_error,
             ":checked": _iso(state.last_checked_at) or "",
             ":success": _iso(state.last_success_at) or "",
-            ":reason": state.disabled_reason,
             ":digest": state.server_digest,
         }
+        # The reason is written only by the run that switches fetching off: a run that was
+        # under way when the user or an admin switched it off must not erase their reason.
         expression = (
             "SET run_id = :empty, lease_until = :zero, last_run_id = :r, failures = :failures, "
             "last_status = :last_status, last_error_code = :code, last_error = :error, "
-            "last_checked_at = :checked, last_success_at = :success, "
-            "disabled_reason = :reason, server_digest = :digest"
+            "last_checked_at = :checked, last_success_at = :success, server_digest = :digest"
         )
         if disable:
             # A new version: a settings change computed before this would otherwise switch
             # automatic fetching back on unnoticed.
-            expression += ", auto_fetch = :off, version = version + :one REMOVE GSI2PK, GSI2SK"
-            values.update({":off": False, ":one": 1})
+            expression += (
+                ", disabled_reason = :reason, auto_fetch = :off, version = version + :one"
+                " REMOVE GSI2PK, GSI2SK"
+            )
+            values.update({":reason": state.disabled_reason, ":off": False, ":one": 1})
         items: list[dict[str, Any]] = [
             {
                 "Update": {

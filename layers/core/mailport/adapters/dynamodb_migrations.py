@@ -36,6 +36,7 @@ from mailport.adapters.dynamo_table import (
 from mailport.adapters.dynamodb_mailbox import job_partition
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
+    HOLDS_SLOT,
     Counts,
     FolderPlan,
     ImapTemplate,
@@ -165,6 +166,7 @@ def _fields(job: MigrationJob) -> dict[str, Any]:
         "chunks": job.chunks,
         "executions": job.executions,
         "resumes": job.resumes,
+        "slot": job.slot,
     }
 
 
@@ -209,6 +211,8 @@ def _job(item: dict[str, Any]) -> MigrationJob:
         chunks=as_int(item.get("chunks")),
         executions=as_int(item.get("executions")) or 1,
         resumes=as_int(item.get("resumes")),
+        # Items saved before the flag existed: the state said it.
+        slot=bool(item["slot"]) if "slot" in item else JobState(str(item["state"])) in HOLDS_SLOT,
         version=as_int(item.get("version")),
     )
 
@@ -352,10 +356,15 @@ class DynamoMigrations(DynamoTable):
     def cancel_queued(self, job: MigrationJob, finished: MigrationJob) -> bool:
         """Take a queued job out of the queue as ``finished``."""
         update = self._update(finished)
-        update["ConditionExpression"] = "version = :old AND #s = :q"
-        update["ExpressionAttributeNames"]["#s"] = "state"
+        # Never a job that has copied mail (queued again after a sign-in): that one must run
+        # to roll it back.
+        update["ConditionExpression"] = (
+            "version = :old AND #s = :q AND (attribute_not_exists(#p) OR #p = :no)"
+        )
+        update["ExpressionAttributeNames"].update({"#s": "state", "#p": "planned"})
         values = update["ExpressionAttributeValues"]
         values[":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
+        values[":no"] = {"BOOL": False}
         try:
             self._call("cancelling the migration", "update_item", **update)
         except ConditionFailed:

@@ -74,7 +74,7 @@ type Phase = str  # "connect" | "tls" | "login" | "session"
 # One command's untagged responses: a FETCH of a batch (100 messages) gives ~100, a LIST of
 # MAX_FOLDERS (1,000) folders ~1,000; these bounds are far above any honest answer.
 MAX_UNTAGGED = 100_000
-MAX_UNTAGGED_BYTES = 64 * 2**20  # lines, not literals (those have their own budget)
+MAX_UNTAGGED_BYTES = 128 * 2**20  # lines and literals (FETCH bodies: ≤ 32 MB a batch)
 
 
 class StartTlsRefused(imaplib.IMAP4.error):
@@ -291,11 +291,13 @@ class _CappedIMAP4(imaplib.IMAP4):
         line cap) can't grow memory until the worker dies.
         """
         self.untagged_count += 1
-        self.untagged_bytes += len(dat) if isinstance(dat, bytes | bytearray) else 0
+        # A response with a literal comes as (line, literal): count both.
+        parts = dat if isinstance(dat, tuple) else (dat,)
+        self.untagged_bytes += sum(len(p) for p in parts if isinstance(p, bytes | bytearray))
         if self.untagged_count > MAX_UNTAGGED or self.untagged_bytes > MAX_UNTAGGED_BYTES:
             raise LiteralTooLarge(
                 f"the server sent over {MAX_UNTAGGED} responses or "
-                f"{MAX_UNTAGGED_BYTES // 2**20} MB of lines for one command"
+                f"{MAX_UNTAGGED_BYTES // 2**20} MB of responses for one command"
             )
         super()._append_untagged(typ, dat)  # type: ignore[misc]
 
@@ -466,6 +468,9 @@ class ImapSession:
     def _call[T](self, call: Callable[[], T], budget: int | None = None) -> T:
         self._conn.budget = budget
         self._conn.untagged_count = self._conn.untagged_bytes = 0
+        # imaplib keeps untagged responses nobody asked for (it clears only a few kinds):
+        # what earlier commands left is not needed, and would pile up over a folder.
+        self._conn.untagged_responses.clear()
         try:
             return _guarded("session", self._secrets, call)
         except RemoteProtocolError as e:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -45,6 +47,11 @@ IMAP_SCOPES = ("https://outlook.office.com/IMAP.AccessAsUser.All",)
 # Errors after which only the user can help (the grant is revoked, expired, or needs consent
 # again); anything else from the token endpoint is worth a retry.
 _SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
+# Microsoft refuses mailport itself (an expired client secret, a changed registration): no
+# retry helps, and rolling migrations back would lose days of work. Jobs wait, like for a
+# sign-in, until the admin fixes it and the user signs in again.
+_APP_REFUSED = {"invalid_client", "unauthorized_client"}
+_CREDENTIALS_TTL_S = 900.0  # a rotated client secret is picked up within 15 minutes
 _USERNAME_CLAIMS = ("preferred_username", "email", "upn", "unique_name")
 
 
@@ -53,13 +60,29 @@ class SecretsManagerAppCredentials:
     ``{"client_id": ..., "client_secret": ...}``; read on first use and kept.
     """
 
-    def __init__(self, secret_id: str, *, session: boto3.session.Session | None = None) -> None:
+    def __init__(
+        self,
+        secret_id: str,
+        *,
+        session: boto3.session.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._secret_id = secret_id
         self._session = session or boto3.session.Session()
+        self._clock = clock
+        self._kept: tuple[float, tuple[str, str]] | None = None
+        self._lock = threading.Lock()
 
-    @functools.cache  # noqa: B019 - one per process, like the wiring that holds it
     def __call__(self) -> tuple[str, str]:
-        """(client id, client secret)."""
+        """(client id, client secret), read again after 15 minutes (a rotated secret)."""
+        with self._lock:
+            if self._kept is not None and self._clock() - self._kept[0] < _CREDENTIALS_TTL_S:
+                return self._kept[1]
+            value = self._read()
+            self._kept = (self._clock(), value)
+            return value
+
+    def _read(self) -> tuple[str, str]:
         try:
             raw = self._session.client("secretsmanager").get_secret_value(SecretId=self._secret_id)[
                 "SecretString"
@@ -199,6 +222,11 @@ class MsalMicrosoft:
                 raise SignInRequired(
                     "Microsoft no longer accepts the saved sign-in (it was revoked or expired); "
                     "sign in again to continue"
+                )
+            if error in _APP_REFUSED:
+                raise SignInRequired(
+                    f"Microsoft refused mailport's app registration ({error}): your "
+                    "administrator must renew it; then sign in again to continue"
                 )
             raise TransientError(f"Microsoft could not refresh the sign-in ({error[:60]})")
         changed = token_cache.has_state_changed

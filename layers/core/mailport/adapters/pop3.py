@@ -204,7 +204,7 @@ class _Wire:
     def _fill(self) -> None:
         try:
             chunk = self._sock.recv(_RECV)
-        except OSError as e:
+        except (OSError, ValueError) as e:  # ValueError: TLS unwrapped by the watchdog
             self._too_slow(e)
             raise
         if not chunk:

@@ -500,6 +500,10 @@ class MigrationJob:
     chunks: int = 0  # CopyChunk steps done (all executions)
     executions: int = 1
     resumes: int = 0  # times it was queued again after a new sign-in
+    # Holds one of the limited run slots (taken when the scheduler starts it, given back in
+    # the write that ends or parks it): recorded, not inferred from the state, so a path
+    # through a state that holds none can never give one back twice.
+    slot: bool = False
     version: int = 0  # optimistic lock: every save is conditional on it
 
     @property

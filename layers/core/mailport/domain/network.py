@@ -21,7 +21,10 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # IPv6 prefixes that carry an IPv4 address inside; the inner address is what is reached.
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: IPv4 in the last 32 bits
+# RFC 8215's local-use NAT64 prefix: its IPv4 may sit at other offsets (RFC 6052), so the
+# whole prefix is refused rather than decoded one way.
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SIIT = ipaddress.IPv6Network("::ffff:0:0:0/96")  # IPv4-translated (RFC 2765): refused too
 _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (RFC 4291 2.5.5.1)
 # Not global, though Python's is_global (3.12.1) says so: deprecated site-local (RFC 3879).
 _SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
@@ -74,7 +77,7 @@ def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     forms = (
         address.ipv4_mapped,
-        low32 if address in _NAT64 or address in _NAT64_LOCAL else None,
+        low32 if address in _NAT64 else None,
         # ::a.b.c.d; not :: or ::1, which mean something else.
         low32 if address in _IPV4_COMPATIBLE and int(address) > 1 else None,
         address.sixtofour,
@@ -88,6 +91,8 @@ def is_public(address: IPAddress) -> bool:
     inner = embedded_ipv4(address)
     if inner is not None:
         return is_public(inner)
-    if isinstance(address, ipaddress.IPv6Address) and address in _SITE_LOCAL:
+    if isinstance(address, ipaddress.IPv6Address) and any(
+        address in net for net in (_SITE_LOCAL, _NAT64_LOCAL, _SIIT)
+    ):
         return False
     return address.is_global and not address.is_multicast

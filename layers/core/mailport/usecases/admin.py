@@ -41,10 +41,10 @@ class AdminService:
         """A page of the organisation's migrations, newest first, each with its user."""
         jobs, next_cursor = self._migrations.tenant_jobs(tenant_id, page_size(limit), cursor)
         now = self._account_service.now()
-        return {
-            "migrations": [{**j.to_json(now), "user_id": j.user_id} for j in jobs],
-            "next_cursor": next_cursor,
-        }
+        # Without the per-folder plan: a page of 200 Gmail-sized jobs would pass Lambda's
+        # 6 MB response limit (GET /v1/migrations/{id} has the folders).
+        views = [{**j.to_json(now), "user_id": j.user_id, "folders": []} for j in jobs]
+        return {"migrations": views, "next_cursor": next_cursor}
 
     def accounts(self, tenant_id: str, limit: str | None, cursor: str | None) -> dict[str, object]:
         """A page of the organisation's POP accounts, newest first, each with its user."""

@@ -22,7 +22,6 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.migration import (
     ACTIVE,
-    HOLDS_SLOT,
     MAX_FOLDERS,
     TERMINAL,
     FolderMapping,
@@ -39,12 +38,13 @@ from mailport.domain.migration import (
     parse_template,
 )
 from mailport.domain.mime import MAX_BYTES
+from mailport.domain.oauth import OAuthNotConfigured, SignInRequired
 from mailport.domain.remote import (
     Credentials,
     ImapFolder,
     ServerAddress,
 )
-from mailport.errors import MailportError, NotFound, ValidationFailed
+from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
 from mailport.ports import (
     AccessTokens,
     Executions,
@@ -98,9 +98,16 @@ def secret_context(job: MigrationJob) -> dict[str, str]:
     return {"tenant": job.tenant_id, "user": job.user_id, "job": job.job_id}
 
 
-def job_ref(job: MigrationJob) -> dict[str, str]:
-    """What an execution knows of its job (no secret)."""
-    return {"job_id": job.job_id, "tenant_id": job.tenant_id, "user_id": job.user_id}
+def job_ref(job: MigrationJob) -> dict[str, str | int]:
+    """What an execution knows of its job (no secret); ``resumes``: which run of the job it
+    is (a step of an earlier run leaves a resumed job alone).
+    """
+    return {
+        "job_id": job.job_id,
+        "tenant_id": job.tenant_id,
+        "user_id": job.user_id,
+        "resumes": job.resumes,
+    }
 
 
 def owner_of(ref: Mapping[str, Any]) -> tuple[Owner, str]:
@@ -129,7 +136,14 @@ def credentials_for(
         return Credentials(server.username, password)
     if tokens is None:
         raise ValidationFailed("Microsoft 365 sign-in is not set up on this service")
-    return tokens.mailbox_token(job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id)
+    try:
+        return tokens.mailbox_token(
+            job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id
+        )
+    except OAuthNotConfigured as e:
+        # The app registration was removed: a job waits (and is not rolled back) until it
+        # is set up again and the user signs in again.
+        raise SignInRequired(f"{e.message}; sign in again once it is") from e
 
 
 def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:
@@ -324,33 +338,44 @@ class MigrationService:
         return self._view(self._job(owner, job_id))
 
     def cancel(self, owner: Owner, job_id: str) -> dict[str, object]:
-        """A queued job leaves the queue; a running one is rolled back at its next step."""
-        job = self._job(owner, job_id)
-        if job.state is JobState.NEEDS_SIGNIN or (job.state is JobState.QUEUED and job.planned):
-            # It has copied mail already: it must run again to roll that back.
-            queued = replace(job, state=JobState.QUEUED, resumes=job.resumes + 1)
-            if self._migrations.requeue(queued, cancel=True):
-                self._start_queued(job.job_id)
-                return self.get(owner, job_id)
+        """A queued job leaves the queue; a running one is rolled back at its next step; one
+        that has copied mail already (waiting for a sign-in, or queued again after one) runs
+        again to roll it back. Decided afresh if the job changes meanwhile.
+        """
+        for _ in range(3):
             job = self._job(owner, job_id)
-        if job.state is JobState.QUEUED:
-            finished = replace(
-                job,
-                state=JobState.ROLLED_BACK,
-                finished_at=self._clock(),
-                sealed_secret=None,
-                error=JobError("cancelled", "cancelled before it started"),
-            )
-            if self._migrations.cancel_queued(job, finished):
+            if job.state is JobState.NEEDS_SIGNIN or (job.state is JobState.QUEUED and job.planned):
+                queued = replace(
+                    job,
+                    state=JobState.QUEUED,
+                    resumes=job.resumes + (job.state is JobState.NEEDS_SIGNIN),
+                    error=JobError("cancelled", "cancelled by the user"),
+                )
+                if self._migrations.requeue(queued, cancel=True):
+                    self._start_queued(owner, job_id)
+                    return self.get(owner, job_id)
+                continue
+            if job.state is JobState.QUEUED:
+                finished = replace(
+                    job,
+                    state=JobState.ROLLED_BACK,
+                    finished_at=self._clock(),
+                    sealed_secret=None,
+                    error=JobError("cancelled", "cancelled before it started"),
+                )
+                # Only a job that copied nothing: the condition re-checks it in the write.
+                if self._migrations.cancel_queued(job, finished):
+                    return self.get(owner, job_id)
+                continue  # it started (or was resumed) meanwhile
+            if job.state in ACTIVE and self._migrations.request_cancel(owner, job_id):
                 return self.get(owner, job_id)
-            job = self._job(owner, job_id)  # it started meanwhile
-        if job.state in ACTIVE and self._migrations.request_cancel(owner, job_id):
-            return self.get(owner, job_id)
-        raise JobNotCancellable(f"a {job.state.value} migration can't be cancelled")
+            raise JobNotCancellable(f"a {job.state.value} migration can't be cancelled")
+        raise Conflict("the migration changed while cancelling; try again")
 
-    def _start_queued(self, job_id: str) -> None:
+    def _start_queued(self, owner: Owner, job_id: str) -> None:
         try:
-            self.scheduler.start_next()
+            # Named: the queue's index may not show the job yet.
+            self.scheduler.start_next(newest=(owner, job_id))
         except MailportError:
             log.exception("could not start queued migrations", extra={"job_id": job_id})
 
@@ -366,7 +391,8 @@ class MigrationService:
                     resumed = (*resumed, job.job_id)
         if resumed:
             log.info("migrations resumed after sign-in", extra={"jobs": resumed})
-            self._start_queued(resumed[0])
+            for job_id in resumed:
+                self._start_queued(owner, job_id)
         return resumed
 
     def uses_connection(self, owner: Owner, connection_id: str) -> bool:
@@ -434,7 +460,10 @@ class Scheduler:
             if job is None or job.state is not JobState.QUEUED:
                 continue
             running = replace(
-                job, state=JobState.RUNNING, started_at=job.started_at or self._clock()
+                job,
+                state=JobState.RUNNING,
+                started_at=job.started_at or self._clock(),
+                slot=True,
             )
             outcome = self._migrations.claim(
                 job, running, self._config.max_running, self._config.max_per_tenant
@@ -488,7 +517,7 @@ class Scheduler:
                 sealed_secret=None,
                 error=JobError("not_started", f"the migration could not start: {e.message}"),
             )
-            self._migrations.save_job(failed, release=True)
+            self._migrations.save_job(replace(failed, slot=False), release=job.slot)
 
     def execution_ended(self, name: str, status: str, payload: Mapping[str, Any]) -> None:
         """An execution ended. If it ended without finishing its job's saga (stopped, timed
@@ -498,7 +527,9 @@ class Scheduler:
         if isinstance(ref, Mapping) and status != "SUCCEEDED" and "tenant_id" in ref:
             owner, job_id = owner_of(ref)
             job = self._migrations.get_job(owner, job_id)
-            if job is not None and job.state not in TERMINAL and job.state is not JobState.QUEUED:
+            # Queued and parked (waiting for a sign-in) jobs have no execution to recover.
+            waiting = (JobState.QUEUED, JobState.NEEDS_SIGNIN)
+            if job is not None and job.state not in TERMINAL and job.state not in waiting:
                 self._recover(job, name)
         self.start_next()
 
@@ -512,10 +543,11 @@ class Scheduler:
                 finished_at=self._clock(),
                 sealed_secret=None,
             )
-            self._migrations.save_job(failed, release=job.state in HOLDS_SLOT)
             # The user is told as after any rollback that could not finish: an execution
-            # that only sends that notice (the worker's notify step; the job is failed now).
+            # that only sends that notice (the worker's notify step). Started first (its name
+            # makes a repeat a no-op), so a failure in between can't leave the user untold.
             self._executions.start(f"{job.job_id}-giveup", {"job": job_ref(job), "mode": "give_up"})
+            self._migrations.save_job(replace(failed, slot=False), release=job.slot)
             return
         log.warning("execution ended early: recovering", extra={"job_id": job.job_id})
         saved = self._migrations.save_job(replace(job, executions=job.executions + 1))

@@ -167,7 +167,9 @@ class MigrationRunner:
     def _save(
         self, before: MigrationJob, after: MigrationJob, *, unless_cancelled: bool = False
     ) -> MigrationJob:
-        release = before.state in HOLDS_SLOT and after.state not in HOLDS_SLOT
+        release = before.slot and after.state not in HOLDS_SLOT
+        if release:
+            after = replace(after, slot=False)
         try:
             return self._migrations.save_job(
                 after, release=release, unless_cancelled=unless_cancelled
@@ -411,9 +413,12 @@ class MigrationRunner:
     def suspend(self, ref: Mapping[str, Any], error: object) -> dict[str, Any]:
         """The Microsoft 365 sign-in stopped working: park the job (slot freed, mail kept)
         until the user signs in again, and tell them. Idempotent: a retried step only
-        re-sends the same notice.
+        re-sends the same notice; a step of an execution the job has since outlived (it was
+        resumed meanwhile) does nothing.
         """
         owner, job = self._load(ref)
+        if int(ref.get("resumes", job.resumes)) != job.resumes:
+            return {"state": job.state.value, "stale": True}
         if job.state is not JobState.NEEDS_SIGNIN:
             _require_active(job)
             waiting = replace(
@@ -422,9 +427,27 @@ class MigrationRunner:
                 paused_until=None,
                 error=JobError("signin_required", error_of(error).message),
             )
-            job = self._save(job, waiting)
+            # A cancel that arrives meanwhile wins: the retry then rolls the job back.
+            job = self._save(job, waiting, unless_cancelled=True)
         self._notify(owner, job, f"signin_required:{job.resumes}")
+        self._resume_if_signed_in(job)
         return {"state": job.state.value}
+
+    def _resume_if_signed_in(self, job: MigrationJob) -> None:
+        """The user may have signed in again between the failed refresh and the parking
+        (the sign-in found no parked job to resume then): queue it again now.
+        """
+        cid = job.server.connection_id
+        if self._tokens is None or cid is None:
+            return
+        try:
+            ready = self._tokens.connection_email(job.tenant_id, job.user_id, cid) is not None
+        except MailportError:  # still needs a sign-in (or unreadable): stays parked
+            return
+        if ready:
+            queued = replace(job, state=JobState.QUEUED, error=None, resumes=job.resumes + 1)
+            if self._migrations.requeue(queued, cancel=False):
+                log.info("signed in meanwhile: queued again", extra={"job_id": job.job_id})
 
     def continue_as_new(self, ref: Mapping[str, Any]) -> dict[str, Any]:
         """Carry the job on in a fresh execution (the history of one is capped at 25,000

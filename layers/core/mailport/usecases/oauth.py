@@ -145,15 +145,7 @@ class OAuthService:
                 new=True,
             )
         else:
-            connection = self._store.save_connection(
-                replace(
-                    before,
-                    account_id=grant.account_id,
-                    status=ConnectionStatus.READY,
-                    updated_at=now,
-                    sealed_cache=sealed,
-                )
-            )
+            connection = self._renew(before, grant.account_id, sealed, now)
         log.info("signed in", extra={"connection_id": connection_id})
         if self.on_signed_in is not None:
             try:
@@ -162,6 +154,32 @@ class OAuthService:
                 # The sign-in is saved; the scheduler's sweep starts what is queued.
                 log.exception("could not resume migrations", extra={"connection_id": connection_id})
         return connection.to_json()
+
+    def _renew(
+        self, before: OAuthConnection, account_id: str, sealed: bytes, now: dt.datetime
+    ) -> OAuthConnection:
+        """Save a new sign-in over a connection; it wins over a token refresh that a job
+        saved meanwhile (the refreshed tokens belong to the old sign-in).
+        """
+        for _ in range(3):
+            try:
+                return self._store.save_connection(
+                    replace(
+                        before,
+                        account_id=account_id,
+                        status=ConnectionStatus.READY,
+                        updated_at=now,
+                        sealed_cache=sealed,
+                    )
+                )
+            except Conflict:
+                fresh = self._store.get_connection(
+                    before.tenant_id, before.user_id, before.connection_id
+                )
+                if fresh is None:
+                    raise
+                before = fresh
+        raise Conflict("the sign-in could not be saved; try again")
 
     def list(self, owner: Owner) -> list[dict[str, object]]:
         """The user's Microsoft 365 connections."""

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, Route, expect
 
 from mailport_local.stack import LocalStack
@@ -152,3 +153,11 @@ def test_an_expired_token_returns_to_sign_in_with_a_message(
     expect(page.get_by_text(dictionary("en")["signin.expired"])).to_be_visible()
     expect(page.locator("#hosted-signin")).to_be_visible()
     assert stored_token(page) is None
+
+
+def test_the_local_stack_has_no_hosted_signin(local_stack: LocalStack) -> None:
+    # Public (no token), and 404 where there is no hosted sign-in: the console then offers the
+    # local stack's demo users (or, on a stack deployed without ConsoleUrl, a pasted token).
+    r = requests.get(f"{local_stack.api_url}/v1/auth/config", timeout=10)
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["code"] == "not_configured"

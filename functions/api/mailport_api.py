@@ -28,6 +28,7 @@ from mailport.errors import (
     ValidationFailed,
 )
 from mailport.http import error_body, status_for
+from mailport.signin import hosted_signin_config
 from mailport.tracing import TRACED
 from mailport.usecases.me import who_am_i
 from mailport.wiring import container
@@ -106,6 +107,18 @@ def openapi() -> Response:
     return _json(_OPENAPI)
 
 
+@route("/v1/auth/config", methods=["GET"])
+def auth_config() -> Response:
+    """Where the console signs in (public: asked before anyone has): the hosted UI's OAuth
+    endpoints and the app client. 404 ``not_configured`` where there is no hosted sign-in (the
+    local stack, whose console uses its demo users, or a stack deployed without ConsoleUrl).
+    """
+    config = hosted_signin_config(container().settings)
+    if config is None:
+        return _json(error_body("not_configured", "There is no hosted sign-in here."), 404)
+    return _json(config)
+
+
 # ---------------------------------------------------------------- web console (public files)
 _CONSOLE_DIR = Path(__file__).with_name("console")
 _CONSOLE_TYPES = {
@@ -125,9 +138,11 @@ _CONSOLE_HEADERS = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
-    # Uploads go straight to S3 (presigned POST), the only other origin the console talks to.
+    # Uploads go straight to S3 (presigned POST); the hosted sign-in's token endpoint is on
+    # the user pool's domain: the only other origins the console talks to.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "connect-src 'self' https://*.amazonaws.com http://127.0.0.1:* http://localhost:*; "
+    "connect-src 'self' https://*.amazonaws.com https://*.amazoncognito.com "
+    "http://127.0.0.1:* http://localhost:*; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
 }
 

@@ -106,6 +106,7 @@ def test_console_is_served_public_typed_and_whitelisted(local_stack: LocalStack)
     wanted = {
         "index.html": "text/html; charset=utf-8",
         "app.js": "text/javascript; charset=utf-8",
+        "signin.js": "text/javascript; charset=utf-8",
         "console.css": "text/css; charset=utf-8",
         "i18n-ja.json": "application/json; charset=utf-8",
     }
@@ -116,6 +117,8 @@ def test_console_is_served_public_typed_and_whitelisted(local_stack: LocalStack)
         assert r.content == (CONSOLE / name).read_bytes()
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+        # The hosted sign-in's token endpoint (a Cognito domain) may be fetched.
+        assert "https://*.amazoncognito.com" in r.headers["Content-Security-Policy"]
     for name in ("..%2Fmailport_api.py", "openapi.json", "mailport_api.py", "nothing.js", "%2e%2e"):
         r = requests.get(f"{api}/console/{name}", timeout=10)
         assert r.status_code == 404, name

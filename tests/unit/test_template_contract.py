@@ -66,6 +66,8 @@ def test_public_routes_are_exactly_the_documented_public_ones() -> None:
         == {
             ("/v1/health", "GET"),
             ("/v1/openapi.json", "GET"),
+            # The console asks where to sign in before anyone has.
+            ("/v1/auth/config", "GET"),
             # Microsoft sends the browser back without our token: the flow's cookie identifies it.
             ("/v1/oauth/microsoft/callback", "GET"),
             ("/", "GET"),  # the web console's redirect and static files
@@ -102,3 +104,18 @@ def test_every_function_has_the_logger_and_the_tracer() -> None:
             continue
         assert "Logger()" in text and "@logger.inject_lambda_context" in text, path.name
         assert "Tracer(" in text and "@tracer.capture_lambda_handler" in text, path.name
+
+
+def test_the_console_is_the_sign_in_clients_only_callback() -> None:
+    resources = TEMPLATE["Resources"]
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["GenerateSecret"] is False  # a public client: PKCE instead of a secret
+    assert client["SupportedIdentityProviders"] == ["COGNITO"]
+    hosted = {"Fn::If": ["HostedSignIn", ["code"], {"Ref": "AWS::NoValue"}]}
+    assert client["AllowedOAuthFlows"] == hosted
+    console_only = {"Fn::If": ["HostedSignIn", [{"Ref": "ConsoleUrl"}], {"Ref": "AWS::NoValue"}]}
+    assert client["CallbackURLs"] == client["LogoutURLs"] == console_only
+    assert resources["UserPoolDomain"]["Type"] == "AWS::Cognito::UserPoolDomain"
+    env = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert {"AUTH_DOMAIN", "AUTH_CLIENT_ID", "AUTH_ISSUER", "CONSOLE_URL"} <= set(env)
+    assert env["CONSOLE_URL"] == {"Ref": "ConsoleUrl"}

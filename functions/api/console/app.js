@@ -1,5 +1,6 @@
 // The console's shell: language, sign-in, navigation between pages (hash routes).
 import * as api from "./api.js";
+import * as signin from "./signin.js";
 import { clear, errorBox, field, h, checkbox } from "./dom.js";
 import { loadLanguage, preferredLanguage, rememberLanguage, t, translateStatic } from "./i18n.js";
 import { mailboxPage } from "./page-mailbox.js";
@@ -28,7 +29,8 @@ const PAGES = [
   { id: "metrics", key: "nav.metrics", render: metricsPage, admin: true, local: true },
 ];
 
-const state = { me: null, cleanup: null, metrics: false };
+// notice: what the sign-in page says first (an error, or {key} of a message), once.
+const state = { me: null, cleanup: null, metrics: false, notice: null };
 const allowed = (p) => (!p.admin || state.me?.admin) && (!p.local || state.metrics);
 const main = document.getElementById("main");
 
@@ -77,6 +79,10 @@ async function signInPage() {
   const local = await api.localLoginAvailable();
   const heading = h("h1", { tabindex: -1 }, t("signin.title"));
   const status = h("div", { "aria-live": "polite" });
+  const notice = state.notice;
+  state.notice = null;
+  if (notice?.key) clear(status, h("p", { class: "notice" }, t(notice.key)));
+  else if (notice) clear(status, errorBox(notice));
   const done = async (work) => {
     clear(status);
     try {
@@ -88,6 +94,37 @@ async function signInPage() {
     }
   };
   if (!local) {
+    const config = await signin.hostedConfig();
+    if (config) {
+      clear(
+        main,
+        h(
+          "section",
+          { class: "card narrow" },
+          heading,
+          h("p", {}, t("signin.hosted_intro")),
+          h(
+            "button",
+            {
+              type: "button",
+              id: "hosted-signin",
+              onclick: async () => {
+                clear(status);
+                try {
+                  await signin.beginSignIn(config);
+                } catch (e) {
+                  clear(status, errorBox(e));
+                }
+              },
+            },
+            t("signin.hosted_submit"),
+          ),
+          status,
+        ),
+      );
+      heading.focus();
+      return;
+    }
     const tokenInput = h("textarea", { rows: 3, autocomplete: "off", spellcheck: false });
     clear(
       main,
@@ -95,7 +132,7 @@ async function signInPage() {
         "section",
         { class: "card narrow" },
         heading,
-        h("p", { class: "notice" }, t("signin.hosted_not_built")),
+        h("p", { class: "notice" }, t("signin.hosted_not_configured")),
         h(
           "form",
           {
@@ -183,24 +220,52 @@ async function start() {
     await loadLanguage(select.value);
     await show(false);
   });
-  document.getElementById("signout").addEventListener("click", () => {
+  document.getElementById("signout").addEventListener("click", async () => {
+    const hosted = signin.signedInHosted();
     api.setToken(null);
+    signin.rememberHosted(false);
     state.me = null;
     state.metrics = false;
+    const config = hosted ? await signin.hostedConfig() : null;
+    if (config) {
+      // The hosted UI forgets its session too, then sends the browser back here.
+      signin.leaveNotice("signin.signed_out");
+      window.location.assign(signin.signOutUrl(config));
+      return;
+    }
+    state.notice = { key: "signin.signed_out" };
     go("#/");
   });
   api.whenSignedOut(() => {
     if (!state.me) return; // signing in: the sign-in page shows the error itself
+    // The ID token expired (an hour) or was revoked: sign in again, and say why.
     api.setToken(null);
+    signin.rememberHosted(false);
     state.me = null;
+    state.notice = { key: "signin.expired" };
     show();
   });
   window.addEventListener("hashchange", () => show());
+  const left = signin.takeNotice();
+  if (left) state.notice = { key: left };
+  // Back from the hosted UI (?code=&state= or ?error=): finish the sign-in.
+  const callback = signin.callbackParams();
+  if (callback) {
+    try {
+      api.setToken(await signin.finishSignIn(await signin.hostedConfig(), callback));
+      signin.rememberHosted(true);
+    } catch (e) {
+      api.setToken(null);
+      state.notice = e;
+    }
+  }
   if (api.token()) {
     try {
       await loadMe();
-    } catch {
+    } catch (e) {
       api.setToken(null);
+      signin.rememberHosted(false);
+      if (callback) state.notice = e;
     }
   }
   await show(false);

@@ -31,6 +31,7 @@ STOOD_IN = {
     "AWS::Serverless::Api": "the local gateway serves the API",
     "AWS::Cognito::UserPool": "the local gateway signs and checks tokens",
     "AWS::Cognito::UserPoolClient": "the local gateway signs and checks tokens",
+    "AWS::Cognito::UserPoolDomain": "no hosted sign-in locally (the console's demo users)",
     "AWS::CloudWatch::Dashboard": "CloudWatch is not emulated locally",
     "AWS::CloudWatch::Alarm": "CloudWatch is not emulated locally",
     "AWS::SNS::Topic": "alarms are not emulated locally",

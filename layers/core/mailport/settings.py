@@ -48,11 +48,23 @@ class Settings:
     m365_imap_port: int = 993
     oauth_redirect_uri: str | None = None  # else derived from the request (API's own URL)
     oauth_ca_file: str | None = None  # local stack only: the fake identity provider's CA
+    # The console's hosted sign-in (Cognito): the user pool domain's origin, the app client,
+    # the pool's issuer and the console's address (the client's callback and logout URL).
+    # Without the domain, the client and the console URL there is no hosted sign-in.
+    auth_domain: str | None = None
+    auth_client_id: str | None = None
+    auth_issuer: str | None = None
+    console_url: str | None = None
 
     @property
     def is_local(self) -> bool:
         """True only in the emulated local stack (never in a deployed one)."""
         return self.stage == "local"
+
+    @property
+    def hosted_signin(self) -> bool:
+        """True when the console can sign in through the hosted UI (GET /v1/auth/config)."""
+        return bool(self.auth_domain and self.auth_client_id and self.console_url)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,6 +120,10 @@ class Settings:
                 else 993
             ),
             oauth_redirect_uri=source.get("OAUTH_REDIRECT_URI") or None,
+            auth_domain=(source.get("AUTH_DOMAIN") or "").rstrip("/") or None,
+            auth_client_id=source.get("AUTH_CLIENT_ID") or None,
+            auth_issuer=source.get("AUTH_ISSUER") or None,
+            console_url=source.get("CONSOLE_URL") or None,
             oauth_ca_file=(
                 source.get("OAUTH_EXTRA_CA_FILE") or None
                 if source.get("STAGE") == "local"

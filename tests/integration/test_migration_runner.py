@@ -4,12 +4,14 @@ moto over HTTP, a recording executor and a clock the test moves (pacing waits a 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import pytest
 
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
@@ -497,3 +499,51 @@ def test_a_cancel_that_lands_while_finalizing_wins(
     assert env.service.get(me, job["id"])["state"] == "running"
     env.runner.rollback(ref, {"Error": "JobCancelled", "Cause": "{}"})
     assert env.service.get(me, job["id"])["state"] == "rolled_back"
+
+
+def _tenant_running(local_stack: LocalStack, tenant_id: str) -> int:
+    item = boto3.client("dynamodb").get_item(
+        TableName=local_stack.physical_id("MailportTable"),
+        Key={"PK": {"S": f"MIGRUN#{tenant_id}"}, "SK": {"S": "COUNT"}},
+        ConsistentRead=True,
+    )
+    return int(item.get("Item", {}).get("n", {}).get("N", "0"))
+
+
+def test_a_parked_job_gives_its_slot_back_once_and_is_never_cancelled_as_unstarted(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    """Review findings: a job that waits for a sign-in holds no slot, and whatever happens
+    to it afterwards (a late suspend of an older run, a cancel) never gives one back again,
+    and a job that copied mail is never dropped as "cancelled before it started".
+    """
+    env = build(local_stack, dovecot)
+    me = owner()
+    user, password = env.seed_user(3)
+    job = env.create(me, user, password)
+    ref = ref_of(me, job)
+    env.runner.plan(ref)
+    assert _tenant_running(local_stack, me.tenant_id) == 1
+    error = {"Error": "SignInRequired", "Cause": "revoked"}
+    assert env.runner.suspend(ref, error)["state"] == "needs_signin"
+    assert _tenant_running(local_stack, me.tenant_id) == 0
+    assert env.runner.suspend(ref, error)["state"] == "needs_signin"  # a retried step
+    assert _tenant_running(local_stack, me.tenant_id) == 0
+
+    # The user signed in again: queued again, in a newer run. A late suspend of the old
+    # run leaves it alone.
+    parked = env.migrations.get_job(me, job["id"])
+    assert parked is not None and not parked.slot
+    queued = dataclasses.replace(parked, state=JobState.QUEUED, error=None, resumes=1)
+    assert env.migrations.requeue(queued, cancel=False)
+    old_run = {**ref, "resumes": 0}  # as that execution's input names its run
+    assert env.runner.suspend(old_run, error) == {"state": "queued", "stale": True}
+    # It copied (planned) mail: the cancel of a queued job that started nothing is refused.
+    again = env.migrations.get_job(me, job["id"])
+    assert again is not None
+    finished = dataclasses.replace(again, state=JobState.ROLLED_BACK)
+    assert env.migrations.cancel_queued(again, finished) is False
+    # The user's cancel queues it for its rollback instead.
+    assert env.service.cancel(me, job["id"])["state"] in ("queued", "running")
+    cancelled = env.migrations.get_job(me, job["id"])
+    assert cancelled is not None and cancelled.cancel_requested

@@ -406,7 +406,11 @@ _WANTED_FIELD = re.compile(
 )
 _FIELD_END = re.compile(rb"\n(?![ \t])")  # a line break not followed by a continuation line
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")  # C0, DEL, C1: shown as a space
+# The bidi embeddings, overrides and isolates, removed: a sender could make
+# "invoice\u202efdp.exe" display as "invoiceexe.pdf" (CVE-2021-42574 style). The marks
+# (U+200E/U+200F) stay: right-to-left text needs them.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 _PADDING = re.compile(rb"[ \t]*")
 
@@ -509,7 +513,7 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
 
 
 def _clean(text: str, limit: int = _MAX_HEADER_CHARS) -> str:
-    return _CONTROL.sub(" ", text).strip()[:limit]
+    return _CONTROL.sub(" ", _BIDI.sub("", text)).strip()[:limit]
 
 
 def _header_text(value: str | None, hint: str | None, limit: int = _MAX_HEADER_CHARS) -> str:

@@ -50,3 +50,11 @@ def test_subjects_lose_bidi_overrides_but_keep_right_to_left_marks() -> None:
     )
     summary = summarize(_message(b'filename="a.txt"', subject=subject.encode()))
     assert summary.subject == "שלום\u200f abc"
+
+
+def test_what_a_server_says_is_shown_as_one_plain_line() -> None:
+    from mailport.domain.remote import server_text
+
+    said = "-ERR bad\x1b[31m \u202epassword\x00\r\n  denied\x7f"
+    assert server_text(said, 200) == "-ERR bad [31m password denied"
+    assert server_text("x" * 50, 10) == "x" * 9 + "…"

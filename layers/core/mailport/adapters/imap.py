@@ -42,6 +42,7 @@ from mailport.domain.remote import (
     RemoteTransient,
     RemoteUnreachable,
     ServerAddress,
+    server_text,
 )
 from mailport.errors import MailportError
 
@@ -166,8 +167,7 @@ def scrub(text: str, secrets: Sequence[str]) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    text = " ".join(text.split())
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+    return server_text(text, MAX_TEXT)
 
 
 # -- error translation ----------------------------------------------------------------

@@ -35,6 +35,7 @@ from mailport.domain.remote import (
     RemoteTransient,
     RemoteUnreachable,
     ServerAddress,
+    server_text,
 )
 from mailport.errors import MailportError
 
@@ -89,8 +90,7 @@ def _cap(text: str | bytes) -> str:
     """Server text fit for an error message: decoded, one line, at most ``_TEXT_CAP`` chars."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    text = " ".join(text.split())
-    return text if len(text) <= _TEXT_CAP else text[: _TEXT_CAP - 1] + "…"
+    return server_text(text, _TEXT_CAP)
 
 
 def unstuff(data: bytes) -> bytes:

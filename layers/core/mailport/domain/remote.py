@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from mailport.errors import MailportError, TransientError
@@ -28,6 +29,19 @@ class Credentials:
     username: str
     password: str = field(default="", repr=False)
     oauth2_token: str = field(default="", repr=False)
+
+
+# Control characters and bidi overrides in what a server says would garble or disguise the
+# error message a user reads (an override can reverse the text after it).
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def server_text(text: str, limit: int) -> str:
+    """What a remote server said, fit for an error message: one line of printable text, at
+    most ``limit`` characters.
+    """
+    text = " ".join(_UNSHOWABLE.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class RemoteError(MailportError):

@@ -547,3 +547,20 @@ def test_a_parked_job_gives_its_slot_back_once_and_is_never_cancelled_as_unstart
     assert env.service.cancel(me, job["id"])["state"] in ("queued", "running")
     cancelled = env.migrations.get_job(me, job["id"])
     assert cancelled is not None and cancelled.cancel_requested
+
+
+def test_the_queue_position_is_counted_up_to_a_cap(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, max_per_tenant=1)
+    me = owner()
+    user, password = env.seed_user(1)
+    jobs = [env.create(me, user, password) for _ in range(4)]  # one runs, three wait
+    assert [j["state"] for j in jobs] == ["running", "queued", "queued", "queued"]
+    last = env.migrations.get_job(me, jobs[-1]["id"])
+    assert last is not None
+    mine = env.migrations.queue_position(last)
+    assert mine >= 3  # two of mine ahead (other tests' queued jobs may be too)
+    assert env.migrations.queue_position(last, cap=1) == 2  # "more than one ahead"
+    for job in jobs[1:]:  # not left queued for the shared stack's scheduler to start
+        assert env.service.cancel(me, job["id"])["state"] == "rolled_back"

@@ -392,7 +392,11 @@ function jobCard(page, job) {
     ["mig.state", t(`state.${job.state}`)],
     ["mig.created", when(job.created_at)],
   ];
-  if (job.state === "queued" && job.queue_position) facts.push(["mig.queue_position", String(job.queue_position)]);
+  if (job.state === "queued" && job.queue_position) {
+    // The API counts exactly up to 100 jobs ahead; 101 means further back.
+    const place = job.queue_position > 100 ? "100+" : String(job.queue_position);
+    facts.push(["mig.queue_position", place]);
+  }
   if (job.state === "paused" && job.paused_until) facts.push(["mig.paused_until", when(job.paused_until)]);
   const planned = job.state !== "queued" || (p.total_messages ?? 0) > 0; // a queued job has no plan yet
   if (ACTIVE.has(job.state) && planned) facts.push(["mig.eta", p.eta_seconds === null || p.eta_seconds === undefined ? t("common.unknown") : duration(p.eta_seconds)]);

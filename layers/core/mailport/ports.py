@@ -397,7 +397,9 @@ class Migrations(Protocol):
         ...
 
     def queue_position(self, job: MigrationJob) -> int:
-        """How many queued jobs are ahead of ``job`` (1-based position)."""
+        """1-based position of ``job`` in the queue, exact up to 100 jobs ahead; 101 means
+        further back (counting further costs a read of every job ahead).
+        """
         ...
 
     def job_messages(self, owner: Owner, job_id: str, limit: int) -> list[str]:

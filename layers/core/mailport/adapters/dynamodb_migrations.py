@@ -54,6 +54,7 @@ QUEUE = "MIGQ"
 STARTING = "MIGSTART"
 CONTENT_TTL_S = 30 * 86_400
 RUNNING = "MIGRUN"
+QUEUE_POSITION_CAP = 100  # jobs ahead counted exactly; more shows as "over 100"
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -436,22 +437,21 @@ class DynamoMigrations(DynamoTable):
         """Jobs given a slot whose execution has not yet saved (normally for a moment)."""
         return self._gsi1_jobs(STARTING, limit)
 
-    def queue_position(self, job: MigrationJob) -> int:
-        """1-based position of a queued job."""
-        ahead = 0
+    def queue_position(self, job: MigrationJob, cap: int = QUEUE_POSITION_CAP) -> int:
+        """1-based position of a queued job, counted up to ``cap`` jobs ahead (``cap + 1``
+        means "further back"): the queue index holds whole job items, so counting a backlog
+        of 100,000 on every page view would read them all (docs/capacity.md).
+        """
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": "GSI1",
             "KeyConditionExpression": "GSI1PK = :q AND GSI1SK < :me",
             "ExpressionAttributeValues": to_ddb({":q": QUEUE, ":me": _queue_sort_key(job)}),
             "Select": "COUNT",
+            "Limit": cap,
         }
-        while True:
-            page = self._call("reading the migration queue", "query", **kwargs)
-            ahead += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return ahead + 1
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        page = self._call("reading the migration queue", "query", **kwargs)
+        return min(int(page.get("Count", 0)), cap) + 1
 
     def job_messages(self, owner: Owner, job_id: str, limit: int) -> list[str]:
         """Ids of messages the job stored that are still there."""

@@ -97,6 +97,13 @@ class Env:
         }
         return self.service.create(owner, {"connection": conn, "agreed": True})
 
+    def started(self, count: int) -> tuple[Owner, dict[str, Any], dict[str, str]]:
+        """A new owner's job over a new source of ``count`` messages: owner, job, its ref."""
+        me = owner()
+        user, password = self.seed_user(count)
+        job = self.create(me, user, password)
+        return me, job, ref_of(me, job)
+
 
 def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     table = local_stack.physical_id("MailportTable")
@@ -170,10 +177,7 @@ def test_a_cancel_is_seen_at_the_next_step_and_rollback_is_idempotent(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = build(local_stack, dovecot, chunk_messages=3)
-    me = owner()
-    user, password = env.seed_user(9)
-    job = env.create(me, user, password)
-    ref = ref_of(me, job)
+    me, job, ref = env.started(9)
     cursor = env.runner.copy_chunk(ref, env.runner.plan(ref))
     assert env.service.get(me, job["id"])["counts"]["imported"] == 3
     env.service.cancel(me, job["id"])
@@ -311,10 +315,7 @@ def test_a_server_backoff_hint_pauses_the_job_that_long(
 ) -> None:
     env = build(local_stack, dovecot)
     env.runner._connector = ThrottledOnce(ImapConnector(network=LOCAL_TESTS))
-    me = owner()
-    user, password = env.seed_user(3)
-    job = env.create(me, user, password)
-    ref = ref_of(me, job)
+    me, job, ref = env.started(3)
     cursor = env.runner.copy_chunk(ref, env.runner.plan(ref))
     assert cursor["wait_s"] == 30 and not cursor["done"]
     assert env.service.get(me, job["id"])["state"] == "paused"
@@ -375,10 +376,7 @@ def test_stores_whose_checkpoint_was_lost_count_once(
     step finds those messages (same ids) and counts them as this job's, once.
     """
     env = build(local_stack, dovecot, chunk_messages=100, batch_messages=4)
-    me = owner()
-    user, password = env.seed_user(10)
-    job = env.create(me, user, password)
-    ref = ref_of(me, job)
+    me, job, ref = env.started(10)
     cursor = env.runner.plan(ref)
     real_save = env.migrations.save_job
     calls = {"n": 0}
@@ -461,10 +459,7 @@ def test_continue_as_new_retried_starts_one_execution(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = build(local_stack, dovecot)
-    me = owner()
-    user, password = env.seed_user(1)
-    job = env.create(me, user, password)
-    ref = ref_of(me, job)
+    _, _, ref = env.started(1)
     first = env.runner.continue_as_new(ref)
     again = env.runner.continue_as_new(ref)  # the step delivered twice
     assert first == again
@@ -475,10 +470,7 @@ def test_a_cancel_that_lands_while_finalizing_wins(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = build(local_stack, dovecot)
-    me = owner()
-    user, password = env.seed_user(2)
-    job = env.create(me, user, password)
-    ref = ref_of(me, job)
+    me, job, ref = env.started(2)
     cursor = env.runner.plan(ref)
     while not cursor["done"]:
         cursor = env.runner.copy_chunk(ref, cursor)
@@ -518,10 +510,7 @@ def test_a_parked_job_gives_its_slot_back_once_and_is_never_cancelled_as_unstart
     and a job that copied mail is never dropped as "cancelled before it started".
     """
     env = build(local_stack, dovecot)
-    me = owner()
-    user, password = env.seed_user(3)
-    job = env.create(me, user, password)
-    ref = ref_of(me, job)
+    me, job, ref = env.started(3)
     env.runner.plan(ref)
     assert _tenant_running(local_stack, me.tenant_id) == 1
     error = {"Error": "SignInRequired", "Cause": "revoked"}

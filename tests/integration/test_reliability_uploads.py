@@ -35,6 +35,7 @@ from mailport_local.lambdas import LocalContext
 from mailport_local.stack import LocalStack
 from tests.integration import test_pop_import as pop
 from tests.support.dovecot import Dovecot
+from tests.support.events import sqs_record
 
 pytestmark = pytest.mark.stack
 
@@ -276,36 +277,6 @@ def test_two_ingests_of_one_key_at_once_store_it_once(env: Env) -> None:
 
 
 # -- the ingest function: one record of an SQS batch failing --------------------------------
-
-
-def sqs_record(message_id: str, bucket: str, objects: list[tuple[str, int]]) -> dict[str, Any]:
-    notification = {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-28T00:00:00.000Z",
-                "eventName": "ObjectCreated:Post",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": {"key": key, "size": size},
-                },
-            }
-            for key, size in objects
-        ]
-    }
-    return {
-        "messageId": message_id,
-        "receiptHandle": f"r-{message_id}",
-        "body": json.dumps(notification),
-        "attributes": {},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
-        "awsRegion": "us-east-1",
-    }
 
 
 @pytest.fixture

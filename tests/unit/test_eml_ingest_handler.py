@@ -13,42 +13,13 @@ import eml_ingest
 from mailport.domain.uploads import FileStatus, UploadFile
 from mailport.usecases.uploads import Ingested
 from mailport_local.lambdas import LocalContext
+from tests.support.events import sqs_record
 
 BUCKET = "uploads-bucket"
 
 
 def s3_event(*keys: str) -> dict[str, Any]:
-    notification = {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": "us-east-1",
-                "eventTime": "2026-11-28T00:00:00.000Z",
-                "eventName": "ObjectCreated:Post",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": BUCKET, "arn": f"arn:aws:s3:::{BUCKET}"},
-                    "object": {"key": key, "size": 100},
-                },
-            }
-            for key in keys
-        ]
-    }
-    return {
-        "Records": [
-            {
-                "messageId": "m1",
-                "receiptHandle": "r",
-                "body": json.dumps(notification),
-                "attributes": {},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
+    return {"Records": [sqs_record("m1", BUCKET, [(key, 100) for key in keys])]}
 
 
 def test_each_files_outcome_becomes_a_metric(

@@ -424,10 +424,15 @@ class DynamoAccounts(DynamoTable):
                 }
             }
         ]
-        if record:
-            items.append(
-                {"Put": {"TableName": self._table, "Item": to_ddb(self._run_item(owner, run))}}
-            )
+        if not record:
+            # Most polls find nothing and keep no record: one plain update (a transaction of
+            # one item costs twice the write units, docs/capacity.md).
+            with contextlib.suppress(ConditionFailed):  # the lease was taken over meanwhile
+                self._call("saving the fetch's result", "update_item", **items[0]["Update"])
+            return
+        items.append(
+            {"Put": {"TableName": self._table, "Item": to_ddb(self._run_item(owner, run))}}
+        )
         try:
             self._transact("saving the fetch's result", items)
         except Cancelled:

@@ -19,7 +19,7 @@ from tests.e2e.test_migration import _wrap_worker, connection, ended, seed, wait
 from tests.e2e.test_migration import start as start_migration
 from tests.e2e.test_pop_accounts import pop_user
 from tests.e2e.test_upload import start, upload_all, wait_done
-from tests.support.api import login
+from tests.support.api import login, pop_form
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -27,16 +27,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
 def pop_account(stack: LocalStack, h: dict[str, str], dovecot: Dovecot) -> dict[str, Any]:
     name, password = pop_user(dovecot, 1)
-    form = {
-        "preset": "manual",
-        "host": "127.0.0.1",
-        "port": dovecot.pop3s_port,
-        "ssl": True,
-        "username": name,
-        "password": password,
-        "auto_fetch": True,
-        "agreed": True,
-    }
+    form = pop_form(dovecot.pop3s_port, name, password, auto_fetch=True)
     r = requests.post(f"{stack.api_url}/v1/accounts", headers=h, json=form, timeout=30)
     assert r.status_code == 201, r.text
     return dict(r.json())

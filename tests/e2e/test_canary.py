@@ -18,7 +18,7 @@ import requests
 from mailport_local.stack import LocalStack
 from tests.e2e.test_migration import ended, wait_job
 from tests.e2e.test_pop_accounts import mail, wait_run
-from tests.support.api import login
+from tests.support.api import login, pop_form
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -63,17 +63,9 @@ def test_a_canary_password_is_nowhere(
     pop_user = f"canary-pop-{uuid.uuid4().hex[:6]}"
     dovecot.add_user(pop_user, canary)
     dovecot.seed_maildir(pop_user, "INBOX", [(mail(i), set(), 1_700_000_000.0) for i in range(3)])
-    form = {
-        "preset": "manual",
-        "host": "127.0.0.1",
-        "port": dovecot.pop3s_port,
-        "ssl": True,
-        "username": pop_user,
-        "agreed": True,
-    }
-    refused = call("POST", "/v1/accounts", json={**form, "password": wrong})
+    refused = call("POST", "/v1/accounts", json=pop_form(dovecot.pop3s_port, pop_user, wrong))
     assert refused.status_code == 422, refused.text
-    created = call("POST", "/v1/accounts", json={**form, "password": canary})
+    created = call("POST", "/v1/accounts", json=pop_form(dovecot.pop3s_port, pop_user, canary))
     assert created.status_code == 201, created.text
     account = created.json()["id"]
     run = call("POST", f"/v1/accounts/{account}/fetch").json()

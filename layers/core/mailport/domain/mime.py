@@ -512,8 +512,15 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return None
 
 
+def printable(text: str) -> str:
+    """``text`` without bidi controls, and with control characters as spaces: safe to show
+    (mail headers here, and what a remote server says in an error message).
+    """
+    return _CONTROL.sub(" ", _BIDI.sub("", text))
+
+
 def _clean(text: str, limit: int = _MAX_HEADER_CHARS) -> str:
-    return _CONTROL.sub(" ", _BIDI.sub("", text)).strip()[:limit]
+    return printable(text).strip()[:limit]
 
 
 def _header_text(value: str | None, hint: str | None, limit: int = _MAX_HEADER_CHARS) -> str:

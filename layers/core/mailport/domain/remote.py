@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
+from mailport.domain.mime import printable
 from mailport.errors import MailportError, TransientError
 
 
@@ -31,16 +31,12 @@ class Credentials:
     oauth2_token: str = field(default="", repr=False)
 
 
-# Control characters and bidi overrides in what a server says would garble or disguise the
-# error message a user reads (an override can reverse the text after it).
-_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
 def server_text(text: str, limit: int) -> str:
     """What a remote server said, fit for an error message: one line of printable text, at
-    most ``limit`` characters.
+    most ``limit`` characters (control characters and bidi overrides would garble or
+    disguise it).
     """
-    text = " ".join(_UNSHOWABLE.sub(" ", text).split())
+    text = " ".join(printable(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

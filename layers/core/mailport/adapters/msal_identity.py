@@ -117,6 +117,9 @@ class MsalMicrosoft:
         self._authority = authority
         self._ca_file = ca_file
         self._instance_discovery = instance_discovery
+        # msal makes an application per token cache (one per user); without a shared HTTP
+        # cache each would fetch the authority's metadata again: one request per step.
+        self._http_cache: dict[Any, Any] = {}
 
     @functools.cached_property
     def _http(self) -> Any:
@@ -142,6 +145,7 @@ class MsalMicrosoft:
                 http_client=self._http,
                 token_cache=cache,
                 instance_discovery=self._instance_discovery,
+                http_cache=self._http_cache,
             )
         except (requests.RequestException, ValueError) as e:
             # The authority's metadata could not be read: the provider is down or unreachable.

@@ -15,7 +15,7 @@ from mailport_local.stack import LocalStack
 
 pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
 # Chromium as root, on a machine whose network is closed: no sandbox, no background traffic.
@@ -105,3 +105,12 @@ def signed_in(page: Page) -> None:
 def screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def expect_focused(locator: Locator) -> None:
+    """The element has the keyboard focus. One browser serves many pages: the page is brought
+    to the front first, since focus inside a page that is not the active one reads as
+    "inactive" (a flake seen when another page was opened or activated just before).
+    """
+    locator.page.bring_to_front()
+    expect(locator).to_be_focused()

@@ -14,7 +14,7 @@ import requests
 from playwright.sync_api import Page, Route, expect
 
 from mailport_local.stack import LocalStack
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import expect_focused, screenshot, sign_in
 from tests.e2e.test_migration import _wrap_worker, connection, ended, seed, wait_job
 from tests.e2e.test_migration import start as start_migration
 from tests.e2e.test_pop_accounts import pop_user
@@ -77,7 +77,7 @@ def test_an_admin_switches_off_a_users_automatic_fetching(
     expect(page.locator(f'#admin-accounts tr[data-account="{mine["id"]}"]')).to_contain_text(
         "switched off by your administrator (carol@acme.example)"
     )
-    expect(page.locator("#admin-accounts h2")).to_be_focused()
+    expect_focused(page.locator("#admin-accounts h2"))
 
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, console, "alice@acme.example")

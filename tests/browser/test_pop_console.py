@@ -9,7 +9,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import expect_focused, screenshot, sign_in
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -59,7 +59,7 @@ def register(page: Page, dovecot: Dovecot, name: str, password: str) -> None:
     page.get_by_role("link", name="External mail (POP3)").click()
     page.get_by_role("button", name="Add an account").click()
     form = page.locator("#account-form")
-    expect(form.get_by_role("heading", name="Register an external account")).to_be_focused()
+    expect_focused(form.get_by_role("heading", name="Register an external account"))
 
     # A preset fills the server, port and SSL (and locks them); manual entry frees them.
     form.get_by_label("Provider").select_option("gmail")

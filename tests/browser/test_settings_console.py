@@ -11,7 +11,7 @@ import requests
 from playwright.sync_api import Browser, Page, Route, expect
 
 from mailport_local.stack import LocalStack
-from tests.browser.conftest import new_page, screenshot, sign_in, sign_in_as
+from tests.browser.conftest import expect_focused, new_page, screenshot, sign_in, sign_in_as
 from tests.support.api import login
 
 pytestmark = pytest.mark.stack
@@ -29,7 +29,7 @@ def test_rules_editor_saves_what_the_user_built(
     page.get_by_role("link", name="Auto-sort rules").click()
     page.get_by_role("button", name="Add a rule").click()
     rule = page.locator("fieldset.rule").first
-    expect(rule.get_by_label("Name")).to_be_focused()
+    expect_focused(rule.get_by_label("Name"))
     rule.get_by_label("Name").fill("Shop mail")
     rule.get_by_label("Match").select_option("any")
     rule.get_by_label("Field").select_option("from")
@@ -83,7 +83,7 @@ def test_admin_manages_imap_templates_users_pick_them(page: Page, console: str) 
     expect(row).to_contain_text("imap.tokyo.example")
 
     row.get_by_role("button", name="Edit").click()
-    expect(page.get_by_role("heading", name=f"Edit {name}")).to_be_focused()
+    expect_focused(page.get_by_role("heading", name=f"Edit {name}"))
     page.get_by_label("Port").fill("143")
     page.get_by_label("SSL/TLS").uncheck()
     page.get_by_role("button", name="Save").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
@@ -9,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from mailport_local import moto_patches
 from mailport_local.stack import LocalStack
 
 pytestmark = pytest.mark.stack
@@ -137,3 +139,133 @@ def test_sqs_send_does_not_count_the_queue_and_fifo_dedupe_still_works(
         sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
     got = sqs.receive_message(QueueUrl=fifo, MaxNumberOfMessages=10)["Messages"]
     assert len(got) == 1  # deduplicated by content
+
+
+def _query_body(result: dict[str, object]) -> object:
+    from moto.core.serialize import JSONSerializer, XFormedAttributePicker
+    from moto.core.utils import get_service_model
+
+    operation = get_service_model("dynamodb").operation_model("Query")
+    serializer = JSONSerializer(
+        operation_model=operation, pretty_print=False, value_picker=XFormedAttributePicker()
+    )
+    return json.loads(serializer.serialize(result)["body"])
+
+
+def test_attribute_values_are_written_as_moto_itself_writes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    moto_patches.install()
+    nested = {"M": {"a": {"S": "x"}, "b": {"L": [{"N": "1"}, {"B": b"\x00\xff"}, {"NULL": True}]}}}
+    item = {
+        "PK": {"S": "USER#t#u"},
+        "empty": {"S": ""},
+        "text": {"S": "日本語 ①㈱髙 \u202e"},
+        "n": {"N": "-12.50"},
+        "blob": {"B": b"\x00raw\xff"},
+        "strings": {"SS": ["a", "b"]},
+        "numbers": {"NS": ["1", "2.5"]},
+        "blobs": {"BS": [b"x", b"\x01\x02"]},
+        "yes": {"BOOL": True},
+        "no": {"BOOL": False},
+        "null": {"NULL": True},
+        "map": nested,
+        "emptymap": {"M": {}},
+        "list": {"L": [nested, {"SS": ["z"]}, {"L": []}]},
+    }
+    result = {"Count": 2, "ScannedCount": 3, "Items": [item, {"PK": {"S": "b"}}]}
+    result["LastEvaluatedKey"] = {"PK": {"S": "b"}}
+    assert all(moto_patches.attribute_value(v) is not None for v in item.values())  # fast path
+    fast = _query_body(result)
+    monkeypatch.setattr(
+        BaseJSONSerializer, "_serialize_type_structure", moto_patches.ORIGINAL_STRUCTURE
+    )
+    assert fast == _query_body(result)
+    # What moto's serializer would drop is left to it.
+    assert moto_patches.attribute_value({"S": None}) is None
+    assert moto_patches.attribute_value({"X": "?"}) is None
+
+
+def test_sqs_clock_is_the_clock() -> None:
+    import time
+
+    from moto.core import utils
+    from moto.sqs import models
+
+    moto_patches.install()
+    assert abs(models.unix_time() - utils.unix_time()) < 1  # type: ignore[attr-defined]
+    assert abs(models.unix_time_millis() - time.time() * 1000) < 1000  # type: ignore[attr-defined]
+
+
+def test_partition_queries_answer_what_moto_answers(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.dynamodb.models.table import Table
+
+    ddb = boto3.client("dynamodb")
+    table = f"q-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk in ("P#a", "P#b"):
+        for i in range(30):
+            item = {"PK": {"S": pk}, "SK": {"S": f"{'MSG' if i % 3 else 'FILE'}#{i:03d}"}}
+            item["n"] = {"N": str(i)}
+            item["big"] = {"S": "x" * (i * 5000)}
+            ddb.put_item(TableName=table, Item=item)
+    values = {":pk": {"S": "P#a"}, ":m": {"S": "MSG#"}, ":lo": {"S": "MSG#005"}}
+    values |= {":hi": {"S": "MSG#020"}, ":ten": {"N": "10"}}
+    queries: list[dict[str, object]] = [
+        {"KeyConditionExpression": "PK = :pk"},
+        {"KeyConditionExpression": "PK = :pk", "ScanIndexForward": False, "Limit": 7},
+        {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :m)", "Limit": 4},
+        {"KeyConditionExpression": "PK = :pk AND SK BETWEEN :lo AND :hi"},
+        {"KeyConditionExpression": "PK = :pk AND SK > :lo", "FilterExpression": "n > :ten"},
+        {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :m)", "Select": "COUNT"},
+        {"KeyConditionExpression": "PK = :pk", "ProjectionExpression": "SK, n"},
+        {"KeyConditionExpression": "PK = :none"},
+    ]
+
+    def pages(query: dict[str, object]) -> list[dict[str, object]]:
+        text = " ".join(str(v) for v in query.values())
+        used = {k: v for k, v in (values | {":none": {"S": "P#z"}}).items() if k in text}
+        out, start = [], None
+        while True:
+            kwargs: dict[str, object] = {"TableName": table, **query}
+            kwargs["ExpressionAttributeValues"] = used
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = ddb.query(**kwargs)  # type: ignore[arg-type]
+            page.pop("ResponseMetadata")
+            out.append(page)
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
+
+    moto_patches.install()
+    replaced = [pages(q) for q in queries]
+    monkeypatch.setattr(Table, "query", moto_patches.ORIGINAL_QUERY)
+    assert replaced == [pages(q) for q in queries]
+    assert len(replaced[0]) > 1  # the 1 MB page limit was reached: paging was compared too
+
+
+def test_the_item_size_limit_still_holds(table: str) -> None:
+    ddb = boto3.client("dynamodb")
+    # Split over many attributes: the limit is on the whole item, checked once it is built.
+    parts = {f"a{i}": {"S": "x" * 10_000} for i in range(40)}
+    ddb.put_item(TableName=table, Item={"PK": {"S": "fits"}, **parts})  # 400 KB and names
+    parts["a40"] = {"S": "x" * 6_000}
+    with pytest.raises(ClientError, match="Item size has exceeded"):
+        ddb.put_item(TableName=table, Item={"PK": {"S": "too-big"}, **parts})
+    assert keys(table) == {"fits"}

@@ -54,6 +54,8 @@ from tests.integration import test_migration_runner as mig
 from tests.integration import test_pop_import as pop
 from tests.integration import test_reliability_uploads as up
 from tests.integration.test_reliability_storage_faults import Faults
+from tests.integration.test_reliability_storage_faults import mail as small_mail
+from tests.integration.test_reliability_storage_faults import request as import_request
 from tests.support.api import login, pop_form
 from tests.support.dovecot import Dovecot
 from tests.support.events import sqs_record
@@ -391,6 +393,64 @@ def test_unprocessed_items_are_retried_with_backoff_then_a_busy_table_shows_no_b
     [batch_id] = {sk.split("#")[1] for sk in written}
     with pytest.raises(NotFound):
         env.service.get(env.owner, batch_id)
+
+
+class UnprocessedKeys:
+    """``BatchGetItem`` answering only the first key of each call and returning the rest as
+    ``UnprocessedKeys`` (with the request's projection, as DynamoDB does), for the first
+    ``times`` calls (None: every call).
+    """
+
+    def __init__(self, table: str, times: int | None) -> None:
+        self.table, self.times = table, times
+        self.calls = 0
+        self.left: dict[str, Any] = {}
+
+    def before(self, params: dict[str, Any], **_: Any) -> None:
+        self.calls += 1
+        self.left = {}
+        if self.times is None or self.calls <= self.times:
+            request = params["RequestItems"][self.table]
+            self.left = {**request, "Keys": request["Keys"][1:]}
+            params["RequestItems"] = {self.table: {**request, "Keys": request["Keys"][:1]}}
+
+    def after(self, parsed: dict[str, Any], **_: Any) -> None:
+        if self.left.get("Keys"):
+            parsed["UnprocessedKeys"] = {self.table: self.left}
+
+
+def test_unprocessed_keys_are_read_again_so_stored_messages_are_never_taken_for_new(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # existing_messages is how a migration chunk drops what it already stored: a key left
+    # unread would be taken for a new message and imported twice.
+    env = up.build(local_stack)
+    monkeypatch.setattr(dynamo_table, "_back_off", lambda attempt: None)  # counted below
+    ids = []
+    for n in range(12):
+        stored = env.importer.store(import_request(env.owner, small_mail(n), f"k{n}"))
+        ids.append(stored.message_id)
+    asked = [*ids, "not-stored-1", "not-stored-2"]
+    client = env.store._client
+
+    def existing(hook: UnprocessedKeys) -> set[str]:
+        client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", hook.before)
+        client.meta.events.register("after-call.dynamodb.BatchGetItem", hook.after)
+        try:
+            return set(env.store.existing_messages(env.owner, asked))
+        finally:
+            client.meta.events.unregister(
+                "before-parameter-build.dynamodb.BatchGetItem", hook.before
+            )
+            client.meta.events.unregister("after-call.dynamodb.BatchGetItem", hook.after)
+
+    busy = UnprocessedKeys(env.store._table, times=4)
+    assert existing(busy) == set(ids)
+    assert busy.calls == 5  # four answers of one key each, then the other ten at once
+    stuck = UnprocessedKeys(env.store._table, times=None)
+    with pytest.raises(TransientError, match="busy; try again"):
+        existing(stuck)
+    assert stuck.calls == 8  # the first read and seven retries
 
 
 # -- KMS throttling -------------------------------------------------------------------------

@@ -453,6 +453,51 @@ def test_unprocessed_keys_are_read_again_so_stored_messages_are_never_taken_for_
     assert stuck.calls == 8  # the first read and seven retries
 
 
+class NothingProcessed:
+    """``BatchWriteItem`` answering 200 with every request in ``UnprocessedItems`` (nothing
+    written), as a table throttled for longer than the retries last.
+    """
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse:
+        self.calls += 1
+        body = json.loads(cast(bytes, request.body))
+        answer = json.dumps({"UnprocessedItems": body["RequestItems"]}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "i"}
+        return AWSResponse(request.url, 200, headers, _Body(answer))
+
+
+@pytest.mark.dovecot
+def test_receipts_that_cannot_be_saved_fail_the_run_before_dele_and_nothing_is_stored_twice(
+    local_stack: LocalStack, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dynamo_table, "_back_off", lambda attempt: None)  # calls counted
+    env = pop.build_env(local_stack, dovecot)
+    name, password = pop.server_user(env, 5)
+    account = pop.register(env, name, password, keep_original=False)
+    stuck = NothingProcessed()
+    events = env.accounts._client.meta.events
+    events.register("before-send.dynamodb.BatchWriteItem", stuck)
+    try:
+        broken = pop.run(env, account)
+    finally:
+        events.unregister("before-send.dynamodb.BatchWriteItem", stuck)
+    assert stuck.calls == 16  # 1 + 7 retries in the run, and again as it ends: bounded
+    assert (broken.status, broken.error_code) == (RunStatus.FAILED, "temporarily_unavailable")
+    assert (broken.counts.fetched, broken.counts.deleted) == (5, 0)  # stored, none deleted
+    assert pop.on_server(env, name, password) == 5  # no DELE for what is not remembered
+    assert env.service.get(env.owner, account.account_id).state.failures == 0  # ours
+    assert pop.subjects(env) == [f"m {i}" for i in range(5)]
+
+    done = pop.run(env, account)
+    assert done.status is RunStatus.SUCCEEDED
+    assert (done.counts.fetched, done.counts.already_present, done.counts.deleted) == (0, 5, 5)
+    assert pop.subjects(env) == [f"m {i}" for i in range(5)]  # none twice
+    assert pop.on_server(env, name, password) == 0
+
+
 # -- KMS throttling -------------------------------------------------------------------------
 
 

@@ -652,6 +652,36 @@ def test_start_execution_throttled_leaves_the_job_to_the_sweep_which_starts_it_o
     assert env.runner.rollback(ref, None, "revert")["state"] == "reverted"
 
 
+@pytest.mark.dovecot
+def test_start_execution_refused_for_good_ends_the_new_job_and_frees_its_slot(
+    local_stack: LocalStack, dovecot: Dovecot, pass_machine: str
+) -> None:
+    env = mig.build(local_stack, dovecot, max_per_tenant=1)
+    executions = SfnExecutions(pass_machine)
+    env.service._executions = executions
+    env.service.scheduler._executions = executions
+    events = executions._sfn.meta.events
+    refused = Faults(json_error("AccessDeniedException", "1.0"), times=None)
+    me = mig.owner()
+    user, password = env.seed_user(1)
+    events.register("before-send.stepfunctions.StartExecution", refused)
+    try:
+        job = env.create(me, user, password)
+    finally:
+        events.unregister("before-send.stepfunctions.StartExecution", refused)
+    assert refused.seen == 1  # a refusal, not a busy service: not retried
+    error = cast(dict[str, str], job["error"])
+    assert (job["state"], error["code"]) == ("rolled_back", "not_started")
+    stored = env.migrations.get_job(me, job["id"])
+    assert stored is not None and stored.sealed_secret is None  # the password dropped
+    # Its slot was given back: the tenant's next job (one at a time) starts.
+    again = env.create(me, user, password)
+    assert again["state"] == "running"
+    assert executions_of(pass_machine, again["id"]) == [again["id"]]
+    copy_all(env, mig.ref_of(me, again))
+    assert env.service.get(me, again["id"])["state"] == "completed"
+
+
 def emails_to(address: str) -> int:
     """How many messages SES (moto, in this process) accepted for ``address``."""
     from moto.ses.models import ses_backends

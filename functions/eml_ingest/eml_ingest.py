@@ -94,11 +94,14 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def _cleanup() -> None:
+    # The results are recorded either way; the bucket's lifecycle rule removes what is left.
     try:
-        container().uploads.cleanup(list(_done_keys))
+        left = container().uploads.cleanup(list(_done_keys))
     except MailportError:
-        # The results are recorded; the bucket's lifecycle rule removes what is left.
-        logger.warning("could not remove processed uploads", extra={"count": len(_done_keys)})
+        logger.warning("could not remove processed uploads", extra={"count": len(set(_done_keys))})
+        return
+    if left:
+        logger.warning("could not remove processed uploads", extra={"count": len(left)})
 
 
 @logger.inject_lambda_context

@@ -16,6 +16,7 @@ import boto3
 import pytest
 import requests
 
+from mailport_local.gateway import user_id_for
 from mailport_local.stack import LocalStack
 from tests.e2e.test_migration import (
     TARGETS,
@@ -27,6 +28,7 @@ from tests.e2e.test_migration import (
     user_headers,
     wait_job,
 )
+from tests.integration.test_reliability_isolation import _twin as twin
 from tests.support.api import login
 from tests.support.dovecot import Dovecot
 from tests.support.fake_idp import FakeIdentityProvider
@@ -226,7 +228,8 @@ def test_callbacks_that_are_not_this_users_flow_are_refused(
     local_stack: LocalStack, dovecot: Dovecot, fake_idp: FakeIdentityProvider
 ) -> None:
     api = local_stack.api_url
-    alice, bob = user_headers(local_stack), user_headers(local_stack)
+    alice_email = f"mig-{uuid.uuid4().hex[:6]}@acme.example"
+    alice, bob = login(local_stack, alice_email, "acme"), user_headers(local_stack)
     email, _ = mailbox_user(dovecot)
 
     def refused(page: requests.Response, code: str) -> None:
@@ -274,6 +277,21 @@ def test_callbacks_that_are_not_this_users_flow_are_refused(
     assert r.status_code == 400 and "connection_id" in r.json()["error"]["message"]
     r = requests.delete(f"{api}/v1/oauth/connections/{connection['id']}", headers=bob, timeout=10)
     assert r.status_code == 404
+    # Nor can another organisation's user, its admin, or its "twin" (Alice's user id).
+    away = f"o{uuid.uuid4().hex[:6]}"
+    outsiders = {
+        "outsider": login(local_stack, f"outsider@{away}.example", away, plan="advanced"),
+        "outside admin": login(local_stack, f"admin@{away}.example", away, admin=True),
+        "twin": twin(local_stack, away, user_id_for("acme", alice_email)),
+    }
+    for who, h in outsiders.items():
+        r = requests.delete(f"{api}/v1/oauth/connections/{connection['id']}", headers=h, timeout=10)
+        assert r.status_code == 404, (who, r.status_code)
+        assert r.json()["error"]["code"] == "not_found", who
+        listed = requests.get(f"{api}/v1/oauth/connections", headers=h, timeout=10).json()
+        assert listed["connections"] == [], who
+    kept = requests.get(f"{api}/v1/oauth/connections", headers=alice, timeout=10).json()
+    assert [c["id"] for c in kept["connections"]] == [connection["id"]]
     # Bad input at the start.
     for payload in ({}, {"email": "not an address"}, {"email": "a@b.c\r\nX: y"}):
         r = requests.post(

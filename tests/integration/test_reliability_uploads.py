@@ -68,8 +68,8 @@ class Objects:
             raise TransientError("reading the upload: the storage service is busy; try again")
         return self.inner.read(key, first)
 
-    def delete(self, keys: list[str]) -> None:
-        self.inner.delete(keys)
+    def delete(self, keys: list[str]) -> list[str]:
+        return self.inner.delete(keys)
 
 
 @dataclass

@@ -33,7 +33,7 @@ def test_each_files_outcome_becomes_a_metric(
         "d": None,
     }
     uploads = SimpleNamespace(
-        ingest=lambda key, size=None: Ingested(key, outcomes[key]), cleanup=lambda keys: None
+        ingest=lambda key, size=None: Ingested(key, outcomes[key]), cleanup=lambda keys: []
     )
     monkeypatch.setattr(
         eml_ingest,

@@ -29,6 +29,7 @@ from mailport.domain.remote import (
     Credentials,
     ImapFolder,
     RemoteAuthFailed,
+    RemoteError,
     RemoteProtocolError,
     RemoteTlsError,
     RemoteTransient,
@@ -516,3 +517,29 @@ def test_many_large_literals_in_a_list_answer_are_refused(serve: Callable[..., F
     session = _session(server.port)  # 900-byte literals: each under the per-literal cap
     with pytest.raises(RemoteProtocolError, match="responses"):
         session.folders()
+
+
+def test_a_single_line_over_imaplibs_cap_is_a_protocol_error(
+    serve: Callable[..., FakeServer],
+) -> None:
+    # imaplib refuses a line over 1,000,000 bytes. The session is closed: the rest of that
+    # line must never be read as the answer to a later command.
+    line = b"* OK " + b"x" * 1_100_000 + b"\r\n"
+    server = serve(b"* OK hi\r\n", _flooding_handler(1, line))
+    session = _session(server.port)
+    with pytest.raises(RemoteProtocolError, match="line over") as caught:
+        session.folders()
+    assert len(str(caught.value)) < 300
+    with pytest.raises((RemoteError, RemoteTransient)) as again:
+        session.folders()
+    assert "xxx" not in str(again.value)
+
+
+def test_a_greeting_line_over_imaplibs_cap_is_a_protocol_error(
+    serve: Callable[..., FakeServer],
+) -> None:
+    server = serve(b"* OK " + b"x" * 1_100_000 + b"\r\n")
+    connector = ImapConnector(network=LOCAL_TESTS, connect_timeout=5, read_timeout=5)
+    with pytest.raises(RemoteProtocolError, match="line over") as caught:
+        connector.open(_plain(server.port), Credentials("u", "p"))
+    assert len(str(caught.value)) < 300

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from mailport.adapters import pop3
 from mailport.adapters.pop3 import (
     Pop3Connector,
     Pop3Session,
@@ -393,6 +394,23 @@ def test_overlong_status_line_is_protocol_error() -> None:
     session = open_session(fake)
     fake.do_list = lambda _: b"+OK " + b"x" * (2 << 20)  # type: ignore[method-assign]
     with pytest.raises(RemoteProtocolError, match="line longer"):
+        session.entries()
+
+
+@pytest.mark.parametrize("command", ["LIST", "UIDL"])
+def test_a_listing_over_its_byte_cap_is_refused_before_its_end(
+    monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setattr(pop3, "_LISTING_CAP", 4096)  # 64 MB deployed: same code, less RAM
+    fake = FakeServer([message(1), message(2)])
+    session = open_session(fake)
+    endless = b"+OK\r\n" + b"".join(b"%d 123456\r\n" % n for n in range(1, 300_001)) + b".\r\n"
+    setattr(fake, f"do_{command.lower()}", lambda _: endless)
+    with pytest.raises(RemoteProtocolError, match="listing larger than 4096 bytes"):
+        session.entries()
+    assert fake.closed and b"QUIT" not in fake.commands  # closed without QUIT
+    assert len(fake.out) > len(endless) - 100_000  # stopped a read or two past the cap
+    with pytest.raises(RemoteTransient, match="closed"):  # never read on from mid-listing
         session.entries()
 
 

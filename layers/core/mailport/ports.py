@@ -157,8 +157,10 @@ class UploadObjects(Protocol):
         """The object's bytes (only the ``first`` ones if given); ``NotFound`` if absent."""
         ...
 
-    def delete(self, keys: list[str]) -> None:
-        """Remove uploads once they have been dealt with (one request for many)."""
+    def delete(self, keys: list[str]) -> list[str]:
+        """Remove uploads once they have been dealt with (one request for many); the keys
+        that could not be removed.
+        """
         ...
 
 

@@ -301,6 +301,19 @@ class _CappedIMAP4(imaplib.IMAP4):
             )
         super()._append_untagged(typ, dat)  # type: ignore[misc]
 
+    def readline(self) -> bytes:
+        """A line; one over imaplib's 1,000,000-byte cap is ``LiteralTooLarge`` (imaplib's
+        own error would leave the session open mid-line, and the next command would read
+        the rest of the line as its answer).
+        """
+        try:
+            line: bytes = super().readline()
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as e:  # the only error imaplib's readline raises: the cap
+            raise LiteralTooLarge(f"a response line over 1,000,000 bytes ({e})") from e
+        return line
+
     def read(self, size: int) -> bytes:
         """A literal of ``size`` bytes, refused before allocation when over the cap."""
         if size > self.max_literal:

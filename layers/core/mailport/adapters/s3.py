@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
+import time
 from typing import Any
 
 import boto3
@@ -13,6 +15,7 @@ from mailport.adapters.aws_errors import translate
 from mailport.errors import NotFound
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+_DELETE_ATTEMPTS = 3  # per batch of keys, for the keys DeleteObjects lists in Errors
 
 
 def _missing(error: ClientError) -> bool:
@@ -114,13 +117,30 @@ class S3UploadBucket:
             kwargs["Range"] = f"bytes=0-{first - 1}"
         return _read(self._s3, "reading the upload", "the uploaded file is gone", **kwargs)
 
-    def delete(self, keys: list[str]) -> None:
-        """Remove uploads once they have been dealt with (1,000 keys per request)."""
+    def delete(self, keys: list[str]) -> list[str]:
+        """Remove uploads once they have been dealt with (1,000 keys per request). Returns the
+        keys S3 did not remove: ``DeleteObjects`` answers 200 and lists per-key ``Errors``, so
+        those are tried twice more, then reported (the bucket's lifecycle rule removes them).
+        """
+        left: list[str] = []
         for i in range(0, len(keys), 1000):
-            objects = [{"Key": k} for k in keys[i : i + 1000]]
+            left += self._delete_some(keys[i : i + 1000])
+        return left
+
+    def _delete_some(self, keys: list[str]) -> list[str]:
+        pending = keys
+        for attempt in range(_DELETE_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter, not crypto
             try:
-                self._s3.delete_objects(
-                    Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True}
+                result = self._s3.delete_objects(
+                    Bucket=self._bucket,
+                    Delete={"Objects": [{"Key": k} for k in pending], "Quiet": True},
                 )
             except (ClientError, BotoCoreError) as e:
                 raise translate(e, "cleaning up the upload") from e
+            failed = {str(e.get("Key")) for e in result.get("Errors", [])}
+            pending = [k for k in pending if k in failed]
+            if not pending:
+                break
+        return pending

@@ -44,7 +44,7 @@ from mailport.domain.remote import (
     ImapFolder,
     ServerAddress,
 )
-from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
+from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
     AccessTokens,
     Executions,
@@ -502,10 +502,12 @@ class Scheduler:
         try:
             self._executions.start(launch_name(job), {"job": job_ref(job)})
         except MailportError as e:
-            if job.planned:
+            if job.planned or isinstance(e, TransientError):
                 # A resumed job has mail copied already: failing it here would leave that
-                # behind. It stays listed as starting, so the sweep starts it again.
-                log.exception("could not resume the execution", extra={"job_id": job.job_id})
+                # behind. Step Functions throttling (or a 5xx) is ours to retry, not a reason
+                # to fail the user's job. Either way it stays listed as starting, so the
+                # sweep starts it again.
+                log.exception("could not start the execution yet", extra={"job_id": job.job_id})
                 return
             # The slot is taken but nothing runs: fail the job (and free the slot) rather
             # than leave it hanging; the user can start it again.

@@ -201,20 +201,26 @@ class MigrationRunner:
             credentials_for(job, job.server, password, self._tokens),
         )
 
-    def _notify(self, owner: Owner, job: MigrationJob, kind: str) -> None:
+    def _notify(
+        self, owner: Owner, job: MigrationJob, kind: str, *, retry_email: bool = False
+    ) -> None:
         """A notice in the user's Inbox; its id comes from the job and kind, so a retried
-        step cannot deliver it twice.
+        step cannot deliver it twice. ``retry_email``: SES being busy fails the step (see
+        ``_email``).
         """
         message_id = message_id_for("notice", job.job_id, kind)
         raw = migration_notice(job, kind, self._clock(), message_id)
         self._importer.store_notice(
             owner, raw, message_id, job.job_id, flagged=kind == "rollback_failed"
         )
-        self._email(job, kind, message_id)
+        self._email(job, kind, message_id, retry=retry_email)
 
-    def _email(self, job: MigrationJob, kind: str, message_id: str) -> None:
-        """The same notice by email, when a sender is configured. Best effort, after the
-        Inbox copy: a notice must never fail the migration it reports on.
+    def _email(self, job: MigrationJob, kind: str, message_id: str, *, retry: bool) -> None:
+        """The same notice by email, when a sender is configured, after the Inbox copy. A
+        notice must never fail the migration it reports on, so errors are logged, except a
+        busy SES (throttling, 5xx) with ``retry``: the notify steps retry ``TransientError``
+        and then move on whatever happens (their Catch), so the email is sent on a retry
+        instead of being dropped. A retry stores no second Inbox copy (same id).
         """
         sender = self._config.notice_sender
         if not sender or self._mailer is None or self._directory is None:
@@ -227,6 +233,10 @@ class MigrationRunner:
                 job, kind, self._clock(), message_id, sender=sender, to=user.email
             )
             self._mailer.send(sender, user.email, raw)
+        except TransientError:
+            if retry:
+                raise
+            log.exception("could not email the notice", extra={"job_id": job.job_id})
         except Exception:  # best effort: an email must never fail the step that reports
             log.exception("could not email the notice", extra={"job_id": job.job_id})
 
@@ -407,7 +417,7 @@ class MigrationRunner:
                 sealed_secret=None,
             )
             job = self._finish(job, failed)
-        self._notify(owner, job, outcome)
+        self._notify(owner, job, outcome, retry_email=True)
         return {"notified": outcome, "state": job.state.value}
 
     def suspend(self, ref: Mapping[str, Any], error: object) -> dict[str, Any]:

@@ -159,10 +159,9 @@ class UploadService:
             return Ingested(key, result, repeated=True)
         return Ingested(key, result)
 
-    def cleanup(self, keys: list[str]) -> None:
-        """Remove dealt-with uploads, many per request."""
-        if keys:
-            self._objects.delete(keys)
+    def cleanup(self, keys: list[str]) -> list[str]:
+        """Remove dealt-with uploads, many per request; the keys still in the bucket."""
+        return self._objects.delete(sorted(set(keys))) if keys else []
 
     def _head(self, parsed: UploadKey) -> BatchHead | None:
         """Batch heads never change, so each is read once per process."""

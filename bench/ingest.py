@@ -27,13 +27,20 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import requests
 
 from bench.corpus import big_message, messages
 from bench.harness import login, result_head, write_result
+from mailport.adapters.dynamo_table import to_ddb, user_pk
+from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.s3 import S3RawStore
+from mailport.domain.mailbox import Owner, Source, SourceType, message_id_for
+from mailport.domain.uploads import FileResult, FileStatus, UploadFile, upload_key
+from mailport.usecases.importing import Importer, ImportRequest
+from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack, LocalStackConfig
 
 
@@ -84,10 +91,92 @@ def pipeline(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str
     }
 
 
-def sink_floor(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str, Any]:
-    """The writes the same messages need, straight to the emulator, no pipeline."""
+class _Recorder:
+    """Stands in for a boto3 session and client: keeps each request instead of sending it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def client(self, _service: str) -> _Recorder:
+        return self
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            self.calls.append((operation, kwargs))
+            return {}
+
+        return call
+
+
+def floor_requests(
+    stack: LocalStack, raws: list[bytes], owner: Owner, batch_id: str
+) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Per message, the exact S3 and DynamoDB requests mailport's import makes for it.
+
+    mailport's own ``Importer`` and adapters build them here, before any clock runs, against a
+    recorder instead of AWS: the mailbox PutObject (with its checksum) and the one index
+    transaction (message, fingerprint, folder counters and the upload file's result).
+    """
     table = stack.physical_id("MailportTable")
     mail_bucket = stack.physical_id("MailBucket")
+    out = []
+    for n, raw in enumerate(raws):
+        recorder = _Recorder()
+        importer = Importer(
+            DynamoMailbox(table, client=recorder),
+            S3RawStore(mail_bucket, session=cast(Any, recorder)),
+        )
+        key = upload_key(owner.tenant_id, owner.user_id, batch_id, n)
+        message_id = message_id_for("upload", batch_id, key)
+        done = UploadFile(n, "", len(raw), status=FileStatus.STORED, message_id=message_id)
+        importer.store(
+            ImportRequest(
+                owner=owner,
+                raw=raw,
+                folder_id="inbox",
+                source=Source(SourceType.UPLOAD, batch_id),
+                message_id=message_id,
+                finish=FileResult(batch_id, done),
+            )
+        )
+        out.append(recorder.calls)
+    return out
+
+
+def sink_floor(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[str, Any]:
+    """The writes the same messages need, straight to the emulator, no pipeline.
+
+    Per message: the upload's PutObject (to a bucket with the same S3 -> SQS notification),
+    then the requests mailport's import makes for it, replayed as they are (``floor_requests``).
+    What the pipeline writes once per batch (the batch and its pending file items, the
+    system folders) is written before the clock starts.
+    """
+    table = stack.physical_id("MailportTable")
+    owner = Owner("floor", "u1")
+    batch_id = "ufloor"
+    requests_of = floor_requests(stack, raws, owner, batch_id)
+    session = boto3.session.Session()
+    mailbox = DynamoMailbox(table, session=session)
+    MailboxService(
+        mailbox, S3RawStore(stack.physical_id("MailBucket"), session=session)
+    ).ensure_system_folders(owner)
+    ddb = boto3.client("dynamodb")
+    pending: list[Any] = [
+        {
+            "PutRequest": {
+                "Item": to_ddb(
+                    {
+                        "PK": user_pk(owner),
+                        "SK": f"UPLOAD#{batch_id}#F#{n:04d}",
+                        "status": FileStatus.PENDING.value,
+                    }
+                )
+            }
+        }
+        for n in range(len(raws))
+    ]
+    for i in range(0, len(pending), 25):
+        ddb.batch_write_item(RequestItems={table: pending[i : i + 25]})
     # An upload bucket of its own, notifying a queue of its own: the floor pays the same S3
     # cost (event delivery included) without waking the real pipeline.
     upload_bucket = "floor-uploads"
@@ -104,68 +193,29 @@ def sink_floor(stack: LocalStack, raws: list[bytes], concurrency: int) -> dict[s
         },
     )
     local = threading.local()
-    pk = "USER#floor#u1"
-    s3c = boto3.client("s3")
-    ddbc = boto3.client("dynamodb")
-    ddbc.put_item(
-        TableName=table,
-        Item={"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}, "total": {"N": "0"}},
-    )
 
-    def clients() -> tuple[Any, Any]:
-        if not hasattr(local, "s3"):
-            local.s3, local.ddb = boto3.client("s3"), boto3.client("dynamodb")
-        return local.s3, local.ddb
+    def clients() -> dict[str, Any]:
+        if not hasattr(local, "clients"):
+            local.clients = {"s3": boto3.client("s3"), "dynamodb": boto3.client("dynamodb")}
+        return local.clients  # type: ignore[no-any-return]
 
     def one(n: int) -> None:
-        s3, ddb = clients()
-        raw = raws[n]
-        s3.put_object(Bucket=upload_bucket, Key=f"uploads/floor/{n}", Body=raw)
-        s3.put_object(Bucket=mail_bucket, Key=f"floor/{n}.eml", Body=raw)
-        ddb.transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {
-                            "PK": {"S": pk},
-                            "SK": {"S": f"MSG#{n}"},
-                            "subject": {"S": "x" * 40},
-                            "size": {"N": str(len(raw))},
-                        },
-                    }
-                },
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {"PK": {"S": pk}, "SK": {"S": f"FP#inbox#{n}"}},
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}},
-                        "UpdateExpression": "ADD #t :one",
-                        "ExpressionAttributeNames": {"#t": "total"},
-                        "ExpressionAttributeValues": {":one": {"N": "1"}},
-                    }
-                },
-            ]
-        )
-        ddb.update_item(
-            TableName=table,
-            Key={"PK": {"S": pk}, "SK": {"S": f"FILE#{n}"}},
-            UpdateExpression="SET #s = :s",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": {"S": "stored"}},
-        )
+        c = clients()
+        c["s3"].put_object(Bucket=upload_bucket, Key=f"uploads/floor/{n}", Body=raws[n])
+        for operation, kwargs in requests_of[n]:
+            client = c["s3"] if operation == "put_object" else c["dynamodb"]
+            getattr(client, operation)(**kwargs)
 
-    s3c.list_buckets()
+    boto3.client("s3").list_buckets()
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(one, range(len(raws))))
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "msg_per_s": len(raws) / seconds}
+    return {
+        "seconds": seconds,
+        "msg_per_s": len(raws) / seconds,
+        "requests_per_message": 1 + sum(map(len, requests_of)) / len(raws),
+    }
 
 
 # ru_maxrss survives exec on Linux (the child would report the parent's peak); VmHWM does not.

@@ -269,3 +269,30 @@ def test_the_item_size_limit_still_holds(table: str) -> None:
     with pytest.raises(ClientError, match="Item size has exceeded"):
         ddb.put_item(TableName=table, Item={"PK": {"S": "too-big"}, **parts})
     assert keys(table) == {"fits"}
+
+
+def test_sqs_receive_checks_retention_without_counting_the_queue(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto.sqs.models import Queue, sqs_backends
+
+    from mailport_local.provision import ACCOUNT_ID, REGION
+
+    sqs = boto3.client("sqs")
+    name = f"r-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    queue = sqs_backends[ACCOUNT_ID][REGION].queues[name]
+    old = next(m for m in queue._messages if m.body == "old")
+    old.sent_timestamp -= 120_000  # sent two minutes ago: past its 60 s retention
+    counted: list[int] = []
+    original = Queue.approximate_number_of_messages
+    monkeypatch.setattr(
+        Queue,
+        "approximate_number_of_messages",
+        property(lambda q: counted.append(1) or original.fget(q)),  # type: ignore[attr-defined]
+    )
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    assert [m["Body"] for m in got] == ["new"]
+    assert counted == []  # without the fix: three times per message handed out

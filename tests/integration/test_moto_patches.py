@@ -16,6 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from mailport.adapters.s3 import S3UploadBucket
 from mailport_local.stack import LocalStack
 
 pytestmark = pytest.mark.stack
@@ -157,15 +158,8 @@ def bucket(local_stack: LocalStack) -> str:
 
 
 def presigned(bucket: str, key: str, size: int, expires: int = 900) -> dict[str, Any]:
-    """A presigned POST as mailport's upload adapter makes it (key, type, exact size)."""
-    post: dict[str, Any] = boto3.client("s3").generate_presigned_post(
-        Bucket=bucket,
-        Key=key,
-        Fields={"Content-Type": "message/rfc822"},
-        Conditions=[{"Content-Type": "message/rfc822"}, ["content-length-range", size, size]],
-        ExpiresIn=expires,
-    )
-    return post
+    """mailport's upload adapter's presigned POST (key, type, exact size; SigV4)."""
+    return S3UploadBucket(bucket).presign(key, size, expires)
 
 
 def send(post: dict[str, Any], body: bytes, **changed: str | None) -> requests.Response:
@@ -217,15 +211,27 @@ def test_a_post_upload_that_breaks_its_policy_is_refused_as_s3_would(bucket: str
     assert stored(bucket) == [key]
 
 
-def test_starts_with_and_the_filename_variable(bucket: str) -> None:
-    """``starts-with`` checks the key after S3 puts the file's name in for ``${filename}``."""
+def test_starts_with_the_filename_variable_and_sigv2(bucket: str) -> None:
+    """``starts-with`` checks the key after S3 puts the file's name in for ``${filename}``;
+    a SigV2 form (boto3's default) has its signature checked too."""
     post = boto3.client("s3").generate_presigned_post(
         Bucket=bucket,
         Key="in/${filename}",
         Conditions=[["starts-with", "$key", "in/"]],
         ExpiresIn=60,
     )
-    assert send(post, b"x", key="out/${filename}").status_code == 403
+    assert "signature" in post["fields"]  # SigV2
+    refused(
+        send(post, b"x", key="out/${filename}"),
+        403,
+        "AccessDenied",
+        'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "in/"]',
+    )
+    policy = json.loads(base64.b64decode(post["fields"]["policy"]))
+    policy["conditions"] = [["starts-with", "$key", ""]]
+    rewritten = base64.b64encode(json.dumps(policy).encode()).decode()
+    anywhere = send(post, b"x", policy=rewritten, key="out/${filename}")
+    refused(anywhere, 403, "SignatureDoesNotMatch", "The request signature we calculated")
     assert send(post, b"x").status_code == 204
     assert stored(bucket) == ["in/x"]
 

@@ -103,7 +103,7 @@ def _patch_s3_post() -> None:
 
     post = S3Response._bucket_response_post
     if getattr(post, "_checks_post_policy", False):
-        return  # already wrapped (install() from another caller that had its own flag)
+        return  # already wrapped: a second copy of this module has an _INSTALLED of its own
 
     @functools.wraps(post)
     def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:

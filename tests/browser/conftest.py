@@ -86,11 +86,15 @@ def sign_in(page: Page, console: str, email: str) -> None:
     signed_in(page)
 
 
-def sign_in_as(page: Page, console: str, email: str, tenant: str = "acme") -> None:
+def sign_in_as(
+    page: Page, console: str, email: str, tenant: str = "acme", *, admin: bool = False
+) -> None:
     """Sign in as any user (the "another user" form)."""
     page.goto(console)
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Organisation (tenant id)").fill(tenant)
+    if admin:
+        page.get_by_label("Administrator").check()
     page.locator("form").get_by_role("button", name="Sign in").click()
     signed_in(page)
 

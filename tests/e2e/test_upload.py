@@ -12,6 +12,7 @@ import boto3
 import pytest
 import requests
 
+from mailport.adapters.s3 import S3UploadBucket
 from mailport_local.stack import LocalStack
 from tests.support.api import login
 
@@ -284,3 +285,49 @@ def test_upload_into_someone_elses_folder_is_404(local_stack: LocalStack) -> Non
         timeout=10,
     )
     assert r.status_code == 404
+
+
+def test_a_presigned_post_is_refused_for_another_key_more_bytes_or_too_late(
+    local_stack: LocalStack,
+) -> None:
+    """S3 checks the POST policy (moto with the local stack's policy check does as S3):
+    alice's form used for bob's key, for more bytes than she declared, or after it expired,
+    is refused, and nothing is stored or ingested. The same form, unchanged, then works.
+    """
+    tag = uuid.uuid4().hex[:8]
+    alice = login(local_stack, f"alice-{tag}@acme.example", "acme")
+    bob = login(local_stack, f"bob-{tag}@acme.example", "acme")
+    raw = f"From: a@example.org\r\nSubject: policy {tag}\r\nMessage-ID: <{tag}@x>\r\n\r\nhi\r\n"
+    files = {"m.eml": raw.encode()}
+    mine, theirs = start(local_stack, alice, files), start(local_stack, bob, files)
+    post = mine["files"][0]["upload"]
+    key, their_key = post["fields"]["key"], theirs["files"][0]["upload"]["fields"]["key"]
+    assert key.split("/")[2] != their_key.split("/")[2]  # uploads/<tenant>/<user>/…
+
+    def send(body: bytes, form: dict[str, Any]) -> requests.Response:
+        return requests.post(form["url"], data=form["fields"], files={"file": body}, timeout=30)
+
+    condition_failed = "<Message>Invalid according to Policy: Policy Condition failed: "
+    to_bob = send(files["m.eml"], {**post, "fields": {**post["fields"], "key": their_key}})
+    assert to_bob.status_code == 403 and "<Code>AccessDenied</Code>" in to_bob.text
+    assert f'{condition_failed}["eq", "$key", "{key}"]' in to_bob.text
+    bigger = send(files["m.eml"] + b"x" * 1000, post)
+    assert bigger.status_code == 400 and "<Code>EntityTooLarge</Code>" in bigger.text
+    bucket = local_stack.physical_id("UploadBucket")
+    expired = S3UploadBucket(bucket).presign(key, len(files["m.eml"]), expires_s=-1)
+    late = send(files["m.eml"], expired)
+    assert late.status_code == 403 and "Policy expired." in late.text
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="uploads/acme/")
+    assert not {key, their_key} & {o["Key"] for o in listed.get("Contents", [])}
+
+    # The form as it was given is taken; by the time it is ingested, any event the refused
+    # ones had made would have been too (one queue): bob has nothing, alice one message.
+    upload_all(mine, files)
+    assert wait_done(local_stack, alice, mine["id"])["files"][0]["status"] == "stored"
+    bobs = requests.get(f"{local_stack.api_url}/v1/uploads/{theirs['id']}", headers=bob, timeout=10)
+    assert bobs.json()["files"][0]["status"] == "pending"
+    for who, count in ((bob, 0), (alice, 1)):
+        inbox = requests.get(
+            f"{local_stack.api_url}/v1/folders/inbox/messages", headers=who, timeout=10
+        ).json()["messages"]
+        assert len(inbox) == count

@@ -1,15 +1,22 @@
-"""The local stack's fixes to moto: DynamoDB transactions behave as DynamoDB documents."""
+"""The local stack's fixes to moto: DynamoDB transactions behave as DynamoDB documents, SQS
+sends do not count the queue, and S3 checks a browser-based POST upload's policy."""
 
 from __future__ import annotations
 
+import base64
 import json
+import subprocess
+import sys
 import threading
 import uuid
+from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.exceptions import ClientError
 
+from mailport.adapters.s3 import S3UploadBucket
 from mailport_local import moto_patches
 from mailport_local.stack import LocalStack
 
@@ -296,3 +303,121 @@ def test_sqs_receive_checks_retention_without_counting_the_queue(
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     assert [m["Body"] for m in got] == ["new"]
     assert counted == []  # without the fix: three times per message handed out
+
+
+# ---------------------------------------------------------------- S3 POST policies
+
+
+@pytest.fixture
+def bucket(local_stack: LocalStack) -> str:
+    name = f"post-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def presigned(bucket: str, key: str, size: int, expires: int = 900) -> dict[str, Any]:
+    """mailport's upload adapter's presigned POST (key, type, exact size; SigV4)."""
+    return S3UploadBucket(bucket).presign(key, size, expires)
+
+
+def send(post: dict[str, Any], body: bytes, **changed: str | None) -> requests.Response:
+    """POST the form, with some fields changed (None: left out)."""
+    fields = {k: v for k, v in {**post["fields"], **changed}.items() if v is not None}
+    return requests.post(post["url"], data=fields, files={"file": ("x", body)}, timeout=30)
+
+
+def refused(r: requests.Response, status: int, code: str, message: str) -> None:
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == "application/xml"
+    assert f"<Code>{code}</Code>" in r.text and f"<Message>{message}" in r.text, r.text
+
+
+def stored(bucket: str) -> list[str]:
+    listed = boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+    return [o["Key"] for o in listed]
+
+
+def test_a_post_upload_that_breaks_its_policy_is_refused_as_s3_would(bucket: str) -> None:
+    key, body = "uploads/t/alice/b/0000", b"y" * 100
+    post = presigned(bucket, key, len(body))
+    policy_failed = "Invalid according to Policy: Policy Condition failed: "
+    other_key = send(post, body, key="uploads/t/bob/b/0000")
+    refused(other_key, 403, "AccessDenied", f'{policy_failed}["eq", "$key", "{key}"]')
+    other_type = send(post, body, **{"Content-Type": "text/html"})
+    refused(other_type, 403, "AccessDenied", f'{policy_failed}["eq", "$Content-Type"')
+    refused(send(post, body + b"y"), 400, "EntityTooLarge", "Your proposed upload exceeds")
+    assert "<MaxSizeAllowed>100</MaxSizeAllowed>" in send(post, body + b"y").text
+    refused(send(post, body[:-1]), 400, "EntityTooSmall", "Your proposed upload is smaller")
+    extra = send(post, body, **{"x-amz-meta-batch": "someone-elses"})
+    refused(extra, 403, "AccessDenied", "Invalid according to Policy: Extra input fields: x-amz")
+    # The policy rewritten to allow any key: its signature no longer matches.
+    policy = json.loads(base64.b64decode(post["fields"]["policy"]))
+    policy["conditions"] = [c for c in policy["conditions"] if "key" not in c]
+    rewritten = base64.b64encode(json.dumps(policy).encode()).decode()
+    refused(
+        send(post, body, policy=rewritten, key="uploads/t/bob/b/0000"),
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match",
+    )
+    refused(send(post, body, policy=None), 403, "AccessDenied", "Access Denied")  # anonymous
+    late = presigned(bucket, key, len(body), expires=-1)
+    refused(send(late, body), 403, "AccessDenied", "Invalid according to Policy: Policy expired.")
+    assert stored(bucket) == []
+
+    assert send(post, body).status_code == 204  # the form as it was given
+    assert stored(bucket) == [key]
+
+
+def test_starts_with_the_filename_variable_and_sigv2(bucket: str) -> None:
+    """``starts-with`` checks the key after S3 puts the file's name in for ``${filename}``;
+    a SigV2 form (boto3's default) has its signature checked too."""
+    post = boto3.client("s3").generate_presigned_post(
+        Bucket=bucket,
+        Key="in/${filename}",
+        Conditions=[["starts-with", "$key", "in/"]],
+        ExpiresIn=60,
+    )
+    assert "signature" in post["fields"]  # SigV2
+    refused(
+        send(post, b"x", key="out/${filename}"),
+        403,
+        "AccessDenied",
+        'Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "in/"]',
+    )
+    policy = json.loads(base64.b64decode(post["fields"]["policy"]))
+    policy["conditions"] = [["starts-with", "$key", ""]]
+    rewritten = base64.b64encode(json.dumps(policy).encode()).decode()
+    anywhere = send(post, b"x", policy=rewritten, key="out/${filename}")
+    refused(anywhere, 403, "SignatureDoesNotMatch", "The request signature we calculated")
+    assert send(post, b"x").status_code == 204
+    assert stored(bucket) == ["in/x"]
+
+
+def test_the_policy_check_installs_once_and_in_a_process_of_its_own() -> None:
+    """A moto server started elsewhere (``install()`` only, no local stack) checks policies
+    too, and installing twice wraps moto once."""
+    script = """
+import boto3, requests
+from moto.server import ThreadedMotoServer
+from moto.s3.responses import S3Response
+from mailport_local import moto_patches
+moto_patches.install()
+moto_patches.install()
+assert not hasattr(S3Response._bucket_response_post.__wrapped__, "__wrapped__")  # once
+server = ThreadedMotoServer(port=0)
+server.start()
+url = "http://127.0.0.1:%d" % server._server.server_port
+s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                  aws_access_key_id="k", aws_secret_access_key="s")
+s3.create_bucket(Bucket="bkt")
+post = s3.generate_presigned_post(Bucket="bkt", Key="mine", ExpiresIn=60)
+r = requests.post(post["url"], data={**post["fields"], "key": "theirs"}, files={"file": b"x"})
+print("status", r.status_code)
+server.stop()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "status 403" in done.stdout.splitlines()

@@ -53,10 +53,13 @@ def test_presigned_post_pins_key_size_and_type(bucket: str) -> None:
     post = S3UploadBucket(bucket).presign("uploads/t/u/b/0000", 1234, 900)
     policy = json.loads(base64.b64decode(post["fields"]["policy"]))
     conditions = policy["conditions"]
-    # moto does not enforce these; real S3 does, so check what we ask it to enforce.
+    # What we ask S3 to enforce (the local stack enforces it too: test_moto_patches.py).
     assert ["content-length-range", 1234, 1234] in conditions
     assert {"key": "uploads/t/u/b/0000"} in conditions
     assert {"Content-Type": "message/rfc822"} in conditions
+    # Signed with SigV4: S3 refuses SigV2 (boto3's default for presigned POSTs) on new buckets.
+    assert post["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"
+    assert "signature" not in post["fields"] and "x-amz-signature" in post["fields"]
     r = requests.post(
         post["url"], data=post["fields"], files={"file": ("x", b"y" * 1234)}, timeout=30
     )

@@ -462,11 +462,23 @@ class Dovecot:
             raise ValueError("password may not contain ':', CR, LF or NUL (passwd-file)")
         changed = name in self._users and self._users[name] != password
         self._users[name] = password
+        self._write_user(name, password, "", changed)
+
+    def refuse_logins(self, name: str, reason: str) -> None:
+        """From now on, refuse ``name``'s logins (right password or not) with ``reason``,
+        which Dovecot sends to the client as its refusal (passdb ``nologin reason=``).
+        passwd-file splits extra fields at spaces, so ``reason`` is one word.
+        """
+        if any(c in reason for c in ": \t\r\n\0"):
+            raise ValueError("reason may not contain ':' or white space (passwd-file)")
+        self._write_user(name, self._users[name], f"nologin reason={reason}", True)
+
+    def _write_user(self, name: str, password: str, extra: str, changed: bool) -> None:
         home = self.mail_root / name
         home.mkdir(exist_ok=True)
         os.chown(home, MAIL_UID, MAIL_GID)
         home.chmod(0o700)
-        line = f"{name}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_GID}::{home}::\n"
+        line = f"{name}:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_GID}::{home}::{extra}\n"
         path = self.users_dir / name
         tmp = path.with_name(f".{name}.tmp")
         tmp.write_text(line, encoding="utf-8")

@@ -25,13 +25,18 @@ def sqs_record(message_id: str, bucket: str, objects: list[tuple[str, int]]) -> 
             for key, size in objects
         ]
     }
+    return queue_record(message_id, notification, "ingest")
+
+
+def queue_record(message_id: str, body: object, queue: str) -> dict[str, Any]:
+    """One SQS record whose body is ``body`` as JSON, from ``queue``."""
     return {
         "messageId": message_id,
         "receiptHandle": f"r-{message_id}",
-        "body": json.dumps(notification),
+        "body": json.dumps(body),
         "attributes": {},
         "messageAttributes": {},
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
         "awsRegion": "us-east-1",
     }

@@ -24,6 +24,7 @@ from mailport.domain.migration import (
     pace_for,
     pace_wait,
     parse_connection,
+    parse_template,
     reached_milestones,
     restart_folder,
 )
@@ -303,3 +304,12 @@ def test_notices_carry_counts_and_never_a_header_from_server_text(kind: str, sub
     assert "Auto-Submitted" in msg
     if kind in ("completed", "progress:50"):
         assert "Imported: 7" in msg.get_content()
+
+
+@pytest.mark.parametrize("name", ["a\u202eb", "a\u2066b", "bell\x07", "tab\tname", "esc\x1b[31m"])
+def test_a_template_name_may_not_hide_or_turn_round_what_follows(name: str) -> None:
+    """Users see "name (host:port)": an override would show "(…:993)" as another server."""
+    with pytest.raises(ValidationFailed):
+        parse_template({"name": name, "host": "imap.example.com", "port": 993}, "t1")
+    shown = "<img src=x onerror=alert(1)> 社内サーバー \u200f"  # markup is text; RTL marks stay
+    assert parse_template({"name": shown, "host": "h", "port": 993}, "t1").name == shown.strip()

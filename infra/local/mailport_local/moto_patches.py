@@ -40,14 +40,27 @@ attribute already there (O(n²) per item; 30% of a 25-attribute PutItem). One ch
 total, once the item is built, gives the same answer: sizes only grow as attributes are added.
 Update expressions are parsed three times per update; the parse of a given text is kept (the
 tree is only read: moto's validator works on its own deep copy).
+
+S3: moto 5.2.5 stores a browser-based POST upload (a presigned POST) without reading its policy,
+so a changed key, a bigger file or an expired form were all accepted. Real S3 checks the policy
+before it stores anything; ``_post_policy_refusal`` does the same checks and answers as S3 does
+(see its docstring). tests/integration/test_moto_patches.py and tests/e2e/test_upload.py cover it.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
 import threading
 import time
+import uuid
 from typing import Any
+from xml.sax.saxutils import escape
 
 _LOCK = threading.RLock()
 _INSTALLED = False
@@ -81,6 +94,7 @@ def install() -> None:
     _patch_attribute_values()
     _patch_table_query()
     _patch_items()
+    _patch_s3_post()
     _INSTALLED = True
 
 
@@ -329,6 +343,184 @@ def _patch_items() -> None:
 
 
 _ITEM_LIMIT = 405000  # moto's own figure, between the 409 and 410 KB that AWS accepts
+
+
+def _patch_s3_post() -> None:
+    import functools
+
+    from moto.s3.responses import S3Response
+
+    post = S3Response._bucket_response_post
+    if getattr(post, "_checks_post_policy", False):
+        return  # already wrapped: a second copy of this module has an _INSTALLED of its own
+
+    @functools.wraps(post)
+    def bucket_response_post(self: Any, request: Any, bucket_name: str) -> Any:
+        # A browser-based upload is a multipart form with a "key" field (DeleteObjects, the
+        # other bucket POST, is an XML body on "?delete").
+        if "key" in self.form_data and "key" in self.querystring:
+            fields = {name: str(value) for name, value in self.form_data.items() if name != "file"}
+            fields["key"] = self.querystring["key"][0]  # after moto expands ${filename}
+            body = self.raw_body
+            size = len(body if isinstance(body, bytes) else str(body).encode())
+            refusal = _post_policy_refusal(fields, bucket_name, size, dt.datetime.now(dt.UTC))
+            if refusal is not None:
+                return refusal
+        return post(self, request, bucket_name)
+
+    bucket_response_post._checks_post_policy = True  # type: ignore[attr-defined]
+    S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+
+
+# Form fields no policy condition has to name (S3's POST policy documentation).
+_UNCHECKED_FIELDS = {"policy", "x-amz-signature", "file", "signature", "awsaccesskeyid"}
+
+
+class _Refused(Exception):
+    """S3's refusal of a POST upload: the status and XML error it answers with."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: object) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def answer(self) -> tuple[int, dict[str, str], str]:
+        """The error document, as S3 sends it."""
+        parts = "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in self.extra.items())
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{self.code}</Code><Message>{escape(self.message)}</Message>{parts}"
+            f"<RequestId>{uuid.uuid4().hex[:16].upper()}</RequestId><HostId>local</HostId>"
+            "</Error>"
+        )
+        return self.status, {"Content-Type": "application/xml"}, xml
+
+
+def _policy_failed(detail: str) -> _Refused:
+    return _Refused(403, "AccessDenied", f"Invalid according to Policy: {detail}")
+
+
+def _post_policy_refusal(
+    fields: dict[str, str], bucket: str, size: int, now: dt.datetime
+) -> tuple[int, dict[str, str], str] | None:
+    """S3's answer refusing a browser-based POST upload, or None if S3 would store it.
+
+    As S3 does: a form without a policy is an anonymous request, refused on a private bucket
+    (every bucket here). An unreadable policy is ``InvalidPolicyDocument`` (400). The policy's
+    ``expiration`` passed: 403 ``AccessDenied`` "Invalid according to Policy: Policy expired.".
+    Each condition is checked against the form's fields (names without case; ``bucket`` is the
+    URL's): exact match (``{"name": value}`` or ``["eq", "$name", value]``) and ``starts-with``;
+    a failure is 403 ``AccessDenied`` "Invalid according to Policy: Policy Condition failed:"
+    and the condition. A form field that no condition names (but the policy, the signature,
+    the file and ``x-ignore-*``) is 403 "Extra input fields:". ``content-length-range`` is
+    checked on the file's size: 400 ``EntityTooLarge`` or ``EntityTooSmall``. A SigV4 signature
+    is checked when its access key is this process's own (the only secret known here):
+    403 ``SignatureDoesNotMatch``.
+    """
+    lower = {name.lower(): value for name, value in fields.items()}
+    try:
+        if "policy" not in lower:
+            raise _Refused(403, "AccessDenied", "Access Denied")
+        expiration, conditions = _read_policy(lower["policy"])
+        if _signature_mismatch(lower):
+            raise _Refused(
+                403,
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match the signature you provided. "
+                "Check your key and signing method.",
+            )
+        if now >= expiration:
+            raise _policy_failed("Policy expired.")
+        length = _check_conditions(conditions, {**lower, "bucket": bucket})
+        if length is not None:
+            _check_length(size, *length)
+    except _Refused as refused:
+        return refused.answer()
+    return None
+
+
+def _read_policy(encoded: str) -> tuple[dt.datetime, list[Any]]:
+    try:
+        policy = json.loads(base64.b64decode(encoded, validate=True))
+        expiration = dt.datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+        return expiration, list(policy["conditions"])
+    except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise _Refused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from e
+
+
+def _check_conditions(conditions: list[Any], values: dict[str, str]) -> tuple[int, int] | None:
+    """Raise at the first condition the form fails, or at a field no condition names; the
+    ``content-length-range`` if there is one.
+    """
+    named = {"bucket"}  # the URL's, not a form field
+    length: tuple[int, int] | None = None
+    for condition in conditions:
+        if isinstance(condition, dict) and len(condition) == 1:
+            [(name, expected)] = condition.items()
+            check = ["eq", f"${name}", expected]
+        elif isinstance(condition, list) and len(condition) == 3:  # noqa: PLR2004 - op, a, b
+            check = condition
+        else:
+            raise _Refused(400, "InvalidPolicyDocument", "Invalid Policy: Invalid Condition.")
+        op = str(check[0]).lower()
+        if op == "content-length-range":
+            length = (int(check[1]), int(check[2]))
+            continue
+        name = str(check[1]).removeprefix("$").lower()
+        named.add(name)
+        value = values.get(name)
+        if value is None or not (
+            value == str(check[2])
+            if op == "eq"
+            else op == "starts-with" and value.startswith(str(check[2]))
+        ):
+            shown = ", ".join(json.dumps(part) for part in check)
+            raise _policy_failed(f"Policy Condition failed: [{shown}]")
+    for name in values:
+        if name not in named and name not in _UNCHECKED_FIELDS and not name.startswith("x-ignore-"):
+            raise _policy_failed(f"Extra input fields: {name}")
+    return length
+
+
+def _check_length(size: int, smallest: int, largest: int) -> None:
+    if size > largest:
+        raise _Refused(
+            400,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+            ProposedSize=size,
+            MaxSizeAllowed=largest,
+        )
+    if size < smallest:
+        raise _Refused(
+            400,
+            "EntityTooSmall",
+            "Your proposed upload is smaller than the minimum allowed size",
+            ProposedSize=size,
+            MinSizeAllowed=smallest,
+        )
+
+
+def _signature_mismatch(fields: dict[str, str]) -> bool:
+    """A POST signed with this process's own key whose signature does not match its policy
+    (SigV4, or the SigV2 that boto3 still uses for presigned POSTs by default). Other keys
+    are not checked: moto accepts any key, and their secret is not known here.
+    """
+    key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not secret:
+        return False
+    policy = fields["policy"].encode()
+    credential = fields.get("x-amz-credential", "").split("/")
+    if credential[0] == key_id and len(credential) == 5:  # noqa: PLR2004 - key/date/region/s3/aws4_request
+        signing = f"AWS4{secret}".encode()
+        for part in credential[1:]:
+            signing = hmac.new(signing, part.encode(), hashlib.sha256).digest()
+        expected = hmac.new(signing, policy, hashlib.sha256).hexdigest()
+        return not hmac.compare_digest(expected, fields.get("x-amz-signature", ""))
+    if fields.get("awsaccesskeyid") == key_id:
+        digest = hmac.new(secret.encode(), policy, hashlib.sha1).digest()
+        expected = base64.b64encode(digest).decode()
+        return not hmac.compare_digest(expected, fields.get("signature", ""))
+    return False
 
 
 def _locked(method: Any) -> Any:

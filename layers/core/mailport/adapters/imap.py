@@ -9,6 +9,7 @@ FETCH, more literal bytes in total than the chunk was planned for (plus one ``ma
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import datetime as dt
@@ -190,11 +191,25 @@ def _translate_imap(
     return RemoteProtocolError(f"IMAP error: {text}")
 
 
+def _said(e: Exception) -> str:
+    """The error's text. imaplib raises with the server's line as bytes, and imapclient's
+    LoginError with ``str()`` of that: either would show the user ``b'…'`` (and escapes)
+    instead of what the server said.
+    """
+    said = e.args[0] if len(e.args) == 1 else None
+    if isinstance(said, str) and said[:2] in ("b'", 'b"') and said.endswith(said[1]):
+        with contextlib.suppress(ValueError, SyntaxError):
+            said = ast.literal_eval(said)  # a bytes literal, or it raises: nothing runs
+    if isinstance(said, bytes):
+        return said.decode("utf-8", "replace")
+    return str(e) or type(e).__name__
+
+
 def translate(
     e: Exception, phase: Phase, secrets: Sequence[str] = ()
 ) -> RemoteError | RemoteTransient:
     """The domain error for a library/socket error raised during ``phase``."""
-    text = scrub(str(e) or type(e).__name__, secrets)
+    text = scrub(_said(e), secrets)
     if isinstance(e, LiteralTooLarge):
         return RemoteProtocolError(f"IMAP server response too large: {text}")
     if isinstance(e, ssl.SSLError | StartTlsRefused) and phase in ("connect", "tls"):

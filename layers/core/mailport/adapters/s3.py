@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
@@ -79,7 +80,11 @@ class S3UploadBucket:
 
     def __init__(self, bucket: str, *, session: boto3.session.Session | None = None) -> None:
         self._bucket = bucket
-        self._s3: Any = (session or boto3.session.Session()).client("s3")
+        # SigV4 named: boto3 still signs presigned POSTs with SigV2 by default where a region
+        # allows it, and S3 refuses SigV2 on buckets created after June 2020 (this stack's).
+        self._s3: Any = (session or boto3.session.Session()).client(
+            "s3", config=Config(signature_version="s3v4")
+        )
 
     def presign(self, key: str, size: int, expires_s: int) -> dict[str, Any]:
         """A presigned POST for exactly ``key`` and exactly ``size`` bytes."""

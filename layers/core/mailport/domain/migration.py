@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from mailport.domain.mailbox import SystemFolder
+from mailport.domain.mime import printable
 from mailport.domain.remote import ImapFolder
 from mailport.errors import Conflict, ValidationFailed
 
@@ -124,6 +125,10 @@ def parse_template(body: object, template_id: str) -> ImapTemplate:
     if not isinstance(body, Mapping):
         raise ValidationFailed("send a JSON object")
     name = _text(body, "name", 100)
+    if printable(name) != name:
+        # The name is shown to every user of the tenant beside its host and port: a direction
+        # override would make "name (imap.example.com:993)" read as another server.
+        raise ValidationFailed("name may not contain control characters or direction overrides")
     host = _text(body, "host", 253).lower()
     if not all(ch.isalnum() or ch in ".-:[]" for ch in host):
         raise ValidationFailed("host must be a host name or an IP address")

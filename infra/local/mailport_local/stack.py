@@ -19,6 +19,7 @@ from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
 from mailport_local import events, moto_patches
 from mailport_local import metrics as local_metrics
+from mailport_local.awsprocess import AwsProcess, Bridge
 from mailport_local.awsserver import AwsServer
 from mailport_local.gateway import Gateway, LocalAuth, user_id_for
 from mailport_local.lambdas import LocalLambdas
@@ -68,6 +69,9 @@ class LocalStackConfig:
     mail_ca_file: str | None = None
     # Extra variables for every function (tests shrink chunk sizes and limits with them).
     environment: dict[str, str] = field(default_factory=dict)
+    # moto in a process of its own (mailport_local.awsprocess): the emulator no longer shares
+    # this interpreter's lock with the functions. Without persistence (see that module).
+    aws_process: bool = False
 
 
 @dataclass
@@ -85,7 +89,8 @@ class LocalStack:
     gateway: Gateway | None = None
     auth: LocalAuth | None = None
     restored: dict[str, int] = field(default_factory=dict)
-    _moto: AwsServer | None = None
+    _moto: AwsServer | AwsProcess | None = None
+    _bridge: Bridge | None = None
     _snapshot: Snapshot | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _snap_thread: threading.Thread | None = None
@@ -95,9 +100,16 @@ class LocalStack:
     def start(self) -> LocalStack:
         """Start everything; return self once the API answers."""
         cfg = self.config
-        moto_patches.install()
         local_metrics.install()  # GET /v1/local/metrics: the figures CloudWatch would get
-        self._moto = AwsServer(cfg.host)
+        if cfg.aws_process:
+            if cfg.persist:
+                raise ValueError("aws_process runs without persistence: set persist=False")
+            self._bridge = Bridge(self.lambdas, self.event_bus, cfg.host)
+            self._bridge.start()
+            self._moto = AwsProcess(cfg.host, self._bridge.url)
+        else:
+            moto_patches.install()
+            self._moto = AwsServer(cfg.host)
         self._moto.start()
         moto_port = self._moto.port
         self.moto_url = f"http://{cfg.host}:{moto_port}"
@@ -108,7 +120,8 @@ class LocalStack:
             json={"stepfunctions": {"execute_state_machine": True}},
             timeout=10,
         ).raise_for_status()
-        self.lambdas.install_moto_hook()
+        if not cfg.aws_process:  # the child installs its own hooks, calling the bridge
+            self.lambdas.install_moto_hook()
 
         if cfg.fresh:
             shutil.rmtree(cfg.state_dir, ignore_errors=True)
@@ -168,6 +181,8 @@ class LocalStack:
                 log.exception("could not save the local state")
         if self._moto is not None:
             self._moto.stop()
+        if self._bridge is not None:
+            self._bridge.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -179,6 +194,11 @@ class LocalStack:
     def physical_id(self, logical_id: str) -> str:
         """``Ref`` of a template resource in this stack."""
         return str(self.physical[logical_id].ref)
+
+    @property
+    def aws_pid(self) -> int | None:
+        """The emulator's process id when it runs in a process of its own."""
+        return self._moto.pid if isinstance(self._moto, AwsProcess) else None
 
     def token(self, email: str, tenant: str, admin: bool = False) -> str:
         """A signed token for a user (tests and demos)."""
@@ -263,9 +283,11 @@ class LocalStack:
                     )
                     if rule is not None:
                         self.event_bus.rules.append(rule)
-        # Service events (Step Functions' status changes) reach rules like the ones above.
+        # Service events (Step Functions' status changes) reach rules like the ones above
+        # (from moto's engine here, or through the bridge from its own process).
         self.event_bus.start()
-        events.add_listener(self.event_bus.put)
+        if not self.config.aws_process:
+            events.add_listener(self.event_bus.put)
 
 
 def _point_boto_at(url: str, port: int) -> None:

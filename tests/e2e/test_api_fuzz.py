@@ -108,7 +108,8 @@ def test_every_answer_is_a_documented_one(
 # Each answer is validated as above, plus schemathesis's stateful checks (a resource just
 # created is there, one just deleted is gone). Every call that names an id is first sent by
 # someone else with the same ids (another user of the organisation; for admin calls, another
-# organisation's admin), who must be told "not found" and nothing more. Not chained: revert
+# organisation's admin), who must be told "not found" and nothing more; each list the owner
+# reads, they read too, and find none of the owner's ids in it. Not chained: revert
 # (it needs a completed migration, which takes longer than a chain) and deleting a Microsoft
 # 365 sign-in (there is none without the sign-in flow); both are in the stateless run above.
 STATEFUL_CHECKS = [*CHECKS, checks.ensure_resource_availability, checks.use_after_free]
@@ -271,14 +272,20 @@ def _isolation(case: Any, intruder: requests.Response, owner: requests.Response)
 
 
 def _call_after_an_intruder(case: Any, kwargs: dict[str, Any], who: Identities) -> Any:
-    """The owner's call; if it names an id, someone else sends it first (``_isolation``)."""
+    """The owner's call; if it names an id, someone else sends it first (``_isolation``). A
+    list the owner read is read by someone else too: none of the owner's ids may be in it.
+    """
+    other = who.other_admin if case.path.startswith("/v1/admin") else who.other_user
     intruder = None
     if case.path_parameters:
-        other = who.other_admin if case.path.startswith("/v1/admin") else who.other_user
         intruder = case.call(**{**kwargs, "headers": other}, timeout=30)
     response = case.call(**kwargs, timeout=30)
     if intruder is not None:
         _isolation(case, intruder, response)
+    elif case.method == "GET" and response.status_code == 200:
+        theirs = case.call(**{**kwargs, "headers": other}, timeout=30)
+        leaked = (_ids(_json_or_none(response)) - SYSTEM_FOLDERS) & _ids(_json_or_none(theirs))
+        assert not leaked, f"another user's {case.method} {case.formatted_path}: {leaked}"
     return response
 
 

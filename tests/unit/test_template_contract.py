@@ -3,6 +3,7 @@
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -119,3 +120,70 @@ def test_the_console_is_the_sign_in_clients_only_callback() -> None:
     env = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert {"AUTH_DOMAIN", "AUTH_CLIENT_ID", "AUTH_ISSUER", "CONSOLE_URL"} <= set(env)
     assert env["CONSOLE_URL"] == {"Ref": "ConsoleUrl"}
+
+
+def _answer_schemas(spec: dict[str, Any]) -> list[tuple[str, object]]:
+    """Each documented answer's schema, named by operation and status."""
+    named = spec["components"]["responses"]
+    return [
+        (f"{method.upper()} {path} {status}", content.get("schema"))
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        for status, answer in op["responses"].items()
+        for content in named.get(answer.get("$ref", "").rsplit("/", 1)[-1], answer)
+        .get("content", {})
+        .values()
+    ]
+
+
+def _response_objects(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every object schema with properties that an answer can contain, with where it is (a
+    component's name, or the operation and status for one written in place).
+    """
+    found: list[tuple[str, dict[str, Any]]] = []
+    seen: set[str] = set()
+
+    def walk(schema: object, at: str) -> None:
+        children = schema if isinstance(schema, list) else []
+        if isinstance(schema, dict):
+            name = str(schema.get("$ref", "")).rsplit("/", 1)[-1]
+            if name:
+                children = [] if name in seen else [spec["components"]["schemas"][name]]
+                seen.add(name)
+                at = name
+            else:
+                children = list(schema.values())
+                if schema.get("type") == "object" and "properties" in schema:
+                    found.append((at, schema))
+        for child in children:
+            walk(child, at)
+
+    for where, schema in _answer_schemas(spec):
+        walk(schema, where)
+    return found
+
+
+def test_response_schemas_are_exact() -> None:
+    """Every object in an answer names all its keys as required and allows no others, so the
+    API fuzz test (which validates every answer) notices a key added, dropped or renamed.
+    """
+    spec = json.loads((REPO_ROOT / "functions/api/openapi.json").read_text())
+    objects = _response_objects(spec)
+    assert len(objects) > 30
+    # The optional keys: the presigned POST, sent only in the answer that creates a batch, and
+    # the issuer, sent only where the stack was deployed with it.
+    optional = {"UploadFile": {"upload"}, "GET /v1/auth/config 200": {"issuer"}}
+    for where, schema in objects:
+        assert schema.get("additionalProperties") is False, where
+        expected = set(schema["properties"]) - optional.get(where, set())
+        assert set(schema.get("required", [])) == expected, where
+
+
+def test_the_admin_views_are_the_users_views_and_the_user() -> None:
+    schemas = json.loads((REPO_ROOT / "functions/api/openapi.json").read_text())["components"][
+        "schemas"
+    ]
+    for admin_view, user_view in (("OrgAccount", "Account"), ("OrgMigration", "Migration")):
+        extra = {"user_id": {"type": "string"}}
+        assert schemas[admin_view]["properties"] == {**schemas[user_view]["properties"], **extra}
+        assert schemas[admin_view]["required"] == [*schemas[user_view]["required"], "user_id"]

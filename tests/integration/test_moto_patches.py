@@ -231,12 +231,15 @@ def test_partition_queries_answer_what_moto_answers(
             item["n"] = {"N": str(i)}
             item["big"] = {"S": "x" * (i * 5000)}
             ddb.put_item(TableName=table, Item=item)
-    values = {":pk": {"S": "P#a"}, ":m": {"S": "MSG#"}, ":lo": {"S": "MSG#005"}}
+    values = {":pk": {"S": "P#a"}, ":m": {"S": "MSG#"}, ":f": {"S": "FILE#0"}}
+    values |= {":lo": {"S": "MSG#005"}}
     values |= {":hi": {"S": "MSG#020"}, ":ten": {"N": "10"}}
     queries: list[dict[str, object]] = [
         {"KeyConditionExpression": "PK = :pk"},
         {"KeyConditionExpression": "PK = :pk", "ScanIndexForward": False, "Limit": 7},
         {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :m)", "Limit": 4},
+        {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :m)", "ScanIndexForward": False},
+        {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :f)", "Limit": 3},
         {"KeyConditionExpression": "PK = :pk AND SK BETWEEN :lo AND :hi"},
         {"KeyConditionExpression": "PK = :pk AND SK > :lo", "FilterExpression": "n > :ten"},
         {"KeyConditionExpression": "PK = :pk AND begins_with(SK, :m)", "Select": "COUNT"},

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import datetime as dt
 import hashlib
 import hmac
@@ -289,7 +290,9 @@ def _partition_query(  # noqa: PLR0917 - moto's own signature
 
     hash_attrs, range_attrs = [table.hash_key_attr], [table.range_key_attr]
     partition = table.items.get(hash_key) or {}
-    candidates = sorted(partition.values(), key=lambda item: item.range_key)
+    # The order of moto's DynamoType.__lt__, without a Python call per comparison.
+    candidates = sorted(partition.values(), key=lambda item: item.range_key.cast_value)
+    candidates = _prefixed(candidates, range_comparison, range_objs)
     if scan_index_forward is False:
         candidates.reverse()
     results: list[Any] = []
@@ -318,6 +321,25 @@ def _partition_query(  # noqa: PLR0917 - moto's own signature
     if projection_expressions:
         results = [item.project(projection_expressions) for item in results]
     return results, scanned, last_key
+
+
+def _prefixed(candidates: list[Any], comparison: Any, values: Any) -> list[Any]:
+    """The run of sorted ``candidates`` a string ``begins_with`` can match (others: all).
+
+    Strings sharing a prefix sit together in sorted order, so a partition of thousands of
+    messages is not compared item by item to find its 500 upload files. The caller still
+    applies the condition itself to each one kept.
+    """
+    if comparison != "BEGINS_WITH" or not values or values[0].type != "S":
+        return candidates
+    keys = [item.range_key.cast_value for item in candidates]
+    if not all(isinstance(k, str) for k in keys):
+        return candidates
+    prefix = values[0].value
+    start = end = bisect.bisect_left(keys, prefix)
+    while end < len(keys) and keys[end].startswith(prefix):
+        end += 1
+    return candidates[start:end]
 
 
 def _patch_items() -> None:

@@ -35,7 +35,9 @@ from mailport.domain.accounts import (
     RunStatus,
     RunTrigger,
 )
+from mailport.domain.mailbox import Owner, SourceType
 from mailport_local.stack import LocalStack
+from tests.integration import test_migration_runner as mig
 from tests.integration import test_pop_import as pop
 from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy
@@ -44,52 +46,61 @@ pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# The child: one Lambda invocation of a function's handler. ``limits`` shrinks the fetch's
-# time budget (there is no setting for it: 780 s + 60 s deployed).
+# The child: one Lambda invocation of a function's handler. ``tuned`` changes the config of
+# one part of the container where no setting does: the POP fetch's time budget (780 s + 60 s
+# deployed), a migration chunk's batch size (100).
 _CHILD = r"""
 import dataclasses, json, os, sys
-root, directory, module_name, limits = sys.argv[1:5]
+root, directory, module_name, tuned = sys.argv[1:5]
 sys.path[:0] = [os.path.join(root, "functions", directory)]
 module = __import__(module_name)
 from mailport.wiring import container
 from mailport_local.lambdas import LocalContext
-if json.loads(limits):
-    fetcher = container().fetcher
-    fetcher._config = dataclasses.replace(fetcher._config, **json.loads(limits))
+for part, changes in json.loads(tuned).items():
+    used = getattr(container(), part)
+    used._config = dataclasses.replace(used._config, **changes)
 event = json.loads(sys.stdin.read())
 result = module.handler(event, LocalContext(module_name, 1024, 900))
 print(json.dumps(result), flush=True)
 """
 
 
+def sqs_event(request: FetchRequest) -> dict[str, Any]:
+    """What the fetch queue's event source hands the POP worker for one request."""
+    return {
+        "Records": [
+            {
+                "messageId": uuid.uuid4().hex,
+                "receiptHandle": "x",
+                "body": json.dumps(request.to_json()),
+                "attributes": {},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:fetch",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+
+
 class Worker:
-    """The POP fetch worker's handler, invoked once in a process of its own."""
+    """A function's handler, invoked once in a process of its own (the POP fetch worker
+    unless told otherwise).
+    """
 
     def __init__(
         self,
         stack: LocalStack,
-        request: FetchRequest,
+        event: dict[str, Any],
         logs: Path,
-        limits: dict[str, float] | None = None,
+        tuned: dict[str, dict[str, float]] | None = None,
+        function: tuple[str, str] = ("PopFetchFunction", "pop_fetch"),
     ) -> None:
+        logical, module = function
         env = {
             **os.environ,
-            **stack.lambdas["PopFetchFunction"].environment,
+            **stack.lambdas[logical].environment,
             "POWERTOOLS_LOG_LEVEL": "WARNING",
-        }
-        event = {
-            "Records": [
-                {
-                    "messageId": uuid.uuid4().hex,
-                    "receiptHandle": "x",
-                    "body": json.dumps(request.to_json()),
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:000000000000:fetch",
-                    "awsRegion": "us-east-1",
-                }
-            ]
         }
         self._out = logs.with_suffix(".out")
         self._err = logs.with_suffix(".err")
@@ -100,9 +111,9 @@ class Worker:
                     "-c",
                     _CHILD,
                     str(ROOT),
-                    "pop_fetch",
-                    "pop_fetch",
-                    json.dumps(limits or {}),
+                    module,
+                    module,
+                    json.dumps(tuned or {}),
                 ],
                 stdin=subprocess.PIPE,
                 stdout=out,
@@ -187,7 +198,7 @@ def test_pop_worker_process_killed_mid_retr(
         account = pop.register(env, name, password, port=proxy.port, keep_original=False)
         started = env.service.fetch_now(env.owner, account.account_id)
         proxy.stall_after = 20_000  # the TLS handshake, the listings, half the first message
-        worker = Worker(local_stack, env.queue.sent[-1], tmp_path / "worker")
+        worker = Worker(local_stack, sqs_event(env.queue.sent[-1]), tmp_path / "worker")
         worker.wait_for(proxy.stalled.is_set)
         worker.kill()
         proxy.stall_after = None
@@ -223,7 +234,7 @@ def test_pop_worker_process_killed_between_stores_and_saving_them(
     with FaultProxy(("127.0.0.1", env.dovecot.pop3s_port)) as proxy:
         account = pop.register(env, name, password, port=proxy.port, keep_original=False)
         proxy.stall_after = total - 10_000  # in the fourth message (CRLF adds ~5 %)
-        worker = Worker(local_stack, scheduled(env, account), tmp_path / "worker")
+        worker = Worker(local_stack, sqs_event(scheduled(env, account)), tmp_path / "worker")
         worker.wait_for(lambda: proxy.stalled.is_set() and len(pop.subjects(env)) == 3)
         worker.kill()
         proxy.stall_after = None
@@ -258,7 +269,7 @@ def test_pop_worker_process_killed_between_dele_and_quit(
         # one is ~40 KB on the wire, the handshake a few); the worker's next command is the
         # DELEs, and what it sends after their +OKs, QUIT, is held back.
         proxy.hold_after = total
-        worker = Worker(local_stack, env.queue.sent[-1], tmp_path / "worker")
+        worker = Worker(local_stack, sqs_event(env.queue.sent[-1]), tmp_path / "worker")
         worker.wait_for(proxy.held.is_set)
         worker.kill()
         proxy.hold_after = None
@@ -299,9 +310,9 @@ def test_a_trickling_server_fails_a_whole_fetch_run_which_the_next_one_completes
         proxy.trickle_after = 20_000  # in the first message, then a byte every 0.2 s
         worker = Worker(
             local_stack,
-            scheduled(env, account),
+            sqs_event(scheduled(env, account)),
             tmp_path / "slow",
-            limits={"time_budget_s": 1.0, "cutoff_grace_s": 2.0},
+            tuned={"fetcher": {"time_budget_s": 1.0, "cutoff_grace_s": 2.0}},
         )
         assert worker.result() == {"batchItemFailures": []}  # the run ended, and said so
         proxy.trickle_after = None
@@ -315,10 +326,56 @@ def test_a_trickling_server_fails_a_whole_fetch_run_which_the_next_one_completes
         state = env.service.get(env.owner, account.account_id).state
         assert (state.last_status, state.failures) == (RunStatus.FAILED.value, 1)
 
-        again = Worker(local_stack, scheduled(env, account), tmp_path / "again")
+        again = Worker(local_stack, sqs_event(scheduled(env, account)), tmp_path / "again")
         assert again.result() == {"batchItemFailures": []}
     runs = env.service.runs(env.owner, account.account_id, None)
     done = next(r for r in runs if r.run_id != failed.run_id)
     assert (done.status, done.counts.fetched, done.counts.deleted) == (RunStatus.SUCCEEDED, 3, 3)
     assert pop.subjects(env) == kinds(env, 3)
     assert pop.on_server(env, name, password) == 0
+
+
+def test_migration_worker_process_killed_mid_chunk_then_retried(
+    local_stack: LocalStack, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """The migration worker's handler (one CopyChunk step of 4 messages, as the local
+    stack's settings have it, fetched 2 at a time) is killed in the middle of the second
+    FETCH, the first two stored; the state machine's retry of the step (here, in this
+    process) completes the job with each message once.
+    """
+    env = mig.build(local_stack, dovecot, chunk_messages=100)
+    me = mig.owner()
+    user, password = env.seed_user(4, size=40_000)  # the child's chunk: all four
+    with FaultProxy(("127.0.0.1", dovecot.imaps_port)) as proxy:
+        conn = {
+            "type": "manual",
+            "host": "127.0.0.1",
+            "port": proxy.port,
+            "username": user,
+            "password": password,
+        }
+        job = env.service.create(me, {"connection": conn, "agreed": True})
+        ref = mig.ref_of(me, job)
+        cursor = env.runner.plan(ref)
+        proxy.stall_after = 100_000  # of ≈ 160 KB: in the third message
+        worker = Worker(
+            local_stack,
+            {"step": "copy_chunk", "job": ref, "cursor": cursor},
+            tmp_path / "chunk",
+            tuned={"migration_runner": {"batch_messages": 2}},
+            function=("MigrationWorkerFunction", "migration_worker"),
+        )
+        worker.wait_for(lambda: proxy.stalled.is_set() and len(copied(env, me)) == 2)
+        worker.kill()
+        proxy.stall_after = None
+        assert env.service.get(me, job["id"])["state"] == "running"  # true: a step died
+
+        mig._finish(env, ref, cursor)  # the step again, then the rest
+    done = env.service.get(me, job["id"])
+    assert done["state"] == "completed" and done["counts"]["imported"] == 4
+    assert copied(env, me) == [f"m{i}" for i in range(4)]  # none lost, none twice
+
+
+def copied(env: mig.Env, me: Owner) -> list[str]:
+    inbox = env.runner._service.messages(me, "inbox", 50, None).messages
+    return sorted(m.summary.subject for m in inbox if m.source.type is SourceType.IMAP)

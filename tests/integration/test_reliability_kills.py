@@ -142,13 +142,20 @@ class Worker:
         assert self.proc.wait(timeout=30) == -signal.SIGKILL
 
     def result(self) -> Any:
+        assert self._ended() == 0, self._err.read_text()
+        return json.loads(self._out.read_text().strip().splitlines()[-1])
+
+    def failure(self) -> str:
+        """The handler raised: what it printed (the traceback)."""
+        assert self._ended() == 1, self._out.read_text()
+        return self._err.read_text()
+
+    def _ended(self) -> int:
         try:
-            code = self.proc.wait(timeout=120)
+            return self.proc.wait(timeout=120)
         except subprocess.TimeoutExpired:
             self.kill()
             pytest.fail("the worker did not end")
-        assert code == 0, self._err.read_text()
-        return json.loads(self._out.read_text().strip().splitlines()[-1])
 
 
 @pytest.fixture
@@ -374,6 +381,47 @@ def test_migration_worker_process_killed_mid_chunk_then_retried(
     done = env.service.get(me, job["id"])
     assert done["state"] == "completed" and done["counts"]["imported"] == 4
     assert copied(env, me) == [f"m{i}" for i in range(4)]  # none lost, none twice
+
+
+def test_a_trickling_server_fails_a_chunk_step_which_its_retry_completes(
+    local_stack: LocalStack, dovecot: Dovecot, tmp_path: Path
+) -> None:
+    """The migration worker's handler, its chunk's time shrunk to 1 s + 2 s: a server that
+    trickles inside a FETCH is cut, and the step fails as exactly ``TransientError`` (which
+    the state machine retries), not as a Lambda timeout; the retry completes the job.
+    """
+    env = mig.build(local_stack, dovecot, chunk_messages=100)
+    me = mig.owner()
+    user, password = env.seed_user(4, size=40_000)
+    with FaultProxy(("127.0.0.1", dovecot.imaps_port), trickle_every=0.2) as proxy:
+        conn = {
+            "type": "manual",
+            "host": "127.0.0.1",
+            "port": proxy.port,
+            "username": user,
+            "password": password,
+        }
+        job = env.service.create(me, {"connection": conn, "agreed": True})
+        ref = mig.ref_of(me, job)
+        cursor = env.runner.plan(ref)
+        proxy.trickle_after = 20_000  # in the first message, then a byte every 0.2 s
+        worker = Worker(
+            local_stack,
+            {"step": "copy_chunk", "job": ref, "cursor": cursor},
+            tmp_path / "chunk",
+            tuned={"migration_runner": {"chunk_seconds": 1.0, "cutoff_grace_s": 2.0}},
+            function=("MigrationWorkerFunction", "migration_worker"),
+        )
+        failure = worker.failure()
+        assert "mailport.errors.TransientError" in failure and "too slowly" in failure
+        proxy.trickle_after = None
+        assert env.service.get(me, job["id"])["state"] == "running"
+        assert copied(env, me) == []
+
+        mig._finish(env, ref, cursor)  # the state machine's retry, then the rest
+    done = env.service.get(me, job["id"])
+    assert done["state"] == "completed" and done["counts"]["imported"] == 4
+    assert copied(env, me) == [f"m{i}" for i in range(4)]
 
 
 def copied(env: mig.Env, me: Owner) -> list[str]:

@@ -240,7 +240,8 @@ def test_pop_worker_process_killed_between_stores_and_saving_them(
     name, password, total = seeded(env, 4)
     with FaultProxy(("127.0.0.1", env.dovecot.pop3s_port)) as proxy:
         account = pop.register(env, name, password, port=proxy.port, keep_original=False)
-        proxy.stall_after = total - 10_000  # in the fourth message (CRLF adds ~5 %)
+        # In the fourth message (~38 KB each; TLS and the listings add a few KB before it).
+        proxy.stall_after = total - 10_000
         worker = Worker(local_stack, sqs_event(scheduled(env, account)), tmp_path / "worker")
         worker.wait_for(lambda: proxy.stalled.is_set() and len(pop.subjects(env)) == 3)
         worker.kill()
@@ -361,7 +362,7 @@ def test_migration_worker_process_killed_mid_chunk_then_retried(
             "username": user,
             "password": password,
         }
-        job = env.service.create(me, {"connection": conn, "agreed": True})
+        job: dict[str, Any] = env.service.create(me, {"connection": conn, "agreed": True})
         ref = mig.ref_of(me, job)
         cursor = env.runner.plan(ref)
         proxy.stall_after = 100_000  # of ≈ 160 KB: in the third message
@@ -378,7 +379,7 @@ def test_migration_worker_process_killed_mid_chunk_then_retried(
         assert env.service.get(me, job["id"])["state"] == "running"  # true: a step died
 
         mig._finish(env, ref, cursor)  # the step again, then the rest
-    done = env.service.get(me, job["id"])
+    done: dict[str, Any] = env.service.get(me, job["id"])
     assert done["state"] == "completed" and done["counts"]["imported"] == 4
     assert copied(env, me) == [f"m{i}" for i in range(4)]  # none lost, none twice
 
@@ -401,7 +402,7 @@ def test_a_trickling_server_fails_a_chunk_step_which_its_retry_completes(
             "username": user,
             "password": password,
         }
-        job = env.service.create(me, {"connection": conn, "agreed": True})
+        job: dict[str, Any] = env.service.create(me, {"connection": conn, "agreed": True})
         ref = mig.ref_of(me, job)
         cursor = env.runner.plan(ref)
         proxy.trickle_after = 20_000  # in the first message, then a byte every 0.2 s
@@ -419,7 +420,7 @@ def test_a_trickling_server_fails_a_chunk_step_which_its_retry_completes(
         assert copied(env, me) == []
 
         mig._finish(env, ref, cursor)  # the state machine's retry, then the rest
-    done = env.service.get(me, job["id"])
+    done: dict[str, Any] = env.service.get(me, job["id"])
     assert done["state"] == "completed" and done["counts"]["imported"] == 4
     assert copied(env, me) == [f"m{i}" for i in range(4)]
 

@@ -387,6 +387,45 @@ def test_a_recovery_that_gave_up_only_tells_the_user(local_stack: LocalStack) ->
     assert worker.calls == ["notify"]
 
 
+def test_a_rollback_that_keeps_failing_ends_in_notify_rollback_failed(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine's own path from exhausted Rollback retries (the first try and six more)
+    to NotifyRollbackFailed, which tells the user (the runner side is
+    test_reliability_faults.py::test_a_rollback_that_never_finishes_ends_failed_and_says_so).
+    The ASL is the template's; only the waits between retries are not slept (2 s doubling
+    to 64 s: two minutes), but recorded, so the retrier that ran is known to be Rollback's.
+    """
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    waits: list[float] = []
+    monkeypatch.setattr(retrier_decl, "time", type("NoSleep", (), {"sleep": waits.append}))
+    calls: list[str] = []
+
+    def worker(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
+        calls.append(f"{event['step']}:{event.get('mode') or event.get('outcome')}")
+        if event["step"] == "rollback":
+            raise StorageError("deleting the message: the storage service is down")
+        return {"notified": event.get("outcome")}
+
+    fn = local_stack.lambdas["MigrationWorkerFunction"]
+    fn.override = worker
+    error = {"Error": "JobCancelled", "Cause": "cancelled by the user"}
+    try:
+        run = _run(local_stack, f"rbf-{uuid.uuid4().hex[:8]}", mode="rollback", error=error)
+    finally:
+        fn.override = None
+    assert run["status"] == "FAILED" and run["error"] == "RollbackFailed"
+    assert _entered(run["history"]) == [
+        "Route",
+        "Rollback",
+        "NotifyRollbackFailed",
+        "RollbackFailed",
+    ]
+    assert calls == ["rollback:rollback"] * 7 + ["notify:rollback_failed"]
+    assert waits == [2, 4, 8, 16, 32, 64]  # Rollback's retrier: 2 s, doubling, six times
+
+
 def test_transient_errors_are_retried(local_stack: LocalStack) -> None:
     fn = local_stack.lambdas["MigrationWorkerFunction"]
     fn.override = worker = _fake_worker(transient_once="plan")

@@ -596,6 +596,9 @@ def test_attachment_only_message() -> None:
 
 
 # --------------------------------------------------------------------------- bounds
+# Each of these takes well under 0.1 s. The timeout is no speed test: it fails a parser
+# that went quadratic (a 100x regression) instead of letting it pass under the suite's 300 s.
+BOUND = pytest.mark.timeout(10)
 
 
 def nested(depth: int, leaf: bytes) -> bytes:
@@ -610,6 +613,7 @@ def nested(depth: int, leaf: bytes) -> bytes:
     return b"From: a@example.com\r\nSubject: deep\r\n" + body
 
 
+@BOUND
 def test_deep_nesting_finishes_and_ignores_what_is_too_deep() -> None:
     leaf = part('Content-Disposition: attachment; filename="deep.bin"')
     summary = summarize(nested(200, leaf))
@@ -618,12 +622,14 @@ def test_deep_nesting_finishes_and_ignores_what_is_too_deep() -> None:
     assert summarize(nested(20, leaf)).attachment_names == ("deep.bin",)
 
 
+@BOUND
 def test_one_hundred_thousand_tiny_parts() -> None:
     tiny = part('Content-Disposition: attachment; filename="f"', body=b"")
     summary = summarize(multipart(*[tiny] * 100_000))
     assert 0 < len(summary.attachment_names) <= 1000
 
 
+@BOUND
 def test_a_one_megabyte_header_line() -> None:
     line = b"x" * MIB
     summary = summarize(msg("From: a@example.com", b"Subject: " + line, b"X-Junk: " + line))
@@ -631,6 +637,7 @@ def test_a_one_megabyte_header_line() -> None:
     assert summary.from_ == (Address("", "a@example.com"),)
 
 
+@BOUND
 def test_a_one_megabyte_address_header_and_encoded_words() -> None:
     words = (b_word("あ") + " ") * 60_000
     summary = summarize(
@@ -644,6 +651,7 @@ def test_a_one_megabyte_address_header_and_encoded_words() -> None:
     assert len(summary.to) < 200
 
 
+@BOUND
 def test_a_one_megabyte_parameter_list() -> None:
     raw = multipart(part(b"Content-Type: application/pdf" + b"; a=b" * 200_000))
     assert summarize(raw).has_attachments

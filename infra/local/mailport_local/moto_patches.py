@@ -55,6 +55,7 @@ import bisect
 import datetime as dt
 import hashlib
 import hmac
+import inspect
 import json
 import os
 import threading
@@ -219,81 +220,38 @@ def _patch_table_query() -> None:
     global ORIGINAL_QUERY  # noqa: PLW0603 - kept once, when the patch goes in
     original = ORIGINAL_QUERY = Table.query
 
-    def query(  # noqa: PLR0917 - moto's own signature
-        self: Any,
-        hash_key: Any,
-        range_comparison: Any,
-        range_objs: Any,
-        limit: Any,
-        exclusive_start_key: Any,
-        scan_index_forward: bool,
-        projection_expressions: Any,
-        index_name: str | None = None,
-        consistent_read: bool = False,
-        filter_expression: Any = None,
-        hash_key_conditions: Any = None,
-        range_key_conditions: Any = None,
-        **filter_kwargs: Any,
-    ) -> Any:
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        given = signature.bind(self, *args, **kwargs)
+        given.apply_defaults()
+        a = given.arguments
         if (
-            index_name
-            or filter_kwargs
+            a["index_name"]
+            or a["filter_kwargs"]
             or not self.range_key_attr
-            or len(range_key_conditions or []) > 1
+            or len(a["range_key_conditions"] or []) > 1
         ):
-            return original(
-                self,
-                hash_key,
-                range_comparison,
-                range_objs,
-                limit,
-                exclusive_start_key,
-                scan_index_forward,
-                projection_expressions,
-                index_name,
-                consistent_read,
-                filter_expression,
-                hash_key_conditions=hash_key_conditions,
-                range_key_conditions=range_key_conditions,
-                **filter_kwargs,
-            )
-        return _partition_query(
-            self,
-            hash_key,
-            range_comparison,
-            range_objs,
-            limit,
-            exclusive_start_key,
-            scan_index_forward,
-            projection_expressions,
-            filter_expression,
-        )
+            return original(self, *args, **kwargs)
+        return _partition_query(self, a)
 
     Table.query = query  # type: ignore[method-assign]
 
 
-def _partition_query(  # noqa: PLR0917 - moto's own signature
-    table: Any,
-    hash_key: Any,
-    range_comparison: Any,
-    range_objs: Any,
-    limit: Any,
-    exclusive_start_key: Any,
-    scan_index_forward: bool,
-    projection_expressions: Any,
-    filter_expression: Any,
-) -> tuple[list[Any], int, dict[str, Any] | None]:
+def _partition_query(table: Any, a: dict[str, Any]) -> tuple[list[Any], int, dict[str, Any] | None]:
     """What moto's ``Table.query`` answers on the table's key, from one partition."""
     import copy
 
     from moto.dynamodb.models.table import RESULT_SIZE_LIMIT
 
+    range_comparison, range_objs, limit = a["range_comparison"], a["range_objs"], a["limit"]
+    exclusive_start_key, forward = a["exclusive_start_key"], a["scan_index_forward"]
     hash_attrs, range_attrs = [table.hash_key_attr], [table.range_key_attr]
-    partition = table.items.get(hash_key) or {}
+    partition = table.items.get(a["hash_key"]) or {}
     # The order of moto's DynamoType.__lt__, without a Python call per comparison.
     candidates = sorted(partition.values(), key=lambda item: item.range_key.cast_value)
     candidates = _prefixed(candidates, range_comparison, range_objs)
-    if scan_index_forward is False:
+    if forward is False:
         candidates.reverse()
     results: list[Any] = []
     size = 0
@@ -302,7 +260,7 @@ def _partition_query(  # noqa: PLR0917 - moto's own signature
     for item in candidates:
         if skipping:
             if table._item_comes_before_dct(
-                item, exclusive_start_key, hash_attrs, range_attrs, scan_index_forward
+                item, exclusive_start_key, hash_attrs, range_attrs, forward
             ):
                 continue
             skipping = False
@@ -316,10 +274,10 @@ def _partition_query(  # noqa: PLR0917 - moto's own signature
         size += item_size
     scanned = len(results)
     results = copy.deepcopy(results)
-    if filter_expression is not None:
-        results = [item for item in results if filter_expression.expr(item)]
-    if projection_expressions:
-        results = [item.project(projection_expressions) for item in results]
+    if a["filter_expression"] is not None:
+        results = [item for item in results if a["filter_expression"].expr(item)]
+    if a["projection_expressions"]:
+        results = [item.project(a["projection_expressions"]) for item in results]
     return results, scanned, last_key
 
 

@@ -87,11 +87,15 @@ class Env:
         self.dovecot.seed_maildir(user, "INBOX", mail)
         return user, password
 
-    def create(self, owner: Owner, user: str, password: str) -> dict[str, Any]:
+    def create(
+        self, owner: Owner, user: str, password: str, port: int | None = None
+    ) -> dict[str, Any]:
+        """An agreed manual migration of ``user``'s mailbox, through ``port`` if given (a
+        FaultProxy in front of Dovecot)."""
         conn = {
             "type": "manual",
             "host": "127.0.0.1",
-            "port": self.dovecot.imaps_port,
+            "port": port or self.dovecot.imaps_port,
             "username": user,
             "password": password,
         }
@@ -347,14 +351,7 @@ def test_a_connection_dropped_mid_fetch_is_retried_without_duplicates(
     me = owner()
     user, password = env.seed_user(30, size=5000)
     with FaultProxy(("127.0.0.1", dovecot.imaps_port)) as proxy:
-        conn = {
-            "type": "manual",
-            "host": "127.0.0.1",
-            "port": proxy.port,
-            "username": user,
-            "password": password,
-        }
-        job = env.service.create(me, {"connection": conn, "agreed": True})
+        job = env.create(me, user, password, port=proxy.port)
         ref = ref_of(me, job)
         cursor = env.runner.plan(ref)
         proxy.drop_after = 60_000  # of ≈ 150 KB: a few batches in, in the middle of a FETCH

@@ -355,14 +355,7 @@ def test_migration_worker_process_killed_mid_chunk_then_retried(
     me = mig.owner()
     user, password = env.seed_user(4, size=40_000)  # the child's chunk: all four
     with FaultProxy(("127.0.0.1", dovecot.imaps_port)) as proxy:
-        conn = {
-            "type": "manual",
-            "host": "127.0.0.1",
-            "port": proxy.port,
-            "username": user,
-            "password": password,
-        }
-        job: dict[str, Any] = env.service.create(me, {"connection": conn, "agreed": True})
+        job: dict[str, Any] = env.create(me, user, password, port=proxy.port)
         ref = mig.ref_of(me, job)
         cursor = env.runner.plan(ref)
         proxy.stall_after = 100_000  # of ≈ 160 KB: in the third message
@@ -395,14 +388,7 @@ def test_a_trickling_server_fails_a_chunk_step_which_its_retry_completes(
     me = mig.owner()
     user, password = env.seed_user(4, size=40_000)
     with FaultProxy(("127.0.0.1", dovecot.imaps_port), trickle_every=0.2) as proxy:
-        conn = {
-            "type": "manual",
-            "host": "127.0.0.1",
-            "port": proxy.port,
-            "username": user,
-            "password": password,
-        }
-        job: dict[str, Any] = env.service.create(me, {"connection": conn, "agreed": True})
+        job: dict[str, Any] = env.create(me, user, password, port=proxy.port)
         ref = mig.ref_of(me, job)
         cursor = env.runner.plan(ref)
         proxy.trickle_after = 20_000  # in the first message, then a byte every 0.2 s

@@ -17,6 +17,7 @@ Figures are printed and written to bench/results/ingest.json. Compare ratios wit
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
@@ -34,11 +35,16 @@ import requests
 
 from bench.corpus import big_message, messages
 from bench.harness import login, result_head, write_result
-from mailport.adapters.dynamo_table import to_ddb, user_pk
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import Owner, Source, SourceType, message_id_for
-from mailport.domain.uploads import FileResult, FileStatus, UploadFile, upload_key
+from mailport.domain.uploads import (
+    FileResult,
+    FileStatus,
+    UploadBatch,
+    UploadFile,
+    upload_key,
+)
 from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack, LocalStackConfig
@@ -179,23 +185,10 @@ def sink_floor(
     MailboxService(
         mailbox, S3RawStore(stack.physical_id("MailBucket"), session=session)
     ).ensure_system_folders(owner)
-    ddb = boto3.client("dynamodb")
-    pending: list[Any] = [
-        {
-            "PutRequest": {
-                "Item": to_ddb(
-                    {
-                        "PK": user_pk(owner),
-                        "SK": f"UPLOAD#{batch_id}#F#{n:04d}",
-                        "status": FileStatus.PENDING.value,
-                    }
-                )
-            }
-        }
-        for n in range(len(raws))
-    ]
-    for i in range(0, len(pending), 25):
-        ddb.batch_write_item(RequestItems={table: pending[i : i + 25]})
+    files = tuple(UploadFile(n, f"m{n}.eml", len(raw)) for n, raw in enumerate(raws))
+    mailbox.create_batch(
+        owner, UploadBatch(batch_id, "inbox", False, dt.datetime.now(dt.UTC), files)
+    )
     # An upload bucket of its own, notifying a queue of its own: the floor pays the same S3
     # cost (event delivery included) without waking the real pipeline.
     upload_bucket = f"floor-uploads-{round_}"

@@ -95,13 +95,13 @@ def record_handler(record: SQSRecord) -> None:
 
 def _cleanup() -> None:
     # The results are recorded either way; the bucket's lifecycle rule removes what is left.
+    keys = list(_done_keys)
     try:
-        left = container().uploads.cleanup(list(_done_keys))
+        left = len(container().uploads.cleanup(keys))
     except MailportError:
-        logger.warning("could not remove processed uploads", extra={"count": len(set(_done_keys))})
-        return
+        left = len(set(keys))
     if left:
-        logger.warning("could not remove processed uploads", extra={"count": len(left)})
+        logger.warning("could not remove processed uploads", extra={"count": left})
 
 
 @logger.inject_lambda_context

@@ -342,13 +342,13 @@ def test_unprocessed_items_are_retried_with_backoff_then_a_busy_table_shows_no_b
 ) -> None:
     env = up.build(local_stack)
     waits: list[int] = []
-    real_back_off = dynamo_table._back_off
+    real_back_off = dynamo_table.back_off
 
     def back_off(attempt: int) -> None:
         waits.append(attempt)
         real_back_off(attempt)
 
-    monkeypatch.setattr(dynamo_table, "_back_off", back_off)
+    monkeypatch.setattr(dynamo_table, "back_off", back_off)
     presigned: list[str] = []
     real_presign = env.objects.presign
 
@@ -425,7 +425,7 @@ def test_unprocessed_keys_are_read_again_so_stored_messages_are_never_taken_for_
     # existing_messages is how a migration chunk drops what it already stored: a key left
     # unread would be taken for a new message and imported twice.
     env = up.build(local_stack)
-    monkeypatch.setattr(dynamo_table, "_back_off", lambda attempt: None)  # counted below
+    monkeypatch.setattr(dynamo_table, "back_off", lambda attempt: None)  # counted below
     ids = []
     for n in range(12):
         stored = env.importer.store(import_request(env.owner, small_mail(n), f"k{n}"))
@@ -473,7 +473,7 @@ class NothingProcessed:
 def test_receipts_that_cannot_be_saved_fail_the_run_before_dele_and_nothing_is_stored_twice(
     local_stack: LocalStack, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dynamo_table, "_back_off", lambda attempt: None)  # calls counted
+    monkeypatch.setattr(dynamo_table, "back_off", lambda attempt: None)  # calls counted
     env = pop.build_env(local_stack, dovecot)
     name, password = pop.server_user(env, 5)
     account = pop.register(env, name, password, keep_original=False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mailport.adapters import dynamo_table
+from mailport.adapters import aws_errors
 from mailport.adapters.dynamo_table import DynamoTable
 from mailport.errors import TransientError
 
@@ -33,7 +33,7 @@ class Client:
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     slept: list[float] = []
-    monkeypatch.setattr(dynamo_table.time, "sleep", slept.append)
+    monkeypatch.setattr(aws_errors.time, "sleep", slept.append)
     return slept
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import random
-import time
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,7 +15,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mailport.adapters.aws_errors import translate
+from mailport.adapters.aws_errors import back_off, translate
 from mailport.domain.mailbox import Owner
 from mailport.errors import StorageError, TransientError, ValidationFailed
 
@@ -138,7 +136,7 @@ class DynamoTable:
             pending: dict[str, Any] = {self._table: request}
             for attempt in range(8):
                 if attempt:
-                    _back_off(attempt)
+                    back_off(attempt)
                 got = self._call(what, "batch_get_item", RequestItems=pending)
                 yield from got.get("Responses", {}).get(self._table, [])
                 pending = got.get("UnprocessedKeys") or {}
@@ -186,21 +184,13 @@ class DynamoTable:
             pending: dict[str, Any] = {self._table: requests[i : i + 25]}
             for attempt in range(8):
                 if attempt:
-                    _back_off(attempt)
+                    back_off(attempt)
                 result = self._call(what, "batch_write_item", RequestItems=pending)
                 pending = result.get("UnprocessedItems") or {}
                 if not pending:
                     break
             else:
                 raise TransientError(f"{what}: the table is busy; try again")
-
-
-def _back_off(attempt: int) -> None:
-    """Wait before retrying what a batch call left unprocessed: DynamoDB returns unprocessed
-    items when it throttles, so retrying at once only hits the throttle again (AWS advises
-    exponential backoff). Full jitter, 50 ms doubling, at most 1.6 s: ≈ 3 s over 7 retries.
-    """
-    time.sleep(random.uniform(0, min(1.6, 0.05 * 2**attempt)))  # noqa: S311 - jitter, not crypto
 
 
 def encode_cursor(key: Mapping[str, Any]) -> str:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import random
-import time
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mailport.adapters.aws_errors import translate
+from mailport.adapters.aws_errors import back_off, translate
 from mailport.errors import NotFound
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
@@ -136,7 +134,7 @@ class S3UploadBucket:
         pending = keys
         for attempt in range(_DELETE_ATTEMPTS):
             if attempt:
-                time.sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 - jitter, not crypto
+                back_off(attempt)
             try:
                 result = self._s3.delete_objects(
                     Bucket=self._bucket,

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mailport.adapters.aws_errors import translate
+from mailport.adapters.aws_errors import back_off, translate
 from mailport.domain.accounts import FetchRequest
 from mailport.errors import TransientError
 
@@ -62,7 +62,9 @@ class SqsFetchQueue:
             }
             for i, r in enumerate(batch)
         }
-        for _ in range(5):
+        for attempt in range(5):
+            if attempt:
+                back_off(attempt)
             try:
                 result = self._sqs.send_message_batch(
                     QueueUrl=self._url, Entries=list(entries.values())

@@ -424,3 +424,24 @@ server.stop()
     )
     assert done.returncode == 0, done.stderr
     assert "status 403" in done.stdout.splitlines()
+
+
+# ---------------------------------------------------------------- S3 CopyObject preconditions
+
+
+def test_copy_source_if_match_is_enforced_as_s3_does(bucket: str) -> None:
+    s3 = boto3.client("s3")
+    etag = s3.put_object(Bucket=bucket, Key="src", Body=b"one")["ETag"]
+    source = {"Bucket": bucket, "Key": "src"}
+    s3.copy_object(Bucket=bucket, Key="a", CopySource=source, CopySourceIfMatch=etag)
+    assert s3.get_object(Bucket=bucket, Key="a")["Body"].read() == b"one"
+    s3.put_object(Bucket=bucket, Key="src", Body=b"two")
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="c", CopySource=source, CopySourceIfMatch=etag)
+    assert e.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    s3.delete_object(Bucket=bucket, Key="src")
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=bucket, Key="c", CopySource=source, CopySourceIfMatch=etag)
+    assert e.value.response["Error"]["Code"] == "NoSuchKey"
+    assert "c" not in stored(bucket)

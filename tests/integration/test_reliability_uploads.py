@@ -9,10 +9,11 @@ Each file must end once, say why, and store nothing twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -25,7 +26,7 @@ from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.domain.accounts import FetchRequest, RunTrigger
 from mailport.domain.mailbox import InsertOutcome, Owner
-from mailport.domain.uploads import FileStatus, UploadBatch, upload_key
+from mailport.domain.uploads import Fetched, FileStatus, ObjectRef, UploadBatch, upload_key
 from mailport.errors import TransientError
 from mailport.usecases.dispatch import Dispatcher
 from mailport.usecases.importing import Importer, ImportRequest, ImportResult
@@ -55,6 +56,7 @@ class Objects:
     def __init__(self, inner: S3UploadBucket) -> None:
         self.inner = inner
         self.fail_once: set[str] = set()
+        self.after_read: Callable[[str], None] | None = None  # runs between read and store
 
     def presign(self, key: str, size: int, expires_s: int) -> dict[str, Any]:
         return self.inner.presign(key, size, expires_s)
@@ -62,11 +64,14 @@ class Objects:
     def size(self, key: str) -> int | None:
         return self.inner.size(key)
 
-    def read(self, key: str, first: int | None = None) -> bytes:
+    def read(self, key: str) -> Fetched:
         if key in self.fail_once:
             self.fail_once.discard(key)
             raise TransientError("reading the upload: the storage service is busy; try again")
-        return self.inner.read(key, first)
+        fetched = self.inner.read(key)
+        if self.after_read is not None:
+            self.after_read(key)
+        return fetched
 
     def delete(self, keys: list[str]) -> list[str]:
         return self.inner.delete(keys)
@@ -204,6 +209,59 @@ def test_a_folder_deleted_before_the_ingest_ends_the_file_as_folder_gone(env: En
     assert env.stored_objects() == [] and env.messages() == []
 
 
+@pytest.mark.parametrize("change", ["replaced", "removed"])
+def test_an_upload_changed_after_its_read_keeps_the_bytes_read(env: Env, change: str) -> None:
+    """The store copies the upload inside S3, pinned to the ETag it read. A second POST on
+    the same URL (same size, other bytes) or a concurrent delivery's cleanup between the read
+    and the copy must not put other bytes under the key named by the first bytes' hash.
+    """
+    raw, other = mail("first one"), mail("other one")
+    assert len(raw) == len(other) and raw != other
+    batch = env.batch("inbox", {"a.eml": len(raw)})
+    key = env.key(batch, 0)
+    env.put(key, raw)
+    s3 = boto3.client("s3")
+
+    def change_it(changed: str) -> None:
+        if change == "replaced":
+            env.put(changed, other)
+        else:
+            s3.delete_object(Bucket=env.upload_bucket, Key=changed)
+
+    env.objects.after_read = change_it
+    first = env.service.ingest(key, len(raw))
+    assert first.result is not None and first.result.status is FileStatus.STORED
+    [stored] = env.stored_objects()
+    assert hashlib.sha256(raw).hexdigest()[:16] in stored
+    body = s3.get_object(Bucket=env.mail_bucket, Key=stored)
+    assert body["Body"].read() == raw
+    assert body["ContentType"] == "message/rfc822"
+    assert env.messages() == ["first one"]
+
+
+def test_an_upload_is_copied_inside_s3_not_sent_again(env: Env) -> None:
+    raw = mail("copied")
+    batch = env.batch("inbox", {"c.eml": len(raw)})
+    key = env.key(batch, 0)
+    env.put(key, raw)
+    session = boto3.session.Session()
+    calls: list[str] = []
+    session.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    store = S3RawStore(env.mail_bucket, session=session)
+    service = UploadService(
+        folders=env.mailbox,
+        uploads=env.store,
+        objects=env.objects,
+        importer=Importer(env.store, store),
+        max_bytes=MAX_BYTES,
+    )
+    result = service.ingest(key, len(raw)).result
+    assert result is not None and result.status is FileStatus.STORED
+    assert calls == ["CopyObject"]
+    [stored] = env.stored_objects()
+    assert boto3.client("s3").get_object(Bucket=env.mail_bucket, Key=stored)["Body"].read() == raw
+
+
 # -- concurrent and repeated deliveries ----------------------------------------------------
 
 
@@ -228,8 +286,8 @@ class _GatedRaw:
     def __init__(self, inner: S3RawStore, gate: threading.Barrier) -> None:
         self.inner, self.gate = inner, gate
 
-    def put(self, key: str, raw: bytes) -> None:
-        self.inner.put(key, raw)
+    def put(self, key: str, raw: bytes, origin: ObjectRef | None = None) -> None:
+        self.inner.put(key, raw, origin)
         self.gate.wait(timeout=60)
 
     def __getattr__(self, name: str) -> Any:

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
+from mailport.domain.uploads import ObjectRef
 from mailport.errors import NotFound
 from mailport_local.stack import LocalStack
 
@@ -35,6 +36,27 @@ def test_raw_store_keeps_bytes_exactly(bucket: str) -> None:
         store.get("mail/t/u/m1.eml")
 
 
+@pytest.mark.parametrize("source", ["same", "changed", "gone"])
+def test_raw_store_copies_an_origin_only_when_it_holds_the_bytes(bucket: str, source: str) -> None:
+    s3 = boto3.client("s3")
+    raw, other = b"From: a\r\n\r\none\r\n", b"From: a\r\n\r\ntwo\r\n"
+    etag = s3.put_object(Bucket=bucket, Key="uploads/u1", Body=raw)["ETag"]
+    if source == "changed":
+        s3.put_object(Bucket=bucket, Key="uploads/u1", Body=other)
+    elif source == "gone":
+        s3.delete_object(Bucket=bucket, Key="uploads/u1")
+    session = boto3.session.Session()
+    calls: list[str] = []
+    session.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    S3RawStore(bucket, session=session).put(
+        "mail/t/u/m.eml", raw, ObjectRef(bucket, "uploads/u1", etag)
+    )
+    got = s3.get_object(Bucket=bucket, Key="mail/t/u/m.eml")
+    assert (got["Body"].read(), got["ContentType"]) == (raw, "message/rfc822")
+    # The copy is refused (412 or NoSuchKey) when the source no longer holds the bytes read.
+    assert calls == (["CopyObject"] if source == "same" else ["CopyObject", "PutObject"])
+
+
 def test_upload_bucket_reads_sizes_and_deletes_many(bucket: str) -> None:
     uploads = S3UploadBucket(bucket)
     s3 = boto3.client("s3")
@@ -42,7 +64,11 @@ def test_upload_bucket_reads_sizes_and_deletes_many(bucket: str) -> None:
         s3.put_object(Bucket=bucket, Key=f"uploads/k{n}", Body=b"x" * (n + 10))
     assert uploads.size("uploads/k2") == 12
     assert uploads.size("uploads/none") is None
-    assert uploads.read("uploads/k1", first=4) == b"xxxx"
+    fetched = uploads.read("uploads/k1")
+    assert fetched.raw == b"x" * 11
+    assert fetched.ref == ObjectRef(
+        bucket, "uploads/k1", s3.head_object(Bucket=bucket, Key="uploads/k1")["ETag"]
+    )
     uploads.delete([f"uploads/k{n}" for n in range(3)] + ["uploads/none"])
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     with pytest.raises(NotFound):

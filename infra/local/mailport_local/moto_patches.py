@@ -45,6 +45,9 @@ S3: moto 5.2.5 stores a browser-based POST upload (a presigned POST) without rea
 so a changed key, a bigger file or an expired form were all accepted. Real S3 checks the policy
 before it stores anything; ``_post_policy_refusal`` does the same checks and answers as S3 does
 (see its docstring). tests/integration/test_moto_patches.py and tests/e2e/test_upload.py cover it.
+moto 5.2.5's ``CopyObject`` also ignores ``x-amz-copy-source-if-match`` (it reads only
+if-none-match) and copies whatever the source holds; S3 answers 412 PreconditionFailed when the
+source's ETag differs. The ingest pins the upload it read that way, so the check is done here.
 """
 
 from __future__ import annotations
@@ -97,6 +100,7 @@ def install() -> None:
     _patch_table_query()
     _patch_items()
     _patch_s3_post()
+    _patch_s3_copy_if_match()
     _INSTALLED = True
 
 
@@ -350,6 +354,36 @@ def _patch_s3_post() -> None:
 
     bucket_response_post._checks_post_policy = True  # type: ignore[attr-defined]
     S3Response._bucket_response_post = bucket_response_post  # type: ignore[method-assign]
+
+
+def _patch_s3_copy_if_match() -> None:
+    import functools
+    from urllib.parse import unquote, urlparse
+
+    from moto.s3.exceptions import PreconditionFailed
+    from moto.s3.responses import S3Response
+
+    copy = S3Response.copy_object
+    if getattr(copy, "_checks_if_match", False):
+        return
+
+    @functools.wraps(copy)
+    def copy_object(self: Any) -> Any:
+        wanted = self.headers.get("x-amz-copy-source-if-match")
+        if wanted is not None:
+            source = self.headers.get("x-amz-copy-source")
+            if isinstance(source, bytes):
+                source = source.decode("utf-8")
+            parsed = urlparse(source)
+            bucket, key = unquote(parsed.path).lstrip("/").split("/", 1)
+            found = self.backend.get_object(bucket, key)
+            # A missing source is moto's own NoSuchKey, as on S3; ETags compare unquoted.
+            if found is not None and found.etag.strip('"') != wanted.strip('"'):
+                raise PreconditionFailed(failed_condition="x-amz-copy-source-If-Match")
+        return copy(self)
+
+    copy_object._checks_if_match = True  # type: ignore[attr-defined]
+    S3Response.copy_object = copy_object  # type: ignore[method-assign]
 
 
 # Form fields no policy condition has to name (S3's POST policy documentation).

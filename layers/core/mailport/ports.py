@@ -20,7 +20,14 @@ from mailport.domain.mailbox import Folder, Indexed, InsertOutcome, Owner, Store
 from mailport.domain.migration import Counts, ImapTemplate, JobState, MigrationJob
 from mailport.domain.oauth import AccessToken, OAuthConnection, OAuthFlow, TokenGrant
 from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, PopEntry, ServerAddress
-from mailport.domain.uploads import BatchHead, FileResult, UploadBatch, UploadFile
+from mailport.domain.uploads import (
+    BatchHead,
+    Fetched,
+    FileResult,
+    ObjectRef,
+    UploadBatch,
+    UploadFile,
+)
 
 
 class Directory(Protocol):
@@ -46,8 +53,11 @@ class Directory(Protocol):
 class RawStore(Protocol):
     """Raw message bytes, stored byte for byte."""
 
-    def put(self, key: str, raw: bytes) -> None:
-        """Store ``raw`` under ``key`` (overwrites: keys are deterministic)."""
+    def put(self, key: str, raw: bytes, origin: ObjectRef | None = None) -> None:
+        """Store ``raw`` under ``key`` (overwrites: keys are deterministic). ``origin``, if
+        given, is an object said to hold exactly ``raw``: the store may copy it instead of
+        sending the bytes, but must end up holding ``raw`` either way.
+        """
         ...
 
     def get(self, key: str) -> bytes:
@@ -153,8 +163,8 @@ class UploadObjects(Protocol):
         """The object's size, or None if it is not there."""
         ...
 
-    def read(self, key: str, first: int | None = None) -> bytes:
-        """The object's bytes (only the ``first`` ones if given); ``NotFound`` if absent."""
+    def read(self, key: str) -> Fetched:
+        """The object's bytes and the version read; ``NotFound`` if absent."""
         ...
 
     def delete(self, keys: list[str]) -> list[str]:

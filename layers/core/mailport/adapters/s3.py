@@ -11,9 +11,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
+from mailport.domain.uploads import Fetched, ObjectRef
 from mailport.errors import NotFound
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
+# A copy's source changed (its ETag no longer matches) or is gone (a concurrent delivery of
+# the same S3 event cleaned it up): the caller still holds the bytes, so it sends them.
+_SOURCE_MOVED = _MISSING | {"PreconditionFailed", "412"}
 _DELETE_ATTEMPTS = 3  # per batch of keys, for the keys DeleteObjects lists in Errors
 
 
@@ -21,17 +25,18 @@ def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in _MISSING
 
 
-def _read(s3: Any, what: str, gone: str, **kwargs: Any) -> bytes:
-    """An object's bytes; ``NotFound(gone)`` if it is not there."""
+def _read(s3: Any, what: str, gone: str, **kwargs: Any) -> tuple[bytes, str]:
+    """An object's bytes and ETag; ``NotFound(gone)`` if it is not there."""
     try:
-        body: bytes = s3.get_object(**kwargs)["Body"].read()
+        got = s3.get_object(**kwargs)
+        body: bytes = got["Body"].read()
     except ClientError as e:
         if _missing(e):
             raise NotFound(gone) from e
         raise translate(e, what) from e
     except BotoCoreError as e:
         raise translate(e, what) from e
-    return body
+    return body, str(got.get("ETag", ""))
 
 
 class S3RawStore:
@@ -41,9 +46,15 @@ class S3RawStore:
         self._bucket = bucket
         self._s3: Any = (session or boto3.session.Session()).client("s3")
 
-    def put(self, key: str, raw: bytes) -> None:
-        """Store ``raw`` under ``key``; S3 checks the SHA-256 we send (no silent corruption)."""
+    def put(self, key: str, raw: bytes, origin: ObjectRef | None = None) -> None:
+        """Store ``raw`` under ``key``; S3 checks the SHA-256 we send (no silent corruption).
+
+        With an ``origin`` the bytes are copied inside S3 (no second transfer of up to 50 MB
+        out of the Lambda); if that copy can't be shown to hold ``raw``, they are sent.
+        """
         checksum = base64.b64encode(hashlib.sha256(raw).digest()).decode("ascii")
+        if origin is not None and self._copied(key, origin, checksum):
+            return
         try:
             self._s3.put_object(
                 Bucket=self._bucket,
@@ -55,6 +66,31 @@ class S3RawStore:
         except (ClientError, BotoCoreError) as e:
             raise translate(e, "storing the message") from e
 
+    def _copied(self, key: str, origin: ObjectRef, checksum: str) -> bool:
+        """Copy ``origin`` to ``key`` inside S3; True if S3's SHA-256 of the copy is ours.
+
+        ``CopySourceIfMatch`` pins the version that was read and hashed; the checksum S3
+        computes over the copy proves it (an ETag alone is an MD5, or not one at all for
+        multipart objects).
+        """
+        try:
+            result = self._s3.copy_object(
+                Bucket=self._bucket,
+                Key=key,
+                CopySource={"Bucket": origin.bucket, "Key": origin.key},
+                CopySourceIfMatch=origin.etag,
+                MetadataDirective="REPLACE",
+                ContentType="message/rfc822",
+                ChecksumAlgorithm="SHA256",
+            )
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _SOURCE_MOVED:
+                return False
+            raise translate(e, "storing the message") from e
+        except BotoCoreError as e:
+            raise translate(e, "storing the message") from e
+        return bool(result.get("CopyObjectResult", {}).get("ChecksumSHA256") == checksum)
+
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; ``NotFound`` if absent."""
         return _read(
@@ -63,7 +99,7 @@ class S3RawStore:
             "the message's content is missing",
             Bucket=self._bucket,
             Key=key,
-        )
+        )[0]
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (absent is fine)."""
@@ -113,12 +149,16 @@ class S3UploadBucket:
         except BotoCoreError as e:
             raise translate(e, "reading the upload") from e
 
-    def read(self, key: str, first: int | None = None) -> bytes:
-        """The object's bytes (only the ``first`` ones if given)."""
-        kwargs: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
-        if first is not None:
-            kwargs["Range"] = f"bytes=0-{first - 1}"
-        return _read(self._s3, "reading the upload", "the uploaded file is gone", **kwargs)
+    def read(self, key: str) -> Fetched:
+        """The object's bytes and the version (ETag) they were read from."""
+        raw, etag = _read(
+            self._s3,
+            "reading the upload",
+            "the uploaded file is gone",
+            Bucket=self._bucket,
+            Key=key,
+        )
+        return Fetched(raw, ObjectRef(self._bucket, key, etag))
 
     def delete(self, keys: list[str]) -> list[str]:
         """Remove uploads once they have been dealt with (1,000 keys per request). Returns the

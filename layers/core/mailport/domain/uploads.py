@@ -17,6 +17,25 @@ class FileStatus(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectRef:
+    """One version of a stored object: its bucket, key and ETag. A store given this can copy
+    those exact bytes server-side instead of having them sent again.
+    """
+
+    bucket: str
+    key: str
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """An uploaded object's bytes, and the version they were read from."""
+
+    raw: bytes
+    ref: ObjectRef
+
+
+@dataclass(frozen=True, slots=True)
 class UploadFile:
     """One file of a batch."""
 

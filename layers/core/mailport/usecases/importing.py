@@ -19,7 +19,7 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.mime import fingerprint, summarize, synthesized_message_id
 from mailport.domain.rules import Rule, apply_rules, parse_rules
-from mailport.domain.uploads import FileResult
+from mailport.domain.uploads import FileResult, ObjectRef
 from mailport.errors import NotFound
 from mailport.ports import Mailbox, RawStore
 from mailport.usecases.mailbox import MailboxService
@@ -51,6 +51,7 @@ class ImportRequest:
     received_at: dt.datetime | None = None
     finish: FileResult | None = None  # an upload file to mark done in the same write
     fingerprint: str = ""  # computed already by the caller (spares a second pass)
+    origin: ObjectRef | None = None  # an object holding exactly ``raw`` (an upload): copied
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ class Importer:
             header_message_id=summary.message_id or synthesized_message_id(request.raw),
             sha256=digest,
         )
-        self._raw.put(key, request.raw)
+        self._raw.put(key, request.raw, request.origin)
         try:
             result = self._index(request, message)
         except NotFound:

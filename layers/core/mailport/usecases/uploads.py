@@ -14,6 +14,7 @@ from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, me
 from mailport.domain.mime import NotAMessage
 from mailport.domain.uploads import (
     BatchHead,
+    Fetched,
     FileResult,
     FileStatus,
     UploadBatch,
@@ -184,17 +185,17 @@ class UploadService:
         if refused is not None:
             return refused, False
         try:
-            raw = self._objects.read(key)
+            fetched = self._objects.read(key)
         except NotFound:
             return _rejected(
                 file, "missing", "The upload did not arrive; please upload it again."
             ), False
-        if len(raw) != file.size:
+        if len(fetched.raw) != file.size:
             return _rejected(file, "size_mismatch", _CHANGED), False
-        return self._import(owner, head, file, key, raw)
+        return self._import(owner, head, file, key, fetched)
 
     def _import(
-        self, owner: Owner, head: BatchHead, file: UploadFile, key: str, raw: bytes
+        self, owner: Owner, head: BatchHead, file: UploadFile, key: str, fetched: Fetched
     ) -> tuple[UploadFile, bool]:
         message_id = message_id_for("upload", head.batch_id, key)
         stored_file = replace(file, status=FileStatus.STORED, message_id=message_id)
@@ -202,7 +203,8 @@ class UploadService:
             stored = self._importer.store(
                 ImportRequest(
                     owner=owner,
-                    raw=raw,
+                    raw=fetched.raw,
+                    origin=fetched.ref,
                     folder_id=head.folder_id,
                     source=Source(SourceType.UPLOAD, head.batch_id),
                     message_id=message_id,

@@ -445,3 +445,30 @@ def test_copy_source_if_match_is_enforced_as_s3_does(bucket: str) -> None:
         s3.copy_object(Bucket=bucket, Key="c", CopySource=source, CopySourceIfMatch=etag)
     assert e.value.response["Error"]["Code"] == "NoSuchKey"
     assert "c" not in stored(bucket)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"ETag": '"a&b<c>"', "LastModified": "2026-11-29T03:27:50.000Z", "ChecksumSHA256": "x="},
+        {"ChecksumCRC32": "c", "ETag": '"e"', "LastModified": "2026-11-29T03:27:50.000Z"},
+        {"ETag": '"e"', "LastModified": "2026-11-29T03:27:50.000Z"},
+    ],
+)
+def test_copy_results_are_written_as_moto_itself_writes_them(
+    local_stack: LocalStack, fields: dict[str, str]
+) -> None:
+    from moto.core.responses import ActionResult
+    from moto.s3.responses import S3Response
+
+    response = S3Response()
+    response.data = {"Action": "CopyObject"}
+    response.headers, response.querystring = {}, {"Action": ["CopyObject"]}
+    response.response_headers = {"server": "amazon.com", "date": "Sun, 29 Nov 2026 03:27:50 GMT"}
+    result = ActionResult({"CopyObjectResult": fields})
+    fast = S3Response.serialized(response, result)
+    assert S3Response.serialized is not moto_patches.ORIGINAL_S3_SERIALIZED
+    assert fast == moto_patches.ORIGINAL_S3_SERIALIZED(response, result)
+    # Anything else still goes through moto's serializer.
+    other = ActionResult({"CopyObjectResult": {**fields, "LastModified": "yesterday"}})
+    assert moto_patches._copy_result_xml(response, other) is None

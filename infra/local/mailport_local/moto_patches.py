@@ -48,6 +48,9 @@ before it stores anything; ``_post_policy_refusal`` does the same checks and ans
 moto 5.2.5's ``CopyObject`` also ignores ``x-amz-copy-source-if-match`` (it reads only
 if-none-match) and copies whatever the source holds; S3 answers 412 PreconditionFailed when the
 source's ETag differs. The ingest pins the upload it read that way, so the check is done here.
+Its answer, a four-element XML document, went through the shape-driven serializer, which walks
+every member of ``CopyObjectOutput``: 2 of the 3.7 ms a copy cost, against 2.6 ms for a whole
+PutObject. It is now written directly (compared with moto's own in test_moto_patches.py).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ import hmac
 import inspect
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -73,6 +77,7 @@ _SENDING = threading.local()
 # moto's own code, kept for the tests that compare it with the replacements
 ORIGINAL_STRUCTURE: Any = None
 ORIGINAL_QUERY: Any = None
+ORIGINAL_S3_SERIALIZED: Any = None
 
 
 def install() -> None:
@@ -384,6 +389,57 @@ def _patch_s3_copy_if_match() -> None:
 
     copy_object._checks_if_match = True  # type: ignore[attr-defined]
     S3Response.copy_object = copy_object  # type: ignore[method-assign]
+
+    global ORIGINAL_S3_SERIALIZED  # noqa: PLW0603 - kept once, for the equivalence test
+    ORIGINAL_S3_SERIALIZED = serialized = S3Response.serialized
+
+    @functools.wraps(serialized)
+    def fast_serialized(self: Any, action_result: Any) -> Any:
+        body = _copy_result_xml(self, action_result)
+        if body is None:
+            return serialized(self, action_result)
+        headers = {"Content-Type": "application/xml"}
+        headers.update(self.response_headers)
+        return 200, headers, body
+
+    S3Response.serialized = fast_serialized  # type: ignore[method-assign]
+
+
+_ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+_COPY_MEMBERS: list[str] = []
+
+
+def _copy_result_xml(response: Any, action_result: Any) -> str | None:
+    """CopyObject's answer as moto's serializer writes it, or None for anything else."""
+    from moto import settings
+
+    result = getattr(action_result, "result", None)
+    if (
+        response.data.get("Action") != "CopyObject"
+        or settings.PRETTIFY_RESPONSES
+        or not isinstance(result, dict)
+        or list(result) != ["CopyObjectResult"]
+    ):
+        return None
+    fields = result["CopyObjectResult"]
+    if not _COPY_MEMBERS:
+        from moto.core.utils import get_service_model
+
+        shape = get_service_model("s3").shape_for("CopyObjectResult")
+        _COPY_MEMBERS.extend(shape.members)  # type: ignore[attr-defined] # a StructureShape
+    if (
+        not isinstance(fields, dict)
+        or not set(fields) <= set(_COPY_MEMBERS)
+        or not all(isinstance(v, str) for v in fields.values())
+        or not _ISO_MS.fullmatch(fields.get("LastModified", ""))
+    ):
+        return None
+    inner = "".join(f"<{k}>{escape(fields[k])}</{k}>" for k in _COPY_MEMBERS if k in fields)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}'
+        "</CopyObjectResult>"
+    )
 
 
 # Form fields no policy condition has to name (S3's POST policy documentation).

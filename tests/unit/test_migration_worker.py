@@ -173,6 +173,31 @@ def test_the_scheduler_sweeps_on_its_schedule_and_reacts_to_ended_executions(
     assert calls == [("sweep", None), ("ABORTED", {"job": JOB})]
 
 
+@pytest.mark.parametrize(
+    ("detail", "parsed"),
+    [
+        (
+            {"name": "j1", "status": "FAILED", "input": '{"job": {"id": 1}}'},
+            ("j1", "FAILED", {"job": {"id": 1}}),
+        ),
+        ({"name": "j1", "status": "TIMED_OUT", "input": "not json"}, ("j1", "TIMED_OUT", {})),
+        ({"name": "j1", "status": "ABORTED", "input": "[1]"}, ("j1", "ABORTED", {})),
+        ({"name": "j1", "status": "SUCCEEDED"}, ("j1", "SUCCEEDED", {})),
+        ({"status": "FAILED"}, None),
+        ({"name": "j1", "status": 3}, None),
+        ("a string", None),
+    ],
+)
+def test_a_status_change_is_read_or_refused_loudly(detail: Any, parsed: Any) -> None:
+    import migration_scheduler
+
+    if parsed is None:
+        with pytest.raises(ValueError, match="status change"):
+            migration_scheduler.execution_detail(detail)
+    else:
+        assert migration_scheduler.execution_detail(detail) == parsed
+
+
 def test_a_refused_sign_in_keeps_its_name_for_the_suspend_catch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

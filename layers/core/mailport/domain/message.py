@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+MAX_BYTES = 50 * 1024 * 1024  # default upper bound of one message (50 MB: LINE WORKS' limit)
+
 
 @dataclass(frozen=True, slots=True)
 class Address:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from mailport.domain.mailbox import SystemFolder
-from mailport.domain.mime import printable
 from mailport.domain.remote import ImapFolder
+from mailport.domain.text import printable
 from mailport.errors import Conflict, ValidationFailed
 
 MAX_FOLDERS = 1000  # the plan lives in the job item (DynamoDB items are at most 400 KB)

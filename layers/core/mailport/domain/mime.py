@@ -22,10 +22,12 @@ from email.parser import BytesHeaderParser
 from email.policy import Compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
-from mailport.domain.message import Address, MessageSummary
+from mailport.domain.message import MAX_BYTES, Address, MessageSummary
+from mailport.domain.text import CONTROL as _CONTROL
+from mailport.domain.text import printable
 from mailport.errors import ValidationFailed
 
-MAX_BYTES = 50 * 1024 * 1024  # default upper bound of one message
+__all__ = ["MAX_BYTES", "printable"]  # also here, beside the parsing that uses them
 SNIFF_BYTES = 64 * 1024  # how much of the start check_is_message needs
 
 _MAX_DEPTH = 50  # MIME nesting we follow; deeper parts are ignored
@@ -406,11 +408,6 @@ _WANTED_FIELD = re.compile(
 )
 _FIELD_END = re.compile(rb"\n(?![ \t])")  # a line break not followed by a continuation line
 _FOLD = re.compile(rb"\r?\n(?=[ \t])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")  # C0, DEL, C1: shown as a space
-# The bidi embeddings, overrides and isolates, removed: a sender could make
-# "invoice\u202efdp.exe" display as "invoiceexe.pdf" (CVE-2021-42574 style). The marks
-# (U+200E/U+200F) stay: right-to-left text needs them.
-_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
 _PADDING = re.compile(rb"[ \t]*")
 
@@ -510,13 +507,6 @@ def _word_bytes(encoding: str, payload: str) -> bytes | None:
         return base64.b64decode(letters + "=" * (-len(letters) % 4))
     except binascii.Error:
         return None
-
-
-def printable(text: str) -> str:
-    """``text`` without bidi controls, and with control characters as spaces: safe to show
-    (mail headers here, and what a remote server says in an error message).
-    """
-    return _CONTROL.sub(" ", _BIDI.sub("", text))
 
 
 def _clean(text: str, limit: int = _MAX_HEADER_CHARS) -> str:

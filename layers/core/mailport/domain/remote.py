@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from mailport.domain.mime import printable
+from mailport.domain.text import printable
 from mailport.errors import MailportError, TransientError
 
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mailport.domain.mime import MAX_BYTES
+from mailport.domain.message import MAX_BYTES
 
 
 class SettingsError(RuntimeError):

@@ -107,6 +107,23 @@ def test_every_function_has_the_logger_and_the_tracer() -> None:
         assert "Tracer(" in text and "@tracer.capture_lambda_handler" in text, path.name
 
 
+def test_nothing_is_kept_forever_by_default() -> None:
+    """Each function logs to a group of its own with a retention; deleted mail's noncurrent
+    versions expire (docs/capacity.md: both were billed forever)."""
+    resources = TEMPLATE["Resources"]
+    fns = {k: v for k, v in resources.items() if v["Type"] == "AWS::Serverless::Function"}
+    assert len(fns) >= 6
+    for name, fn in fns.items():
+        group = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup", name
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] == 30
+    [rule] = resources["MailBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "DeletedMailDays"}}
+    assert resources["MailBucket"]["Properties"]["VersioningConfiguration"]["Status"] == "Enabled"
+
+
 def test_the_console_is_the_sign_in_clients_only_callback() -> None:
     resources = TEMPLATE["Resources"]
     client = resources["UserPoolClient"]["Properties"]

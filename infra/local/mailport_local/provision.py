@@ -34,6 +34,7 @@ STOOD_IN = {
     "AWS::Cognito::UserPoolDomain": "no hosted sign-in locally (the console's demo users)",
     "AWS::CloudWatch::Dashboard": "CloudWatch is not emulated locally",
     "AWS::CloudWatch::Alarm": "CloudWatch is not emulated locally",
+    "AWS::Logs::LogGroup": "functions log to the local stack's output",
     "AWS::SNS::Topic": "alarms are not emulated locally",
     "AWS::SNS::Subscription": "alarms are not emulated locally",
 }

@@ -282,8 +282,9 @@ class Durations:
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
-    """Changes proposed in docs/capacity.md, none of them in the code yet. The defaults are the
-    code as built; ``TUNED`` applies them all, to show what each path would cost then.
+    """Changes proposed in docs/capacity.md. The defaults are the code as first reviewed;
+    ``TUNED`` applies them all, to show what each path would cost then. Of these, only the
+    receipt pruning is in the code (2026-11-29).
     """
 
     polls_per_invocation: int = 1  # FetchWork BatchSize 1; tuned: 10 polls run side by side

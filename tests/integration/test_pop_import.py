@@ -275,6 +275,41 @@ def test_keep_original_off_empties_the_server(env: Env) -> None:
     assert len(subjects(env)) == 20
 
 
+def receipts(env: Env, account_id: str) -> set[str]:
+    """The UIDLs the account's receipts name, as stored."""
+    owner = env.owner
+    found = boto3.client("dynamodb").query(
+        TableName=env.table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={
+            ":pk": {"S": f"POPSEEN#{owner.tenant_id}#{owner.user_id}#{account_id}"}
+        },
+    )
+    return {item["SK"]["S"].removeprefix("U#") for item in found["Items"]}
+
+
+def test_receipts_shrink_to_what_the_server_still_has(env: Env) -> None:
+    """Deleted after import, a message's receipt is dropped at the next run with new mail;
+    one that comes back (same UIDL) is found already stored, not stored twice."""
+    name, password = server_user(env, 6, tag="prune")
+    account = register(env, name, password, keep_original=False)
+    first = run(env, account)
+    assert (first.counts.fetched, first.counts.deleted) == (6, 6)
+    old = receipts(env, account.account_id)
+    assert len(old) == 6
+    seed(env, name, [message(100, "prune")])
+    second = run(env, account)
+    assert second.counts.fetched == 1
+    new = receipts(env, account.account_id)
+    assert len(new) == 1 and not new & old  # only the new message's receipt is left
+    assert len(subjects(env)) == 7
+    # Another run with new mail drops that one too; the mailbox keeps all 8 messages once.
+    seed(env, name, [message(101, "prune")])
+    assert run(env, account).counts.fetched == 1
+    assert len(receipts(env, account.account_id)) == 1
+    assert len(subjects(env)) == 8 and len(set(subjects(env))) == 8
+
+
 class DiesBeforeQuit:
     """A connector whose sessions die (like a killed worker) at DELE: stored, not deleted."""
 

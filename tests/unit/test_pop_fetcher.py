@@ -56,6 +56,8 @@ class MemoryAccounts:
     receipts: dict[str, Receipt] = field(default_factory=dict)
     runs: list[FetchRun] = field(default_factory=list)
     reads: int = 0
+    dropped: list[list[str]] = field(default_factory=list)
+    fail_drop: bool = False
 
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
         return self.account
@@ -107,6 +109,13 @@ class MemoryAccounts:
 
     def record(self, owner: Owner, account_id: str, receipts: Sequence[Receipt]) -> None:
         self.receipts.update({r.uidl: r for r in receipts if r.uidl})
+
+    def drop_receipts(self, owner: Owner, account_id: str, uidls: Sequence[str]) -> None:
+        self.dropped.append(list(uidls))
+        if self.fail_drop:
+            raise StorageError("DynamoDB is busy")
+        for u in uidls:
+            self.receipts.pop(u, None)
 
 
 @dataclass
@@ -161,6 +170,7 @@ class Secrets:
 @dataclass
 class FakeImporter:
     stored: list[bytes] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
     fail: bool = False
     notices: list[bytes] = field(default_factory=list)
 
@@ -179,6 +189,7 @@ class FakeImporter:
         if request.raw.startswith(b"\x89PNG"):
             raise NotAMessage("binary", "not mail")
         self.stored.append(request.raw)
+        self.ids.append(request.message_id)
         return ImportResult(InsertOutcome.STORED, request.message_id, request.folder_id)
 
 
@@ -300,3 +311,53 @@ def test_empty_scheduled_runs_are_not_recorded(world: World) -> None:
     world.run()
     assert [r.counts.fetched for r in world.accounts.runs] == [5]
     assert world.accounts.account.state.last_checked_at is not None
+
+
+def test_receipts_of_messages_gone_from_the_server_are_dropped(world: World) -> None:
+    world.accounts.account = account(keep_original=False)
+    world.run()
+    assert set(world.accounts.receipts) == {f"u{i}" for i in range(5)}  # deleted at QUIT
+    assert world.accounts.dropped == []  # the run's own listing still had them
+    world.server.messages["u9"] = mail(9)
+    assert world.run().counts.fetched == 1
+    assert world.accounts.dropped == [[f"u{i}" for i in range(5)]]
+    assert set(world.accounts.receipts) == {"u9"}
+    # Forgotten, then listed again (a server that restores a message): offered again under
+    # the same message id, which the mailbox finds already stored (test_pop_import.py).
+    first_id = world.importer.ids[world.importer.stored.index(mail(0))]
+    world.server.messages["u0"] = mail(0)
+    world.run()
+    assert world.importer.ids[-1] == first_id
+
+
+def test_kept_originals_are_never_dropped_while_listed(world: World) -> None:
+    world.run()
+    world.server.messages["u9"] = mail(9)
+    world.run()
+    assert world.accounts.dropped == []
+    del world.server.messages["u2"]  # the user deleted it at the provider
+    world.server.messages["u10"] = mail(10)
+    world.run()
+    assert world.accounts.dropped == [["u2"]]
+    assert set(world.accounts.receipts) == {f"u{i}" for i in (0, 1, 3, 4, 9, 10)}
+
+
+def test_nothing_is_dropped_on_an_empty_listing_or_a_partial_run(world: World) -> None:
+    world.run()
+    world.server.messages.clear()  # a glitch: the server lists nothing
+    world.run()
+    assert world.accounts.dropped == [] and len(world.accounts.receipts) == 5
+    world.server.messages.update({f"n{i}": mail(10 + i) for i in range(4)})
+    partial = world.run(time_budget_s=2.5)  # out of time: a continuation takes the rest
+    assert partial.more and world.accounts.dropped == []
+
+
+def test_a_failed_forget_does_not_fail_the_run(world: World) -> None:
+    world.accounts.account = account(keep_original=False)
+    world.run()
+    world.accounts.fail_drop = True
+    world.server.messages["u9"] = mail(9)
+    result = world.run()
+    assert result.status is RunStatus.SUCCEEDED and result.counts.fetched == 1
+    assert world.accounts.dropped == [[f"u{i}" for i in range(5)]]
+    assert len(world.accounts.receipts) == 6  # kept; the next run with new mail tries again

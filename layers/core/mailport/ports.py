@@ -338,6 +338,10 @@ class Accounts(Protocol):
         """Remember UIDLs and contents dealt with (idempotent)."""
         ...
 
+    def drop_receipts(self, owner: Owner, account_id: str, uidls: Sequence[str]) -> None:
+        """Drop the receipts of these UIDLs (idempotent: absent ones are fine)."""
+        ...
+
     def due(self, minute: int) -> Iterator[tuple[Owner, str, int]]:
         """Accounts with automatic fetching on whose slot is in ``minute`` of the window:
         (owner, account id, second of the window).

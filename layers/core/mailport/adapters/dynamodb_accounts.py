@@ -567,6 +567,14 @@ class DynamoAccounts(DynamoTable):
             [{"PutRequest": {"Item": to_ddb(i)}} for i in items.values()],
         )
 
+    def drop_receipts(self, owner: Owner, account_id: str, uidls: Sequence[str]) -> None:
+        """Delete UIDL receipts (25 per request; absent items are fine)."""
+        pk = seen_pk(owner, account_id)
+        self._batch_write(
+            "forgetting messages the server no longer has",
+            [{"DeleteRequest": {"Key": to_ddb({"PK": pk, "SK": f"U#{u}"})}} for u in uidls],
+        )
+
     # ------------------------------------------------------------------ schedule
     def due(self, minute: int) -> Iterator[tuple[Owner, str, int]]:
         """Accounts fetched automatically whose slot falls in ``minute`` of the window."""

@@ -13,6 +13,8 @@ Order of a run, and why nothing is lost or imported twice:
    are written only means the next run re-reads those messages and finds them stored.
 6. ``keep_original`` off: DELE only for messages stored (steps 4–5 done), then QUIT. A crash
    before QUIT deletes nothing; the next run finds them stored and deletes them then.
+7. After a whole run, receipts of UIDLs the server no longer lists are forgotten, so what a
+   run reads stays about the size of the mailbox on the server (``_prune``).
 """
 
 from __future__ import annotations
@@ -299,11 +301,43 @@ class PopFetcher:
             if len(tally.receipts) >= RECEIPT_BATCH:
                 self._flush(owner, account, tally)
         self._flush(owner, account, tally)
+        self._prune(owner, account, seen.uidls, entries, whole=not tally.more)
         if to_delete:
             # Only now: every message in the list is in S3 and in the index.
             session.delete(to_delete)
             tally.deleted = len(to_delete)
         return set(to_delete)
+
+    def _prune(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        known: Mapping[str, str],
+        entries: Sequence[PopEntry],
+        *,
+        whole: bool,
+    ) -> None:
+        """Forget the receipts of messages the server no longer lists.
+
+        Without this, an account that deletes after import reads every receipt it ever wrote
+        on each run with new mail (docs/capacity.md). Only after a whole run, whose receipts
+        are saved, so a renumbering server's old UIDLs have passed their fingerprints on; and
+        never on an empty listing, which a glitching server can send for a full mailbox.
+        A message forgotten that comes back keeps its message id (account + UIDL), so it
+        is found already stored, not stored twice (unless the user deleted it meanwhile).
+        """
+        listed = {e.uidl for e in entries if e.uidl is not None}
+        gone = sorted(u for u in known if u not in listed)
+        if not whole or not listed or not gone:
+            return
+        try:
+            self._accounts.drop_receipts(owner, account.account_id, gone)
+        except MailportError:
+            # Housekeeping: the import succeeded; the next run with new mail tries again.
+            log.warning(
+                "could not forget old receipts",
+                extra={"account_id": account.account_id, "receipts": len(gone)},
+            )
 
     def _store_all(
         self, session: PopMailbox, job: _Job, wanted: Sequence[PopEntry], tally: _Tally

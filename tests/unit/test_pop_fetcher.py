@@ -4,6 +4,7 @@ run hands over to a continuation, when the listing proves nothing is new."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -361,3 +362,17 @@ def test_a_failed_forget_does_not_fail_the_run(world: World) -> None:
     assert result.status is RunStatus.SUCCEEDED and result.counts.fetched == 1
     assert world.accounts.dropped == [[f"u{i}" for i in range(5)]]
     assert len(world.accounts.receipts) == 6  # kept; the next run with new mail tries again
+
+
+def test_idle_polls_log_at_debug_and_the_rest_at_info(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    def finished() -> list[int]:
+        return [r.levelno for r in caplog.records if r.getMessage() == "fetch finished"]
+
+    caplog.set_level(logging.DEBUG, logger="mailport")
+    world.run()  # five new messages
+    world.run()  # nothing new
+    world.server.fail_login = True
+    world.run()  # failed
+    assert finished() == [logging.INFO, logging.DEBUG, logging.INFO]

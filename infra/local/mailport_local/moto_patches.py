@@ -59,6 +59,7 @@ import base64
 import binascii
 import bisect
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import inspect
@@ -85,8 +86,6 @@ def install() -> None:
     global _INSTALLED  # noqa: PLW0603 - a process-wide patch, installed once
     if _INSTALLED:
         return
-    import functools
-
     from moto import backends
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -110,8 +109,6 @@ def install() -> None:
 
 
 def _patch_sqs_send() -> None:
-    import functools
-
     from moto.sqs.models import Queue, SQSBackend
 
     full: Any = Queue.__dict__["attributes"]  # the property object itself
@@ -310,8 +307,6 @@ def _prefixed(candidates: list[Any], comparison: Any, values: Any) -> list[Any]:
 
 
 def _patch_items() -> None:
-    import functools
-
     from moto.dynamodb.exceptions import ItemSizeTooLarge
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models.utilities import bytesize
@@ -335,8 +330,6 @@ _ITEM_LIMIT = 405000  # moto's own figure, between the 409 and 410 KB that AWS a
 
 
 def _patch_s3_post() -> None:
-    import functools
-
     from moto.s3.responses import S3Response
 
     post = S3Response._bucket_response_post
@@ -362,7 +355,6 @@ def _patch_s3_post() -> None:
 
 
 def _patch_s3_copy_if_match() -> None:
-    import functools
     from urllib.parse import unquote, urlparse
 
     from moto.s3.exceptions import PreconditionFailed
@@ -406,7 +398,15 @@ def _patch_s3_copy_if_match() -> None:
 
 
 _ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-_COPY_MEMBERS: list[str] = []
+
+
+@functools.cache  # built whole: first copies on several threads at once share no half-filled list
+def _copy_members() -> tuple[str, ...]:
+    """``CopyObjectResult``'s members, in the order S3's shape lists them."""
+    from moto.core.utils import get_service_model
+
+    shape = get_service_model("s3").shape_for("CopyObjectResult")
+    return tuple(shape.members)  # type: ignore[attr-defined] # a StructureShape
 
 
 def _copy_result_xml(response: Any, action_result: Any) -> str | None:
@@ -422,19 +422,15 @@ def _copy_result_xml(response: Any, action_result: Any) -> str | None:
     ):
         return None
     fields = result["CopyObjectResult"]
-    if not _COPY_MEMBERS:
-        from moto.core.utils import get_service_model
-
-        shape = get_service_model("s3").shape_for("CopyObjectResult")
-        _COPY_MEMBERS.extend(shape.members)  # type: ignore[attr-defined] # a StructureShape
+    members = _copy_members()
     if (
         not isinstance(fields, dict)
-        or not set(fields) <= set(_COPY_MEMBERS)
+        or not set(fields) <= set(members)
         or not all(isinstance(v, str) for v in fields.values())
         or not _ISO_MS.fullmatch(fields.get("LastModified", ""))
     ):
         return None
-    inner = "".join(f"<{k}>{escape(fields[k])}</{k}>" for k in _COPY_MEMBERS if k in fields)
+    inner = "".join(f"<{k}>{escape(fields[k])}</{k}>" for k in members if k in fields)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{inner}'
@@ -594,8 +590,6 @@ def _signature_mismatch(fields: dict[str, str]) -> bool:
 
 
 def _locked(method: Any) -> Any:
-    import functools
-
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with _LOCK:

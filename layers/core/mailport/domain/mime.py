@@ -27,7 +27,6 @@ from mailport.domain.text import CONTROL as _CONTROL
 from mailport.domain.text import printable
 from mailport.errors import ValidationFailed
 
-__all__ = ["MAX_BYTES", "printable"]  # also here, beside the parsing that uses them
 SNIFF_BYTES = 64 * 1024  # how much of the start check_is_message needs
 
 _MAX_DEPTH = 50  # MIME nesting we follow; deeper parts are ignored

@@ -20,6 +20,7 @@ from typing import Any
 from mailport.domain.mailbox import (
     Owner,
 )
+from mailport.domain.message import MAX_BYTES
 from mailport.domain.migration import (
     ACTIVE,
     MAX_FOLDERS,
@@ -37,7 +38,6 @@ from mailport.domain.migration import (
     parse_connection,
     parse_template,
 )
-from mailport.domain.mime import MAX_BYTES
 from mailport.domain.oauth import OAuthNotConfigured, SignInRequired
 from mailport.domain.remote import (
     Credentials,

@@ -51,7 +51,8 @@ from mailport.domain.mailbox import (
     SourceType,
     message_id_for,
 )
-from mailport.domain.mime import MAX_BYTES, NotAMessage, fingerprint
+from mailport.domain.message import MAX_BYTES
+from mailport.domain.mime import NotAMessage, fingerprint
 from mailport.domain.notices import fetch_disabled, fetch_warning
 from mailport.domain.remote import (
     Credentials,

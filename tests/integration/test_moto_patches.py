@@ -113,18 +113,24 @@ def test_concurrent_writes_survive_other_transactions_cancelling(table: str) -> 
     assert keys(table) == expected
 
 
-def test_sqs_send_does_not_count_the_queue_and_fifo_dedupe_still_works(
-    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry each time moto counts a queue's messages (the cost the SQS fixes avoid)."""
     from moto.sqs.models import Queue
 
-    counted: list[int] = []
+    calls: list[int] = []
     original = Queue.approximate_number_of_messages
     monkeypatch.setattr(
         Queue,
         "approximate_number_of_messages",
-        property(lambda q: counted.append(1) or original.fget(q)),  # type: ignore[attr-defined]
+        property(lambda q: calls.append(1) or original.fget(q)),  # type: ignore[attr-defined]
     )
+    return calls
+
+
+def test_sqs_send_does_not_count_the_queue_and_fifo_dedupe_still_works(
+    local_stack: LocalStack, counted: list[int]
+) -> None:
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName=f"p-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     sqs.send_message_batch(
@@ -282,9 +288,9 @@ def test_the_item_size_limit_still_holds(table: str) -> None:
 
 
 def test_sqs_receive_checks_retention_without_counting_the_queue(
-    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    local_stack: LocalStack, counted: list[int]
 ) -> None:
-    from moto.sqs.models import Queue, sqs_backends
+    from moto.sqs.models import sqs_backends
 
     from mailport_local.provision import ACCOUNT_ID, REGION
 
@@ -296,13 +302,6 @@ def test_sqs_receive_checks_retention_without_counting_the_queue(
     queue = sqs_backends[ACCOUNT_ID][REGION].queues[name]
     old = next(m for m in queue._messages if m.body == "old")
     old.sent_timestamp -= 120_000  # sent two minutes ago: past its 60 s retention
-    counted: list[int] = []
-    original = Queue.approximate_number_of_messages
-    monkeypatch.setattr(
-        Queue,
-        "approximate_number_of_messages",
-        property(lambda q: counted.append(1) or original.fget(q)),  # type: ignore[attr-defined]
-    )
     got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     assert [m["Body"] for m in got] == ["new"]
     assert counted == []  # without the fix: three times per message handed out

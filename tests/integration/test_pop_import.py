@@ -169,6 +169,15 @@ def register(
     return env.service.create(env.owner, payload)
 
 
+def register_many(env: Env, count: int, messages: int, tag: str) -> list[PopAccount]:
+    """``count`` accounts, each on a server user of its own holding ``messages`` messages."""
+    accounts = []
+    for i in range(count):
+        name, password = server_user(env, messages, tag=f"{tag}{i}")
+        accounts.append(register(env, name, password))
+    return accounts
+
+
 def run(
     env: Env, account: PopAccount, fetcher: PopFetcher | None = None, tick: str | None = None
 ) -> FetchRun:

@@ -53,7 +53,7 @@ from tests.conftest import NOTICE_SENDER
 from tests.integration import test_migration_runner as mig
 from tests.integration import test_pop_import as pop
 from tests.integration import test_reliability_uploads as up
-from tests.integration.test_reliability_storage_faults import Faults
+from tests.integration.test_reliability_storage_faults import Body, Faults
 from tests.integration.test_reliability_storage_faults import mail as small_mail
 from tests.integration.test_reliability_storage_faults import request as import_request
 from tests.support.api import login, pop_form
@@ -63,19 +63,11 @@ from tests.support.events import sqs_record
 pytestmark = pytest.mark.stack
 
 
-class _Body:
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self.body
-
-
 def json_error(code: str, protocol: str = "1.1") -> AWSResponse:
     """A JSON-protocol error answer (KMS: 1.1, Step Functions: 1.0), as AWS throttles."""
     body = json.dumps({"__type": code, "message": "Rate exceeded"}).encode()
     headers = {"Content-Type": f"application/x-amz-json-{protocol}", "x-amzn-RequestId": "i"}
-    return AWSResponse("https://injected", 400, headers, _Body(body))
+    return AWSResponse("https://injected", 400, headers, Body(body))
 
 
 def ses_throttled() -> AWSResponse:
@@ -84,7 +76,7 @@ def ses_throttled() -> AWSResponse:
         b"<Message>Maximum sending rate exceeded.</Message></Error>"
         b"<RequestId>i</RequestId></ErrorResponse>"
     )
-    return AWSResponse("https://injected", 400, {"Content-Type": "text/xml"}, _Body(body))
+    return AWSResponse("https://injected", 400, {"Content-Type": "text/xml"}, Body(body))
 
 
 # -- SQS: SendMessageBatch with Failed entries ----------------------------------------------
@@ -126,7 +118,7 @@ class PartlyFailingBatches:
             result = self.side.send_message_batch(QueueUrl=body["QueueUrl"], Entries=sent)
             answer["Successful"] = result["Successful"]
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "i"}
-        return AWSResponse(request.url, 200, headers, _Body(json.dumps(answer).encode()))
+        return AWSResponse(request.url, 200, headers, Body(json.dumps(answer).encode()))
 
 
 class Due:
@@ -194,11 +186,7 @@ def test_an_entry_failing_for_good_fails_the_tick_and_its_retry_runs_each_accoun
     local_stack: LocalStack, dovecot: Dovecot, fetch_queue: str
 ) -> None:
     env = pop.build_env(local_stack, dovecot)
-    accounts = []
-    for i in range(3):
-        name, password = pop.server_user(env, 1, tag=f"q{i}")
-        accounts.append(pop.register(env, name, password))
-    ids = [a.account_id for a in accounts]
+    ids = [a.account_id for a in pop.register_many(env, 3, messages=1, tag="q")]
     mine = up.MineOnly(env.accounts, env.owner)
     stuck = ids[1]
     hook = PartlyFailingBatches({stuck: None})
@@ -466,7 +454,7 @@ class NothingProcessed:
         body = json.loads(cast(bytes, request.body))
         answer = json.dumps({"UnprocessedItems": body["RequestItems"]}).encode()
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "i"}
-        return AWSResponse(request.url, 200, headers, _Body(answer))
+        return AWSResponse(request.url, 200, headers, Body(answer))
 
 
 @pytest.mark.dovecot

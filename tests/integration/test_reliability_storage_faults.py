@@ -36,7 +36,9 @@ from tests.support.dovecot import Dovecot
 pytestmark = pytest.mark.stack
 
 
-class _Body:
+class Body:
+    """An injected answer's body, as botocore streams it."""
+
     def __init__(self, body: bytes) -> None:
         self.body = body
 
@@ -47,12 +49,12 @@ class _Body:
 def dynamodb_error(status: int, code: str) -> AWSResponse:
     body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "x"})
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
-    return AWSResponse("https://dynamodb.injected", status, headers, _Body(body.encode()))
+    return AWSResponse("https://dynamodb.injected", status, headers, Body(body.encode()))
 
 
 def s3_error(status: int, code: str) -> AWSResponse:
     body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-    return AWSResponse("https://s3.injected", status, {"x-amz-request-id": "i"}, _Body(body))
+    return AWSResponse("https://s3.injected", status, {"x-amz-request-id": "i"}, Body(body))
 
 
 class Faults:

@@ -468,10 +468,7 @@ def test_the_dispatcher_failing_after_k_sends_then_retried_runs_each_account_onc
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = pop.build_env(local_stack, dovecot)
-    accounts = []
-    for i in range(4):
-        name, password = pop.server_user(env, 2, tag=f"acct{i}")
-        accounts.append(pop.register(env, name, password))
+    accounts = pop.register_many(env, 4, messages=2, tag="acct")
     mine = MineOnly(env.accounts, env.owner)
     tick = "2026-11-28T10:00:00Z"  # the EventBridge event's time: the same on its retry
 

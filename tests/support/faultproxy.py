@@ -17,6 +17,20 @@ from types import TracebackType
 _RESET = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # struct linger {on, 0 s}
 
 
+def _reset(*sockets: socket.socket) -> None:
+    """End both directions at once, as a reset (errors ignored: the peer may be gone)."""
+    for s in sockets:
+        with contextlib.suppress(OSError):
+            # SO_LINGER 0: a reset, as when a NAT box or the provider drops the line.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        with contextlib.suppress(OSError):
+            # The other direction's thread may be blocked in recv() on this socket, and
+            # close() alone waits for it; shutdown() ends both directions now.
+            s.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            s.close()
+
+
 class _Link:
     """What both directions of one connection know, in stall and hold mode."""
 
@@ -162,13 +176,7 @@ class FaultProxy:
             pass
         finally:
             link.closed.set()
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
-                with contextlib.suppress(OSError):
-                    s.shutdown(socket.SHUT_RDWR)
-                with contextlib.suppress(OSError):
-                    s.close()
+            _reset(src, dst)
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket, limit: int | None) -> None:
@@ -186,13 +194,4 @@ class FaultProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                with contextlib.suppress(OSError):
-                    # SO_LINGER 0: a reset, as when a NAT box or the provider drops the line.
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
-                with contextlib.suppress(OSError):
-                    # The other direction's thread may be blocked in recv() on this socket,
-                    # and close() alone waits for it; shutdown() ends both directions now.
-                    s.shutdown(socket.SHUT_RDWR)
-                with contextlib.suppress(OSError):
-                    s.close()
+            _reset(src, dst)

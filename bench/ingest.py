@@ -6,8 +6,9 @@
    threads; the ingest function runs with C environments and C SQS pollers; timed from the first
    POST until every file has a result.
 2. Sink floor, same run, same messages, same concurrency C: the bare writes those messages need,
-   done directly with boto3 — the upload PutObject, the mailbox PutObject, the index
-   TransactWriteItems (message, fingerprint, folder counters) and the file-result UpdateItem.
+   done directly with boto3 — the upload PutObject, the mailbox PutObject (the pipeline
+   copies instead), and the one index TransactWriteItems (message, fingerprint, folder
+   counters and the file's result).
 3. One message of ~49 MB ingested by the real handler in a process of its own (as a Lambda
    environment is): its peak RSS, against the target 2.5 x size + 100 MB.
 
@@ -134,11 +135,13 @@ class _Recorder:
 def floor_requests(
     stack: LocalStack, raws: list[bytes], owner: Owner, batch_id: str
 ) -> list[list[tuple[str, dict[str, Any]]]]:
-    """Per message, the exact S3 and DynamoDB requests mailport's import makes for it.
+    """Per message, the S3 and DynamoDB writes mailport's import makes for it.
 
     mailport's own ``Importer`` and adapters build them here, before any clock runs, against a
     recorder instead of AWS: the mailbox PutObject (with its checksum) and the one index
-    transaction (message, fingerprint, folder counters and the upload file's result).
+    transaction (message, fingerprint, folder counters and the upload file's result). Given
+    no origin, the importer puts the bytes, as the issue's floor has it ("the bare S3
+    PutObject"); the pipeline's ingest copies the upload inside S3 instead (a CopyObject).
     """
     table = stack.physical_id("MailportTable")
     mail_bucket = stack.physical_id("MailBucket")

@@ -411,12 +411,13 @@ def _copy_members() -> tuple[str, ...]:
 
 def _copy_result_xml(response: Any, action_result: Any) -> str | None:
     """CopyObject's answer as moto's serializer writes it, or None for anything else."""
+    if response.data.get("Action") != "CopyObject":  # every other S3 answer: one look
+        return None
     from moto import settings
 
     result = getattr(action_result, "result", None)
     if (
-        response.data.get("Action") != "CopyObject"
-        or settings.PRETTIFY_RESPONSES
+        settings.PRETTIFY_RESPONSES
         or not isinstance(result, dict)
         or list(result) != ["CopyObjectResult"]
     ):

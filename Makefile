@@ -83,6 +83,7 @@ bench: deps
 	$(PY) -m bench.package_size && \
 	$(PY) -m bench.ingest && \
 	$(PY) -m bench.pop3 --accounts $(BENCH_ACCOUNTS) && \
+	$(PY) -m bench.pop_batch && \
 	$(PY) -m bench.imap && \
 	$(PY) -m bench.report
 

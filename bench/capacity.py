@@ -283,8 +283,9 @@ class Durations:
 @dataclass(frozen=True, slots=True)
 class Tuning:
     """Changes proposed in docs/capacity.md. The defaults are the code as first reviewed;
-    ``TUNED`` applies them all, to show what each path would cost then. Of these, only the
-    receipt pruning is in the code (2026-11-29).
+    ``TUNED`` applies them all, to show what each path would cost then. Of these, the
+    receipt pruning, idle polls at DEBUG and ten polls an invocation are in the code
+    (2026-11-29); the defaults stay as first reviewed so the two columns compare.
     """
 
     polls_per_invocation: int = 1  # FetchWork BatchSize 1; tuned: 10 polls run side by side

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from mailport.batch import ConcurrentBatchProcessor
 from mailport.domain.accounts import FetchRequest, FetchRun, RunStatus
 from mailport.errors import ValidationFailed
 from mailport.tracing import TRACED
@@ -27,22 +25,27 @@ tracer = Tracer(patch_modules=TRACED)
 # runs every function in one process, where shared Metrics would mix their dimensions.
 metrics = EphemeralMetrics()
 metrics.set_default_dimensions(path="pop")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch's polls run side by side, one thread each (template.yaml: FetchWork's BatchSize).
+BATCH_SIZE = 10
+processor = ConcurrentBatchProcessor(EventType.SQS, workers=BATCH_SIZE)
+# The metric buffer is one dict for the batch's threads: two first values of one name
+# written at once would lose one.
+_metrics_lock = threading.Lock()
+
+
+def count(name: str, value: float = 1) -> None:
+    """Add to a metric of this invocation, from any record's thread."""
+    with _metrics_lock:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
 def measure(run: FetchRun) -> None:
     """One run's figures, as CloudWatch metrics (EMF) dimensioned by import path."""
-    metrics.add_metric(name="FetchRuns", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="MessagesImported", unit=MetricUnit.Count, value=run.counts.fetched)
-    metrics.add_metric(
-        name="MessagesSkippedOversize", unit=MetricUnit.Count, value=run.counts.skipped_oversize
-    )
-    metrics.add_metric(
-        name="FetchFailures", unit=MetricUnit.Count, value=int(run.status is RunStatus.FAILED)
-    )
-    metrics.add_metric(
-        name="AccountsAutoDisabled", unit=MetricUnit.Count, value=int(run.auto_disabled)
-    )
+    count("FetchRuns")
+    count("MessagesImported", run.counts.fetched)
+    count("MessagesSkippedOversize", run.counts.skipped_oversize)
+    count("FetchFailures", int(run.status is RunStatus.FAILED))
+    count("AccountsAutoDisabled", int(run.auto_disabled))
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -53,11 +56,12 @@ def record_handler(record: SQSRecord) -> None:
         request = FetchRequest.from_json(json.loads(record.body))
     except (ValueError, ValidationFailed):
         logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
-        metrics.add_metric(name="FetchRequestsDropped", unit=MetricUnit.Count, value=1)
+        count("FetchRequestsDropped")
         return
     # Every request counts (duplicates and skips too), so a batch always has a metric.
-    metrics.add_metric(name="FetchRequests", unit=MetricUnit.Count, value=1)
-    logger.append_keys(account_id=request.account_id, trigger=request.trigger.value)
+    count("FetchRequests")
+    # This record's thread only (ConcurrentBatchProcessor gives each record a context).
+    logger.thread_safe_append_keys(account_id=request.account_id, trigger=request.trigger.value)
     run = container().fetcher.handle(request)
     if run is None:
         logger.info("nothing to do: a duplicate, a busy account or one switched off")

@@ -77,8 +77,12 @@ class FaultProxy:
         trickle_every: float = 0.5,
         stall_after: int | None = None,
         hold_after: int | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.target = target
+        # Seconds each chunk from the server waits before it passes: a distant server's
+        # round trip (a POP poll is a dozen of them, TLS included).
+        self.delay = delay
         self.drop_after = drop_after
         self.trickle_after = trickle_after  # server bytes passed at full speed, then 1 byte
         self.trickle_every = trickle_every  # ... per this many seconds
@@ -134,7 +138,7 @@ class FaultProxy:
                 threading.Thread(target=self._trickle, args=(server, client), daemon=True).start()
                 continue
             threading.Thread(
-                target=self._pipe, args=(server, client, self.drop_after), daemon=True
+                target=self._pipe, args=(server, client, self.drop_after, self.delay), daemon=True
             ).start()
 
     def _trickle(self, src: socket.socket, dst: socket.socket) -> None:
@@ -179,13 +183,17 @@ class FaultProxy:
             _reset(src, dst)
 
     @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket, limit: int | None) -> None:
+    def _pipe(
+        src: socket.socket, dst: socket.socket, limit: int | None, delay: float = 0.0
+    ) -> None:
         sent = 0
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if delay:
+                    time.sleep(delay)
                 if limit is not None and sent + len(data) >= limit:
                     dst.sendall(data[: max(0, limit - sent)])
                     break

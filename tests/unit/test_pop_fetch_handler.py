@@ -4,7 +4,9 @@ CloudWatch metrics (EMF on stdout), dimensioned by import path."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -81,3 +83,44 @@ def test_runs_become_metrics_and_junk_is_dropped(
         "FetchFailures",
         "AccountsAutoDisabled",
     }
+
+
+def request_body(account_id: str) -> str:
+    return json.dumps(
+        {
+            "tenant_id": "t",
+            "user_id": "u",
+            "account_id": account_id,
+            "trigger": "schedule",
+            "tick": "x",
+        }
+    )
+
+
+def test_a_batch_runs_side_by_side_and_each_record_fails_alone(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
+    logged = io.StringIO()  # the Logger's handler kept the stdout of its import
+    monkeypatch.setattr(pop_fetch.logger.registered_handler, "stream", logged)
+    # Three polls that each wait for the other two: one after another, the first would give up.
+    together = threading.Barrier(3, timeout=10)
+
+    def handle(request: FetchRequest) -> None:
+        if request.account_id == "broken":
+            raise RuntimeError("the run escaped")
+        together.wait()  # then None: "nothing to do", logged with the record's own account
+
+    monkeypatch.setattr(
+        pop_fetch, "container", lambda: SimpleNamespace(fetcher=SimpleNamespace(handle=handle))
+    )
+    bodies = [request_body(a) for a in ("a1", "a2", "broken", "a3")]
+    result = pop_fetch.handler(event(*bodies), LocalContext("pop-fetch", 128, 30))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}  # SQS retries it alone
+    logs = [json.loads(line) for line in logged.getvalue().splitlines()]
+    idle = [line.get("account_id") for line in logs if line["message"].startswith("nothing to do")]
+    # Each record's log line carries its own account, not the last one another thread set.
+    assert sorted(idle) == ["a1", "a2", "a3"]
+    [blob] = emf(capfd.readouterr().out)
+    requests = blob["FetchRequests"]  # every thread's count kept (one value, or a list of them)
+    assert sum(requests) if isinstance(requests, list) else requests == 4

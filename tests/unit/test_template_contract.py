@@ -204,3 +204,14 @@ def test_the_admin_views_are_the_users_views_and_the_user() -> None:
         extra = {"user_id": {"type": "string"}}
         assert schemas[admin_view]["properties"] == {**schemas[user_view]["properties"], **extra}
         assert schemas[admin_view]["required"] == [*schemas[user_view]["required"], "user_id"]
+
+
+def test_the_fetch_worker_runs_every_record_of_its_batch_at_once() -> None:
+    # More records than threads would wait for a thread (and run out of time); fewer would
+    # leave polls to run one after another.
+    import pop_fetch
+
+    [spec] = [s for s in SPECS if s.logical_id == "PopFetchFunction"]
+    batch = spec.events["FetchWork"]["Properties"]["BatchSize"]
+    assert batch == pop_fetch.BATCH_SIZE == pop_fetch.processor.workers
+    assert batch > 1

@@ -19,8 +19,10 @@ Order of a run, and why nothing is lost or imported twice:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 import time
@@ -65,6 +67,7 @@ from mailport.domain.rules import Rule
 from mailport.errors import MailportError, StorageError
 from mailport.ports import Accounts, FetchQueue, PopConnector, PopMailbox, SecretBox
 from mailport.usecases.accounts import LEASE_S, close_stale_run, secret_context
+from mailport.usecases.budget import ByteBudget
 from mailport.usecases.importing import Importer, ImportRequest
 
 log = logging.getLogger(__name__)
@@ -81,8 +84,11 @@ class FetchConfig:
     ca_file: str | None = None  # an extra CA (local stack and tests only)
     time_budget_s: float = 780.0  # leave the rest of the worker's 900 s for finishing
     cutoff_grace_s: float = 60.0  # then the session is cut, still inside the 900 s
-    store_concurrency: int = 8  # messages being written to S3/DynamoDB at once
-    inflight_bytes: int = 128 * 1024 * 1024  # and at most this much of them in memory
+    store_concurrency: int = 8  # messages being written to S3/DynamoDB at once, per run
+    # ... and at most this much of them in memory, all runs of the container together (a
+    # worker runs a batch of accounts side by side). Beside it each run holds the message
+    # it is reading: 10 runs × < 50 MB + this + ~100 MB of code stays under 1,024 MB.
+    inflight_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,9 @@ class PopFetcher:
         config: FetchConfig | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        budget: ByteBudget | None = None,
     ) -> None:
+        """``budget``: shared by every run this fetcher makes (made from ``config``)."""
         self._accounts = accounts
         self._connector = connector
         self._secrets = secrets
@@ -135,6 +143,7 @@ class PopFetcher:
         self._config = config or FetchConfig()
         self._clock = clock
         self._monotonic = monotonic
+        self._budget = budget or ByteBudget(self._config.inflight_bytes)
 
     def handle(self, request: FetchRequest) -> FetchRun | None:
         """Run the request unless it is a duplicate or the account is busy or gone."""
@@ -359,15 +368,16 @@ class PopFetcher:
         if first is None:
             return
         # The first one alone: it creates the system folders of a new mailbox, if needed.
-        yield self._counted(self._store(job, by_number[first[0]], first[1]), tally), first[0]
+        with self._budget.holding(len(first[1])):
+            receipt = self._store(job, by_number[first[0]], first[1])
+        yield self._counted(receipt, tally), first[0]
         inflight: dict[Future[Receipt], tuple[int, int]] = {}
         with ThreadPoolExecutor(self._config.store_concurrency) as pool:
             try:
                 for number, raw in retrieved:
-                    while inflight and self._full(inflight, len(raw)):
+                    while len(inflight) >= 2 * self._config.store_concurrency:
                         yield from self._completed(inflight, tally)
-                    future = pool.submit(self._store, job, by_number[number], raw)
-                    inflight[future] = (number, len(raw))
+                    inflight[self._submit(pool, job, by_number[number], raw)] = (number, len(raw))
             except GeneratorExit:
                 wait(inflight)
                 raise
@@ -380,11 +390,25 @@ class PopFetcher:
             while inflight:
                 yield from self._completed(inflight, tally)
 
-    def _full(self, inflight: dict[Future[Receipt], tuple[int, int]], incoming: int) -> bool:
-        held = sum(size for _, size in inflight.values()) + incoming
-        return len(inflight) >= 2 * self._config.store_concurrency or (
-            held > self._config.inflight_bytes
-        )
+    def _submit(
+        self, pool: ThreadPoolExecutor, job: _Job, entry: PopEntry, raw: bytes
+    ) -> Future[Receipt]:
+        """Start a store once its bytes fit the container's budget; they are given back when
+        it ends, however it ends (a callback, so a run waiting here is freed by any run's
+        stores, its own included).
+        """
+        self._budget.take(len(raw))
+        try:
+            # The log keys (the account's) follow the store into the pool's thread.
+            future = pool.submit(contextvars.copy_context().run, self._store, job, entry, raw)
+        except BaseException:
+            self._budget.give(len(raw))
+            raise
+        future.add_done_callback(functools.partial(self._give_back, len(raw)))
+        return future
+
+    def _give_back(self, size: int, _future: Future[Receipt]) -> None:
+        self._budget.give(size)
 
     def _completed(
         self, inflight: dict[Future[Receipt], tuple[int, int]], tally: _Tally

@@ -55,12 +55,14 @@ from mailport_local.lambdas import LocalContext
 container()
 events = json.loads(sys.stdin.read())
 durations, failures = [], []
+cpu = time.process_time()
 for event in events:
     started = time.perf_counter()
     result = pop_fetch.handler(event, LocalContext("pop-fetch", 1024, 900))
     durations.append(time.perf_counter() - started)
     failures += result["batchItemFailures"]
-print(json.dumps({"durations": durations, "failures": failures}))
+cpu = time.process_time() - cpu
+print(json.dumps({"durations": durations, "failures": failures, "cpu_s": cpu}))
 """
 
 
@@ -116,6 +118,7 @@ def polls(env: dict[str, str], owner: Owner, ids: list[str], *, batched: bool) -
         raise RuntimeError(f"polls failed: {out['failures']}")
     return {
         "billed_s": round(sum(out["durations"]), 3),
+        "cpu_s": round(out["cpu_s"], 3),  # the worker's own CPU (all threads)
         "invocations": len(out["durations"]),
         "peak_rss_mb": out["peak_rss_mb"],
     }
@@ -188,6 +191,8 @@ def report(args: argparse.Namespace, rounds: list[dict[str, Any]], stored: int) 
             "one_by_one_billed_s": one,
             "batch_billed_s": batch,
             "billed_ratio": round(one / batch, 2),
+            "one_by_one_cpu_s": median(f"{kind}_one_by_one", "cpu_s"),
+            "batch_cpu_s": median(f"{kind}_batch", "cpu_s"),
             "one_by_one_peak_rss_mb": median(f"{kind}_one_by_one", "peak_rss_mb"),
             "batch_peak_rss_mb": median(f"{kind}_batch", "peak_rss_mb"),
         }
@@ -212,7 +217,8 @@ def report(args: argparse.Namespace, rounds: list[dict[str, Any]], stored: int) 
         print(
             f"  {label:>12}: one by one {s['one_by_one_billed_s']:.2f} s billed "
             f"({s['one_by_one_peak_rss_mb']} MB peak), a batch {s['batch_billed_s']:.2f} s "
-            f"({s['batch_peak_rss_mb']} MB peak): {s['billed_ratio']}x less billed time"
+            f"({s['batch_peak_rss_mb']} MB peak): {s['billed_ratio']}x less billed time; "
+            f"worker CPU {s['one_by_one_cpu_s']:.2f} s / {s['batch_cpu_s']:.2f} s"
         )
     print(f"  messages stored: {stored} of {expected}")
     if stored != expected:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 # Annotations only (postponed above): importing every domain module at run time, for names
 # no code here evaluates, cost each handler that imports a port ~30 ms of cold start.
 if TYPE_CHECKING:
+    import datetime as dt
+
     from mailport.domain.accounts import (
         FetchRequest,
         FetchRun,
@@ -405,6 +407,16 @@ class Migrations(Protocol):
         """Start a queued job if a slot is free: "started", "not_queued", "full" (overall)
         or "tenant_full".
         """
+        ...
+
+    def take_copy_slot(self, holder: str, cap: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """One of ``cap`` copy slots for ``holder`` (a job) until ``until``; False if all are
+        held. An expired lease frees a slot; the holder's own is taken again.
+        """
+        ...
+
+    def give_copy_slot(self, holder: str) -> None:
+        """Free ``holder``'s copy slot, if it holds one."""
         ...
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:

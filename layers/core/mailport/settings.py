@@ -36,6 +36,7 @@ class Settings:
     allow_private_mail_hosts: bool = False  # local stack only: test servers on 127.0.0.1
     migration_max_running: int = 50  # IMAP migrations running at once, overall
     migration_max_per_tenant: int = 10  # and per tenant
+    migration_max_copying: int = 50  # of those, copying at once (the rest wait their turn)
     migration_chunk_messages: int = 2000  # messages per CopyChunk step
     migration_chunks_per_execution: int = 1000  # then the job continues in a new execution
     migration_daily_bytes: int | None = None  # local stack only: a pace cap to try pacing
@@ -94,6 +95,7 @@ class Settings:
             ),
             migration_max_running=_positive(source.get("MIGRATION_MAX_RUNNING", "50")),
             migration_max_per_tenant=_positive(source.get("MIGRATION_MAX_PER_TENANT", "10")),
+            migration_max_copying=_positive(source.get("MIGRATION_MAX_COPYING", "50")),
             migration_chunk_messages=_positive(source.get("MIGRATION_CHUNK_MESSAGES", "2000")),
             migration_chunks_per_execution=_positive(
                 source.get("MIGRATION_CHUNKS_PER_EXECUTION", "1000")

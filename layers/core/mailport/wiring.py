@@ -41,6 +41,7 @@ def migration_config(settings: Settings) -> MigrationConfig:
     return MigrationConfig(
         max_running=settings.migration_max_running,
         max_per_tenant=settings.migration_max_per_tenant,
+        max_copying=settings.migration_max_copying,
         chunk_messages=settings.migration_chunk_messages,
         chunks_per_execution=settings.migration_chunks_per_execution,
         max_bytes=settings.max_message_bytes,

@@ -10,6 +10,8 @@ Items (see template.yaml):
   apart from it, so the API's cancel never collides with a worker's checkpoint.
 * ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant;
   the limits are conditions on them in the same transaction that starts a job.
+* ``MIGCOPY`` / ``SLOT#<n>`` — copy slots: a running job holds one while a chunk copies, with a
+  lease (``until``) that frees it if the worker dies mid-chunk.
 * ``JOBFP#<t>#<u>#<job>`` / ``<fingerprint>`` — contents a Gmail-style job imported, so the
   same mail under several labels is copied once (TTL a month).
 * ``TENANT#<t>`` / ``IMAPTPL#<id>`` — the tenant's IMAP server templates.
@@ -18,10 +20,12 @@ Items (see template.yaml):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from mailport.adapters.dynamo_table import (
@@ -54,6 +58,7 @@ QUEUE = "MIGQ"
 STARTING = "MIGSTART"
 CONTENT_TTL_S = 30 * 86_400
 RUNNING = "MIGRUN"
+COPYING = "MIGCOPY"
 QUEUE_POSITION_CAP = 100  # jobs ahead counted exactly; more shows as "over 100"
 
 
@@ -412,6 +417,60 @@ class DynamoMigrations(DynamoTable):
                 return "not_queued"
             return "full" if e.failed(1) else "tenant_full"
         return "started"
+
+    def take_copy_slot(self, holder: str, cap: int, now: dt.datetime, until: dt.datetime) -> bool:
+        """One of ``cap`` copy slots for ``holder`` until ``until``; False if all are held.
+
+        A slot whose lease has run out (its worker died mid-chunk) is free; the holder's own
+        slot is taken again (a retried step). A free slot is picked at random so workers
+        asking at once rarely collide; one that loses the race tries another.
+        """
+        now_s, until_s = int(now.timestamp()), int(until.timestamp())
+        held = {int(str(item["SK"]).removeprefix("SLOT#")): item for item in self._copy_slots()}
+        mine = [n for n, item in held.items() if item.get("holder") == holder and n < cap]
+        free = [n for n in range(cap) if n not in held or as_int(held[n]["until"]) < now_s]
+        random.shuffle(free)
+        for n in mine[:1] + free[:3]:
+            try:
+                self._call(
+                    "taking a copy slot",
+                    "put_item",
+                    TableName=self._table,
+                    Item=to_ddb(
+                        {"PK": COPYING, "SK": f"SLOT#{n}", "holder": holder, "until": until_s}
+                    ),
+                    ConditionExpression="attribute_not_exists(PK) OR #u < :now OR holder = :me",
+                    ExpressionAttributeNames={"#u": "until"},
+                    ExpressionAttributeValues=to_ddb({":now": now_s, ":me": holder}),
+                )
+            except ConditionFailed:
+                continue  # another worker took it first
+            return True
+        return False
+
+    def _copy_slots(self) -> Iterator[dict[str, Any]]:
+        # One small partition (a slot item is ~60 B: 100 slots are one read unit or two).
+        return self._query(
+            "reading the copy slots",
+            KeyConditionExpression="PK = :p",
+            ExpressionAttributeValues=to_ddb({":p": COPYING}),
+            ConsistentRead=True,
+        )
+
+    def give_copy_slot(self, holder: str) -> None:
+        """Free ``holder``'s copy slots (none held is fine: a retried release)."""
+        for item in self._copy_slots():
+            if item.get("holder") != holder:
+                continue
+            # A failed condition: its lease ran out and another job holds it now.
+            with contextlib.suppress(ConditionFailed):
+                self._call(
+                    "freeing a copy slot",
+                    "delete_item",
+                    **self._key(COPYING, str(item["SK"])),
+                    ConditionExpression="holder = :me",
+                    ExpressionAttributeValues=to_ddb({":me": holder}),
+                )
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:
         """The oldest queued jobs, in registration order."""

@@ -71,6 +71,12 @@ class MigrationConfig:
 
     max_running: int = 50  # jobs running at once, overall
     max_per_tenant: int = 10  # and per tenant
+    # Of the running jobs, how many copy at once. A job waits in its state machine for a
+    # slot, so the number running only decides how long each takes, never the peak load on
+    # the table's write quota and the account's Lambda concurrency (docs/capacity.md).
+    max_copying: int = 50
+    copy_wait_s: int = 30  # then asks again
+    copy_lease_s: float = 600.0  # the worker's timeout (template.yaml): no chunk outlives it
     # Per CopyChunk step. Memory is bounded by the batch, not the chunk, so chunks can be
     # big: fewer state transitions (≈ 2 per chunk) and Lambda invocations per message.
     chunk_messages: int = 2000

@@ -351,10 +351,17 @@ class MigrationRunner:
             return _cursor(False, chunks, wait_s=min(wait, self._config.max_pause_s))
         if job.next_folder() is None:
             return _cursor(True, chunks)
+        until = now + dt.timedelta(seconds=self._config.copy_lease_s)
+        if not self._migrations.take_copy_slot(job.job_id, self._config.max_copying, now, until):
+            log.info("waiting for a copy slot", extra={"job_id": job.job_id})
+            return _cursor(False, chunks, wait_s=self._config.copy_wait_s)
         if job.state is JobState.PAUSED:
             job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
         before, counted, started = job.percent(), job.counts, self._monotonic()
-        job, wait_s = self._run_chunk(owner, job)
+        try:
+            job, wait_s = self._run_chunk(owner, job)
+        finally:
+            self._give_copy_slot(job.job_id)
         job = self._save(job, replace(job, chunks=job.chunks + 1))
         if self._metrics is not None:
             self._metrics.chunk(_minus(job.counts, counted), self._monotonic() - started)
@@ -366,6 +373,13 @@ class MigrationRunner:
         done = job.next_folder() is None
         again = not done and chunks >= self._config.chunks_per_execution
         return _cursor(done, chunks, continue_as_new=again)
+
+    def _give_copy_slot(self, job_id: str) -> None:
+        try:
+            self._migrations.give_copy_slot(job_id)
+        except MailportError:
+            # The chunk's own outcome matters more; the slot's lease frees it in a while.
+            log.warning("could not free a copy slot", extra={"job_id": job_id})
 
     def _run_chunk(self, owner: Owner, job: MigrationJob) -> tuple[MigrationJob, int]:
         """One chunk over one session; the job after it and any wait the server asked for."""

@@ -1,0 +1,126 @@
+"""Copy slots: of the running migrations, at most so many copy at once; the rest wait their
+turn in the state machine. Real Dovecot, DynamoDB in moto over HTTP, a clock the test moves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.imap import ImapConnector
+from mailport.domain.network import LOCAL_TESTS
+from mailport.domain.remote import RemoteTransient
+from mailport_local.stack import LocalStack
+from tests.integration.test_migration_runner import Env, build
+from tests.support.dovecot import Dovecot
+
+pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
+
+
+def alone(env: Env) -> dt.datetime:
+    """Move this test's clock a day on: leases other tests' chunks hold on the shared table
+    have run out for it, so its slots are its own. Now, on that clock.
+    """
+    env.clock.offset += dt.timedelta(days=1)
+    return env.clock()
+
+
+def free(env: Env, now: dt.datetime) -> bool:
+    """Whether the one slot of a cap of 1 is free (taken by a probe, then given back)."""
+    probe = f"probe-{uuid.uuid4().hex[:8]}"
+    took = env.migrations.take_copy_slot(probe, 1, now, now + dt.timedelta(seconds=5))
+    env.migrations.give_copy_slot(probe)
+    return took
+
+
+def test_a_job_waits_for_a_copy_slot_and_copies_once_one_is_free(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, max_copying=1, copy_wait_s=30)
+    now = alone(env)
+    me, job, ref = env.started(3)
+    cursor = env.runner.plan(ref)
+    # Another job's chunk is copying (its worker holds the one slot).
+    assert env.migrations.take_copy_slot("other-job", 1, now, now + dt.timedelta(minutes=10))
+    waited = env.runner.copy_chunk(ref, cursor)
+    assert (waited["done"], waited["wait_s"]) == (False, 30)  # back to the Wait state
+    view = env.service.get(me, job["id"])
+    assert view["state"] == "running" and view["counts"]["imported"] == 0
+    env.migrations.give_copy_slot("other-job")
+    cursor = env.runner.copy_chunk(ref, waited)
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+    env.runner.finalize(ref)
+    assert env.service.get(me, job["id"])["counts"]["imported"] == 3
+    assert free(env, env.clock())  # the chunk gave its slot back
+
+
+def test_a_dead_workers_slot_frees_itself_when_its_lease_runs_out(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    env = build(local_stack, dovecot, max_copying=1, copy_wait_s=30)
+    now = alone(env)
+    _, _, ref = env.started(2)
+    cursor = env.runner.plan(ref)
+    # A worker took the slot and died (Lambda's timeout): nobody gives it back.
+    assert env.migrations.take_copy_slot("dead-job", 1, now, now + dt.timedelta(seconds=60))
+    assert env.runner.copy_chunk(ref, cursor)["wait_s"] == 30
+    env.clock.offset += dt.timedelta(seconds=61)
+    cursor = env.runner.copy_chunk(ref, cursor)
+    assert cursor["wait_s"] == 0 and cursor["done"]
+
+
+class Failing:
+    """A connector whose sessions fail their FETCH, as a dropped server would."""
+
+    def __init__(self, real: ImapConnector) -> None:
+        self.real = real
+
+    def open(self, server: Any, credentials: Any) -> Any:
+        session = self.real.open(server, credentials)
+
+        class Session:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(session, name)
+
+            def fetch(self, uids: Any) -> Any:
+                raise RemoteTransient("connection reset")
+
+        return Session()
+
+
+def test_a_failed_chunk_gives_its_slot_back(local_stack: LocalStack, dovecot: Dovecot) -> None:
+    env = build(local_stack, dovecot, max_copying=1)
+    alone(env)
+    _, _, ref = env.started(2)
+    cursor = env.runner.plan(ref)
+    env.runner._connector = Failing(ImapConnector(network=LOCAL_TESTS))
+    with pytest.raises(RemoteTransient):
+        env.runner.copy_chunk(ref, cursor)  # the state machine retries the step
+    assert free(env, env.clock())
+
+
+def test_racing_workers_never_hold_more_slots_than_the_cap(local_stack: LocalStack) -> None:
+    migrations = DynamoMigrations(local_stack.physical_id("MailportTable"))
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)  # past every other test's lease
+    until = now + dt.timedelta(minutes=10)
+    holders = [f"race-{uuid.uuid4().hex[:8]}" for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        took = list(pool.map(lambda h: migrations.take_copy_slot(h, 3, now, until), holders))
+    try:
+        assert sum(took) == 3
+        # Asking again (a retried step) keeps a holder's own slot, and takes no second one.
+        winner = holders[took.index(True)]
+        assert migrations.take_copy_slot(winner, 3, now, until)
+        loser = holders[took.index(False)]
+        assert not migrations.take_copy_slot(loser, 3, now, until)
+    finally:
+        for holder in holders:
+            migrations.give_copy_slot(holder)
+    assert migrations.take_copy_slot(holders[0], 1, now, until)
+    migrations.give_copy_slot(holders[0])

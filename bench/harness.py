@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -245,6 +246,47 @@ def login(api_url: str, email: str = "alice@acme.example", tenant: str = "acme")
     )
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def register_pop(api_url: str, headers: dict[str, str], port: int, user: str, password: str) -> str:
+    """A POP account on the test Dovecot (POP3S at ``port``), registered through the API: its id."""
+    created = requests.post(
+        f"{api_url}/v1/accounts",
+        headers=headers,
+        timeout=60,
+        json={
+            "preset": "manual",
+            "host": "127.0.0.1",
+            "port": port,
+            "ssl": True,
+            "username": user,
+            "password": password,
+            "agreed": True,
+        },
+    )
+    created.raise_for_status()
+    return str(created.json()["id"])
+
+
+def fetch_record(tenant: str, user_id: str, account_id: str) -> dict[str, Any]:
+    """An SQS record of one scheduled fetch, as the dispatcher queues it (a new tick each)."""
+    body = {
+        "tenant_id": tenant,
+        "user_id": user_id,
+        "account_id": account_id,
+        "trigger": "schedule",
+        "tick": "bench-" + uuid.uuid4().hex,  # never taken for a redelivery
+    }
+    return {
+        "messageId": uuid.uuid4().hex,
+        "receiptHandle": "x",
+        "body": json.dumps(body),
+        "attributes": {},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn",
+        "awsRegion": "us-east-1",
+    }
 
 
 def rate(messages: int, seconds: float) -> float:

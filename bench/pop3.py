@@ -41,6 +41,7 @@ import requests
 from bench.corpus import messages
 from bench.harness import (
     COUNTER,
+    fetch_record,
     function_env,
     login,
     mail_server,
@@ -49,6 +50,7 @@ from bench.harness import (
     print_row,
     python_child,
     rate,
+    register_pop,
     result_head,
     sink_floor,
     stack_config,
@@ -149,29 +151,7 @@ def getmail6(dovecot: Dovecot, user: str, password: str, workdir: Path) -> dict[
 
 
 def fetch_event(tenant: str, user_id: str, account_id: str) -> str:
-    body = {
-        "tenant_id": tenant,
-        "user_id": user_id,
-        "account_id": account_id,
-        "trigger": "schedule",
-        "tick": "bench-" + uuid.uuid4().hex,
-    }
-    return json.dumps(
-        {
-            "Records": [
-                {
-                    "messageId": "bench",
-                    "receiptHandle": "x",
-                    "body": json.dumps(body),
-                    "attributes": {},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn",
-                    "awsRegion": "us-east-1",
-                }
-            ]
-        }
-    )
+    return json.dumps({"Records": [fetch_record(tenant, user_id, account_id)]})
 
 
 def make_accounts(stack: LocalStack, count: int) -> float:
@@ -271,22 +251,8 @@ def main() -> None:
 def register(stack: LocalStack, dovecot: Dovecot, password: str) -> tuple[str, str]:
     headers = login(stack.api_url)
     me = requests.get(f"{stack.api_url}/v1/me", headers=headers, timeout=30).json()
-    created = requests.post(
-        f"{stack.api_url}/v1/accounts",
-        headers=headers,
-        timeout=60,
-        json={
-            "preset": "manual",
-            "host": "127.0.0.1",
-            "port": dovecot.pop3s_port,
-            "ssl": True,
-            "username": "mp",
-            "password": password,
-            "agreed": True,
-        },
-    )
-    created.raise_for_status()
-    return str(created.json()["id"]), str(me["user"]["id"])
+    account_id = register_pop(stack.api_url, headers, dovecot.pop3s_port, "mp", password)
+    return account_id, str(me["user"]["id"])
 
 
 def stored_count(stack: LocalStack, account_id: str, user_id: str) -> dict[str, Any]:

@@ -25,17 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import uuid
 from typing import Any
 
 import requests
 
 from bench.corpus import messages
 from bench.harness import (
+    fetch_record,
     function_env,
     login,
     mail_server,
     python_child,
+    register_pop,
     result_head,
     stack_config,
     write_result,
@@ -66,52 +67,14 @@ print(json.dumps({"durations": durations, "failures": failures, "cpu_s": cpu}))
 """
 
 
-def record(tenant: str, user_id: str, account_id: str) -> dict[str, Any]:
-    body = {
-        "tenant_id": tenant,
-        "user_id": user_id,
-        "account_id": account_id,
-        "trigger": "schedule",
-        "tick": "bench-" + uuid.uuid4().hex,  # a new tick: never taken for a redelivery
-    }
-    return {
-        "messageId": uuid.uuid4().hex,
-        "receiptHandle": "x",
-        "body": json.dumps(body),
-        "attributes": {},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn",
-        "awsRegion": "us-east-1",
-    }
-
-
 def register(api_url: str, port: int, users: list[str], passwords: dict[str, str]) -> list[str]:
     headers = login(api_url)
-    ids = []
-    for user in users:
-        created = requests.post(
-            f"{api_url}/v1/accounts",
-            headers=headers,
-            timeout=60,
-            json={
-                "preset": "manual",
-                "host": "127.0.0.1",
-                "port": port,
-                "ssl": True,
-                "username": user,
-                "password": passwords[user],
-                "agreed": True,
-            },
-        )
-        created.raise_for_status()
-        ids.append(str(created.json()["id"]))
-    return ids
+    return [register_pop(api_url, headers, port, user, passwords[user]) for user in users]
 
 
 def polls(env: dict[str, str], owner: Owner, ids: list[str], *, batched: bool) -> dict[str, Any]:
     """One poll of every account, in one invocation or one invocation each."""
-    records = [record(owner.tenant_id, owner.user_id, a) for a in ids]
+    records = [fetch_record(owner.tenant_id, owner.user_id, a) for a in ids]
     events = [{"Records": records}] if batched else [{"Records": [r]} for r in records]
     out = python_child(_INVOKE, env, json.dumps(events))
     if out["failures"]:

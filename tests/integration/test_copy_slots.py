@@ -13,6 +13,7 @@ import pytest
 
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.adapters.imap import ImapConnector
+from mailport.domain.mailbox import Owner
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteTransient
 from mailport_local.stack import LocalStack
@@ -38,17 +39,27 @@ def free(env: Env, now: dt.datetime) -> bool:
     return took
 
 
+def behind(
+    env: Env, count: int, holder: str, lease: dt.timedelta
+) -> tuple[Owner, dict[str, Any], dict[str, str], dict[str, Any]]:
+    """A new job of ``count`` messages whose first chunk finds the one slot (a cap of 1)
+    held by ``holder`` for ``lease``: its owner, the job, its ref, and the step's cursor.
+    """
+    now = alone(env)
+    me, job, ref = env.started(count)
+    cursor = env.runner.plan(ref)
+    assert env.migrations.take_copy_slot(holder, 1, now, now + lease)
+    waited = env.runner.copy_chunk(ref, cursor)
+    assert (waited["done"], waited["wait_s"]) == (False, 30)  # back to the Wait state
+    return me, job, ref, waited
+
+
 def test_a_job_waits_for_a_copy_slot_and_copies_once_one_is_free(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = build(local_stack, dovecot, max_copying=1, copy_wait_s=30)
-    now = alone(env)
-    me, job, ref = env.started(3)
-    cursor = env.runner.plan(ref)
     # Another job's chunk is copying (its worker holds the one slot).
-    assert env.migrations.take_copy_slot("other-job", 1, now, now + dt.timedelta(minutes=10))
-    waited = env.runner.copy_chunk(ref, cursor)
-    assert (waited["done"], waited["wait_s"]) == (False, 30)  # back to the Wait state
+    me, job, ref, waited = behind(env, 3, "other-job", dt.timedelta(minutes=10))
     view = env.service.get(me, job["id"])
     assert view["state"] == "running" and view["counts"]["imported"] == 0
     env.migrations.give_copy_slot("other-job")
@@ -64,12 +75,8 @@ def test_a_dead_workers_slot_frees_itself_when_its_lease_runs_out(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = build(local_stack, dovecot, max_copying=1, copy_wait_s=30)
-    now = alone(env)
-    _, _, ref = env.started(2)
-    cursor = env.runner.plan(ref)
     # A worker took the slot and died (Lambda's timeout): nobody gives it back.
-    assert env.migrations.take_copy_slot("dead-job", 1, now, now + dt.timedelta(seconds=60))
-    assert env.runner.copy_chunk(ref, cursor)["wait_s"] == 30
+    _, _, ref, cursor = behind(env, 2, "dead-job", dt.timedelta(seconds=60))
     env.clock.offset += dt.timedelta(seconds=61)
     cursor = env.runner.copy_chunk(ref, cursor)
     assert cursor["wait_s"] == 0 and cursor["done"]

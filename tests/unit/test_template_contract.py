@@ -215,3 +215,28 @@ def test_the_fetch_worker_runs_every_record_of_its_batch_at_once() -> None:
     batch = spec.events["FetchWork"]["Properties"]["BatchSize"]
     assert batch == pop_fetch.BATCH_SIZE == pop_fetch.processor.workers
     assert batch > 1
+
+
+def test_reserved_concurrency_is_opt_in_for_the_api_and_the_worker() -> None:
+    # A new account may have less than 100 + a reservation unreserved: Lambda would refuse
+    # the deploy, so nothing is reserved unless asked for.
+    params = TEMPLATE["Parameters"]
+    reserved = {
+        name: res["Properties"]["ReservedConcurrentExecutions"]
+        for name, res in TEMPLATE["Resources"].items()
+        if "ReservedConcurrentExecutions" in res.get("Properties", {})
+    }
+    assert reserved == {
+        "ApiFunction": {
+            "Fn::If": ["ApiReserved", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        },
+        "MigrationWorkerFunction": {
+            "Fn::If": [
+                "WorkerReserved",
+                {"Ref": "WorkerReservedConcurrency"},
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+    }
+    for name in ("ApiReservedConcurrency", "WorkerReservedConcurrency"):
+        assert params[name]["Default"] == 0

@@ -253,7 +253,7 @@ class Durations:
     # provider (5-8 round trips of 30-100 ms), plus KMS and two DynamoDB writes (~10 ms each).
     pop_idle_poll_s: Range = Range(0.3, 1.0)
     # A batch of 10 polls side by side lasts this many times one poll: 1.5 if they only
-    # waited; bench.pop_batch measured 2.4-2.7 (idle, 40 ms a server answer, 2 cores).
+    # waited; bench.pop_batch measured 2.4-2.8 (idle, 40 ms a server answer, 2 cores).
     pop_batch_stretch: Range = Range(1.5, 2.7)
     # A run that finds mail also reads its receipts, RETRs, writes receipts and the run record.
     pop_mail_run_extra_s: Range = Range(0.1, 0.3)

@@ -74,6 +74,9 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Lambda entry point (template.yaml ``Handler: pop_fetch.handler``)."""
+    # The container and its fetcher (one byte budget, one client each) made here, once,
+    # before the batch's threads all ask for them.
+    _ = container().fetcher
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -131,3 +131,67 @@ def test_racing_workers_never_hold_more_slots_than_the_cap(local_stack: LocalSta
             migrations.give_copy_slot(holder)
     assert migrations.take_copy_slot(holders[0], 1, now, until)
     migrations.give_copy_slot(holders[0])
+
+
+def test_a_job_back_from_its_chunk_lets_the_one_waiting_go_first(local_stack: LocalStack) -> None:
+    migrations = DynamoMigrations(local_stack.physical_id("MailportTable"))
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)  # past every other test's lease
+    lease = dt.timedelta(minutes=10)
+    a, b, c = (f"line-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    try:
+        assert migrations.take_copy_slot(a, 1, now, now + lease)
+        assert not migrations.take_copy_slot(b, 1, now, now + lease)  # b waits in line
+        migrations.give_copy_slot(a)  # a's chunk ends; its next chunk asks a second later
+        later = now + dt.timedelta(seconds=1)
+        assert not migrations.take_copy_slot(a, 1, later, later + lease)  # behind b
+        later += dt.timedelta(seconds=30)
+        assert migrations.take_copy_slot(b, 1, later, later + lease)  # b's turn
+        migrations.give_copy_slot(b)
+        assert not migrations.take_copy_slot(c, 1, later, later + lease)  # a waited longer
+        assert migrations.take_copy_slot(a, 1, later, later + lease)
+    finally:
+        for holder in (a, b, c):
+            migrations.give_copy_slot(holder)
+
+
+def test_a_job_that_stops_asking_leaves_the_line(local_stack: LocalStack) -> None:
+    migrations = DynamoMigrations(local_stack.physical_id("MailportTable"))
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
+    lease = dt.timedelta(minutes=10)
+    a, b, c = (f"gone-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    try:
+        assert migrations.take_copy_slot(a, 1, now, now + lease)
+        assert not migrations.take_copy_slot(b, 1, now, now + lease)  # b's job then ends
+        assert not migrations.take_copy_slot(c, 1, now, now + lease)
+        migrations.give_copy_slot(a)
+        # Rolled back: its place is given up at once, so c goes next.
+        migrations.give_copy_slot(b)
+        assert migrations.take_copy_slot(c, 1, now, now + lease)
+        migrations.give_copy_slot(c)
+        # Or it just stops asking: after 5 minutes it no longer holds anyone back.
+        assert migrations.take_copy_slot(a, 1, now, now + lease)
+        assert not migrations.take_copy_slot(b, 1, now, now + lease)  # in line, never again
+        migrations.give_copy_slot(a)
+        soon = now + dt.timedelta(seconds=1)
+        assert not migrations.take_copy_slot(c, 1, soon, soon + lease)  # behind b, for now
+        later = now + dt.timedelta(seconds=301)
+        migrations.give_copy_slot(c)  # c's job ends too: b alone was in line
+        assert migrations.take_copy_slot(a, 1, later, later + lease)
+    finally:
+        for holder in (a, b, c):
+            migrations.give_copy_slot(holder)
+
+
+def test_a_long_wait_goes_on_in_a_new_execution(local_stack: LocalStack, dovecot: Dovecot) -> None:
+    # Each wait adds ~9 events to the execution's history, which holds 25,000 at most.
+    env = build(local_stack, dovecot, max_copying=1, copy_wait_s=30, chunks_per_execution=3)
+    _, job, ref, cursor = behind(env, 1, "busy-job", dt.timedelta(minutes=10))
+    try:
+        assert (cursor["chunks"], cursor["continue_as_new"]) == (1, False)
+        cursor = env.runner.copy_chunk(ref, cursor)
+        assert (cursor["chunks"], cursor["continue_as_new"]) == (2, False)
+        cursor = env.runner.copy_chunk(ref, cursor)
+        assert (cursor["chunks"], cursor["continue_as_new"], cursor["wait_s"]) == (3, True, 30)
+    finally:
+        env.migrations.give_copy_slot("busy-job")
+        env.migrations.give_copy_slot(str(job["id"]))  # out of the line, for the next tests

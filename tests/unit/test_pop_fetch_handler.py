@@ -123,4 +123,23 @@ def test_a_batch_runs_side_by_side_and_each_record_fails_alone(
     assert sorted(idle) == ["a1", "a2", "a3"]
     [blob] = emf(capfd.readouterr().out)
     requests = blob["FetchRequests"]  # every thread's count kept (one value, or a list of them)
-    assert sum(requests) if isinstance(requests, list) else requests == 4
+    total = sum(requests) if isinstance(requests, list) else requests
+    assert total == 4
+
+
+def test_a_records_log_keys_do_not_outlive_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A warm container: the account of one invocation's lone record must not show on the
+    # next invocation's lines.
+    monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
+    logged = io.StringIO()
+    monkeypatch.setattr(pop_fetch.logger.registered_handler, "stream", logged)
+    monkeypatch.setattr(
+        pop_fetch,
+        "container",
+        lambda: SimpleNamespace(fetcher=SimpleNamespace(handle=lambda request: None)),
+    )
+    pop_fetch.handler(event(request_body("acct-one")), LocalContext("pop-fetch", 128, 30))
+    pop_fetch.handler(event("not json", request_body("a2")), LocalContext("pop-fetch", 128, 30))
+    logs = [json.loads(line) for line in logged.getvalue().splitlines()]
+    [dropped] = [line for line in logs if line["message"].startswith("not a fetch request")]
+    assert "account_id" not in dropped

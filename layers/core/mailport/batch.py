@@ -25,11 +25,12 @@ class ConcurrentBatchProcessor(BatchProcessor):
 
     def process(self) -> list[Any]:
         """Every record, side by side; the results in the records' order."""
-        if len(self.records) <= 1:
-            return super().process()
-        with ThreadPoolExecutor(min(self.workers, len(self.records))) as pool:
-            # Each record in a copy of the caller's context: log keys one record appends
-            # (its account) neither leak into the next record nor into another's thread.
+        # Each record in a copy of the caller's context, a lone one too: log keys a record
+        # appends (its account) leak neither into another record nor into the next
+        # invocation of a warm container.
+        if len(self.records) == 1:
+            return [contextvars.copy_context().run(self._process_record, self.records[0])]
+        with ThreadPoolExecutor(min(self.workers, max(1, len(self.records)))) as pool:
             futures = [
                 pool.submit(contextvars.copy_context().run, self._process_record, record)
                 for record in self.records

@@ -411,12 +411,13 @@ class Migrations(Protocol):
 
     def take_copy_slot(self, holder: str, cap: int, now: dt.datetime, until: dt.datetime) -> bool:
         """One of ``cap`` copy slots for ``holder`` (a job) until ``until``; False if all are
-        held. An expired lease frees a slot; the holder's own is taken again.
+        held, and the holder waits in line (oldest first). An expired lease frees a slot;
+        the holder's own is taken again.
         """
         ...
 
     def give_copy_slot(self, holder: str) -> None:
-        """Free ``holder``'s copy slot, if it holds one."""
+        """Free ``holder``'s copy slot and its place in line, if it has either."""
         ...
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:

@@ -107,8 +107,17 @@ class Container:
     # -- adapters shared by several use-cases --------------------------------------------
 
     @part
+    def _pooled(self) -> Any:
+        from botocore.config import Config
+
+        # Connections kept per client: the fetch worker stores for 10 runs × 8 at once
+        # (botocore keeps 10 by default and opens, then drops, a new one for each beyond).
+        return Config(max_pool_connections=100)
+
+    @part
     def _dynamodb(self) -> Any:
-        return self.session.client("dynamodb")  # one client for every adapter on the table
+        # One client for every adapter on the table.
+        return self.session.client("dynamodb", config=self._pooled)
 
     @part
     def _store(self) -> Any:
@@ -120,7 +129,9 @@ class Container:
     def _raw(self) -> Any:
         from mailport.adapters.s3 import S3RawStore
 
-        return S3RawStore(self.settings.mail_bucket, session=self.session)
+        return S3RawStore(
+            self.settings.mail_bucket, client=self.session.client("s3", config=self._pooled)
+        )
 
     @part
     def _accounts(self) -> Any:

@@ -11,7 +11,8 @@ Items (see template.yaml):
 * ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant;
   the limits are conditions on them in the same transaction that starts a job.
 * ``MIGCOPY`` / ``SLOT#<n>`` — copy slots: a running job holds one while a chunk copies, with a
-  lease (``until``) that frees it if the worker dies mid-chunk.
+  lease (``until``) that frees it if the worker dies mid-chunk; ``MIGCOPY`` / ``WAIT#<job>`` —
+  the jobs waiting for one, oldest ``since`` first.
 * ``JOBFP#<t>#<u>#<job>`` / ``<fingerprint>`` — contents a Gmail-style job imported, so the
   same mail under several labels is copied once (TTL a month).
 * ``TENANT#<t>`` / ``IMAPTPL#<id>`` — the tenant's IMAP server templates.
@@ -59,6 +60,7 @@ STARTING = "MIGSTART"
 CONTENT_TTL_S = 30 * 86_400
 RUNNING = "MIGRUN"
 COPYING = "MIGCOPY"
+COPY_WAITER_TTL_S = 300  # a job waiting for a copy slot asks every 30 s; 10 misses and it's out
 QUEUE_POSITION_CAP = 100  # jobs ahead counted exactly; more shows as "over 100"
 
 
@@ -422,34 +424,74 @@ class DynamoMigrations(DynamoTable):
         """One of ``cap`` copy slots for ``holder`` until ``until``; False if all are held.
 
         A slot whose lease has run out (its worker died mid-chunk) is free; the holder's own
-        slot is taken again (a retried step). A free slot is picked at random so workers
-        asking at once rarely collide; one that loses the race tries another.
+        slot is taken again (a retried step). Jobs that found none wait in line, oldest
+        first: a job takes a free slot only if enough are free for every job ahead of it,
+        so one that ends a chunk can't take its slot straight back from those waiting. A
+        free slot is picked at random so workers asking at once rarely collide.
         """
-        now_s, until_s = int(now.timestamp()), int(until.timestamp())
-        held = {int(str(item["SK"]).removeprefix("SLOT#")): item for item in self._copy_slots()}
-        mine = [n for n, item in held.items() if item.get("holder") == holder and n < cap]
-        free = [n for n in range(cap) if n not in held or as_int(held[n]["until"]) < now_s]
-        random.shuffle(free)
-        for n in mine[:1] + free[:3]:
-            try:
-                self._call(
-                    "taking a copy slot",
-                    "put_item",
-                    TableName=self._table,
-                    Item=to_ddb(
-                        {"PK": COPYING, "SK": f"SLOT#{n}", "holder": holder, "until": until_s}
-                    ),
-                    ConditionExpression="attribute_not_exists(PK) OR #u < :now OR holder = :me",
-                    ExpressionAttributeNames={"#u": "until"},
-                    ExpressionAttributeValues=to_ddb({":now": now_s, ":me": holder}),
-                )
-            except ConditionFailed:
-                continue  # another worker took it first
+        now_s = int(now.timestamp())
+        slots, waiters = self._copy_state(now_s)
+        mine = [n for n, h in slots.items() if h == holder and n < cap]
+        if mine and self._put_slot(mine[0], holder, now_s, until):
             return True
+        since = waiters.get(holder, now_s)
+        ahead = sum(1 for h, s in waiters.items() if h != holder and (s, h) < (since, holder))
+        free = [n for n in range(cap) if n not in slots]
+        if len(free) > ahead:
+            random.shuffle(free)
+            for n in free[:3]:
+                if self._put_slot(n, holder, now_s, until):
+                    if holder in waiters:
+                        self._delete_copy_item(f"WAIT#{holder}", holder)
+                    return True
+        self._wait_in_line(holder, now_s)
         return False
 
-    def _copy_slots(self) -> Iterator[dict[str, Any]]:
-        # One small partition (a slot item is ~60 B: 100 slots are one read unit or two).
+    def _copy_state(self, now_s: int) -> tuple[dict[int, str], dict[str, int]]:
+        """Live slots (number → holder) and live waiters (holder → since when)."""
+        slots: dict[int, str] = {}
+        waiters: dict[str, int] = {}
+        # One partition: the slots (~60 B each) and the jobs waiting for one (~70 B each).
+        for item in self._copy_items():
+            if as_int(item.get("until")) < now_s:
+                continue  # a lease or a place in line that ran out
+            sk = str(item["SK"])
+            if sk.startswith("SLOT#"):
+                slots[int(sk.removeprefix("SLOT#"))] = str(item["holder"])
+            else:
+                waiters[str(item["holder"])] = as_int(item.get("since"))
+        return slots, waiters
+
+    def _put_slot(self, n: int, holder: str, now_s: int, until: dt.datetime) -> bool:
+        item = {"PK": COPYING, "SK": f"SLOT#{n}", "holder": holder, "until": int(until.timestamp())}
+        try:
+            self._call(
+                "taking a copy slot",
+                "put_item",
+                TableName=self._table,
+                Item=to_ddb(item),
+                ConditionExpression="attribute_not_exists(PK) OR #u < :now OR holder = :me",
+                ExpressionAttributeNames={"#u": "until"},
+                ExpressionAttributeValues=to_ddb({":now": now_s, ":me": holder}),
+            )
+        except ConditionFailed:
+            return False  # another worker took it first
+        return True
+
+    def _wait_in_line(self, holder: str, now_s: int) -> None:
+        # Keeps the first "since"; a waiter that stops asking (its job ended) drops out.
+        self._call(
+            "waiting for a copy slot",
+            "update_item",
+            **self._key(COPYING, f"WAIT#{holder}"),
+            UpdateExpression="SET holder = :me, since = if_not_exists(since, :now), #u = :u",
+            ExpressionAttributeNames={"#u": "until"},
+            ExpressionAttributeValues=to_ddb(
+                {":me": holder, ":now": now_s, ":u": now_s + COPY_WAITER_TTL_S}
+            ),
+        )
+
+    def _copy_items(self) -> Iterator[dict[str, Any]]:
         return self._query(
             "reading the copy slots",
             KeyConditionExpression="PK = :p",
@@ -457,20 +499,22 @@ class DynamoMigrations(DynamoTable):
             ConsistentRead=True,
         )
 
+    def _delete_copy_item(self, sk: str, holder: str) -> None:
+        # A failed condition: its lease ran out and another job holds it now.
+        with contextlib.suppress(ConditionFailed):
+            self._call(
+                "freeing a copy slot",
+                "delete_item",
+                **self._key(COPYING, sk),
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues=to_ddb({":me": holder}),
+            )
+
     def give_copy_slot(self, holder: str) -> None:
-        """Free ``holder``'s copy slots (none held is fine: a retried release)."""
-        for item in self._copy_slots():
-            if item.get("holder") != holder:
-                continue
-            # A failed condition: its lease ran out and another job holds it now.
-            with contextlib.suppress(ConditionFailed):
-                self._call(
-                    "freeing a copy slot",
-                    "delete_item",
-                    **self._key(COPYING, str(item["SK"])),
-                    ConditionExpression="holder = :me",
-                    ExpressionAttributeValues=to_ddb({":me": holder}),
-                )
+        """Free ``holder``'s copy slot and its place in line (none is fine: a retried step)."""
+        for item in self._copy_items():
+            if item.get("holder") == holder:
+                self._delete_copy_item(str(item["SK"]), holder)
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:
         """The oldest queued jobs, in registration order."""

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import struct
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,11 +39,18 @@ class KmsSecretBox:
     def __init__(self, key_id: str, *, session: boto3.session.Session | None = None) -> None:
         self._key_id = key_id
         self._session = session or boto3.session.Session()
+        self._client: Any = None
+        self._lock = threading.Lock()
 
-    @functools.cached_property
+    @property
     def _kms(self) -> Any:
-        # Made on first use: most functions wire this box and never open it (cold starts).
-        return self._session.client("kms")
+        # Made on first use (most functions wire this box and never open it: cold starts),
+        # once: the fetch worker's ten runs open their passwords at the same moment, and
+        # botocore doesn't support making clients from one session in several threads.
+        with self._lock:
+            if self._client is None:
+                self._client = self._session.client("kms")
+            return self._client
 
     def seal(self, secret: str, context: Mapping[str, str]) -> bytes:
         """The ciphertext of ``secret``: KMS itself up to 4 KB, a KMS data key above."""

@@ -42,9 +42,15 @@ def _read(s3: Any, what: str, gone: str, **kwargs: Any) -> tuple[bytes, str]:
 class S3RawStore:
     """``RawStore`` on a bucket: bytes in, the same bytes out."""
 
-    def __init__(self, bucket: str, *, session: boto3.session.Session | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        session: boto3.session.Session | None = None,
+        client: Any = None,
+    ) -> None:
         self._bucket = bucket
-        self._s3: Any = (session or boto3.session.Session()).client("s3")
+        self._s3: Any = client or (session or boto3.session.Session()).client("s3")
 
     def put(self, key: str, raw: bytes, origin: ObjectRef | None = None) -> None:
         """Store ``raw`` under ``key``; S3 checks the SHA-256 we send (no silent corruption).

@@ -347,18 +347,17 @@ class MigrationRunner:
         _require_active(job)
         now = self._clock()
         if job.paused_until and job.paused_until > now:
-            wait = int((job.paused_until - now).total_seconds()) + 1
-            return _cursor(False, chunks, wait_s=min(wait, self._config.max_pause_s))
+            return self._waiting(chunks, int((job.paused_until - now).total_seconds()) + 1)
         if job.next_folder() is None:
             return _cursor(True, chunks)
         until = now + dt.timedelta(seconds=self._config.copy_lease_s)
         if not self._migrations.take_copy_slot(job.job_id, self._config.max_copying, now, until):
             log.info("waiting for a copy slot", extra={"job_id": job.job_id})
-            return _cursor(False, chunks, wait_s=self._config.copy_wait_s)
-        if job.state is JobState.PAUSED:
-            job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
-        before, counted, started = job.percent(), job.counts, self._monotonic()
+            return self._waiting(chunks, self._config.copy_wait_s)
         try:
+            if job.state is JobState.PAUSED:
+                job = self._save(job, replace(job, state=JobState.RUNNING, paused_until=None))
+            before, counted, started = job.percent(), job.counts, self._monotonic()
             job, wait_s = self._run_chunk(owner, job)
         finally:
             self._give_copy_slot(job.job_id)
@@ -369,10 +368,19 @@ class MigrationRunner:
             self._notify(owner, job, f"progress:{milestone}")  # first: a retry sends it again
             job = self._save(job, replace(job, milestones=(*job.milestones, milestone)))
         if wait_s:
-            return _cursor(False, chunks, wait_s=min(wait_s, self._config.max_pause_s))
+            return self._waiting(chunks, wait_s)
         done = job.next_folder() is None
         again = not done and chunks >= self._config.chunks_per_execution
         return _cursor(done, chunks, continue_as_new=again)
+
+    def _waiting(self, chunks: int, wait_s: int) -> dict[str, Any]:
+        """Back to the state machine's Wait, at most ``max_pause_s`` at a time. Each wait
+        adds ~9 events to the execution's history (25,000 at most), so waits count as steps
+        and a long wait goes on in a new execution, like a long copy.
+        """
+        again = chunks >= self._config.chunks_per_execution
+        wait = min(wait_s, self._config.max_pause_s)
+        return _cursor(False, chunks, wait_s=wait, continue_as_new=again)
 
     def _give_copy_slot(self, job_id: str) -> None:
         try:
@@ -502,6 +510,8 @@ class MigrationRunner:
         if job.state is not working:
             failure = job.error or (error_of(error) if mode != "revert" else None)
             job = self._save(job, replace(job, state=working, error=failure))
+            # Cancelled or failed while waiting for a copy slot: out of the line at once.
+            self._give_copy_slot(job.job_id)
         deadline = self._monotonic() + self._config.rollback_seconds
         removed = 0
         settled = False

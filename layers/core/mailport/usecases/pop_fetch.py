@@ -85,9 +85,9 @@ class FetchConfig:
     time_budget_s: float = 780.0  # leave the rest of the worker's 900 s for finishing
     cutoff_grace_s: float = 60.0  # then the session is cut, still inside the 900 s
     store_concurrency: int = 8  # messages being written to S3/DynamoDB at once, per run
-    # ... and at most this much of them in memory, all runs of the container together (a
-    # worker runs a batch of accounts side by side). Beside it each run holds the message
-    # it is reading: 10 runs × < 50 MB + this + ~100 MB of code stays under 1,024 MB.
+    # ... and at most this much of them in memory (raw bytes; parsing briefly needs about as
+    # much again), all runs of the container together (a worker runs a batch of accounts
+    # side by side). Beside it each run holds the one message it is reading (< 50 MB).
     inflight_bytes: int = 128 * 1024 * 1024
 
 
@@ -368,9 +368,12 @@ class PopFetcher:
         if first is None:
             return
         # The first one alone: it creates the system folders of a new mailbox, if needed.
-        with self._budget.holding(len(first[1])):
-            receipt = self._store(job, by_number[first[0]], first[1])
-        yield self._counted(receipt, tally), first[0]
+        number, raw = first
+        del first
+        with self._budget.holding(len(raw)):
+            receipt = self._store(job, by_number[number], raw)
+        del raw  # stored: not kept for the rest of the run
+        yield self._counted(receipt, tally), number
         inflight: dict[Future[Receipt], tuple[int, int]] = {}
         with ThreadPoolExecutor(self._config.store_concurrency) as pool:
             try:
@@ -378,6 +381,7 @@ class PopFetcher:
                     while len(inflight) >= 2 * self._config.store_concurrency:
                         yield from self._completed(inflight, tally)
                     inflight[self._submit(pool, job, by_number[number], raw)] = (number, len(raw))
+                    del raw  # the store holds it now: not kept while the next one is read
             except GeneratorExit:
                 wait(inflight)
                 raise
@@ -450,6 +454,7 @@ class PopFetcher:
     ) -> Iterator[tuple[int, bytes]]:
         for number, raw in session.retrieve([e.number for e in wanted]):
             yield number, raw
+            del raw  # handed on: not kept while the next one is read
             if self._monotonic() > deadline:
                 tally.more = True  # the rest goes to a continuation run
                 return

@@ -491,11 +491,14 @@ class DynamoMigrations(DynamoTable):
             ),
         )
 
-    def _copy_items(self) -> Iterator[dict[str, Any]]:
+    def _copy_items(self, prefix: str | None = None) -> Iterator[dict[str, Any]]:
+        key, values = "PK = :p", {":p": COPYING}
+        if prefix:  # DynamoDB refuses an empty string in a key condition
+            key, values = f"{key} AND begins_with(SK, :s)", {**values, ":s": prefix}
         return self._query(
             "reading the copy slots",
-            KeyConditionExpression="PK = :p",
-            ExpressionAttributeValues=to_ddb({":p": COPYING}),
+            KeyConditionExpression=key,
+            ExpressionAttributeValues=to_ddb(values),
             ConsistentRead=True,
         )
 
@@ -512,9 +515,11 @@ class DynamoMigrations(DynamoTable):
 
     def give_copy_slot(self, holder: str) -> None:
         """Free ``holder``'s copy slot and its place in line (none is fine: a retried step)."""
-        for item in self._copy_items():
+        # The slots only (at most the cap), not the line, which can be 20 times longer.
+        for item in self._copy_items("SLOT#"):
             if item.get("holder") == holder:
                 self._delete_copy_item(str(item["SK"]), holder)
+        self._delete_copy_item(f"WAIT#{holder}", holder)
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:
         """The oldest queued jobs, in registration order."""

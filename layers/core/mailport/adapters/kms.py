@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +13,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mailport.adapters.aws_errors import translate
+from mailport.adapters.clients import LazyClient
 from mailport.errors import StorageError
 
 # KMS refuses to decrypt when the context differs from the one used to encrypt, so a
@@ -38,19 +38,11 @@ class KmsSecretBox:
 
     def __init__(self, key_id: str, *, session: boto3.session.Session | None = None) -> None:
         self._key_id = key_id
-        self._session = session or boto3.session.Session()
-        self._client: Any = None
-        self._lock = threading.Lock()
+        self._client = LazyClient("kms", session)  # most functions never open a secret
 
     @property
     def _kms(self) -> Any:
-        # Made on first use (most functions wire this box and never open it: cold starts),
-        # once: the fetch worker's ten runs open their passwords at the same moment, and
-        # botocore doesn't support making clients from one session in several threads.
-        with self._lock:
-            if self._client is None:
-                self._client = self._session.client("kms")
-            return self._client
+        return self._client()
 
     def seal(self, secret: str, context: Mapping[str, str]) -> bytes:
         """The ciphertext of ``secret``: KMS itself up to 4 KB, a KMS data key above."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -12,6 +11,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
+from mailport.adapters.clients import LazyClient
 from mailport.domain.accounts import FetchRequest
 from mailport.errors import TransientError
 
@@ -25,18 +25,12 @@ class SqsFetchQueue:
 
     def __init__(self, queue_url: str, *, session: boto3.session.Session | None = None) -> None:
         self._url = queue_url
-        self._session = session or boto3.session.Session()
-        self._client: Any = None
-        self._lock = threading.Lock()
+        # Only the API's "fetch now" and the POP functions send.
+        self._client = LazyClient("sqs", session)
 
     @property
     def _sqs(self) -> Any:
-        # Made on first use (only the API's "fetch now" and the POP functions send), once:
-        # the dispatcher's threads may all ask at the same moment.
-        with self._lock:
-            if self._client is None:
-                self._client = self._session.client("sqs")
-            return self._client
+        return self._client()
 
     def send(self, requests: Sequence[FetchRequest]) -> None:
         """Queue every request; failed entries are retried, then reported. Batches go out a

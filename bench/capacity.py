@@ -16,7 +16,7 @@ The model multiplies three kinds of figures, and every line of the output says w
   Where a figure is assumed it is a low/high pair, and so is everything computed from it.
 
 Item sizes (``bench/results/item_sizes.json``) are measured by building the real items with the
-adapters' own code (``DynamoMailbox._message_item``, ``DynamoAccounts.account_item``...) for
+adapters' own code (``DynamoMailbox._message_item``, ``DynamoAccountStore.account_item``...) for
 the benchmark corpus, and sizing them by DynamoDB's rules (attribute names + values).
 """
 
@@ -32,9 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import messages as corpus
+from mailport.adapters import keys
 from mailport.adapters.dynamo_table import to_ddb
-from mailport.adapters.dynamodb_accounts import DynamoAccounts, due_keys, seen_pk
+from mailport.adapters.dynamodb_accounts import DynamoAccountStore
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_runs import DynamoRunLedger
+from mailport.adapters.dynamodb_uploads import file_item
 from mailport.domain.accounts import (
     FetchRun,
     PopAccount,
@@ -375,8 +378,9 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
     now = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
     owner = Owner("acme-corp01", "0f8fad5b-d9cb-469f-a165-70867728950e")  # a Cognito sub
     account_id = "a" + "3" * 20
-    mailbox = DynamoMailbox("t", client=object())
-    accounts = DynamoAccounts("t", client=object())
+    mailbox = DynamoMailbox("t", client=object)
+    accounts = DynamoAccountStore("t", client=object)
+    runs = DynamoRunLedger("t", client=object)
     raws = corpus(messages)
 
     def message_item(raw: bytes, n: int, source: Source, job: str | None) -> dict[str, Any]:
@@ -448,8 +452,8 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
         now,
         RunCounts(1, 0, 0, 0, 1),
     )
-    pk = f"USER#{owner.tenant_id}#{owner.user_id}"
-    keys = {"PK": pk, "SK": f"ACCOUNT#{account_id}", **due_keys(owner, account_id)}
+    pk = keys.user_pk(owner)
+    due = {"PK": pk, "SK": keys.account_sk(account_id), **keys.due_keys(owner, account_id)}
     return {
         "message_mean_bytes": sum(pop_sizes) / len(pop_sizes),
         "message_wru_mean": sum(units(s, KB) for s in pop_sizes) / len(pop_sizes),
@@ -461,7 +465,13 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
         "account_bytes": float(ddb_item_bytes(to_ddb(item))),
         "fingerprint_bytes": float(
             ddb_item_bytes(
-                to_ddb({"PK": pk, "SK": "FP#inbox#" + "f" * 64, "message_id": "m" + "x" * 32})
+                to_ddb(
+                    {
+                        "PK": pk,
+                        "SK": keys.fingerprint_sk("inbox", "f" * 64),
+                        "message_id": "m" + "x" * 32,
+                    }
+                )
             )
         ),
         "folder_bytes": float(
@@ -469,7 +479,7 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
                 to_ddb(
                     {
                         "PK": pk,
-                        "SK": "FOLDER#inbox",
+                        "SK": keys.folder_sk("inbox"),
                         "type": "folder",
                         "name": "Inbox",
                         "system": "inbox",
@@ -484,8 +494,8 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
             ddb_item_bytes(
                 to_ddb(
                     {
-                        "PK": seen_pk(owner, account_id),
-                        "SK": "U#" + "GmailId18c" + "0" * 10,
+                        "PK": keys.seen_pk(owner, account_id),
+                        "SK": keys.uidl_sk("GmailId18c" + "0" * 10),
                         "outcome": "stored",
                         "message_id": "m" + "x" * 32,
                         "fp": "f" * 64,
@@ -493,11 +503,11 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
                 )
             )
         ),
-        "run_bytes": float(ddb_item_bytes(to_ddb(accounts._run_item(owner, run)))),
+        "run_bytes": float(ddb_item_bytes(to_ddb(runs._run_item(owner, run)))),
         "upload_file_bytes": float(
             ddb_item_bytes(
                 to_ddb(
-                    mailbox._file_item(
+                    file_item(
                         pk,
                         "u" + "1" * 24,
                         UploadFile(3, "Re: quarterly report (final).eml", 27_000),
@@ -506,14 +516,14 @@ def measure_item_sizes(messages: int = 2000) -> dict[str, float]:
                 )
             )
         ),
-        "due_entry_bytes": float(ddb_item_bytes(to_ddb(keys))),
+        "due_entry_bytes": float(ddb_item_bytes(to_ddb(due))),
         "jobmsg_entry_bytes": float(
             ddb_item_bytes(
                 to_ddb(
                     {
                         "PK": pk,
-                        "SK": "MSG#m" + "x" * 32,
-                        "GSI2PK": f"JOBMSG#{owner.tenant_id}#{owner.user_id}#{job}",
+                        "SK": keys.message_sk("m" + "x" * 32),
+                        "GSI2PK": keys.job_partition(owner, job),
                         "GSI2SK": "m" + "x" * 32,
                     }
                 )

@@ -57,20 +57,22 @@ FLOOR = (
 import base64, datetime as dt, hashlib, json, sys, threading, time, boto3
 from concurrent.futures import ThreadPoolExecutor
 from bench.corpus import messages
+from mailport.adapters import keys
 from mailport.adapters.dynamo_table import to_ddb
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.domain.mailbox import Flags, Owner, Source, SourceType, StoredMessage
 from mailport.domain.mime import summarize
 args = json.loads(sys.stdin.read())
 raws = [m.replace(b"\\r\\n", b"\\n").replace(b"\\n", b"\\r\\n") for m in messages(args["n"])]
-owner, pk = Owner("floor", "u1"), "USER#floor#u1"
+owner = Owner("floor", "u1")
+pk, inbox = keys.user_pk(owner), keys.folder_sk("inbox")
 source, job = Source(SourceType(args["source"]), args["job"] or "a"), args["job"]
-shape = DynamoMailbox(args["table"])._message_item
+shape = DynamoMailbox(args["table"], client=lambda: None)._message_item
 items = [to_ddb(shape(owner, StoredMessage(f"m{n}", "inbox", summarize(raw), Flags(),
          source, "f" * 64, f"floor/{n}.eml", dt.datetime.now(dt.UTC), job_id=job,
          sha256="s" * 64))) for n, raw in enumerate(raws)]
 boto3.client("dynamodb").put_item(TableName=args["table"],
-                                  Item={"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}})
+                                  Item={"PK": {"S": pk}, "SK": {"S": inbox}})
 local = threading.local()
 def one(n):
     if not hasattr(local, "s3"):
@@ -83,10 +85,10 @@ def one(n):
     local.ddb.transact_write_items(TransactItems=[
         {"Put": {"TableName": args["table"], "Item": items[n], "ConditionExpression": new}},
         {"Put": {"TableName": args["table"], "ConditionExpression": new,
-                 "Item": {"PK": {"S": pk}, "SK": {"S": f"FP#inbox#{n:064d}"},
+                 "Item": {"PK": {"S": pk}, "SK": {"S": keys.fingerprint_sk("inbox", f"{n:064d}")},
                           "message_id": {"S": f"m{n}"}}}},
         {"Update": {"TableName": args["table"],
-                    "Key": {"PK": {"S": pk}, "SK": {"S": "FOLDER#inbox"}},
+                    "Key": {"PK": {"S": pk}, "SK": {"S": inbox}},
                     "UpdateExpression": "ADD #t :t, unread :u, #s :s",
                     "ConditionExpression": "attribute_exists(PK)",
                     "ExpressionAttributeNames": {"#t": "total", "#s": "size"},

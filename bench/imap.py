@@ -57,6 +57,7 @@ from bench.harness import (
     stack_config,
     write_result,
 )
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.domain.mailbox import Owner, SourceType
 from mailport.domain.migration import JobState
@@ -110,10 +111,12 @@ def step(event):
     return migration_worker.handler(event, LocalContext("migration-worker", 1024, 600))
 
 a = json.loads(sys.stdin.read())
-s = container().settings
+s, clients = container().settings, container().clients
 recorder = Recorder()
-service = MigrationService(DynamoMigrations(s.table_name), ImapConnector(network=LOCAL_TESTS),
-                           secrets=KmsSecretBox(s.credentials_key_id), executions=recorder,
+service = MigrationService(DynamoMigrations(s.table_name, client=clients.dynamodb),
+                           ImapConnector(network=LOCAL_TESTS),
+                           secrets=KmsSecretBox(s.credentials_key_id, client=clients.kms),
+                           executions=recorder,
                            config=migration_config(s))
 owner = Owner(a["tenant"], a["user"])
 job = service.create(owner, {"connection": a["connection"], "agreed": True})
@@ -205,7 +208,8 @@ def worker_run(
     """The worker's steps in a process of its own; the job must have imported everything."""
     stdin = {"tenant": STEP_OWNER.tenant_id, "user": STEP_OWNER.user_id, "connection": conn}
     run = python_child(_WORKER, env, json.dumps(stdin), profile=True)
-    job = DynamoMigrations(stack.physical_id("MailportTable")).get_job(STEP_OWNER, run["job_id"])
+    table = stack.physical_id("MailportTable")
+    job = DynamoMigrations(table, client=LazyClient("dynamodb")).get_job(STEP_OWNER, run["job_id"])
     if job is None or job.state is not JobState.COMPLETED or job.counts.imported != expected:
         state = job.state.value if job else "missing"
         counts = job.counts.to_json() if job else {}

@@ -29,14 +29,16 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import boto3
 import requests
 
 from bench.corpus import big_message, messages
 from bench.harness import login, result_head, write_result
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_uploads import DynamoUploads
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import Owner, Source, SourceType, message_id_for
 from mailport.domain.uploads import (
@@ -116,13 +118,13 @@ def pipeline(
 
 
 class _Recorder:
-    """Stands in for a boto3 session and client: keeps each request instead of sending it."""
+    """Stands in for a boto3 client: keeps each request instead of sending it."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
-    def client(self, _service: str) -> _Recorder:
-        return self
+    def __call__(self) -> _Recorder:
+        return self  # its own client source
 
     def __getattr__(self, operation: str) -> Any:
         def call(**kwargs: Any) -> dict[str, Any]:
@@ -150,7 +152,7 @@ def floor_requests(
         recorder = _Recorder()
         importer = Importer(
             DynamoMailbox(table, client=recorder),
-            S3RawStore(mail_bucket, session=cast(Any, recorder)),
+            S3RawStore(mail_bucket, client=recorder),
         )
         key = upload_key(owner.tenant_id, owner.user_id, batch_id, n)
         message_id = message_id_for("upload", batch_id, key)
@@ -183,13 +185,13 @@ def sink_floor(
     owner = Owner("floor", f"u{round_}")
     batch_id = f"ufloor{round_}"
     requests_of = floor_requests(stack, raws, owner, batch_id)
-    session = boto3.session.Session()
-    mailbox = DynamoMailbox(table, session=session)
+    made = Clients()
+    mailbox = DynamoMailbox(table, client=made.dynamodb)
     MailboxService(
-        mailbox, S3RawStore(stack.physical_id("MailBucket"), session=session)
+        mailbox, S3RawStore(stack.physical_id("MailBucket"), client=made.s3)
     ).ensure_system_folders(owner)
     files = tuple(UploadFile(n, f"m{n}.eml", len(raw)) for n, raw in enumerate(raws))
-    mailbox.create_batch(
+    DynamoUploads(table, client=made.dynamodb).create_batch(
         owner, UploadBatch(batch_id, "inbox", False, dt.datetime.now(dt.UTC), files)
     )
     # An upload bucket of its own, notifying a queue of its own: the floor pays the same S3

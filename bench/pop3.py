@@ -56,8 +56,9 @@ from bench.harness import (
     stack_config,
     write_result,
 )
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamo_table import to_ddb
-from mailport.adapters.dynamodb_accounts import DynamoAccounts
+from mailport.adapters.dynamodb_accounts import DynamoAccountStore
 from mailport.domain.accounts import PopAccount, Preset
 from mailport.domain.mailbox import Owner, SourceType
 from mailport.usecases.pop_fetch import FetchConfig
@@ -157,7 +158,7 @@ def fetch_event(tenant: str, user_id: str, account_id: str) -> str:
 def make_accounts(stack: LocalStack, count: int) -> float:
     """``count`` accounts with automatic fetching on, written straight to the table."""
     table = stack.physical_id("MailportTable")
-    accounts = DynamoAccounts(table)
+    accounts = DynamoAccountStore(table, client=LazyClient("dynamodb"))
     ddb = boto3.client("dynamodb")
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
@@ -256,9 +257,9 @@ def register(stack: LocalStack, dovecot: Dovecot, password: str) -> tuple[str, s
 
 
 def stored_count(stack: LocalStack, account_id: str, user_id: str) -> dict[str, Any]:
-    account = DynamoAccounts(stack.physical_id("MailportTable")).get_account(
-        Owner("acme", user_id), account_id
-    )
+    account = DynamoAccountStore(
+        stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    ).get_account(Owner("acme", user_id), account_id)
     assert account is not None
     return {"last_status": account.state.last_status, "last_error": account.state.last_error}
 

@@ -41,7 +41,9 @@ from bench.harness import (
     stack_config,
     write_result,
 )
-from mailport.adapters.dynamodb_accounts import DynamoAccounts
+from mailport.adapters.clients import LazyClient
+from mailport.adapters.dynamodb_accounts import DynamoAccountStore
+from mailport.adapters.dynamodb_runs import DynamoRunLedger
 from mailport.domain.mailbox import Owner
 from mailport_local.stack import LocalStack
 from tests.support.dovecot import Dovecot
@@ -87,7 +89,9 @@ def polls(env: dict[str, str], owner: Owner, ids: list[str], *, batched: bool) -
     }
 
 
-def checked(accounts: DynamoAccounts, owner: Owner, ids: list[str]) -> int:
+def checked(
+    accounts: DynamoAccountStore, runs: DynamoRunLedger, owner: Owner, ids: list[str]
+) -> int:
     """Every account's last run succeeded; the messages its runs stored, all accounts."""
     total = 0
     for account_id in ids:
@@ -95,7 +99,7 @@ def checked(accounts: DynamoAccounts, owner: Owner, ids: list[str]) -> int:
         assert account is not None
         if account.state.last_status != "succeeded":
             raise RuntimeError(f"{account_id}: {account.state.last_error}")
-        total += sum(r.counts.fetched for r in accounts.list_runs(owner, account_id, 100))
+        total += sum(r.counts.fetched for r in runs.list_runs(owner, account_id, 100))
     return total
 
 
@@ -121,7 +125,8 @@ def main() -> None:
         me = requests.get(f"{stack.api_url}/v1/me", headers=login(stack.api_url), timeout=30)
         owner = Owner("acme", str(me.json()["user"]["id"]))
         env = function_env(stack, "PopFetchFunction")
-        accounts = DynamoAccounts(stack.physical_id("MailportTable"))
+        table, ddb = stack.physical_id("MailportTable"), LazyClient("dynamodb")
+        accounts, runs = DynamoAccountStore(table, client=ddb), DynamoRunLedger(table, client=ddb)
         polls(env, owner, ids, batched=True)  # the first run of each account: the folders
         for n in range(args.rounds):
             order = [False, True] if n % 2 == 0 else [True, False]
@@ -132,7 +137,7 @@ def main() -> None:
                 seed(dovecot, users, pool, args.new)
                 figures[f"mail_{name}"] = polls(env, owner, ids, batched=batched)
             rounds.append(figures)
-        stored = checked(accounts, owner, ids)
+        stored = checked(accounts, runs, owner, ids)
     report(args, rounds, stored)
 
 

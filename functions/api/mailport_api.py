@@ -8,12 +8,12 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, CognitoUserPoolAuthorizer, Response
 
 from mailport import __version__, oauth_page
 from mailport.domain.identity import Feature, Principal
@@ -39,8 +39,17 @@ logger = Logger()
 tracer = Tracer(patch_modules=TRACED)
 app = Chalice(app_name="mailport")
 app.log.disabled = True  # Powertools' Logger is the one log; Chalice's would duplicate lines.
-# Raw messages are bytes; API Gateway needs the type in BinaryMediaTypes too (template.yaml).
-app.api.binary_types.append("message/rfc822")
+# Only raw messages are bytes (Chalice's defaults name types no route answers). The API
+# Gateway definition in template.yaml is generated from these routes (`make api`), this list
+# and which routes are public included.
+app.api.binary_types[:] = ["message/rfc822"]
+# API Gateway checks the token against template.yaml's user pool before the function runs;
+# the function reads the claims it passes on (``principal``).
+_COGNITO = CognitoUserPoolAuthorizer(
+    "CognitoAuthorizer",
+    # A CloudFormation reference, which Chalice copies into the definition as it is.
+    provider_arns=cast("list[str]", [{"Fn::GetAtt": ["UserPool", "Arn"]}]),
+)
 
 _OPENAPI = json.loads((Path(__file__).with_name("openapi.json")).read_text(encoding="utf-8"))
 
@@ -67,11 +76,17 @@ def _errors_to_responses(view: View) -> View:
     return wrapper
 
 
-def route(path: str, methods: list[str]) -> Callable[[View], View]:
-    """``app.route`` with the error contract applied."""
+def route(
+    path: str, methods: list[str], *, public: bool = False, wrap: bool = True
+) -> Callable[[View], View]:
+    """``app.route`` behind the Cognito authorizer unless ``public``, with the error contract
+    applied unless the view answers its errors itself (``wrap=False``).
+    """
+    authorizer = None if public else _COGNITO
 
     def register(view: View) -> View:
-        app.route(path, methods=methods)(_errors_to_responses(view))
+        handler = _errors_to_responses(view) if wrap else view
+        app.route(path, methods=methods, authorizer=authorizer)(handler)
         return view
 
     return register
@@ -97,19 +112,19 @@ def principal() -> Principal:
     return Principal.from_claims(claims)
 
 
-@route("/v1/health", methods=["GET"])
+@route("/v1/health", methods=["GET"], public=True)
 def health() -> Response:
     """Liveness: answers without touching any dependency."""
     return _json({"status": "ok", "version": __version__})
 
 
-@route("/v1/openapi.json", methods=["GET"])
+@route("/v1/openapi.json", methods=["GET"], public=True)
 def openapi() -> Response:
     """The OpenAPI document of this API."""
     return _json(_OPENAPI)
 
 
-@route("/v1/auth/config", methods=["GET"])
+@route("/v1/auth/config", methods=["GET"], public=True)
 def auth_config() -> Response:
     """Where the console signs in (public: asked before anyone has): the hosted UI's OAuth
     endpoints and the app client. 404 ``not_configured`` where there is no hosted sign-in (the
@@ -149,13 +164,13 @@ _CONSOLE_HEADERS = {
 }
 
 
-@route("/", methods=["GET"])
+@route("/", methods=["GET"], public=True)
 def console_root() -> Response:
     """The web console lives under /console/ (relative, so an API stage prefix is kept)."""
     return Response(body="", status_code=302, headers={"Location": "console/index.html"})
 
 
-@route("/console/{file}", methods=["GET"])
+@route("/console/{file}", methods=["GET"], public=True)
 def console_file(file: str) -> Response:
     """One of the console's static files (public: the console signs in by itself)."""
     content_type = _CONSOLE_FILES.get(file)
@@ -506,7 +521,9 @@ def start_microsoft_signin() -> Response:
     return response
 
 
-@app.route("/v1/oauth/microsoft/callback", methods=["GET"])
+# Public: the browser comes back from Microsoft without our token; the flow's state and the
+# HttpOnly cookie set by /start identify it. The view answers its errors as HTML itself.
+@route("/v1/oauth/microsoft/callback", methods=["GET"], public=True, wrap=False)
 def microsoft_callback() -> Response:
     """Microsoft sends the browser here: finish the sign-in and show the result (an HTML page
     for the sign-in window, which tells the console window that opened it).

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -24,39 +24,33 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.domain.uploads import FileStatus, UploadFile
 from mailport.errors import MailportError
+from mailport.figures import Figures, emit
 from mailport.tracing import TRACED
 from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer(patch_modules=TRACED)
-# Its own buffer and dimensions (see pop_fetch): the same metric names as the other paths.
+# The same metric names as the other paths; mailport/figures.py says why Ephemeral.
 metrics = EphemeralMetrics()
 metrics.set_default_dimensions(path="upload")
+figures = Figures()
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def measure(result: UploadFile | None) -> None:
     """One uploaded file's outcome as CloudWatch metrics (EMF), dimensioned path=upload."""
-    metrics.add_metric(name="UploadsProcessed", unit=MetricUnit.Count, value=1)
     stored = result is not None and result.status is FileStatus.STORED
     rejected = result is not None and result.status is FileStatus.REJECTED
-    metrics.add_metric(name="MessagesImported", unit=MetricUnit.Count, value=int(stored))
-    metrics.add_metric(
-        name="BytesImported", unit=MetricUnit.Bytes, value=result.size if stored and result else 0
+    figures.add("UploadsProcessed")
+    figures.add("MessagesImported", int(stored))
+    figures.add("BytesImported", result.size if stored and result else 0, "Bytes")
+    figures.add(
+        "MessagesDuplicate", int(result is not None and result.status is FileStatus.DUPLICATE)
     )
-    metrics.add_metric(
-        name="MessagesDuplicate",
-        unit=MetricUnit.Count,
-        value=int(result is not None and result.status is FileStatus.DUPLICATE),
-    )
-    metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=int(rejected))
+    figures.add("UploadsRejected", int(rejected))
     # An object no batch knows (not put there through the API): ignored, but visible.
-    metrics.add_metric(name="UploadsOrphaned", unit=MetricUnit.Count, value=int(result is None))
-    metrics.add_metric(
-        name="MessagesSkippedOversize",
-        unit=MetricUnit.Count,
-        value=int(result is not None and result.reason == "too_large"),
-    )
+    figures.add("UploadsOrphaned", int(result is None))
+    figures.add("MessagesSkippedOversize", int(result is not None and result.reason == "too_large"))
 
 
 # Keys dealt with in this invocation, removed with one request at the end of it.
@@ -115,4 +109,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             event=event, record_handler=record_handler, processor=processor, context=context
         )
     finally:
+        emit(metrics, figures)
         _cleanup()

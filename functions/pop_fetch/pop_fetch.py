@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -16,36 +15,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mailport.batch import ConcurrentBatchProcessor
 from mailport.domain.accounts import FetchRequest, FetchRun, RunStatus
 from mailport.errors import ValidationFailed
+from mailport.figures import Figures, emit
 from mailport.tracing import TRACED
 from mailport.wiring import container
 
 logger = Logger()
 tracer = Tracer(patch_modules=TRACED)
-# Namespace from POWERTOOLS_METRICS_NAMESPACE (template.yaml). Ephemeral: the local stack
-# runs every function in one process, where shared Metrics would mix their dimensions.
+# Namespace from POWERTOOLS_METRICS_NAMESPACE (template.yaml); mailport/figures.py says why
+# Ephemeral, and why the batch's threads add to ``figures`` instead.
 metrics = EphemeralMetrics()
 metrics.set_default_dimensions(path="pop")
-# A batch's polls run side by side, one thread each (template.yaml: FetchWork's BatchSize).
-BATCH_SIZE = 10
-processor = ConcurrentBatchProcessor(EventType.SQS, workers=BATCH_SIZE)
-# The metric buffer is one dict for the batch's threads: two first values of one name
-# written at once would lose one.
-_metrics_lock = threading.Lock()
-
-
-def count(name: str, value: float = 1) -> None:
-    """Add to a metric of this invocation, from any record's thread."""
-    with _metrics_lock:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+figures = Figures()
 
 
 def measure(run: FetchRun) -> None:
     """One run's figures, as CloudWatch metrics (EMF) dimensioned by import path."""
-    count("FetchRuns")
-    count("MessagesImported", run.counts.fetched)
-    count("MessagesSkippedOversize", run.counts.skipped_oversize)
-    count("FetchFailures", int(run.status is RunStatus.FAILED))
-    count("AccountsAutoDisabled", int(run.auto_disabled))
+    figures.add("FetchRuns")
+    figures.add("MessagesImported", run.counts.fetched)
+    figures.add("MessagesSkippedOversize", run.counts.skipped_oversize)
+    figures.add("FetchFailures", int(run.status is RunStatus.FAILED))
+    figures.add("AccountsAutoDisabled", int(run.auto_disabled))
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -56,10 +45,10 @@ def record_handler(record: SQSRecord) -> None:
         request = FetchRequest.from_json(json.loads(record.body))
     except (ValueError, ValidationFailed):
         logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
-        count("FetchRequestsDropped")
+        figures.add("FetchRequestsDropped")
         return
     # Every request counts (duplicates and skips too), so a batch always has a metric.
-    count("FetchRequests")
+    figures.add("FetchRequests")
     # This record's thread only (ConcurrentBatchProcessor gives each record a context).
     logger.thread_safe_append_keys(account_id=request.account_id, trigger=request.trigger.value)
     run = container().fetcher.handle(request)
@@ -76,7 +65,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     """Lambda entry point (template.yaml ``Handler: pop_fetch.handler``)."""
     # The container and its fetcher (one byte budget, one client each) made here, once,
     # before the batch's threads all ask for them.
-    _ = container().fetcher
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    wired = container()
+    _ = wired.fetcher
+    # A thread for each record of a full batch (template.yaml FetchBatchSize): more would
+    # idle, fewer would leave polls waiting for a thread. Made per invocation: it is cheap,
+    # and its settings are only read once the function runs.
+    processor = ConcurrentBatchProcessor(EventType.SQS, workers=wired.settings.fetch_batch_size)
+    try:
+        return process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    finally:
+        emit(metrics, figures)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.adapters.imap import ImapConnector
 from mailport.domain.mailbox import Owner
@@ -113,7 +114,9 @@ def test_a_failed_chunk_gives_its_slot_back(local_stack: LocalStack, dovecot: Do
 
 
 def test_racing_workers_never_hold_more_slots_than_the_cap(local_stack: LocalStack) -> None:
-    migrations = DynamoMigrations(local_stack.physical_id("MailportTable"))
+    migrations = DynamoMigrations(
+        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    )
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)  # past every other test's lease
     until = now + dt.timedelta(minutes=10)
     holders = [f"race-{uuid.uuid4().hex[:8]}" for _ in range(8)]
@@ -134,7 +137,9 @@ def test_racing_workers_never_hold_more_slots_than_the_cap(local_stack: LocalSta
 
 
 def test_a_job_back_from_its_chunk_lets_the_one_waiting_go_first(local_stack: LocalStack) -> None:
-    migrations = DynamoMigrations(local_stack.physical_id("MailportTable"))
+    migrations = DynamoMigrations(
+        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    )
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)  # past every other test's lease
     lease = dt.timedelta(minutes=10)
     a, b, c = (f"line-{uuid.uuid4().hex[:8]}" for _ in range(3))
@@ -155,7 +160,9 @@ def test_a_job_back_from_its_chunk_lets_the_one_waiting_go_first(local_stack: Lo
 
 
 def test_a_job_that_stops_asking_leaves_the_line(local_stack: LocalStack) -> None:
-    migrations = DynamoMigrations(local_stack.physical_id("MailportTable"))
+    migrations = DynamoMigrations(
+        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    )
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
     lease = dt.timedelta(minutes=10)
     a, b, c = (f"gone-{uuid.uuid4().hex[:8]}" for _ in range(3))

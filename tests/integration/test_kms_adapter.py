@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.kms import KmsSecretBox, SecretUnreadable
 from mailport_local.stack import LocalStack
 
@@ -14,7 +15,7 @@ MINE = {"tenant": "acme", "user": "u1", "account": "a1"}
 
 @pytest.fixture
 def box(local_stack: LocalStack) -> KmsSecretBox:
-    return KmsSecretBox(local_stack.physical_id("CredentialsKey"))
+    return KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=LazyClient("kms"))
 
 
 def test_round_trip_unicode_secret(box: KmsSecretBox) -> None:

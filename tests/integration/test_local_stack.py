@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
 from mailport.errors import StorageError, TransientError
@@ -28,7 +29,9 @@ pytestmark = pytest.mark.stack
 def test_tables_have_the_templates_schema(local_stack: LocalStack) -> None:
     template = load_template()["Resources"]
     ddb = boto3.client("dynamodb")
-    for logical in ("MailportTable", "IdempotencyTable"):
+    tables = [lid for lid, r in template.items() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert tables == ["MailportTable"]  # one table, single-table design
+    for logical in tables:
         desc = ddb.describe_table(TableName=local_stack.physical_id(logical))["Table"]
         props = template[logical]["Properties"]
         assert desc["KeySchema"] == props["KeySchema"]
@@ -37,8 +40,23 @@ def test_tables_have_the_templates_schema(local_stack: LocalStack) -> None:
         assert got == want
 
 
+def test_the_fetch_batch_size_parameter_sizes_the_source_and_the_worker(
+    local_stack: LocalStack,
+) -> None:
+    # One number, the parameter's default: the event source's batch and the worker's threads.
+    default = load_template()["Parameters"]["FetchBatchSize"]["Default"]
+    assert local_stack.sqs_sources["PopFetchFunction.FetchWork"].batch_size == default
+    worker = local_stack.lambdas["PopFetchFunction"].environment
+    assert worker["FETCH_BATCH_SIZE"] == str(default)
+    # The other SQS source keeps its literal batch and window.
+    ingest = local_stack.sqs_sources["EmlIngestFunction.Uploads"]
+    assert (ingest.batch_size, ingest.batching_window_s) == (10, 1.0)
+
+
 def test_directory_adapter_round_trip(local_stack: LocalStack) -> None:
-    directory = DynamoDirectory(local_stack.physical_id("MailportTable"))
+    directory = DynamoDirectory(
+        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    )
     tenant = Tenant(f"t-{uuid.uuid4().hex[:8]}", "日本語の会社", Plan.ADVANCED)
     directory.put_tenant(tenant)
     assert directory.get_tenant(tenant.tenant_id) == tenant
@@ -51,28 +69,28 @@ def test_directory_adapter_round_trip(local_stack: LocalStack) -> None:
 
 def test_directory_adapter_translates_errors(local_stack: LocalStack) -> None:
     with pytest.raises(StorageError) as err:
-        DynamoDirectory("no-such-table").get_tenant("x")
+        DynamoDirectory("no-such-table", client=LazyClient("dynamodb")).get_tenant("x")
     assert "reading the organisation" in err.value.message
     assert isinstance(err.value.__cause__, Exception)
 
 
 def test_directory_adapter_unreachable_service_is_transient() -> None:
-    session = boto3.session.Session()
     from botocore.config import Config
 
-    dead = session.resource(
+    dead = boto3.session.Session().client(
         "dynamodb",
         endpoint_url="http://127.0.0.1:9",
         config=Config(retries={"max_attempts": 1}, connect_timeout=1),
     )
-    directory = DynamoDirectory("t", session=session)
-    directory._table = dead.Table("t")
+    directory = DynamoDirectory("t", client=lambda: dead)
     with pytest.raises(TransientError):
         directory.get_tenant("x")
 
 
 def test_demo_tenants_are_seeded(local_stack: LocalStack) -> None:
-    directory = DynamoDirectory(local_stack.physical_id("MailportTable"))
+    directory = DynamoDirectory(
+        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    )
     acme, smallco = directory.get_tenant("acme"), directory.get_tenant("smallco")
     assert acme is not None and acme.plan is Plan.ADVANCED
     assert smallco is not None and smallco.plan is Plan.BASIC

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import (
@@ -32,8 +33,9 @@ def owner() -> Owner:
 
 @pytest.fixture
 def parts(local_stack: LocalStack) -> tuple[MailboxService, Importer, DynamoMailbox, S3RawStore]:
-    store = DynamoMailbox(local_stack.physical_id("MailportTable"))
-    raw = S3RawStore(local_stack.physical_id("MailBucket"))
+    clients = Clients()
+    store = DynamoMailbox(local_stack.physical_id("MailportTable"), client=clients.dynamodb)
+    raw = S3RawStore(local_stack.physical_id("MailBucket"), client=clients.s3)
     return MailboxService(store, raw), Importer(store, raw), store, raw
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.dynamodb_migrations import DynamoMigrations
 from mailport.adapters.imap import ImapConnector
@@ -111,10 +112,11 @@ class Env:
 
 def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     table = local_stack.physical_id("MailportTable")
-    store = DynamoMailbox(table)
-    raw = S3RawStore(local_stack.physical_id("MailBucket"))
-    migrations = DynamoMigrations(table)
-    secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
+    clients = Clients()
+    store = DynamoMailbox(table, client=clients.dynamodb)
+    raw = S3RawStore(local_stack.physical_id("MailBucket"), client=clients.s3)
+    migrations = DynamoMigrations(table, client=clients.dynamodb)
+    secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=clients.kms)
     connector = ImapConnector(network=LOCAL_TESTS)
     executions = RecordingExecutions(migrations)
     clock = Clock()

@@ -16,6 +16,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from mailport.adapters.clients import Clients
 from mailport.adapters.s3 import S3UploadBucket
 from mailport_local import moto_patches
 from mailport_local.stack import LocalStack
@@ -319,7 +320,7 @@ def bucket(local_stack: LocalStack) -> str:
 
 def presigned(bucket: str, key: str, size: int, expires: int = 900) -> dict[str, Any]:
     """mailport's upload adapter's presigned POST (key, type, exact size; SigV4)."""
-    return S3UploadBucket(bucket).presign(key, size, expires)
+    return S3UploadBucket(bucket, client=Clients().s3_presign).presign(key, size, expires)
 
 
 def send(post: dict[str, Any], body: bytes, **changed: str | None) -> requests.Response:

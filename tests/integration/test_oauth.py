@@ -16,6 +16,7 @@ import boto3
 import pytest
 import requests
 
+from mailport.adapters.clients import Clients, LazyClient
 from mailport.adapters.dynamodb_oauth import DynamoOAuth
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox, SecretUnreadable
@@ -167,13 +168,13 @@ def test_xoauth2_login_to_dovecot(
 
 @pytest.fixture
 def service(local_stack: LocalStack, fake_idp: FakeIdentityProvider) -> Iterator[OAuthService]:
-    session = boto3.session.Session()
+    clients = Clients()
     table = local_stack.physical_id("MailportTable")
     key = local_stack.physical_id("CredentialsKey")
     yield OAuthService(
-        DynamoOAuth(table, session=session),
+        DynamoOAuth(table, client=clients.dynamodb),
         _provider(fake_idp),
-        secrets=KmsSecretBox(key, session=session),
+        secrets=KmsSecretBox(key, client=clients.kms),
     )
 
 
@@ -247,7 +248,7 @@ def test_service_marks_a_revoked_connection_and_recovers_on_sign_in(
 
 
 def test_large_secrets_are_sealed_with_a_data_key(local_stack: LocalStack) -> None:
-    box = KmsSecretBox(local_stack.physical_id("CredentialsKey"))
+    box = KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=LazyClient("kms"))
     context = {"tenant": "acme", "user": "alice", "oauth": "c1"}
     secret = "x" * 9000 + "ü"
     sealed = box.seal(secret, context)
@@ -277,7 +278,7 @@ def test_the_app_registration_comes_from_secrets_manager(local_stack: LocalStack
     arn = client.create_secret(
         Name=f"m365-{uuid.uuid4().hex[:6]}", SecretString='{"client_id": "", "client_secret": ""}'
     )["ARN"]
-    app = SecretsManagerAppCredentials(arn)
+    app = SecretsManagerAppCredentials(arn, client=lambda: client)
     with pytest.raises(OAuthNotConfigured):  # as deployed, before the operator fills it in
         app()
     with pytest.raises(OAuthNotConfigured):

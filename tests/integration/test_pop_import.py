@@ -17,8 +17,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-from mailport.adapters.dynamodb_accounts import DynamoAccounts
+from mailport.adapters.clients import Clients
+from mailport.adapters.dynamodb_accounts import DynamoAccountStore, DynamoSchedule
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_receipts import DynamoReceipts
+from mailport.adapters.dynamodb_runs import DynamoRunLedger
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore
@@ -70,7 +73,10 @@ class Env:
 
     mailbox: MailboxService
     importer: Importer
-    accounts: DynamoAccounts
+    accounts: DynamoAccountStore
+    runs: DynamoRunLedger
+    receipts: DynamoReceipts
+    schedule: DynamoSchedule
     secrets: KmsSecretBox
     queue: RecordingQueue
     clock: Clock
@@ -89,6 +95,7 @@ class Env:
         return AccountService(
             self.accounts,
             self.mailbox,
+            runs=self.runs,
             connector=connector or self.connector,  # type: ignore[arg-type]
             secrets=self.secrets,
             queue=queue or self.queue,  # type: ignore[arg-type]
@@ -100,6 +107,8 @@ class Env:
         return PopFetcher(
             self.accounts,
             connector or self.connector,  # type: ignore[arg-type]
+            runs=self.runs,
+            receipts=self.receipts,
             secrets=self.secrets,
             importer=self.importer,
             queue=self.queue,
@@ -116,13 +125,17 @@ def env(local_stack: LocalStack, dovecot: Dovecot) -> Env:
 def build_env(local_stack: LocalStack, dovecot: Dovecot, raw: S3RawStore | None = None) -> Env:
     """The POP use-cases on the local stack's table and buckets (``raw``: another S3 store)."""
     table = local_stack.physical_id("MailportTable")
-    store = DynamoMailbox(table)
-    raw = raw or S3RawStore(local_stack.physical_id("MailBucket"))
+    clients = Clients()
+    store = DynamoMailbox(table, client=clients.dynamodb)
+    raw = raw or S3RawStore(local_stack.physical_id("MailBucket"), client=clients.s3)
     return Env(
         mailbox=MailboxService(store, raw),
         importer=Importer(store, raw),
-        accounts=DynamoAccounts(table),
-        secrets=KmsSecretBox(local_stack.physical_id("CredentialsKey")),
+        accounts=DynamoAccountStore(table, client=clients.dynamodb),
+        runs=DynamoRunLedger(table, client=clients.dynamodb),
+        receipts=DynamoReceipts(table, client=clients.dynamodb),
+        schedule=DynamoSchedule(table, client=clients.dynamodb),
+        secrets=KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=clients.kms),
         queue=RecordingQueue(),
         clock=Clock(),
         dovecot=dovecot,
@@ -382,7 +395,7 @@ def test_ten_failed_automatic_runs_switch_it_off_with_notices(env: Env) -> None:
     name, password = server_user(env, 1)
     account = register(env, name, password)
     minute = schedule_slot(account.account_id) // 60
-    assert any(aid == account.account_id for _, aid, _ in env.accounts.due(minute))
+    assert any(aid == account.account_id for _, aid, _ in env.schedule.due(minute))
     env.dovecot.add_user(name, "changed-" + password)  # the user changed it at the provider
 
     manual = env.service.fetch_now(env.owner, account.account_id)
@@ -410,7 +423,7 @@ def test_ten_failed_automatic_runs_switch_it_off_with_notices(env: Env) -> None:
     assert "10 times in a row" in after.state.disabled_reason
     notices = subjects(env, source=SourceType.NOTICE)
     assert len(notices) == 2 and any("turned off" in n for n in notices)
-    assert all(aid != account.account_id for _, aid, _ in env.accounts.due(minute))
+    assert all(aid != account.account_id for _, aid, _ in env.schedule.due(minute))
     assert password not in str(after) and password not in "".join(notices)
     # A scheduled request already queued finds it off and does nothing.
     assert (
@@ -591,7 +604,7 @@ def test_dispatcher_queues_each_due_account_once_with_its_slot(env: Env) -> None
     on = register(env, name, password)
     off = register(env, name, password, auto_fetch=False)
     queue = RecordingQueue()
-    result = Dispatcher(env.accounts, queue).dispatch("2026-11-28T10:00:00Z")
+    result = Dispatcher(env.schedule, queue).dispatch("2026-11-28T10:00:00Z")
     mine = [r for r in queue.sent if r.user_id == env.owner.user_id]
     assert [r.account_id for r in mine] == [on.account_id]
     assert mine[0].delay_s == schedule_slot(on.account_id)

@@ -29,6 +29,7 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 
 import eml_ingest
 from mailport.adapters import dynamo_table
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.ses import SesMailer
@@ -122,7 +123,7 @@ class PartlyFailingBatches:
 
 
 class Due:
-    """The accounts port's ``due``: the given accounts, spread over the ten minutes."""
+    """The schedule's ``due``: the given accounts, spread over the ten minutes."""
 
     def __init__(self, owner: Owner, account_ids: list[str]) -> None:
         self.owner, self.account_ids = owner, account_ids
@@ -159,7 +160,7 @@ def drain(url: str) -> list[FetchRequest]:
 
 
 def hooked_queue(url: str, hook: PartlyFailingBatches) -> SqsFetchQueue:
-    queue = SqsFetchQueue(url)
+    queue = SqsFetchQueue(url, client=LazyClient("sqs"))
     queue._sqs.meta.events.register("before-send.sqs.SendMessageBatch", hook)
     return queue
 
@@ -187,7 +188,7 @@ def test_an_entry_failing_for_good_fails_the_tick_and_its_retry_runs_each_accoun
 ) -> None:
     env = pop.build_env(local_stack, dovecot)
     ids = [a.account_id for a in pop.register_many(env, 3, messages=1, tag="q")]
-    mine = up.MineOnly(env.accounts, env.owner)
+    mine = up.MineOnly(env.schedule, env.owner)
     stuck = ids[1]
     hook = PartlyFailingBatches({stuck: None})
     tick = "2026-11-29T01:00:00Z"
@@ -197,7 +198,9 @@ def test_an_entry_failing_for_good_fails_the_tick_and_its_retry_runs_each_accoun
     first = drain(fetch_queue)
     assert sorted(r.account_id for r in first) == sorted(set(ids) - {stuck})
     # EventBridge delivers the failed tick again; the queue works now.
-    again = Dispatcher(mine, SqsFetchQueue(fetch_queue), window_s=0).dispatch(tick)  # type: ignore[arg-type]
+    again = Dispatcher(
+        mine, SqsFetchQueue(fetch_queue, client=LazyClient("sqs")), window_s=0
+    ).dispatch(tick)  # type: ignore[arg-type]
     assert again.queued == 3
     second = drain(fetch_queue)
     assert sorted(r.account_id for r in second) == sorted(ids)
@@ -346,7 +349,7 @@ def test_unprocessed_items_are_retried_with_backoff_then_a_busy_table_shows_no_b
 
     monkeypatch.setattr(env.objects, "presign", presign)
     files = {f"f{i}.eml": 100 + i for i in range(30)}  # two requests: 25 files, then 5
-    client = env.store._client
+    client = env.store._client()
 
     def create(hook: Unprocessed) -> Any:
         client.meta.events.register("before-parameter-build.dynamodb.BatchWriteItem", hook.before)
@@ -419,7 +422,7 @@ def test_unprocessed_keys_are_read_again_so_stored_messages_are_never_taken_for_
         stored = env.importer.store(import_request(env.owner, small_mail(n), f"k{n}"))
         ids.append(stored.message_id)
     asked = [*ids, "not-stored-1", "not-stored-2"]
-    client = env.store._client
+    client = env.store._client()
 
     def existing(hook: UnprocessedKeys) -> set[str]:
         client.meta.events.register("before-parameter-build.dynamodb.BatchGetItem", hook.before)
@@ -466,7 +469,7 @@ def test_receipts_that_cannot_be_saved_fail_the_run_before_dele_and_nothing_is_s
     name, password = pop.server_user(env, 5)
     account = pop.register(env, name, password, keep_original=False)
     stuck = NothingProcessed()
-    events = env.accounts._client.meta.events
+    events = env.receipts._client().meta.events
     events.register("before-send.dynamodb.BatchWriteItem", stuck)
     try:
         broken = pop.run(env, account)
@@ -594,7 +597,7 @@ def test_start_execution_throttled_leaves_the_job_to_the_sweep_which_starts_it_o
     local_stack: LocalStack, dovecot: Dovecot, pass_machine: str
 ) -> None:
     env = mig.build(local_stack, dovecot)
-    executions = SfnExecutions(pass_machine)
+    executions = SfnExecutions(pass_machine, client=LazyClient("stepfunctions"))
     env.service._executions = executions
     env.service.scheduler._executions = executions
     events = executions._sfn.meta.events
@@ -645,7 +648,7 @@ def test_start_execution_refused_for_good_ends_the_new_job_and_frees_its_slot(
     local_stack: LocalStack, dovecot: Dovecot, pass_machine: str
 ) -> None:
     env = mig.build(local_stack, dovecot, max_per_tenant=1)
-    executions = SfnExecutions(pass_machine)
+    executions = SfnExecutions(pass_machine, client=LazyClient("stepfunctions"))
     env.service._executions = executions
     env.service.scheduler._executions = executions
     events = executions._sfn.meta.events
@@ -688,8 +691,10 @@ def test_ses_throttled_on_the_notice_retries_the_notify_step_which_emails_once(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
     env = mig.build(local_stack, dovecot, notice_sender=NOTICE_SENDER)
-    directory = DynamoDirectory(local_stack.physical_id("MailportTable"))
-    mailer = SesMailer()
+    directory = DynamoDirectory(
+        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
+    )
+    mailer = SesMailer(client=LazyClient("ses"))
     env.runner._mailer, env.runner._directory = mailer, directory
     me = mig.owner()
     email = f"ses-{uuid.uuid4().hex[:6]}@acme.example"

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.pop3 import Pop3Connector
 from mailport.adapters.s3 import S3RawStore
@@ -180,9 +181,10 @@ def test_migration_worker_killed_mid_rollback_then_retried(
 
 
 def test_the_same_message_id_with_other_bytes_keeps_the_first(local_stack: LocalStack) -> None:
-    store = DynamoMailbox(local_stack.physical_id("MailportTable"))
+    clients = Clients()
+    store = DynamoMailbox(local_stack.physical_id("MailportTable"), client=clients.dynamodb)
     bucket = local_stack.physical_id("MailBucket")
-    raw_store = S3RawStore(bucket)
+    raw_store = S3RawStore(bucket, client=clients.s3)
     importer, service = Importer(store, raw_store), MailboxService(store, raw_store)
     me = Owner("acme", f"u-{uuid.uuid4().hex[:10]}")
     message_id = message_id_for("upload", "batch-1", "uploads/acme/x/batch-1/0000")

@@ -248,7 +248,7 @@ def test_pop_worker_process_killed_between_stores_and_saving_them(
         proxy.stall_after = None
 
         assert pop.subjects(env) == kinds(env, 3)
-        assert env.accounts.imported(env.owner, account.account_id).uidls == {}  # unsaved
+        assert env.receipts.imported(env.owner, account.account_id).uidls == {}  # unsaved
         assert pop.on_server(env, name, password) == 4
 
         after = next_run_after_the_lease(env, account)
@@ -284,7 +284,7 @@ def test_pop_worker_process_killed_between_dele_and_quit(
 
         assert pop.subjects(env) == kinds(env, 3)  # stored, once each
         # Saved, so the command that passed was the DELEs (sent only after this) ...
-        seen = env.accounts.imported(env.owner, account.account_id).uidls
+        seen = env.receipts.imported(env.owner, account.account_id).uidls
         assert len(seen) == 3 and set(seen.values()) == {ReceiptOutcome.STORED}
         assert pop.on_server(env, name, password) == 3  # ... answered, but no QUIT
         [dead] = env.service.runs(env.owner, account.account_id, None)

@@ -22,6 +22,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.accounts import RunStatus
@@ -81,7 +82,12 @@ def owner() -> Owner:
 @pytest.fixture
 def parts(local_stack: LocalStack) -> tuple[DynamoMailbox, S3RawStore, str]:
     bucket = local_stack.physical_id("MailBucket")
-    return DynamoMailbox(local_stack.physical_id("MailportTable")), S3RawStore(bucket), bucket
+    clients = Clients()
+    return (
+        DynamoMailbox(local_stack.physical_id("MailportTable"), client=clients.dynamodb),
+        S3RawStore(bucket, client=clients.s3),
+        bucket,
+    )
 
 
 def mail(n: int) -> bytes:
@@ -113,12 +119,12 @@ def test_throttling_and_5xx_absorbed_by_retries_store_once(
     service.ensure_system_folders(owner)  # so the message's own write is the first one
     ddb = Faults(dynamodb_error(400, "ThrottlingException"), times=2)
     s3 = Faults(s3_error(503, "SlowDown"), times=1)
-    store._client.meta.events.register("before-send.dynamodb.TransactWriteItems", ddb)
+    store._client().meta.events.register("before-send.dynamodb.TransactWriteItems", ddb)
     raw_store._s3.meta.events.register("before-send.s3.PutObject", s3)
     try:
         result = importer.store(request(owner, mail(1), "k1"))
     finally:
-        store._client.meta.events.unregister("before-send.dynamodb.TransactWriteItems", ddb)
+        store._client().meta.events.unregister("before-send.dynamodb.TransactWriteItems", ddb)
         raw_store._s3.meta.events.unregister("before-send.s3.PutObject", s3)
     assert result.outcome is InsertOutcome.STORED
     assert ddb.seen == 3 and s3.seen == 2  # the faults did happen, and were retried
@@ -141,13 +147,13 @@ def test_a_commit_whose_answer_was_lost_is_not_counted_twice(
             parsed.setdefault("ResponseMetadata", {})["HTTPStatusCode"] = 500
 
     event = "after-call.dynamodb.TransactWriteItems"
-    store._client.meta.events.register(event, answer_lost)
+    store._client().meta.events.register(event, answer_lost)
     try:
         with pytest.raises(TransientError):
             importer.store(request(owner, mail(2), "k2"))
         again = importer.store(request(owner, mail(2), "k2"))  # the caller's retry
     finally:
-        store._client.meta.events.unregister(event, answer_lost)
+        store._client().meta.events.unregister(event, answer_lost)
     assert again.outcome is InsertOutcome.ALREADY_STORED
     inbox = service.folder(owner, "inbox")
     assert (inbox.total, inbox.unread) == (1, 1)  # the counters were added once
@@ -157,11 +163,11 @@ def test_a_commit_whose_answer_was_lost_is_not_counted_twice(
 def test_s3_down_for_good_mid_pop_run_then_the_next_run_completes(
     local_stack: LocalStack, dovecot: Dovecot
 ) -> None:
-    raw = S3RawStore(local_stack.physical_id("MailBucket"))
     # Fewer botocore attempts than deployed, so a fault that lasts costs seconds, not minutes.
-    raw._s3 = boto3.session.Session().client(
+    s3 = boto3.session.Session().client(
         "s3", config=Config(retries={"mode": "standard", "max_attempts": 2})
     )
+    raw = S3RawStore(local_stack.physical_id("MailBucket"), client=lambda: s3)
     env = pop.build_env(local_stack, dovecot, raw)
     name, password = pop.server_user(env, 20)
     account = pop.register(env, name, password, keep_original=False)

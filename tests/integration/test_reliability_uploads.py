@@ -22,7 +22,9 @@ import boto3
 import pytest
 
 import eml_ingest
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_uploads import DynamoUploads
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.domain.accounts import FetchRequest, RunTrigger
 from mailport.domain.mailbox import InsertOutcome, Owner
@@ -81,6 +83,7 @@ class Objects:
 class Env:
     owner: Owner
     store: DynamoMailbox
+    uploads: DynamoUploads
     mailbox: MailboxService
     importer: Importer
     objects: Objects
@@ -126,19 +129,25 @@ class Env:
 
 
 def build(local_stack: LocalStack) -> Env:
-    store = DynamoMailbox(local_stack.physical_id("MailportTable"))
+    clients = Clients()
+    table = local_stack.physical_id("MailportTable")
+    # One DynamoDB client: hooks on the mailbox's also see the uploads' calls.
+    store = DynamoMailbox(table, client=clients.dynamodb)
+    uploads = DynamoUploads(table, client=clients.dynamodb)
     mail_bucket = local_stack.physical_id("MailBucket")
-    raw = S3RawStore(mail_bucket)
+    raw = S3RawStore(mail_bucket, client=clients.s3)
     upload_bucket = f"ingest-{uuid.uuid4().hex[:10]}"
     boto3.client("s3").create_bucket(Bucket=upload_bucket)
     mailbox, importer = MailboxService(store, raw), Importer(store, raw)
-    objects = Objects(S3UploadBucket(upload_bucket))
+    objects = Objects(S3UploadBucket(upload_bucket, client=clients.s3_presign))
     service = UploadService(
-        folders=mailbox, uploads=store, objects=objects, importer=importer, max_bytes=MAX_BYTES
+        folders=mailbox, uploads=uploads, objects=objects, importer=importer, max_bytes=MAX_BYTES
     )
     owner = Owner("acme", f"u-{uuid.uuid4().hex[:10]}")
     mailbox.ensure_system_folders(owner)
-    return Env(owner, store, mailbox, importer, objects, service, upload_bucket, mail_bucket)
+    return Env(
+        owner, store, uploads, mailbox, importer, objects, service, upload_bucket, mail_bucket
+    )
 
 
 @pytest.fixture
@@ -247,10 +256,10 @@ def test_an_upload_is_copied_inside_s3_not_sent_again(env: Env) -> None:
     session = boto3.session.Session()
     calls: list[str] = []
     session.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
-    store = S3RawStore(env.mail_bucket, session=session)
+    store = S3RawStore(env.mail_bucket, client=Clients(session).s3)
     service = UploadService(
         folders=env.mailbox,
-        uploads=env.store,
+        uploads=env.uploads,
         objects=env.objects,
         importer=Importer(env.store, store),
         max_bytes=MAX_BYTES,
@@ -271,7 +280,8 @@ class Recording(Importer):
     """
 
     def __init__(self, env: Env, gate: threading.Barrier) -> None:
-        super().__init__(env.store, _GatedRaw(S3RawStore(env.mail_bucket), gate))
+        raw = S3RawStore(env.mail_bucket, client=Clients().s3)
+        super().__init__(env.store, _GatedRaw(raw, gate))
         self.outcomes: list[InsertOutcome] = []
         self.lock = threading.Lock()
 
@@ -308,7 +318,7 @@ def test_two_ingests_of_one_key_at_once_store_it_once(env: Env) -> None:
         # Two Lambda instances: each its own service (and head cache) on the same table.
         service = UploadService(
             folders=env.mailbox,
-            uploads=DynamoMailbox(env.store._table),
+            uploads=DynamoUploads(env.store._table, client=Clients().dynamodb),
             objects=env.objects,
             importer=importer,
             max_bytes=MAX_BYTES,
@@ -438,7 +448,7 @@ def test_a_transient_failure_in_one_record_returns_only_that_record(
 
 
 class MineOnly:
-    """The accounts port, with ``due`` narrowed to one user (the table is shared)."""
+    """The schedule, with ``due`` narrowed to one user (the table is shared)."""
 
     def __init__(self, inner: Any, owner: Owner) -> None:
         self.inner, self.owner = inner, owner
@@ -469,7 +479,7 @@ def test_the_dispatcher_failing_after_k_sends_then_retried_runs_each_account_onc
 ) -> None:
     env = pop.build_env(local_stack, dovecot)
     accounts = pop.register_many(env, 4, messages=2, tag="acct")
-    mine = MineOnly(env.accounts, env.owner)
+    mine = MineOnly(env.schedule, env.owner)
     tick = "2026-11-28T10:00:00Z"  # the EventBridge event's time: the same on its retry
 
     failing = QueueFailingAfter(budget=2)

@@ -10,6 +10,7 @@ import boto3
 import pytest
 import requests
 
+from mailport.adapters.clients import Clients
 from mailport.adapters.s3 import S3RawStore, S3UploadBucket
 from mailport.domain.uploads import ObjectRef
 from mailport.errors import NotFound
@@ -26,7 +27,7 @@ def bucket(local_stack: LocalStack) -> str:
 
 
 def test_raw_store_keeps_bytes_exactly(bucket: str) -> None:
-    store = S3RawStore(bucket)
+    store = S3RawStore(bucket, client=Clients().s3)
     raw = b"From: a\r\n\r\n\x00\xff\x1b$B\r\n"
     store.put("mail/t/u/m1.eml", raw)
     assert store.get("mail/t/u/m1.eml") == raw
@@ -48,7 +49,7 @@ def test_raw_store_copies_an_origin_only_when_it_holds_the_bytes(bucket: str, so
     session = boto3.session.Session()
     calls: list[str] = []
     session.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
-    S3RawStore(bucket, session=session).put(
+    S3RawStore(bucket, client=Clients(session).s3).put(
         "mail/t/u/m.eml", raw, ObjectRef(bucket, "uploads/u1", etag)
     )
     got = s3.get_object(Bucket=bucket, Key="mail/t/u/m.eml")
@@ -58,7 +59,7 @@ def test_raw_store_copies_an_origin_only_when_it_holds_the_bytes(bucket: str, so
 
 
 def test_upload_bucket_reads_sizes_and_deletes_many(bucket: str) -> None:
-    uploads = S3UploadBucket(bucket)
+    uploads = S3UploadBucket(bucket, client=Clients().s3_presign)
     s3 = boto3.client("s3")
     for n in range(3):
         s3.put_object(Bucket=bucket, Key=f"uploads/k{n}", Body=b"x" * (n + 10))
@@ -76,7 +77,9 @@ def test_upload_bucket_reads_sizes_and_deletes_many(bucket: str) -> None:
 
 
 def test_presigned_post_pins_key_size_and_type(bucket: str) -> None:
-    post = S3UploadBucket(bucket).presign("uploads/t/u/b/0000", 1234, 900)
+    post = S3UploadBucket(bucket, client=Clients().s3_presign).presign(
+        "uploads/t/u/b/0000", 1234, 900
+    )
     policy = json.loads(base64.b64decode(post["fields"]["policy"]))
     conditions = policy["conditions"]
     # What we ask S3 to enforce (the local stack enforces it too: test_moto_patches.py).
@@ -90,4 +93,4 @@ def test_presigned_post_pins_key_size_and_type(bucket: str) -> None:
         post["url"], data=post["fields"], files={"file": ("x", b"y" * 1234)}, timeout=30
     )
     assert r.status_code in (200, 204)
-    assert S3UploadBucket(bucket).size("uploads/t/u/b/0000") == 1234
+    assert S3UploadBucket(bucket, client=Clients().s3_presign).size("uploads/t/u/b/0000") == 1234

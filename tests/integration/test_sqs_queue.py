@@ -9,6 +9,7 @@ import uuid
 import boto3
 import pytest
 
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.sqs import SqsFetchQueue
 from mailport.domain.accounts import FetchRequest, RunTrigger
 from mailport_local.stack import LocalStack
@@ -24,8 +25,9 @@ def test_every_request_is_queued_once_with_its_delay(local_stack: LocalStack) ->
         FetchRequest("t", "u", f"a{i}", RunTrigger.SCHEDULE, tick=tick, delay_s=0)
         for i in range(95)  # ten batches at once, the last one of five
     ]
-    SqsFetchQueue(url).send(requests)
-    SqsFetchQueue(url).send([FetchRequest("t", "u", "late", RunTrigger.SCHEDULE, delay_s=9999)])
+    queue = SqsFetchQueue(url, client=LazyClient("sqs"))
+    queue.send(requests)
+    queue.send([FetchRequest("t", "u", "late", RunTrigger.SCHEDULE, delay_s=9999)])
     seen: list[str] = []
     while True:
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)

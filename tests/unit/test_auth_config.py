@@ -18,7 +18,6 @@ ENV = {
     "UPLOAD_BUCKET": "u",
     "FETCH_QUEUE_URL": "q",
     "CREDENTIALS_KEY_ID": "k",
-    "IDEMPOTENCY_TABLE": "i",
 }
 DOMAIN = "https://mailport-x.auth.eu-west-1.amazoncognito.com"
 CONSOLE = "https://abc.execute-api.eu-west-1.amazonaws.com/v1api/console/index.html"

@@ -113,6 +113,8 @@ def test_runs_side_by_side_share_one_budget() -> None:
         PopFetcher(
             w.accounts,
             w.server,
+            runs=w.accounts,
+            receipts=w.accounts,
             secrets=Secrets(),
             importer=w.importer,  # type: ignore[arg-type]
             queue=w.queue,

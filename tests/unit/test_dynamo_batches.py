@@ -39,22 +39,28 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def test_unprocessed_items_are_retried_with_backoff(waits: list[float]) -> None:
     client = Client(refuse=2)
-    DynamoTable("t", client=client)._batch_write("saving", [{"PutRequest": {}}] * 3)
+    DynamoTable("t", client=lambda: client)._batch_write("saving", [{"PutRequest": {}}] * 3)
     assert client.calls == 3 and len(waits) == 2 and all(0 <= w <= 1.6 for w in waits)
 
 
 def test_a_table_that_stays_busy_is_reported_not_looped_on(waits: list[float]) -> None:
     client = Client(refuse=10**9)
     with pytest.raises(TransientError, match="busy"):
-        DynamoTable("t", client=client)._batch_write("saving", [{"PutRequest": {}}])
+        DynamoTable("t", client=lambda: client)._batch_write("saving", [{"PutRequest": {}}])
     assert client.calls == 8 and len(waits) == 7
     client = Client(refuse=10**9)
     with pytest.raises(TransientError, match="busy"):
-        list(DynamoTable("t", client=client)._batch_get("reading", [{"PK": {"S": "a"}}], None))
+        list(
+            DynamoTable("t", client=lambda: client)._batch_get(
+                "reading", [{"PK": {"S": "a"}}], None
+            )
+        )
     assert client.calls == 8
 
 
 def test_reads_come_back_after_a_throttle(waits: list[float]) -> None:
     client = Client(refuse=1)
-    got = list(DynamoTable("t", client=client)._batch_get("reading", [{"PK": {"S": "a"}}], None))
+    got = list(
+        DynamoTable("t", client=lambda: client)._batch_get("reading", [{"PK": {"S": "a"}}], None)
+    )
     assert got == [{"PK": {"S": "a"}}] and client.calls == 2 and len(waits) == 1

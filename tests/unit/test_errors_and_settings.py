@@ -64,7 +64,6 @@ ENV = {
     "UPLOAD_BUCKET": "u",
     "FETCH_QUEUE_URL": "q",
     "CREDENTIALS_KEY_ID": "k",
-    "IDEMPOTENCY_TABLE": "i",
 }
 
 
@@ -97,6 +96,15 @@ def test_pop_schedule_settings() -> None:
         Settings.from_env({**ENV, "SCHEDULE_WINDOW_SECONDS": "0"})
     with pytest.raises(SettingsError, match="not a number"):
         Settings.from_env({**ENV, "DISPATCH_PARALLELISM": "many"})
+
+
+def test_the_fetch_batch_size_is_read_and_needs_no_other_table() -> None:
+    # ENV names no idempotency table: the settings need none (template.yaml has none).
+    assert Settings.from_env(ENV).fetch_batch_size == 1  # not the fetch worker: one at a time
+    assert Settings.from_env({**ENV, "FETCH_BATCH_SIZE": "10"}).fetch_batch_size == 10
+    with pytest.raises(SettingsError, match="positive"):
+        Settings.from_env({**ENV, "FETCH_BATCH_SIZE": "0"})
+    assert not hasattr(Settings.from_env(ENV), "idempotency_table")
 
 
 def test_an_extra_mail_ca_is_trusted_only_in_the_local_stage() -> None:

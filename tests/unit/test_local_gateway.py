@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request
 
 from mailport.domain.identity import Plan
 from mailport_local.gateway import TOKEN_ISSUER, Gateway, LocalAuth, user_id_for
-from mailport_local.template import ApiRoute
+from mailport_local.template import ApiRoute, api_routes
 from tests.unit.fakes import MemoryDirectory
 
 
@@ -149,3 +149,43 @@ def test_login_refuses_bad_input_clearly(setup, body) -> None:  # type: ignore[n
     assert r.status_code == 400
     error = json.loads(r.get_data())["error"]
     assert error["code"] == "invalid_request" and error["message"]
+
+
+def _api(paths: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Resources": {
+            "Fn": {"Type": "AWS::Serverless::Function", "Properties": {}},
+            "Api": {
+                "Type": "AWS::Serverless::Api",
+                "Properties": {"DefinitionBody": {"paths": paths}},
+            },
+        }
+    }
+
+
+def _integration(function: str) -> dict[str, Any]:
+    uri = f"arn:${{AWS::Partition}}:apigateway:x:lambda:path/functions/${{{function}.Arn}}/i"
+    return {"type": "aws_proxy", "httpMethod": "POST", "uri": {"Fn::Sub": uri}}
+
+
+def test_routes_come_from_the_apis_definition() -> None:
+    paths = {
+        "/v1/health": {"get": {"x-amazon-apigateway-integration": _integration("Fn")}},
+        "/v1/things/{id}": {
+            "parameters": [{"in": "path", "name": "id", "required": True, "type": "string"}],
+            "delete": {
+                "x-amazon-apigateway-integration": _integration("Other"),
+                "security": [{"CognitoAuthorizer": []}],
+            },
+        },
+    }
+    assert api_routes(_api(paths)) == [
+        ApiRoute("Fn", "/v1/health", "GET", authorized=False),
+        ApiRoute("Other", "/v1/things/{id}", "DELETE", authorized=True),
+    ]
+
+
+def test_a_route_whose_integration_names_no_function_is_refused() -> None:
+    mock = {"get": {"x-amazon-apigateway-integration": {"type": "mock"}}}
+    with pytest.raises(ValueError, match="GET /v1/x: the integration names no one function"):
+        api_routes(_api({"/v1/x": mock}))

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import threading
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -39,6 +40,13 @@ def emf(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
 
 
+def wired(handle: Callable[[FetchRequest], FetchRun | None], batch: int = 10) -> Any:
+    """A container with the fetcher and the settings the handler reads."""
+    return lambda: SimpleNamespace(
+        fetcher=SimpleNamespace(handle=handle), settings=SimpleNamespace(fetch_batch_size=batch)
+    )
+
+
 def test_runs_become_metrics_and_junk_is_dropped(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -58,9 +66,7 @@ def test_runs_become_metrics_and_junk_is_dropped(
             auto_disabled=True,
         )
 
-    monkeypatch.setattr(
-        pop_fetch, "container", lambda: SimpleNamespace(fetcher=SimpleNamespace(handle=handle))
-    )
+    monkeypatch.setattr(pop_fetch, "container", wired(handle))
     good = json.dumps(
         {"tenant_id": "t", "user_id": "u", "account_id": "a1", "trigger": "schedule", "tick": "x"}
     )
@@ -111,9 +117,7 @@ def test_a_batch_runs_side_by_side_and_each_record_fails_alone(
             raise RuntimeError("the run escaped")
         together.wait()  # then None: "nothing to do", logged with the record's own account
 
-    monkeypatch.setattr(
-        pop_fetch, "container", lambda: SimpleNamespace(fetcher=SimpleNamespace(handle=handle))
-    )
+    monkeypatch.setattr(pop_fetch, "container", wired(handle))
     bodies = [request_body(a) for a in ("a1", "a2", "broken", "a3")]
     result = pop_fetch.handler(event(*bodies), LocalContext("pop-fetch", 128, 30))
     assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}  # SQS retries it alone
@@ -133,13 +137,34 @@ def test_a_records_log_keys_do_not_outlive_it(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
     logged = io.StringIO()
     monkeypatch.setattr(pop_fetch.logger.registered_handler, "stream", logged)
-    monkeypatch.setattr(
-        pop_fetch,
-        "container",
-        lambda: SimpleNamespace(fetcher=SimpleNamespace(handle=lambda request: None)),
-    )
+    monkeypatch.setattr(pop_fetch, "container", wired(lambda request: None))
     pop_fetch.handler(event(request_body("acct-one")), LocalContext("pop-fetch", 128, 30))
     pop_fetch.handler(event("not json", request_body("a2")), LocalContext("pop-fetch", 128, 30))
     logs = [json.loads(line) for line in logged.getvalue().splitlines()]
     [dropped] = [line for line in logs if line["message"].startswith("not a fetch request")]
     assert "account_id" not in dropped
+
+
+def test_the_batch_runs_on_as_many_threads_as_the_settings_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # FETCH_BATCH_SIZE (template.yaml FetchBatchSize) sizes the thread pool: two here, so of
+    # three records two meet while the third waits for a thread.
+    monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
+    lock, active, most = threading.Lock(), [0], [0]
+    pair = threading.Barrier(2, timeout=10)
+
+    def handle(request: FetchRequest) -> None:
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        if request.account_id != "a3":
+            pair.wait()  # a1 and a2 side by side, or this record fails
+        with lock:
+            active[0] -= 1
+
+    monkeypatch.setattr(pop_fetch, "container", wired(handle, batch=2))
+    bodies = [request_body(a) for a in ("a1", "a2", "a3")]
+    result = pop_fetch.handler(event(*bodies), LocalContext("pop-fetch", 128, 30))
+    assert result == {"batchItemFailures": []}
+    assert most[0] == 2

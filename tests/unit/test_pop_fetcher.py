@@ -53,6 +53,10 @@ def account(**changes: object) -> PopAccount:
 
 @dataclass
 class MemoryAccounts:
+    """The account store, run ledger and receipts in memory: one object, as the lease and the
+    fetch state are the account's own.
+    """
+
     account: PopAccount
     receipts: dict[str, Receipt] = field(default_factory=dict)
     runs: list[FetchRun] = field(default_factory=list)
@@ -214,6 +218,8 @@ class World:
         return PopFetcher(
             self.accounts,
             self.server,
+            runs=self.accounts,
+            receipts=self.accounts,
             secrets=Secrets(),
             importer=self.importer,  # type: ignore[arg-type]
             queue=self.queue,

@@ -94,7 +94,6 @@ ENV = {
     "UPLOAD_BUCKET": "u",
     "FETCH_QUEUE_URL": "q",
     "CREDENTIALS_KEY_ID": "k",
-    "IDEMPOTENCY_TABLE": "i",
 }
 
 TEST_ONLY = {

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import requests
 
+from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
 from mailport_local import events, moto_patches
@@ -29,6 +30,8 @@ from mailport_local.sources import Schedule, SqsEventSource, rate_seconds
 from mailport_local.template import REPO_ROOT, api_routes, functions, load_template
 
 log = logging.getLogger(__name__)
+
+_SQS_SIZES = ("BatchSize", "MaximumBatchingWindowInSeconds")
 
 # Demo data: one advanced-plan tenant with two users and an admin, one basic-plan tenant.
 DEMO_TENANTS = (
@@ -145,7 +148,9 @@ class LocalStack:
             self.restored = self._snapshot.restore(tables, buckets)
             log.info("restored %s", self.restored)
 
-        directory = DynamoDirectory(shared_env["TABLE_NAME"], session=session)
+        directory = DynamoDirectory(
+            shared_env["TABLE_NAME"], client=LazyClient("dynamodb", session)
+        )
         if cfg.seed:
             _seed(directory)
         self.auth = LocalAuth(secret=_secret(cfg.state_dir), directory=directory)
@@ -254,16 +259,18 @@ class LocalStack:
             for event_name, event in spec.events.items():
                 props = event.get("Properties", {})
                 if event["Type"] == "SQS":
+                    # Sizes may be parameters (FetchBatchSize): their template defaults here.
+                    sizes = provisioner.resolve({k: v for k, v in props.items() if k in _SQS_SIZES})
                     queue_logical = props["Queue"]["Fn::GetAtt"][0]
                     source = SqsEventSource(
                         function=fn,
                         queue_url=self.physical_id(queue_logical),
                         queue_arn=self.physical[queue_logical].attrs["Arn"],
-                        batch_size=int(props.get("BatchSize", 10)),
+                        batch_size=int(sizes.get("BatchSize", 10)),  # Lambda's default
                         report_batch_item_failures="ReportBatchItemFailures"
                         in props.get("FunctionResponseTypes", []),
                         pollers=fn.concurrency,
-                        batching_window_s=float(props.get("MaximumBatchingWindowInSeconds", 0)),
+                        batching_window_s=float(sizes.get("MaximumBatchingWindowInSeconds", 0)),
                         session=session,
                     )
                     self.sqs_sources[f"{spec.logical_id}.{event_name}"] = source

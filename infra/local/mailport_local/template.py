@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,9 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ApiRoute:
-    """One ``Type: Api`` event of a function."""
+    """One operation of an API's definition: the function it invokes, and whether API
+    Gateway's Cognito authorizer checks the caller first.
+    """
 
     function: str
     path: str
@@ -119,21 +122,38 @@ def functions(template: dict[str, Any], root: Path = REPO_ROOT) -> list[Function
     return out
 
 
+# The integration's ``Fn::Sub`` names the function it invokes: ``${ApiFunction.Arn}``.
+_FUNCTION_ARN = re.compile(r"\$\{(\w+)\.Arn\}")
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+def _function_of(path: str, method: str, operation: dict[str, Any]) -> str:
+    uri = operation.get("x-amazon-apigateway-integration", {}).get("uri", {})
+    names = _FUNCTION_ARN.findall(uri.get("Fn::Sub", "") if isinstance(uri, dict) else "")
+    if len(names) != 1:
+        raise ValueError(f"{method.upper()} {path}: the integration names no one function")
+    return str(names[0])
+
+
 def api_routes(template: dict[str, Any]) -> list[ApiRoute]:
-    """Every ``Type: Api`` event, with whether the default (Cognito) authorizer applies."""
+    """Every operation of each ``AWS::Serverless::Api``'s ``DefinitionBody`` (what API
+    Gateway deploys); any ``security`` on it means the Cognito authorizer applies.
+    """
     routes = []
-    for spec in functions(template):
-        for event in spec.events.values():
-            if event["Type"] != "Api":
-                continue
-            props = event["Properties"]
-            auth = props.get("Auth", {}).get("Authorizer")
-            routes.append(
-                ApiRoute(
-                    function=spec.logical_id,
-                    path=props["Path"],
-                    method=props["Method"].upper(),
-                    authorized=auth != "NONE",
+    for res in template["Resources"].values():
+        if res["Type"] != "AWS::Serverless::Api":
+            continue
+        paths = res["Properties"].get("DefinitionBody", {}).get("paths", {})
+        for path, operations in paths.items():
+            for method, operation in operations.items():
+                if method not in _METHODS:  # path-level keys such as ``parameters``
+                    continue
+                routes.append(
+                    ApiRoute(
+                        function=_function_of(path, method, operation),
+                        path=path,
+                        method=method.upper(),
+                        authorized=bool(operation.get("security")),
+                    )
                 )
-            )
     return routes

@@ -263,8 +263,10 @@ class SecretBox(Protocol):
         ...
 
 
-class Accounts(Protocol):
-    """External POP accounts, their runs and what each has imported."""
+class AccountStore(Protocol):
+    """External POP accounts: settings, the per-user limit, and clearing what a deleted one
+    leaves behind.
+    """
 
     def list_accounts(self, owner: Owner) -> list[PopAccount]:
         """Every account of the user, oldest first."""
@@ -295,6 +297,10 @@ class Accounts(Protocol):
     def forget(self, owner: Owner, account_id: str, limit: int) -> bool:
         """Delete up to ``limit`` runs and receipts of a deleted account; True if more remain."""
         ...
+
+
+class RunLedger(Protocol):
+    """An account's run lease, the fetch state each run leaves, and the runs' records."""
 
     def begin_run(
         self, owner: Owner, account_id: str, run: FetchRun, lease_s: int, tick: str | None
@@ -332,6 +338,10 @@ class Accounts(Protocol):
         """Recorded runs, newest first."""
         ...
 
+
+class Receipts(Protocol):
+    """What each account has dealt with: UIDLs and message contents."""
+
     def imported(self, owner: Owner, account_id: str) -> Seen:
         """Every UIDL and content the account has dealt with (one read for the run)."""
         ...
@@ -343,6 +353,10 @@ class Accounts(Protocol):
     def drop_receipts(self, owner: Owner, account_id: str, uidls: Sequence[str]) -> None:
         """Drop the receipts of these UIDLs (idempotent: absent ones are fine)."""
         ...
+
+
+class Schedule(Protocol):
+    """Which accounts the automatic fetch is due for."""
 
     def due(self, minute: int) -> Iterator[tuple[Owner, str, int]]:
         """Accounts with automatic fetching on whose slot is in ``minute`` of the window:

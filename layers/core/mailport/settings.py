@@ -26,13 +26,15 @@ class Settings:
     upload_bucket: str
     fetch_queue_url: str
     credentials_key_id: str
-    idempotency_table: str
     stage: str = "prod"
     migration_state_machine_arn: str = ""
     max_message_bytes: int = MAX_BYTES
     schedule_window_s: int = 600  # the POP schedule's period; accounts spread over it
     extra_ca_file: str | None = None  # local stack only: the test mail server's CA
     dispatch_parallelism: int = 10  # schedule partitions (minutes) the dispatcher reads at once
+    # Fetch requests the POP worker runs side by side, one thread each: its SQS batch size
+    # (template.yaml FetchBatchSize). Only the fetch worker is given it; unset, one at a time.
+    fetch_batch_size: int = 1
     allow_private_mail_hosts: bool = False  # local stack only: test servers on 127.0.0.1
     migration_max_running: int = 50  # IMAP migrations running at once, overall
     migration_max_per_tenant: int = 10  # and per tenant
@@ -84,11 +86,11 @@ class Settings:
             upload_bucket=need("UPLOAD_BUCKET"),
             fetch_queue_url=need("FETCH_QUEUE_URL"),
             credentials_key_id=need("CREDENTIALS_KEY_ID"),
-            idempotency_table=need("IDEMPOTENCY_TABLE"),
             stage=source.get("STAGE", "prod"),
             migration_state_machine_arn=source.get("MIGRATION_STATE_MACHINE_ARN", ""),
             schedule_window_s=_positive(source.get("SCHEDULE_WINDOW_SECONDS", "600")),
             dispatch_parallelism=_positive(source.get("DISPATCH_PARALLELISM", "10")),
+            fetch_batch_size=_positive(source.get("FETCH_BATCH_SIZE", "1")),
             # A deployed stage never honours it: a user-named host must be a public one there.
             allow_private_mail_hosts=(
                 source.get("STAGE") == "local" and source.get("ALLOW_PRIVATE_MAIL_HOSTS") == "1"

@@ -3,7 +3,8 @@
 A handler uses a few of these parts; importing every adapter and use-case at cold start cost
 each function ≈ 0.3 s more than ``import boto3`` (bench/importtime.py). So the container
 imports and builds a part when a handler first asks for it, and keeps it for the warm
-invocations that follow. (That is why the imports below sit inside the properties.)
+invocations that follow. (That is why the imports below sit inside the properties.) Its
+boto3 clients come from one ``Clients``: each made when an adapter first calls.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ from collections.abc import Callable
 from functools import cache, cached_property, wraps
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
+from mailport.adapters.clients import Clients, ClientSource, Session
 from mailport.settings import Settings
 
 if TYPE_CHECKING:
     from mailport.adapters.metrics import MetricsBuffer
     from mailport.adapters.msal_identity import MsalMicrosoft
     from mailport.domain.mailbox import Owner
-    from mailport.ports import Directory, ImapConnector, SecretBox
+    from mailport.ports import (
+        AccountStore,
+        Directory,
+        ImapConnector,
+        RunLedger,
+        SecretBox,
+        Uploads,
+    )
     from mailport.usecases.accounts import AccountService
     from mailport.usecases.admin import AdminService
     from mailport.usecases.dispatch import Dispatcher
@@ -53,14 +60,12 @@ def migration_config(settings: Settings) -> MigrationConfig:
     )
 
 
-def identity_provider(
-    settings: Settings, session: boto3.session.Session | None = None
-) -> MsalMicrosoft:
+def identity_provider(settings: Settings, secretsmanager: ClientSource) -> MsalMicrosoft:
     """Microsoft's identity platform, with the app registration from Secrets Manager."""
     from mailport.adapters.msal_identity import MsalMicrosoft, SecretsManagerAppCredentials
 
     credentials = (
-        SecretsManagerAppCredentials(settings.m365_app_secret_id, session=session)
+        SecretsManagerAppCredentials(settings.m365_app_secret_id, client=secretsmanager)
         if settings.m365_app_secret_id
         else None
     )
@@ -78,8 +83,7 @@ def part[T](build: Callable[[Container], T]) -> cached_property[T]:
 
     ``cached_property`` alone does not lock (Python 3.12): threads that first ask at the
     same moment (the dispatcher's, the local stack's handlers) would each build one — two
-    boto3 clients made at once from one session, or two metric buffers of which only one is
-    drained.
+    adapters, or two metric buffers of which only one is drained.
     """
     name = build.__name__
 
@@ -99,63 +103,60 @@ class Container:
     explicit session beats the default one), each once, on first use.
     """
 
-    def __init__(self, settings: Settings, session: boto3.session.Session | None = None) -> None:
+    def __init__(self, settings: Settings, session: Session | None = None) -> None:
         self.settings = settings
-        self.session = session or boto3.session.Session()
+        self.clients = Clients(session)
         self._lock = threading.RLock()  # parts build parts: re-entrant
 
     # -- adapters shared by several use-cases --------------------------------------------
 
     @part
-    def _pooled(self) -> Any:
-        from botocore.config import Config
-
-        # Connections kept per client: the fetch worker stores for 10 runs × 8 at once
-        # (botocore keeps 10 by default and opens, then drops, a new one for each beyond).
-        return Config(max_pool_connections=100)
-
-    @part
-    def _dynamodb(self) -> Any:
-        # One client for every adapter on the table.
-        return self.session.client("dynamodb", config=self._pooled)
-
-    @part
     def _store(self) -> Any:
         from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 
-        return DynamoMailbox(self.settings.table_name, client=self._dynamodb)
+        return DynamoMailbox(self.settings.table_name, client=self.clients.dynamodb)
+
+    @part
+    def _uploads(self) -> Uploads:
+        from mailport.adapters.dynamodb_uploads import DynamoUploads
+
+        return DynamoUploads(self.settings.table_name, client=self.clients.dynamodb)
 
     @part
     def _raw(self) -> Any:
         from mailport.adapters.s3 import S3RawStore
 
-        return S3RawStore(
-            self.settings.mail_bucket, client=self.session.client("s3", config=self._pooled)
-        )
+        return S3RawStore(self.settings.mail_bucket, client=self.clients.s3)
 
     @part
-    def _accounts(self) -> Any:
-        from mailport.adapters.dynamodb_accounts import DynamoAccounts
+    def _accounts(self) -> AccountStore:
+        from mailport.adapters.dynamodb_accounts import DynamoAccountStore
 
-        return DynamoAccounts(self.settings.table_name, client=self._dynamodb)
+        return DynamoAccountStore(self.settings.table_name, client=self.clients.dynamodb)
+
+    @part
+    def _runs(self) -> RunLedger:
+        from mailport.adapters.dynamodb_runs import DynamoRunLedger
+
+        return DynamoRunLedger(self.settings.table_name, client=self.clients.dynamodb)
 
     @part
     def _migrations(self) -> Any:
         from mailport.adapters.dynamodb_migrations import DynamoMigrations
 
-        return DynamoMigrations(self.settings.table_name, client=self._dynamodb)
+        return DynamoMigrations(self.settings.table_name, client=self.clients.dynamodb)
 
     @part
     def _secrets(self) -> SecretBox:
         from mailport.adapters.kms import KmsSecretBox
 
-        return KmsSecretBox(self.settings.credentials_key_id, session=self.session)
+        return KmsSecretBox(self.settings.credentials_key_id, client=self.clients.kms)
 
     @part
     def _queue(self) -> Any:
         from mailport.adapters.sqs import SqsFetchQueue
 
-        return SqsFetchQueue(self.settings.fetch_queue_url, session=self.session)
+        return SqsFetchQueue(self.settings.fetch_queue_url, client=self.clients.sqs)
 
     @part
     def _network(self) -> Any:
@@ -179,7 +180,9 @@ class Container:
     def _executions(self) -> Any:
         from mailport.adapters.stepfunctions import SfnExecutions
 
-        return SfnExecutions(self.settings.migration_state_machine_arn, session=self.session)
+        return SfnExecutions(
+            self.settings.migration_state_machine_arn, client=self.clients.stepfunctions
+        )
 
     # -- what handlers use ---------------------------------------------------------------
 
@@ -188,7 +191,7 @@ class Container:
         """Tenants and users."""
         from mailport.adapters.dynamodb import DynamoDirectory
 
-        return DynamoDirectory(self.settings.table_name, session=self.session)
+        return DynamoDirectory(self.settings.table_name, client=self.clients.dynamodb)
 
     @part
     def mailbox(self) -> MailboxService:
@@ -212,8 +215,8 @@ class Container:
 
         return UploadService(
             folders=self.mailbox,
-            uploads=self._store,
-            objects=S3UploadBucket(self.settings.upload_bucket, session=self.session),
+            uploads=self._uploads,
+            objects=S3UploadBucket(self.settings.upload_bucket, client=self.clients.s3_presign),
             importer=self.importer,
             max_bytes=self.settings.max_message_bytes,
         )
@@ -226,6 +229,7 @@ class Container:
         return AccountService(
             self._accounts,
             self.mailbox,
+            runs=self._runs,
             connector=self._pop3,
             secrets=self._secrets,
             queue=self._queue,
@@ -235,11 +239,14 @@ class Container:
     @part
     def fetcher(self) -> PopFetcher:
         """One POP account's fetch."""
+        from mailport.adapters.dynamodb_receipts import DynamoReceipts
         from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
 
         return PopFetcher(
             self._accounts,
             self._pop3,
+            runs=self._runs,
+            receipts=DynamoReceipts(self.settings.table_name, client=self.clients.dynamodb),
             secrets=self._secrets,
             importer=self.importer,
             queue=self._queue,
@@ -251,10 +258,11 @@ class Container:
     @part
     def dispatcher(self) -> Dispatcher:
         """The 10-minute POP schedule."""
+        from mailport.adapters.dynamodb_accounts import DynamoSchedule
         from mailport.usecases.dispatch import Dispatcher
 
         return Dispatcher(
-            self._accounts,
+            DynamoSchedule(self.settings.table_name, client=self.clients.dynamodb),
             self._queue,
             window_s=self.settings.schedule_window_s,
             parallelism=self.settings.dispatch_parallelism,
@@ -267,8 +275,8 @@ class Container:
         from mailport.usecases.oauth import OAuthService
 
         oauth = OAuthService(
-            DynamoOAuth(self.settings.table_name, client=self._dynamodb),
-            identity_provider(self.settings, self.session),
+            DynamoOAuth(self.settings.table_name, client=self.clients.dynamodb),
+            identity_provider(self.settings, self.clients.secretsmanager),
             secrets=self._secrets,
         )
         # Set here, not in __init__: the migration service needs the tokens, and a sign-in
@@ -320,7 +328,7 @@ class Container:
             executions=self._executions,
             config=migration_config(self.settings),
             directory=self.directory,
-            mailer=SesMailer(session=self.session) if self.settings.notice_sender else None,
+            mailer=SesMailer(client=self.clients.ses) if self.settings.notice_sender else None,
             metrics=self.migration_metrics,
             tokens=self.oauth,
         )
@@ -338,7 +346,7 @@ class Container:
         )
 
 
-def build(settings: Settings, *, session: boto3.session.Session | None = None) -> Container:
+def build(settings: Settings, *, session: Session | None = None) -> Container:
     """A container for ``settings`` (an explicit session beats the default one)."""
     return Container(settings, session)
 

@@ -1,33 +1,82 @@
-"""boto3 clients made on first use, once."""
+"""The one place boto3 clients are made: on first use, once, under a lock, pooled where many
+threads share one.
+
+Adapters take a ``ClientSource`` (a zero-argument callable that returns the client) rather
+than a client: most functions wire adapters they never use and each client costs ~15 ms of
+cold start (bench/importtime.py), so a client is made only when an adapter first calls. Tests
+pass ``lambda: client``.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
 import boto3
+from botocore.config import Config
+
+ClientSource = Callable[[], Any]
+Session = boto3.session.Session  # for callers that bring their own
+Service = Literal["dynamodb", "s3", "kms", "sqs", "stepfunctions", "ses", "secretsmanager"]
+
+# Connections kept per client: the fetch worker stores for 10 runs × 8 at once (botocore keeps
+# 10 by default and opens, then drops, a new one for each beyond).
+_POOLED = Config(max_pool_connections=100)
+# SigV4 named: boto3 still signs presigned POSTs with SigV2 by default where a region allows
+# it, and S3 refuses SigV2 on buckets created after June 2020 (this stack's).
+_SIGV4 = Config(signature_version="s3v4")
 
 
 class LazyClient:
     """A boto3 client made when first asked for, once, whichever thread asks first.
 
-    Made late because most functions wire adapters they never use (each client costs ~15 ms
-    of cold start); made under a lock because threads ask at the same moment (the fetch
-    worker's ten runs, the dispatcher's senders), and botocore doesn't support making
-    clients from one session in several threads at once.
+    Made under a lock because threads ask at the same moment (the fetch worker's ten runs, the
+    dispatcher's senders), and botocore doesn't support making clients from one session in
+    several threads at once: the clients of one session share its lock.
     """
 
     def __init__(
-        self, service: Literal["kms", "sqs"], session: boto3.session.Session | None = None
+        self,
+        service: Service,
+        session: boto3.session.Session | None = None,
+        *,
+        config: Config | None = None,
+        lock: threading.Lock | None = None,
     ) -> None:
         self._service = service
         self._session = session or boto3.session.Session()
+        self._config = config
         self._client: Any = None
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
 
     def __call__(self) -> Any:
         """The client."""
-        with self._lock:
-            if self._client is None:
-                self._client = self._session.client(self._service)
-            return self._client
+        client = self._client
+        if client is None:  # only the first calls take the lock
+            with self._lock:
+                if self._client is None:
+                    self._client = self._session.client(self._service, config=self._config)
+                client = self._client
+        return client
+
+
+class Clients:
+    """Every client mailport uses, each made on first use from one session."""
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        session = session or boto3.session.Session()
+        lock = threading.Lock()
+
+        def lazy(service: Service, config: Config | None = None) -> LazyClient:
+            return LazyClient(service, session, config=config, lock=lock)
+
+        # One client for every adapter on the table, and one for the mail bucket.
+        self.dynamodb = lazy("dynamodb", _POOLED)
+        self.s3 = lazy("s3", _POOLED)
+        self.s3_presign = lazy("s3", _SIGV4)
+        self.kms = lazy("kms")
+        self.sqs = lazy("sqs")
+        self.stepfunctions = lazy("stepfunctions")
+        self.ses = lazy("ses")
+        self.secretsmanager = lazy("secretsmanager")

@@ -11,21 +11,16 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mailport.adapters import keys
 from mailport.adapters.aws_errors import back_off, translate
-from mailport.domain.mailbox import Owner
+from mailport.adapters.clients import ClientSource
 from mailport.errors import StorageError, TransientError, ValidationFailed
 
 _SER = TypeSerializer()
 _DESER = TypeDeserializer()
-
-
-def user_pk(owner: Owner) -> str:
-    """Partition of everything one user owns."""
-    return f"USER#{owner.tenant_id}#{owner.user_id}"
 
 
 def to_ddb(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -65,22 +60,19 @@ class ConditionFailed(StorageError):
 
 
 class DynamoTable:
-    """A low-level client on the mailport table, with errors translated."""
+    """A low-level client on the mailport table, with errors translated.
 
-    def __init__(
-        self,
-        table_name: str,
-        *,
-        session: boto3.session.Session | None = None,
-        client: Any = None,
-    ) -> None:
+    ``client`` gives the DynamoDB client (a client is thread-safe and costs ~15 ms to make:
+    adapters on one table share one).
+    """
+
+    def __init__(self, table_name: str, *, client: ClientSource) -> None:
         self._table = table_name
-        # A client is thread-safe and costs ~15 ms to make: adapters on one table share one.
-        self._client: Any = client or (session or boto3.session.Session()).client("dynamodb")
+        self._client = client
 
     def _call(self, what: str, method: str, **kwargs: Any) -> Any:
         try:
-            return getattr(self._client, method)(**kwargs)
+            return getattr(self._client(), method)(**kwargs)
         except ClientError as e:
             code = e.response.get("Error", {}).get("Code")
             if code == "ConditionalCheckFailedException":
@@ -98,13 +90,15 @@ class DynamoTable:
         except BotoCoreError as e:
             raise translate(e, what) from e
 
-    def _get(self, pk: str, sk: str, what: str) -> dict[str, Any] | None:
+    def _get(
+        self, pk: str, sk: str, what: str, *, consistent: bool = True
+    ) -> dict[str, Any] | None:
         got = self._call(
             what,
             "get_item",
             TableName=self._table,
             Key=to_ddb({"PK": pk, "SK": sk}),
-            ConsistentRead=True,
+            **({"ConsistentRead": True} if consistent else {}),
         )
         return from_ddb(got["Item"]) if "Item" in got else None
 
@@ -124,13 +118,13 @@ class DynamoTable:
         return {"TableName": self._table, "Key": to_ddb({"PK": pk, "SK": sk})}
 
     def _batch_get(
-        self, what: str, keys: list[dict[str, Any]], projection: str | None
+        self, what: str, wanted: list[dict[str, Any]], projection: str | None
     ) -> Iterator[dict[str, Any]]:
-        """The items (typed JSON, ``projection`` only) that exist among ``keys``, 100 keys a
-        request, unprocessed ones retried.
+        """The items (typed JSON, ``projection`` only) that exist among the ``wanted`` keys, 100
+        keys a request, unprocessed ones retried.
         """
-        for i in range(0, len(keys), 100):
-            request: dict[str, Any] = {"Keys": keys[i : i + 100]}
+        for i in range(0, len(wanted), 100):
+            request: dict[str, Any] = {"Keys": wanted[i : i + 100]}
             if projection is not None:
                 request["ProjectionExpression"] = projection
             pending: dict[str, Any] = {self._table: request}
@@ -151,28 +145,29 @@ class DynamoTable:
         """A page of a tenant's items of ``kind`` (full items, newest first) and the next
         page's cursor.
         """
-        partition = f"TENANT#{tenant_id}#{kind}"
+        partition = keys.tenant_partition(kind, tenant_id)
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": "GSI3",
+            "IndexName": keys.GSI3,
             "KeyConditionExpression": "GSI3PK = :p",
             "ExpressionAttributeValues": to_ddb({":p": partition}),
             "ScanIndexForward": False,
             "Limit": limit,
         }
         if cursor:
-            prefix = f"USER#{tenant_id}#"
+            prefix = keys.user_prefix(tenant_id)
             kwargs["ExclusiveStartKey"] = decode_cursor(
-                cursor, "GSI3", partition, lambda pk: pk.startswith(prefix)
+                cursor, keys.GSI3, partition, lambda pk: pk.startswith(prefix)
             )
         page = self._call(what, "query", **kwargs)
-        keys = [{"PK": k["PK"], "SK": k["SK"]} for k in page.get("Items", [])]
+        found_keys = [{"PK": k["PK"], "SK": k["SK"]} for k in page.get("Items", [])]
         found = {
-            (i["PK"]["S"], i["SK"]["S"]): from_ddb(i) for i in self._batch_get(what, keys, None)
+            (i["PK"]["S"], i["SK"]["S"]): from_ddb(i)
+            for i in self._batch_get(what, found_keys, None)
         }
         items = [
             found[(k["PK"]["S"], k["SK"]["S"])]
-            for k in keys
+            for k in found_keys
             if (k["PK"]["S"], k["SK"]["S"]) in found
         ]
         last = page.get("LastEvaluatedKey")
@@ -221,12 +216,3 @@ def decode_cursor(
     if not valid:
         raise ValidationFailed("the cursor is not valid; start from the first page")
     return to_ddb(key)
-
-
-def tenant_keys(
-    kind: str, tenant_id: str, created: str, user_id: str, item_id: str
-) -> dict[str, str]:
-    """The sparse GSI3 keys that list a tenant's jobs or accounts for its admins, newest
-    first (written once, at creation; GSI3 projects keys only).
-    """
-    return {"GSI3PK": f"TENANT#{tenant_id}#{kind}", "GSI3SK": f"{created}#{user_id}#{item_id}"}

@@ -1,4 +1,5 @@
-"""The mailbox (folders, message index, rules) and upload batches on DynamoDB.
+"""The mailbox (folders, message index, rules) on DynamoDB (key format:
+``mailport.adapters.keys``).
 
 Counters (total, unread, size) live on the folder item and change in the same transaction as
 the message, so they never drift; a fingerprint item per (folder, content) makes the same
@@ -12,17 +13,18 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from mailport.adapters import keys
 from mailport.adapters.dynamo_table import (
     Cancelled,
-    ConditionFailed,
     DynamoTable,
     as_int,
     decode_cursor,
     encode_cursor,
     from_ddb,
     to_ddb,
-    user_pk,
 )
+from mailport.adapters.dynamodb_uploads import finish_update
+from mailport.adapters.keys import user_pk
 from mailport.domain.mailbox import (
     Flags,
     Folder,
@@ -35,27 +37,11 @@ from mailport.domain.mailbox import (
     SystemFolder,
 )
 from mailport.domain.message import Address, MessageSummary
-from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
+from mailport.domain.uploads import FileResult
 from mailport.errors import Conflict, NotFound
 
-UPLOAD_TTL = dt.timedelta(days=30)
 MAX_INDEXED_NAMES = 100
 MAX_NAME_CHARS = 255
-
-
-def job_partition(owner: Owner, job_id: str) -> str:
-    """GSI2 partition of the messages a migration job stored."""
-    return f"JOBMSG#{owner.tenant_id}#{owner.user_id}#{job_id}"
-
-
-def folder_partition(owner: Owner, folder_id: str) -> str:
-    """GSI1 partition of a folder's messages."""
-    return f"FOLDER#{owner.tenant_id}#{owner.user_id}#{folder_id}"
-
-
-def _name_lock(parent_id: str | None, name: str) -> str:
-    # Sibling names are unique regardless of case, as in most mail clients.
-    return f"FNAME#{parent_id or '-'}#{name.casefold()}"
 
 
 def _addresses(values: Any) -> tuple[Address, ...]:
@@ -63,7 +49,7 @@ def _addresses(values: Any) -> tuple[Address, ...]:
 
 
 class DynamoMailbox(DynamoTable):
-    """``Mailbox`` and ``Uploads`` on the single mailport table."""
+    """``Mailbox`` on the single mailport table."""
 
     # ------------------------------------------------------------------ folders
     def list_folders(self, owner: Owner) -> list[Folder]:
@@ -71,21 +57,21 @@ class DynamoMailbox(DynamoTable):
         items = self._query(
             "listing folders",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": "FOLDER#"}),
+            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": keys.FOLDER_PREFIX}),
             ConsistentRead=True,
         )
         return [self._folder(i) for i in items]
 
     def get_folder(self, owner: Owner, folder_id: str) -> Folder | None:
         """One folder, or None."""
-        item = self._get(user_pk(owner), f"FOLDER#{folder_id}", "reading the folder")
+        item = self._get(user_pk(owner), keys.folder_sk(folder_id), "reading the folder")
         return self._folder(item) if item else None
 
     @staticmethod
     def _folder(item: dict[str, Any]) -> Folder:
         system = item.get("system")
         return Folder(
-            folder_id=str(item["SK"]).removeprefix("FOLDER#"),
+            folder_id=keys.folder_id_of(str(item["SK"])),
             name=str(item["name"]),
             parent_id=item.get("parent_id") or None,
             system=SystemFolder(system) if system else None,
@@ -104,7 +90,7 @@ class DynamoMailbox(DynamoTable):
                     "Item": to_ddb(
                         {
                             "PK": pk,
-                            "SK": f"FOLDER#{folder.folder_id}",
+                            "SK": keys.folder_sk(folder.folder_id),
                             "type": "folder",
                             "name": folder.name,
                             "parent_id": folder.parent_id,
@@ -120,7 +106,9 @@ class DynamoMailbox(DynamoTable):
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_ddb({"PK": pk, "SK": _name_lock(folder.parent_id, folder.name)}),
+                    "Item": to_ddb(
+                        {"PK": pk, "SK": keys.name_lock_sk(folder.parent_id, folder.name)}
+                    ),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -142,7 +130,7 @@ class DynamoMailbox(DynamoTable):
     def _children(self, pk: str, folder_id: str, delta: int) -> dict[str, Any]:
         return {
             "Update": {
-                **self._key(pk, f"FOLDER#{folder_id}"),
+                **self._key(pk, keys.folder_sk(folder_id)),
                 "UpdateExpression": "ADD children :d",
                 "ConditionExpression": "attribute_exists(PK)",
                 "ExpressionAttributeValues": to_ddb({":d": delta}),
@@ -155,7 +143,7 @@ class DynamoMailbox(DynamoTable):
         items: list[dict[str, Any]] = [
             {
                 "Update": {
-                    **self._key(pk, f"FOLDER#{before.folder_id}"),
+                    **self._key(pk, keys.folder_sk(before.folder_id)),
                     "UpdateExpression": "SET #n = :n, parent_id = :p",
                     "ConditionExpression": "attribute_exists(PK) AND #n = :old",
                     "ExpressionAttributeNames": {"#n": "name"},
@@ -166,8 +154,8 @@ class DynamoMailbox(DynamoTable):
             }
         ]
         old_lock, new_lock = (
-            _name_lock(before.parent_id, before.name),
-            _name_lock(after.parent_id, after.name),
+            keys.name_lock_sk(before.parent_id, before.name),
+            keys.name_lock_sk(after.parent_id, after.name),
         )
         if old_lock != new_lock:
             # The old lock must still be there: two concurrent moves can't both release it.
@@ -211,7 +199,7 @@ class DynamoMailbox(DynamoTable):
                 [
                     {
                         "Delete": {
-                            **self._key(pk, f"FOLDER#{folder.folder_id}"),
+                            **self._key(pk, keys.folder_sk(folder.folder_id)),
                             # The name must be the one whose lock we release (no rename raced).
                             "ConditionExpression": "attribute_exists(PK) AND #t = :zero "
                             "AND #n = :name "
@@ -220,7 +208,7 @@ class DynamoMailbox(DynamoTable):
                             "ExpressionAttributeValues": to_ddb({":zero": 0, ":name": folder.name}),
                         }
                     },
-                    {"Delete": self._key(pk, _name_lock(folder.parent_id, folder.name))},
+                    {"Delete": self._key(pk, keys.name_lock_sk(folder.parent_id, folder.name))},
                     *([self._children(pk, folder.parent_id, -1)] if folder.parent_id else []),
                 ],
             )
@@ -236,7 +224,7 @@ class DynamoMailbox(DynamoTable):
     ) -> tuple[InsertOutcome, str]:
         """Index a message (and, atomically, ``finish`` an upload file if given)."""
         pk = user_pk(owner)
-        fp_key = f"FP#{message.folder_id}#{message.fingerprint}"
+        fp_key = keys.fingerprint_sk(message.folder_id, message.fingerprint)
         unread = 0 if message.flags.seen else 1
         items = [
             {
@@ -256,7 +244,7 @@ class DynamoMailbox(DynamoTable):
             self._counter(pk, message.folder_id, 1, unread, message.summary.size),
         ]
         if finish is not None:
-            items.append({"Update": self._finish_update(owner, finish)})
+            items.append({"Update": finish_update(self._table, owner, finish)})
         try:
             self._transact("storing the message", items)
         except Cancelled as e:
@@ -277,7 +265,7 @@ class DynamoMailbox(DynamoTable):
     ) -> dict[str, Any]:
         return {
             "Update": {
-                **self._key(pk, f"FOLDER#{folder_id}"),
+                **self._key(pk, keys.folder_sk(folder_id)),
                 "UpdateExpression": "ADD #t :t, unread :u, #s :s",
                 "ConditionExpression": "attribute_exists(PK)",
                 "ExpressionAttributeNames": {"#t": "total", "#s": "size"},
@@ -288,19 +276,19 @@ class DynamoMailbox(DynamoTable):
     @staticmethod
     def _sort_key(message: StoredMessage) -> str:
         when = (message.summary.date or message.received_at).astimezone(dt.UTC)
-        return f"{when.strftime('%Y-%m-%dT%H:%M:%S')}#{message.message_id}"
+        return keys.folder_order(when.strftime("%Y-%m-%dT%H:%M:%S"), message.message_id)
 
     def _message_item(self, owner: Owner, m: StoredMessage) -> dict[str, Any]:
         s = m.summary
         job_index: dict[str, Any] = {}
         if m.source.type is SourceType.IMAP and m.job_id:
             # A migration's own messages, for its rollback and revert (sparse GSI2).
-            job_index = {"GSI2PK": job_partition(owner, m.job_id), "GSI2SK": m.message_id}
+            job_index = {"GSI2PK": keys.job_partition(owner, m.job_id), "GSI2SK": m.message_id}
         return {
             **job_index,
             "PK": user_pk(owner),
-            "SK": f"MSG#{m.message_id}",
-            "GSI1PK": folder_partition(owner, m.folder_id),
+            "SK": keys.message_sk(m.message_id),
+            "GSI1PK": keys.folder_partition(owner, m.folder_id),
             "GSI1SK": self._sort_key(m),
             "type": "message",
             "folder_id": m.folder_id,
@@ -342,7 +330,7 @@ class DynamoMailbox(DynamoTable):
             size=as_int(item.get("size")),
         )
         return StoredMessage(
-            message_id=str(item["SK"]).removeprefix("MSG#"),
+            message_id=keys.message_id_of(str(item["SK"])),
             folder_id=str(item["folder_id"]),
             summary=summary,
             flags=Flags(
@@ -362,16 +350,16 @@ class DynamoMailbox(DynamoTable):
 
     def get_message(self, owner: Owner, message_id: str) -> StoredMessage | None:
         """One message, or None."""
-        item = self._get(user_pk(owner), f"MSG#{message_id}", "reading the message")
+        item = self._get(user_pk(owner), keys.message_sk(message_id), "reading the message")
         return self._message(item) if item else None
 
     def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, Indexed]:
         """Which of ``message_ids`` are indexed, with their job and fingerprint."""
         pk = user_pk(owner)
-        keys = [to_ddb({"PK": pk, "SK": f"MSG#{i}"}) for i in dict.fromkeys(message_ids)]
-        items = self._batch_get("reading messages", keys, "SK, job_id, fingerprint")
+        wanted = [to_ddb({"PK": pk, "SK": keys.message_sk(i)}) for i in dict.fromkeys(message_ids)]
+        items = self._batch_get("reading messages", wanted, "SK, job_id, fingerprint")
         return {
-            str(item["SK"]["S"]).removeprefix("MSG#"): Indexed(
+            keys.message_id_of(str(item["SK"]["S"])): Indexed(
                 item.get("job_id", {}).get("S"), str(item.get("fingerprint", {}).get("S", ""))
             )
             for item in items
@@ -381,10 +369,10 @@ class DynamoMailbox(DynamoTable):
         self, owner: Owner, folder_id: str, limit: int, cursor: str | None
     ) -> tuple[list[StoredMessage], str | None]:
         """A page of a folder's messages, newest first, and the cursor of the next page."""
-        partition = folder_partition(owner, folder_id)
+        partition = keys.folder_partition(owner, folder_id)
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": "GSI1",
+            "IndexName": keys.GSI1,
             "KeyConditionExpression": "GSI1PK = :pk",
             "ExpressionAttributeValues": to_ddb({":pk": partition}),
             "ScanIndexForward": False,
@@ -392,7 +380,7 @@ class DynamoMailbox(DynamoTable):
         }
         if cursor:
             kwargs["ExclusiveStartKey"] = decode_cursor(
-                cursor, "GSI1", partition, lambda pk: pk == user_pk(owner)
+                cursor, keys.GSI1, partition, lambda pk: pk == user_pk(owner)
             )
         page = self._call("listing messages", "query", **kwargs)
         messages = [self._message(from_ddb(i)) for i in page.get("Items", [])]
@@ -407,7 +395,7 @@ class DynamoMailbox(DynamoTable):
         items: list[dict[str, Any]] = [
             {
                 "Update": {
-                    **self._key(pk, f"MSG#{before.message_id}"),
+                    **self._key(pk, keys.message_sk(before.message_id)),
                     "UpdateExpression": "SET seen = :s, flagged = :f, answered = :a, "
                     "folder_id = :fid, GSI1PK = :g",
                     # Guard on the state we read, so concurrent changes can't skew counters.
@@ -418,7 +406,7 @@ class DynamoMailbox(DynamoTable):
                             ":f": after.flags.flagged,
                             ":a": after.flags.answered,
                             ":fid": after.folder_id,
-                            ":g": folder_partition(owner, after.folder_id),
+                            ":g": keys.folder_partition(owner, after.folder_id),
                             ":old": before.folder_id,
                             ":oldseen": before.flags.seen,
                         }
@@ -433,14 +421,18 @@ class DynamoMailbox(DynamoTable):
             items += [
                 self._counter(pk, before.folder_id, -1, -was_unread, -size),
                 self._counter(pk, after.folder_id, 1, is_unread, size),
-                {"Delete": self._key(pk, f"FP#{before.folder_id}#{before.fingerprint}")},
+                {
+                    "Delete": self._key(
+                        pk, keys.fingerprint_sk(before.folder_id, before.fingerprint)
+                    )
+                },
                 {
                     "Put": {
                         "TableName": self._table,
                         "Item": to_ddb(
                             {
                                 "PK": pk,
-                                "SK": f"FP#{after.folder_id}#{after.fingerprint}",
+                                "SK": keys.fingerprint_sk(after.folder_id, after.fingerprint),
                                 "message_id": after.message_id,
                             }
                         ),
@@ -466,14 +458,18 @@ class DynamoMailbox(DynamoTable):
                 [
                     {
                         "Delete": {
-                            **self._key(pk, f"MSG#{message.message_id}"),
+                            **self._key(pk, keys.message_sk(message.message_id)),
                             "ConditionExpression": "folder_id = :f AND seen = :s",
                             "ExpressionAttributeValues": to_ddb(
                                 {":f": message.folder_id, ":s": message.flags.seen}
                             ),
                         }
                     },
-                    {"Delete": self._key(pk, f"FP#{message.folder_id}#{message.fingerprint}")},
+                    {
+                        "Delete": self._key(
+                            pk, keys.fingerprint_sk(message.folder_id, message.fingerprint)
+                        )
+                    },
                     self._counter(
                         pk,
                         message.folder_id,
@@ -489,7 +485,7 @@ class DynamoMailbox(DynamoTable):
     # ------------------------------------------------------------------ rules
     def get_rules_document(self, owner: Owner) -> dict[str, object] | None:
         """The stored auto-sort rules (JSON), or None."""
-        item = self._get(user_pk(owner), "RULES", "reading the rules")
+        item = self._get(user_pk(owner), keys.RULES, "reading the rules")
         return json.loads(str(item["document"])) if item else None
 
     def put_rules_document(self, owner: Owner, document: dict[str, object]) -> None:
@@ -498,137 +494,5 @@ class DynamoMailbox(DynamoTable):
             "saving the rules",
             "put_item",
             TableName=self._table,
-            Item=to_ddb({"PK": user_pk(owner), "SK": "RULES", "document": json.dumps(document)}),
+            Item=to_ddb({"PK": user_pk(owner), "SK": keys.RULES, "document": json.dumps(document)}),
         )
-
-    # ------------------------------------------------------------------ uploads
-    def create_batch(self, owner: Owner, batch: UploadBatch) -> None:
-        """Record a new batch and its files (files in chunks of 25, batch item last)."""
-        pk = user_pk(owner)
-        expires = int((batch.created_at + UPLOAD_TTL).timestamp())
-        files = [
-            {"PutRequest": {"Item": to_ddb(self._file_item(pk, batch.batch_id, f, expires))}}
-            for f in batch.files
-        ]
-        self._batch_write("recording the upload", files)
-        self._call(
-            "recording the upload",
-            "put_item",
-            TableName=self._table,
-            Item=to_ddb(
-                {
-                    "PK": pk,
-                    "SK": f"UPLOAD#{batch.batch_id}",
-                    "type": "upload",
-                    "folder_id": batch.folder_id,
-                    "apply_rules": batch.apply_rules,
-                    "created_at": batch.created_at.isoformat(),
-                    "file_count": len(batch.files),
-                    "sizes": [f.size for f in batch.files],
-                    "expires_at": expires,
-                }
-            ),
-            ConditionExpression="attribute_not_exists(PK)",
-        )
-
-    @staticmethod
-    def _file_item(pk: str, batch_id: str, f: UploadFile, expires: int) -> dict[str, Any]:
-        return {
-            "PK": pk,
-            "SK": f"UPLOAD#{batch_id}#F#{f.index:04d}",
-            "type": "upload_file",
-            "name": f.name,
-            "size": f.size,
-            "status": f.status.value,
-            "reason": f.reason,
-            "message": f.message,
-            "message_id": f.message_id,
-            "expires_at": expires,
-        }
-
-    def get_batch(self, owner: Owner, batch_id: str) -> UploadBatch | None:
-        """A batch with every file's state, or None."""
-        items = list(
-            self._query(
-                "reading the upload",
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
-                ExpressionAttributeValues=to_ddb(
-                    {":pk": user_pk(owner), ":sk": f"UPLOAD#{batch_id}"}
-                ),
-                ConsistentRead=True,
-            )
-        )
-        head = next((i for i in items if i["SK"] == f"UPLOAD#{batch_id}"), None)
-        if head is None:
-            return None
-        files = sorted(
-            (self._file(i) for i in items if str(i["SK"]).startswith(f"UPLOAD#{batch_id}#F#")),
-            key=lambda f: f.index,
-        )
-        return self._batch(batch_id, head, files)
-
-    def get_head(self, owner: Owner, batch_id: str) -> BatchHead | None:
-        """What ingest needs of a batch, or None."""
-        item = self._get(user_pk(owner), f"UPLOAD#{batch_id}", "reading the upload")
-        if item is None:
-            return None
-        return BatchHead(
-            batch_id=batch_id,
-            folder_id=str(item["folder_id"]),
-            apply_rules=bool(item.get("apply_rules")),
-            sizes=tuple(as_int(n) for n in item.get("sizes") or []),
-        )
-
-    def _batch(self, batch_id: str, head: dict[str, Any], files: list[UploadFile]) -> UploadBatch:
-        return UploadBatch(
-            batch_id=batch_id,
-            folder_id=str(head["folder_id"]),
-            apply_rules=bool(head.get("apply_rules")),
-            created_at=dt.datetime.fromisoformat(str(head["created_at"])),
-            files=tuple(files),
-        )
-
-    @staticmethod
-    def _file(item: dict[str, Any]) -> UploadFile:
-        return UploadFile(
-            index=int(str(item["SK"]).rsplit("#", 1)[1]),
-            name=str(item["name"]),
-            size=as_int(item.get("size")),
-            status=FileStatus(item["status"]),
-            reason=str(item.get("reason") or ""),
-            message=str(item.get("message") or ""),
-            message_id=str(item.get("message_id") or ""),
-        )
-
-    def _finish_update(self, owner: Owner, done: FileResult) -> dict[str, Any]:
-        result = done.file
-        return {
-            "TableName": self._table,
-            "Key": to_ddb(
-                {"PK": user_pk(owner), "SK": f"UPLOAD#{done.batch_id}#F#{result.index:04d}"}
-            ),
-            "UpdateExpression": "SET #st = :st, reason = :r, message = :m, message_id = :id",
-            "ConditionExpression": "#st = :pending",
-            "ExpressionAttributeNames": {"#st": "status"},
-            "ExpressionAttributeValues": to_ddb(
-                {
-                    ":st": result.status.value,
-                    ":r": result.reason,
-                    ":m": result.message,
-                    ":id": result.message_id,
-                    ":pending": FileStatus.PENDING.value,
-                }
-            ),
-        }
-
-    def finish_file(self, owner: Owner, batch_id: str, result: UploadFile) -> bool:
-        """Record a file's final state once; False if it was already final."""
-        try:
-            self._call(
-                "recording the file's result",
-                "update_item",
-                **self._finish_update(owner, FileResult(batch_id, result)),
-            )
-        except ConditionFailed:
-            return False  # already final: this S3 event was delivered before
-        return True

@@ -1,22 +1,21 @@
-"""Migration jobs, their queue and run slots, and IMAP templates on the single mailport table.
+"""Migration jobs, their queue and run slots, and IMAP templates on the single mailport table
+(key format: ``mailport.adapters.keys``).
 
-Items (see template.yaml):
-
-* ``USER#<t>#<u>`` / ``JOB#<id>`` — the job: source (no password), the sealed password until the
-  job ends, the plan with every folder's checkpoint, counts, state. While queued it carries
-  ``GSI1PK = MIGQ`` and ``GSI1SK = <created>#<t>#<u>#<id>``: the queue, in registration order;
-  from its start until its execution's first save, ``GSI1PK = MIGSTART`` (crash recovery).
-  Every save is conditional on ``version`` (optimistic locking); ``cancel_requested`` is set
-  apart from it, so the API's cancel never collides with a worker's checkpoint.
-* ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant;
-  the limits are conditions on them in the same transaction that starts a job.
-* ``MIGCOPY`` / ``SLOT#<n>`` — copy slots: a running job holds one while a chunk copies, with a
-  lease (``until``) that frees it if the worker dies mid-chunk; ``MIGCOPY`` / ``WAIT#<job>`` —
-  the jobs waiting for one, oldest ``since`` first.
-* ``JOBFP#<t>#<u>#<job>`` / ``<fingerprint>`` — contents a Gmail-style job imported, so the
-  same mail under several labels is copied once (TTL a month).
-* ``TENANT#<t>`` / ``IMAPTPL#<id>`` — the tenant's IMAP server templates.
-* Messages a job stored carry ``GSI2PK = JOBMSG#<t>#<u>#<job>`` (written by the mailbox adapter).
+* The job: source (no password), the sealed password until the job ends, the plan with every
+  folder's checkpoint, counts, state. While queued it is in the queue (GSI1, registration
+  order); from its start until its execution's first save, in the starting list (crash
+  recovery). Every save is conditional on ``version`` (optimistic locking);
+  ``cancel_requested`` is set apart from it, so the API's cancel never collides with a
+  worker's checkpoint.
+* Running-job counters, overall and per tenant: the limits are conditions on them in the same
+  transaction that starts a job.
+* Copy slots: a running job holds one while a chunk copies, with a lease (``until``) that
+  frees it if the worker dies mid-chunk; beside them the jobs waiting for one, oldest
+  ``since`` first.
+* Contents a Gmail-style job imported, so the same mail under several labels is copied once
+  (TTL a month).
+* The tenant's IMAP server templates.
+* Messages a job stored are in its GSI2 partition (written by the mailbox adapter).
 """
 
 from __future__ import annotations
@@ -29,16 +28,15 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from mailport.adapters import keys
 from mailport.adapters.dynamo_table import (
     Cancelled,
     ConditionFailed,
     DynamoTable,
     as_int,
-    tenant_keys,
     to_ddb,
-    user_pk,
 )
-from mailport.adapters.dynamodb_mailbox import job_partition
+from mailport.adapters.keys import COPYING, QUEUE, STARTING, user_pk
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     HOLDS_SLOT,
@@ -55,11 +53,7 @@ from mailport.domain.migration import (
 )
 from mailport.errors import Conflict
 
-QUEUE = "MIGQ"
-STARTING = "MIGSTART"
 CONTENT_TTL_S = 30 * 86_400
-RUNNING = "MIGRUN"
-COPYING = "MIGCOPY"
 COPY_WAITER_TTL_S = 300  # a job waiting for a copy slot asks every 30 s; 10 misses and it's out
 QUEUE_POSITION_CAP = 100  # jobs ahead counted exactly; more shows as "over 100"
 
@@ -133,7 +127,9 @@ def _folder(item: dict[str, Any]) -> FolderPlan:
 
 
 def _queue_sort_key(job: MigrationJob) -> str:
-    return f"{job.created_at.isoformat()}#{job.tenant_id}#{job.user_id}#{job.job_id}"
+    return keys.queue_order(
+        job.created_at.isoformat(), Owner(job.tenant_id, job.user_id), job.job_id
+    )
 
 
 def _fields(job: MigrationJob) -> dict[str, Any]:
@@ -229,17 +225,17 @@ class DynamoMigrations(DynamoTable):
     """``Migrations`` on the mailport table."""
 
     def _job_key(self, tenant_id: str, user_id: str, job_id: str) -> dict[str, Any]:
-        return self._key(user_pk(Owner(tenant_id, user_id)), f"JOB#{job_id}")
+        return self._key(user_pk(Owner(tenant_id, user_id)), keys.job_sk(job_id))
 
     def create_job(self, job: MigrationJob) -> None:
         """Save a new, queued job."""
         item = {
             "PK": user_pk(Owner(job.tenant_id, job.user_id)),
-            "SK": f"JOB#{job.job_id}",
+            "SK": keys.job_sk(job.job_id),
             "GSI1PK": QUEUE,
             "GSI1SK": _queue_sort_key(job),
-            **tenant_keys(
-                "JOBS", job.tenant_id, job.created_at.isoformat(), job.user_id, job.job_id
+            **keys.tenant_keys(
+                keys.JOBS, job.tenant_id, job.created_at.isoformat(), job.user_id, job.job_id
             ),
             "version": 0,
             **_fields(job),
@@ -257,13 +253,13 @@ class DynamoMigrations(DynamoTable):
     ) -> tuple[list[MigrationJob], str | None]:
         """A page of every job of the tenant, newest first (for its admins)."""
         items, next_cursor = self._tenant_page(
-            "listing the organisation's migrations", "JOBS", tenant_id, limit, cursor
+            "listing the organisation's migrations", keys.JOBS, tenant_id, limit, cursor
         )
         return [_job(i) for i in items], next_cursor
 
     def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
         """One job, or None."""
-        item = self._get(user_pk(owner), f"JOB#{job_id}", "reading the migration")
+        item = self._get(user_pk(owner), keys.job_sk(job_id), "reading the migration")
         return _job(item) if item else None
 
     def list_jobs(self, owner: Owner) -> list[MigrationJob]:
@@ -271,7 +267,7 @@ class DynamoMigrations(DynamoTable):
         items = self._query(
             "listing migrations",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :job)",
-            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":job": "JOB#"}),
+            ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":job": keys.JOB_PREFIX}),
         )
         return sorted((_job(i) for i in items), key=lambda j: j.created_at, reverse=True)
 
@@ -306,7 +302,7 @@ class DynamoMigrations(DynamoTable):
 
     def _counter(self, pk: str, delta: int, limit: int | None = None) -> dict[str, Any]:
         update: dict[str, Any] = {
-            **self._key(pk, "COUNT"),
+            **self._key(pk, keys.COUNT),
             "UpdateExpression": "ADD n :d",
             "ExpressionAttributeValues": to_ddb({":d": delta}),
         }
@@ -333,8 +329,8 @@ class DynamoMigrations(DynamoTable):
                     "saving the migration",
                     [
                         {"Update": update},
-                        {"Update": self._counter(RUNNING, -1)},
-                        {"Update": self._counter(f"{RUNNING}#{job.tenant_id}", -1)},
+                        {"Update": self._counter(keys.running_pk(), -1)},
+                        {"Update": self._counter(keys.running_pk(job.tenant_id), -1)},
                     ],
                 )
             else:
@@ -349,7 +345,7 @@ class DynamoMigrations(DynamoTable):
             self._call(
                 "cancelling the migration",
                 "update_item",
-                **self._key(user_pk(owner), f"JOB#{job_id}"),
+                **self._key(user_pk(owner), keys.job_sk(job_id)),
                 UpdateExpression="SET cancel_requested = :t",
                 ConditionExpression="#s IN (:r, :p)",
                 ExpressionAttributeNames={"#s": "state"},
@@ -410,8 +406,8 @@ class DynamoMigrations(DynamoTable):
                 "starting the migration",
                 [
                     {"Update": update},
-                    {"Update": self._counter(RUNNING, 1, total)},
-                    {"Update": self._counter(f"{RUNNING}#{job.tenant_id}", 1, per_tenant)},
+                    {"Update": self._counter(keys.running_pk(), 1, total)},
+                    {"Update": self._counter(keys.running_pk(job.tenant_id), 1, per_tenant)},
                 ],
             )
         except Cancelled as e:
@@ -442,7 +438,7 @@ class DynamoMigrations(DynamoTable):
             for n in free[:3]:
                 if self._put_slot(n, holder, now_s, until):
                     if holder in waiters:
-                        self._delete_copy_item(f"WAIT#{holder}", holder)
+                        self._delete_copy_item(keys.waiter_sk(holder), holder)
                     return True
         self._wait_in_line(holder, now_s)
         return False
@@ -455,15 +451,20 @@ class DynamoMigrations(DynamoTable):
         for item in self._copy_items():
             if as_int(item.get("until")) < now_s:
                 continue  # a lease or a place in line that ran out
-            sk = str(item["SK"])
-            if sk.startswith("SLOT#"):
-                slots[int(sk.removeprefix("SLOT#"))] = str(item["holder"])
+            slot = keys.slot_of(str(item["SK"]))
+            if slot is not None:
+                slots[slot] = str(item["holder"])
             else:
                 waiters[str(item["holder"])] = as_int(item.get("since"))
         return slots, waiters
 
     def _put_slot(self, n: int, holder: str, now_s: int, until: dt.datetime) -> bool:
-        item = {"PK": COPYING, "SK": f"SLOT#{n}", "holder": holder, "until": int(until.timestamp())}
+        item = {
+            "PK": COPYING,
+            "SK": keys.slot_sk(n),
+            "holder": holder,
+            "until": int(until.timestamp()),
+        }
         try:
             self._call(
                 "taking a copy slot",
@@ -483,7 +484,7 @@ class DynamoMigrations(DynamoTable):
         self._call(
             "waiting for a copy slot",
             "update_item",
-            **self._key(COPYING, f"WAIT#{holder}"),
+            **self._key(COPYING, keys.waiter_sk(holder)),
             UpdateExpression="SET holder = :me, since = if_not_exists(since, :now), #u = :u",
             ExpressionAttributeNames={"#u": "until"},
             ExpressionAttributeValues=to_ddb(
@@ -516,10 +517,10 @@ class DynamoMigrations(DynamoTable):
     def give_copy_slot(self, holder: str) -> None:
         """Free ``holder``'s copy slot and its place in line (none is fine: a retried step)."""
         # The slots only (at most the cap), not the line, which can be 20 times longer.
-        for item in self._copy_items("SLOT#"):
+        for item in self._copy_items(keys.SLOT_PREFIX):
             if item.get("holder") == holder:
                 self._delete_copy_item(str(item["SK"]), holder)
-        self._delete_copy_item(f"WAIT#{holder}", holder)
+        self._delete_copy_item(keys.waiter_sk(holder), holder)
 
     def queued(self, limit: int) -> list[tuple[Owner, str]]:
         """The oldest queued jobs, in registration order."""
@@ -530,16 +531,12 @@ class DynamoMigrations(DynamoTable):
             "reading the migration queue",
             "query",
             TableName=self._table,
-            IndexName="GSI1",
+            IndexName=keys.GSI1,
             KeyConditionExpression="GSI1PK = :q",
             ExpressionAttributeValues=to_ddb({":q": partition}),
             Limit=limit,
         )
-        out: list[tuple[Owner, str]] = []
-        for raw in page.get("Items", []):
-            _, tenant_id, user_id, job_id = str(raw["GSI1SK"]["S"]).rsplit("#", 3)
-            out.append((Owner(tenant_id, user_id), job_id))
-        return out
+        return [keys.queued_of(str(raw["GSI1SK"]["S"])) for raw in page.get("Items", [])]
 
     def starting(self, limit: int) -> list[tuple[Owner, str]]:
         """Jobs given a slot whose execution has not yet saved (normally for a moment)."""
@@ -552,7 +549,7 @@ class DynamoMigrations(DynamoTable):
         """
         kwargs: dict[str, Any] = {
             "TableName": self._table,
-            "IndexName": "GSI1",
+            "IndexName": keys.GSI1,
             "KeyConditionExpression": "GSI1PK = :q AND GSI1SK < :me",
             "ExpressionAttributeValues": to_ddb({":q": QUEUE, ":me": _queue_sort_key(job)}),
             "Select": "COUNT",
@@ -567,24 +564,24 @@ class DynamoMigrations(DynamoTable):
             "listing the migration's messages",
             "query",
             TableName=self._table,
-            IndexName="GSI2",
+            IndexName=keys.GSI2,
             KeyConditionExpression="GSI2PK = :j",
-            ExpressionAttributeValues=to_ddb({":j": job_partition(owner, job_id)}),
+            ExpressionAttributeValues=to_ddb({":j": keys.job_partition(owner, job_id)}),
             Limit=limit,
         )
         return [str(i["GSI2SK"]["S"]) for i in page.get("Items", [])]
 
     def seen_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> set[str]:
         """Which of these contents the job has already imported (BatchGetItem)."""
-        pk = f"JOBFP#{owner.tenant_id}#{owner.user_id}#{job_id}"
-        keys = [to_ddb({"PK": pk, "SK": fp}) for fp in dict.fromkeys(fingerprints)]
+        pk = keys.contents_pk(owner, job_id)
+        wanted = [to_ddb({"PK": pk, "SK": fp}) for fp in dict.fromkeys(fingerprints)]
         return {
-            str(item["SK"]["S"]) for item in self._batch_get("reading the migration", keys, "SK")
+            str(item["SK"]["S"]) for item in self._batch_get("reading the migration", wanted, "SK")
         }
 
     def remember_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> None:
         """Note contents the job imported (TTL: a month)."""
-        pk = f"JOBFP#{owner.tenant_id}#{owner.user_id}#{job_id}"
+        pk = keys.contents_pk(owner, job_id)
         expires = int(time.time()) + CONTENT_TTL_S
         self._batch_write(
             "saving the migration",
@@ -599,20 +596,24 @@ class DynamoMigrations(DynamoTable):
         items = self._query(
             "listing IMAP templates",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :t)",
-            ExpressionAttributeValues=to_ddb({":pk": f"TENANT#{tenant_id}", ":t": "IMAPTPL#"}),
+            ExpressionAttributeValues=to_ddb(
+                {":pk": keys.tenant_pk(tenant_id), ":t": keys.TEMPLATE_PREFIX}
+            ),
         )
         return sorted((_template(i) for i in items), key=lambda t: t.name.casefold())
 
     def get_template(self, tenant_id: str, template_id: str) -> ImapTemplate | None:
         """One template of the tenant, or None."""
-        item = self._get(f"TENANT#{tenant_id}", f"IMAPTPL#{template_id}", "reading the template")
+        item = self._get(
+            keys.tenant_pk(tenant_id), keys.template_sk(template_id), "reading the template"
+        )
         return _template(item) if item else None
 
     def put_template(self, tenant_id: str, template: ImapTemplate, *, replace: bool) -> bool:
         """Create a template, or (``replace``) change one that exists."""
         item = {
-            "PK": f"TENANT#{tenant_id}",
-            "SK": f"IMAPTPL#{template.template_id}",
+            "PK": keys.tenant_pk(tenant_id),
+            "SK": keys.template_sk(template.template_id),
             "type": "imap_template",
             "template_id": template.template_id,
             "name": template.name,
@@ -639,7 +640,7 @@ class DynamoMigrations(DynamoTable):
             self._call(
                 "deleting the IMAP template",
                 "delete_item",
-                **self._key(f"TENANT#{tenant_id}", f"IMAPTPL#{template_id}"),
+                **self._key(keys.tenant_pk(tenant_id), keys.template_sk(template_id)),
                 ConditionExpression="attribute_exists(PK)",
             )
         except ConditionFailed:

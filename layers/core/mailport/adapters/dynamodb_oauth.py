@@ -1,12 +1,11 @@
-"""OAuth sign-in flows and connections on the mailport table.
+"""OAuth sign-in flows and connections on the mailport table (key format:
+``mailport.adapters.keys``).
 
-Items:
-
-* ``OAUTHFLOW#<state>`` / ``FLOW`` — a sign-in in progress: who started it, the hash of their
-  browser's cookie, msal's flow details. Deleted when the callback uses it (so a replayed
-  callback finds nothing); TTL ``expires_at`` removes abandoned ones.
-* ``USER#<t>#<u>`` / ``OAUTH#<id>`` — a connection: the mailbox address, msal's account id,
-  status and the token cache sealed with KMS. Saves are conditional on ``version``.
+* A sign-in in progress: who started it, the hash of their browser's cookie, msal's flow
+  details. Deleted when the callback uses it (so a replayed callback finds nothing); TTL
+  ``expires_at`` removes abandoned ones.
+* A connection: the mailbox address, msal's account id, status and the token cache sealed with
+  KMS. Saves are conditional on ``version``.
 """
 
 from __future__ import annotations
@@ -16,21 +15,18 @@ import datetime as dt
 import json
 from typing import Any
 
+from mailport.adapters import keys
 from mailport.adapters.dynamo_table import (
     ConditionFailed,
     DynamoTable,
     as_int,
     from_ddb,
     to_ddb,
-    user_pk,
 )
+from mailport.adapters.keys import flow_key, user_pk
 from mailport.domain.mailbox import Owner
 from mailport.domain.oauth import ConnectionStatus, OAuthConnection, OAuthFlow
 from mailport.errors import Conflict
-
-
-def _flow_key(state: str) -> tuple[str, str]:
-    return f"OAUTHFLOW#{state}", "FLOW"
 
 
 def _connection(item: dict[str, Any]) -> OAuthConnection:
@@ -54,7 +50,7 @@ class DynamoOAuth(DynamoTable):
 
     def put_flow(self, flow: OAuthFlow) -> None:
         """Keep a new flow until it is used or expires."""
-        pk, sk = _flow_key(flow.state)
+        pk, sk = flow_key(flow.state)
         item = {
             "PK": pk,
             "SK": sk,
@@ -77,7 +73,7 @@ class DynamoOAuth(DynamoTable):
 
     def take_flow(self, state: str) -> OAuthFlow | None:
         """Delete and return the flow: the one caller that gets it is the one to use it."""
-        pk, sk = _flow_key(state)
+        pk, sk = flow_key(state)
         got = self._call(
             "finishing the sign-in",
             "delete_item",
@@ -107,7 +103,7 @@ class DynamoOAuth(DynamoTable):
             "listing Microsoft 365 connections",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
             ExpressionAttributeValues=to_ddb(
-                {":pk": user_pk(Owner(tenant_id, user_id)), ":c": "OAUTH#"}
+                {":pk": user_pk(Owner(tenant_id, user_id)), ":c": keys.CONNECTION_PREFIX}
             ),
         )
         return sorted((_connection(i) for i in items), key=lambda c: c.created_at)
@@ -118,7 +114,7 @@ class DynamoOAuth(DynamoTable):
         """One connection, or None."""
         item = self._get(
             user_pk(Owner(tenant_id, user_id)),
-            f"OAUTH#{connection_id}",
+            keys.connection_sk(connection_id),
             "reading the Microsoft 365 connection",
         )
         return _connection(item) if item else None
@@ -128,7 +124,7 @@ class DynamoOAuth(DynamoTable):
         c = connection
         item = {
             "PK": user_pk(Owner(c.tenant_id, c.user_id)),
-            "SK": f"OAUTH#{c.connection_id}",
+            "SK": keys.connection_sk(c.connection_id),
             "type": "oauth_connection",
             "connection_id": c.connection_id,
             "tenant_id": c.tenant_id,
@@ -163,5 +159,5 @@ class DynamoOAuth(DynamoTable):
         self._call(
             "removing the Microsoft 365 connection",
             "delete_item",
-            **self._key(user_pk(Owner(tenant_id, user_id)), f"OAUTH#{connection_id}"),
+            **self._key(user_pk(Owner(tenant_id, user_id)), keys.connection_sk(connection_id)),
         )

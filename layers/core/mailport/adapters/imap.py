@@ -270,7 +270,7 @@ class _CappedIMAP4(imaplib.IMAP4):
     def _simple_command(self, name: str, *args: Any) -> tuple[str, list[Any]]:
         """As imaplib's, but STARTTLS must be answered OK and nothing more: imaplib would
         drop bytes pipelined after the OK with its read buffer; they are refused instead,
-        as the POP3 adapter does (``_Wire.upgrade``).
+        as the POP3 adapter does (``pop3.wire.Wire.upgrade``).
         """
         if name != "STARTTLS":
             return super()._simple_command(name, *args)  # type: ignore[misc,no-any-return]

@@ -7,13 +7,12 @@ import struct
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mailport.adapters.aws_errors import translate
-from mailport.adapters.clients import LazyClient
+from mailport.adapters.clients import ClientSource
 from mailport.errors import StorageError
 
 # KMS refuses to decrypt when the context differs from the one used to encrypt, so a
@@ -36,9 +35,9 @@ class SecretUnreadable(StorageError):
 class KmsSecretBox:
     """``SecretBox`` on a KMS key: encrypt and decrypt small secrets (passwords, tokens)."""
 
-    def __init__(self, key_id: str, *, session: boto3.session.Session | None = None) -> None:
+    def __init__(self, key_id: str, *, client: ClientSource) -> None:
         self._key_id = key_id
-        self._client = LazyClient("kms", session)  # most functions never open a secret
+        self._client = client  # called when needed: most functions never open a secret
 
     @property
     def _kms(self) -> Any:

@@ -14,10 +14,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
+from mailport.adapters.clients import ClientSource
 from mailport.domain.oauth import (
     AccessToken,
     OAuthDenied,
@@ -64,11 +64,11 @@ class SecretsManagerAppCredentials:
         self,
         secret_id: str,
         *,
-        session: boto3.session.Session | None = None,
+        client: ClientSource,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._secret_id = secret_id
-        self._session = session or boto3.session.Session()
+        self._client = client
         self._clock = clock
         self._kept: tuple[float, tuple[str, str]] | None = None
         self._lock = threading.Lock()
@@ -84,9 +84,7 @@ class SecretsManagerAppCredentials:
 
     def _read(self) -> tuple[str, str]:
         try:
-            raw = self._session.client("secretsmanager").get_secret_value(SecretId=self._secret_id)[
-                "SecretString"
-            ]
+            raw = self._client().get_secret_value(SecretId=self._secret_id)["SecretString"]
         except (ClientError, BotoCoreError) as e:
             raise translate(e, "reading the Microsoft 365 app registration") from e
         try:

@@ -6,11 +6,10 @@ import base64
 import hashlib
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
+from mailport.adapters.clients import ClientSource
 from mailport.domain.uploads import Fetched, ObjectRef
 from mailport.errors import NotFound
 
@@ -42,15 +41,13 @@ def _read(s3: Any, what: str, gone: str, **kwargs: Any) -> tuple[bytes, str]:
 class S3RawStore:
     """``RawStore`` on a bucket: bytes in, the same bytes out."""
 
-    def __init__(
-        self,
-        bucket: str,
-        *,
-        session: boto3.session.Session | None = None,
-        client: Any = None,
-    ) -> None:
+    def __init__(self, bucket: str, *, client: ClientSource) -> None:
         self._bucket = bucket
-        self._s3: Any = client or (session or boto3.session.Session()).client("s3")
+        self._client = client
+
+    @property
+    def _s3(self) -> Any:
+        return self._client()
 
     def put(self, key: str, raw: bytes, origin: ObjectRef | None = None) -> None:
         """Store ``raw`` under ``key``; S3 checks the SHA-256 we send (no silent corruption).
@@ -116,15 +113,19 @@ class S3RawStore:
 
 
 class S3UploadBucket:
-    """``UploadObjects`` on the upload bucket: presigned POSTs and reading what arrived."""
+    """``UploadObjects`` on the upload bucket: presigned POSTs and reading what arrived.
 
-    def __init__(self, bucket: str, *, session: boto3.session.Session | None = None) -> None:
+    ``client`` must sign with SigV4 (``Clients.s3_presign``): S3 refuses SigV2 on buckets
+    created after June 2020.
+    """
+
+    def __init__(self, bucket: str, *, client: ClientSource) -> None:
         self._bucket = bucket
-        # SigV4 named: boto3 still signs presigned POSTs with SigV2 by default where a region
-        # allows it, and S3 refuses SigV2 on buckets created after June 2020 (this stack's).
-        self._s3: Any = (session or boto3.session.Session()).client(
-            "s3", config=Config(signature_version="s3v4")
-        )
+        self._client = client
+
+    @property
+    def _s3(self) -> Any:
+        return self._client()
 
     def presign(self, key: str, size: int, expires_s: int) -> dict[str, Any]:
         """A presigned POST for exactly ``key`` and exactly ``size`` bytes."""

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
+from mailport.adapters.clients import ClientSource
 
 
 class SesMailer:
     """``Mailer`` on SES ``SendRawEmail`` (the message is built by the domain, headers safe)."""
 
-    def __init__(self, *, session: boto3.session.Session | None = None) -> None:
-        self._session = session or boto3.session.Session()
+    def __init__(self, *, client: ClientSource) -> None:
+        self._client = client
 
-    @functools.cached_property
+    @property
     def _ses(self) -> Any:
-        return self._session.client("ses")
+        return self._client()
 
     def send(self, sender: str, to: str, raw: bytes) -> None:
         """Send one message."""

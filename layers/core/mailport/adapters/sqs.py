@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
-from mailport.adapters.clients import LazyClient
+from mailport.adapters.clients import ClientSource
 from mailport.domain.accounts import FetchRequest
 from mailport.errors import TransientError
 
@@ -23,10 +22,9 @@ _PARALLEL = 8  # batches in flight at once (boto3 clients are thread-safe)
 class SqsFetchQueue:
     """``FetchQueue`` on an SQS queue: batches of 10, each message with its own delay."""
 
-    def __init__(self, queue_url: str, *, session: boto3.session.Session | None = None) -> None:
+    def __init__(self, queue_url: str, *, client: ClientSource) -> None:
         self._url = queue_url
-        # Only the API's "fetch now" and the POP functions send.
-        self._client = LazyClient("sqs", session)
+        self._client = client  # called when needed: only "fetch now" and the POP functions send
 
     @property
     def _sqs(self) -> Any:

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
+from mailport.adapters.clients import ClientSource
 
 
 class SfnExecutions:
     """``Executions`` on the migration state machine."""
 
-    def __init__(
-        self, state_machine_arn: str, *, session: boto3.session.Session | None = None
-    ) -> None:
+    def __init__(self, state_machine_arn: str, *, client: ClientSource) -> None:
         self._arn = state_machine_arn
-        self._session = session or boto3.session.Session()
+        self._client = client
 
-    @functools.cached_property
+    @property
     def _sfn(self) -> Any:
-        return self._session.client("stepfunctions")
+        return self._client()
 
     def start(self, name: str, payload: Mapping[str, Any]) -> bool:
         """Start an execution; an existing one of the same name (a retry) is not an error.

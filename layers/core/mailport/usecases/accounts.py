@@ -24,20 +24,13 @@ from mailport.domain.accounts import (
 from mailport.domain.mailbox import Owner, SystemFolder
 from mailport.domain.remote import Credentials, ServerAddress
 from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
-from mailport.ports import Accounts, FetchQueue, PopConnector, SecretBox
+from mailport.ports import AccountStore, FetchQueue, PopConnector, RunLedger, SecretBox
 from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
 
 log = logging.getLogger(__name__)
 
-# Longer than the fetch worker's timeout (template.yaml), so a live run never loses its lease;
-# a dead worker's lease runs out and the next run takes over.
-LEASE_S = 960
 MAX_RUNS_LISTED = 50
-
-
-def secret_context(owner: Owner, account_id: str) -> dict[str, str]:
-    """KMS encryption context: a password sealed for one account opens for no other."""
-    return {"tenant": owner.tenant_id, "user": owner.user_id, "account": account_id}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +46,10 @@ class AccountService:
 
     def __init__(
         self,
-        accounts: Accounts,
+        accounts: AccountStore,
         mailbox: MailboxService,
         *,
+        runs: RunLedger,
         connector: PopConnector,
         secrets: SecretBox,
         queue: FetchQueue,
@@ -63,6 +57,7 @@ class AccountService:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._accounts = accounts
+        self._runs = runs
         self._mailbox = mailbox
         self._connector = connector
         self._secrets = secrets
@@ -146,11 +141,11 @@ class AccountService:
             status=RunStatus.RUNNING,
             started_at=now,
         )
-        if not self._accounts.begin_run(owner, account_id, run, LEASE_S, None):
+        if not self._runs.begin_run(owner, account_id, run, LEASE_S, None):
             raise FetchInProgress(
                 "a fetch of this account is already running; its result will be in the history"
             )
-        close_stale_run(self._accounts, owner, account, now)
+        close_stale_run(self._runs, owner, account, now)
         request = FetchRequest(
             owner.tenant_id, owner.user_id, account_id, RunTrigger.MANUAL, run_id=run.run_id
         )
@@ -173,7 +168,7 @@ class AccountService:
                 last_error_code=e.code,
                 last_error=failed.error,
             )
-            self._accounts.finish_run(owner, account, failed, state, disable=False, record=True)
+            self._runs.finish_run(owner, account, failed, state, disable=False, record=True)
             raise
         return run
 
@@ -186,7 +181,7 @@ class AccountService:
             raise ValidationFailed("limit must be a number") from e
         if not 1 <= count <= MAX_RUNS_LISTED:
             raise ValidationFailed(f"limit must be from 1 to {MAX_RUNS_LISTED}")
-        runs = self._accounts.list_runs(owner, account_id, count)
+        runs = self._runs.list_runs(owner, account_id, count)
         state, now = account.state, self._clock()
         if state.running(now) and all(r.run_id != state.running_run_id for r in runs):
             live = FetchRun(
@@ -216,14 +211,3 @@ class FetchInProgress(Conflict):
     """A run of the account holds its lease."""
 
     code = "fetch_in_progress"
-
-
-def close_stale_run(
-    accounts: Accounts, owner: Owner, account: PopAccount, now: dt.datetime
-) -> None:
-    """A run that held an expired lease died with its worker: say so in its record."""
-    stale = account.state.running_run_id
-    if stale and not account.state.running(now):
-        accounts.fail_stale_run(
-            owner, account.account_id, stale, "the fetch was interrupted; the next one continues"
-        )

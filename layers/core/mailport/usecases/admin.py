@@ -11,7 +11,7 @@ import logging
 from dataclasses import replace
 
 from mailport.domain.mailbox import Owner
-from mailport.ports import Accounts, Migrations
+from mailport.ports import AccountStore, Migrations
 from mailport.usecases.accounts import AccountService
 from mailport.usecases.mailbox import page_size
 from mailport.usecases.migration import MigrationService
@@ -25,7 +25,7 @@ class AdminService:
     def __init__(
         self,
         migrations: Migrations,
-        accounts: Accounts,
+        accounts: AccountStore,
         *,
         migration_service: MigrationService,
         account_service: AccountService,

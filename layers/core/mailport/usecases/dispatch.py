@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from mailport.domain.accounts import SCHEDULE_WINDOW_S, FetchRequest, RunTrigger
-from mailport.ports import Accounts, FetchQueue
+from mailport.ports import FetchQueue, Schedule
 
 MINUTES = SCHEDULE_WINDOW_S // 60
 SEND_CHUNK = 500  # requests handed to the queue at a time (it batches them by 10)
@@ -33,13 +33,13 @@ class Dispatcher:
 
     def __init__(
         self,
-        accounts: Accounts,
+        schedule: Schedule,
         queue: FetchQueue,
         *,
         window_s: int = SCHEDULE_WINDOW_S,
         parallelism: int = MINUTES,
     ) -> None:
-        self._accounts = accounts
+        self._schedule = schedule
         self._queue = queue
         self._parallelism = max(1, min(MINUTES, parallelism))
         # The local stack may run the schedule more often; delays shrink in proportion.
@@ -54,7 +54,7 @@ class Dispatcher:
     def _minute(self, minute: int, tick: str) -> int:
         pending: list[FetchRequest] = []
         sent = 0
-        for owner, account_id, second in self._accounts.due(minute):
+        for owner, account_id, second in self._schedule.due(minute):
             pending.append(
                 FetchRequest(
                     owner.tenant_id,

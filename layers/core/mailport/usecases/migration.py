@@ -1,10 +1,9 @@
-"""IMAP migration: the API's use-cases (preview, queue, cancel, revert), the scheduler that
-starts queued jobs, and the state machine's steps (plan, copy a chunk, finalize, roll back,
-notify, continue as new).
+"""IMAP migration, the API side: the use-cases (preview, queue, cancel, revert) and the
+scheduler that starts queued jobs. The state machine's steps are ``migration_runner``'s; what
+both sides use is in ``migration_shared``.
 
-The job item is the single source of truth: Step Functions passes only the job's reference and
-a small cursor, so credentials never enter the execution history, and every step reads the
-latest checkpoint (a retried step carries on from where the last one saved).
+The job item is the single source of truth: an execution gets only the job's reference
+(``workflow.ExecutionInput``), so credentials never enter the execution history.
 """
 
 from __future__ import annotations
@@ -14,35 +13,23 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from mailport.domain.mailbox import (
-    Owner,
-)
-from mailport.domain.message import MAX_BYTES
+from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     ACTIVE,
-    MAX_FOLDERS,
     TERMINAL,
-    FolderMapping,
     JobError,
     JobNotCancellable,
     JobNotRevertible,
     JobState,
     MigrationJob,
     SourceServer,
-    map_folders,
     new_job_id,
     pace_for,
     parse_connection,
     parse_template,
-)
-from mailport.domain.oauth import OAuthNotConfigured, SignInRequired
-from mailport.domain.remote import (
-    Credentials,
-    ImapFolder,
-    ServerAddress,
 )
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
@@ -53,75 +40,29 @@ from mailport.ports import (
     Migrations,
     SecretBox,
 )
+from mailport.usecases.migration_shared import (
+    JobCancelled,
+    MigrationConfig,
+    SourceLogin,
+    job_ref,
+    owner_of,
+    secret_context,
+    survey,
+)
+from mailport.workflow import ErrorName, ExecutionInput, Mode
 
 log = logging.getLogger(__name__)
 
 STALLED_AFTER_S = 60  # a claimed job whose execution never saved: started again after this
 
-
-class JobCancelled(MailportError):
-    """The user cancelled the job: the state machine rolls it back."""
-
-    code = "cancelled"
-
-
-@dataclass(frozen=True, slots=True)
-class MigrationConfig:
-    """Limits and sizes (settings.py reads them from the environment)."""
-
-    max_running: int = 50  # jobs running at once, overall
-    max_per_tenant: int = 10  # and per tenant
-    # Of the running jobs, how many copy at once. A job waits in its state machine for a
-    # slot, so the number running only decides how long each takes, never the peak load on
-    # the table's write quota and the account's Lambda concurrency (docs/capacity.md).
-    max_copying: int = 50
-    copy_wait_s: int = 30  # then asks again
-    copy_lease_s: float = 600.0  # the worker's timeout (template.yaml): no chunk outlives it
-    # Per CopyChunk step. Memory is bounded by the batch, not the chunk, so chunks can be
-    # big: fewer state transitions (≈ 2 per chunk) and Lambda invocations per message.
-    chunk_messages: int = 2000
-    chunk_bytes: int = 512 * 1024 * 1024
-    chunk_seconds: float = 300.0  # well inside the worker's 600 s timeout
-    cutoff_grace_s: float = 120.0  # then a session still busy is cut (300 + 120 < 600)
-    batch_messages: int = 100  # a checkpoint after each batch inside a chunk
-    batch_bytes: int = 32 * 1024 * 1024
-    chunks_per_execution: int = 1000  # ≈ 7 history events each: far below 25,000
-    store_concurrency: int = 8
-    rollback_seconds: float = 300.0
-    max_pause_s: int = 900  # a long pace wait is taken in steps, so a cancel is seen
-    max_bytes: int = MAX_BYTES
-    ca_file: str | None = None
-    daily_bytes_override: int | None = None  # local stack only: exercise pacing
-    assumed_bytes_per_s: float = 2 * 1024 * 1024  # the preview's estimate before any rate
-    notice_sender: str | None = None  # an SES identity: notices are also emailed
-    index_settle_s: float = 1.0  # GSIs are eventually consistent (typically well under 1 s)
-    microsoft_host: str = "outlook.office365.com"  # Exchange Online's IMAP endpoint
-    microsoft_port: int = 993
-
-
-def secret_context(job: MigrationJob) -> dict[str, str]:
-    """KMS encryption context of a job's password: it opens for this job only."""
-    return {"tenant": job.tenant_id, "user": job.user_id, "job": job.job_id}
-
-
-def job_ref(job: MigrationJob) -> dict[str, str | int]:
-    """What an execution knows of its job (no secret); ``resumes``: which run of the job it
-    is (a step of an earlier run leaves a resumed job alone).
-    """
-    return {
-        "job_id": job.job_id,
-        "tenant_id": job.tenant_id,
-        "user_id": job.user_id,
-        "resumes": job.resumes,
-    }
-
-
-def owner_of(ref: Mapping[str, Any]) -> tuple[Owner, str]:
-    """The owner and job id from an execution's ``job`` reference."""
-    try:
-        return Owner(str(ref["tenant_id"]), str(ref["user_id"])), str(ref["job_id"])
-    except KeyError as e:
-        raise ValidationFailed(f"the job reference lacks {e.args[0]}") from e
+__all__ = [  # the shared names callers (wiring, bench, tests) have always imported from here
+    "JobCancelled",
+    "MigrationConfig",
+    "MigrationService",
+    "Scheduler",
+    "job_ref",
+    "launch_name",
+]
 
 
 def launch_name(job: MigrationJob) -> str:
@@ -129,65 +70,6 @@ def launch_name(job: MigrationJob) -> str:
     resumed job gets a new execution while a repeated start of the same one is refused.
     """
     return job.job_id if job.resumes == 0 else f"{job.job_id}-resume{job.resumes}"
-
-
-def credentials_for(
-    job_or_owner: MigrationJob | Owner,
-    server: SourceServer,
-    password: str,
-    tokens: AccessTokens | None,
-) -> Credentials:
-    """How to log in to a source: its password, or a fresh OAuth token for Microsoft 365."""
-    if server.connection_id is None:
-        return Credentials(server.username, password)
-    if tokens is None:
-        raise ValidationFailed("Microsoft 365 sign-in is not set up on this service")
-    try:
-        return tokens.mailbox_token(
-            job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id
-        )
-    except OAuthNotConfigured as e:
-        # The app registration was removed: a job waits (and is not rolled back) until it
-        # is set up again and the user signs in again.
-        raise SignInRequired(f"{e.message}; sign in again once it is") from e
-
-
-def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:
-    """Where to connect for a source (with the extra CA the local stack trusts)."""
-    return ServerAddress(
-        server.host, server.port, server.ssl, ca_file, any_port=server.kind == "template"
-    )
-
-
-# -- surveying a source -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Survey:
-    """A source folder, examined, with its target and sizes."""
-
-    mapping: FolderMapping
-    folder: ImapFolder
-    bytes: int
-    oversize: int
-
-
-def survey(session: ImapMailbox, max_bytes: int) -> list[Survey]:
-    """Examine every folder to copy: UIDVALIDITY, UIDNEXT (the snapshot), count and sizes."""
-    folders = session.folders()
-    if len(folders) > MAX_FOLDERS:
-        raise ValidationFailed(f"the mailbox has more than {MAX_FOLDERS} folders")
-    out: list[Survey] = []
-    for mapping in map_folders(folders):
-        if mapping.skip_reason:
-            out.append(Survey(mapping, mapping.source, 0, 0))
-            continue
-        folder = session.examine(mapping.source)
-        sizes = session.sizes(1, folder.uidnext - 1) if folder.messages else {}
-        small = [s for s in sizes.values() if s < max_bytes]
-        folder = replace(folder, messages=len(sizes))
-        out.append(Survey(mapping, folder, sum(small), len(sizes) - len(small)))
-    return out
 
 
 # -- the API side ---------------------------------------------------------------------------
@@ -257,10 +139,8 @@ class MigrationService:
 
     @contextlib.contextmanager
     def _session(self, owner: Owner, server: SourceServer, password: str) -> Iterator[ImapMailbox]:
-        session = self._connector.open(
-            server_address(server, self._config.ca_file),
-            credentials_for(owner, server, password, self._tokens),
-        )
+        login = SourceLogin(self._connector, self._tokens, self._config.ca_file)
+        session = login.open(owner, server, password)
         try:
             yield session
         finally:
@@ -418,9 +298,8 @@ class MigrationService:
         reverting = replace(job, state=JobState.REVERTING, executions=job.executions + 1)
         saved = self._migrations.save_job(reverting)
         try:
-            self._executions.start(
-                f"{job.job_id}-revert{saved.executions}", {"job": job_ref(job), "mode": "revert"}
-            )
+            start: ExecutionInput = {"job": job_ref(job), "mode": Mode.REVERT}
+            self._executions.start(f"{job.job_id}-revert{saved.executions}", start)
         except MailportError:
             self._migrations.save_job(replace(saved, state=JobState.COMPLETED))
             raise
@@ -542,7 +421,7 @@ class Scheduler:
         self.start_next()
 
     def _recover(self, job: MigrationJob, name: str) -> None:
-        mode = "revert" if job.state is JobState.REVERTING else "rollback"
+        mode = Mode.REVERT if job.state is JobState.REVERTING else Mode.ROLLBACK
         if job.executions >= 5:  # noqa: PLR2004 - attempts before giving up visibly
             failed = replace(
                 job,
@@ -554,13 +433,12 @@ class Scheduler:
             # The user is told as after any rollback that could not finish: an execution
             # that only sends that notice (the worker's notify step). Started first (its name
             # makes a repeat a no-op), so a failure in between can't leave the user untold.
-            self._executions.start(f"{job.job_id}-giveup", {"job": job_ref(job), "mode": "give_up"})
+            give_up: ExecutionInput = {"job": job_ref(job), "mode": Mode.GIVE_UP}
+            self._executions.start(f"{job.job_id}-giveup", give_up)
             self._migrations.save_job(replace(failed, slot=False), release=job.slot)
             return
         log.warning("execution ended early: recovering", extra={"job_id": job.job_id})
         saved = self._migrations.save_job(replace(job, executions=job.executions + 1))
-        error = {"Error": "ExecutionEnded", "Cause": f"the execution {name} ended early"}
-        self._executions.start(
-            f"{job.job_id}-{mode}{saved.executions}",
-            {"job": job_ref(job), "mode": mode, "error": error},
-        )
+        error = {"Error": ErrorName.EXECUTION_ENDED, "Cause": f"the execution {name} ended early"}
+        recovery: ExecutionInput = {"job": job_ref(job), "mode": mode, "error": error}
+        self._executions.start(f"{job.job_id}-{mode}{saved.executions}", recovery)

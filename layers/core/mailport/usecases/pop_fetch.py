@@ -1,4 +1,5 @@
-"""One fetch of one POP account, and the 10-minute dispatcher that queues them.
+"""The fetch worker's use-case: one run of one POP account as a queued request asks (the
+schedule's, a continuation's, "fetch now"), or clearing a deleted account's records.
 
 Order of a run, and why nothing is lost or imported twice:
 
@@ -65,10 +66,18 @@ from mailport.domain.remote import (
 )
 from mailport.domain.rules import Rule
 from mailport.errors import MailportError, StorageError
-from mailport.ports import Accounts, FetchQueue, PopConnector, PopMailbox, SecretBox
-from mailport.usecases.accounts import LEASE_S, close_stale_run, secret_context
+from mailport.ports import (
+    AccountStore,
+    FetchQueue,
+    PopConnector,
+    PopMailbox,
+    Receipts,
+    RunLedger,
+    SecretBox,
+)
 from mailport.usecases.budget import ByteBudget
 from mailport.usecases.importing import Importer, ImportRequest
+from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +132,11 @@ class PopFetcher:
 
     def __init__(
         self,
-        accounts: Accounts,
+        accounts: AccountStore,
         connector: PopConnector,
         *,
+        runs: RunLedger,
+        receipts: Receipts,
         secrets: SecretBox,
         importer: Importer,
         queue: FetchQueue,
@@ -136,6 +147,8 @@ class PopFetcher:
     ) -> None:
         """``budget``: shared by every run this fetcher makes (made from ``config``)."""
         self._accounts = accounts
+        self._runs = runs
+        self._receipts = receipts
         self._connector = connector
         self._secrets = secrets
         self._importer = importer
@@ -156,7 +169,7 @@ class PopFetcher:
             return None  # deleted since it was queued
         now = self._clock()
         if request.trigger is RunTrigger.MANUAL:
-            if not self._accounts.claim_run(owner, account.account_id, request.run_id):
+            if not self._runs.claim_run(owner, account.account_id, request.run_id):
                 return None  # a second delivery of the same request
             run = FetchRun(
                 request.run_id,
@@ -176,11 +189,11 @@ class PopFetcher:
                 RunStatus.RUNNING,
                 now,
             )
-            if not self._accounts.begin_run(
+            if not self._runs.begin_run(
                 owner, account.account_id, run, LEASE_S, request.tick or run.run_id
             ):
                 return None  # another run holds the lease, or this tick ran already
-            close_stale_run(self._accounts, owner, account, now)
+            close_stale_run(self._runs, owner, account, now)
         return self._run(owner, account, run)
 
     def _forget(self, owner: Owner, request: FetchRequest) -> None:
@@ -288,7 +301,7 @@ class PopFetcher:
         entries: Sequence[PopEntry],
         tally: _Tally,
     ) -> set[int]:
-        seen = self._accounts.imported(owner, account.account_id)
+        seen = self._receipts.imported(owner, account.account_id)
         wanted: list[PopEntry] = []
         to_delete: list[int] = []
         for entry in entries:
@@ -346,7 +359,7 @@ class PopFetcher:
         if not whole or not listed or not gone:
             return
         try:
-            self._accounts.drop_receipts(owner, account.account_id, gone)
+            self._receipts.drop_receipts(owner, account.account_id, gone)
         except MailportError:
             # Housekeeping: the import succeeded; the next run with new mail tries again.
             log.warning(
@@ -492,7 +505,7 @@ class PopFetcher:
 
     def _flush(self, owner: Owner, account: PopAccount, tally: _Tally) -> None:
         if tally.receipts:
-            self._accounts.record(owner, account.account_id, tally.receipts)
+            self._receipts.record(owner, account.account_id, tally.receipts)
             tally.receipts.clear()
 
     # ------------------------------------------------------------------ bookkeeping
@@ -529,7 +542,7 @@ class PopFetcher:
             or run.status is RunStatus.FAILED
             or any(dataclasses.astuple(run.counts))
         )
-        self._accounts.finish_run(owner, account, run, state, disable=disable, record=record)
+        self._runs.finish_run(owner, account, run, state, disable=disable, record=record)
         return disable
 
     def _notify(

@@ -1,0 +1,213 @@
+"""Opening a POP3 session (the ``PopConnector`` port): dial, TLS or STLS, log in, CAPA.
+
+TLS is always verified (hostname included). Without implicit TLS the server must offer and
+complete STLS before any credential is sent. Failures become ``Remote*`` errors here, at the
+boundary; login errors never contain the password or token.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+
+from mailport.adapters.net import Resolve, connect_vetted
+from mailport.adapters.pop3.parser import cap, parse_capa
+from mailport.adapters.pop3.session import DEFAULT_MAX_BYTES, PIPELINE_WINDOW, Pop3Session
+from mailport.adapters.pop3.wire import Negative, SocketLike, Wire, boundary
+from mailport.domain.network import NetworkPolicy
+from mailport.domain.remote import (
+    Credentials,
+    RemoteAuthFailed,
+    RemoteTlsError,
+    RemoteTransient,
+    ServerAddress,
+)
+from mailport.errors import MailportError
+
+__all__ = ["Dial", "Pop3Connector", "WrapTls"]
+
+Dial = Callable[[ServerAddress], SocketLike]
+WrapTls = Callable[[SocketLike, ServerAddress], SocketLike]
+
+_CAPA_CAP = 64 << 10
+_TRANSIENT_CODES = ("[IN-USE]", "[LOGIN-DELAY]", "[SYS/TEMP]")
+
+
+@contextlib.contextmanager
+def _handshake(where: str) -> Iterator[None]:
+    """A TLS handshake the server ends by closing: it does not speak TLS there (a plain port
+    given as the SSL one) - a TLS problem for the user, not a dropped line.
+    """
+    try:
+        yield
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError) as e:
+        raise RemoteTlsError(
+            f"POP3 server {where} closed the connection during the TLS handshake; "
+            "check the port and the SSL setting"
+        ) from e
+
+
+def _default_wrap(sock: SocketLike, server: ServerAddress) -> SocketLike:
+    """Verified TLS (certificate chain and host name) over ``sock``."""
+    if not isinstance(sock, socket.socket):
+        raise TypeError("TLS needs a real socket")
+    try:
+        context = ssl.create_default_context(cafile=server.ca_file)
+    except OSError as e:
+        raise RemoteTlsError(f"cannot load the CA file: {cap(str(e))}") from e
+    return context.wrap_socket(sock, server_hostname=server.host)
+
+
+def _capabilities(wire: Wire) -> frozenset[str]:
+    """CAPA as a set of capability names (empty when the server has no CAPA)."""
+    wire.send([b"CAPA"])
+    try:
+        wire.status()
+    except Negative:
+        return frozenset()
+    return parse_capa(wire.listing(_CAPA_CAP))
+
+
+def _argument(value: str, what: str) -> bytes:
+    if any(c in value for c in "\r\n\0"):
+        raise RemoteAuthFailed(f"the {what} contains a line break or NUL")
+    return value.encode("utf-8")
+
+
+def _login_error(e: Negative, credentials: Credentials) -> MailportError:
+    text = e.text
+    for secret in (credentials.password, credentials.oauth2_token):
+        if secret:
+            text = text.replace(secret, "***")
+    if any(code in text.upper() for code in _TRANSIENT_CODES):
+        return RemoteTransient(f"the POP3 server refused the login for now: {text}")
+    return RemoteAuthFailed(f"POP3 login failed for {credentials.username!r}: {text}")
+
+
+def _user_pass(wire: Wire, credentials: Credentials) -> None:
+    user = _argument(credentials.username, "user name")
+    password = _argument(credentials.password, "password")
+    try:
+        wire.send([b"USER " + user])
+        wire.status()
+        wire.send([b"PASS " + password])
+        wire.status()
+    except Negative as e:
+        # Not chained: the server's text is already in the message, scrubbed of secrets.
+        raise _login_error(e, credentials) from None
+
+
+def _xoauth2(wire: Wire, credentials: Credentials) -> None:
+    """AUTH XOAUTH2 without an initial response (tokens exceed the 255-octet line limit)."""
+    user = _argument(credentials.username, "user name").decode()
+    token = _argument(credentials.oauth2_token, "token").decode()
+    sasl = base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode())
+    try:
+        wire.send([b"AUTH XOAUTH2"])
+        if wire.reply()[0] != "+":
+            raise Negative("XOAUTH2 is not available")
+        wire.send([sasl])
+        kind, text = wire.reply()
+        if kind == "+":  # error details (base64 JSON): answer empty, then comes -ERR
+            wire.send([b""])
+            kind, text = wire.reply()
+        if kind != "+OK":
+            raise Negative(text)
+    except Negative as e:
+        raise _login_error(e, credentials) from None
+
+
+class Pop3Connector:
+    """Opens verified-TLS, authenticated POP3 sessions (``PopConnector``).
+
+    ``dial`` and ``wrap_tls`` replace the TCP connect and the TLS wrap (tests use fakes).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        connect_timeout: float = 30.0,
+        read_timeout: float = 30.0,
+        window: int = PIPELINE_WINDOW,
+        pipelining: bool = True,
+        dial: Dial | None = None,
+        wrap_tls: WrapTls | None = None,
+        network: NetworkPolicy | None = None,
+        resolve: Resolve = socket.getaddrinfo,
+    ) -> None:
+        self._max_bytes = max_bytes
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._window = window
+        self._pipelining = pipelining
+        self._dial: Dial = dial or self._tcp
+        self._wrap: WrapTls = wrap_tls or _default_wrap
+        self._network = network or NetworkPolicy()
+        self._resolve = resolve
+
+    def _tcp(self, server: ServerAddress) -> SocketLike:
+        sock = connect_vetted(
+            server.host, server.port, self._connect_timeout, self._network, self._resolve
+        )
+        sock.settimeout(self._read_timeout)
+        return sock
+
+    def open(self, server: ServerAddress, credentials: Credentials) -> Pop3Session:
+        """Connect, secure (implicit TLS or STLS), authenticate; the session."""
+        wire = self._connect(server)
+        try:
+            with boundary(f"POP3 session with {server.host}:{server.port}"):
+                self._secure(wire, server)
+                if credentials.oauth2_token:
+                    _xoauth2(wire, credentials)
+                else:
+                    _user_pass(wire, credentials)
+                capabilities = _capabilities(wire)  # they may change after login
+        except BaseException:
+            wire.close()
+            raise
+        return Pop3Session(
+            wire,
+            capabilities,
+            max_bytes=self._max_bytes,
+            window=self._window,
+            pipelining=self._pipelining,
+        )
+
+    def _connect(self, server: ServerAddress) -> Wire:
+        where = f"{server.host}:{server.port}"
+        with boundary(f"cannot connect to POP3 server {where}", connecting=True):
+            sock = self._dial(server)
+        wire = Wire(sock)
+        try:
+            with boundary(f"POP3 server {where}", connecting=True):
+                if server.ssl:
+                    with _handshake(where):
+                        wire.upgrade(lambda s: self._wrap(s, server))
+                wire.status()  # the greeting
+        except Negative as e:
+            wire.close()
+            raise RemoteTransient(f"POP3 server {where} refused the session: {e.text}") from e
+        except BaseException:
+            wire.close()
+            raise
+        return wire
+
+    def _secure(self, wire: Wire, server: ServerAddress) -> None:
+        """STLS unless the connection is implicit TLS; nothing secret is sent before."""
+        if server.ssl:
+            return
+        where = f"{server.host}:{server.port}"
+        if "STLS" not in _capabilities(wire):
+            raise RemoteTlsError(f"POP3 server {where} does not offer STLS; not logging in")
+        wire.send([b"STLS"])
+        try:
+            wire.status()
+        except Negative as e:
+            raise RemoteTlsError(f"POP3 server {where} refused STLS: {e.text}") from e
+        with _handshake(where):
+            wire.upgrade(lambda s: self._wrap(s, server))

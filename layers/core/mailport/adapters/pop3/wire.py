@@ -1,0 +1,174 @@
+"""The POP3 wire: commands out, bounded lines and bodies in, over anything socket-like.
+
+Every read is bounded (``MAX_LINE`` a line, a caller's cap a listing or a body), so a server
+cannot make the client buffer without limit; ``boundary`` turns socket and TLS failures into
+the domain's ``Remote*`` errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ssl
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
+
+from mailport.adapters.net import Watchdog
+from mailport.adapters.pop3.parser import body_end, cap, parse_reply, unstuff
+from mailport.domain.remote import (
+    RemoteProtocolError,
+    RemoteTlsError,
+    RemoteTransient,
+    RemoteUnreachable,
+)
+from mailport.errors import MailportError
+
+__all__ = ["MAX_LINE", "Negative", "SocketLike", "Wire", "boundary"]
+
+MAX_LINE = 1 << 20  # one protocol line (status, listing) at most 1 MiB
+_RECV = 256 << 10
+
+
+class SocketLike(Protocol):
+    """What the client needs from a connection (``socket.socket``, ``ssl.SSLSocket``, fakes)."""
+
+    def recv(self, bufsize: int, /) -> bytes:
+        """Up to ``bufsize`` bytes; ``b""`` when the peer closed."""
+        ...
+
+    def sendall(self, data: bytes, /) -> None:
+        """Send everything."""
+        ...
+
+    def close(self) -> None:
+        """Drop the connection."""
+        ...
+
+
+class Negative(Exception):
+    """The server answered -ERR; ``text`` is what it said (capped)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class Wire:
+    """Commands out, bounded replies in, over a socket-like object."""
+
+    def __init__(self, sock: SocketLike, *, max_line: int = MAX_LINE) -> None:
+        self._sock = sock
+        self._buf = bytearray()
+        self._max_line = max_line
+        self.closed = False
+        self._watchdog: Watchdog | None = None
+
+    def upgrade(self, wrap: Callable[[SocketLike], SocketLike]) -> None:
+        """Switch to TLS; refuses when the server already sent more (STARTTLS injection)."""
+        if self._buf:
+            raise RemoteTlsError("the server sent data before the TLS handshake")
+        self._sock = wrap(self._sock)
+
+    def send(self, lines: Sequence[bytes]) -> None:
+        """Send commands in one write (several = pipelined)."""
+        self._sock.sendall(b"".join(line + b"\r\n" for line in lines))
+
+    def close(self) -> None:
+        """Drop the connection (idempotent)."""
+        if self._watchdog is not None:
+            self._watchdog.disarm()
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self._sock.close()
+
+    def stop_after(self, seconds: float) -> None:
+        """Cut the connection after ``seconds`` whatever it is doing (``Watchdog``)."""
+        if self._watchdog is None:
+            self._watchdog = Watchdog(self._sock)
+        self._watchdog.arm(seconds)
+
+    def _fill(self) -> None:
+        try:
+            chunk = self._sock.recv(_RECV)
+        except (OSError, ValueError) as e:  # ValueError: TLS unwrapped by the watchdog
+            self._too_slow(e)
+            raise
+        if not chunk:
+            self._too_slow(None)
+            raise RemoteTransient("the POP3 server closed the connection")
+        self._buf += chunk
+
+    def _too_slow(self, cause: BaseException | None) -> None:
+        if self._watchdog is not None and self._watchdog.expired:
+            raise RemoteTransient(
+                "the POP3 server sent too slowly: the run stopped at its time limit"
+            ) from cause
+
+    def readline(self) -> bytes:
+        """One line with its line ending; at most ``max_line`` bytes."""
+        start = 0
+        while (end := self._buf.find(b"\n", start)) < 0:
+            if len(self._buf) > self._max_line:
+                raise RemoteProtocolError(f"POP3 line longer than {self._max_line} bytes")
+            start = len(self._buf)
+            self._fill()
+        if end >= self._max_line:
+            raise RemoteProtocolError(f"POP3 line longer than {self._max_line} bytes")
+        line = bytes(self._buf[: end + 1])
+        del self._buf[: end + 1]
+        return line
+
+    def reply(self) -> tuple[str, str]:
+        """``(kind, text)``: kind is "+OK", "-ERR" or "+" (a SASL continuation)."""
+        return parse_reply(self.readline())
+
+    def status(self) -> str:
+        """The text of a +OK reply; ``Negative`` for -ERR."""
+        kind, text = self.reply()
+        if kind == "-ERR":
+            raise Negative(text)
+        if kind != "+OK":
+            raise RemoteProtocolError(f"unexpected POP3 reply: + {text}")
+        return text
+
+    def listing(self, max_bytes: int) -> list[bytes]:
+        """The lines of a multi-line answer (unstuffed, without line endings)."""
+        lines: list[bytes] = []
+        total = 0
+        while (line := self.readline().rstrip(b"\r\n")) != b".":
+            total += len(line)
+            if total > max_bytes:
+                raise RemoteProtocolError(f"POP3 listing larger than {max_bytes} bytes")
+            lines.append(line[1:] if line.startswith(b".") else line)
+        return lines
+
+    def body(self, max_bytes: int) -> bytes:
+        """A multi-line message body, unstuffed, CRLFs as received; at most ``max_bytes``."""
+        wire_limit = max_bytes + max_bytes // 8 + 8  # stuffing adds at most a byte a line
+        scan = 0
+        while (end := body_end(self._buf, scan)) < 0:
+            if len(self._buf) > wire_limit:
+                raise RemoteProtocolError(f"message larger than {max_bytes} bytes")
+            scan = max(0, len(self._buf) - 3)
+            self._fill()
+        raw = unstuff(bytes(self._buf[:end]))
+        del self._buf[: end + 3]
+        if len(raw) > max_bytes:
+            raise RemoteProtocolError(f"message larger than {max_bytes} bytes")
+        return raw
+
+
+@contextlib.contextmanager
+def boundary(what: str, *, connecting: bool = False) -> Iterator[None]:
+    """Translate socket/TLS failures into the domain's ``Remote*`` errors."""
+    try:
+        yield
+    except MailportError:
+        raise
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:
+        raise RemoteTransient(f"{what}: the server closed the connection") from e
+    except ssl.SSLError as e:  # certificate errors included
+        raise RemoteTlsError(f"{what}: {cap(str(e))}") from e
+    except OSError as e:
+        cls = RemoteUnreachable if connecting else RemoteTransient
+        raise cls(f"{what}: {cap(str(e) or type(e).__name__)}") from e

@@ -1,0 +1,392 @@
+"""The CopyChunk step: up to a chunk's worth of messages from the current folder onward,
+with a checkpoint after every batch, under the provider's pace and a copy slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mailport.domain.mailbox import Flags, InsertOutcome, Owner, Source, SourceType, message_id_for
+from mailport.domain.migration import (
+    Counts,
+    FolderPlan,
+    JobState,
+    MigrationJob,
+    advance,
+    pace_for,
+    pace_wait,
+    reached_milestones,
+    restart_folder,
+)
+from mailport.domain.mime import fingerprint
+from mailport.domain.remote import ImapFolder, ImapMessage, RemoteTransient
+from mailport.errors import ValidationFailed
+from mailport.ports import ImapMailbox
+from mailport.usecases.importing import ImportRequest
+from mailport.usecases.migration_context import StepContext, minus, require_active
+from mailport.workflow import Cursor, cursor
+
+log = logging.getLogger(__name__)
+
+SIZE_WINDOW = 2000  # UIDs asked for sizes at once inside a chunk
+
+
+def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]) -> Cursor:
+    """Copy up to a chunk's worth of messages; ``last``: the cursor the machine passed."""
+    owner, job = ctx.load(ref)
+    chunks = int(last.get("chunks", 0)) + 1
+    if job.state is JobState.COMPLETED:
+        return cursor(True, chunks)
+    require_active(job)
+    now = ctx.clock()
+    if job.paused_until and job.paused_until > now:
+        return _waiting(ctx, chunks, int((job.paused_until - now).total_seconds()) + 1)
+    if job.next_folder() is None:
+        return cursor(True, chunks)
+    until = now + dt.timedelta(seconds=ctx.config.copy_lease_s)
+    if not ctx.migrations.take_copy_slot(job.job_id, ctx.config.max_copying, now, until):
+        log.info("waiting for a copy slot", extra={"job_id": job.job_id})
+        return _waiting(ctx, chunks, ctx.config.copy_wait_s)
+    try:
+        if job.state is JobState.PAUSED:
+            job = ctx.save(job, replace(job, state=JobState.RUNNING, paused_until=None))
+        before, counted, started = job.percent(), job.counts, ctx.monotonic()
+        job, wait_s = _run_chunk(ctx, owner, job)
+    finally:
+        ctx.give_copy_slot(job.job_id)
+    job = ctx.save(job, replace(job, chunks=job.chunks + 1))
+    if ctx.metrics is not None:
+        ctx.metrics.chunk(minus(job.counts, counted), ctx.monotonic() - started)
+    for milestone in reached_milestones(before, job.percent(), job.milestones):
+        ctx.notify(owner, job, f"progress:{milestone}")  # first: a retry sends it again
+        job = ctx.save(job, replace(job, milestones=(*job.milestones, milestone)))
+    if wait_s:
+        return _waiting(ctx, chunks, wait_s)
+    done = job.next_folder() is None
+    again = not done and chunks >= ctx.config.chunks_per_execution
+    return cursor(done, chunks, continue_as_new=again)
+
+
+def _waiting(ctx: StepContext, chunks: int, wait_s: int) -> Cursor:
+    """Back to the state machine's Wait, at most ``max_pause_s`` at a time. Each wait
+    adds ~9 events to the execution's history (25,000 at most), so waits count as steps
+    and a long wait goes on in a new execution, like a long copy.
+    """
+    again = chunks >= ctx.config.chunks_per_execution
+    wait = min(wait_s, ctx.config.max_pause_s)
+    return cursor(False, chunks, wait_s=wait, continue_as_new=again)
+
+
+def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[MigrationJob, int]:
+    """One chunk over one session; the job after it and any wait the server asked for."""
+    session = ctx.open_source(job)
+    # The chunk stops taking messages at chunk_seconds; a server that trickles inside a
+    # FETCH is cut later, well before the worker's Lambda timeout would end the step
+    # with nothing saved and the migration rolled back.
+    session.stop_after(ctx.config.chunk_seconds + ctx.config.cutoff_grace_s)
+    chunk = _Chunk(ctx, owner, job, session)
+    try:
+        return chunk.run()
+    except RemoteTransient as e:
+        if not e.retry_after_s:
+            raise  # the state machine retries with its own backoff
+        # The server said how long to back off (Microsoft 365): pause that long, keeping
+        # what this chunk already checkpointed.
+        wait_s = max(1, int(e.retry_after_s))
+        until = ctx.clock() + dt.timedelta(seconds=wait_s)
+        paused = replace(chunk.job, state=JobState.PAUSED, paused_until=until)
+        return ctx.save(chunk.job, paused), wait_s
+    finally:
+        session.logout()
+
+
+@dataclass
+class _Batch:
+    """A fetched batch whose stores are under way (checkpointed when they are all done)."""
+
+    index: int
+    last_uid: int
+    counts: Counts  # what needed no store: oversize, already there, seen under a label
+    messages: list[ImapMessage] = field(default_factory=list)  # fetched, to store
+    known: list[str] = field(default_factory=list)  # contents found already there (dedup)
+    stores: list[tuple[ImapMessage, Future[Counts]]] = field(default_factory=list)
+    dedup: bool = False
+    download: int = 0  # bytes fetched (for the pace before the checkpoint says so)
+
+
+class _Chunk:
+    """One CopyChunk step: batches of messages from the current folder onward.
+
+    Pipelined like the POP3 fetcher: while a batch is being stored (a pool of
+    ``store_concurrency``), the next one is fetched over IMAP and queued behind it, so the
+    pool never drains between batches (at most two batches in memory). A batch is
+    checkpointed once all its stores are done, in order, so a checkpoint never claims what is
+    not stored.
+    """
+
+    def __init__(
+        self, ctx: StepContext, owner: Owner, job: MigrationJob, session: ImapMailbox
+    ) -> None:
+        self.ctx = ctx
+        self.cfg = ctx.config
+        self.owner = owner
+        self.job = job
+        self.session = session
+        self.started = ctx.monotonic()
+        self.deadline = self.started + self.cfg.chunk_seconds
+        self.messages = 0
+        self.bytes = 0
+        self.examined: int | None = None
+        self.batch_messages = min(self.cfg.batch_messages, self.cfg.chunk_messages)
+        self.upto: dict[int, int] = {}  # per folder: the last UID fetched (≥ its checkpoint)
+        self.window = job.window
+        self.pending: deque[_Batch] = deque()  # oldest first
+        self.prints: set[str] = set()  # contents on their way in (Gmail-style dedup)
+        self.last_flush = self.started
+        self.pool: ThreadPoolExecutor | None = None
+
+    def _room(self) -> bool:
+        return (
+            self.messages < self.cfg.chunk_messages
+            and self.bytes < self.cfg.chunk_bytes
+            and self.ctx.monotonic() < self.deadline
+        )
+
+    def run(self) -> tuple[MigrationJob, int]:
+        """Copy until the chunk is full or the job is done; the job and any pace wait."""
+        wait = 0
+        with ThreadPoolExecutor(self.cfg.store_concurrency) as pool:
+            self.pool = pool
+            try:
+                while not wait and self._room():
+                    index = self.job.next_folder()
+                    if index is None:
+                        break
+                    wait = self._batch(index)
+            finally:
+                self._flush()  # on an error too: what was stored is checkpointed
+        return self.job, wait
+
+    def _examine(self, index: int) -> FolderPlan:
+        folder = self.job.plan[index]
+        if self.examined == index:
+            return folder
+        source = ImapFolder(folder.name, folder.raw_name, None, frozenset())
+        now = self.session.examine(source)
+        self.examined = index
+        if now.uidvalidity != folder.uidvalidity:
+            log.warning(
+                "UIDVALIDITY changed: copying the folder again", extra={"job_id": self.job.job_id}
+            )
+            self._flush()
+            folder = restart_folder(self.job.plan[index], now.uidvalidity, now.uidnext)
+            self.upto.pop(index, None)
+            self._set(index, folder)
+        return folder
+
+    def _set(self, index: int, folder: FolderPlan, **changes: Any) -> None:
+        plan = list(self.job.plan)
+        plan[index] = folder
+        after = replace(self.job, plan=tuple(plan), **changes)
+        self.job = self.ctx.save(self.job, after)
+
+    def _next_uids(self, index: int, folder: FolderPlan) -> dict[int, int]:
+        """Sizes of the next UIDs after those fetched, inside the snapshot."""
+        last = folder.uidnext - 1
+        start = max(folder.done_uid, self.upto.get(index, 0)) + 1
+        while start <= last:
+            end = min(last, start + SIZE_WINDOW - 1)
+            sizes = self.session.sizes(start, end)
+            if sizes:
+                return dict(sorted(sizes.items()))
+            start = end + 1
+        return {}
+
+    def _batch(self, index: int) -> int:
+        """Fetch one batch from folder ``index`` and start storing it; a pace wait (s) or 0."""
+        folder = self._examine(index)
+        sizes = self._next_uids(index, folder)
+        if not sizes:
+            self._flush()
+            current = self.job.plan[index]
+            self._set(index, advance(current, current.uidnext - 1, Counts(), True))
+            return 0
+        pace = pace_for(self.job.server.host, self.job.daily_bytes)
+        in_flight = sum(b.download for b in self.pending)
+        ahead = replace(self.window, used=self.window.used + in_flight)
+        # Anything left of today's allowance? (Asked for one byte: a fresh day always says yes.)
+        wait, window = pace_wait(pace, ahead, self.ctx.clock().timestamp(), 1)
+        if wait:
+            self._flush()
+            until = self.ctx.clock() + dt.timedelta(seconds=wait)
+            self._set(
+                index,
+                self.job.plan[index],
+                state=JobState.PAUSED,
+                paused_until=until,
+                window=self.window,
+            )
+            return int(wait)
+        if window.start != ahead.start:
+            self.window = replace(window, used=0)  # a new day: the pending batch counts there
+            window = replace(window, used=in_flight)
+        budget = self.cfg.batch_bytes
+        if pace.daily_bytes is not None:
+            budget = max(1, min(budget, pace.daily_bytes - window.used))
+        batch = self._take(sizes, budget)
+        prepared = self._prepare(index, folder, batch)  # IMAP, while the stores run
+        self._submit(folder, prepared)
+        self._flush(keep=1)  # the pool always has the next batch while one is waited for
+        self.upto[index] = batch[-1][0]
+        self.messages += len(batch)
+        return 0
+
+    def _flush(self, keep: int = 0) -> None:
+        """Checkpoint pending batches, oldest first, until ``keep`` are left."""
+        while len(self.pending) > keep:
+            try:
+                self._checkpoint(self.pending.popleft())
+            except BaseException:
+                # No later checkpoint past one that failed (it would skip its UIDs): let
+                # the stores under way finish, then the retried step finds them by id.
+                for batch in self.pending:
+                    for _, future in batch.stores:
+                        future.exception()
+                self.pending.clear()
+                raise
+
+    def _checkpoint(self, batch: _Batch) -> None:
+        """Wait for a batch's stores and save its checkpoint."""
+        counts = batch.counts
+        stored: list[str] = list(batch.known)
+        for message, future in batch.stores:
+            result = future.result()
+            counts = counts + result
+            if batch.dedup and not result.failed:  # stored now, or found there by content
+                stored.append(fingerprint(message.raw))
+        if stored:  # after storing: a crash in between may duplicate, never lose
+            self.ctx.migrations.remember_contents(self.owner, self.job.job_id, stored)
+        now = self.ctx.monotonic()
+        current = self.job.plan[batch.index]
+        # The provider's cap counts what was downloaded, even mail then found already there.
+        self.window = replace(self.window, used=self.window.used + batch.download)
+        self.bytes += counts.bytes
+        self._set(
+            batch.index,
+            advance(current, batch.last_uid, counts, batch.last_uid >= current.uidnext - 1),
+            window=self.window,
+            busy_s=self.job.busy_s + (now - self.last_flush),
+        )
+        self.last_flush = now
+
+    def _take(self, sizes: dict[int, int], budget: int) -> list[tuple[int, int]]:
+        """The next batch: at most ``batch_messages`` and ``budget`` bytes to download (the
+        first message always, or a message bigger than a day's cap would never go).
+        """
+        batch: list[tuple[int, int]] = []
+        total = 0
+        for uid, size in sizes.items():
+            counted = size if size < self.cfg.max_bytes else 0  # oversize: not downloaded
+            if batch and (len(batch) >= self.batch_messages or total + counted > budget):
+                break
+            batch.append((uid, size))
+            total += counted
+        return batch
+
+    def _message_id(self, folder: FolderPlan, uid: int) -> str:
+        return message_id_for(
+            "imap", self.job.server.key, folder.name, str(folder.uidvalidity), str(uid)
+        )
+
+    def _prepare(self, index: int, folder: FolderPlan, batch: list[tuple[int, int]]) -> _Batch:
+        """Fetch a batch; what is already in the mailbox is not downloaded again."""
+        sizes = dict(batch)
+        oversize = [uid for uid, size in batch if size >= self.cfg.max_bytes]
+        wanted = {
+            uid: self._message_id(folder, uid) for uid, size in batch if size < self.cfg.max_bytes
+        }
+        present = self.ctx.mailbox.existing_messages(self.owner, list(wanted.values()))
+        counts = Counts(skipped_oversize=len(oversize))
+        for uid, mid in wanted.items():
+            if mid in present:  # a retried chunk's own work, or an earlier migration's
+                mine = present[mid].job_id == self.job.job_id
+                counts = counts + (
+                    Counts(imported=1, bytes=sizes[uid]) if mine else Counts(already_present=1)
+                )
+        prepared = _Batch(index, batch[-1][0], counts, dedup=folder.dedup_across)
+        if folder.dedup_across:
+            # Already in the mailbox (an earlier run): its copies under other labels and in
+            # All Mail are "already there" too.
+            prepared.known = [present[mid].fingerprint for mid in wanted.values() if mid in present]
+            self.prints.update(prepared.known)
+        to_fetch = [uid for uid, mid in wanted.items() if mid not in present]
+        if not to_fetch:
+            return prepared
+        messages = list(self.session.fetch(to_fetch))
+        prepared.download = sum(len(m.raw) for m in messages)
+        if folder.dedup_across:
+            messages, prepared.counts = self._drop_seen(messages, prepared.counts)
+        prepared.messages = messages
+        return prepared
+
+    def _submit(self, folder: FolderPlan, batch: _Batch) -> None:
+        """Start storing a fetched batch; it is pending until ``_flush``."""
+        assert self.pool is not None
+        target = folder.target_id
+        assert target is not None
+        batch.stores = [
+            (m, self.pool.submit(self._store, target, self._message_id(folder, m.uid), m))
+            for m in batch.messages
+        ]
+        batch.messages = []
+        self.pending.append(batch)
+
+    def _drop_seen(
+        self, messages: list[ImapMessage], counts: Counts
+    ) -> tuple[list[ImapMessage], Counts]:
+        """Gmail-style sources: the same mail under another label was copied already."""
+        prints = [fingerprint(m.raw) for m in messages]
+        seen = self.ctx.migrations.seen_contents(self.owner, self.job.job_id, prints)
+        seen |= self.prints  # on their way in, not yet remembered
+        keep: list[ImapMessage] = []
+        for m, fp in zip(messages, prints, strict=True):
+            if fp in seen:
+                counts = counts + Counts(already_present=1)
+            else:
+                seen.add(fp)  # twice in one batch: once
+                self.prints.add(fp)
+                keep.append(m)
+        return keep, counts
+
+    def _store(self, target: str, message_id: str, m: ImapMessage) -> Counts:
+        flags = Flags(
+            seen="\\Seen" in m.flags,
+            flagged="\\Flagged" in m.flags,
+            answered="\\Answered" in m.flags,
+        )
+        try:
+            result = self.ctx.importer.store(
+                ImportRequest(
+                    owner=self.owner,
+                    raw=m.raw,
+                    folder_id=target,
+                    source=Source(SourceType.IMAP, self.job.job_id),
+                    message_id=message_id,
+                    job_id=self.job.job_id,
+                    flags=flags,
+                    received_at=m.internal_date,
+                )
+            )
+        except ValidationFailed:
+            log.info("a message could not be imported", extra={"job_id": self.job.job_id})
+            return Counts(failed=1)
+        mine = result.job_id == self.job.job_id
+        if result.outcome is InsertOutcome.STORED or mine:
+            return Counts(imported=1, bytes=len(m.raw))
+        return Counts(already_present=1, bytes=len(m.raw))

@@ -1,0 +1,121 @@
+"""The Plan step: snapshot the source (folders, UIDVALIDITY, UIDNEXT, sizes), create the
+target folders (recording which ones the job made), and announce the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from mailport.domain.mailbox import Folder, Owner
+from mailport.domain.migration import FolderMapping, FolderPlan, JobState, MigrationJob, pace_for
+from mailport.errors import Conflict
+from mailport.usecases.migration_context import StepContext, require_active
+from mailport.usecases.migration_shared import Survey, survey
+from mailport.workflow import Cursor, cursor
+
+
+def folder_id(job_id: str, path: Sequence[str]) -> str:
+    """A folder the job creates gets an id derived from the job and path, so a retried plan
+    recognises its own folders (and rollback deletes only those).
+    """
+    digest = hashlib.sha256("\x1f".join([job_id, *path]).encode("utf-8")).hexdigest()
+    return "f" + digest[:20]
+
+
+def plan(ctx: StepContext, ref: Mapping[str, Any]) -> Cursor:
+    """Plan the job (once: a retried step only announces it again)."""
+    owner, job = ctx.load(ref)
+    require_active(job)
+    if job.planned:  # a retried step: the start notice may not have gone yet (same id)
+        ctx.notify(owner, job, "started")
+        return cursor(job.next_folder() is None, 0)
+    session = ctx.open_source(job)
+    session.stop_after(ctx.config.chunk_seconds + ctx.config.cutoff_grace_s)
+    try:
+        surveyed = survey(session, ctx.config.max_bytes)
+    finally:
+        session.logout()
+    ctx.mailbox_service.ensure_system_folders(owner)
+    targets = _Targets(ctx, owner, job, ctx.mailbox.list_folders(owner))
+    folders = [targets.folder_plan(s) for s in surveyed]
+    pace = pace_for(job.server.host, ctx.config.daily_bytes_override)
+    planned = replace(
+        job,
+        state=JobState.RUNNING,
+        plan=tuple(folders),
+        planned=True,
+        created_folders=tuple(targets.created),
+        started_at=job.started_at or ctx.clock(),
+        pace_name=pace.name,
+        daily_bytes=pace.daily_bytes,
+    )
+    planned = ctx.save(job, planned)
+    ctx.notify(owner, planned, "started")
+    return cursor(planned.next_folder() is None, 0)
+
+
+@dataclass
+class _Targets:
+    """The target folders of one plan: the mailbox's folders, and those the job made."""
+
+    ctx: StepContext
+    owner: Owner
+    job: MigrationJob
+    existing: list[Folder]
+    created: list[str] = field(default_factory=list)
+
+    def folder_plan(self, s: Survey) -> FolderPlan:
+        """Where a surveyed source folder goes, and what there is to copy from it."""
+        m = s.mapping
+        target = None
+        if not m.skip_reason:
+            target = m.system.value if m.system else self._target(m)
+        return FolderPlan(
+            name=m.source.name,
+            raw_name=m.source.raw_name,
+            uidvalidity=s.folder.uidvalidity,
+            uidnext=s.folder.uidnext,
+            messages=s.folder.messages,
+            bytes=s.bytes,
+            oversize=s.oversize,
+            target_id=target,
+            target_label=m.target_label,
+            skip_reason=m.skip_reason,
+            dedup_across=m.dedup_across,
+            done=target is None or s.folder.messages == 0,
+        )
+
+    def _target(self, mapping: FolderMapping) -> str:
+        """The user folder for a path, made (parents first) where missing. Names match as
+        the mailbox compares them (ignoring case, system folders included), so a source's
+        "INBOX/Projects" lands under the Inbox and its "Work" in the user's own "work".
+        """
+        mailbox, existing = self.ctx.mailbox, self.existing
+        parent: str | None = None
+        for depth, name in enumerate(mapping.path):
+            own_id = folder_id(self.job.job_id, mapping.path[: depth + 1])
+            found = _sibling(existing, parent, name)
+            if found is None:
+                folder = Folder(own_id, name, parent)
+                try:
+                    mailbox.create_folder(self.owner, folder)
+                    existing.append(folder)
+                    found = folder
+                except Conflict:  # made meanwhile (a retried plan, the user): use that one
+                    existing[:] = mailbox.list_folders(self.owner)
+                    found = _sibling(existing, parent, name)
+                    if found is None:
+                        raise
+            if found.folder_id == own_id and found.folder_id not in self.created:
+                self.created.append(found.folder_id)
+            parent = found.folder_id
+        assert parent is not None
+        return parent
+
+
+def _sibling(folders: list[Folder], parent: str | None, name: str) -> Folder | None:
+    key = name.casefold()
+    return next((f for f in folders if f.parent_id == parent and f.name.casefold() == key), None)

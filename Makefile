@@ -19,7 +19,7 @@ help:
 	@echo "make run    start mailport locally on http://127.0.0.1:8000 (ARGS='--fresh --poll-every 30s --port 8001')"
 	@echo "make test   lint, type-check and run every test tier (installs what it needs)"
 	@echo "make validate   cfn-lint + sam validate --lint + ASL validation"
-	@echo "make api   rewrite the API Gateway definition in template.yaml from the Chalice routes"
+	@echo "make api   rewrite the API Gateway definition in template.yaml and functions/api/openapi.json from the routes"
 	@echo "make asl   rewrite infra/statemachines/migration.asl.json from migration_asl.py"
 	@echo "make build / make deploy   sam build / sam deploy --guided (needs AWS credentials)"
 	@echo "make bench   every benchmark in bench/, then the charts and tables (bench/README.md)"
@@ -61,7 +61,9 @@ lint: $(VENV)/.installed
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local cli/mailport_cli bench
-	$(VENV)/bin/mypy infra/api_definition.py infra/statemachines/migration_asl.py
+	$(VENV)/bin/mypy infra/api_definition.py infra/openapi_document.py infra/statemachines/migration_asl.py
+	MYPYPATH=functions/api $(VENV)/bin/mypy functions/api/api_contract.py functions/api/api_models.py \
+	  functions/api/api_inputs.py functions/api/api_operations.py functions/api/api_operations_import.py
 	$(VENV)/bin/mypy functions/api/mailport_api.py functions/eml_ingest/eml_ingest.py \
 	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \
 	  functions/migration_worker/migration_worker.py functions/migration_scheduler/migration_scheduler.py
@@ -71,10 +73,13 @@ pytest: deps
 
 test: lint typecheck pytest
 
-# ApiFunction's API Gateway definition in template.yaml, from the Chalice routes
-# (tests/unit/test_api_definition.py fails until it is current).
+# ApiFunction's API Gateway definition in template.yaml and the public OpenAPI document
+# functions/api/openapi.json, from the Chalice routes and the shapes and operations in
+# functions/api/api_*.py
+# (tests/unit/test_api_definition.py and test_openapi_document.py fail until they are current).
 api: $(VENV)/.installed
 	$(PY) -m infra.api_definition --write
+	$(PY) -m infra.openapi_document --write
 
 asl: $(VENV)/.installed
 	$(PY) infra/statemachines/migration_asl.py

@@ -58,7 +58,7 @@ from bench.harness import (
     write_result,
 )
 from mailport.adapters.clients import LazyClient
-from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.domain.mailbox import Owner, SourceType
 from mailport.domain.migration import JobState
 from mailport.usecases.migration import MigrationConfig
@@ -85,7 +85,9 @@ _WORKER = (
 import json, os, sys, time
 sys.path[:0] = [os.path.join(sys.argv[1], "functions/migration_worker")]
 import migration_worker
-from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
+from mailport.adapters.dynamodb_jobs import DynamoJobStore
+from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.domain.mailbox import Owner
@@ -113,8 +115,10 @@ def step(event):
 a = json.loads(sys.stdin.read())
 s, clients = container().settings, container().clients
 recorder = Recorder()
-service = MigrationService(DynamoMigrations(s.table_name, client=clients.dynamodb),
+service = MigrationService(DynamoJobStore(s.table_name, client=clients.dynamodb),
                            ImapConnector(network=LOCAL_TESTS),
+                           queue=DynamoJobQueue(s.table_name, client=clients.dynamodb),
+                           templates=DynamoImapTemplates(s.table_name, client=clients.dynamodb),
                            secrets=KmsSecretBox(s.credentials_key_id, client=clients.kms),
                            executions=recorder,
                            config=migration_config(s))
@@ -209,7 +213,7 @@ def worker_run(
     stdin = {"tenant": STEP_OWNER.tenant_id, "user": STEP_OWNER.user_id, "connection": conn}
     run = python_child(_WORKER, env, json.dumps(stdin), profile=True)
     table = stack.physical_id("MailportTable")
-    job = DynamoMigrations(table, client=LazyClient("dynamodb")).get_job(STEP_OWNER, run["job_id"])
+    job = DynamoJobStore(table, client=LazyClient("dynamodb")).get_job(STEP_OWNER, run["job_id"])
     if job is None or job.state is not JobState.COMPLETED or job.counts.imported != expected:
         state = job.state.value if job else "missing"
         counts = job.counts.to_json() if job else {}

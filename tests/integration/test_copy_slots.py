@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from mailport.adapters.clients import LazyClient
-from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
 from mailport.adapters.imap import ImapConnector
 from mailport.domain.mailbox import Owner
 from mailport.domain.network import LOCAL_TESTS
@@ -35,8 +35,8 @@ def alone(env: Env) -> dt.datetime:
 def free(env: Env, now: dt.datetime) -> bool:
     """Whether the one slot of a cap of 1 is free (taken by a probe, then given back)."""
     probe = f"probe-{uuid.uuid4().hex[:8]}"
-    took = env.migrations.take_copy_slot(probe, 1, now, now + dt.timedelta(seconds=5))
-    env.migrations.give_copy_slot(probe)
+    took = env.slots.take_copy_slot(probe, 1, now, now + dt.timedelta(seconds=5))
+    env.slots.give_copy_slot(probe)
     return took
 
 
@@ -49,7 +49,7 @@ def behind(
     now = alone(env)
     me, job, ref = env.started(count)
     cursor = env.runner.plan(ref)
-    assert env.migrations.take_copy_slot(holder, 1, now, now + lease)
+    assert env.slots.take_copy_slot(holder, 1, now, now + lease)
     waited = env.runner.copy_chunk(ref, cursor)
     assert (waited["done"], waited["wait_s"]) == (False, 30)  # back to the Wait state
     return me, job, ref, waited
@@ -63,7 +63,7 @@ def test_a_job_waits_for_a_copy_slot_and_copies_once_one_is_free(
     me, job, ref, waited = behind(env, 3, "other-job", dt.timedelta(minutes=10))
     view = env.service.get(me, job["id"])
     assert view["state"] == "running" and view["counts"]["imported"] == 0
-    env.migrations.give_copy_slot("other-job")
+    env.slots.give_copy_slot("other-job")
     cursor = env.runner.copy_chunk(ref, waited)
     while not cursor["done"]:
         cursor = env.runner.copy_chunk(ref, cursor)
@@ -114,79 +114,73 @@ def test_a_failed_chunk_gives_its_slot_back(local_stack: LocalStack, dovecot: Do
 
 
 def test_racing_workers_never_hold_more_slots_than_the_cap(local_stack: LocalStack) -> None:
-    migrations = DynamoMigrations(
-        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
-    )
+    slots = DynamoCopySlots(local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb"))
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)  # past every other test's lease
     until = now + dt.timedelta(minutes=10)
     holders = [f"race-{uuid.uuid4().hex[:8]}" for _ in range(8)]
     with ThreadPoolExecutor(8) as pool:
-        took = list(pool.map(lambda h: migrations.take_copy_slot(h, 3, now, until), holders))
+        took = list(pool.map(lambda h: slots.take_copy_slot(h, 3, now, until), holders))
     try:
         assert sum(took) == 3
         # Asking again (a retried step) keeps a holder's own slot, and takes no second one.
         winner = holders[took.index(True)]
-        assert migrations.take_copy_slot(winner, 3, now, until)
+        assert slots.take_copy_slot(winner, 3, now, until)
         loser = holders[took.index(False)]
-        assert not migrations.take_copy_slot(loser, 3, now, until)
+        assert not slots.take_copy_slot(loser, 3, now, until)
     finally:
         for holder in holders:
-            migrations.give_copy_slot(holder)
-    assert migrations.take_copy_slot(holders[0], 1, now, until)
-    migrations.give_copy_slot(holders[0])
+            slots.give_copy_slot(holder)
+    assert slots.take_copy_slot(holders[0], 1, now, until)
+    slots.give_copy_slot(holders[0])
 
 
 def test_a_job_back_from_its_chunk_lets_the_one_waiting_go_first(local_stack: LocalStack) -> None:
-    migrations = DynamoMigrations(
-        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
-    )
+    slots = DynamoCopySlots(local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb"))
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)  # past every other test's lease
     lease = dt.timedelta(minutes=10)
     a, b, c = (f"line-{uuid.uuid4().hex[:8]}" for _ in range(3))
     try:
-        assert migrations.take_copy_slot(a, 1, now, now + lease)
-        assert not migrations.take_copy_slot(b, 1, now, now + lease)  # b waits in line
-        migrations.give_copy_slot(a)  # a's chunk ends; its next chunk asks a second later
+        assert slots.take_copy_slot(a, 1, now, now + lease)
+        assert not slots.take_copy_slot(b, 1, now, now + lease)  # b waits in line
+        slots.give_copy_slot(a)  # a's chunk ends; its next chunk asks a second later
         later = now + dt.timedelta(seconds=1)
-        assert not migrations.take_copy_slot(a, 1, later, later + lease)  # behind b
+        assert not slots.take_copy_slot(a, 1, later, later + lease)  # behind b
         later += dt.timedelta(seconds=30)
-        assert migrations.take_copy_slot(b, 1, later, later + lease)  # b's turn
-        migrations.give_copy_slot(b)
-        assert not migrations.take_copy_slot(c, 1, later, later + lease)  # a waited longer
-        assert migrations.take_copy_slot(a, 1, later, later + lease)
+        assert slots.take_copy_slot(b, 1, later, later + lease)  # b's turn
+        slots.give_copy_slot(b)
+        assert not slots.take_copy_slot(c, 1, later, later + lease)  # a waited longer
+        assert slots.take_copy_slot(a, 1, later, later + lease)
     finally:
         for holder in (a, b, c):
-            migrations.give_copy_slot(holder)
+            slots.give_copy_slot(holder)
 
 
 def test_a_job_that_stops_asking_leaves_the_line(local_stack: LocalStack) -> None:
-    migrations = DynamoMigrations(
-        local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb")
-    )
+    slots = DynamoCopySlots(local_stack.physical_id("MailportTable"), client=LazyClient("dynamodb"))
     now = dt.datetime.now(dt.UTC) + dt.timedelta(days=4)
     lease = dt.timedelta(minutes=10)
     a, b, c = (f"gone-{uuid.uuid4().hex[:8]}" for _ in range(3))
     try:
-        assert migrations.take_copy_slot(a, 1, now, now + lease)
-        assert not migrations.take_copy_slot(b, 1, now, now + lease)  # b's job then ends
-        assert not migrations.take_copy_slot(c, 1, now, now + lease)
-        migrations.give_copy_slot(a)
+        assert slots.take_copy_slot(a, 1, now, now + lease)
+        assert not slots.take_copy_slot(b, 1, now, now + lease)  # b's job then ends
+        assert not slots.take_copy_slot(c, 1, now, now + lease)
+        slots.give_copy_slot(a)
         # Rolled back: its place is given up at once, so c goes next.
-        migrations.give_copy_slot(b)
-        assert migrations.take_copy_slot(c, 1, now, now + lease)
-        migrations.give_copy_slot(c)
+        slots.give_copy_slot(b)
+        assert slots.take_copy_slot(c, 1, now, now + lease)
+        slots.give_copy_slot(c)
         # Or it just stops asking: after 5 minutes it no longer holds anyone back.
-        assert migrations.take_copy_slot(a, 1, now, now + lease)
-        assert not migrations.take_copy_slot(b, 1, now, now + lease)  # in line, never again
-        migrations.give_copy_slot(a)
+        assert slots.take_copy_slot(a, 1, now, now + lease)
+        assert not slots.take_copy_slot(b, 1, now, now + lease)  # in line, never again
+        slots.give_copy_slot(a)
         soon = now + dt.timedelta(seconds=1)
-        assert not migrations.take_copy_slot(c, 1, soon, soon + lease)  # behind b, for now
+        assert not slots.take_copy_slot(c, 1, soon, soon + lease)  # behind b, for now
         later = now + dt.timedelta(seconds=301)
-        migrations.give_copy_slot(c)  # c's job ends too: b alone was in line
-        assert migrations.take_copy_slot(a, 1, later, later + lease)
+        slots.give_copy_slot(c)  # c's job ends too: b alone was in line
+        assert slots.take_copy_slot(a, 1, later, later + lease)
     finally:
         for holder in (a, b, c):
-            migrations.give_copy_slot(holder)
+            slots.give_copy_slot(holder)
 
 
 def test_a_long_wait_goes_on_in_a_new_execution(local_stack: LocalStack, dovecot: Dovecot) -> None:
@@ -200,5 +194,5 @@ def test_a_long_wait_goes_on_in_a_new_execution(local_stack: LocalStack, dovecot
         cursor = env.runner.copy_chunk(ref, cursor)
         assert (cursor["chunks"], cursor["continue_as_new"], cursor["wait_s"]) == (3, True, 30)
     finally:
-        env.migrations.give_copy_slot("busy-job")
-        env.migrations.give_copy_slot(str(job["id"]))  # out of the line, for the next tests
+        env.slots.give_copy_slot("busy-job")
+        env.slots.give_copy_slot(str(job["id"]))  # out of the line, for the next tests

@@ -15,8 +15,12 @@ import boto3
 import pytest
 
 from mailport.adapters.clients import Clients
+from mailport.adapters.dynamodb_content_ledger import DynamoContentLedger
+from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
+from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
+from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
-from mailport.adapters.dynamodb_migrations import DynamoMigrations
+from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.s3 import S3RawStore
@@ -49,7 +53,7 @@ class RecordingExecutions:
     scheduler to start for real in later tests.
     """
 
-    migrations: DynamoMigrations | None = None
+    jobs: DynamoJobStore | None = None
     started: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def start(self, name: str, payload: Mapping[str, Any]) -> bool:
@@ -57,10 +61,10 @@ class RecordingExecutions:
             return False
         self.started.append((name, dict(payload)))
         ref = payload.get("job") or {}
-        if self.migrations is not None and name == ref.get("job_id"):
-            job = self.migrations.get_job(Owner(ref["tenant_id"], ref["user_id"]), name)
+        if self.jobs is not None and name == ref.get("job_id"):
+            job = self.jobs.get_job(Owner(ref["tenant_id"], ref["user_id"]), name)
             if job is not None and job.state in ACTIVE:
-                self.migrations.save_job(job)
+                self.jobs.save_job(job)
         return True
 
 
@@ -68,11 +72,14 @@ class RecordingExecutions:
 class Env:
     service: MigrationService
     runner: MigrationRunner
-    migrations: DynamoMigrations
+    jobs: DynamoJobStore
     executions: RecordingExecutions
     clock: Clock
     dovecot: Dovecot
     store: DynamoMailbox
+    queue: DynamoJobQueue
+    slots: DynamoCopySlots
+    ledger: DynamoContentLedger
 
     def seed_user(self, count: int, size: int = 2000) -> tuple[str, str]:
         user, password = f"run-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
@@ -115,18 +122,31 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     clients = Clients()
     store = DynamoMailbox(table, client=clients.dynamodb)
     raw = S3RawStore(local_stack.physical_id("MailBucket"), client=clients.s3)
-    migrations = DynamoMigrations(table, client=clients.dynamodb)
+    jobs = DynamoJobStore(table, client=clients.dynamodb)
+    queue = DynamoJobQueue(table, client=clients.dynamodb)
+    slots = DynamoCopySlots(table, client=clients.dynamodb)
+    ledger = DynamoContentLedger(table, client=clients.dynamodb)
     secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=clients.kms)
     connector = ImapConnector(network=LOCAL_TESTS)
-    executions = RecordingExecutions(migrations)
+    executions = RecordingExecutions(jobs)
     clock = Clock()
     cfg = MigrationConfig(ca_file=str(dovecot.ca_pem), **config)
     service = MigrationService(
-        migrations, connector, secrets=secrets, executions=executions, config=cfg, clock=clock
+        jobs,
+        connector,
+        queue=queue,
+        templates=DynamoImapTemplates(table, client=clients.dynamodb),
+        secrets=secrets,
+        executions=executions,
+        config=cfg,
+        clock=clock,
     )
     runner = MigrationRunner(
-        migrations,
+        jobs,
         connector,
+        queue=queue,
+        copy_slots=slots,
+        ledger=ledger,
         mailbox=store,
         mailbox_service=MailboxService(store, raw),
         importer=Importer(store, raw),
@@ -135,7 +155,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         config=cfg,
         clock=clock,
     )
-    return Env(service, runner, migrations, executions, clock, dovecot, store)
+    return Env(service, runner, jobs, executions, clock, dovecot, store, queue, slots, ledger)
 
 
 def ref_of(owner: Owner, job: Mapping[str, Any]) -> dict[str, str]:
@@ -195,8 +215,8 @@ def test_a_cancel_is_seen_at_the_next_step_and_rollback_is_idempotent(
     assert again == {"done": True, "state": "rolled_back"}
     view = env.service.get(me, job["id"])
     assert view["state"] == "rolled_back" and view["error"]["code"] == "cancelled"
-    assert env.migrations.job_messages(me, job["id"], 10) == []
-    stored = env.migrations.get_job(me, job["id"])
+    assert env.ledger.job_messages(me, job["id"], 10) == []
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.sealed_secret is None  # the password is gone
 
 
@@ -250,7 +270,7 @@ def test_revert_refuses_unfinished_jobs_and_bad_requests(
         env.service.create(me, {"connection": {}})
     with pytest.raises(JobNotRevertible):
         env.service.revert(me, job["id"])
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None
     ref = job_ref(stored)
     env.runner.plan(ref)
@@ -337,7 +357,7 @@ def test_a_server_backoff_hint_pauses_the_job_that_long(
 
 
 def _count_stored(env: Env, me: Owner, job_id: str) -> int:
-    return len(set(env.migrations.job_messages(me, job_id, 1000)))
+    return len(set(env.ledger.job_messages(me, job_id, 1000)))
 
 
 def _finish(env: Env, ref: dict[str, str], cursor: dict[str, Any]) -> None:
@@ -377,7 +397,7 @@ def test_stores_whose_checkpoint_was_lost_count_once(
     env = build(local_stack, dovecot, chunk_messages=100, batch_messages=4)
     me, job, ref = env.started(10)
     cursor = env.runner.plan(ref)
-    real_save = env.migrations.save_job
+    real_save = env.jobs.save_job
     calls = {"n": 0}
 
     def dies_at_first_checkpoint(j: Any, **kw: Any) -> Any:
@@ -386,10 +406,10 @@ def test_stores_whose_checkpoint_was_lost_count_once(
             raise TransientError("the worker's container was recycled")
         return real_save(j, **kw)
 
-    env.migrations.save_job = dies_at_first_checkpoint  # type: ignore[method-assign]
+    env.jobs.save_job = dies_at_first_checkpoint  # type: ignore[method-assign]
     with pytest.raises(TransientError):
         env.runner.copy_chunk(ref, cursor)
-    env.migrations.save_job = real_save  # type: ignore[method-assign]
+    env.jobs.save_job = real_save  # type: ignore[method-assign]
     assert env.service.get(me, job["id"])["counts"]["imported"] == 0  # nothing checkpointed
     assert _count_stored(env, me, job["id"]) >= 4  # but batches were stored
     _finish(env, ref, cursor)
@@ -425,7 +445,7 @@ def test_revert_keeps_a_folder_the_user_has_put_other_mail_in(
     after = {f.name: f for f in service.folders(me)}
     assert "Old" not in after  # made by the job, emptied by the revert: gone
     assert after["Projects"].total == 1  # kept: it holds the user's own mail
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.created_folders == (folders["Projects"].folder_id,)
 
 
@@ -450,7 +470,7 @@ def test_source_folders_meet_the_users_folders_as_the_mailbox_names_them(
     assert projects.parent_id == "inbox" and projects.total == 1
     assert folders[own.folder_id].total == 1  # the user's "work", not a second folder
     assert sum(f.name.casefold() == "work" for f in folders.values()) == 1
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.created_folders == (projects.folder_id,)
 
 
@@ -473,18 +493,18 @@ def test_a_cancel_that_lands_while_finalizing_wins(
     cursor = env.runner.plan(ref)
     while not cursor["done"]:
         cursor = env.runner.copy_chunk(ref, cursor)
-    real_get = env.migrations.get_job
+    real_get = env.jobs.get_job
 
     def cancelled_right_after_the_read(o: Owner, job_id: str) -> Any:
         read = real_get(o, job_id)
         # The API's cancel of a running job, between finalize's read and its save.
-        assert env.migrations.request_cancel(me, job["id"])
+        assert env.jobs.request_cancel(me, job["id"])
         return read
 
-    env.migrations.get_job = cancelled_right_after_the_read  # type: ignore[method-assign]
+    env.jobs.get_job = cancelled_right_after_the_read  # type: ignore[method-assign]
     with pytest.raises(TransientError):
         env.runner.finalize(ref)  # its save refuses: the state machine retries the step
-    env.migrations.get_job = real_get  # type: ignore[method-assign]
+    env.jobs.get_job = real_get  # type: ignore[method-assign]
     with pytest.raises(JobCancelled):
         env.runner.finalize(ref)
     assert env.service.get(me, job["id"])["state"] == "running"
@@ -520,20 +540,20 @@ def test_a_parked_job_gives_its_slot_back_once_and_is_never_cancelled_as_unstart
 
     # The user signed in again: queued again, in a newer run. A late suspend of the old
     # run leaves it alone.
-    parked = env.migrations.get_job(me, job["id"])
+    parked = env.jobs.get_job(me, job["id"])
     assert parked is not None and not parked.slot
     queued = dataclasses.replace(parked, state=JobState.QUEUED, error=None, resumes=1)
-    assert env.migrations.requeue(queued, cancel=False)
+    assert env.queue.requeue(queued, cancel=False)
     old_run = {**ref, "resumes": 0}  # as that execution's input names its run
     assert env.runner.suspend(old_run, error) == {"state": "queued", "stale": True}
     # It copied (planned) mail: the cancel of a queued job that started nothing is refused.
-    again = env.migrations.get_job(me, job["id"])
+    again = env.jobs.get_job(me, job["id"])
     assert again is not None
     finished = dataclasses.replace(again, state=JobState.ROLLED_BACK)
-    assert env.migrations.cancel_queued(again, finished) is False
+    assert env.queue.cancel_queued(again, finished) is False
     # The user's cancel queues it for its rollback instead.
     assert env.service.cancel(me, job["id"])["state"] in ("queued", "running")
-    cancelled = env.migrations.get_job(me, job["id"])
+    cancelled = env.jobs.get_job(me, job["id"])
     assert cancelled is not None and cancelled.cancel_requested
 
 
@@ -545,10 +565,10 @@ def test_the_queue_position_is_counted_up_to_a_cap(
     user, password = env.seed_user(1)
     jobs = [env.create(me, user, password) for _ in range(4)]  # one runs, three wait
     assert [j["state"] for j in jobs] == ["running", "queued", "queued", "queued"]
-    last = env.migrations.get_job(me, jobs[-1]["id"])
+    last = env.jobs.get_job(me, jobs[-1]["id"])
     assert last is not None
-    mine = env.migrations.queue_position(last)
+    mine = env.queue.queue_position(last)
     assert mine >= 3  # two of mine ahead (other tests' queued jobs may be too)
-    assert env.migrations.queue_position(last, cap=1) == 2  # "more than one ahead"
+    assert env.queue.queue_position(last, cap=1) == 2  # "more than one ahead"
     for job in jobs[1:]:  # not left queued for the shared stack's scheduler to start
         assert env.service.cancel(me, job["id"])["state"] == "rolled_back"

@@ -614,7 +614,7 @@ def test_start_execution_throttled_leaves_the_job_to_the_sweep_which_starts_it_o
     # password, and stays listed as starting.
     assert (job["state"], job["error"]) == ("running", None)
     assert executions_of(pass_machine, job["id"]) == []
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.sealed_secret is not None
     env.service.scheduler.sweep()
     assert executions_of(pass_machine, job["id"]) == []  # too soon: it may just be starting
@@ -663,7 +663,7 @@ def test_start_execution_refused_for_good_ends_the_new_job_and_frees_its_slot(
     assert refused.seen == 1  # a refusal, not a busy service: not retried
     error = cast(dict[str, str], job["error"])
     assert (job["state"], error["code"]) == ("rolled_back", "not_started")
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.sealed_secret is None  # the password dropped
     # Its slot was given back: the tenant's next job (one at a time) starts.
     again = env.create(me, user, password)

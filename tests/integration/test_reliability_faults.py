@@ -158,7 +158,7 @@ def test_migration_worker_killed_mid_rollback_then_retried(
     assert again["done"] is True and again["state"] == "rolled_back"
     view = env.service.get(me, job["id"])
     assert view["state"] == "rolled_back" and view["error"]["code"] == "cancelled"
-    assert env.migrations.job_messages(me, job["id"], 100) == []
+    assert env.ledger.job_messages(me, job["id"], 100) == []
     folders = {f.name: f for f in service.folders(me)}
     assert "Old" not in folders  # made by the job, emptied: gone
     inbox = service.messages(me, "inbox", 50, None).messages
@@ -167,7 +167,7 @@ def test_migration_worker_killed_mid_rollback_then_retried(
         own.message_id
     ]
     assert service.raw(me, own.message_id) == mine
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.sealed_secret is None
     # Delivered once more (at least once): nothing changes.
     assert env.runner.rollback(ref, error) == {"done": True, "state": "rolled_back"}
@@ -250,7 +250,7 @@ def test_a_rollback_that_never_finishes_ends_failed_and_says_so(
     view = env.service.get(me, job["id"])
     assert view["state"] == "failed" and view["rollback_incomplete"] is True
     assert mig._count_stored(env, me, job["id"]) == 4  # what could not be removed is kept
-    stored = env.migrations.get_job(me, job["id"])
+    stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.sealed_secret is None
     notices = [
         m

@@ -89,6 +89,37 @@ def test_bad_input_is_refused_clearly(fields: dict[str, object], problem: str) -
         make(**fields)
 
 
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"port": 0}, '"port" must be a number from 1 to 65535'),
+        ({"port": "995"}, '"port" must be a number from 1 to 65535'),
+        ({"ssl": "yes"}, '"ssl" must be true or false'),
+        ({"agreed": 1}, '"agreed" must be true or false'),
+        ({"username": 7}, '"username" must be a string'),
+        ({"username": ""}, '"username" must be 1 to 320 characters'),
+        ({"password": "p" * 1025}, '"password" must be 1 to 1024 characters'),
+        ({"folder_id": "f\tx"}, '"folder_id" cannot contain control characters'),
+        ({"host": "bad host"}, '"host" must be a host name such as pop.example.com'),
+        ({"preset": "aol"}, '"preset" must be one of line_works, yahoo, gmail, outlook, manual'),
+        (
+            {"icon": "rainbow"},
+            '"icon" must be one of none, red, orange, yellow, green, blue, purple, gray',
+        ),
+        ({"unknown": 1}, '"unknown" is not a known field'),
+    ],
+)
+def test_input_refusals_name_the_field(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_account_input({**BASE, **fields})
+    assert str(caught.value) == message
+
+
+def test_absent_and_null_fields_are_not_changes() -> None:
+    data = parse_account_input({"ssl": None, "host": None, "port": None})
+    assert (data.ssl, data.host, data.port, data.changes_connection) == (None, None, None, False)
+
+
 def test_hosts_are_names_or_ip_literals() -> None:
     assert clean_host("192.0.2.1") == "192.0.2.1"
     assert clean_host("[2001:db8::1]") == "2001:db8::1"

@@ -1,9 +1,10 @@
-"""The IMAP adapter's pure parts and its behaviour against a tiny scripted IMAP server."""
+"""The IMAP connector and session against a tiny scripted IMAP server on 127.0.0.1 (the
+pure parts: test_imap_parser.py; the capped connection and error translation: test_imap_wire.py).
+"""
 
 from __future__ import annotations
 
 import base64
-import imaplib
 import socket
 import ssl
 import threading
@@ -13,17 +14,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from mailport.adapters.imap import (
-    ImapConnector,
-    ImapSession,
-    _Client,
-    folder_from_list,
-    plan_chunks,
-    scrub,
-    special_use,
-    translate,
-    uid_set,
-)
+from mailport.adapters.imap import ImapConnector, ImapSession
+from mailport.adapters.imap.wire import Client
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import (
     Credentials,
@@ -33,66 +25,8 @@ from mailport.domain.remote import (
     RemoteProtocolError,
     RemoteTlsError,
     RemoteTransient,
-    RemoteUnreachable,
     ServerAddress,
 )
-
-# -- pure helpers ---------------------------------------------------------------------
-
-
-def test_uid_set_compresses_ranges() -> None:
-    assert uid_set([9, 1, 2, 3, 7, 10, 3]) == "1:3,7,9:10"
-    assert uid_set([5]) == "5"
-    with pytest.raises(ValueError):
-        uid_set([])
-
-
-def test_plan_chunks_by_count_and_bytes() -> None:
-    sized = [(uid, 10) for uid in range(1, 8)]
-    assert [[u for u, _ in c] for c in plan_chunks(sized, 3, 1000)] == [[1, 2, 3], [4, 5, 6], [7]]
-    assert [[u for u, _ in c] for c in plan_chunks(sized, 50, 25)] == [[1, 2], [3, 4], [5, 6], [7]]
-    # A message bigger than the byte budget goes alone.
-    assert [[u for u, _ in c] for c in plan_chunks([(1, 5), (2, 99), (3, 5)], 50, 20)] == [
-        [1],
-        [2],
-        [3],
-    ]
-    assert plan_chunks([], 50, 20) == []
-
-
-def test_special_use_and_selectable() -> None:
-    assert special_use(["\\HasNoChildren", "\\sent", "\\Junk", "\\Marked"]) == {"\\Sent", "\\Junk"}
-    f = folder_from_list((b"\\Noselect", b"\\HasChildren"), b"/", b"&ZeVnLIqe-/Sub")
-    assert f == ImapFolder("日本語/Sub", b"&ZeVnLIqe-/Sub", "/", frozenset(), selectable=False)
-    g = folder_from_list((b"\\Trash",), None, 2024)
-    assert (g.name, g.raw_name, g.delimiter, g.special_use) == (
-        "2024",
-        b"2024",
-        None,
-        frozenset({"\\Trash"}),
-    )
-
-
-def test_scrub_hides_secrets_and_caps_length() -> None:
-    text = scrub("NO bad   password hunter2\r\n" + "x" * 500, ["hunter2", ""])
-    assert "hunter2" not in text
-    assert "\n" not in text
-    assert len(text) <= 200
-
-
-def test_translate() -> None:
-    assert isinstance(translate(ConnectionRefusedError(), "connect"), RemoteUnreachable)
-    assert isinstance(translate(TimeoutError(), "connect"), RemoteUnreachable)
-    assert isinstance(translate(ConnectionResetError(), "session"), RemoteTransient)
-    assert isinstance(translate(ssl.SSLCertVerificationError("x"), "connect"), RemoteTlsError)
-    assert isinstance(translate(imaplib.IMAP4.abort("EOF"), "session"), RemoteTransient)
-    assert isinstance(translate(imaplib.IMAP4.error("[INUSE] busy"), "login"), RemoteTransient)
-    assert isinstance(
-        translate(imaplib.IMAP4.error("[AUTHENTICATIONFAILED]"), "login"), RemoteAuthFailed
-    )
-    assert isinstance(translate(imaplib.IMAP4.error("BAD syntax"), "session"), RemoteProtocolError)
-    assert isinstance(translate(ValueError("junk"), "session"), RemoteProtocolError)
-
 
 # -- a scripted IMAP server on 127.0.0.1 -----------------------------------------------
 
@@ -384,7 +318,7 @@ def test_xoauth2_used_when_token_given(
 
 
 def _session(port: int, max_literal: int = 1000) -> ImapSession:
-    client = _Client(
+    client = Client(
         _plain(port),
         ssl.create_default_context(),
         timeout=5.0,
@@ -477,15 +411,6 @@ def test_fetch_refuses_more_than_planned(serve: Callable[..., FakeServer]) -> No
     session.examine(ImapFolder("INBOX", b"INBOX", "/", frozenset()))
     with pytest.raises(RemoteProtocolError, match="too large"):
         list(session.fetch([4]))
-
-
-def test_microsoft_365_throttling_is_transient_with_its_backoff_hint() -> None:
-    said = "Request is throttled. Suggested Backoff Time: 92415 milliseconds"
-    error = translate(imaplib.IMAP4.error(said), "session")
-    assert isinstance(error, RemoteTransient)
-    assert error.retry_after_s == 92.415
-    plain = translate(imaplib.IMAP4.error("[UNAVAILABLE] try later"), "session")
-    assert isinstance(plain, RemoteTransient) and plain.retry_after_s is None
 
 
 def _flooding_handler(lines: int, line: bytes) -> Handler:

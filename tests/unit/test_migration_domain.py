@@ -73,6 +73,53 @@ def test_bad_manual_connections_are_refused(change: dict[str, object]) -> None:
         parse_connection({**body, **change}, {}.get)
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"port": 0}, "connection.port must be a port number"),
+        ({"port": True}, "connection.port must be a port number"),
+        ({"ssl": None}, "connection.ssl must be true or false"),
+        ({"host": " "}, "connection.host is required"),
+        ({"host": "h" * 254}, "connection.host is not valid"),
+        ({"username": None}, "connection.username is required"),
+        ({"username": "me\r\nX-Injected: 1"}, "connection.username is not valid"),
+        ({"password": "p" * 1025}, "connection.password is not valid"),
+        ({"type": "pop3"}, "connection.type must be manual, template or microsoft365"),
+    ],
+)
+def test_connection_refusals_name_the_field(change: dict[str, object], message: str) -> None:
+    body = {"type": "manual", "host": "imap.example.org", "username": "me", "password": "p"}
+    with pytest.raises(ValidationFailed) as caught:
+        parse_connection({**body, **change}, TEMPLATES.get)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": ""}, "connection.name is required"),  # the connection's wording, as ever
+        ({"name": "n" * 101}, "connection.name is not valid"),
+        ({"name": "a\u202eb"}, "name may not contain control characters or direction overrides"),
+        ({"host": "bad host"}, "host must be a host name or an IP address"),
+        ({"ssl": "yes"}, "ssl must be true or false"),
+        ({"port": 70000}, "connection.port must be a port number"),
+    ],
+)
+def test_template_refusals_name_the_field(change: dict[str, object], message: str) -> None:
+    body = {"name": "Corp", "host": "imap.corp.example"}
+    with pytest.raises(ValidationFailed) as caught:
+        parse_template({**body, **change}, "t1")
+    assert str(caught.value) == message
+
+
+def test_a_template_defaults_the_port_from_ssl() -> None:
+    plain = parse_template({"name": "Corp", "host": "IMAP.corp.example", "ssl": False}, "t1")
+    assert (plain.host, plain.port, plain.ssl) == ("imap.corp.example", 143, False)
+    assert parse_template({"name": " Corp ", "host": "h"}, "t1") == ImapTemplate(
+        "t1", "Corp", "h", 993, True
+    )
+
+
 def test_a_template_names_host_and_port_and_may_use_any_port() -> None:
     body = {"type": "template", "template_id": "t1", "username": "me", "password": "p"}
     server, _ = parse_connection(body, TEMPLATES.get)

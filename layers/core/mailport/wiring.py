@@ -25,6 +25,8 @@ if TYPE_CHECKING:
         AccountStore,
         Directory,
         ImapConnector,
+        JobQueue,
+        JobStore,
         RunLedger,
         SecretBox,
         Uploads,
@@ -141,10 +143,16 @@ class Container:
         return DynamoRunLedger(self.settings.table_name, client=self.clients.dynamodb)
 
     @part
-    def _migrations(self) -> Any:
-        from mailport.adapters.dynamodb_migrations import DynamoMigrations
+    def _jobs(self) -> JobStore:
+        from mailport.adapters.dynamodb_jobs import DynamoJobStore
 
-        return DynamoMigrations(self.settings.table_name, client=self.clients.dynamodb)
+        return DynamoJobStore(self.settings.table_name, client=self.clients.dynamodb)
+
+    @part
+    def _job_queue(self) -> JobQueue:
+        from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
+
+        return DynamoJobQueue(self.settings.table_name, client=self.clients.dynamodb)
 
     @part
     def _secrets(self) -> SecretBox:
@@ -294,11 +302,14 @@ class Container:
     @part
     def migrations(self) -> MigrationService:
         """IMAP migrations: templates, preview, queue, cancel, revert; the scheduler."""
+        from mailport.adapters.dynamodb_templates import DynamoImapTemplates
         from mailport.usecases.migration import MigrationService
 
         return MigrationService(
-            self._migrations,
+            self._jobs,
             self._imap,
+            queue=self._job_queue,
+            templates=DynamoImapTemplates(self.settings.table_name, client=self.clients.dynamodb),
             secrets=self._secrets,
             executions=self._executions,
             config=migration_config(self.settings),
@@ -315,12 +326,18 @@ class Container:
     @part
     def migration_runner(self) -> MigrationRunner:
         """The state machine's steps."""
+        from mailport.adapters.dynamodb_content_ledger import DynamoContentLedger
+        from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
         from mailport.adapters.ses import SesMailer
         from mailport.usecases.migration_runner import MigrationRunner
 
+        table, dynamodb = self.settings.table_name, self.clients.dynamodb
         return MigrationRunner(
-            self._migrations,
+            self._jobs,
             self._imap,
+            queue=self._job_queue,
+            copy_slots=DynamoCopySlots(table, client=dynamodb),
+            ledger=DynamoContentLedger(table, client=dynamodb),
             mailbox=self._store,
             mailbox_service=self.mailbox,
             importer=self.importer,
@@ -339,7 +356,7 @@ class Container:
         from mailport.usecases.admin import AdminService
 
         return AdminService(
-            self._migrations,
+            self._jobs,
             self._accounts,
             migration_service=self.migrations,
             account_service=self.accounts,

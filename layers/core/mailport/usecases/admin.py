@@ -11,7 +11,7 @@ import logging
 from dataclasses import replace
 
 from mailport.domain.mailbox import Owner
-from mailport.ports import AccountStore, Migrations
+from mailport.ports import AccountStore, JobStore
 from mailport.usecases.accounts import AccountService
 from mailport.usecases.mailbox import page_size
 from mailport.usecases.migration import MigrationService
@@ -24,13 +24,13 @@ class AdminService:
 
     def __init__(
         self,
-        migrations: Migrations,
+        jobs: JobStore,
         accounts: AccountStore,
         *,
         migration_service: MigrationService,
         account_service: AccountService,
     ) -> None:
-        self._migrations = migrations
+        self._jobs = jobs
         self._accounts = accounts
         self._migration_service = migration_service
         self._account_service = account_service
@@ -39,7 +39,7 @@ class AdminService:
         self, tenant_id: str, limit: str | None, cursor: str | None
     ) -> dict[str, object]:
         """A page of the organisation's migrations, newest first, each with its user."""
-        jobs, next_cursor = self._migrations.tenant_jobs(tenant_id, page_size(limit), cursor)
+        jobs, next_cursor = self._jobs.tenant_jobs(tenant_id, page_size(limit), cursor)
         now = self._account_service.now()
         # Without the per-folder plan: a page of 200 Gmail-sized jobs would pass Lambda's
         # 6 MB response limit (GET /v1/migrations/{id} has the folders).

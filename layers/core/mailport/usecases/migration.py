@@ -37,7 +37,9 @@ from mailport.ports import (
     Executions,
     ImapConnector,
     ImapMailbox,
-    Migrations,
+    ImapTemplates,
+    JobQueue,
+    JobStore,
     SecretBox,
 )
 from mailport.usecases.migration_shared import (
@@ -80,27 +82,31 @@ class MigrationService:
 
     def __init__(
         self,
-        migrations: Migrations,
+        jobs: JobStore,
         connector: ImapConnector,
         *,
+        queue: JobQueue,
+        templates: ImapTemplates,
         secrets: SecretBox,
         executions: Executions,
         config: MigrationConfig,
         tokens: AccessTokens | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
-        self._migrations = migrations
+        self._jobs = jobs
+        self._queue = queue
+        self._templates = templates
         self._connector = connector
         self._secrets = secrets
         self._executions = executions
         self._config = config
         self._tokens = tokens
         self._clock = clock
-        self.scheduler = Scheduler(migrations, executions, config, clock)
+        self.scheduler = Scheduler(jobs, executions, config, clock, queue=queue)
 
     def templates(self, owner: Owner) -> list[dict[str, object]]:
         """The tenant's IMAP server templates."""
-        return [t.to_json() for t in self._migrations.list_templates(owner.tenant_id)]
+        return [t.to_json() for t in self._templates.list_templates(owner.tenant_id)]
 
     def put_template(
         self, owner: Owner, payload: object, template_id: str | None = None
@@ -109,7 +115,7 @@ class MigrationService:
         caller checks). Jobs already queued keep the server they were created with.
         """
         template = parse_template(payload, template_id or f"t{uuid.uuid4().hex[:12]}")
-        if not self._migrations.put_template(
+        if not self._templates.put_template(
             owner.tenant_id, template, replace=template_id is not None
         ):
             raise NotFound("no such IMAP template")
@@ -117,7 +123,7 @@ class MigrationService:
 
     def delete_template(self, owner: Owner, template_id: str) -> None:
         """Remove a template of the caller's tenant."""
-        if not self._migrations.delete_template(owner.tenant_id, template_id):
+        if not self._templates.delete_template(owner.tenant_id, template_id):
             raise NotFound("no such IMAP template")
 
     def _connection(self, owner: Owner, payload: object) -> tuple[SourceServer, str]:
@@ -125,7 +131,7 @@ class MigrationService:
         # Read only for a template connection (one item), not on every manual one.
         return parse_connection(
             body,
-            lambda template_id: self._migrations.get_template(owner.tenant_id, template_id),
+            lambda template_id: self._templates.get_template(owner.tenant_id, template_id),
             None if self._tokens is None else lambda cid: self._microsoft(owner, cid),
         )
 
@@ -195,7 +201,7 @@ class MigrationService:
         )
         if server.connection_id is None:  # Microsoft 365 keeps its tokens in its connection
             job = replace(job, sealed_secret=self._secrets.seal(password, secret_context(job)))
-        self._migrations.create_job(job)
+        self._jobs.create_job(job)
         log.info("migration queued", extra={"job_id": job.job_id})
         try:
             self.scheduler.start_next(newest=(owner, job.job_id))
@@ -206,18 +212,18 @@ class MigrationService:
         return self.get(owner, job.job_id)
 
     def _job(self, owner: Owner, job_id: str) -> MigrationJob:
-        job = self._migrations.get_job(owner, job_id)
+        job = self._jobs.get_job(owner, job_id)
         if job is None:
             raise NotFound("no such migration")
         return job
 
     def _view(self, job: MigrationJob) -> dict[str, object]:
-        position = self._migrations.queue_position(job) if job.state is JobState.QUEUED else None
+        position = self._queue.queue_position(job) if job.state is JobState.QUEUED else None
         return job.to_json(self._clock(), position)
 
     def list(self, owner: Owner) -> list[dict[str, object]]:
         """The user's migrations, newest first."""
-        return [self._view(j) for j in self._migrations.list_jobs(owner)]
+        return [self._view(j) for j in self._jobs.list_jobs(owner)]
 
     def get(self, owner: Owner, job_id: str) -> dict[str, object]:
         """One migration with its progress."""
@@ -237,7 +243,7 @@ class MigrationService:
                     resumes=job.resumes + (job.state is JobState.NEEDS_SIGNIN),
                     error=JobError("cancelled", "cancelled by the user"),
                 )
-                if self._migrations.requeue(queued, cancel=True):
+                if self._queue.requeue(queued, cancel=True):
                     self._start_queued(owner, job_id)
                     return self.get(owner, job_id)
                 continue
@@ -250,10 +256,10 @@ class MigrationService:
                     error=JobError("cancelled", "cancelled before it started"),
                 )
                 # Only a job that copied nothing: the condition re-checks it in the write.
-                if self._migrations.cancel_queued(job, finished):
+                if self._queue.cancel_queued(job, finished):
                     return self.get(owner, job_id)
                 continue  # it started (or was resumed) meanwhile
-            if job.state in ACTIVE and self._migrations.request_cancel(owner, job_id):
+            if job.state in ACTIVE and self._jobs.request_cancel(owner, job_id):
                 return self.get(owner, job_id)
             raise JobNotCancellable(f"a {job.state.value} migration can't be cancelled")
         raise Conflict("the migration changed while cancelling; try again")
@@ -270,10 +276,10 @@ class MigrationService:
         old place (the queue is ordered by registration), and the queue moves.
         """
         resumed: tuple[str, ...] = ()
-        for job in self._migrations.list_jobs(owner):
+        for job in self._jobs.list_jobs(owner):
             if job.state is JobState.NEEDS_SIGNIN and job.server.connection_id == connection_id:
                 queued = replace(job, state=JobState.QUEUED, error=None, resumes=job.resumes + 1)
-                if self._migrations.requeue(queued, cancel=False):
+                if self._queue.requeue(queued, cancel=False):
                     resumed = (*resumed, job.job_id)
         if resumed:
             log.info("migrations resumed after sign-in", extra={"jobs": resumed})
@@ -285,7 +291,7 @@ class MigrationService:
         """True if a migration that has not ended still signs in with the connection."""
         return any(
             j.server.connection_id == connection_id and j.state not in TERMINAL
-            for j in self._migrations.list_jobs(owner)
+            for j in self._jobs.list_jobs(owner)
         )
 
     def revert(self, owner: Owner, job_id: str) -> dict[str, object]:
@@ -296,12 +302,12 @@ class MigrationService:
                 f"only a completed migration can be reverted, not a {job.state.value} one"
             )
         reverting = replace(job, state=JobState.REVERTING, executions=job.executions + 1)
-        saved = self._migrations.save_job(reverting)
+        saved = self._jobs.save_job(reverting)
         try:
             start: ExecutionInput = {"job": job_ref(job), "mode": Mode.REVERT}
             self._executions.start(f"{job.job_id}-revert{saved.executions}", start)
         except MailportError:
-            self._migrations.save_job(replace(saved, state=JobState.COMPLETED))
+            self._jobs.save_job(replace(saved, state=JobState.COMPLETED))
             raise
         return self.get(owner, job_id)
 
@@ -316,12 +322,15 @@ class Scheduler:
 
     def __init__(
         self,
-        migrations: Migrations,
+        jobs: JobStore,
         executions: Executions,
         config: MigrationConfig,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        *,
+        queue: JobQueue,
     ) -> None:
-        self._migrations = migrations
+        self._jobs = jobs
+        self._queue = queue
         self._executions = executions
         self._config = config
         self._clock = clock
@@ -335,13 +344,13 @@ class Scheduler:
         """
         started: list[str] = []
         full_tenants: set[str] = set()
-        candidates = self._migrations.queued(scan)
+        candidates = self._queue.queued(scan)
         if newest is not None and newest not in candidates:
             candidates.append(newest)
         for owner, job_id in candidates:
             if owner.tenant_id in full_tenants:
                 continue  # a later job of a full tenant must not overtake its earlier ones
-            job = self._migrations.get_job(owner, job_id)
+            job = self._jobs.get_job(owner, job_id)
             if job is None or job.state is not JobState.QUEUED:
                 continue
             running = replace(
@@ -350,7 +359,7 @@ class Scheduler:
                 started_at=job.started_at or self._clock(),
                 slot=True,
             )
-            outcome = self._migrations.claim(
+            outcome = self._queue.claim(
                 job, running, self._config.max_running, self._config.max_per_tenant
             )
             if outcome == "full":
@@ -377,8 +386,8 @@ class Scheduler:
         name is the job id, so a start that did happen is not repeated.
         """
         stale = self._clock() - dt.timedelta(seconds=STALLED_AFTER_S)
-        for owner, job_id in self._migrations.starting(scan):
-            job = self._migrations.get_job(owner, job_id)
+        for owner, job_id in self._queue.starting(scan):
+            job = self._jobs.get_job(owner, job_id)
             if job and job.state in ACTIVE and job.started_at and job.started_at < stale:
                 log.warning("starting a stalled migration", extra={"job_id": job_id})
                 self._executions.start(launch_name(job), {"job": job_ref(job)})
@@ -404,7 +413,7 @@ class Scheduler:
                 sealed_secret=None,
                 error=JobError("not_started", f"the migration could not start: {e.message}"),
             )
-            self._migrations.save_job(replace(failed, slot=False), release=job.slot)
+            self._jobs.save_job(replace(failed, slot=False), release=job.slot)
 
     def execution_ended(self, name: str, status: str, payload: Mapping[str, Any]) -> None:
         """An execution ended. If it ended without finishing its job's saga (stopped, timed
@@ -413,7 +422,7 @@ class Scheduler:
         ref = payload.get("job")
         if isinstance(ref, Mapping) and status != "SUCCEEDED" and "tenant_id" in ref:
             owner, job_id = owner_of(ref)
-            job = self._migrations.get_job(owner, job_id)
+            job = self._jobs.get_job(owner, job_id)
             # Queued and parked (waiting for a sign-in) jobs have no execution to recover.
             waiting = (JobState.QUEUED, JobState.NEEDS_SIGNIN)
             if job is not None and job.state not in TERMINAL and job.state not in waiting:
@@ -435,10 +444,10 @@ class Scheduler:
             # makes a repeat a no-op), so a failure in between can't leave the user untold.
             give_up: ExecutionInput = {"job": job_ref(job), "mode": Mode.GIVE_UP}
             self._executions.start(f"{job.job_id}-giveup", give_up)
-            self._migrations.save_job(replace(failed, slot=False), release=job.slot)
+            self._jobs.save_job(replace(failed, slot=False), release=job.slot)
             return
         log.warning("execution ended early: recovering", extra={"job_id": job.job_id})
-        saved = self._migrations.save_job(replace(job, executions=job.executions + 1))
+        saved = self._jobs.save_job(replace(job, executions=job.executions + 1))
         error = {"Error": ErrorName.EXECUTION_ENDED, "Cause": f"the execution {name} ended early"}
         recovery: ExecutionInput = {"job": job_ref(job), "mode": mode, "error": error}
         self._executions.start(f"{job.job_id}-{mode}{saved.executions}", recovery)

@@ -27,13 +27,15 @@ from mailport.domain.notices import migration_notice
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
     AccessTokens,
+    ContentLedger,
+    CopySlots,
     Directory,
     Executions,
     ImapMailbox,
+    JobStore,
     Mailbox,
     Mailer,
     MigrationMetrics,
-    Migrations,
     SecretBox,
 )
 from mailport.usecases.importing import Importer
@@ -97,7 +99,9 @@ def minus(after: Counts, before: Counts) -> Counts:
 class StepContext:
     """The collaborators of one step, and what every step does with them."""
 
-    migrations: Migrations
+    jobs: JobStore
+    copy_slots: CopySlots
+    ledger: ContentLedger
     login: SourceLogin
     mailbox: Mailbox
     mailbox_service: MailboxService
@@ -116,7 +120,7 @@ class StepContext:
     def load(self, ref: Mapping[str, Any]) -> tuple[Owner, MigrationJob]:
         """The job an execution's reference names (``NotFound`` if it is gone)."""
         owner, job_id = owner_of(ref)
-        job = self.migrations.get_job(owner, job_id)
+        job = self.jobs.get_job(owner, job_id)
         if job is None:
             raise NotFound(f"migration {job_id} does not exist")
         return owner, job
@@ -129,9 +133,7 @@ class StepContext:
         if release:
             after = replace(after, slot=False)
         try:
-            return self.migrations.save_job(
-                after, release=release, unless_cancelled=unless_cancelled
-            )
+            return self.jobs.save_job(after, release=release, unless_cancelled=unless_cancelled)
         except Conflict as e:
             # Someone saved in between (a redelivered step): the retry reads it afresh.
             raise TransientError("the migration changed meanwhile; retrying") from e
@@ -160,7 +162,7 @@ class StepContext:
     def give_copy_slot(self, job_id: str) -> None:
         """Free the job's copy slot; a failure only logs (the slot's lease frees it)."""
         try:
-            self.migrations.give_copy_slot(job_id)
+            self.copy_slots.give_copy_slot(job_id)
         except MailportError:
             # The chunk's own outcome matters more; the slot's lease frees it in a while.
             log.warning("could not free a copy slot", extra={"job_id": job_id})

@@ -50,7 +50,7 @@ def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]
     if job.next_folder() is None:
         return cursor(True, chunks)
     until = now + dt.timedelta(seconds=ctx.config.copy_lease_s)
-    if not ctx.migrations.take_copy_slot(job.job_id, ctx.config.max_copying, now, until):
+    if not ctx.copy_slots.take_copy_slot(job.job_id, ctx.config.max_copying, now, until):
         log.info("waiting for a copy slot", extra={"job_id": job.job_id})
         return _waiting(ctx, chunks, ctx.config.copy_wait_s)
     try:
@@ -271,7 +271,7 @@ class _Chunk:
             if batch.dedup and not result.failed:  # stored now, or found there by content
                 stored.append(fingerprint(message.raw))
         if stored:  # after storing: a crash in between may duplicate, never lose
-            self.ctx.migrations.remember_contents(self.owner, self.job.job_id, stored)
+            self.ctx.ledger.remember_contents(self.owner, self.job.job_id, stored)
         now = self.ctx.monotonic()
         current = self.job.plan[batch.index]
         # The provider's cap counts what was downloaded, even mail then found already there.
@@ -352,7 +352,7 @@ class _Chunk:
     ) -> tuple[list[ImapMessage], Counts]:
         """Gmail-style sources: the same mail under another label was copied already."""
         prints = [fingerprint(m.raw) for m in messages]
-        seen = self.ctx.migrations.seen_contents(self.owner, self.job.job_id, prints)
+        seen = self.ctx.ledger.seen_contents(self.owner, self.job.job_id, prints)
         seen |= self.prints  # on their way in, not yet remembered
         keep: list[ImapMessage] = []
         for m, fp in zip(messages, prints, strict=True):

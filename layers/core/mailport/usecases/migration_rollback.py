@@ -58,7 +58,7 @@ def _remove_messages(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple
     removed = 0
     settled = False
     while ctx.monotonic() < deadline:
-        ids = ctx.migrations.job_messages(owner, job.job_id, 100)
+        ids = ctx.ledger.job_messages(owner, job.job_id, 100)
         if not ids and settled:
             return True, removed
         if not ids:

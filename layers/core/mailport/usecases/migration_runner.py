@@ -21,13 +21,16 @@ from mailport.domain.migration import TERMINAL, JobError, JobState, MigrationJob
 from mailport.errors import MailportError
 from mailport.ports import (
     AccessTokens,
+    ContentLedger,
+    CopySlots,
     Directory,
     Executions,
     ImapConnector,
+    JobQueue,
+    JobStore,
     Mailbox,
     Mailer,
     MigrationMetrics,
-    Migrations,
     SecretBox,
 )
 from mailport.usecases import migration_copy, migration_plan, migration_rollback
@@ -52,9 +55,12 @@ class MigrationRunner:
 
     def __init__(
         self,
-        migrations: Migrations,
+        jobs: JobStore,
         connector: ImapConnector,
         *,
+        queue: JobQueue,
+        copy_slots: CopySlots,
+        ledger: ContentLedger,
         mailbox: Mailbox,
         mailbox_service: MailboxService,
         importer: Importer,
@@ -74,7 +80,10 @@ class MigrationRunner:
         self._metrics = metrics
         self._directory = directory
         self._mailer = mailer
-        self._migrations = migrations
+        self._jobs = jobs
+        self._queue = queue
+        self._copy_slots = copy_slots
+        self._ledger = ledger
         self._connector = connector
         self._mailbox = mailbox
         self._service = mailbox_service
@@ -88,7 +97,9 @@ class MigrationRunner:
     def _context(self) -> StepContext:
         """The collaborators for one step, read afresh (a test may swap one meanwhile)."""
         return StepContext(
-            migrations=self._migrations,
+            jobs=self._jobs,
+            copy_slots=self._copy_slots,
+            ledger=self._ledger,
             login=SourceLogin(self._connector, self._tokens, self._config.ca_file),
             mailbox=self._mailbox,
             mailbox_service=self._service,
@@ -189,7 +200,7 @@ class MigrationRunner:
             return
         if ready:
             queued = replace(job, state=JobState.QUEUED, error=None, resumes=job.resumes + 1)
-            if self._migrations.requeue(queued, cancel=False):
+            if self._queue.requeue(queued, cancel=False):
                 log.info("signed in meanwhile: queued again", extra={"job_id": job.job_id})
 
     def continue_as_new(self, ref: Mapping[str, Any]) -> dict[str, Any]:

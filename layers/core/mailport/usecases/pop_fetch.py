@@ -16,28 +16,25 @@ Order of a run, and why nothing is lost or imported twice:
    before QUIT deletes nothing; the next run finds them stored and deletes them then.
 7. After a whole run, receipts of UIDLs the server no longer lists are forgotten, so what a
    run reads stays about the size of the mailbox on the server (``_prune``).
+
+Here the orchestration; step 4's stores under the shared byte budget are ``pop_store``, and
+saving a run's outcome (fetch state, run record, notices) is ``pop_outcome``.
 """
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
-    DISABLE_AFTER_FAILURES,
-    WARN_AFTER_FAILURES,
     FetchRequest,
     FetchRun,
-    FetchState,
     PopAccount,
     Receipt,
     ReceiptOutcome,
@@ -47,16 +44,8 @@ from mailport.domain.accounts import (
     new_run_id,
     server_digest,
 )
-from mailport.domain.mailbox import (
-    InsertOutcome,
-    Owner,
-    Source,
-    SourceType,
-    message_id_for,
-)
+from mailport.domain.mailbox import Owner
 from mailport.domain.message import MAX_BYTES
-from mailport.domain.mime import NotAMessage, fingerprint
-from mailport.domain.notices import fetch_disabled, fetch_warning
 from mailport.domain.remote import (
     Credentials,
     PopEntry,
@@ -64,7 +53,6 @@ from mailport.domain.remote import (
     RemoteTransient,
     ServerAddress,
 )
-from mailport.domain.rules import Rule
 from mailport.errors import MailportError, StorageError
 from mailport.ports import (
     AccountStore,
@@ -76,8 +64,10 @@ from mailport.ports import (
     SecretBox,
 )
 from mailport.usecases.budget import ByteBudget
-from mailport.usecases.importing import Importer, ImportRequest
+from mailport.usecases.importing import Importer
+from mailport.usecases.pop_outcome import RunBook, Tally
 from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
+from mailport.usecases.pop_store import StoreJob, StorePipeline
 
 log = logging.getLogger(__name__)
 
@@ -98,33 +88,6 @@ class FetchConfig:
     # much again), all runs of the container together (a worker runs a batch of accounts
     # side by side). Beside it each run holds the one message it is reading (< 50 MB).
     inflight_bytes: int = 128 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    """What every store of one run shares (read-only, so the pool's threads can share it)."""
-
-    owner: Owner
-    account: PopAccount
-    contents: Mapping[str, str]  # fingerprint → message id, imported before by this account
-    rules: tuple[Rule, ...] | None
-
-
-@dataclass(slots=True)
-class _Tally:
-    fetched: int = 0
-    already_present: int = 0
-    skipped_oversize: int = 0
-    rejected: int = 0
-    deleted: int = 0
-    more: bool = False
-    digest: str = ""
-    receipts: list[Receipt] = dataclasses.field(default_factory=list)
-
-    def counts(self) -> RunCounts:
-        return RunCounts(
-            self.fetched, self.already_present, self.skipped_oversize, self.rejected, self.deleted
-        )
 
 
 class PopFetcher:
@@ -155,8 +118,14 @@ class PopFetcher:
         self._queue = queue
         self._config = config or FetchConfig()
         self._clock = clock
-        self._monotonic = monotonic
-        self._budget = budget or ByteBudget(self._config.inflight_bytes)
+        self._book = RunBook(runs, importer, clock)
+        self._pipeline = StorePipeline(
+            importer,
+            budget or ByteBudget(self._config.inflight_bytes),
+            concurrency=self._config.store_concurrency,
+            time_budget_s=self._config.time_budget_s,
+            monotonic=monotonic,
+        )
 
     def handle(self, request: FetchRequest) -> FetchRun | None:
         """Run the request unless it is a duplicate or the account is busy or gone."""
@@ -204,7 +173,7 @@ class PopFetcher:
             self._queue.send([request])
 
     def _run(self, owner: Owner, account: PopAccount, run: FetchRun) -> FetchRun:
-        tally = _Tally()
+        tally = Tally()
         error: MailportError | None = None
         counted = False
         try:
@@ -239,7 +208,7 @@ class PopFetcher:
             error=error.message if error else "",
             more=tally.more and error is None,
         )
-        if self._finish(owner, account, finished, tally, counted):
+        if self._book.finish(owner, account, finished, tally, counted):
             finished = dataclasses.replace(finished, auto_disabled=True)
         if finished.more:
             self._queue.send(
@@ -270,7 +239,7 @@ class PopFetcher:
         return finished
 
     # ------------------------------------------------------------------ the fetch itself
-    def _fetch(self, owner: Owner, account: PopAccount, tally: _Tally) -> None:
+    def _fetch(self, owner: Owner, account: PopAccount, tally: Tally) -> None:
         password = self._secrets.open(
             account.sealed_password, secret_context(owner, account.account_id)
         )
@@ -299,7 +268,7 @@ class PopFetcher:
         account: PopAccount,
         session: PopMailbox,
         entries: Sequence[PopEntry],
-        tally: _Tally,
+        tally: Tally,
     ) -> set[int]:
         seen = self._receipts.imported(owner, account.account_id)
         wanted: list[PopEntry] = []
@@ -316,13 +285,13 @@ class PopFetcher:
                 tally.receipts.append(Receipt(entry.uidl, ReceiptOutcome.OVERSIZE))
             else:
                 wanted.append(entry)
-        job = _Job(
+        job = StoreJob(
             owner,
             account,
             seen.contents,
             self._importer.rules(owner) if account.apply_rules and wanted else None,
         )
-        for receipt, number in self._store_all(session, job, wanted, tally):
+        for receipt, number in self._pipeline.store_all(session, job, wanted, tally):
             tally.receipts.append(receipt)
             if receipt.outcome is ReceiptOutcome.STORED and not account.keep_original:
                 to_delete.append(number)
@@ -367,199 +336,7 @@ class PopFetcher:
                 extra={"account_id": account.account_id, "receipts": len(gone)},
             )
 
-    def _store_all(
-        self, session: PopMailbox, job: _Job, wanted: Sequence[PopEntry], tally: _Tally
-    ) -> Iterator[tuple[Receipt, int]]:
-        """Store while the next messages arrive: a few stores in flight, bounded in count and
-        bytes (S3 and DynamoDB answer in tens of ms each; one at a time would leave the
-        connection idle most of the run).
-        """
-        by_number = {e.number: e for e in wanted}
-        deadline = self._monotonic() + self._config.time_budget_s
-        retrieved = self._retrieve(session, wanted, deadline, tally)
-        first = next(retrieved, None)
-        if first is None:
-            return
-        # The first one alone: it creates the system folders of a new mailbox, if needed.
-        number, raw = first
-        del first
-        with self._budget.holding(len(raw)):
-            receipt = self._store(job, by_number[number], raw)
-        del raw  # stored: not kept for the rest of the run
-        yield self._counted(receipt, tally), number
-        inflight: dict[Future[Receipt], tuple[int, int]] = {}
-        with ThreadPoolExecutor(self._config.store_concurrency) as pool:
-            try:
-                for number, raw in retrieved:
-                    while len(inflight) >= 2 * self._config.store_concurrency:
-                        yield from self._completed(inflight, tally)
-                    inflight[self._submit(pool, job, by_number[number], raw)] = (number, len(raw))
-                    del raw  # the store holds it now: not kept while the next one is read
-            except GeneratorExit:
-                wait(inflight)
-                raise
-            except BaseException:
-                # The connection dropped (say): stores already under way finish, and are
-                # counted and remembered, so the run's record says what really happened.
-                while inflight:
-                    yield from self._completed(inflight, tally)
-                raise
-            while inflight:
-                yield from self._completed(inflight, tally)
-
-    def _submit(
-        self, pool: ThreadPoolExecutor, job: _Job, entry: PopEntry, raw: bytes
-    ) -> Future[Receipt]:
-        """Start a store once its bytes fit the container's budget; they are given back when
-        it ends, however it ends (a callback, so a run waiting here is freed by any run's
-        stores, its own included).
-        """
-        self._budget.take(len(raw))
-        try:
-            # The log keys (the account's) follow the store into the pool's thread.
-            future = pool.submit(contextvars.copy_context().run, self._store, job, entry, raw)
-        except BaseException:
-            self._budget.give(len(raw))
-            raise
-        future.add_done_callback(functools.partial(self._give_back, len(raw)))
-        return future
-
-    def _give_back(self, size: int, _future: Future[Receipt]) -> None:
-        self._budget.give(size)
-
-    def _completed(
-        self, inflight: dict[Future[Receipt], tuple[int, int]], tally: _Tally
-    ) -> Iterator[tuple[Receipt, int]]:
-        done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-        failure: BaseException | None = None
-        for future in done:
-            number, _size = inflight.pop(future)
-            error = future.exception()
-            if error is None:
-                yield self._counted(future.result(), tally), number
-            else:
-                failure = failure or error
-        if failure is None:
-            return
-        # A failed store fails the run; but the stores that finished beside it are counted
-        # and remembered first, so the run's record says what really happened (and the
-        # next run does not count them again as already present).
-        while inflight:
-            finished, _ = wait(inflight)
-            for future in finished:
-                number, _size = inflight.pop(future)
-                if future.exception() is None:
-                    yield self._counted(future.result(), tally), number
-        raise failure
-
-    @staticmethod
-    def _counted(receipt: Receipt, tally: _Tally) -> Receipt:
-        if receipt.outcome is ReceiptOutcome.REJECTED:
-            tally.rejected += 1
-        elif receipt.new:
-            tally.fetched += 1
-        else:
-            tally.already_present += 1
-        return receipt
-
-    def _retrieve(
-        self, session: PopMailbox, wanted: Sequence[PopEntry], deadline: float, tally: _Tally
-    ) -> Iterator[tuple[int, bytes]]:
-        for number, raw in session.retrieve([e.number for e in wanted]):
-            yield number, raw
-            del raw  # handed on: not kept while the next one is read
-            if self._monotonic() > deadline:
-                tally.more = True  # the rest goes to a continuation run
-                return
-
-    def _store(self, job: _Job, entry: PopEntry, raw: bytes) -> Receipt:
-        """Store one message (runs in the pool; touches no shared state)."""
-        fp = fingerprint(raw)
-        known = job.contents.get(fp)
-        if known is not None:
-            # The server renumbered its UIDLs (or has none): same content, imported already.
-            return Receipt(entry.uidl, ReceiptOutcome.STORED, fp, known)
-        identity = entry.uidl if entry.uidl is not None else f"content:{fp}"
-        account = job.account
-        request = ImportRequest(
-            owner=job.owner,
-            raw=raw,
-            folder_id=account.folder_id,
-            source=Source(SourceType.POP, account.account_id),
-            message_id=message_id_for("pop", account.account_id, identity),
-            apply_rules=account.apply_rules,
-            icon=None if account.icon == "none" else account.icon,
-            fingerprint=fp,
-        )
-        try:
-            result = self._importer.store(request, job.rules)
-        except NotAMessage:
-            return Receipt(entry.uidl, ReceiptOutcome.REJECTED, fp)
-        return Receipt(
-            entry.uidl,
-            ReceiptOutcome.STORED,
-            fp,
-            result.message_id,
-            new=result.outcome is InsertOutcome.STORED,
-        )
-
-    def _flush(self, owner: Owner, account: PopAccount, tally: _Tally) -> None:
+    def _flush(self, owner: Owner, account: PopAccount, tally: Tally) -> None:
         if tally.receipts:
             self._receipts.record(owner, account.account_id, tally.receipts)
             tally.receipts.clear()
-
-    # ------------------------------------------------------------------ bookkeeping
-    def _finish(
-        self, owner: Owner, account: PopAccount, run: FetchRun, tally: _Tally, counted: bool
-    ) -> bool:
-        """Save the run's outcome; True if it switched automatic fetching off."""
-        before = account.state
-        now = run.finished_at or self._clock()
-        failures = 0 if run.status is RunStatus.SUCCEEDED else before.failures + int(counted)
-        disable = counted and failures >= DISABLE_AFTER_FAILURES and account.auto_fetch
-        state = FetchState(
-            failures=failures,
-            last_run_id=run.run_id,
-            last_status=run.status.value,
-            last_error_code=run.error_code,
-            last_error=run.error,
-            last_checked_at=now,
-            last_success_at=now if run.status is RunStatus.SUCCEEDED else before.last_success_at,
-            disabled_reason=(
-                f"Automatic fetching failed {failures} times in a row: {run.error}"
-                if disable
-                else before.disabled_reason
-            ),
-            # Only a complete, successful run proves the listing is fully dealt with.
-            server_digest=tally.digest if run.status is RunStatus.SUCCEEDED else "",
-        )
-        if counted and failures in (WARN_AFTER_FAILURES, DISABLE_AFTER_FAILURES):
-            self._notify(owner, account, run, failures, disable)
-        # Runs that found nothing new are not kept (144 a day per account); the account's
-        # last_checked_at says they happened.
-        record = (
-            run.trigger is RunTrigger.MANUAL
-            or run.status is RunStatus.FAILED
-            or any(dataclasses.astuple(run.counts))
-        )
-        self._runs.finish_run(owner, account, run, state, disable=disable, record=record)
-        return disable
-
-    def _notify(
-        self, owner: Owner, account: PopAccount, run: FetchRun, failures: int, disable: bool
-    ) -> None:
-        """Tell the user in their Inbox; the id is derived from the run, so a retry of the
-        same run cannot add a second notice.
-        """
-        now = self._clock()
-        kind = "disabled" if disable else "warning"
-        message_id = message_id_for("notice", account.account_id, kind, run.run_id)
-        raw = (
-            fetch_disabled(account, run.error, now, message_id)
-            if disable
-            else fetch_warning(account, failures, run.error, now, message_id)
-        )
-        try:
-            self._importer.store_notice(owner, raw, message_id, account.account_id, flagged=disable)
-        except MailportError:
-            log.exception("could not deliver the notice", extra={"account_id": account.account_id})

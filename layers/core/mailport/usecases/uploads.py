@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 MAX_FILES = 500
 MAX_NAME = 255
+# The largest size a file may declare: every JSON client reads integers up to 2^53 - 1
+# exactly, and DynamoDB numbers hold 38 digits (10^39 failed the batch's write: a 500).
+MAX_DECLARED_SIZE = 2**53 - 1
 URL_EXPIRES_S = 15 * 60
 
 
@@ -109,8 +112,14 @@ class UploadService:
         name, size = entry.get("name"), entry.get("size")
         if not isinstance(name, str) or not name.strip():
             raise ValidationFailed(f"file {index + 1}: a name is required")
-        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-            raise ValidationFailed(f"file {index + 1}: size must be a number of bytes")
+        if (
+            isinstance(size, bool)
+            or not isinstance(size, int)
+            or not 0 <= size <= MAX_DECLARED_SIZE
+        ):
+            raise ValidationFailed(
+                f"file {index + 1}: size must be a number of bytes, at most {MAX_DECLARED_SIZE}"
+            )
         # Names are shown back to the user, never used as paths or keys.
         clean = "".join(
             ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) != "Cc"

@@ -1,7 +1,5 @@
-"""External POP3 accounts (外部メールインポート): presets, settings, fetch state and runs.
-
-Pure domain code: validation of what a user sends, the schedule slot of an account, and the
-failure policy of automatic fetching.
+"""The external account and its settings: the stored ``PopAccount``, its schedule slot, and the
+checks of a create or change request.
 """
 
 from __future__ import annotations
@@ -10,55 +8,20 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
-from mailport.domain.remote import PopEntry, ServerAddress
+from mailport.domain import fields
+from mailport.domain.accounts.presets import PRESETS, Preset
+from mailport.domain.accounts.runs import FetchState
+from mailport.domain.remote import ServerAddress
 from mailport.errors import LimitExceeded, ValidationFailed
 
 MAX_ACCOUNTS = 10  # per user, as in LINE WORKS
-WARN_AFTER_FAILURES = 3  # automatic runs failed in a row → the user is warned
-DISABLE_AFTER_FAILURES = 10  # automatic runs failed in a row → automatic fetching off
 SCHEDULE_WINDOW_S = 600  # the dispatcher runs every 10 minutes; accounts spread over it
 MAX_USERNAME = 320  # an email address is at most 320 characters (RFC 3696 erratum 1690)
 MAX_PASSWORD = 1024
 MAX_HOST = 253
-MAX_PORT = 65535
-
-
-class Preset(StrEnum):
-    """The providers the form knows; ``manual`` means host, port and SSL are typed in."""
-
-    LINE_WORKS = "line_works"
-    YAHOO = "yahoo"
-    GMAIL = "gmail"
-    OUTLOOK = "outlook"
-    MANUAL = "manual"
-
-
-@dataclass(frozen=True, slots=True)
-class PresetServer:
-    """A provider's POP3 server as its help pages publish it."""
-
-    preset: Preset
-    label: str
-    host: str
-    port: int
-    ssl: bool
-
-
-PRESETS: Mapping[Preset, PresetServer] = {
-    Preset.LINE_WORKS: PresetServer(
-        Preset.LINE_WORKS, "LINE WORKS", "pop.worksmobile.com", 995, True
-    ),
-    Preset.YAHOO: PresetServer(Preset.YAHOO, "Yahoo (com)", "pop.mail.yahoo.com", 995, True),
-    Preset.GMAIL: PresetServer(Preset.GMAIL, "Gmail & G Suite", "pop.gmail.com", 995, True),
-    Preset.OUTLOOK: PresetServer(
-        Preset.OUTLOOK, "Hotmail (Outlook)", "outlook.office365.com", 995, True
-    ),
-}
+_BAD_PORT = f'"port" must be a number from 1 to {fields.MAX_PORT}'
 
 # The small coloured marks the mailbox shows next to imported mail.
 ICONS = ("none", "red", "orange", "yellow", "green", "blue", "purple", "gray")
@@ -69,106 +32,6 @@ def too_many_accounts(limit: int) -> LimitExceeded:
     return LimitExceeded(
         f"you already have {limit} external accounts, the most allowed; delete one to add another"
     )
-
-
-def presets_json() -> list[dict[str, object]]:
-    """``GET /v1/account-presets``: every preset, then manual entry."""
-    listed: list[dict[str, object]] = [
-        {"id": p.preset.value, "label": p.label, "host": p.host, "port": p.port, "ssl": p.ssl}
-        for p in PRESETS.values()
-    ]
-    listed.append(
-        {"id": Preset.MANUAL.value, "label": "Manual", "host": None, "port": None, "ssl": True}
-    )
-    return listed
-
-
-class RunTrigger(StrEnum):
-    """What started a run."""
-
-    MANUAL = "manual"  # "fetch now"
-    SCHEDULE = "schedule"  # the 10-minute schedule
-    CONTINUATION = "continuation"  # a run that ran out of time hands over to a next one
-    FORGET = "forget"  # not a run: clear a deleted account's runs and receipts
-
-
-class RunStatus(StrEnum):
-    """Where a run is."""
-
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class RunCounts:
-    """What a run did with the server's messages."""
-
-    fetched: int = 0  # newly stored
-    already_present: int = 0  # stored before (a retried run, a renumbered UIDL, same content)
-    skipped_oversize: int = 0  # 50 MB or more, left on the server
-    rejected: int = 0  # not a message we can store, left on the server
-    deleted: int = 0  # removed from the server after storing (keep_original off)
-
-
-@dataclass(frozen=True, slots=True)
-class FetchRun:
-    """One fetch of one account."""
-
-    run_id: str
-    account_id: str
-    trigger: RunTrigger
-    status: RunStatus
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
-    counts: RunCounts = field(default_factory=RunCounts)
-    error_code: str = ""
-    error: str = ""
-    more: bool = False  # ran out of time; a continuation run takes the rest
-    auto_disabled: bool = False  # this run's failure switched automatic fetching off
-
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of a run."""
-        c = self.counts
-        return {
-            "id": self.run_id,
-            "account_id": self.account_id,
-            "trigger": self.trigger.value,
-            "status": self.status.value,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "fetched": c.fetched,
-            "already_present": c.already_present,
-            "skipped_oversize": c.skipped_oversize,
-            "rejected": c.rejected,
-            "deleted": c.deleted,
-            "more": self.more,
-            "error": {"code": self.error_code, "message": self.error} if self.error_code else None,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class FetchState:
-    """The account's automatic-fetch bookkeeping."""
-
-    failures: int = 0  # automatic runs failed in a row
-    running_run_id: str = ""
-    running_trigger: str = ""
-    running_since: dt.datetime | None = None
-    lease_until: dt.datetime | None = None
-    last_tick: str = ""
-    last_run_id: str = ""
-    last_status: str = ""
-    last_error_code: str = ""
-    last_error: str = ""
-    last_checked_at: dt.datetime | None = None
-    last_success_at: dt.datetime | None = None
-    disabled_reason: str = ""
-    server_digest: str = ""  # the server's listing after the last successful run
-
-    def running(self, now: dt.datetime) -> bool:
-        """A run holds the lease."""
-        return bool(self.running_run_id) and self.lease_until is not None and self.lease_until > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,93 +116,6 @@ def schedule_slot(account_id: str) -> int:
     return int.from_bytes(digest[:8], "big") % SCHEDULE_WINDOW_S
 
 
-def server_digest(entries: Iterable[PopEntry]) -> str:
-    """A digest of the server's listing, or "" if it cannot identify messages (no UIDL).
-
-    When the listing after a successful run equals the listing now, nothing is new: the run
-    can end without reading which UIDLs were imported.
-    """
-    h = hashlib.sha256()
-    for entry in sorted(entries, key=lambda e: e.uidl or ""):
-        if entry.uidl is None:
-            return ""
-        h.update(f"{entry.uidl}\x1f{entry.size}\x1e".encode())
-    return h.hexdigest()
-
-
-class ReceiptOutcome(StrEnum):
-    """What became of a message on the server."""
-
-    STORED = "stored"  # in the mailbox (new, or stored by an earlier run)
-    OVERSIZE = "oversize"  # 50 MB or more: left on the server
-    REJECTED = "rejected"  # not a message we can store: left on the server
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """A message of the server dealt with: by UIDL (if the server has UIDL) and content."""
-
-    uidl: str | None
-    outcome: ReceiptOutcome
-    fingerprint: str = ""
-    message_id: str = ""
-    new: bool = False  # stored by this run (not found stored before)
-
-
-@dataclass(frozen=True, slots=True)
-class Seen:
-    """What an account has dealt with: UIDL → outcome, and content fingerprint → message."""
-
-    uidls: Mapping[str, str]
-    contents: Mapping[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class FetchRequest:
-    """One unit of work on the fetch queue."""
-
-    tenant_id: str
-    user_id: str
-    account_id: str
-    trigger: RunTrigger
-    run_id: str = ""  # manual runs: recorded by the API already
-    tick: str = ""  # schedule: the tick (a duplicate delivery of the same tick is dropped)
-    delay_s: int = 0
-
-    def to_json(self) -> dict[str, object]:
-        """The queue message body."""
-        return {
-            "tenant_id": self.tenant_id,
-            "user_id": self.user_id,
-            "account_id": self.account_id,
-            "trigger": self.trigger.value,
-            "run_id": self.run_id,
-            "tick": self.tick,
-        }
-
-    @classmethod
-    def from_json(cls, data: object) -> FetchRequest:
-        """Parse a queue message body (``ValidationFailed`` if it is not one)."""
-        if not isinstance(data, dict):
-            raise ValidationFailed("a fetch request must be a JSON object")
-        try:
-            return cls(
-                tenant_id=str(data["tenant_id"]),
-                user_id=str(data["user_id"]),
-                account_id=str(data["account_id"]),
-                trigger=RunTrigger(data["trigger"]),
-                run_id=str(data.get("run_id") or ""),
-                tick=str(data.get("tick") or ""),
-            )
-        except (KeyError, ValueError) as e:
-            raise ValidationFailed(f"not a fetch request: {e}") from e
-
-
-def new_run_id(now: dt.datetime, entropy: str) -> str:
-    """Run ids sort by start time (the run history is listed newest first by id)."""
-    return now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + entropy[:8]
-
-
 # ------------------------------------------------------------------ validation of input
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _FIELDS = frozenset(
@@ -384,28 +160,6 @@ class AccountInput:
         return any(getattr(self, name) is not None for name in _CONNECTION)
 
 
-def _bool(data: Mapping[str, object], name: str) -> bool | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise ValidationFailed(f'"{name}" must be true or false')
-    return value
-
-
-def _text(data: Mapping[str, object], name: str, limit: int) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(f'"{name}" must be a string')
-    if not value or len(value) > limit:
-        raise ValidationFailed(f'"{name}" must be 1 to {limit} characters')
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValidationFailed(f'"{name}" cannot contain control characters')
-    return value
-
-
 def clean_host(value: str) -> str:
     """A host name or IP address literal, lower-cased; refused if it is neither."""
     host = value.strip().rstrip(".").lower()
@@ -432,28 +186,25 @@ def parse_account_input(payload: object) -> AccountInput:
     except ValueError as e:
         names = ", ".join(p.value for p in Preset)
         raise ValidationFailed(f'"preset" must be one of {names}') from e
-    port = payload.get("port")
-    if port is not None and (
-        isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= MAX_PORT
-    ):
-        raise ValidationFailed('"port" must be a number from 1 to 65535')
-    host = _text(payload, "host", MAX_HOST)
-    icon = _text(payload, "icon", 20)
+    raw_port = payload.get("port")
+    port = None if raw_port is None else fields.port(raw_port, _BAD_PORT)
+    host = fields.optional_text(payload, "host", MAX_HOST)
+    icon = fields.optional_text(payload, "icon", 20)
     if icon is not None and icon not in ICONS:
         raise ValidationFailed(f'"icon" must be one of {", ".join(ICONS)}')
     return AccountInput(
         preset=preset,
         host=clean_host(host) if host is not None else None,
         port=port,
-        ssl=_bool(payload, "ssl"),
-        username=_text(payload, "username", MAX_USERNAME),
-        password=_text(payload, "password", MAX_PASSWORD),
-        folder_id=_text(payload, "folder_id", 128),
+        ssl=fields.optional_bool(payload, "ssl"),
+        username=fields.optional_text(payload, "username", MAX_USERNAME),
+        password=fields.optional_text(payload, "password", MAX_PASSWORD),
+        folder_id=fields.optional_text(payload, "folder_id", 128),
         icon=icon,
-        keep_original=_bool(payload, "keep_original"),
-        apply_rules=_bool(payload, "apply_rules"),
-        auto_fetch=_bool(payload, "auto_fetch"),
-        agreed=_bool(payload, "agreed"),
+        keep_original=fields.optional_bool(payload, "keep_original"),
+        apply_rules=fields.optional_bool(payload, "apply_rules"),
+        auto_fetch=fields.optional_bool(payload, "auto_fetch"),
+        agreed=fields.optional_bool(payload, "agreed"),
     )
 
 

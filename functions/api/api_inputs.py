@@ -1,0 +1,180 @@
+# ruff: noqa: D101 (a shape's docstring is its description in openapi.json: most have none)
+"""The API's request bodies, in one place (answers are in ``api_models``).
+
+TypedDicts, like the answers: a request may leave a key out (``NotRequired``,
+``total=False``), which a ``BaseModel`` could only say as "may be null". They describe what
+the routes accept today; pydantic can validate with them (``TypeAdapter``) at the edge.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+from api_models import AT_LEAST_ONE, EXACT
+from pydantic import ConfigDict, Field, with_config
+
+from mailport.usecases.uploads import MAX_DECLARED_SIZE, MAX_FILES
+
+# Query parameters: a page's size.
+Limit200 = Annotated[int, Field(ge=1, le=200)]
+Limit50 = Annotated[int, Field(ge=1, le=50)]
+
+
+@with_config(EXACT)
+class AccountInput(TypedDict, total=False):
+    preset: Literal["line_works", "yahoo", "gmail", "outlook", "manual"]
+    host: Annotated[str, Field(max_length=253)]
+    port: Annotated[int, Field(ge=1, le=65535)]
+    ssl: bool
+    username: Annotated[str, Field(max_length=320)]
+    password: Annotated[str, Field(max_length=1024, json_schema_extra={"writeOnly": True})]
+    folder_id: str
+    icon: Literal["none", "red", "orange", "yellow", "green", "blue", "purple", "gray"]
+    keep_original: bool
+    apply_rules: bool
+    auto_fetch: bool
+    agreed: bool
+
+
+@with_config(
+    ConfigDict(
+        json_schema_extra={
+            "description": "manual: host, port (993 SSL / 143 STARTTLS), ssl, username, "
+            "password; template: template_id, username, password; microsoft365: connection_id "
+            "(from GET /v1/oauth/connections, after a sign-in through "
+            "POST /v1/oauth/microsoft/start)."
+        }
+    )
+)
+class Connection(TypedDict):
+    type: Literal["manual", "template", "microsoft365"]
+    host: NotRequired[str]
+    port: NotRequired[int]
+    ssl: NotRequired[bool]
+    username: NotRequired[str]
+    password: NotRequired[Annotated[str, Field(json_schema_extra={"writeOnly": True})]]
+    template_id: NotRequired[str]
+    connection_id: NotRequired[str]
+
+
+class MigrationInput(TypedDict):
+    connection: Connection
+    agreed: Literal[True]
+
+
+class ImapTemplateInput(TypedDict):
+    name: Annotated[str, Field(max_length=100, min_length=1, pattern="\\S")]
+    host: Annotated[
+        str,
+        Field(
+            max_length=253,
+            pattern="^[A-Za-z0-9.:\\[\\]-]+$",
+            description="A host name or an IP address.",
+        ),
+    ]
+    port: NotRequired[
+        Annotated[
+            int,
+            Field(
+                description="Default 993 (SSL) or 143 (STARTTLS). A template may name any port.",
+                ge=1,
+                le=65535,
+            ),
+        ]
+    ]
+    ssl: NotRequired[Annotated[bool, Field(json_schema_extra={"default": True})]]
+
+
+@with_config(EXACT)
+class _ConditionIn(TypedDict):
+    field: Literal["from", "to", "cc", "subject", "has_attachment", "size"]
+    op: Literal["contains", "equals", "domain_is", "is", "greater_than", "less_than"]
+    value: Annotated[
+        str | int | bool,
+        Field(description="A string, a number or true/false, as the field and op need."),
+    ]
+
+
+@with_config(EXACT)
+class _ActionIn(TypedDict):
+    type: Literal["move_to_folder", "mark_read", "flag", "move_to_trash"]
+    folder_id: NotRequired[
+        Annotated[
+            str,
+            Field(
+                min_length=1, max_length=256, description="move_to_folder only: an existing folder."
+            ),
+        ]
+    ]
+
+
+@with_config(EXACT)
+class _RuleIn(TypedDict):
+    id: NotRequired[
+        Annotated[
+            str,
+            Field(
+                pattern="^[A-Za-z0-9_-]{1,64}$", description="Kept when given; a new rule gets one."
+            ),
+        ]
+    ]
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern="\\S")]
+    enabled: bool
+    match: Literal["all", "any"]
+    conditions: Annotated[list[_ConditionIn], Field(min_length=1, max_length=20)]
+    actions: Annotated[list[_ActionIn], Field(min_length=1, max_length=5)]
+    stop_processing: bool
+
+
+@with_config(EXACT)
+class RulesInput(TypedDict):
+    """The rules, in order: the whole list replaces the saved one."""
+
+    rules: Annotated[list[_RuleIn], Field(max_length=100)]
+
+
+class FolderIn(TypedDict):
+    name: Annotated[str, Field(max_length=255, min_length=1, pattern="\\S")]
+    parent_id: NotRequired[str | None]
+
+
+@with_config(AT_LEAST_ONE)
+class FolderChange(TypedDict, total=False):
+    name: Annotated[str, Field(min_length=1, max_length=255, pattern="\\S")]
+    parent_id: str | None
+
+
+@with_config(EXACT)
+class _FlagsIn(TypedDict, total=False):
+    seen: bool
+    flagged: bool
+    answered: bool
+
+
+@with_config(AT_LEAST_ONE)
+class MessageChange(TypedDict, total=False):
+    flags: _FlagsIn
+    folder_id: str
+
+
+class _UploadFileIn(TypedDict):
+    name: Annotated[str, Field(min_length=1, pattern="\\S")]
+    size: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=MAX_DECLARED_SIZE,
+            description=f"Bytes, at most {MAX_DECLARED_SIZE} (2^53 - 1, the largest integer "
+            "every JSON client reads exactly): a larger size answers 400 invalid_request.",
+        ),
+    ]
+
+
+class UploadIn(TypedDict):
+    folder_id: str
+    apply_rules: NotRequired[bool]
+    files: Annotated[list[_UploadFileIn], Field(min_length=1, max_length=MAX_FILES)]
+
+
+class SigninStart(TypedDict):
+    email: Annotated[str, Field(json_schema_extra={"format": "email"})]

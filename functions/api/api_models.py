@@ -1,0 +1,525 @@
+# ruff: noqa: D101 (a shape's docstring is its description in openapi.json: most have none)
+"""The API's answers, in one place: the shapes openapi.json documents (requests are in
+``api_inputs``).
+
+Every shape is a TypedDict that pydantic renders (``infra/openapi_document.py``) and can
+validate (``TypeAdapter``): cheap to import (no model is built until it is used), and exact:
+an answer's object lists every key it always has and no others (``EXACT``). The shapes named
+in ``api_contract.COMPONENTS`` are the document's component schemas; every other one is
+written in place where it is used.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
+
+from pydantic import ConfigDict, Field, with_config
+
+# Answers and most requests: a key added, dropped or renamed is a contract change.
+EXACT = ConfigDict(extra="forbid")
+# A change: any of the keys, but at least one.
+AT_LEAST_ONE = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+# GET /v1/openapi.json: this document, described no further.
+Document = Annotated[
+    dict[str, Any],
+    Field(
+        description="This document.",
+        json_schema_extra={"required": ["openapi", "info", "paths"]},
+    ),
+]
+
+
+@with_config(EXACT)
+class _ErrorBody(TypedDict):
+    code: str
+    message: str
+
+
+@with_config(EXACT)
+class Error(TypedDict):
+    error: _ErrorBody
+
+
+@with_config(EXACT)
+class _MeUser(TypedDict):
+    id: str
+    email: str
+    display_name: str
+
+
+@with_config(EXACT)
+class _MeTenant(TypedDict):
+    id: str
+    name: str
+
+
+@with_config(EXACT)
+class Me(TypedDict):
+    user: _MeUser
+    tenant: _MeTenant
+    plan: Literal["basic", "advanced"]
+    admin: bool
+    features: list[Literal["eml_upload", "imap_migration", "mailbox", "pop_import"]]
+
+
+@with_config(EXACT)
+class Folder(TypedDict):
+    id: str
+    name: str
+    parent_id: str | None
+    system: Literal["inbox", "sent", "drafts", "trash", "junk"] | None
+    total: int
+    unread: int
+    size: int
+
+
+@with_config(EXACT)
+class Address(TypedDict):
+    name: str
+    email: str
+
+
+@with_config(EXACT)
+class _MessageFlags(TypedDict):
+    seen: bool
+    flagged: bool
+    answered: bool
+
+
+@with_config(EXACT)
+class _MessageSource(TypedDict):
+    type: Literal["upload", "pop", "imap", "notice"]
+    id: str
+
+
+Message = TypedDict(
+    "Message",
+    {
+        "id": str,
+        "folder_id": str,
+        "subject": str,
+        "from": list[Address],
+        "to": list[Address],
+        "cc": list[Address],
+        "date": Annotated[
+            str | None,
+            Field(
+                description="The Date header, if it had a readable one.",
+                json_schema_extra={"format": "date-time"},
+            ),
+        ],
+        "received_at": DateTime,
+        "size": int,
+        "attachments": list[str],
+        "has_attachments": bool,
+        "flags": _MessageFlags,
+        "icon": str | None,
+        "source": _MessageSource,
+        "job_id": str | None,
+        "message_id_header": str,
+        "sha256": str,
+    },
+)
+with_config(EXACT)(Message)
+
+
+@with_config(EXACT)
+class _PresignedPost(TypedDict):
+    # Described where UploadFile uses it.
+    url: str
+    fields: dict[str, str]
+
+
+@with_config(EXACT)
+class UploadFile(TypedDict):
+    index: int
+    name: str
+    size: int
+    status: Literal["pending", "stored", "duplicate", "rejected"]
+    reason: str | None
+    message: str | None
+    message_id: str | None
+    upload: NotRequired[
+        Annotated[
+            _PresignedPost | None,
+            Field(
+                description=(
+                    "Only in the answer to POST /v1/uploads. Presigned POST: send fields then the"
+                    " file as 'file' to url; null when the file was refused up front."
+                )
+            ),
+        ]
+    ]
+
+
+@with_config(EXACT)
+class _UploadCounts(TypedDict):
+    pending: int
+    stored: int
+    duplicate: int
+    rejected: int
+
+
+@with_config(EXACT)
+class Upload(TypedDict):
+    id: str
+    folder_id: str
+    apply_rules: bool
+    created_at: DateTime
+    done: bool
+    counts: _UploadCounts
+    files: list[UploadFile]
+
+
+@with_config(EXACT)
+class Account(TypedDict):
+    id: str
+    preset: Literal["line_works", "yahoo", "gmail", "outlook", "manual"]
+    host: str
+    port: int
+    ssl: bool
+    username: str
+    folder_id: str
+    icon: Literal["none", "red", "orange", "yellow", "green", "blue", "purple", "gray"]
+    keep_original: bool
+    apply_rules: bool
+    auto_fetch: bool
+    created_at: DateTime
+    status: AccountStatus
+
+
+@with_config(EXACT)
+class _RunError(TypedDict):
+    code: str
+    message: str
+
+
+@with_config(EXACT)
+class FetchRun(TypedDict):
+    id: str
+    account_id: str
+    trigger: Literal["manual", "schedule", "continuation"]
+    status: Literal["running", "succeeded", "failed"]
+    started_at: DateTime
+    finished_at: DateTime | None
+    fetched: int
+    already_present: int
+    skipped_oversize: int
+    rejected: int
+    deleted: int
+    more: bool
+    error: _RunError | None
+
+
+@with_config(EXACT)
+class ImapTemplate(TypedDict):
+    id: str
+    name: str
+    host: str
+    port: int
+    ssl: bool
+
+
+@with_config(EXACT)
+class MigrationCounts(TypedDict):
+    imported: int
+    already_present: int
+    skipped_oversize: int
+    failed: int
+
+
+@with_config(EXACT)
+class _MigrationProgress(TypedDict):
+    percent: int
+    messages: int
+    total_messages: int
+    bytes: int
+    total_bytes: int
+    eta_seconds: int | None
+
+
+@with_config(EXACT)
+class _FolderProgress(TypedDict):
+    messages: int
+    bytes: int
+
+
+@with_config(EXACT)
+class _MigrationFolder(TypedDict):
+    name: str
+    target: str
+    target_id: str | None
+    skipped: str | None
+    messages: int
+    bytes: int
+    oversize: int
+    done: bool
+    progress: _FolderProgress
+    counts: MigrationCounts
+
+
+@with_config(EXACT)
+class _MigrationError(TypedDict):
+    code: str
+    message: str
+
+
+@with_config(EXACT)
+class Migration(TypedDict):
+    id: str
+    state: Annotated[
+        Literal[
+            "queued",
+            "running",
+            "paused",
+            "rolling_back",
+            "rolled_back",
+            "completed",
+            "failed",
+            "reverting",
+            "reverted",
+            "needs_signin",
+        ],
+        Field(
+            description=(
+                "needs_signin: the Microsoft 365 sign-in stopped working; the job keeps what it "
+                "copied and is queued again when the user signs in again."
+            )
+        ),
+    ]
+    source: Source
+    created_at: DateTime
+    started_at: DateTime | None
+    finished_at: DateTime | None
+    paused_until: DateTime | None
+    queue_position: Annotated[
+        int | None,
+        Field(
+            description=(
+                "1-based place in the queue while queued; exact up to 100 jobs ahead, 101 means "
+                "more than 100 ahead."
+            )
+        ),
+    ]
+    progress: _MigrationProgress
+    counts: MigrationCounts
+    folders: list[_MigrationFolder]
+    pace: Literal["gmail", "microsoft365", "generic"]
+    cancel_requested: bool
+    error: _MigrationError | None
+    rollback_incomplete: bool
+
+
+@with_config(EXACT)
+class _PreviewFolder(TypedDict):
+    name: str
+    target: str
+    skipped: str | None
+    messages: int
+    bytes: int
+    oversize: int
+
+
+@with_config(EXACT)
+class MigrationPreview(TypedDict):
+    source: Source
+    folders: list[_PreviewFolder]
+    total_messages: int
+    total_bytes: int
+    oversize: int
+    estimated_seconds: int
+    pace: Pace
+
+
+@with_config(EXACT)
+class OAuthConnection(TypedDict):
+    id: str
+    provider: Literal["microsoft"]
+    email: str
+    status: Literal["ready", "needs_signin"]
+    created_at: DateTime
+    updated_at: DateTime
+
+
+@with_config(EXACT)
+class _Condition(TypedDict):
+    field: Literal["from", "to", "cc", "subject", "has_attachment", "size"]
+    op: Literal["contains", "equals", "domain_is", "is", "greater_than", "less_than"]
+    value: str | int | bool
+
+
+@with_config(EXACT)
+class _MoveAction(TypedDict):
+    type: Literal["move_to_folder"]
+    folder_id: str
+
+
+@with_config(EXACT)
+class _OtherAction(TypedDict):
+    type: Literal["mark_read", "flag", "move_to_trash"]
+
+
+@with_config(EXACT)
+class _Rule(TypedDict):
+    id: str
+    name: str
+    enabled: bool
+    match: Literal["all", "any"]
+    conditions: list[_Condition]
+    actions: list[_MoveAction | _OtherAction]
+    stop_processing: bool
+
+
+@with_config(EXACT)
+class Rules(TypedDict):
+    rules: Annotated[list[_Rule], Field(max_length=100)]
+
+
+@with_config(EXACT)
+class _LastError(TypedDict):
+    code: str
+    message: str
+
+
+@with_config(EXACT)
+class AccountStatus(TypedDict):
+    state: Literal["running", "idle", "off"]
+    failures_in_a_row: int
+    running_run_id: str | None
+    last_run_id: str | None
+    last_status: Literal["running", "succeeded", "failed"] | None
+    last_error: _LastError | None
+    last_checked_at: DateTime | None
+    last_success_at: DateTime | None
+    next_run_at: DateTime | None
+    disabled_reason: str | None
+
+
+@with_config(EXACT)
+class OrgAccount(Account):
+    """An account as the organisation's admins see it: an Account and its user."""
+
+    user_id: str
+
+
+@with_config(EXACT)
+class Source(TypedDict):
+    """The mailbox a migration copies from (never its password)."""
+
+    type: Literal["manual", "template", "microsoft365"]
+    host: str
+    port: int
+    ssl: bool
+    username: str
+    template_id: str | None
+    connection_id: str | None
+
+
+@with_config(
+    ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "description": "A migration as the organisation's admins see it: a Migration and "
+            "its user (folders is empty in lists)."
+        },
+    )
+)
+class OrgMigration(Migration):
+    user_id: str
+
+
+@with_config(EXACT)
+class Pace(TypedDict):
+    profile: Literal["gmail", "microsoft365", "generic"]
+    daily_bytes: int | None
+    max_connections: int
+
+
+@with_config(EXACT)
+class Health(TypedDict):
+    status: str
+    version: str
+
+
+@with_config(EXACT)
+class AuthConfig(TypedDict):
+    issuer: NotRequired[Annotated[str, Field(description="The user pool's issuer")]]
+    authorize_url: str
+    token_url: str
+    logout_url: str
+    client_id: str
+    scopes: list[str]
+    redirect_uri: Annotated[
+        str, Field(description="The console's address: the client's only callback and logout URL")
+    ]
+
+
+@with_config(EXACT)
+class FolderList(TypedDict):
+    folders: list[Folder]
+
+
+@with_config(EXACT)
+class MessagePage(TypedDict):
+    folder: Folder
+    messages: list[Message]
+    next_cursor: str | None
+
+
+@with_config(EXACT)
+class _Preset(TypedDict):
+    id: Literal["line_works", "yahoo", "gmail", "outlook", "manual"]
+    label: str
+    host: str | None
+    port: int | None
+    ssl: bool
+
+
+@with_config(EXACT)
+class PresetList(TypedDict):
+    presets: list[_Preset]
+
+
+@with_config(EXACT)
+class AccountList(TypedDict):
+    accounts: list[Account]
+
+
+@with_config(EXACT)
+class RunList(TypedDict):
+    runs: list[FetchRun]
+
+
+@with_config(EXACT)
+class ImapTemplateList(TypedDict):
+    templates: list[ImapTemplate]
+
+
+@with_config(EXACT)
+class MigrationList(TypedDict):
+    migrations: list[Migration]
+
+
+@with_config(EXACT)
+class SigninStarted(TypedDict):
+    authorize_url: str
+    expires_in: int
+    email: str
+
+
+@with_config(EXACT)
+class OAuthConnectionList(TypedDict):
+    connections: list[OAuthConnection]
+
+
+@with_config(EXACT)
+class OrgMigrationPage(TypedDict):
+    migrations: list[OrgMigration]
+    next_cursor: str | None
+
+
+@with_config(EXACT)
+class OrgAccountPage(TypedDict):
+    accounts: list[OrgAccount]
+    next_cursor: str | None

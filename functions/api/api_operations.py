@@ -1,0 +1,278 @@
+"""What each route declares beyond its path and method: its OpenAPI operation.
+
+Keyed by the view function's name: ``app.routes`` (the routes in ``mailport_api``) stays the
+one source of paths, methods, path parameters and which routes are public;
+``infra/openapi_document.py`` joins the two into openapi.json, and fails on a route without
+an operation or an operation without a route. Here: health, the document, sign-in config,
+the console, folders, messages, rules and uploads; the import routes are in
+``api_operations_import``.
+"""
+
+from __future__ import annotations
+
+from api_contract import ERRORS_4XX, SIGNED_IN, Answer, Operation, link
+from api_inputs import (
+    FolderChange,
+    FolderIn,
+    Limit200,
+    MessageChange,
+    RulesInput,
+    UploadIn,
+)
+from api_models import (
+    AuthConfig,
+    Document,
+    Error,
+    Folder,
+    FolderList,
+    Health,
+    Me,
+    Message,
+    MessagePage,
+    Rules,
+    Upload,
+)
+from api_operations_import import IMPORT_OPERATIONS
+
+_MAILBOX: dict[str, Operation] = {
+    "health": Operation("health", "Liveness", answers={200: Answer("Up", Health)}),
+    "openapi": Operation(
+        "openapi", "This document", answers={200: Answer("The OpenAPI document", Document)}
+    ),
+    "auth_config": Operation(
+        "authConfig",
+        "Where the web console signs in (the Cognito hosted UI, authorization code with PKCE)",
+        answers={
+            200: Answer("The hosted sign-in's endpoints and the public app client", AuthConfig),
+            404: Answer(
+                "No hosted sign-in here (not_configured): the local stack, or a stack deployed "
+                "without ConsoleUrl",
+                Error,
+            ),
+        },
+    ),
+    "console_root": Operation(
+        "consoleRoot", "Redirect to the web console", answers={302: Answer("To console/index.html")}
+    ),
+    "console_file": Operation(
+        "consoleFile",
+        "A file of the web console (HTML, CSS, ES modules, dictionaries)",
+        answers={
+            200: Answer(
+                "The file, with its type and charset=utf-8",
+                {
+                    "text/html": None,
+                    "text/css": None,
+                    "text/javascript": None,
+                    "application/json": None,
+                },
+            ),
+            404: Answer("Not one of the console's files", Error),
+        },
+    ),
+    "me": Operation(
+        "me",
+        "The signed-in user, tenant, plan and features",
+        answers={200: Answer("You", Me), **SIGNED_IN},
+    ),
+    "list_folders": Operation(
+        "listFolders",
+        "Folders with total and unread counts",
+        answers={
+            200: Answer(
+                "OK",
+                FolderList,
+                links={
+                    "ListMessages": link(
+                        "listMessages",
+                        "The first folder's messages (the inbox).",
+                        folder_id="$response.body#/folders/0/id",
+                    ),
+                    "UploadInto": link(
+                        "createUpload",
+                        "Upload .eml files into the first folder (the inbox).",
+                        body={"folder_id": "$response.body#/folders/0/id"},
+                    ),
+                },
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "create_folder": Operation(
+        "createFolder",
+        "Create a folder",
+        body=FolderIn,
+        answers={
+            201: Answer(
+                "Created",
+                Folder,
+                links={
+                    "ListMessages": link(
+                        "listMessages", "The new folder's messages.", folder_id="$response.body#/id"
+                    ),
+                    "UpdateFolder": link(
+                        "updateFolder",
+                        "Rename or move the new folder.",
+                        folder_id="$response.body#/id",
+                    ),
+                    "DeleteFolder": link(
+                        "deleteFolder", "Delete the new folder.", folder_id="$response.body#/id"
+                    ),
+                    "UploadInto": link(
+                        "createUpload",
+                        "Upload .eml files into the new folder.",
+                        body={"folder_id": "$response.body#/id"},
+                    ),
+                },
+            ),
+            409: "Conflict",
+            **ERRORS_4XX,
+        },
+    ),
+    "update_folder": Operation(
+        "updateFolder",
+        "Rename or move a folder",
+        body=FolderChange,
+        answers={
+            200: Answer(
+                "OK",
+                Folder,
+                links={
+                    "ListMessages": link(
+                        "listMessages", "The folder's messages.", folder_id="$response.body#/id"
+                    ),
+                    "DeleteFolder": link(
+                        "deleteFolder", "Delete the folder.", folder_id="$response.body#/id"
+                    ),
+                },
+            ),
+            409: "Conflict",
+            **ERRORS_4XX,
+        },
+    ),
+    "delete_folder": Operation(
+        "deleteFolder",
+        "Delete an empty folder (non-empty: 409, nothing is lost)",
+        answers={204: Answer("Deleted"), 409: "Conflict", **ERRORS_4XX},
+    ),
+    "list_messages": Operation(
+        "listMessages",
+        "A page of messages, newest first",
+        query={"limit": Limit200, "cursor": str},
+        answers={
+            200: Answer(
+                "OK",
+                MessagePage,
+                links={
+                    "GetMessage": link(
+                        "getMessage",
+                        "The first message listed.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
+                    "UpdateMessage": link(
+                        "updateMessage",
+                        "Flag or move the first message listed.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
+                    "RawMessage": link(
+                        "rawMessage",
+                        "The first message listed, as received.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
+                    "DeleteMessage": link(
+                        "deleteMessage",
+                        "Delete the first message listed.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
+                },
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "get_message": Operation(
+        "getMessage",
+        "One message",
+        answers={
+            200: Answer(
+                "OK",
+                Message,
+                links={
+                    "UpdateMessage": link(
+                        "updateMessage",
+                        "Flag or move the message.",
+                        message_id="$response.body#/id",
+                    ),
+                    "RawMessage": link(
+                        "rawMessage", "The message as received.", message_id="$response.body#/id"
+                    ),
+                    "DeleteMessage": link(
+                        "deleteMessage", "Delete the message.", message_id="$response.body#/id"
+                    ),
+                },
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "update_message": Operation(
+        "updateMessage",
+        "Change flags or move",
+        body=MessageChange,
+        answers={
+            200: Answer(
+                "OK",
+                Message,
+                links={
+                    "GetMessage": link(
+                        "getMessage", "The message as it is now.", message_id="$response.body#/id"
+                    )
+                },
+            ),
+            409: "Conflict",
+            **ERRORS_4XX,
+        },
+    ),
+    "delete_message": Operation(
+        "deleteMessage", "Delete a message for good", answers={204: Answer("Deleted"), **ERRORS_4XX}
+    ),
+    "raw_message": Operation(
+        "rawMessage",
+        "The message byte for byte (send Accept: message/rfc822)",
+        answers={200: Answer("The raw message", {"message/rfc822": bytes}), **ERRORS_4XX},
+    ),
+    "get_rules": Operation(
+        "getRules", "Auto-sort rules, in order", answers={200: Answer("OK", Rules), **ERRORS_4XX}
+    ),
+    "put_rules": Operation(
+        "putRules",
+        "Replace the auto-sort rules",
+        body=RulesInput,
+        answers={
+            200: Answer("OK", Rules, links={"GetRules": link("getRules", "The rules as saved.")}),
+            **ERRORS_4XX,
+        },
+    ),
+    "create_upload": Operation(
+        "createUpload",
+        "Start an upload: a presigned POST per file (files of 50 MB or more refused up front)",
+        body=UploadIn,
+        answers={
+            201: Answer(
+                "Created",
+                Upload,
+                links={
+                    "GetUpload": link(
+                        "getUpload", "Each file's state.", upload_id="$response.body#/id"
+                    )
+                },
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "get_upload": Operation(
+        "getUpload",
+        "Each file's state: pending, stored, duplicate or rejected (with why)",
+        answers={200: Answer("OK", Upload), **ERRORS_4XX},
+    ),
+}
+
+OPERATIONS = {**_MAILBOX, **IMPORT_OPERATIONS}

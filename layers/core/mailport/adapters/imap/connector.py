@@ -1,0 +1,107 @@
+"""Opening an IMAP session (the ``ImapConnector`` port): dial a vetted address, implicit TLS
+or STARTTLS, log in (LOGIN, SASL PLAIN or XOAUTH2).
+
+TLS is always verified (hostname included). Without implicit TLS the server must offer and
+complete STARTTLS before any credential is sent, and a plain connection that is already
+authenticated (PREAUTH) is refused. Error messages never contain the password or token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import ssl
+from typing import Any
+
+from imapclient import SocketTimeout  # type: ignore[import-untyped]
+
+from mailport.adapters.imap.session import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_CHUNK_MESSAGES,
+    ImapSession,
+)
+from mailport.adapters.imap.wire import DEFAULT_MAX_BYTES, Client, close, guarded
+from mailport.adapters.net import Resolve, connect_vetted
+from mailport.domain.network import NetworkPolicy
+from mailport.domain.remote import Credentials, RemoteTlsError, ServerAddress
+
+__all__ = ["ImapConnector", "tls_context"]
+
+
+def tls_context(server: ServerAddress) -> ssl.SSLContext:
+    """A verifying context (hostname checked), trusting ``server.ca_file`` too when given."""
+    return ssl.create_default_context(cafile=server.ca_file)
+
+
+def _starttls(client: Any, context: ssl.SSLContext) -> None:
+    if client._imap.state != "NONAUTH":
+        raise RemoteTlsError("IMAP server pre-authenticated a plain connection; refusing")
+    if not client.has_capability("STARTTLS"):
+        raise RemoteTlsError("IMAP server does not offer STARTTLS; refusing to log in")
+    client.starttls(context)
+
+
+def _login(client: Any, credentials: Credentials) -> None:
+    if credentials.oauth2_token:
+        client.oauth2_login(credentials.username, credentials.oauth2_token)
+        return
+    password = credentials.password
+    ascii_ok = credentials.username.isascii() and password.isascii()
+    if ascii_ok and not client.has_capability("LOGINDISABLED"):
+        client.login(credentials.username, password)
+    else:  # SASL PLAIN carries UTF-8
+        client.plain_login(credentials.username, password)
+
+
+class ImapConnector:
+    """``ImapConnector``: opens verified, authenticated, read-only sessions."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 20.0,
+        read_timeout: float = 120.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        chunk_messages: int = DEFAULT_CHUNK_MESSAGES,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        network: NetworkPolicy | None = None,
+        resolve: Resolve = socket.getaddrinfo,
+    ) -> None:
+        self._timeout = SocketTimeout(connect=connect_timeout, read=read_timeout)
+        self._network = network or NetworkPolicy()
+        self._resolve = resolve
+        self._max_bytes = max_bytes
+        self._chunk_messages = chunk_messages
+        self._chunk_bytes = chunk_bytes
+
+    def open(self, server: ServerAddress, credentials: Credentials) -> ImapSession:
+        """Connect (IMAPS, or STARTTLS required), authenticate, return the session."""
+        secrets = (credentials.password, credentials.oauth2_token)
+        context = tls_context(server)
+        client = guarded("connect", secrets, lambda: self._connect(server, context))
+        try:
+            if not server.ssl:
+                guarded("tls", secrets, lambda: _starttls(client, context))
+            guarded("login", secrets, lambda: _login(client, credentials))
+        except BaseException:
+            close(client)
+            raise
+        return ImapSession(
+            client,
+            chunk_messages=self._chunk_messages,
+            chunk_bytes=self._chunk_bytes,
+            secrets=secrets,
+        )
+
+    def _connect(self, server: ServerAddress, context: ssl.SSLContext) -> Client:
+        # An admin's template may name any port; the address is vetted all the same.
+        network = (
+            dataclasses.replace(self._network, ports=None) if server.any_port else self._network
+        )
+
+        def dial(host: str, port: int, timeout: float | None) -> socket.socket:
+            return connect_vetted(host, port, timeout, network, self._resolve)
+
+        return Client(
+            server, context, timeout=self._timeout, max_literal=self._max_bytes, dial=dial
+        )

@@ -1,0 +1,223 @@
+"""IMAP answers as values: pure functions, no sockets (tested with bytes).
+
+LIST lines to folders (RFC 3501 §7.2.2, special-use RFC 6154, modified UTF-7 names), FETCH
+responses to sizes and messages, EXAMINE's UIDVALIDITY/UIDNEXT/EXISTS, server text fit for an
+error message and what in it says "try later"; the other way, the UID sets and FETCH chunks
+that commands are built from. Tokenising is imapclient's ``response_parser``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Container, Mapping, Sequence
+from typing import Any
+
+from imapclient.imap_utf7 import decode as decode_utf7  # type: ignore[import-untyped]
+from imapclient.response_parser import (  # type: ignore[import-untyped]
+    parse_fetch_response,
+    parse_response,
+)
+
+from mailport.domain.remote import ImapFolder, ImapMessage, server_text
+
+__all__ = [
+    "MAX_TEXT",
+    "SPECIAL_USE",
+    "backoff_s",
+    "by_uid",
+    "decode_name",
+    "examined",
+    "folder_from_list",
+    "is_transient",
+    "parse_list",
+    "parse_message",
+    "plan_chunks",
+    "scrub",
+    "sizes_of",
+    "special_use",
+    "text",
+    "uid_set",
+]
+
+MAX_TEXT = 200  # server text kept in error messages
+
+SPECIAL_USE = frozenset(
+    {"\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Important", "\\Junk", "\\Sent", "\\Trash"}
+)
+_SPECIAL_BY_UPPER = {flag.upper(): flag for flag in SPECIAL_USE}
+_UNSELECTABLE = frozenset({"\\NOSELECT", "\\NONEXISTENT"})
+_TRANSIENT_MARKERS = (
+    "[UNAVAILABLE]",
+    "[INUSE]",
+    "[LIMIT]",
+    "TOO MANY",
+    "MAXIMUM NUMBER OF CONNECTIONS",
+    "TRY AGAIN",
+    "THROTTLED",  # Microsoft 365
+)
+_BACKOFF = re.compile(r"backoff time:\s*(\d+)\s*milliseconds", re.IGNORECASE)
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def uid_set(uids: Sequence[int]) -> str:
+    """A compact IMAP UID set: ``[1, 2, 3, 7, 9, 10]`` → ``"1:3,7,9:10"``."""
+    ordered = sorted(set(uids))
+    if not ordered:
+        raise ValueError("empty UID set")
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for uid in [*ordered[1:], None]:
+        if uid is not None and uid == prev + 1:
+            prev = uid
+            continue
+        parts.append(str(start) if start == prev else f"{start}:{prev}")
+        if uid is not None:
+            start = prev = uid
+    return ",".join(parts)
+
+
+def plan_chunks(
+    sized: Sequence[tuple[int, int]], max_messages: int, max_bytes: int
+) -> list[list[tuple[int, int]]]:
+    """Group ``(uid, size)`` pairs, in order, into FETCH commands of at most
+    ``max_messages`` messages and (unless one message alone is bigger) ``max_bytes``.
+    """
+    chunks: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    total = 0
+    for uid, size in sized:
+        if current and (len(current) >= max_messages or total + size > max_bytes):
+            chunks.append(current)
+            current, total = [], 0
+        current.append((uid, size))
+        total += size
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+# -- folders --------------------------------------------------------------------------
+
+
+def text(value: object) -> str:
+    """A parsed token as text (bytes decoded as UTF-8, anything else by ``str``)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def special_use(flags: Sequence[str]) -> frozenset[str]:
+    """The RFC 6154 special-use attributes among LIST flags, in canonical spelling."""
+    return frozenset(_SPECIAL_BY_UPPER[f.upper()] for f in flags if f.upper() in _SPECIAL_BY_UPPER)
+
+
+def decode_name(raw: bytes) -> str:
+    """A mailbox name from modified UTF-7 (RFC 3501 5.1.3); UTF-8 if it is not valid mUTF-7."""
+    try:
+        return str(decode_utf7(raw))
+    except (UnicodeDecodeError, ValueError):
+        return raw.decode("utf-8", errors="replace")
+
+
+def folder_from_list(flags: Sequence[Any], delimiter: Any, name: Any) -> ImapFolder:
+    """One ``ImapFolder`` from a parsed LIST line (flags, delimiter, raw name)."""
+    raw = name if isinstance(name, bytes) else str(name).encode("utf-8")
+    texts = [text(f) for f in flags]
+    return ImapFolder(
+        name=decode_name(raw),
+        raw_name=raw,
+        delimiter=None if delimiter is None else text(delimiter),
+        special_use=special_use(texts),
+        selectable=not any(f.upper() in _UNSELECTABLE for f in texts),
+    )
+
+
+def parse_list(data: Sequence[Any]) -> list[ImapFolder]:
+    """The folders of LIST's untagged data as imaplib collects it: one ``bytes`` per line,
+    or ``(line, literal)`` for a name sent as a literal; empty entries are skipped.
+    """
+    lines = [d for d in data if d not in (b"", None)]
+    parsed = parse_response(lines) if lines else []
+    return [
+        folder_from_list(parsed[i], parsed[i + 1], parsed[i + 2])
+        for i in range(0, len(parsed) - 2, 3)
+    ]
+
+
+def examined(folder: ImapFolder, selected: Mapping[bytes, Any], uidnext: Any) -> ImapFolder:
+    """``folder`` with what EXAMINE said (imapclient's ``select_folder`` answer); ``uidnext``
+    from it or, for old servers that leave it out, from STATUS.
+    """
+    return dataclasses.replace(
+        folder,
+        uidvalidity=int(selected.get(b"UIDVALIDITY", 0)),
+        uidnext=int(uidnext),
+        messages=int(selected.get(b"EXISTS", 0)),
+    )
+
+
+# -- messages -------------------------------------------------------------------------
+
+
+def by_uid(data: Sequence[Any], wanted: Container[int]) -> dict[int, dict[bytes, Any]]:
+    """FETCH responses keyed by UID, only those asked for (unsolicited ones dropped).
+    Keyed by sequence number first so that an unsolicited FETCH without UID merges into
+    the same message's entry instead of landing on a UID equal to its number.
+    """
+    out: dict[int, dict[bytes, Any]] = {}
+    for item in parse_fetch_response(list(data), False, False).values():
+        uid = item.get(b"UID")
+        if isinstance(uid, int) and uid in wanted:
+            out[uid] = item
+    return out
+
+
+def sizes_of(data: Sequence[Any], wanted: Container[int]) -> dict[int, int]:
+    """RFC822.SIZE by UID from a FETCH answer (messages without one left out)."""
+    return {
+        uid: int(item[b"RFC822.SIZE"])
+        for uid, item in by_uid(data, wanted).items()
+        if b"RFC822.SIZE" in item
+    }
+
+
+def parse_message(uid: int, item: Mapping[bytes, Any]) -> ImapMessage:
+    """One message from its parsed FETCH item; ``ValueError`` without a body."""
+    raw = item.get(b"BODY[]")
+    if not isinstance(raw, bytes):
+        raise ValueError(f"no message body for UID {uid}")
+    when = item.get(b"INTERNALDATE")
+    return ImapMessage(
+        uid=uid,
+        flags=frozenset(text(v) for v in item.get(b"FLAGS", ())),
+        internal_date=when if isinstance(when, dt.datetime) else None,
+        size=int(item.get(b"RFC822.SIZE", len(raw))),
+        raw=raw,
+    )
+
+
+# -- server text ----------------------------------------------------------------------
+
+
+def scrub(said: str, secrets: Sequence[str]) -> str:
+    """Server text safe for an error message: no secrets, one line, at most MAX_TEXT chars."""
+    for secret in secrets:
+        if secret:
+            said = said.replace(secret, "***")
+    return server_text(said, MAX_TEXT)
+
+
+def is_transient(said: str) -> bool:
+    """Whether the server's words mean "busy, try later" (codes and common phrasings)."""
+    upper = said.upper()
+    return any(marker in upper for marker in _TRANSIENT_MARKERS)
+
+
+def backoff_s(said: str) -> float | None:
+    """The wait a server suggests ("Suggested Backoff Time: N milliseconds"), in seconds."""
+    hint = _BACKOFF.search(said)
+    return int(hint.group(1)) / 1000 if hint else None

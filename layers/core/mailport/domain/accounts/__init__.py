@@ -1,0 +1,77 @@
+"""External POP3 accounts (外部メールインポート): presets, settings, fetch state and runs.
+
+Pure domain code: validation of what a user sends, the schedule slot of an account, and the
+failure policy of automatic fetching. By job, each module importing only those before it:
+
+* ``presets``: the providers the form knows;
+* ``runs``: fetch requests, runs and the automatic-fetch state with its failure policy;
+* ``receipts``: which messages of the server an account has dealt with;
+* ``account``: ``PopAccount``, its schedule slot and the checks of a create or change request.
+"""
+
+from mailport.domain.accounts.account import (
+    ICONS,
+    MAX_ACCOUNTS,
+    MAX_HOST,
+    MAX_PASSWORD,
+    MAX_USERNAME,
+    SCHEDULE_WINDOW_S,
+    AccountInput,
+    PopAccount,
+    changed_account,
+    clean_host,
+    new_account,
+    parse_account_input,
+    schedule_slot,
+    too_many_accounts,
+)
+from mailport.domain.accounts.presets import PRESETS, Preset, PresetServer, presets_json
+from mailport.domain.accounts.receipts import Receipt, ReceiptOutcome, Seen
+from mailport.domain.accounts.runs import (
+    DISABLE_AFTER_FAILURES,
+    WARN_AFTER_FAILURES,
+    FetchRequest,
+    FetchRun,
+    FetchState,
+    RunCounts,
+    RunStatus,
+    RunTrigger,
+    new_run_id,
+    server_digest,
+)
+from mailport.domain.fields import MAX_PORT
+
+__all__ = [
+    "DISABLE_AFTER_FAILURES",
+    "ICONS",
+    "MAX_ACCOUNTS",
+    "MAX_HOST",
+    "MAX_PASSWORD",
+    "MAX_PORT",
+    "MAX_USERNAME",
+    "PRESETS",
+    "SCHEDULE_WINDOW_S",
+    "WARN_AFTER_FAILURES",
+    "AccountInput",
+    "FetchRequest",
+    "FetchRun",
+    "FetchState",
+    "PopAccount",
+    "Preset",
+    "PresetServer",
+    "Receipt",
+    "ReceiptOutcome",
+    "RunCounts",
+    "RunStatus",
+    "RunTrigger",
+    "Seen",
+    "changed_account",
+    "clean_host",
+    "new_account",
+    "new_run_id",
+    "parse_account_input",
+    "presets_json",
+    "schedule_slot",
+    "server_digest",
+    "too_many_accounts",
+]

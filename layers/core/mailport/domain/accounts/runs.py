@@ -1,0 +1,165 @@
+"""Fetch runs: what starts one (``FetchRequest``), what it did (``FetchRun``) and the account's
+automatic-fetch bookkeeping with its failure policy (``FetchState``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mailport.domain.remote import PopEntry
+from mailport.errors import ValidationFailed
+
+WARN_AFTER_FAILURES = 3  # automatic runs failed in a row → the user is warned
+DISABLE_AFTER_FAILURES = 10  # automatic runs failed in a row → automatic fetching off
+
+
+class RunTrigger(StrEnum):
+    """What started a run."""
+
+    MANUAL = "manual"  # "fetch now"
+    SCHEDULE = "schedule"  # the 10-minute schedule
+    CONTINUATION = "continuation"  # a run that ran out of time hands over to a next one
+    FORGET = "forget"  # not a run: clear a deleted account's runs and receipts
+
+
+class RunStatus(StrEnum):
+    """Where a run is."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    """What a run did with the server's messages."""
+
+    fetched: int = 0  # newly stored
+    already_present: int = 0  # stored before (a retried run, a renumbered UIDL, same content)
+    skipped_oversize: int = 0  # 50 MB or more, left on the server
+    rejected: int = 0  # not a message we can store, left on the server
+    deleted: int = 0  # removed from the server after storing (keep_original off)
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRun:
+    """One fetch of one account."""
+
+    run_id: str
+    account_id: str
+    trigger: RunTrigger
+    status: RunStatus
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    counts: RunCounts = field(default_factory=RunCounts)
+    error_code: str = ""
+    error: str = ""
+    more: bool = False  # ran out of time; a continuation run takes the rest
+    auto_disabled: bool = False  # this run's failure switched automatic fetching off
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape of a run."""
+        c = self.counts
+        return {
+            "id": self.run_id,
+            "account_id": self.account_id,
+            "trigger": self.trigger.value,
+            "status": self.status.value,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "fetched": c.fetched,
+            "already_present": c.already_present,
+            "skipped_oversize": c.skipped_oversize,
+            "rejected": c.rejected,
+            "deleted": c.deleted,
+            "more": self.more,
+            "error": {"code": self.error_code, "message": self.error} if self.error_code else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FetchState:
+    """The account's automatic-fetch bookkeeping."""
+
+    failures: int = 0  # automatic runs failed in a row
+    running_run_id: str = ""
+    running_trigger: str = ""
+    running_since: dt.datetime | None = None
+    lease_until: dt.datetime | None = None
+    last_tick: str = ""
+    last_run_id: str = ""
+    last_status: str = ""
+    last_error_code: str = ""
+    last_error: str = ""
+    last_checked_at: dt.datetime | None = None
+    last_success_at: dt.datetime | None = None
+    disabled_reason: str = ""
+    server_digest: str = ""  # the server's listing after the last successful run
+
+    def running(self, now: dt.datetime) -> bool:
+        """A run holds the lease."""
+        return bool(self.running_run_id) and self.lease_until is not None and self.lease_until > now
+
+
+def server_digest(entries: Iterable[PopEntry]) -> str:
+    """A digest of the server's listing, or "" if it cannot identify messages (no UIDL).
+
+    When the listing after a successful run equals the listing now, nothing is new: the run
+    can end without reading which UIDLs were imported.
+    """
+    h = hashlib.sha256()
+    for entry in sorted(entries, key=lambda e: e.uidl or ""):
+        if entry.uidl is None:
+            return ""
+        h.update(f"{entry.uidl}\x1f{entry.size}\x1e".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """One unit of work on the fetch queue."""
+
+    tenant_id: str
+    user_id: str
+    account_id: str
+    trigger: RunTrigger
+    run_id: str = ""  # manual runs: recorded by the API already
+    tick: str = ""  # schedule: the tick (a duplicate delivery of the same tick is dropped)
+    delay_s: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """The queue message body."""
+        return {
+            "tenant_id": self.tenant_id,
+            "user_id": self.user_id,
+            "account_id": self.account_id,
+            "trigger": self.trigger.value,
+            "run_id": self.run_id,
+            "tick": self.tick,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> FetchRequest:
+        """Parse a queue message body (``ValidationFailed`` if it is not one)."""
+        if not isinstance(data, dict):
+            raise ValidationFailed("a fetch request must be a JSON object")
+        try:
+            return cls(
+                tenant_id=str(data["tenant_id"]),
+                user_id=str(data["user_id"]),
+                account_id=str(data["account_id"]),
+                trigger=RunTrigger(data["trigger"]),
+                run_id=str(data.get("run_id") or ""),
+                tick=str(data.get("tick") or ""),
+            )
+        except (KeyError, ValueError) as e:
+            raise ValidationFailed(f"not a fetch request: {e}") from e
+
+
+def new_run_id(now: dt.datetime, entropy: str) -> str:
+    """Run ids sort by start time (the run history is listed newest first by id)."""
+    return now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + entropy[:8]

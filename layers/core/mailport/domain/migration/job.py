@@ -1,0 +1,188 @@
+"""The migration job as stored: its states, its error, its totals and what the API shows of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mailport.domain.migration.pacing import DAY_S, Window
+from mailport.domain.migration.plan import Counts, FolderPlan
+from mailport.domain.migration.source import SourceServer
+from mailport.errors import Conflict
+
+MILESTONES = (25, 50, 75)  # percent of planned messages: a progress notice at each
+
+
+class JobState(StrEnum):
+    """Where a job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    PAUSED = "paused"  # waiting under its provider's pace (e.g. Gmail's daily download cap)
+    ROLLING_BACK = "rolling_back"
+    ROLLED_BACK = "rolled_back"
+    COMPLETED = "completed"
+    FAILED = "failed"  # the rollback itself could not finish: reported, never hidden
+    REVERTING = "reverting"
+    REVERTED = "reverted"
+    # The Microsoft 365 sign-in stopped working: no slot held, nothing rolled back; the job
+    # is queued again (in its old place) when the user signs in again.
+    NEEDS_SIGNIN = "needs_signin"
+
+
+ACTIVE = frozenset({JobState.RUNNING, JobState.PAUSED})
+# States that hold one of the limited run slots (released in the same write that leaves them).
+HOLDS_SLOT = frozenset({JobState.RUNNING, JobState.PAUSED, JobState.ROLLING_BACK})
+TERMINAL = frozenset({JobState.ROLLED_BACK, JobState.COMPLETED, JobState.FAILED, JobState.REVERTED})
+
+
+class JobNotCancellable(Conflict):
+    """Only a queued, running or paused job can be cancelled."""
+
+    code = "not_cancellable"
+
+
+class JobNotRevertible(Conflict):
+    """Only a completed job can be reverted."""
+
+    code = "not_revertible"
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    """Why a job failed (shown to the user; never a secret)."""
+
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        """JSON shape."""
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationJob:
+    """One migration, as stored."""
+
+    job_id: str
+    tenant_id: str
+    user_id: str
+    server: SourceServer
+    state: JobState
+    created_at: dt.datetime
+    sealed_secret: bytes | None = field(default=None, repr=False)  # gone once the job ends
+    plan: tuple[FolderPlan, ...] = ()
+    planned: bool = False
+    created_folders: tuple[str, ...] = ()  # folder ids the job made, parents first
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    paused_until: dt.datetime | None = None
+    busy_s: float = 0.0  # time spent copying (not waiting), for the rate
+    window: Window = field(default_factory=Window)
+    daily_bytes: int | None = None  # the pace's cap, fixed at plan time
+    pace_name: str = "generic"
+    cancel_requested: bool = False
+    error: JobError | None = None
+    rollback_incomplete: bool = False
+    milestones: tuple[int, ...] = ()
+    chunks: int = 0  # CopyChunk steps done (all executions)
+    executions: int = 1
+    resumes: int = 0  # times it was queued again after a new sign-in
+    # Holds one of the limited run slots (taken when the scheduler starts it, given back in
+    # the write that ends or parks it): recorded, not inferred from the state, so a path
+    # through a state that holds none can never give one back twice.
+    slot: bool = False
+    version: int = 0  # optimistic lock: every save is conditional on it
+
+    @property
+    def counts(self) -> Counts:
+        """Totals over the folders."""
+        total = Counts()
+        for folder in self.plan:
+            total = total + folder.counts
+        return total
+
+    @property
+    def total_messages(self) -> int:
+        """Messages the plan will deal with."""
+        return sum(f.messages for f in self.plan if f.target_id)
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes the plan will read (oversize mail is left on the server)."""
+        return sum(f.bytes for f in self.plan if f.target_id)
+
+    def percent(self) -> int:
+        """Progress in whole percent of planned messages."""
+        total = self.total_messages
+        if not self.planned:
+            return 0
+        return 100 if total == 0 else min(100, self.counts.handled * 100 // total)
+
+    def next_folder(self) -> int | None:
+        """Index of the first folder still to copy."""
+        for i, folder in enumerate(self.plan):
+            if folder.target_id and not folder.done:
+                return i
+        return None
+
+    def eta_seconds(self, now: dt.datetime) -> int | None:
+        """Seconds until done at the rate so far, plus any pace waits; None before a rate."""
+        if self.state not in ACTIVE or not self.planned:
+            return None
+        done = self.counts.bytes
+        remaining = max(0, self.total_bytes - done)
+        if remaining == 0:
+            return 0
+        if done <= 0 or self.busy_s <= 0:
+            return None
+        seconds = remaining / (done / self.busy_s)
+        if self.daily_bytes:
+            # Each further day's cap means one more wait of (up to) a day.
+            left_today = max(0, self.daily_bytes - self.window.used)
+            over = max(0, remaining - left_today)
+            seconds += -(-over // self.daily_bytes) * DAY_S
+        if self.paused_until is not None:
+            seconds += max(0.0, (self.paused_until - now).total_seconds())
+        return int(seconds)
+
+    def to_json(self, now: dt.datetime, queue_position: int | None = None) -> dict[str, object]:
+        """The API's view of a job."""
+        counts = self.counts
+        return {
+            "id": self.job_id,
+            "state": self.state.value,
+            "source": self.server.to_json(),
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "paused_until": self.paused_until.isoformat() if self.paused_until else None,
+            "queue_position": queue_position,
+            "progress": {
+                "percent": self.percent(),
+                "messages": counts.handled,
+                "total_messages": self.total_messages,
+                "bytes": counts.bytes,
+                "total_bytes": self.total_bytes,
+                "eta_seconds": self.eta_seconds(now),
+            },
+            "counts": counts.to_json(),
+            "folders": [f.to_json() for f in self.plan],
+            "pace": self.pace_name,
+            "cancel_requested": self.cancel_requested,
+            "error": self.error.to_json() if self.error else None,
+            "rollback_incomplete": self.rollback_incomplete,
+        }
+
+
+def new_job_id() -> str:
+    """A job id that sorts by creation within a second and never repeats."""
+    return "j" + uuid.uuid4().hex[:20]
+
+
+def reached_milestones(before: int, after: int, sent: Sequence[int]) -> list[int]:
+    """Milestones passed between two percentages and not yet announced."""
+    return [m for m in MILESTONES if before < m <= after and m not in sent]

@@ -1,0 +1,119 @@
+"""The plan and progress of a job: one ``FolderPlan`` per source folder (its snapshot, target
+and checkpoint) and the ``Counts`` of what happened to its messages.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field, replace
+
+MAX_FOLDERS = 1000  # the plan lives in the job item (DynamoDB items are at most 400 KB)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What happened to the messages of a folder or a job."""
+
+    imported: int = 0
+    already_present: int = 0
+    skipped_oversize: int = 0
+    failed: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.imported + other.imported,
+            self.already_present + other.already_present,
+            self.skipped_oversize + other.skipped_oversize,
+            self.failed + other.failed,
+            self.bytes + other.bytes,
+        )
+
+    @property
+    def handled(self) -> int:
+        """Messages dealt with, whatever the outcome."""
+        return self.imported + self.already_present + self.skipped_oversize + self.failed
+
+    def to_json(self) -> dict[str, int]:
+        """JSON shape."""
+        return {
+            "imported": self.imported,
+            "already_present": self.already_present,
+            "skipped_oversize": self.skipped_oversize,
+            "failed": self.failed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPlan:
+    """One source folder in the job: its snapshot (UIDVALIDITY, UIDNEXT at plan time), where
+    it goes, and the checkpoint (every UID up to ``done_uid`` is dealt with).
+    """
+
+    name: str
+    raw_name: bytes
+    uidvalidity: int
+    uidnext: int
+    messages: int
+    bytes: int
+    oversize: int
+    target_id: str | None  # None: skipped
+    target_label: str
+    skip_reason: str | None = None
+    dedup_across: bool = False
+    done_uid: int = 0
+    done: bool = False
+    counts: Counts = field(default_factory=Counts)
+    restarts: int = 0  # times UIDVALIDITY changed under the job
+
+    def to_json(self) -> dict[str, object]:
+        """JSON shape (progress of one folder)."""
+        return {
+            "name": self.name,
+            "target": self.target_label,
+            "target_id": self.target_id,
+            "skipped": self.skip_reason,
+            "messages": self.messages,
+            "bytes": self.bytes,
+            "oversize": self.oversize,
+            "done": self.done,
+            "progress": {"messages": self.counts.handled, "bytes": self.counts.bytes},
+            "counts": self.counts.to_json(),
+        }
+
+
+def encode_raw(raw: bytes) -> str:
+    """A raw IMAP mailbox name for JSON/DynamoDB (it may be any bytes)."""
+    return base64.b64encode(raw).decode("ascii")
+
+
+def decode_raw(text: str) -> bytes:
+    """Inverse of ``encode_raw``."""
+    return base64.b64decode(text.encode("ascii"))
+
+
+def advance(folder: FolderPlan, done_uid: int, counts: Counts, finished: bool) -> FolderPlan:
+    """A folder's checkpoint after a piece of work."""
+    return replace(
+        folder,
+        done_uid=max(folder.done_uid, done_uid),
+        counts=folder.counts + counts,
+        done=finished,
+    )
+
+
+def restart_folder(folder: FolderPlan, uidvalidity: int, uidnext: int) -> FolderPlan:
+    """UIDVALIDITY changed under the job (the server renumbered the folder): the old UIDs
+    mean nothing now, so the folder is copied again from the start under the new numbering.
+    Mail already copied is recognised by content (same folder, same fingerprint): it is not
+    stored again, and counts once, as imported by this job.
+    """
+    return replace(
+        folder,
+        uidvalidity=uidvalidity,
+        uidnext=uidnext,
+        done_uid=0,
+        done=False,
+        counts=Counts(),  # counted afresh: what this job stored before counts as its own
+        restarts=folder.restarts + 1,
+    )

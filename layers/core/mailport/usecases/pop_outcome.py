@@ -1,0 +1,118 @@
+"""What one POP run came to, and saving it: the run's tally, the account's fetch state (the
+failure count that switches automatic fetching off), the run record and the user's notices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailport.domain.accounts import (
+    DISABLE_AFTER_FAILURES,
+    WARN_AFTER_FAILURES,
+    FetchRun,
+    FetchState,
+    PopAccount,
+    Receipt,
+    RunCounts,
+    RunStatus,
+    RunTrigger,
+)
+from mailport.domain.mailbox import Owner, message_id_for
+from mailport.domain.notices import fetch_disabled, fetch_warning
+from mailport.errors import MailportError
+from mailport.ports import RunLedger
+from mailport.usecases.importing import Importer
+
+__all__ = ["RunBook", "Tally"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Tally:
+    """A run's counts so far, its receipts not yet saved, and how it ended."""
+
+    fetched: int = 0
+    already_present: int = 0
+    skipped_oversize: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    more: bool = False  # out of time: a continuation run takes the rest
+    digest: str = ""  # the listing dealt with (``server_digest``), when the run saw it all
+    receipts: list[Receipt] = dataclasses.field(default_factory=list)
+
+    def counts(self) -> RunCounts:
+        """The counts as the run record keeps them."""
+        return RunCounts(
+            self.fetched, self.already_present, self.skipped_oversize, self.rejected, self.deleted
+        )
+
+
+class RunBook:
+    """Saves how runs ended: the account's fetch state, the run record, notices."""
+
+    def __init__(
+        self, runs: RunLedger, importer: Importer, clock: Callable[[], dt.datetime]
+    ) -> None:
+        self._runs = runs
+        self._importer = importer
+        self._clock = clock
+
+    def finish(
+        self, owner: Owner, account: PopAccount, run: FetchRun, tally: Tally, counted: bool
+    ) -> bool:
+        """Save the run's outcome; True if it switched automatic fetching off."""
+        before = account.state
+        now = run.finished_at or self._clock()
+        failures = 0 if run.status is RunStatus.SUCCEEDED else before.failures + int(counted)
+        disable = counted and failures >= DISABLE_AFTER_FAILURES and account.auto_fetch
+        state = FetchState(
+            failures=failures,
+            last_run_id=run.run_id,
+            last_status=run.status.value,
+            last_error_code=run.error_code,
+            last_error=run.error,
+            last_checked_at=now,
+            last_success_at=now if run.status is RunStatus.SUCCEEDED else before.last_success_at,
+            disabled_reason=(
+                f"Automatic fetching failed {failures} times in a row: {run.error}"
+                if disable
+                else before.disabled_reason
+            ),
+            # Only a complete, successful run proves the listing is fully dealt with.
+            server_digest=tally.digest if run.status is RunStatus.SUCCEEDED else "",
+        )
+        if counted and failures in (WARN_AFTER_FAILURES, DISABLE_AFTER_FAILURES):
+            self._notify(owner, account, run, failures, disable)
+        # Runs that found nothing new are not kept (144 a day per account); the account's
+        # last_checked_at says they happened.
+        record = (
+            run.trigger is RunTrigger.MANUAL
+            or run.status is RunStatus.FAILED
+            or any(dataclasses.astuple(run.counts))
+        )
+        self._runs.finish_run(owner, account, run, state, disable=disable, record=record)
+        return disable
+
+    def _notify(
+        self, owner: Owner, account: PopAccount, run: FetchRun, failures: int, disable: bool
+    ) -> None:
+        """Tell the user in their Inbox; the id is derived from the run, so a retry of the
+        same run cannot add a second notice.
+        """
+        now = self._clock()
+        kind = "disabled" if disable else "warning"
+        message_id = message_id_for("notice", account.account_id, kind, run.run_id)
+        raw = (
+            fetch_disabled(account, run.error, now, message_id)
+            if disable
+            else fetch_warning(account, failures, run.error, now, message_id)
+        )
+        try:
+            self._importer.store_notice(owner, raw, message_id, account.account_id, flagged=disable)
+        except MailportError:
+            log.exception("could not deliver the notice", extra={"account_id": account.account_id})

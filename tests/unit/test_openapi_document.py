@@ -1,0 +1,153 @@
+"""openapi.json is generated from the routes and models (infra/openapi_document.py), and it
+describes the same operations as the hand-written document it replaced
+(tests/fixtures/openapi_before.json, frozen as it was), operation by operation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import openapi_document
+from infra.api_definition import load_app
+
+BEFORE = json.loads(
+    (Path(__file__).parents[1] / "fixtures/openapi_before.json").read_text(encoding="utf-8")
+)
+SERVED = json.loads(openapi_document.DOCUMENT.read_text(encoding="utf-8"))
+
+# Intended differences between the hand-written document and the generated one, as
+# (METHOD path, JSON pointer inside the normalised operation). Otherwise the generated
+# document says exactly what the hand-written one said.
+_UPLOAD_SIZE = "/requestBody/content/application/json/schema/properties/files/items/properties/size"
+ALLOWED = {
+    # A declared file size is bounded (2^53 - 1): 10^39 answered 500, as DynamoDB numbers
+    # hold 38 digits; now 400 invalid_request, and the document says the bound.
+    ("POST /v1/uploads", f"{_UPLOAD_SIZE}/maximum"),
+    ("POST /v1/uploads", f"{_UPLOAD_SIZE}/description"),
+}
+
+
+def _resolve(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
+    """``node`` with every ``$ref`` written in place, in one canonical form: titles dropped,
+    ``required`` sorted, a parameter's ``required: false`` left out (the default).
+    """
+    assert depth < 50, "a $ref cycle"
+    if isinstance(node, list):
+        return [_resolve(doc, item, depth + 1) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        target: Any = doc
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        return _resolve(doc, target, depth + 1)
+    out = {k: _resolve(doc, v, depth + 1) for k, v in node.items() if k != "title"}
+    if isinstance(out.get("required"), list):
+        out["required"] = sorted(out["required"])
+    if out.get("in") in {"query", "header"} and out.get("required") is False:
+        del out["required"]
+    return out
+
+
+def _operations(doc: dict[str, Any]) -> dict[str, Any]:
+    ops = {}
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            normal = _resolve(doc, op)
+            normal["parameters"] = sorted(
+                normal.get("parameters", []), key=lambda p: (p["in"], p["name"])
+            )
+            ops[f"{method.upper()} {path}"] = normal
+    return ops
+
+
+def _differences(old: Any, new: Any, at: str = "") -> list[str]:
+    """JSON pointers where ``old`` and ``new`` differ (a list's order counts)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [
+            d
+            for key in sorted(set(old) | set(new))
+            for d in (
+                [f"{at}/{key}"]
+                if key not in old or key not in new
+                else _differences(old[key], new[key], f"{at}/{key}")
+            )
+        ]
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        pairs = enumerate(zip(old, new, strict=True))
+        return [d for i, (a, b) in pairs for d in _differences(a, b, f"{at}/{i}")]
+    return [] if old == new else [at]
+
+
+OLD, NEW = _operations(BEFORE), _operations(SERVED)
+
+
+def test_the_same_45_operations() -> None:
+    assert len(OLD) == 45
+    assert set(NEW) == set(OLD)
+    assert sorted(op["operationId"] for op in NEW.values()) == sorted(
+        op["operationId"] for op in OLD.values()
+    )
+
+
+@pytest.mark.parametrize("name", sorted(OLD))
+def test_each_operation_says_what_it_said(name: str) -> None:
+    """Statuses, descriptions, parameters, security, links, media types, request and answer
+    schemas (references resolved), all equal but for the allowlisted differences.
+    """
+    differences = {(name, d) for d in _differences(OLD[name], NEW.get(name))}
+    assert differences <= ALLOWED, sorted(differences - ALLOWED)
+
+
+def test_the_document_around_the_operations_is_kept() -> None:
+    for key in ("openapi", "info", "servers", "security"):
+        assert SERVED[key] == BEFORE[key], key
+    for key in ("securitySchemes", "responses"):
+        assert SERVED["components"][key] == BEFORE["components"][key], key
+    old, new = BEFORE["components"]["schemas"], SERVED["components"]["schemas"]
+    assert list(new) == list(old)
+    assert {n: _resolve(SERVED, s) for n, s in new.items()} == {
+        n: _resolve(BEFORE, s) for n, s in old.items()
+    }
+
+
+def test_the_committed_document_is_a_regeneration() -> None:
+    fresh = openapi_document.render(openapi_document.document(load_app()))
+    assert openapi_document.DOCUMENT.read_text(encoding="utf-8") == fresh, "run `make api`"
+
+
+def test_the_check_fails_on_a_stale_document_and_write_mends_it(tmp_path: Path) -> None:
+    stale = tmp_path / "openapi.json"
+    stale.write_text(openapi_document.DOCUMENT.read_text(encoding="utf-8").replace("3.0.3", "3"))
+    assert openapi_document.main(["--check", "--document", str(stale)]) == 1
+    assert openapi_document.main(["--write", "--document", str(stale)]) == 0
+    assert openapi_document.main(["--check", "--document", str(stale)]) == 0
+    assert stale.read_text(encoding="utf-8") == openapi_document.DOCUMENT.read_text()
+
+
+def test_the_comparison_notices_a_change() -> None:
+    changed = json.loads(json.dumps(BEFORE))
+    changed["components"]["schemas"]["Folder"]["properties"]["unread"]["type"] = "string"
+    diffs = _differences(OLD["GET /v1/folders"], _operations(changed)["GET /v1/folders"])
+    pointer = "/responses/200/content/application/json/schema/properties/folders/items"
+    assert diffs == [f"{pointer}/properties/unread/type"]
+
+
+def test_a_route_without_an_operation_or_the_reverse_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = load_app()  # which puts functions/api on the path
+    api_operations = importlib.import_module("api_operations")
+    table = dict(api_operations.OPERATIONS)
+    health = table.pop("health")
+    monkeypatch.setattr(api_operations, "OPERATIONS", table)
+    with pytest.raises(ValueError, match="GET /v1/health: no operation for health"):
+        openapi_document.document(app)
+    monkeypatch.setattr(api_operations, "OPERATIONS", {**table, "health": health, "gone": health})
+    with pytest.raises(ValueError, match=r"operations without a route: \['gone'\]"):
+        openapi_document.document(app)

@@ -124,7 +124,7 @@ service = MigrationService(DynamoJobStore(s.table_name, client=clients.dynamodb)
                            config=migration_config(s))
 owner = Owner(a["tenant"], a["user"])
 job = service.create(owner, {"connection": a["connection"], "agreed": True})
-ref = {"job_id": job["id"], "tenant_id": owner.tenant_id, "user_id": owner.user_id}
+ref = {"job_id": job.job.job_id, "tenant_id": owner.tenant_id, "user_id": owner.user_id}
 CALLS.clear()
 ready_mb = hwm_mb()
 started = time.perf_counter()
@@ -142,7 +142,7 @@ final = step({"step": "finalize", "job": ref})
 finalize_s = time.perf_counter() - t
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "plan_s": round(plan_s, 3),
-                  "finalize_s": round(finalize_s, 3), "chunks": chunks, "job_id": job["id"],
+                  "finalize_s": round(finalize_s, 3), "chunks": chunks, "job_id": job.job.job_id,
                   "final": final, "executions_started": recorder.started,
                   "rss_before_plan_mb": ready_mb, "cpu_s": round(time.process_time(), 1),
                   "calls": dict(CALLS)}))

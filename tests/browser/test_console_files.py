@@ -126,8 +126,12 @@ def test_console_is_served_public_typed_and_whitelisted(local_stack: LocalStack)
 
 
 def test_every_console_file_is_one_the_route_serves() -> None:
+    import api_routes_site
+
     import mailport_api
 
     on_disk = {p.name for p in CONSOLE.iterdir() if p.is_file()}
-    assert on_disk == set(mailport_api._CONSOLE_FILES), "a file of a type the route doesn't serve"
+    served = set(api_routes_site._CONSOLE_FILES)
+    assert on_disk == served, "a file of a type the route doesn't serve"
+    assert Path(api_routes_site.__file__).parent / "console" == CONSOLE
     assert Path(mailport_api.__file__).parent / "console" == CONSOLE

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import api_views
 import boto3
 import pytest
 
@@ -68,9 +69,43 @@ class RecordingExecutions:
         return True
 
 
+class ShownMigrations:
+    """The migration use-cases, their answers shaped as the API shows them (``api_views``):
+    these tests read what the user sees; anything else is the service's own.
+    """
+
+    def __init__(self, service: MigrationService) -> None:
+        self._service = service
+
+    def create(self, owner: Owner, payload: object) -> dict[str, Any]:
+        return dict(api_views.migration(self._service.create(owner, payload)))
+
+    def get(self, owner: Owner, job_id: str) -> dict[str, Any]:
+        return dict(api_views.migration(self._service.get(owner, job_id)))
+
+    def list(self, owner: Owner) -> list[dict[str, Any]]:
+        return [dict(api_views.migration(r)) for r in self._service.list(owner)]
+
+    def cancel(self, owner: Owner, job_id: str) -> dict[str, Any]:
+        return dict(api_views.migration(self._service.cancel(owner, job_id)))
+
+    def revert(self, owner: Owner, job_id: str) -> dict[str, Any]:
+        return dict(api_views.migration(self._service.revert(owner, job_id)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A test swapping the service's ports (``_executions``) swaps them on the service.
+        if name == "_service":
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._service, name, value)
+
+
 @dataclass
 class Env:
-    service: MigrationService
+    service: ShownMigrations
     runner: MigrationRunner
     jobs: DynamoJobStore
     executions: RecordingExecutions
@@ -155,7 +190,8 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         config=cfg,
         clock=clock,
     )
-    return Env(service, runner, jobs, executions, clock, dovecot, store, queue, slots, ledger)
+    shown = ShownMigrations(service)
+    return Env(shown, runner, jobs, executions, clock, dovecot, store, queue, slots, ledger)
 
 
 def ref_of(owner: Owner, job: Mapping[str, Any]) -> dict[str, str]:

@@ -196,14 +196,14 @@ def test_service_binds_the_flow_to_its_user_and_browser(
 
     url, cookie = _start(service, alice, user)
     connection = service.finish(_consent(fake_idp, url), cookie)
-    assert connection["email"] == user and connection["status"] == "ready"
-    assert [c["id"] for c in service.list(alice)] == [connection["id"]]
+    assert connection.email == user and connection.status == "ready"
+    assert [c.connection_id for c in service.list(alice)] == [connection.connection_id]
     assert service.list(Owner("acme", "bob")) == []
-    credentials = service.mailbox_token("acme", alice.user_id, str(connection["id"]))
+    credentials = service.mailbox_token("acme", alice.user_id, connection.connection_id)
     assert credentials.username == user and credentials.oauth2_token
     # Another user can't use alice's connection id.
     with pytest.raises(SignInRequired):
-        service.mailbox_token("acme", "bob", str(connection["id"]))
+        service.mailbox_token("acme", "bob", connection.connection_id)
 
 
 def test_service_refuses_a_token_for_another_mailbox(
@@ -226,22 +226,22 @@ def test_service_marks_a_revoked_connection_and_recovers_on_sign_in(
 ) -> None:
     alice = Owner("acme", f"u{uuid.uuid4().hex[:8]}")
     url, cookie = _start(service, alice, user)
-    connection_id = str(service.finish(_consent(fake_idp, url), cookie)["id"])
+    connection_id = service.finish(_consent(fake_idp, url), cookie).connection_id
     lifetime = fake_idp.token_lifetime_s
     fake_idp.token_lifetime_s = 60
     try:
         url, cookie = _start(service, alice, user)  # signing in again: same connection
-        assert service.finish(_consent(fake_idp, url), cookie)["id"] == connection_id
+        assert service.finish(_consent(fake_idp, url), cookie).connection_id == connection_id
         fake_idp.revoke(user)
         with pytest.raises(SignInRequired):
             service.mailbox_token("acme", alice.user_id, connection_id)
-        assert service.list(alice)[0]["status"] == "needs_signin"
+        assert service.list(alice)[0].status == "needs_signin"
         resumed: list[str] = []
         service.on_signed_in = lambda owner, cid: resumed.append(cid)
         url, cookie = _start(service, alice, user)
         service.finish(_consent(fake_idp, url), cookie)
         assert resumed == [connection_id]
-        assert service.list(alice)[0]["status"] == "ready"
+        assert service.list(alice)[0].status == "ready"
         assert service.mailbox_token("acme", alice.user_id, connection_id).oauth2_token
     finally:
         fake_idp.token_lifetime_s = lifetime

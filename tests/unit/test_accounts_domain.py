@@ -8,6 +8,7 @@ import email
 import email.policy
 import uuid
 
+import api_views
 import pytest
 
 from mailport.domain.accounts import (
@@ -22,7 +23,6 @@ from mailport.domain.accounts import (
     new_account,
     new_run_id,
     parse_account_input,
-    presets_json,
     schedule_slot,
     server_digest,
 )
@@ -47,7 +47,7 @@ def test_presets_fill_server_and_manual_needs_a_host() -> None:
         make(preset="manual")
     plain = make(preset="manual", host="Mail.Example.COM.", ssl=False)
     assert (plain.host, plain.port, plain.ssl) == ("mail.example.com", 110, False)
-    ids = [p["id"] for p in presets_json()]
+    ids = [p["id"] for p in api_views.presets()["presets"]]
     assert ids == [*(p.value for p in PRESETS), "manual"]
 
 
@@ -184,7 +184,7 @@ def test_account_json_never_has_the_password() -> None:
     from dataclasses import replace
 
     account = replace(make(preset="gmail"), sealed_password=b"sealed-bytes")
-    shown = account.to_json(NOW)
+    shown = api_views.account(account, NOW)
     assert "password" not in shown and "sealed" not in str(shown)
     assert "sealed-bytes" not in repr(account)
 

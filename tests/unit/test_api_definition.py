@@ -142,7 +142,7 @@ def test_only_raw_messages_are_binary() -> None:
     assert BODY["x-amazon-apigateway-binary-media-types"] == ["message/rfc822"]
     assert APP.api.binary_types == ["message/rfc822"]
     assert "BinaryMediaTypes" not in API["Properties"]  # the definition's list is the one
-    source = (REPO_ROOT / "functions/api/mailport_api.py").read_text(encoding="utf-8")
+    source = (REPO_ROOT / "functions/api/api_routes_mailbox.py").read_text(encoding="utf-8")
     assert '"Content-Type": "message/rfc822"' in source
 
 

@@ -67,23 +67,29 @@ def api(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-def _get(api: ModuleType, env: dict[str, str]) -> tuple[int, object]:
+def _get(
+    api: ModuleType, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, object]:
+    import api_routes_site  # the route's module: the container it reads
     from chalice.test import Client
 
-    api.container = lambda: SimpleNamespace(settings=Settings.from_env(env))  # type: ignore[attr-defined]
+    settings = Settings.from_env(env)
+    monkeypatch.setattr(api_routes_site, "container", lambda: SimpleNamespace(settings=settings))
     with Client(api.app) as client:
         response = client.http.get("/v1/auth/config")
     return response.status_code, json.loads(response.body)
 
 
-def test_route_answers_the_config(api: ModuleType) -> None:
-    status, body = _get(api, HOSTED)
+def test_route_answers_the_config(api: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    status, body = _get(api, HOSTED, monkeypatch)
     assert status == 200
     assert isinstance(body, dict) and body["client_id"] == "client123"
     assert body["authorize_url"] == f"{DOMAIN}/oauth2/authorize"
 
 
-def test_route_says_not_configured_without_hosted_signin(api: ModuleType) -> None:
-    status, body = _get(api, ENV)
+def test_route_says_not_configured_without_hosted_signin(
+    api: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, body = _get(api, ENV, monkeypatch)
     assert status == 404
     assert isinstance(body, dict) and body["error"]["code"] == "not_configured"

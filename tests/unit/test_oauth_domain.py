@@ -164,7 +164,7 @@ def _service() -> tuple[OAuthService, Store, Provider]:
     return OAuthService(store, provider, secrets=Box(), clock=lambda: NOW), store, provider
 
 
-def _sign_in(service: OAuthService, owner: Owner, email: str) -> dict[str, object]:
+def _sign_in(service: OAuthService, owner: Owner, email: str) -> OAuthConnection:
     started, cookie = service.start(owner, {"email": email}, "https://api/cb")
     state = str(started["authorize_url"]).rsplit("=", 1)[1]
     return service.finish({"state": state, "code": "c", "who": email}, cookie)
@@ -178,13 +178,13 @@ def test_at_most_ten_mailboxes_but_signing_in_again_is_always_possible() -> None
         _sign_in(service, me, f"m{n}@contoso.example")
     with pytest.raises(LimitExceeded):
         service.start(me, {"email": "m10@contoso.example"}, "https://api/cb")
-    assert _sign_in(service, me, "m0@contoso.example")["id"] == first["id"]
+    assert _sign_in(service, me, "m0@contoso.example").connection_id == first.connection_id
 
 
 def test_a_connection_in_use_is_not_removed() -> None:
     service, store, _ = _service()
     me = Owner("t", "u")
-    cid = str(_sign_in(service, me, "m@contoso.example")["id"])
+    cid = _sign_in(service, me, "m@contoso.example").connection_id
     service.in_use = lambda owner, connection_id: connection_id == cid
     with pytest.raises(ConnectionInUse):
         service.delete(me, cid)
@@ -196,7 +196,7 @@ def test_a_connection_in_use_is_not_removed() -> None:
 def test_a_rotated_cache_is_saved_and_a_concurrent_rotation_is_retried_once() -> None:
     service, store, provider = _service()
     me = Owner("t", "u")
-    cid = str(_sign_in(service, me, "m@contoso.example")["id"])
+    cid = _sign_in(service, me, "m@contoso.example").connection_id
     assert service.mailbox_token("t", "u", cid).oauth2_token == "token"
     key = ("t", "u", cid)
     assert json.loads(store.connections[key].sealed_cache)[0] == "cache-1+"  # rotated, saved

@@ -19,6 +19,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -94,6 +95,11 @@ class LocalFunction:
             # Log handlers made at import bind to the process's real stdout (as on Lambda),
             # not to whatever a test harness has swapped in for the moment.
             stdout, sys.stdout = sys.stdout, sys.__stdout__
+            # Lambda puts the function's code directory on sys.path (LAMBDA_TASK_ROOT), so a
+            # handler imports the modules beside it by their own names.
+            folder = str(Path(self.spec.module_file).resolve().parent)
+            if folder not in sys.path:
+                sys.path.append(folder)
             try:
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)

@@ -1,9 +1,13 @@
-"""Opening TCP connections to user-named mail servers under a ``NetworkPolicy``."""
+"""Opening TCP connections to user-named mail servers under a ``NetworkPolicy``, and the
+TLS context they are verified with.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +39,30 @@ def connect_vetted(
         except OSError as e:
             error = e
     raise error
+
+
+_CONTEXTS: dict[tuple[str | None, int, int], ssl.SSLContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A verifying client context (certificate chain and host name checked) that trusts the
+    system's CAs and ``ca_file`` too; one per process for each CA file as it is on disk.
+
+    Made once and shared because ``ssl.create_default_context`` loads the whole system trust
+    store each time: 18-23 ms of CPU with OpenSSL 3, more than the rest of an idle POP poll.
+    A context is safe to share between threads for ``wrap_socket`` (each connection gets its
+    own ``SSLSocket``); nothing here changes it after it is made. Keyed by the CA file's
+    modification time and size too, so a replaced file is read again. Raises ``OSError``
+    when ``ca_file`` can't be read.
+    """
+    stamp = os.stat(ca_file) if ca_file else None
+    key = (ca_file, stamp.st_mtime_ns if stamp else 0, stamp.st_size if stamp else 0)
+    with _CONTEXTS_LOCK:
+        context = _CONTEXTS.get(key)
+        if context is None:
+            context = _CONTEXTS[key] = ssl.create_default_context(cafile=ca_file)
+        return context
 
 
 class Watchdog:

@@ -58,18 +58,6 @@ class Folder:
     unread: int = 0
     size: int = 0
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of a folder."""
-        return {
-            "id": self.folder_id,
-            "name": self.name,
-            "parent_id": self.parent_id,
-            "system": self.system.value if self.system else None,
-            "total": self.total,
-            "unread": self.unread,
-            "size": self.size,
-        }
-
 
 def clean_folder_name(name: object) -> str:
     """A folder name as stored: NFC, trimmed, 1..255 characters, no control characters.
@@ -130,33 +118,6 @@ class StoredMessage:
     job_id: str | None = None
     header_message_id: str = ""
     sha256: str = field(default="")
-
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of a message in lists and views."""
-        s = self.summary
-        return {
-            "id": self.message_id,
-            "folder_id": self.folder_id,
-            "subject": s.subject,
-            "from": [{"name": a.name, "email": a.email} for a in s.from_],
-            "to": [{"name": a.name, "email": a.email} for a in s.to],
-            "cc": [{"name": a.name, "email": a.email} for a in s.cc],
-            "date": s.date.isoformat() if s.date else None,
-            "received_at": self.received_at.isoformat(),
-            "size": s.size,
-            "attachments": list(s.attachment_names),
-            "has_attachments": s.has_attachments,
-            "flags": {
-                "seen": self.flags.seen,
-                "flagged": self.flags.flagged,
-                "answered": self.flags.answered,
-            },
-            "icon": self.icon,
-            "source": {"type": self.source.type.value, "id": self.source.id},
-            "job_id": self.job_id,
-            "message_id_header": self.header_message_id,
-            "sha256": self.sha256,
-        }
 
 
 class Indexed(NamedTuple):

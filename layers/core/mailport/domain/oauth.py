@@ -147,17 +147,6 @@ class OAuthConnection:
     provider: str = "microsoft"
     version: int = 0
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape (no token)."""
-        return {
-            "id": self.connection_id,
-            "provider": self.provider,
-            "email": self.email,
-            "status": self.status.value,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-        }
-
 
 def cache_context(tenant_id: str, user_id: str, connection_id: str) -> dict[str, str]:
     """KMS encryption context of a connection's token cache: it opens for this one only."""

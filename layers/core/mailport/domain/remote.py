@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from mailport.domain.text import printable
@@ -50,6 +51,99 @@ class RemoteAuthFailed(RemoteError):
     """Wrong user name or password, or the token was refused."""
 
     code = "remote_auth_failed"
+    next_step = ""  # what the user should do, when it is not "check the password"
+
+
+class RemoteAppPasswordRequired(RemoteAuthFailed):
+    """The provider refuses the account's own password from an app: an app password is needed
+    (or the provider's sign-in, where mailport offers it).
+    """
+
+    code = "remote_app_password_required"
+    next_step = (
+        "create an app password in the provider's account security settings "
+        "(2-Step Verification must be on) and enter it instead of the account password"
+    )
+
+
+class RemoteSigninRequired(RemoteAuthFailed):
+    """The provider takes no password from an app for this account, or refused the sign-in
+    (OAuth2 access token) mailport sent: the user must sign in with the provider (again).
+    """
+
+    code = "remote_signin_required"
+    next_step = (
+        "sign in with the provider again (the sign-in expired or was refused, or the account "
+        "takes no password from an app)"
+    )
+
+
+# Provider answers that mean "not a wrong password: this account needs another way in".
+# Matched case-insensitively anywhere in the server's words (after the status word and tag).
+_APP_PASSWORD_MARKERS = (
+    # Gmail IMAP `NO [ALERT] Application-specific password required:
+    # https://support.google.com/accounts/answer/185833 (Failure)` and POP3 `-ERR [AUTH]
+    # Application-specific password required: …` — the page it links is Google Account Help,
+    # "Sign in with app passwords".
+    "APPLICATION-SPECIFIC PASSWORD REQUIRED",
+)
+_SIGNIN_MARKERS = (
+    # Gmail POP3 `-ERR [AUTH] Web login required: https://support.google.com/mail/answer/78754`
+    # and IMAP `NO [ALERT] Please log in via your web browser: …` (Gmail Help, "Fix problems
+    # logging in to Gmail from another email app" is the linked page; Yahoo answers the same
+    # `[AUTH] Web login required` on POP3).
+    "WEB LOGIN REQUIRED",
+    "PLEASE LOG IN VIA YOUR WEB BROWSER",
+    "[WEBALERT",
+    # Outlook.com/Exchange Online after Basic Auth ended (Microsoft Learn, "Deprecation of Basic
+    # authentication in Exchange Online"): IMAP `NO Basic authentication is disabled.`,
+    # `… [BasicAuthBlocked]`, and `LOGIN failed. Account is blocked. Login to your account via
+    # a web browser to verify your identity.`
+    "BASICAUTHBLOCKED",
+    "BASIC AUTHENTICATION IS DISABLED",
+    "LOGIN TO YOUR ACCOUNT VIA A WEB BROWSER",
+)
+
+
+def refusal_kind(said: str, *, token: bool = False) -> type[RemoteAuthFailed]:
+    """Which ``RemoteAuthFailed`` a login refusal is, from the server's words. ``token``: the
+    login sent an OAuth2 access token (XOAUTH2), so any refusal means "sign in again".
+
+    A bare Microsoft `LOGIN failed.` stays a plain password failure: Exchange Online answers
+    the same to a wrong password, so it says nothing about basic auth.
+    """
+    upper = said.upper()
+    if any(marker in upper for marker in _APP_PASSWORD_MARKERS):
+        return RemoteAppPasswordRequired
+    if token or any(marker in upper for marker in _SIGNIN_MARKERS):
+        return RemoteSigninRequired
+    return RemoteAuthFailed
+
+
+def login_refused(message: str, said: str, *, token: bool = False) -> RemoteAuthFailed:
+    """The domain error for a refused login: ``message`` for the user, which holds ``said``,
+    the server's (already scrubbed) words, which alone are classified; the next step is added
+    when there is a better one than "check the password".
+    """
+    kind = refusal_kind(said, token=token)
+    step = f" (next step: {kind.next_step})" if kind.next_step else ""
+    return kind(f"{message}{step}")
+
+
+def xoauth2_reason(details: bytes) -> str:
+    """The reason in a failed XOAUTH2's challenge, already base64-decoded: Google's JSON
+    (``{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}``, Google for
+    Developers, "OAuth 2.0 Mechanism") as ``"status 401, scope https://mail.google.com/"``;
+    ``""`` when it is not such JSON. At most 200 characters of printable text.
+    """
+    try:
+        parsed = json.loads(details)
+    except ValueError:  # json.JSONDecodeError and UnicodeDecodeError alike
+        return ""
+    if not isinstance(parsed, dict):
+        return ""
+    parts = [f"{key} {parsed[key]}" for key in ("status", "scope") if key in parsed]
+    return server_text(", ".join(parts), 200)
 
 
 class RemoteUnreachable(RemoteError):

@@ -47,18 +47,6 @@ class UploadFile:
     message: str = ""  # the reason in words
     message_id: str = ""
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of a file's state."""
-        return {
-            "index": self.index,
-            "name": self.name,
-            "size": self.size,
-            "status": self.status.value,
-            "reason": self.reason or None,
-            "message": self.message or None,
-            "message_id": self.message_id or None,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class UploadBatch:
@@ -69,21 +57,6 @@ class UploadBatch:
     apply_rules: bool
     created_at: dt.datetime
     files: tuple[UploadFile, ...]
-
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of ``GET /v1/uploads/{id}``."""
-        counts = {s.value: 0 for s in FileStatus}
-        for f in self.files:
-            counts[f.status.value] += 1
-        return {
-            "id": self.batch_id,
-            "folder_id": self.folder_id,
-            "apply_rules": self.apply_rules,
-            "created_at": self.created_at.isoformat(),
-            "done": counts["pending"] == 0,
-            "counts": counts,
-            "files": [f.to_json() for f in self.files],
-        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,35 @@ token, never from the request), so another organisation's ids are simply not fou
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
+from mailport.domain.accounts import PopAccount
 from mailport.domain.mailbox import Owner
 from mailport.ports import AccountStore, JobStore
 from mailport.usecases.accounts import AccountService
 from mailport.usecases.mailbox import page_size
-from mailport.usecases.migration import MigrationService
+from mailport.usecases.migration import JobReport, MigrationService
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """A page of the organisation's migrations (no queue positions: that is the user's)."""
+
+    jobs: Sequence[JobReport]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    """A page of the organisation's accounts, each with its owner."""
+
+    accounts: Sequence[tuple[Owner, PopAccount]]
+    next_cursor: str | None
 
 
 class AdminService:
@@ -35,29 +54,24 @@ class AdminService:
         self._migration_service = migration_service
         self._account_service = account_service
 
-    def migrations(
-        self, tenant_id: str, limit: str | None, cursor: str | None
-    ) -> dict[str, object]:
-        """A page of the organisation's migrations, newest first, each with its user."""
+    def migrations(self, tenant_id: str, limit: str | None, cursor: str | None) -> JobPage:
+        """A page of the organisation's migrations, newest first (each job has its user)."""
         jobs, next_cursor = self._jobs.tenant_jobs(tenant_id, page_size(limit), cursor)
         now = self._account_service.now()
-        # Without the per-folder plan: a page of 200 Gmail-sized jobs would pass Lambda's
-        # 6 MB response limit (GET /v1/migrations/{id} has the folders).
-        views = [{**j.to_json(now), "user_id": j.user_id, "folders": []} for j in jobs]
-        return {"migrations": views, "next_cursor": next_cursor}
+        return JobPage([JobReport(j, None, j.eta_seconds(now)) for j in jobs], next_cursor)
 
-    def accounts(self, tenant_id: str, limit: str | None, cursor: str | None) -> dict[str, object]:
-        """A page of the organisation's POP accounts, newest first, each with its user."""
+    def accounts(self, tenant_id: str, limit: str | None, cursor: str | None) -> AccountPage:
+        """A page of the organisation's POP accounts, newest first, each with its owner."""
         page, next_cursor = self._accounts.tenant_accounts(tenant_id, page_size(limit), cursor)
-        now = self._account_service.now()
-        return {
-            "accounts": [{**a.to_json(now), "user_id": o.user_id} for o, a in page],
-            "next_cursor": next_cursor,
-        }
+        return AccountPage(page, next_cursor)
+
+    def now(self) -> dt.datetime:
+        """The time the accounts' states are read at."""
+        return self._account_service.now()
 
     def switch_off(
         self, tenant_id: str, user_id: str, account_id: str, admin_email: str
-    ) -> dict[str, object]:
+    ) -> PopAccount:
         """Turn an account's automatic fetching off, saying who did (the user sees why)."""
         owner = Owner(tenant_id, user_id)
         before = self._account_service.get(owner, account_id)
@@ -70,12 +84,9 @@ class AdminService:
         )
         self._accounts.update_account(owner, before, after)
         log.info("automatic fetching switched off by an admin", extra={"account_id": account_id})
-        return {**after.to_json(self._account_service.now()), "user_id": user_id}
+        return after
 
-    def cancel_migration(self, tenant_id: str, user_id: str, job_id: str) -> dict[str, object]:
+    def cancel_migration(self, tenant_id: str, user_id: str, job_id: str) -> JobReport:
         """Cancel a user's migration (rolled back, like the user's own cancel)."""
         log.info("migration cancelled by an admin", extra={"job_id": job_id})
-        return {
-            **self._migration_service.cancel(Owner(tenant_id, user_id), job_id),
-            "user_id": user_id,
-        }
+        return self._migration_service.cancel(Owner(tenant_id, user_id), job_id)

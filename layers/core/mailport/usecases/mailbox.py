@@ -34,14 +34,6 @@ class MessagePage:
     messages: list[StoredMessage]
     cursor: str | None
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of ``GET /v1/folders/{id}/messages``."""
-        return {
-            "folder": self.folder.to_json(),
-            "messages": [m.to_json() for m in self.messages],
-            "next_cursor": self.cursor,
-        }
-
 
 class MailboxService:
     """The mailbox use-cases, over the ``Mailbox`` and ``RawStore`` ports."""

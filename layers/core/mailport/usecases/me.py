@@ -22,16 +22,6 @@ class MeView:
     admin: bool
     features: tuple[Feature, ...]
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of ``GET /v1/me``."""
-        return {
-            "user": {"id": self.user_id, "email": self.email, "display_name": self.display_name},
-            "tenant": {"id": self.tenant_id, "name": self.tenant_name},
-            "plan": self.plan.value,
-            "admin": self.admin,
-            "features": sorted(f.value for f in self.features),
-        }
-
 
 def who_am_i(principal: Principal, directory: Directory) -> MeView:
     """Resolve the caller against the directory; unknown tenants are refused."""

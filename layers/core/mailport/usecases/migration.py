@@ -12,19 +12,21 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     ACTIVE,
     TERMINAL,
+    ImapTemplate,
     JobError,
     JobNotCancellable,
     JobNotRevertible,
     JobState,
     MigrationJob,
+    Pace,
     SourceServer,
     new_job_id,
     pace_for,
@@ -46,6 +48,7 @@ from mailport.usecases.migration_shared import (
     JobCancelled,
     MigrationConfig,
     SourceLogin,
+    Survey,
     job_ref,
     owner_of,
     secret_context,
@@ -59,8 +62,10 @@ STALLED_AFTER_S = 60  # a claimed job whose execution never saved: started again
 
 __all__ = [  # the shared names callers (wiring, bench, tests) have always imported from here
     "JobCancelled",
+    "JobReport",
     "MigrationConfig",
     "MigrationService",
+    "Preview",
     "Scheduler",
     "job_ref",
     "launch_name",
@@ -75,6 +80,30 @@ def launch_name(job: MigrationJob) -> str:
 
 
 # -- the API side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobReport:
+    """A job as it stands: its place in the queue (while queued) and the time it still needs
+    (while it runs), read at the same moment.
+    """
+
+    job: MigrationJob
+    queue_position: int | None
+    eta_seconds: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A dry run: the source's folders with their targets and sizes, and an estimate."""
+
+    server: SourceServer
+    folders: Sequence[Survey]
+    total_messages: int
+    total_bytes: int
+    oversize: int
+    estimated_seconds: int
+    pace: Pace
 
 
 class MigrationService:
@@ -104,13 +133,13 @@ class MigrationService:
         self._clock = clock
         self.scheduler = Scheduler(jobs, executions, config, clock, queue=queue)
 
-    def templates(self, owner: Owner) -> list[dict[str, object]]:
+    def templates(self, owner: Owner) -> list[ImapTemplate]:
         """The tenant's IMAP server templates."""
-        return [t.to_json() for t in self._templates.list_templates(owner.tenant_id)]
+        return self._templates.list_templates(owner.tenant_id)
 
     def put_template(
         self, owner: Owner, payload: object, template_id: str | None = None
-    ) -> dict[str, object]:
+    ) -> ImapTemplate:
         """Create (no id) or replace a template of the caller's tenant (admins only: the
         caller checks). Jobs already queued keep the server they were created with.
         """
@@ -119,7 +148,7 @@ class MigrationService:
             owner.tenant_id, template, replace=template_id is not None
         ):
             raise NotFound("no such IMAP template")
-        return template.to_json()
+        return template
 
     def delete_template(self, owner: Owner, template_id: str) -> None:
         """Remove a template of the caller's tenant."""
@@ -152,7 +181,7 @@ class MigrationService:
         finally:
             session.logout()
 
-    def preview(self, owner: Owner, payload: object) -> dict[str, object]:
+    def preview(self, owner: Owner, payload: object) -> Preview:
         """A dry run: the source's folders, where each goes, counts, sizes and an estimate."""
         server, password = self._connection(owner, payload)
         with self._session(owner, server, password) as session:
@@ -163,27 +192,17 @@ class MigrationService:
         seconds = total_bytes / self._config.assumed_bytes_per_s
         if pace.daily_bytes:
             seconds += (total_bytes // pace.daily_bytes) * 86_400
-        return {
-            "source": server.to_json(),
-            "folders": [
-                {
-                    "name": s.mapping.source.name,
-                    "target": s.mapping.target_label,
-                    "skipped": s.mapping.skip_reason,
-                    "messages": s.folder.messages,
-                    "bytes": s.bytes,
-                    "oversize": s.oversize,
-                }
-                for s in surveyed
-            ],
-            "total_messages": sum(s.folder.messages for s in copied),
-            "total_bytes": total_bytes,
-            "oversize": sum(s.oversize for s in copied),
-            "estimated_seconds": int(seconds),
-            "pace": pace.to_json(),
-        }
+        return Preview(
+            server=server,
+            folders=tuple(surveyed),
+            total_messages=sum(s.folder.messages for s in copied),
+            total_bytes=total_bytes,
+            oversize=sum(s.oversize for s in copied),
+            estimated_seconds=int(seconds),
+            pace=pace,
+        )
 
-    def create(self, owner: Owner, payload: object) -> dict[str, object]:
+    def create(self, owner: Owner, payload: object) -> JobReport:
         """Queue a migration (the login is tried first, so a typo fails here, not later)."""
         if not isinstance(payload, Mapping) or payload.get("agreed") is not True:
             raise ValidationFailed("you must accept the agreement (agreed: true)")
@@ -217,19 +236,19 @@ class MigrationService:
             raise NotFound("no such migration")
         return job
 
-    def _view(self, job: MigrationJob) -> dict[str, object]:
+    def _report(self, job: MigrationJob) -> JobReport:
         position = self._queue.queue_position(job) if job.state is JobState.QUEUED else None
-        return job.to_json(self._clock(), position)
+        return JobReport(job, position, job.eta_seconds(self._clock()))
 
-    def list(self, owner: Owner) -> list[dict[str, object]]:
+    def list(self, owner: Owner) -> list[JobReport]:
         """The user's migrations, newest first."""
-        return [self._view(j) for j in self._jobs.list_jobs(owner)]
+        return [self._report(j) for j in self._jobs.list_jobs(owner)]
 
-    def get(self, owner: Owner, job_id: str) -> dict[str, object]:
+    def get(self, owner: Owner, job_id: str) -> JobReport:
         """One migration with its progress."""
-        return self._view(self._job(owner, job_id))
+        return self._report(self._job(owner, job_id))
 
-    def cancel(self, owner: Owner, job_id: str) -> dict[str, object]:
+    def cancel(self, owner: Owner, job_id: str) -> JobReport:
         """A queued job leaves the queue; a running one is rolled back at its next step; one
         that has copied mail already (waiting for a sign-in, or queued again after one) runs
         again to roll it back. Decided afresh if the job changes meanwhile.
@@ -294,7 +313,7 @@ class MigrationService:
             for j in self._jobs.list_jobs(owner)
         )
 
-    def revert(self, owner: Owner, job_id: str) -> dict[str, object]:
+    def revert(self, owner: Owner, job_id: str) -> JobReport:
         """Undo a completed migration: remove what it imported."""
         job = self._job(owner, job_id)
         if job.state is not JobState.COMPLETED:

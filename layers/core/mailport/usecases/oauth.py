@@ -97,7 +97,7 @@ class OAuthService:
         log.info("sign-in started", extra={"connection_id": connection_id})
         return {"authorize_url": url, "expires_in": FLOW_TTL_S, "email": email}, cookie
 
-    def finish(self, params: Mapping[str, str], cookie: str | None) -> dict[str, object]:
+    def finish(self, params: Mapping[str, str], cookie: str | None) -> OAuthConnection:
         """The callback: check the flow is this browser's, redeem the code, keep the tokens.
 
         The flow is taken (deleted) first, so a replayed callback finds nothing, and it is
@@ -153,7 +153,7 @@ class OAuthService:
             except MailportError:
                 # The sign-in is saved; the scheduler's sweep starts what is queued.
                 log.exception("could not resume migrations", extra={"connection_id": connection_id})
-        return connection.to_json()
+        return connection
 
     def _renew(
         self, before: OAuthConnection, account_id: str, sealed: bytes, now: dt.datetime
@@ -181,9 +181,9 @@ class OAuthService:
                 before = fresh
         raise Conflict("the sign-in could not be saved; try again")
 
-    def list(self, owner: Owner) -> list[dict[str, object]]:
+    def list(self, owner: Owner) -> list[OAuthConnection]:
         """The user's Microsoft 365 connections."""
-        return [c.to_json() for c in self._store.list_connections(owner.tenant_id, owner.user_id)]
+        return self._store.list_connections(owner.tenant_id, owner.user_id)
 
     def delete(self, owner: Owner, connection_id: str) -> None:
         """Forget a sign-in (not while a migration still needs it)."""

@@ -45,14 +45,6 @@ class NewBatch:
     batch: UploadBatch
     posts: dict[int, dict[str, Any]]
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of ``POST /v1/uploads``."""
-        body = self.batch.to_json()
-        body["files"] = [
-            {**f.to_json(), "upload": self.posts.get(f.index)} for f in self.batch.files
-        ]
-        return body
-
 
 class UploadService:
     """Creating batches, reading their state, and ingesting what lands in the bucket."""

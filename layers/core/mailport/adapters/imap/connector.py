@@ -15,22 +15,33 @@ from typing import Any
 
 from imapclient import SocketTimeout  # type: ignore[import-untyped]
 
+from mailport.adapters import net
+from mailport.adapters.imap.parser import scrub
 from mailport.adapters.imap.session import (
     DEFAULT_CHUNK_BYTES,
     DEFAULT_CHUNK_MESSAGES,
     ImapSession,
 )
-from mailport.adapters.imap.wire import DEFAULT_MAX_BYTES, Client, close, guarded
+from mailport.adapters.imap.wire import DEFAULT_MAX_BYTES, Client, close, guarded, said_by
 from mailport.adapters.net import Resolve, connect_vetted
 from mailport.domain.network import NetworkPolicy
-from mailport.domain.remote import Credentials, RemoteTlsError, ServerAddress
+from mailport.domain.remote import (
+    Credentials,
+    RemoteAuthFailed,
+    RemoteTlsError,
+    ServerAddress,
+    login_refused,
+    xoauth2_reason,
+)
 
 __all__ = ["ImapConnector", "tls_context"]
 
 
 def tls_context(server: ServerAddress) -> ssl.SSLContext:
-    """A verifying context (hostname checked), trusting ``server.ca_file`` too when given."""
-    return ssl.create_default_context(cafile=server.ca_file)
+    """A verifying context (hostname checked), trusting ``server.ca_file`` too when given
+    (one per process: ``net.tls_context`` says why).
+    """
+    return net.tls_context(server.ca_file)
 
 
 def _starttls(client: Any, context: ssl.SSLContext) -> None:
@@ -41,9 +52,28 @@ def _starttls(client: Any, context: ssl.SSLContext) -> None:
     client.starttls(context)
 
 
-def _login(client: Any, credentials: Credentials) -> None:
-    if credentials.oauth2_token:
-        client.oauth2_login(credentials.username, credentials.oauth2_token)
+class _XOAuth2:
+    """The XOAUTH2 exchange as imapclient's ``sasl_login`` drives it: the client response to
+    the first (empty) challenge; to a second one, which carries the error's details (Google's
+    base64 JSON), an empty response, as the mechanism asks, keeping the reason for the error.
+    """
+
+    def __init__(self, user: str, token: str) -> None:
+        self._response = f"user={user}\x01auth=Bearer {token}\x01\x01".encode()
+        self._sent = False
+        self.reason = ""
+
+    def __call__(self, challenge: bytes) -> bytes:
+        if not self._sent:
+            self._sent = True
+            return self._response
+        self.reason = xoauth2_reason(challenge)
+        return b""
+
+
+def _login(client: Any, credentials: Credentials, xoauth2: _XOAuth2 | None) -> None:
+    if xoauth2 is not None:
+        client.sasl_login("XOAUTH2", xoauth2)
         return
     password = credentials.password
     ascii_ok = credentials.username.isascii() and password.isascii()
@@ -51,6 +81,24 @@ def _login(client: Any, credentials: Credentials) -> None:
         client.login(credentials.username, password)
     else:  # SASL PLAIN carries UTF-8
         client.plain_login(credentials.username, password)
+
+
+def _refusal(
+    e: RemoteAuthFailed, xoauth2: _XOAuth2 | None, secrets: tuple[str, str]
+) -> RemoteAuthFailed:
+    """``e`` as the precise refusal: an app password or a sign-in needed (``login_refused``),
+    judged on what the server said (the library error ``e`` was raised from).
+    """
+    cause = e.__cause__
+    said = scrub(said_by(cause), secrets) if isinstance(cause, Exception) else e.message
+    reason = f" ({xoauth2.reason})" if xoauth2 is not None and xoauth2.reason else ""
+    return login_refused(f"{e.message}{reason}", said, token=xoauth2 is not None)
+
+
+def _xoauth2(credentials: Credentials) -> _XOAuth2 | None:
+    if not credentials.oauth2_token:
+        return None
+    return _XOAuth2(credentials.username, credentials.oauth2_token)
 
 
 class ImapConnector:
@@ -82,7 +130,11 @@ class ImapConnector:
         try:
             if not server.ssl:
                 guarded("tls", secrets, lambda: _starttls(client, context))
-            guarded("login", secrets, lambda: _login(client, credentials))
+            xoauth2 = _xoauth2(credentials)
+            try:
+                guarded("login", secrets, lambda: _login(client, credentials, xoauth2))
+            except RemoteAuthFailed as e:
+                raise _refusal(e, xoauth2, secrets) from e.__cause__
         except BaseException:
             close(client)
             raise

@@ -7,14 +7,13 @@ boundary; login errors never contain the password or token.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import socket
 import ssl
 from collections.abc import Callable, Iterator
 
-from mailport.adapters.net import Resolve, connect_vetted
-from mailport.adapters.pop3.parser import cap, parse_capa
+from mailport.adapters.net import Resolve, connect_vetted, tls_context
+from mailport.adapters.pop3.parser import cap, parse_capa, xoauth2_error, xoauth2_response
 from mailport.adapters.pop3.session import DEFAULT_MAX_BYTES, PIPELINE_WINDOW, Pop3Session
 from mailport.adapters.pop3.wire import Negative, SocketLike, Wire, boundary
 from mailport.domain.network import NetworkPolicy
@@ -24,6 +23,7 @@ from mailport.domain.remote import (
     RemoteTlsError,
     RemoteTransient,
     ServerAddress,
+    login_refused,
 )
 from mailport.errors import MailportError
 
@@ -55,7 +55,7 @@ def _default_wrap(sock: SocketLike, server: ServerAddress) -> SocketLike:
     if not isinstance(sock, socket.socket):
         raise TypeError("TLS needs a real socket")
     try:
-        context = ssl.create_default_context(cafile=server.ca_file)
+        context = tls_context(server.ca_file)
     except OSError as e:
         raise RemoteTlsError(f"cannot load the CA file: {cap(str(e))}") from e
     return context.wrap_socket(sock, server_hostname=server.host)
@@ -77,14 +77,18 @@ def _argument(value: str, what: str) -> bytes:
     return value.encode("utf-8")
 
 
-def _login_error(e: Negative, credentials: Credentials) -> MailportError:
+def _login_error(e: Negative, credentials: Credentials, *, token: bool = False) -> MailportError:
+    """The domain error for a refused login: "try later", or why the login was refused
+    (``login_refused`` tells an app password or a sign-in from a wrong password).
+    """
     text = e.text
     for secret in (credentials.password, credentials.oauth2_token):
         if secret:
             text = text.replace(secret, "***")
     if any(code in text.upper() for code in _TRANSIENT_CODES):
         return RemoteTransient(f"the POP3 server refused the login for now: {text}")
-    return RemoteAuthFailed(f"POP3 login failed for {credentials.username!r}: {text}")
+    message = f"POP3 login failed for {credentials.username!r}: {text}"
+    return login_refused(message, text, token=token)
 
 
 def _user_pass(wire: Wire, credentials: Credentials) -> None:
@@ -101,23 +105,33 @@ def _user_pass(wire: Wire, credentials: Credentials) -> None:
 
 
 def _xoauth2(wire: Wire, credentials: Credentials) -> None:
-    """AUTH XOAUTH2 without an initial response (tokens exceed the 255-octet line limit)."""
-    user = _argument(credentials.username, "user name").decode()
-    token = _argument(credentials.oauth2_token, "token").decode()
-    sasl = base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode())
+    """AUTH XOAUTH2 (RFC 5034) with the response after the "+": a token makes the command
+    longer than the 255 octets an initial response may take. Only ever called after TLS
+    (``Pop3Connector.open`` secures the connection first).
+    """
+    try:
+        sasl = xoauth2_response(credentials.username, credentials.oauth2_token)
+    except ValueError as e:
+        raise RemoteAuthFailed(str(e)) from None
     try:
         wire.send([b"AUTH XOAUTH2"])
-        if wire.reply()[0] != "+":
-            raise Negative("XOAUTH2 is not available")
+        kind, text = wire.reply()
+        if kind != "+":
+            raise Negative(f"XOAUTH2 is not available: {text}")
+    except Negative as e:  # no XOAUTH2 here: not a refused token
+        raise _login_error(e, credentials) from None
+    try:
         wire.send([sasl])
         kind, text = wire.reply()
-        if kind == "+":  # error details (base64 JSON): answer empty, then comes -ERR
+        if kind == "+":  # Google: the error's details (base64 JSON); answer empty, then -ERR
+            reason = xoauth2_error(text)
             wire.send([b""])
             kind, text = wire.reply()
+            text = f"{text} ({reason})" if reason else text
         if kind != "+OK":
             raise Negative(text)
     except Negative as e:
-        raise _login_error(e, credentials) from None
+        raise _login_error(e, credentials, token=True) from None
 
 
 class Pop3Connector:

@@ -7,10 +7,12 @@ message caps what the server said at ``TEXT_CAP`` characters.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable, Mapping
 
-from mailport.domain.remote import RemoteProtocolError, server_text
+from mailport.domain.remote import RemoteProtocolError, server_text, xoauth2_reason
 
 __all__ = [
     "TEXT_CAP",
@@ -21,12 +23,15 @@ __all__ = [
     "parse_reply",
     "parse_uidl",
     "unstuff",
+    "xoauth2_error",
+    "xoauth2_response",
 ]
 
 TEXT_CAP = 200
 _MAX_DIGITS = 18
 _UIDL_TOKEN = re.compile(rb"[\x21-\x7e]{1,512}")
 _REPLY_KINDS = ("+OK", "-ERR", "+")  # "+" last: it prefixes "+OK"
+_SASL_FORBIDDEN = "\x00\x01\r\n"  # XOAUTH2 separates its fields with ^A
 
 
 def cap(text: str | bytes) -> str:
@@ -112,3 +117,27 @@ def parse_list(lines: Iterable[bytes]) -> dict[int, int]:
 def parse_capa(lines: Iterable[bytes]) -> frozenset[str]:
     """A CAPA listing as the set of capability names (upper case, arguments dropped)."""
     return frozenset(line.split()[0].decode("ascii", "replace").upper() for line in lines if line)
+
+
+def xoauth2_response(user: str, token: str) -> bytes:
+    r"""The SASL XOAUTH2 client response, base64 (Google's "OAuth 2.0 Mechanism" page, Microsoft
+    Learn's "Authenticate an IMAP, POP or SMTP connection using OAuth"):
+    ``base64("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")``.
+
+    ``ValueError`` (naming the field, never its value) when a field holds a separator.
+    """
+    for what, value in (("user name", user), ("token", token)):
+        if any(c in value for c in _SASL_FORBIDDEN):
+            raise ValueError(f"the {what} contains a control character")
+    return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode())
+
+
+def xoauth2_error(challenge: str) -> str:
+    """What a failed XOAUTH2's "+" challenge (base64 JSON) says, as short text
+    (``xoauth2_reason``); ``""`` when it is not base64.
+    """
+    try:
+        details = base64.b64decode(challenge.strip(), validate=True)
+    except binascii.Error:
+        return ""
+    return xoauth2_reason(details)

@@ -25,7 +25,7 @@ from mailport.domain.accounts.account import (
     schedule_slot,
     too_many_accounts,
 )
-from mailport.domain.accounts.presets import PRESETS, Preset, PresetServer, presets_json
+from mailport.domain.accounts.presets import PRESETS, Preset, PresetServer
 from mailport.domain.accounts.receipts import Receipt, ReceiptOutcome, Seen
 from mailport.domain.accounts.runs import (
     DISABLE_AFTER_FAILURES,
@@ -70,7 +70,6 @@ __all__ = [
     "new_account",
     "new_run_id",
     "parse_account_input",
-    "presets_json",
     "schedule_slot",
     "server_digest",
     "too_many_accounts",

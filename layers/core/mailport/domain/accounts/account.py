@@ -64,50 +64,12 @@ class PopAccount:
         """Second of the 10-minute window this account is fetched in (uniform over ids)."""
         return schedule_slot(self.account_id)
 
-    def to_json(self, now: dt.datetime) -> dict[str, object]:
-        """JSON shape of an account (no password, ever)."""
-        s = self.state
-        return {
-            "id": self.account_id,
-            "preset": self.preset.value,
-            "host": self.host,
-            "port": self.port,
-            "ssl": self.ssl,
-            "username": self.username,
-            "folder_id": self.folder_id,
-            "icon": self.icon,
-            "keep_original": self.keep_original,
-            "apply_rules": self.apply_rules,
-            "auto_fetch": self.auto_fetch,
-            "created_at": self.created_at.isoformat(),
-            "status": {
-                "state": "running" if s.running(now) else ("idle" if self.auto_fetch else "off"),
-                "failures_in_a_row": s.failures,
-                "running_run_id": s.running_run_id if s.running(now) else None,
-                "last_run_id": s.last_run_id or None,
-                "last_status": s.last_status or None,
-                "last_error": (
-                    {"code": s.last_error_code, "message": s.last_error}
-                    if s.last_error_code
-                    else None
-                ),
-                "last_checked_at": _iso(s.last_checked_at),
-                "last_success_at": _iso(s.last_success_at),
-                "next_run_at": _iso(self.next_run_at()),
-                "disabled_reason": s.disabled_reason or None,
-            },
-        }
-
     def next_run_at(self) -> dt.datetime | None:
         """When the schedule should next look at this account (approximately)."""
         if not self.auto_fetch:
             return None
         last = self.state.last_checked_at
         return last + dt.timedelta(seconds=SCHEDULE_WINDOW_S) if last else None
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def schedule_slot(account_id: str) -> int:

@@ -38,15 +38,3 @@ PRESETS: Mapping[Preset, PresetServer] = {
         Preset.OUTLOOK, "Hotmail (Outlook)", "outlook.office365.com", 995, True
     ),
 }
-
-
-def presets_json() -> list[dict[str, object]]:
-    """``GET /v1/account-presets``: every preset, then manual entry."""
-    listed: list[dict[str, object]] = [
-        {"id": p.preset.value, "label": p.label, "host": p.host, "port": p.port, "ssl": p.ssl}
-        for p in PRESETS.values()
-    ]
-    listed.append(
-        {"id": Preset.MANUAL.value, "label": "Manual", "host": None, "port": None, "ssl": True}
-    )
-    return listed

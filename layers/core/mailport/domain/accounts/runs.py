@@ -61,25 +61,6 @@ class FetchRun:
     more: bool = False  # ran out of time; a continuation run takes the rest
     auto_disabled: bool = False  # this run's failure switched automatic fetching off
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape of a run."""
-        c = self.counts
-        return {
-            "id": self.run_id,
-            "account_id": self.account_id,
-            "trigger": self.trigger.value,
-            "status": self.status.value,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "fetched": c.fetched,
-            "already_present": c.already_present,
-            "skipped_oversize": c.skipped_oversize,
-            "rejected": c.rejected,
-            "deleted": c.deleted,
-            "more": self.more,
-            "error": {"code": self.error_code, "message": self.error} if self.error_code else None,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class FetchState:

@@ -1,4 +1,4 @@
-"""The migration job as stored: its states, its error, its totals and what the API shows of it."""
+"""The migration job as stored: its states, its error, its totals and its progress."""
 
 from __future__ import annotations
 
@@ -57,10 +57,6 @@ class JobError:
 
     code: str
     message: str
-
-    def to_json(self) -> dict[str, str]:
-        """JSON shape."""
-        return {"code": self.code, "message": self.message}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,34 +144,6 @@ class MigrationJob:
         if self.paused_until is not None:
             seconds += max(0.0, (self.paused_until - now).total_seconds())
         return int(seconds)
-
-    def to_json(self, now: dt.datetime, queue_position: int | None = None) -> dict[str, object]:
-        """The API's view of a job."""
-        counts = self.counts
-        return {
-            "id": self.job_id,
-            "state": self.state.value,
-            "source": self.server.to_json(),
-            "created_at": self.created_at.isoformat(),
-            "started_at": self.started_at.isoformat() if self.started_at else None,
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            "paused_until": self.paused_until.isoformat() if self.paused_until else None,
-            "queue_position": queue_position,
-            "progress": {
-                "percent": self.percent(),
-                "messages": counts.handled,
-                "total_messages": self.total_messages,
-                "bytes": counts.bytes,
-                "total_bytes": self.total_bytes,
-                "eta_seconds": self.eta_seconds(now),
-            },
-            "counts": counts.to_json(),
-            "folders": [f.to_json() for f in self.plan],
-            "pace": self.pace_name,
-            "cancel_requested": self.cancel_requested,
-            "error": self.error.to_json() if self.error else None,
-            "rollback_incomplete": self.rollback_incomplete,
-        }
 
 
 def new_job_id() -> str:

@@ -15,14 +15,6 @@ class Pace:
     daily_bytes: int | None = None  # download cap per rolling day
     max_connections: int = 10
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape."""
-        return {
-            "profile": self.name,
-            "daily_bytes": self.daily_bytes,
-            "max_connections": self.max_connections,
-        }
-
 
 MB = 1024 * 1024
 DAY_S = 86_400

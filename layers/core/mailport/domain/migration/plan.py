@@ -35,7 +35,7 @@ class Counts:
         return self.imported + self.already_present + self.skipped_oversize + self.failed
 
     def to_json(self) -> dict[str, int]:
-        """JSON shape."""
+        """The counts as the state machine's output carries them (``FinalizeJob``)."""
         return {
             "imported": self.imported,
             "already_present": self.already_present,
@@ -65,21 +65,6 @@ class FolderPlan:
     done: bool = False
     counts: Counts = field(default_factory=Counts)
     restarts: int = 0  # times UIDVALIDITY changed under the job
-
-    def to_json(self) -> dict[str, object]:
-        """JSON shape (progress of one folder)."""
-        return {
-            "name": self.name,
-            "target": self.target_label,
-            "target_id": self.target_id,
-            "skipped": self.skip_reason,
-            "messages": self.messages,
-            "bytes": self.bytes,
-            "oversize": self.oversize,
-            "done": self.done,
-            "progress": {"messages": self.counts.handled, "bytes": self.counts.bytes},
-            "counts": self.counts.to_json(),
-        }
 
 
 def encode_raw(raw: bytes) -> str:

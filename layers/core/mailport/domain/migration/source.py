@@ -31,16 +31,6 @@ class ImapTemplate:
     port: int
     ssl: bool = True
 
-    def to_json(self) -> dict[str, object]:
-        """JSON shape."""
-        return {
-            "id": self.template_id,
-            "name": self.name,
-            "host": self.host,
-            "port": self.port,
-            "ssl": self.ssl,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class SourceServer:
@@ -61,18 +51,6 @@ class SourceServer:
         """
         text = f"{self.host.lower()}\x1f{self.port}\x1f{self.username}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
-
-    def to_json(self) -> dict[str, object]:
-        """JSON shape (no secret)."""
-        return {
-            "type": self.kind,
-            "host": self.host,
-            "port": self.port,
-            "ssl": self.ssl,
-            "username": self.username,
-            "template_id": self.template_id,
-            "connection_id": self.connection_id,
-        }
 
 
 def _text(body: Mapping[str, object], name: str, limit: int = 320) -> str:

@@ -1,0 +1,119 @@
+"""The mailbox: folders, messages, auto-sort rules and ``.eml`` uploads."""
+
+from __future__ import annotations
+
+import api_views as views
+from api_http import Routes, body, json_object, json_response, owner, query
+from chalice.app import Response
+
+from mailport.domain.identity import Feature
+from mailport.errors import ValidationFailed
+from mailport.wiring import container
+
+routes = Routes(__name__)
+
+
+# ---------------------------------------------------------------- folders
+@routes.api("/v1/folders", methods=["GET"])
+def list_folders() -> Response:
+    """Every folder with total and unread counts, system folders first."""
+    folders = container().mailbox.folders(owner())
+    return json_response({"folders": [views.folder(f) for f in folders]})
+
+
+@routes.api("/v1/folders", methods=["POST"])
+def create_folder() -> Response:
+    """Create a folder (``{name, parent_id?}``)."""
+    data = json_object(body())
+    folder = container().mailbox.create_folder(owner(), data.get("name"), data.get("parent_id"))
+    return json_response(views.folder(folder), 201)
+
+
+@routes.api("/v1/folders/{folder_id}", methods=["PATCH"])
+def update_folder(folder_id: str) -> Response:
+    """Rename and/or move a folder (``{name?, parent_id?}``)."""
+    data = json_object(body())
+    changes = {k: data[k] for k in ("name", "parent_id") if k in data}
+    unknown = set(data) - {"name", "parent_id"}
+    if unknown or not changes:
+        raise ValidationFailed("send name and/or parent_id")
+    folder = container().mailbox.update_folder(owner(), folder_id, **changes)
+    return json_response(views.folder(folder))
+
+
+@routes.api("/v1/folders/{folder_id}", methods=["DELETE"])
+def delete_folder(folder_id: str) -> Response:
+    """Delete an empty folder."""
+    container().mailbox.delete_folder(owner(), folder_id)
+    return Response(body="", status_code=204)
+
+
+@routes.api("/v1/folders/{folder_id}/messages", methods=["GET"])
+def list_messages(folder_id: str) -> Response:
+    """A page of the folder's messages, newest first (``?limit=&cursor=``)."""
+    page = container().mailbox.messages(owner(), folder_id, query("limit"), query("cursor"))
+    return json_response(views.message_page(page))
+
+
+# ---------------------------------------------------------------- messages
+@routes.api("/v1/messages/{message_id}", methods=["GET"])
+def get_message(message_id: str) -> Response:
+    """One message's index entry."""
+    return json_response(views.message(container().mailbox.message(owner(), message_id)))
+
+
+@routes.api("/v1/messages/{message_id}", methods=["PATCH"])
+def update_message(message_id: str) -> Response:
+    """Change flags and/or move (``{flags?: {seen, flagged, answered}, folder_id?}``)."""
+    message = container().mailbox.update_message(owner(), message_id, body())
+    return json_response(views.message(message))
+
+
+@routes.api("/v1/messages/{message_id}", methods=["DELETE"])
+def delete_message(message_id: str) -> Response:
+    """Delete a message for good."""
+    container().mailbox.delete_message(owner(), message_id)
+    return Response(body="", status_code=204)
+
+
+@routes.api("/v1/messages/{message_id}/raw", methods=["GET"])
+def raw_message(message_id: str) -> Response:
+    """The message exactly as received (``Accept: message/rfc822`` or ``*/*``)."""
+    raw = container().mailbox.raw(owner(), message_id)
+    return Response(
+        body=raw,
+        status_code=200,
+        headers={
+            "Content-Type": "message/rfc822",
+            "Content-Disposition": f'attachment; filename="{message_id}.eml"',
+        },
+    )
+
+
+# ---------------------------------------------------------------- rules
+@routes.api("/v1/rules", methods=["GET"])
+def get_rules() -> Response:
+    """The ordered auto-sort rules."""
+    return json_response(container().mailbox.rules(owner()))
+
+
+@routes.api("/v1/rules", methods=["PUT"])
+def put_rules() -> Response:
+    """Replace the auto-sort rules; each move target must be an existing folder."""
+    return json_response(container().mailbox.replace_rules(owner(), body()))
+
+
+# ---------------------------------------------------------------- uploads
+@routes.api("/v1/uploads", methods=["POST"])
+def create_upload() -> Response:
+    """Start an upload batch: per file, a presigned POST (or why it was refused)."""
+    batch = container().uploads.create(owner(Feature.EML_UPLOAD), body())
+    return json_response(views.upload(batch.batch, batch.posts), 201)
+
+
+@routes.api("/v1/uploads/{upload_id}", methods=["GET"])
+def get_upload(upload_id: str) -> Response:
+    """The batch and each file's state: pending, stored, duplicate or rejected (with why)."""
+    return json_response(
+        views.upload(container().uploads.get(owner(Feature.EML_UPLOAD), upload_id))
+    )

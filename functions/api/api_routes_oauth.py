@@ -1,0 +1,105 @@
+"""Microsoft 365 sign-in: start, the callback Microsoft sends the browser to, and the
+user's connections.
+"""
+
+from __future__ import annotations
+
+import api_views as views
+from api_http import Routes, body, current_request, json_response, logger, owner
+from chalice.app import Response
+
+from mailport import oauth_page
+from mailport.domain.identity import Feature
+from mailport.domain.oauth import OAuthFlowInvalid
+from mailport.errors import MailportError
+from mailport.http import status_for
+from mailport.wiring import container
+
+routes = Routes(__name__)
+
+
+# ---------------------------------------------------------------- Microsoft 365 sign-in
+def _callback_url() -> str:
+    """Where Microsoft sends the browser back: this API's own callback route, as the browser
+    reached it (the stage prefix on an execute-api URL, none on a custom domain), unless the
+    deployment names it (it must match the app registration's redirect URI).
+    """
+    configured = container().settings.oauth_redirect_uri
+    if configured:
+        return configured
+    request = current_request()
+    assert request is not None  # only called inside a request
+    proto = request.headers.get("x-forwarded-proto", "http")
+    full = str(request.context.get("path") or request.path)
+    prefix = full[: -len(request.path)] if full.endswith(request.path) else ""
+    return f"{proto}://{request.headers.get('host', '')}{prefix}/v1/oauth/microsoft/callback"
+
+
+@routes.api("/v1/oauth/microsoft/start", methods=["POST"])
+def start_microsoft_signin() -> Response:
+    """Begin a Microsoft 365 sign-in for ``{email}``: the URL to open in a new window. The
+    flow is bound to this browser by an HttpOnly cookie checked at the callback.
+    """
+    caller = owner(Feature.IMAP_MIGRATION)
+    started, cookie = container().oauth.start(caller, body(), _callback_url())
+    secure = _callback_url().startswith("https:")
+    response = json_response(started)
+    response.headers["Set-Cookie"] = oauth_page.cookie_header(
+        cookie, secure=secure, max_age=int(str(started["expires_in"]))
+    )
+    return response
+
+
+# Public: the browser comes back from Microsoft without our token; the flow's state and the
+# HttpOnly cookie set by /start identify it. The view answers its errors as HTML itself.
+@routes.api("/v1/oauth/microsoft/callback", methods=["GET"], public=True, wrap=False)
+def microsoft_callback() -> Response:
+    """Microsoft sends the browser here: finish the sign-in and show the result (an HTML page
+    for the sign-in window, which tells the console window that opened it).
+    """
+    request = current_request()
+    params = {k: str(v) for k, v in ((request.query_params if request else None) or {}).items()}
+    cookie = oauth_page.read_cookie(request.headers.get("cookie") if request else None)
+    connection: dict[str, object] | None = None
+    stray = False  # not this browser's flow: its cookie may belong to a sign-in under way
+    try:
+        signed_in = container().oauth.finish(params, cookie)
+        connection = dict(views.oauth_connection(signed_in))
+        status, code, detail = 200, "ready", signed_in.email
+    except OAuthFlowInvalid as e:
+        status, code, detail, stray = status_for(e), e.code, e.message, True
+    except MailportError as e:
+        status, code, detail = status_for(e), e.code, e.message
+    except Exception:
+        logger.exception("unhandled error in the sign-in callback")
+        status, code, detail = 500, "internal_error", "Something went wrong on our side."
+    html = oauth_page.page(
+        ok=connection is not None, detail=detail, code=code, connection=connection
+    )
+    headers: dict[str, str | list[str]] = {
+        "Content-Type": "text/html; charset=utf-8",
+        "Cache-Control": "no-store",
+        # The URL holds the one-time code: never send it on as a referrer.
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
+        ),
+    }
+    if not stray:  # this browser's flow is used up; a stray link leaves a sign-in be
+        headers["Set-Cookie"] = oauth_page.cookie_header("", secure=False, max_age=0)
+    return Response(body=html, status_code=status, headers=headers)
+
+
+@routes.api("/v1/oauth/connections", methods=["GET"])
+def oauth_connections() -> Response:
+    """The user's Microsoft 365 sign-ins (mailbox address and whether it still works)."""
+    return json_response(
+        views.oauth_connections(container().oauth.list(owner(Feature.IMAP_MIGRATION)))
+    )
+
+
+@routes.api("/v1/oauth/connections/{connection_id}", methods=["DELETE"])
+def delete_oauth_connection(connection_id: str) -> Response:
+    """Forget a sign-in (refused while a migration still uses it)."""
+    container().oauth.delete(owner(Feature.IMAP_MIGRATION), connection_id)
+    return Response(body="", status_code=204)

@@ -65,7 +65,7 @@ typecheck: $(VENV)/.installed
 	MYPYPATH=functions/api $(VENV)/bin/mypy functions/api/api_contract.py functions/api/api_models.py \
 	  functions/api/api_inputs.py functions/api/api_operations.py functions/api/api_operations_import.py \
 	  functions/api/api_views.py functions/api/api_http.py functions/api/api_routes_*.py \
-	  functions/api/mailport_api.py
+	  functions/api/api_validation.py functions/api/mailport_api.py
 	$(VENV)/bin/mypy functions/eml_ingest/eml_ingest.py \
 	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \
 	  functions/migration_worker/migration_worker.py functions/migration_scheduler/migration_scheduler.py

@@ -10,8 +10,9 @@ import functools
 import json
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import Any, cast, overload
 
+import api_validation
 from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Chalice, CognitoUserPoolAuthorizer, Request, Response
 
@@ -142,16 +143,23 @@ def admin(feature: Feature) -> Owner:
     return owner(feature)
 
 
-def body() -> Any:
-    """The request's JSON body (refused clearly when it is not JSON)."""
+@overload
+def body() -> Any: ...
+@overload
+def body[T](model: type[T]) -> T: ...
+def body(model: type[Any] | None = None) -> Any:
+    """The request's JSON body (refused clearly when it is not JSON), checked against
+    ``model`` (one of ``api_inputs``) when given: a clear 400 naming the field otherwise.
+    """
     request = current_request()
     raw = request.raw_body if request is not None else b""
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ValidationFailed("the request body is not valid JSON") from e
+    data = None
+    if raw:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ValidationFailed("the request body is not valid JSON") from e
+    return data if model is None else api_validation.validate(model, data)
 
 
 def query(name: str) -> str | None:
@@ -160,10 +168,3 @@ def query(name: str) -> str | None:
     params: Mapping[str, Any] = (request.query_params if request is not None else None) or {}
     value = params.get(name)
     return str(value) if value is not None else None
-
-
-def json_object(data: Any) -> dict[str, Any]:
-    """The body, which must be a JSON object."""
-    if not isinstance(data, dict):
-        raise ValidationFailed("send a JSON object")
-    return data

@@ -13,8 +13,13 @@ from typing import Annotated, Literal, NotRequired, TypedDict
 from api_models import AT_LEAST_ONE, EXACT
 from pydantic import ConfigDict, Field, with_config
 
-from mailport.usecases.uploads import MAX_DECLARED_SIZE, MAX_FILES
+from mailport.usecases.uploads import MAX_DECLARED_SIZE, MAX_FILES, MAX_NAME
 
+# A file's name as sent: kept cut to MAX_NAME, refused beyond this (a path, say, is fine).
+MAX_SENT_NAME = 4096
+
+# A folder's id as the store keys it (ours are short; DynamoDB keys hold 1024 bytes).
+FolderId = Annotated[str, Field(min_length=1, max_length=256)]
 # Query parameters: a page's size.
 Limit200 = Annotated[int, Field(ge=1, le=200)]
 Limit50 = Annotated[int, Field(ge=1, le=50)]
@@ -135,13 +140,13 @@ class RulesInput(TypedDict):
 
 class FolderIn(TypedDict):
     name: Annotated[str, Field(max_length=255, min_length=1, pattern="\\S")]
-    parent_id: NotRequired[str | None]
+    parent_id: NotRequired[FolderId | None]
 
 
 @with_config(AT_LEAST_ONE)
 class FolderChange(TypedDict, total=False):
     name: Annotated[str, Field(min_length=1, max_length=255, pattern="\\S")]
-    parent_id: str | None
+    parent_id: FolderId | None
 
 
 @with_config(EXACT)
@@ -154,11 +159,19 @@ class _FlagsIn(TypedDict, total=False):
 @with_config(AT_LEAST_ONE)
 class MessageChange(TypedDict, total=False):
     flags: _FlagsIn
-    folder_id: str
+    folder_id: FolderId
 
 
 class _UploadFileIn(TypedDict):
-    name: Annotated[str, Field(min_length=1, pattern="\\S")]
+    name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=MAX_SENT_NAME,
+            pattern="\\S",
+            description=f"Shown back cut to {MAX_NAME} characters.",
+        ),
+    ]
     size: Annotated[
         int,
         Field(
@@ -171,7 +184,7 @@ class _UploadFileIn(TypedDict):
 
 
 class UploadIn(TypedDict):
-    folder_id: str
+    folder_id: FolderId
     apply_rules: NotRequired[bool]
     files: Annotated[list[_UploadFileIn], Field(min_length=1, max_length=MAX_FILES)]
 

@@ -142,3 +142,35 @@ def test_rules_round_trip_and_clear_errors(local_stack: LocalStack) -> None:
     r = requests.put(url(local_stack, "/v1/rules"), headers=h, json={"rules": [broken]}, timeout=10)
     assert r.status_code == 400
     assert "rule 1" in r.json()["error"]["message"] and "domain_is" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "message"),
+    [
+        ("POST", "/v1/folders", {"name": "n" * 256}, '"name" must be at most 255 characters'),
+        ("POST", "/v1/folders", {"name": "a", "parent_id": 1}, '"parent_id" must be a string'),
+        ("PATCH", "/v1/folders/{folder}", {}, "send at least one of: name, parent_id"),
+        ("PATCH", "/v1/folders/{folder}", {"colour": "x"}, '"colour" is not a known field'),
+        (
+            "PATCH",
+            "/v1/messages/{message}",
+            {"flags": {"seen": "yes"}},
+            '"flags.seen" must be true or false',
+        ),
+        (
+            "PATCH",
+            "/v1/messages/{message}",
+            {"folder_id": "f" * 257},
+            '"folder_id" must be at most 256 characters',
+        ),
+    ],
+)
+def test_a_body_out_of_its_models_bounds_is_400_naming_the_field(
+    local_stack: LocalStack, method: str, path: str, body: dict[str, object], message: str
+) -> None:
+    """Checked at the edge by ``api_inputs``: the folder and message need not exist."""
+    h = login(local_stack, "bounds@acme.example", "acme")
+    target = url(local_stack, path.format(folder="fnone", message="mnone"))
+    r = requests.request(method, target, headers=h, json=body, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"code": "invalid_request", "message": message}

@@ -36,3 +36,34 @@ def test_the_largest_size_is_taken_and_refused_as_too_large(local_stack: LocalSt
         "rejected",
         "too_large",
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"folder_id": "f" * 257, "files": [{"name": "a.eml", "size": 1}]},
+            '"folder_id" must be at most 256 characters',
+        ),
+        (
+            {"folder_id": "inbox", "files": [{"name": "x" * 4097, "size": 1}]},
+            'file 1: "name" must be at most 4096 characters',
+        ),
+        (
+            {"folder_id": "inbox", "files": [{"name": "a.eml", "size": "1"}]},
+            f"file 1: size must be a number of bytes, at most {MAX_DECLARED_SIZE}",
+        ),
+        (
+            {"folder_id": "inbox", "files": [{"name": "a.eml", "size": 1}] * 501},
+            "at most 500 files per upload; split the rest into another",
+        ),
+    ],
+)
+def test_the_body_is_checked_by_its_model(
+    local_stack: LocalStack, body: dict[str, object], message: str
+) -> None:
+    """Each bound of ``api_inputs.UploadIn`` answers 400 naming the field."""
+    headers = login(local_stack, "alice@acme.example", "acme")
+    r = requests.post(f"{local_stack.api_url}/v1/uploads", headers=headers, json=body, timeout=10)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {"code": "invalid_request", "message": message}

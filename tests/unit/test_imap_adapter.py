@@ -392,6 +392,51 @@ def test_session_examine_list_and_fetch(serve: Callable[..., FakeServer]) -> Non
     session.logout()
 
 
+def _utf8_handler(tag: str, line: str) -> bytes:
+    upper = line.upper()
+    if " LIST " in upper:  # raw UTF-8 names, as RFC 6855 servers (and some others) send
+        return (
+            b'* LIST (\\HasNoChildren) "/" "Caf\xc3\xa9s"\r\n'
+            b'* LIST (\\HasNoChildren) "/" {9}\r\n\xc3\xa9t\xc3\xa9 "1"\r\n'
+            + tag.encode()
+            + b" OK done\r\n"
+        )
+    if " EXAMINE " in upper:  # no UIDNEXT: the session asks STATUS
+        return b"* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n" + tag.encode() + b" OK done\r\n"
+    if " STATUS " in upper:
+        name = line.split(" ", 2)[2].rsplit(" ", 1)[0].encode()
+        return b"* STATUS " + name + b" (UIDNEXT 10)\r\n" + tag.encode() + b" OK done\r\n"
+    return _default(tag, line)
+
+
+def test_a_utf8_folder_is_named_in_utf8_and_opened_with_its_listed_bytes(
+    serve: Callable[..., FakeServer],
+) -> None:
+    server = serve(b"* OK [CAPABILITY IMAP4rev1] hi\r\n", _utf8_handler)
+    session = _session(server.port)
+    cafes, ete = session.folders()
+    assert (cafes.name, cafes.raw_name) == ("Cafés", b"Caf\xc3\xa9s")
+    assert (ete.name, ete.raw_name) == ('été "1"', b'\xc3\xa9t\xc3\xa9 "1"')
+    info = session.examine(cafes)
+    assert (info.name, info.uidvalidity, info.uidnext, info.messages) == ("Cafés", 42, 10, 3)
+    assert session.examine(ete).uidnext == 10
+    sent = server.transcript
+    assert b' EXAMINE "Caf\xc3\xa9s"\r\n' in sent
+    assert b' STATUS "Caf\xc3\xa9s" (UIDNEXT)\r\n' in sent
+    assert b' EXAMINE "\xc3\xa9t\xc3\xa9 \\"1\\""\r\n' in sent
+    session.logout()
+
+
+def test_a_listed_name_with_a_line_break_is_not_sent_back(serve: Callable[..., FakeServer]) -> None:
+    server = serve(b"* OK [CAPABILITY IMAP4rev1] hi\r\n", _utf8_handler)
+    session = _session(server.port)
+    folder = ImapFolder("x", b"x\r\nA1 DELETE INBOX", "/", frozenset())
+    with pytest.raises(RemoteProtocolError, match="cannot be sent back"):
+        session.examine(folder)
+    assert b"DELETE" not in server.transcript
+    session.logout()
+
+
 def test_fetch_refuses_huge_literal(serve: Callable[..., FakeServer]) -> None:
     # Announces ~93 GB; must fail before allocating or reading it.
     server = serve(b"* OK hi\r\n", _mailbox_handler(b"{99999999999}\r\nab"))

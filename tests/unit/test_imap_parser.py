@@ -22,6 +22,7 @@ from mailport.adapters.imap.parser import (
     parse_list,
     parse_message,
     plan_chunks,
+    quote_name,
     scrub,
     sizes_of,
     special_use,
@@ -97,6 +98,55 @@ def test_decode_name_falls_back_to_utf8() -> None:
     assert decode_name(b"&!!-\xe2\x98\xba") == "&!!-☺"  # not valid mUTF-7: read as UTF-8
     assert text(b"\\Sent") == "\\Sent"
     assert text(7) == "7"
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        (b"Caf\xc3\xa9s", "Cafés"),  # imapclient alone: "CafÃ©s"
+        (b"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/Sub", "日本語/Sub"),
+        (b"R&D \xc3\xa9t\xc3\xa9", "R&D été"),  # in a UTF-8 name "&" is just "&"
+        (b"Caf\xc3\xa9s&AOk-", "Cafés&AOk-"),  # 8-bit: not mUTF-7, so not shifted
+    ],
+)
+def test_decode_name_reads_8bit_utf8_as_utf8(raw: bytes, name: str) -> None:
+    assert decode_name(raw) == name
+
+
+@pytest.mark.parametrize(
+    ("raw", "name"),
+    [
+        (b"Caf&AOk-s", "Cafés"),  # valid mUTF-7: as before
+        (b"Caf\xe9s", "Caf\xe9s"),  # 8-bit, not UTF-8 (Latin-1): as imapclient reads it
+        (b"\x80", "\x80"),
+        (b"&AOk\xff-", "&AOk\ufffd-"),  # neither: UTF-8 with a replacement
+        (b"&\xff", "&\ufffd"),
+    ],
+)
+def test_decode_name_other_bytes_decode_as_before_and_never_raise(raw: bytes, name: str) -> None:
+    assert decode_name(raw) == name
+
+
+def test_parse_list_keeps_the_raw_bytes_of_a_utf8_name() -> None:
+    data = [
+        b'(\\HasNoChildren) "/" "Caf\xc3\xa9s"',
+        (b'(\\HasNoChildren) "/" {9}', b'\xc3\xa9t\xc3\xa9 "1"'),  # as a literal
+        b"",
+    ]
+    folders = parse_list(data)
+    assert [(f.name, f.raw_name) for f in folders] == [
+        ("Cafés", b"Caf\xc3\xa9s"),
+        ('été "1"', b'\xc3\xa9t\xc3\xa9 "1"'),
+    ]
+
+
+def test_quote_name_sends_the_listed_bytes_back() -> None:
+    assert quote_name(b"Caf\xc3\xa9s") == b'"Caf\xc3\xa9s"'
+    assert quote_name(b"Caf&AOk-s") == b'"Caf&AOk-s"'
+    assert quote_name(b'a"b\\c') == b'"a\\"b\\\\c"'
+    for bad in (b"a\r\nb LOGOUT", b"a\nb", b"a\0b"):
+        with pytest.raises(ValueError, match="cannot be sent back"):
+            quote_name(bad)
 
 
 def test_examined_reads_uidvalidity_uidnext_and_exists() -> None:

@@ -23,12 +23,26 @@ SERVED = json.loads(openapi_document.DOCUMENT.read_text(encoding="utf-8"))
 # Intended differences between the hand-written document and the generated one, as
 # (METHOD path, JSON pointer inside the normalised operation). Otherwise the generated
 # document says exactly what the hand-written one said.
+_BODY = "/requestBody/content/application/json/schema/properties"
 _UPLOAD_SIZE = "/requestBody/content/application/json/schema/properties/files/items/properties/size"
 ALLOWED = {
     # A declared file size is bounded (2^53 - 1): 10^39 answered 500, as DynamoDB numbers
     # hold 38 digits; now 400 invalid_request, and the document says the bound.
     ("POST /v1/uploads", f"{_UPLOAD_SIZE}/maximum"),
     ("POST /v1/uploads", f"{_UPLOAD_SIZE}/description"),
+    # Request bodies are validated with their models at the edge (issue #20), every string
+    # bounded as the store can hold it: a folder id is a DynamoDB key (1024 bytes at most;
+    # ours are short), and a file's name is kept cut to 255 characters, refused past 4096.
+    ("POST /v1/folders", f"{_BODY}/parent_id/minLength"),
+    ("POST /v1/folders", f"{_BODY}/parent_id/maxLength"),
+    ("PATCH /v1/folders/{folder_id}", f"{_BODY}/parent_id/minLength"),
+    ("PATCH /v1/folders/{folder_id}", f"{_BODY}/parent_id/maxLength"),
+    ("PATCH /v1/messages/{message_id}", f"{_BODY}/folder_id/minLength"),
+    ("PATCH /v1/messages/{message_id}", f"{_BODY}/folder_id/maxLength"),
+    ("POST /v1/uploads", f"{_BODY}/folder_id/minLength"),
+    ("POST /v1/uploads", f"{_BODY}/folder_id/maxLength"),
+    ("POST /v1/uploads", f"{_BODY}/files/items/properties/name/maxLength"),
+    ("POST /v1/uploads", f"{_BODY}/files/items/properties/name/description"),
 }
 
 

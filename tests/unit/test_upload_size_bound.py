@@ -1,6 +1,7 @@
 """A declared file size is bounded as every JSON client and the store can hold it: 10^39
 (DynamoDB numbers hold 38 digits) answered 500 ``internal_error``; now it is refused as
-``invalid_request`` (400) before anything is written, and the document says the bound.
+``invalid_request`` (400) at the API's edge, by the request's model, before the use-case
+(and so anything written) is reached; and the document says the bound.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra import openapi_document
-from mailport.domain.mailbox import Owner
+from infra.api_definition import load_app
 from mailport.errors import ValidationFailed
 from mailport.usecases.uploads import MAX_DECLARED_SIZE, UploadService
 
@@ -41,12 +42,16 @@ def _service() -> UploadService:
 
 @pytest.mark.parametrize("size", [10**39, MAX_DECLARED_SIZE + 1, -1, 1.5, True, "10"])
 def test_a_size_out_of_bounds_is_refused_before_anything_is_written(size: object) -> None:
+    load_app()  # which puts functions/api on the path
+    import api_validation
+    from api_inputs import UploadIn
+
     payload = {
         "folder_id": "inbox",
         "files": [{"name": "a.eml", "size": 1}, {"name": "b.eml", "size": size}],
     }
     with pytest.raises(ValidationFailed) as refused:
-        _service().create(Owner("t", "u"), payload)
+        api_validation.validate(UploadIn, payload)
     assert refused.value.message == (
         f"file 2: size must be a number of bytes, at most {MAX_DECLARED_SIZE}"
     )

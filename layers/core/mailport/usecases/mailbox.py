@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from dataclasses import dataclass, replace
+from typing import TypedDict
 
 from mailport.domain.mailbox import (
     MAX_FOLDER_DEPTH,
@@ -23,7 +24,30 @@ from mailport.ports import Mailbox, RawStore
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
-UNSET = object()
+
+
+# The changes a request may ask for, their types and bounds checked at the API's edge
+# (``api_inputs``): the use-cases check only what needs the mailbox (a folder exists, nesting).
+class FolderChanges(TypedDict, total=False):
+    """A rename and/or a move (``parent_id`` None: to the top)."""
+
+    name: str
+    parent_id: str | None
+
+
+class FlagChanges(TypedDict, total=False):
+    """The flags to set or clear; the others stay."""
+
+    seen: bool
+    flagged: bool
+    answered: bool
+
+
+class MessageChanges(TypedDict, total=False):
+    """New flags and/or another folder."""
+
+    flags: FlagChanges
+    folder_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +108,7 @@ class MailboxService:
             raise NotFound("no such folder")
         return folder
 
-    def create_folder(self, owner: Owner, name: object, parent_id: object = None) -> Folder:
+    def create_folder(self, owner: Owner, name: str, parent_id: str | None = None) -> Folder:
         """A new user folder, optionally inside another."""
         clean = clean_folder_name(name)
         # System folders first, so a user folder can never take "Inbox"'s name at the top.
@@ -96,19 +120,17 @@ class MailboxService:
         self._mailbox.create_folder(owner, folder)
         return folder
 
-    def update_folder(
-        self, owner: Owner, folder_id: str, name: object = UNSET, parent_id: object = UNSET
-    ) -> Folder:
+    def update_folder(self, owner: Owner, folder_id: str, changes: FolderChanges) -> Folder:
         """Rename and/or move a user folder."""
         before = self.folder(owner, folder_id)
         if before.system is not None:
             raise ValidationFailed(
                 f"{before.name} is a system folder: it can't be renamed or moved"
             )
-        after_name = before.name if name is UNSET else clean_folder_name(name)
+        after_name = clean_folder_name(changes["name"]) if "name" in changes else before.name
         after_parent = before.parent_id
-        if parent_id is not UNSET:
-            parent = self._parent(owner, parent_id)
+        if "parent_id" in changes:
+            parent = self._parent(owner, changes["parent_id"])
             if parent is not None:
                 self._check_depth(owner, parent, folder_id)
             after_parent = parent.folder_id if parent else None
@@ -136,11 +158,9 @@ class MailboxService:
             raise Conflict(f"the folder holds {folder.total} message(s): move or delete them first")
         self._mailbox.delete_folder(owner, folder)
 
-    def _parent(self, owner: Owner, parent_id: object) -> Folder | None:
+    def _parent(self, owner: Owner, parent_id: str | None) -> Folder | None:
         if parent_id is None:
             return None
-        if not isinstance(parent_id, str):
-            raise ValidationFailed("parent_id must be a folder id or null")
         try:
             return self.folder(owner, parent_id)
         except NotFound as e:
@@ -189,21 +209,15 @@ class MailboxService:
             raise NotFound("no such message")
         return message
 
-    def update_message(self, owner: Owner, message_id: str, changes: object) -> StoredMessage:
+    def update_message(
+        self, owner: Owner, message_id: str, changes: MessageChanges
+    ) -> StoredMessage:
         """Change flags (``{"flags": {"seen": true}}``) and/or move (``{"folder_id": ...}``)."""
-        if not isinstance(changes, dict) or not changes:
-            raise ValidationFailed("send a JSON object with flags and/or folder_id")
-        unknown = set(changes) - {"flags", "folder_id"}
-        if unknown:
-            raise ValidationFailed(f"unknown field(s): {', '.join(sorted(unknown))}")
         before = self.message(owner, message_id)
         flags = _flags(before.flags, changes.get("flags"))
         folder_id = before.folder_id
         if "folder_id" in changes:
-            target = changes["folder_id"]
-            if not isinstance(target, str):
-                raise ValidationFailed("folder_id must be a folder id")
-            folder_id = self.folder(owner, target).folder_id
+            folder_id = self.folder(owner, changes["folder_id"]).folder_id
         after = replace(before, flags=flags, folder_id=folder_id)
         if after != before:
             self._mailbox.update_message(owner, before, after)
@@ -233,16 +247,9 @@ def page_size(limit: object) -> int:
     return size
 
 
-def _flags(current: Flags, changes: object) -> Flags:
+def _flags(current: Flags, changes: FlagChanges | None) -> Flags:
     if changes is None:
         return current
-    if not isinstance(changes, dict):
-        raise ValidationFailed('flags must be an object like {"seen": true}')
-    unknown = set(changes) - {"seen", "flagged", "answered"}
-    if unknown:
-        raise ValidationFailed(f"unknown flag(s): {', '.join(sorted(unknown))}")
-    if not all(isinstance(v, bool) for v in changes.values()):
-        raise ValidationFailed("flags are true or false")
     return Flags(
         seen=changes.get("seen", current.seen),
         flagged=changes.get("flagged", current.flagged),

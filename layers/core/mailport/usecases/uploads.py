@@ -8,7 +8,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
 from mailport.domain.mime import NotAMessage
@@ -23,7 +23,7 @@ from mailport.domain.uploads import (
     parse_upload_key,
     upload_key,
 )
-from mailport.errors import NotFound, ValidationFailed
+from mailport.errors import NotFound
 from mailport.ports import UploadObjects, Uploads
 from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.mailbox import MailboxService
@@ -36,6 +36,23 @@ MAX_NAME = 255
 # exactly, and DynamoDB numbers hold 38 digits (10^39 failed the batch's write: a 500).
 MAX_DECLARED_SIZE = 2**53 - 1
 URL_EXPIRES_S = 15 * 60
+
+
+class DeclaredFile(TypedDict):
+    """A file as the request declares it: a name, and a size of 0..``MAX_DECLARED_SIZE``."""
+
+    name: str
+    size: int
+
+
+class UploadRequest(TypedDict):
+    """A batch to start: 1..``MAX_FILES`` files into an existing folder (the API's
+    ``UploadIn`` checks the bounds).
+    """
+
+    folder_id: str
+    apply_rules: NotRequired[bool]
+    files: list[DeclaredFile]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +84,13 @@ class UploadService:
         self._max = max_bytes
         self._clock = clock
 
-    def create(self, owner: Owner, payload: object) -> NewBatch:
-        """Validate ``{folder_id, apply_rules, files: [{name, size}]}`` and issue URLs."""
-        if not isinstance(payload, dict):
-            raise ValidationFailed("send a JSON object with folder_id and files")
-        folder_id = payload.get("folder_id")
-        if not isinstance(folder_id, str):
-            raise ValidationFailed("folder_id is required")
-        folder = self._folders.folder(owner, folder_id)
-        apply_rules = payload.get("apply_rules", False)
-        if not isinstance(apply_rules, bool):
-            raise ValidationFailed("apply_rules must be true or false")
-        files = [self._file(i, f) for i, f in enumerate(_file_list(payload.get("files")))]
+    def create(self, owner: Owner, request: UploadRequest) -> NewBatch:
+        """Issue a presigned POST per acceptable file of ``request`` (already checked against
+        its model at the API's edge).
+        """
+        folder = self._folders.folder(owner, request["folder_id"])
+        apply_rules = request.get("apply_rules", False)
+        files = [self._file(i, f) for i, f in enumerate(request["files"])]
         batch = UploadBatch(
             batch_id=f"u{uuid.uuid4().hex[:24]}",
             folder_id=folder.folder_id,
@@ -98,20 +110,8 @@ class UploadService:
         }
         return NewBatch(batch, posts)
 
-    def _file(self, index: int, entry: object) -> UploadFile:
-        if not isinstance(entry, dict):
-            raise ValidationFailed(f"file {index + 1}: send {{name, size}}")
-        name, size = entry.get("name"), entry.get("size")
-        if not isinstance(name, str) or not name.strip():
-            raise ValidationFailed(f"file {index + 1}: a name is required")
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, int)
-            or not 0 <= size <= MAX_DECLARED_SIZE
-        ):
-            raise ValidationFailed(
-                f"file {index + 1}: size must be a number of bytes, at most {MAX_DECLARED_SIZE}"
-            )
+    def _file(self, index: int, entry: DeclaredFile) -> UploadFile:
+        name, size = entry["name"], entry["size"]
         # Names are shown back to the user, never used as paths or keys.
         clean = "".join(
             ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) != "Cc"
@@ -259,11 +259,3 @@ _CHANGED = "The file changed size while uploading; please upload it again."
 
 def _rejected(file: UploadFile, reason: str, message: str) -> UploadFile:
     return replace(file, status=FileStatus.REJECTED, reason=reason, message=message)
-
-
-def _file_list(files: object) -> list[object]:
-    if not isinstance(files, list) or not files:
-        raise ValidationFailed("files must list at least one {name, size}")
-    if len(files) > MAX_FILES:
-        raise ValidationFailed(f"at most {MAX_FILES} files per upload; split the rest into another")
-    return files

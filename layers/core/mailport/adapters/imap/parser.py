@@ -1,13 +1,15 @@
 """IMAP answers as values: pure functions, no sockets (tested with bytes).
 
-LIST lines to folders (RFC 3501 §7.2.2, special-use RFC 6154, modified UTF-7 names), FETCH
-responses to sizes and messages, EXAMINE's UIDVALIDITY/UIDNEXT/EXISTS, server text fit for an
-error message and what in it says "try later"; the other way, the UID sets and FETCH chunks
-that commands are built from. Tokenising is imapclient's ``response_parser``.
+LIST lines to folders (RFC 3501 §7.2.2, special-use RFC 6154, modified UTF-7 or UTF-8
+names), FETCH responses to sizes and messages, EXAMINE's UIDVALIDITY/UIDNEXT/EXISTS, server
+text fit for an error message and what in it says "try later"; the other way, the UID sets,
+FETCH chunks and quoted mailbox names that commands are built from. Tokenising is
+imapclient's ``response_parser``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -34,6 +36,7 @@ __all__ = [
     "parse_list",
     "parse_message",
     "plan_chunks",
+    "quote_name",
     "scrub",
     "sizes_of",
     "special_use",
@@ -116,11 +119,28 @@ def special_use(flags: Sequence[str]) -> frozenset[str]:
 
 
 def decode_name(raw: bytes) -> str:
-    """A mailbox name from modified UTF-7 (RFC 3501 5.1.3); UTF-8 if it is not valid mUTF-7."""
+    """A mailbox name: modified UTF-7 (RFC 3501 5.1.3), which is 7-bit; 8-bit bytes that are
+    valid UTF-8 as UTF-8 (RFC 6855 UTF8=ACCEPT, and servers that send such names without it);
+    anything else as imapclient reads it, or as UTF-8 with replacements if that fails.
+    """
+    if not raw.isascii():
+        # imapclient would read these bytes one character each (Latin-1): "CafÃ©s".
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode("utf-8")
     try:
         return str(decode_utf7(raw))
     except (UnicodeDecodeError, ValueError):
         return raw.decode("utf-8", errors="replace")
+
+
+def quote_name(raw: bytes) -> bytes:
+    """A mailbox argument for a command: ``raw`` as the server listed it, byte for byte, in
+    a quoted string (8-bit bytes included, as RFC 6855 allows and 8-bit servers take).
+    ``ValueError`` for CR, LF or NUL, which no quoted string can carry.
+    """
+    if any(c in raw for c in b"\r\n\0"):
+        raise ValueError(f"mailbox name {raw!r} cannot be sent back in a command")
+    return b'"' + raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
 
 def folder_from_list(flags: Sequence[Any], delimiter: Any, name: Any) -> ImapFolder:

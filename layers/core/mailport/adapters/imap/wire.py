@@ -22,7 +22,7 @@ from typing import Any
 from imapclient import IMAPClient  # type: ignore[import-untyped]
 from imapclient.exceptions import LoginError  # type: ignore[import-untyped]
 
-from mailport.adapters.imap.parser import backoff_s, is_transient, scrub, text
+from mailport.adapters.imap.parser import backoff_s, is_transient, quote_name, scrub, text
 from mailport.domain.remote import (
     RemoteAuthFailed,
     RemoteError,
@@ -253,6 +253,14 @@ class Client(IMAPClient):  # type: ignore[misc]
         self.folder_encode = False  # we keep raw names for commands and decode them ourselves
         self.normalise_times = False  # timezone-aware INTERNALDATE
         self._imap.debug = 0  # imapclient turns on imaplib's line logging (message bytes)
+
+    def _normalise_folder(self, folder_name: Any) -> Any:
+        """A listed name (bytes) goes back exactly as listed: imapclient's own would decode
+        it as ASCII, and fail on the 8-bit names of UTF-8 servers.
+        """
+        if isinstance(folder_name, bytes):
+            return quote_name(folder_name)
+        return super()._normalise_folder(folder_name)
 
     def _create_IMAP4(self) -> CappedIMAP4:  # noqa: N802 - imapclient's name
         return CappedIMAP4(

@@ -1,0 +1,153 @@
+"""Request bodies are checked at the API's edge by their models in ``api_inputs`` (issue
+#20): every bound answers ``invalid_request`` with one sentence naming the field, the
+use-cases get typed input, and a cold start imports no pydantic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from infra.api_definition import API_DIR, load_app
+from mailport.errors import ValidationFailed
+
+load_app()  # which puts functions/api on the path
+import api_http  # noqa: E402
+import api_inputs  # noqa: E402
+import api_validation  # noqa: E402
+
+_FILE = {"name": "a.eml", "size": 1}
+_UPLOAD = {"folder_id": "inbox", "files": [_FILE]}
+
+REFUSED = [
+    # POST /v1/uploads
+    (api_inputs.UploadIn, {"files": [_FILE]}, '"folder_id" is required'),
+    (api_inputs.UploadIn, {**_UPLOAD, "folder_id": 7}, '"folder_id" must be a string'),
+    (api_inputs.UploadIn, {**_UPLOAD, "folder_id": ""}, '"folder_id" must not be empty'),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "folder_id": "f" * 257},
+        '"folder_id" must be at most 256 characters',
+    ),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "apply_rules": "yes"},
+        '"apply_rules" must be true or false',
+    ),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "files": []},
+        "files must list at least one {name, size}",
+    ),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "files": {"name": "a"}},
+        "files must list at least one {name, size}",
+    ),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "files": [_FILE] * 501},
+        "at most 500 files per upload; split the rest into another",
+    ),
+    (api_inputs.UploadIn, {**_UPLOAD, "files": [_FILE, "b"]}, "file 2: send {name, size}"),
+    (api_inputs.UploadIn, {**_UPLOAD, "files": [{"size": 1}]}, 'file 1: "name" is required'),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "files": [{"name": " \t", "size": 1}]},
+        'file 1: "name" must not be blank',
+    ),
+    (
+        api_inputs.UploadIn,
+        {**_UPLOAD, "files": [_FILE, {"name": "x" * 4097, "size": 1}]},
+        'file 2: "name" must be at most 4096 characters',
+    ),
+    # POST /v1/folders
+    (api_inputs.FolderIn, {}, '"name" is required'),
+    (api_inputs.FolderIn, {"name": 5}, '"name" must be a string'),
+    (api_inputs.FolderIn, {"name": ""}, '"name" must not be empty'),
+    (api_inputs.FolderIn, {"name": "   "}, '"name" must not be blank'),
+    (api_inputs.FolderIn, {"name": "n" * 256}, '"name" must be at most 255 characters'),
+    (api_inputs.FolderIn, {"name": "a", "parent_id": 5}, '"parent_id" must be a string'),
+    (
+        api_inputs.FolderIn,
+        {"name": "a", "parent_id": "p" * 257},
+        '"parent_id" must be at most 256 characters',
+    ),
+    # PATCH /v1/folders/{id}
+    (api_inputs.FolderChange, {}, "send at least one of: name, parent_id"),
+    (api_inputs.FolderChange, {"colour": "red"}, '"colour" is not a known field'),
+    (api_inputs.FolderChange, {"name": "n" * 256}, '"name" must be at most 255 characters'),
+    (api_inputs.FolderChange, {"parent_id": ""}, '"parent_id" must not be empty'),
+    # PATCH /v1/messages/{id}
+    (api_inputs.MessageChange, {}, "send at least one of: flags, folder_id"),
+    (api_inputs.MessageChange, {"starred": True}, '"starred" is not a known field'),
+    (api_inputs.MessageChange, {"flags": []}, '"flags" must be an object'),
+    (api_inputs.MessageChange, {"flags": {"seen": 1}}, '"flags.seen" must be true or false'),
+    (api_inputs.MessageChange, {"flags": {"read": True}}, '"flags.read" is not a known field'),
+    (api_inputs.MessageChange, {"folder_id": 3}, '"folder_id" must be a string'),
+    (
+        api_inputs.MessageChange,
+        {"folder_id": "f" * 257},
+        '"folder_id" must be at most 256 characters',
+    ),
+    # Any of them: not an object at all.
+    (api_inputs.MessageChange, None, "send a JSON object"),
+    (api_inputs.UploadIn, [_UPLOAD], "send a JSON object"),
+]
+
+
+@pytest.mark.parametrize(("model", "data", "message"), REFUSED)
+def test_each_bound_is_refused_naming_the_field(model: Any, data: object, message: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        api_validation.validate(model, data)
+    assert (refused.value.code, refused.value.message) == ("invalid_request", message)
+
+
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [
+        (api_inputs.UploadIn, {**_UPLOAD, "files": [{"name": "x" * 4096, "size": 0}] * 500}),
+        (api_inputs.UploadIn, {**_UPLOAD, "apply_rules": True, "unknown": 1}),
+        (api_inputs.FolderIn, {"name": "n" * 255, "parent_id": None}),
+        (api_inputs.FolderChange, {"parent_id": None}),
+        (api_inputs.MessageChange, {"flags": {"seen": True}, "folder_id": "f" * 256}),
+    ],
+)
+def test_what_is_within_the_bounds_is_taken(model: Any, data: dict[str, Any]) -> None:
+    value = api_validation.validate(model, data)
+    # Keys the model does not know are dropped where it does not forbid them.
+    assert value == {k: v for k, v in data.items() if k != "unknown"}
+
+
+def test_the_route_helper_parses_then_validates() -> None:
+    def served(raw: bytes) -> Any:
+        token = api_http._REQUEST.set(SimpleNamespace(raw_body=raw))  # type: ignore[arg-type]
+        try:
+            return api_http.body(api_inputs.FolderIn)
+        finally:
+            api_http._REQUEST.reset(token)
+
+    assert served(json.dumps({"name": "Work"}).encode()) == {"name": "Work"}
+    with pytest.raises(ValidationFailed, match="not valid JSON"):
+        served(b"{nope")
+    with pytest.raises(ValidationFailed, match="send a JSON object"):
+        served(b"")
+
+
+def test_a_cold_start_imports_no_pydantic() -> None:
+    """The adapters, and pydantic, come with the first request that needs them."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{API_DIR}{os.pathsep}{root / 'layers' / 'core'}"}
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    code = "import sys, mailport_api; print('pydantic' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"

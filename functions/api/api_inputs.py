@@ -11,8 +11,18 @@ from __future__ import annotations
 from typing import Annotated, Literal, NotRequired, TypedDict
 
 from api_models import AT_LEAST_ONE, EXACT
+from api_validation import NO_CONTROL
 from pydantic import ConfigDict, Field, with_config
 
+from mailport.domain.accounts import (
+    MAX_FOLDER_ID,
+    MAX_HOST,
+    MAX_PASSWORD,
+    MAX_PORT,
+    MAX_USERNAME,
+    Icon,
+    PresetName,
+)
 from mailport.usecases.uploads import MAX_DECLARED_SIZE, MAX_FILES, MAX_NAME
 
 # A file's name as sent: kept cut to MAX_NAME, refused beyond this (a path, say, is fine).
@@ -25,20 +35,36 @@ Limit200 = Annotated[int, Field(ge=1, le=200)]
 Limit50 = Annotated[int, Field(ge=1, le=50)]
 
 
+# A POP account's text: one to N characters, no control characters.
+_HostIn = Annotated[str, Field(min_length=1, max_length=MAX_HOST, pattern=NO_CONTROL)]
+_UserIn = Annotated[str, Field(min_length=1, max_length=MAX_USERNAME, pattern=NO_CONTROL)]
+_PasswordIn = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_PASSWORD,
+        pattern=NO_CONTROL,
+        json_schema_extra={"writeOnly": True},
+    ),
+]
+_FolderIdIn = Annotated[str, Field(min_length=1, max_length=MAX_FOLDER_ID, pattern=NO_CONTROL)]
+
+
+# Every field may be null, which says the same as leaving it out (a change keeps it).
 @with_config(EXACT)
 class AccountInput(TypedDict, total=False):
-    preset: Literal["line_works", "yahoo", "gmail", "outlook", "manual"]
-    host: Annotated[str, Field(max_length=253)]
-    port: Annotated[int, Field(ge=1, le=65535)]
-    ssl: bool
-    username: Annotated[str, Field(max_length=320)]
-    password: Annotated[str, Field(max_length=1024, json_schema_extra={"writeOnly": True})]
-    folder_id: str
-    icon: Literal["none", "red", "orange", "yellow", "green", "blue", "purple", "gray"]
-    keep_original: bool
-    apply_rules: bool
-    auto_fetch: bool
-    agreed: bool
+    preset: PresetName | None
+    host: _HostIn | None
+    port: Annotated[int, Field(ge=1, le=MAX_PORT)] | None
+    ssl: bool | None
+    username: _UserIn | None
+    password: _PasswordIn | None
+    folder_id: _FolderIdIn | None
+    icon: Icon | None
+    keep_original: bool | None
+    apply_rules: bool | None
+    auto_fetch: bool | None
+    agreed: bool | None
 
 
 @with_config(

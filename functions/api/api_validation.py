@@ -33,13 +33,20 @@ _ERROR_TEXT: Mapping[str, str] = {
     "greater_than_equal": "must be at least {ge}",
     "less_than_equal": "must be at most {le}",
 }
+# Text without control characters (unicodedata's "Cc": C0, DEL and C1), as ``api_inputs``
+# bounds a POP account's: a "\r\n" in a login would cut the protocol's command line.
+NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 # A pattern's own words: the models' "\S" says "not only spaces".
-_PATTERN_TEXT: Mapping[str, str] = {"\\S": "must not be blank"}
+_PATTERN_TEXT: Mapping[str, str] = {
+    "\\S": "must not be blank",
+    NO_CONTROL: "cannot contain control characters",
+}
 # A list's items are named by their number, as people count: ``files[1]`` is "file 2".
 _ITEM_NAMES: Mapping[str, str] = {"files": "file"}
 # Sentences the API has always answered for a field, by the error (None: whatever it is).
 _FIELD_TEXT: Mapping[tuple[tuple[str, ...], str | None], str] = {
     (("files", "size"), None): "size must be a number of bytes, at most {MAX_DECLARED_SIZE}",
+    (("port",), None): '"port" must be a number from 1 to {MAX_PORT}',
     (("files",), "dict_type"): "send {{name, size}}",
     (("files",), "list_type"): "files must list at least one {{name, size}}",
     (("files",), "too_short"): "files must list at least one {{name, size}}",
@@ -92,9 +99,11 @@ def _describe(error: ErrorDetails) -> str:
         (tuple(fields), None)
     )
     if pinned is not None:
+        from mailport.domain.fields import MAX_PORT  # noqa: PLC0415 (lazily)
         from mailport.usecases.uploads import MAX_DECLARED_SIZE  # noqa: PLC0415 (lazily)
 
-        return ": ".join([*items, pinned.format(MAX_DECLARED_SIZE=MAX_DECLARED_SIZE, **ctx)])
+        bounds = {"MAX_DECLARED_SIZE": MAX_DECLARED_SIZE, "MAX_PORT": MAX_PORT}
+        return ": ".join([*items, pinned.format(**bounds, **ctx)])
     if error["type"] == "string_pattern_mismatch":
         text = _PATTERN_TEXT.get(ctx.get("pattern", ""), "is not valid")
     else:

@@ -146,6 +146,23 @@ def change_and_delete(
 ) -> None:
     api = local_stack.api_url
     account = {"id": account_id}
+    # A body's shape is refused at the edge, naming the field (test_api_body_validation).
+    for change, message in [
+        ({"port": 70000}, '"port" must be a number from 1 to 65535'),
+        ({"host": "h" * 254}, '"host" must be at most 253 characters'),
+        ({"username": "x" * 321}, '"username" must be at most 320 characters'),
+        ({"password": "p\r\nDELE 1"}, '"password" cannot contain control characters'),
+        (
+            {"icon": "rainbow", "ssl": None},
+            '"icon" must be "none", "red", "orange", "yellow", "green", "blue", "purple" or "gray"',
+        ),
+    ]:
+        r = requests.patch(f"{api}/v1/accounts/{account_id}", headers=h, timeout=10, json=change)
+        assert r.status_code == 400, r.text
+        assert (r.json()["error"]["code"], r.json()["error"]["message"]) == (
+            "invalid_request",
+            message,
+        )
     # Changing the server needs the password again; deleting keeps the imported mail.
     r = requests.patch(
         f"{api}/v1/accounts/{account['id']}",

@@ -1,5 +1,6 @@
 """The shared checks of single request fields: what passes, and the exact wording of a refusal
-(the POP account form and the migration's connection each keep theirs).
+(the migration's connection keeps its; the POP account form's are the API edge's now:
+``test_api_body_validation``).
 """
 
 from __future__ import annotations
@@ -38,41 +39,6 @@ def test_port_numbers_pass(value: int) -> None:
 @pytest.mark.parametrize("value", [0, -1, 65536, True, False, "993", 993.0, None])
 def test_a_port_is_an_int_from_1_to_65535(value: object) -> None:
     assert refusal(fields.port, value, "bad port") == "bad port"
-
-
-def test_optional_fields_are_none_when_absent_or_null() -> None:
-    assert fields.optional_bool({}, "ssl") is None
-    assert fields.optional_bool({"ssl": None}, "ssl") is None
-    assert fields.optional_bool({"ssl": False}, "ssl") is False
-    assert fields.optional_text({}, "host", 10) is None
-    assert fields.optional_text({"host": None}, "host", 10) is None
-
-
-def test_optional_text_is_kept_as_sent() -> None:
-    assert fields.optional_text({"u": " me "}, "u", 4) == " me "
-    assert fields.optional_text({"u": "名前"}, "u", 2) == "名前"
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        (1, '"u" must be a string'),
-        (b"me", '"u" must be a string'),
-        ("", '"u" must be 1 to 4 characters'),
-        ("abcde", '"u" must be 1 to 4 characters'),
-        ("a\tb", '"u" cannot contain control characters'),
-        ("a\x00", '"u" cannot contain control characters'),
-        ("a\x7f", '"u" cannot contain control characters'),
-    ],
-)
-def test_optional_text_refusals_name_the_field_in_quotes(value: object, message: str) -> None:
-    assert refusal(fields.optional_text, {"u": value}, "u", 4) == message
-
-
-def test_optional_bool_refusals_name_the_field_in_quotes() -> None:
-    assert refusal(fields.optional_bool, {"agreed": "yes"}, "agreed") == (
-        '"agreed" must be true or false'
-    )
 
 
 def test_a_required_line_is_trimmed_unless_told_not_to() -> None:

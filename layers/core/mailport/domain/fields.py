@@ -1,11 +1,10 @@
-"""Checks of single fields of a hand-validated request body (POP accounts, IMAP connections and
-server templates), written once. Each API keeps the wording its messages have always had: the
-POP account form names a field ``"host"``, the migration's connection ``connection.host``.
+"""Checks of single fields of a hand-validated request body (IMAP connections and server
+templates), written once, in the wording the migration's messages have always had
+(``connection.host``). A POP account's body is checked at the API's edge (``api_inputs``).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 
 from mailport.errors import ValidationFailed
@@ -26,28 +25,6 @@ def port(value: object, problem: str) -> int:
     """``value`` if it is a TCP port number (1 to 65535; not a bool or a string)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PORT:
         raise ValidationFailed(problem)
-    return value
-
-
-def optional_bool(data: Mapping[str, object], name: str) -> bool | None:
-    """The field as true or false, None if absent or null (``"name" must be …``)."""
-    value = data.get(name)
-    return None if value is None else boolean(value, f'"{name}"')
-
-
-def optional_text(data: Mapping[str, object], name: str, limit: int) -> str | None:
-    """The field as 1 to ``limit`` characters without control characters, kept as sent; None
-    if absent or null (``"name" must be …``).
-    """
-    value = data.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(f'"{name}" must be a string')
-    if not value or len(value) > limit:
-        raise ValidationFailed(f'"{name}" must be 1 to {limit} characters')
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise ValidationFailed(f'"{name}" cannot contain control characters')
     return value
 
 

@@ -10,15 +10,16 @@ from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
     MAX_ACCOUNTS,
+    AccountRequest,
     FetchRequest,
     FetchRun,
     PopAccount,
     RunStatus,
     RunTrigger,
+    account_input,
     changed_account,
     new_account,
     new_run_id,
-    parse_account_input,
     too_many_accounts,
 )
 from mailport.domain.mailbox import Owner, SystemFolder
@@ -80,9 +81,9 @@ class AccountService:
             raise NotFound("no such account")
         return account
 
-    def create(self, owner: Owner, payload: object) -> PopAccount:
+    def create(self, owner: Owner, request: AccountRequest) -> PopAccount:
         """Register an account: checked, logged in once, password sealed, then saved."""
-        data = parse_account_input(payload)
+        data = account_input(request)
         account = new_account(
             data, "a" + uuid.uuid4().hex[:20], self._clock(), SystemFolder.INBOX.value
         )
@@ -98,10 +99,10 @@ class AccountService:
         log.info("account registered", extra={"account_id": account.account_id})
         return account
 
-    def update(self, owner: Owner, account_id: str, payload: object) -> PopAccount:
+    def update(self, owner: Owner, account_id: str, request: AccountRequest) -> PopAccount:
         """Change settings; a new server or login is tried (with the password given again)."""
         before = self.get(owner, account_id)
-        data = parse_account_input(payload)
+        data = account_input(request)
         after = changed_account(before, data)
         if data.folder_id is not None:
             self._check_folder(owner, after.folder_id)

@@ -1,27 +1,32 @@
 """External POP3 accounts (外部メールインポート): presets, settings, fetch state and runs.
 
-Pure domain code: validation of what a user sends, the schedule slot of an account, and the
-failure policy of automatic fetching. By job, each module importing only those before it:
+Pure domain code: the meaning of what a user sends (its shape is checked at the API's
+edge), the schedule slot of an account, and the failure policy of automatic fetching.
+By job, each module importing only those before it:
 
 * ``presets``: the providers the form knows;
 * ``runs``: fetch requests, runs and the automatic-fetch state with its failure policy;
 * ``receipts``: which messages of the server an account has dealt with;
-* ``account``: ``PopAccount``, its schedule slot and the checks of a create or change request.
+* ``account``: ``PopAccount``, its schedule slot and a create or change request.
 """
 
 from mailport.domain.accounts.account import (
     ICONS,
     MAX_ACCOUNTS,
+    MAX_FOLDER_ID,
     MAX_HOST,
     MAX_PASSWORD,
     MAX_USERNAME,
     SCHEDULE_WINDOW_S,
     AccountInput,
+    AccountRequest,
+    Icon,
     PopAccount,
+    PresetName,
+    account_input,
     changed_account,
     clean_host,
     new_account,
-    parse_account_input,
     schedule_slot,
     too_many_accounts,
 )
@@ -45,6 +50,7 @@ __all__ = [
     "DISABLE_AFTER_FAILURES",
     "ICONS",
     "MAX_ACCOUNTS",
+    "MAX_FOLDER_ID",
     "MAX_HOST",
     "MAX_PASSWORD",
     "MAX_PORT",
@@ -53,11 +59,14 @@ __all__ = [
     "SCHEDULE_WINDOW_S",
     "WARN_AFTER_FAILURES",
     "AccountInput",
+    "AccountRequest",
     "FetchRequest",
     "FetchRun",
     "FetchState",
+    "Icon",
     "PopAccount",
     "Preset",
+    "PresetName",
     "PresetServer",
     "Receipt",
     "ReceiptOutcome",
@@ -65,11 +74,11 @@ __all__ = [
     "RunStatus",
     "RunTrigger",
     "Seen",
+    "account_input",
     "changed_account",
     "clean_host",
     "new_account",
     "new_run_id",
-    "parse_account_input",
     "schedule_slot",
     "server_digest",
     "too_many_accounts",

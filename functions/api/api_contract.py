@@ -13,6 +13,7 @@ from api_inputs import (
     Connection,
     ImapTemplateInput,
     MigrationInput,
+    PreviewInput,
     RulesInput,
 )
 from api_models import (
@@ -102,6 +103,7 @@ COMPONENTS: tuple[Any, ...] = (
     FetchRun,
     Connection,
     MigrationInput,
+    PreviewInput,
     ImapTemplate,
     MigrationCounts,
     Migration,

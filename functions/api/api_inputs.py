@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, NotRequired, TypedDict
 
 from api_models import AT_LEAST_ONE, EXACT
-from api_validation import NO_CONTROL
+from api_validation import HOST_NAME, NO_CONTROL, ONE_LINE
 from pydantic import ConfigDict, Field, with_config
 
 from mailport.domain.accounts import (
@@ -49,6 +49,13 @@ _PasswordIn = Annotated[
 ]
 _FolderIdIn = Annotated[str, Field(min_length=1, max_length=MAX_FOLDER_ID, pattern=NO_CONTROL)]
 
+# A migration's connection text: one line (a tab is kept, as the IMAP login always took it);
+# whether the type needs it, and that it is not blank, the domain checks.
+MAX_KEY = 256  # an id the store keys (a template's, a sign-in's)
+_HostLine = Annotated[str, Field(max_length=MAX_HOST, pattern=ONE_LINE)]
+_UserLine = Annotated[str, Field(max_length=MAX_USERNAME, pattern=ONE_LINE)]
+_KeyLine = Annotated[str, Field(max_length=MAX_KEY, pattern=ONE_LINE)]
+
 
 # Every field may be null, which says the same as leaving it out (a change keeps it).
 @with_config(EXACT)
@@ -79,18 +86,29 @@ class AccountInput(TypedDict, total=False):
 )
 class Connection(TypedDict):
     type: Literal["manual", "template", "microsoft365"]
-    host: NotRequired[str]
-    port: NotRequired[int]
+    host: NotRequired[_HostLine]
+    port: NotRequired[Annotated[int, Field(ge=1, le=MAX_PORT)]]
     ssl: NotRequired[bool]
-    username: NotRequired[str]
-    password: NotRequired[Annotated[str, Field(json_schema_extra={"writeOnly": True})]]
-    template_id: NotRequired[str]
-    connection_id: NotRequired[str]
+    username: NotRequired[_UserLine]
+    password: NotRequired[
+        Annotated[
+            str,
+            Field(max_length=MAX_PASSWORD, pattern=ONE_LINE, json_schema_extra={"writeOnly": True}),
+        ]
+    ]
+    template_id: NotRequired[_KeyLine]
+    connection_id: NotRequired[_KeyLine]
 
 
 class MigrationInput(TypedDict):
     connection: Connection
     agreed: Literal[True]
+
+
+class PreviewInput(TypedDict):
+    """A dry run needs no agreement: nothing is copied."""
+
+    connection: Connection
 
 
 class ImapTemplateInput(TypedDict):
@@ -99,7 +117,7 @@ class ImapTemplateInput(TypedDict):
         str,
         Field(
             max_length=253,
-            pattern="^[A-Za-z0-9.:\\[\\]-]+$",
+            pattern=HOST_NAME,
             description="A host name or an IP address.",
         ),
     ]

@@ -11,6 +11,7 @@ from api_inputs import (
     Limit50,
     Limit200,
     MigrationInput,
+    PreviewInput,
     SigninStart,
 )
 from api_models import (
@@ -164,7 +165,7 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
     "preview_migration": Operation(
         "previewMigration",
         "Dry run: source folders, targets, counts, sizes, estimate",
-        body=MigrationInput,
+        body=PreviewInput,
         answers={
             200: Answer(
                 "OK",

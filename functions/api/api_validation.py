@@ -36,10 +36,17 @@ _ERROR_TEXT: Mapping[str, str] = {
 # Text without control characters (unicodedata's "Cc": C0, DEL and C1), as ``api_inputs``
 # bounds a POP account's: a "\r\n" in a login would cut the protocol's command line.
 NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+# One line: nothing that ends or cuts a mail protocol's command line (a LOGIN with "\r\n"
+# would smuggle a command), as a migration's connection has always been checked.
+ONE_LINE = "^[^\\r\\n\\x00]*$"
+# An IMAP template's host: a host name or an IP address (v6 in brackets), ASCII as sent.
+HOST_NAME = "^[A-Za-z0-9.:\\[\\]-]+$"
 # A pattern's own words: the models' "\S" says "not only spaces".
 _PATTERN_TEXT: Mapping[str, str] = {
     "\\S": "must not be blank",
     NO_CONTROL: "cannot contain control characters",
+    HOST_NAME: "must be a host name or an IP address",
+    ONE_LINE: "must be one line (no line break or NUL)",
 }
 # A list's items are named by their number, as people count: ``files[1]`` is "file 2".
 _ITEM_NAMES: Mapping[str, str] = {"files": "file"}
@@ -47,6 +54,10 @@ _ITEM_NAMES: Mapping[str, str] = {"files": "file"}
 _FIELD_TEXT: Mapping[tuple[tuple[str, ...], str | None], str] = {
     (("files", "size"), None): "size must be a number of bytes, at most {MAX_DECLARED_SIZE}",
     (("port",), None): '"port" must be a number from 1 to {MAX_PORT}',
+    (("connection", "port"), None): '"connection.port" must be a number from 1 to {MAX_PORT}',
+    # A migration's agreement (``Literal[True]``) in the words the API has always used.
+    (("agreed",), "missing"): "you must accept the agreement (agreed: true)",
+    (("agreed",), "literal_error"): "you must accept the agreement (agreed: true)",
     (("files",), "dict_type"): "send {{name, size}}",
     (("files",), "list_type"): "files must list at least one {{name, size}}",
     (("files",), "too_short"): "files must list at least one {{name, size}}",

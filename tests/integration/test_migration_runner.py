@@ -26,7 +26,13 @@ from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import Owner, message_id_for
-from mailport.domain.migration import ACTIVE, JobNotRevertible, JobState
+from mailport.domain.migration import (
+    ACTIVE,
+    ConnectionRequest,
+    JobNotRevertible,
+    JobState,
+    MigrationRequest,
+)
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteTransient
 from mailport.errors import TransientError, ValidationFailed
@@ -77,8 +83,8 @@ class ShownMigrations:
     def __init__(self, service: MigrationService) -> None:
         self._service = service
 
-    def create(self, owner: Owner, payload: object) -> dict[str, Any]:
-        return dict(api_views.migration(self._service.create(owner, payload)))
+    def create(self, owner: Owner, request: MigrationRequest) -> dict[str, Any]:
+        return dict(api_views.migration(self._service.create(owner, request)))
 
     def get(self, owner: Owner, job_id: str) -> dict[str, Any]:
         return dict(api_views.migration(self._service.get(owner, job_id)))
@@ -135,7 +141,7 @@ class Env:
     ) -> dict[str, Any]:
         """An agreed manual migration of ``user``'s mailbox, through ``port`` if given (a
         FaultProxy in front of Dovecot)."""
-        conn = {
+        conn: ConnectionRequest = {
             "type": "manual",
             "host": "127.0.0.1",
             "port": port or self.dovecot.imaps_port,
@@ -300,10 +306,14 @@ def test_revert_refuses_unfinished_jobs_and_bad_requests(
     me = owner()
     user, password = env.seed_user(1)
     job = env.create(me, user, password)
-    with pytest.raises(ValidationFailed):
+    # A typed request (the API's edge checked its shape) still needs what its type needs.
+    with pytest.raises(ValidationFailed, match=r"connection\.username is required"):
         env.service.create(me, {"connection": {"type": "manual"}, "agreed": True})
+    full: ConnectionRequest = {"type": "manual", "host": "h", "username": "u", "password": "p"}
     with pytest.raises(ValidationFailed, match="agreement"):
-        env.service.create(me, {"connection": {}})
+        env.service.create(me, {"connection": full})
+    with pytest.raises(ValidationFailed, match="agreement"):
+        env.service.create(me, {"connection": full, "agreed": False})
     with pytest.raises(JobNotRevertible):
         env.service.revert(me, job["id"])
     stored = env.jobs.get_job(me, job["id"])

@@ -29,9 +29,98 @@ _FILE = {"name": "a.eml", "size": 1}
 _UPLOAD = {"folder_id": "inbox", "files": [_FILE]}
 _BAD_PORT = '"port" must be a number from 1 to 65535'
 _CONTROL = '"{}" cannot contain control characters'
+_TEMPLATE = {"name": "Corp", "host": "imap.corp.example"}
+_CONN_PORT = '"connection.port" must be a number from 1 to 65535'
+_ONE_LINE = '"connection.{}" must be one line (no line break or NUL)'
+_AGREEMENT = "you must accept the agreement (agreed: true)"
+
+
+def _conn(**change: object) -> dict[str, Any]:
+    base = {"type": "manual", "host": "imap.example.org", "username": "me", "password": "p"}
+    return {"connection": {**base, **change}}
+
+
 _ACCOUNT_NULLS = dict.fromkeys(api_inputs.AccountInput.__annotations__)
 
 REFUSED = [
+    # POST /v1/migrations and /v1/migrations/preview: the connection's types and bounds
+    (api_inputs.PreviewInput, {}, '"connection" is required'),
+    (api_inputs.PreviewInput, {"connection": "imap"}, '"connection" must be an object'),
+    (api_inputs.PreviewInput, {"connection": {"host": "h"}}, '"connection.type" is required'),
+    (
+        api_inputs.PreviewInput,
+        _conn(type="pop3"),
+        '"connection.type" must be "manual", "template" or "microsoft365"',
+    ),
+    (api_inputs.PreviewInput, _conn(port=0), _CONN_PORT),
+    (api_inputs.PreviewInput, _conn(port=65536), _CONN_PORT),
+    (api_inputs.PreviewInput, _conn(port=True), _CONN_PORT),
+    (api_inputs.PreviewInput, _conn(port="993"), _CONN_PORT),
+    (api_inputs.PreviewInput, _conn(ssl=None), '"connection.ssl" must be true or false'),
+    (api_inputs.PreviewInput, _conn(ssl="yes"), '"connection.ssl" must be true or false'),
+    (
+        api_inputs.PreviewInput,
+        _conn(host="h" * 254),
+        '"connection.host" must be at most 253 characters',
+    ),
+    (
+        api_inputs.PreviewInput,
+        _conn(username="u" * 321),
+        '"connection.username" must be at most 320 characters',
+    ),
+    (
+        api_inputs.PreviewInput,
+        _conn(password="p" * 1025),
+        '"connection.password" must be at most 1024 characters',
+    ),
+    (api_inputs.PreviewInput, _conn(username="me\r\nX-Injected: 1"), _ONE_LINE.format("username")),
+    (api_inputs.PreviewInput, _conn(username="me\n"), _ONE_LINE.format("username")),
+    (api_inputs.PreviewInput, _conn(password="p\x00"), _ONE_LINE.format("password")),
+    (api_inputs.PreviewInput, _conn(host="h\r"), _ONE_LINE.format("host")),
+    (api_inputs.PreviewInput, _conn(password=None), '"connection.password" must be a string'),
+    (
+        api_inputs.PreviewInput,
+        _conn(type="template", template_id="t" * 257),
+        '"connection.template_id" must be at most 256 characters',
+    ),
+    (
+        api_inputs.PreviewInput,
+        {"connection": {"type": "microsoft365", "connection_id": 7}},
+        '"connection.connection_id" must be a string',
+    ),
+    (api_inputs.MigrationInput, _conn(), _AGREEMENT),
+    (api_inputs.MigrationInput, {**_conn(), "agreed": False}, _AGREEMENT),
+    (api_inputs.MigrationInput, {**_conn(), "agreed": "yes"}, _AGREEMENT),
+    # POST and PUT /v1/admin/imap-templates
+    (api_inputs.ImapTemplateInput, {"host": "imap.corp.example"}, '"name" is required'),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "name": ""}, '"name" must not be empty'),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "name": " "}, '"name" must not be blank'),
+    (
+        api_inputs.ImapTemplateInput,
+        {**_TEMPLATE, "name": "n" * 101},
+        '"name" must be at most 100 characters',
+    ),
+    (api_inputs.ImapTemplateInput, {"name": "Corp"}, '"host" is required'),
+    (
+        api_inputs.ImapTemplateInput,
+        {**_TEMPLATE, "host": "bad host"},
+        '"host" must be a host name or an IP address',
+    ),
+    (
+        api_inputs.ImapTemplateInput,
+        {**_TEMPLATE, "host": ""},
+        '"host" must be a host name or an IP address',
+    ),
+    (
+        api_inputs.ImapTemplateInput,
+        {**_TEMPLATE, "host": "h" * 254},
+        '"host" must be at most 253 characters',
+    ),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "ssl": "yes"}, '"ssl" must be true or false'),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "port": 70000}, _BAD_PORT),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "port": 0}, _BAD_PORT),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "port": True}, _BAD_PORT),
+    (api_inputs.ImapTemplateInput, {**_TEMPLATE, "port": "993"}, _BAD_PORT),
     # POST /v1/uploads
     (api_inputs.UploadIn, {"files": [_FILE]}, '"folder_id" is required'),
     (api_inputs.UploadIn, {**_UPLOAD, "folder_id": 7}, '"folder_id" must be a string'),
@@ -178,6 +267,16 @@ def test_each_bound_is_refused_naming_the_field(model: Any, data: object, messag
         (api_inputs.FolderChange, {"parent_id": None}),
         (api_inputs.MessageChange, {"flags": {"seen": True}, "folder_id": "f" * 256}),
         (api_inputs.AccountInput, _ACCOUNT_NULLS),  # null is as absent: a change keeps it
+        (api_inputs.ImapTemplateInput, {"name": " Corp ", "host": "[2001:DB8::1]", "port": 1}),
+        # A tab is kept (the migration's login always took it); blank is the domain's to say.
+        (api_inputs.PreviewInput, _conn(username="a\tb", password=" p ", host="", port=65535)),
+        (api_inputs.PreviewInput, {"connection": {"type": "microsoft365", "connection_id": "m1"}}),
+        (
+            api_inputs.MigrationInput,
+            {**_conn(host="h" * 253, username="u" * 320, password="p" * 1024), "agreed": True},
+        ),
+        (api_inputs.PreviewInput, {**_conn(), "unknown": 1}),  # as ever, an unknown key is dropped
+        (api_inputs.ImapTemplateInput, {**_TEMPLATE, "host": "h" * 253, "ssl": False}),
         (
             api_inputs.AccountInput,
             {

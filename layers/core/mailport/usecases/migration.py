@@ -26,8 +26,11 @@ from mailport.domain.migration import (
     JobNotRevertible,
     JobState,
     MigrationJob,
+    MigrationRequest,
     Pace,
+    PreviewRequest,
     SourceServer,
+    TemplateRequest,
     new_job_id,
     pace_for,
     parse_connection,
@@ -138,12 +141,12 @@ class MigrationService:
         return self._templates.list_templates(owner.tenant_id)
 
     def put_template(
-        self, owner: Owner, payload: object, template_id: str | None = None
+        self, owner: Owner, request: TemplateRequest, template_id: str | None = None
     ) -> ImapTemplate:
         """Create (no id) or replace a template of the caller's tenant (admins only: the
         caller checks). Jobs already queued keep the server they were created with.
         """
-        template = parse_template(payload, template_id or f"t{uuid.uuid4().hex[:12]}")
+        template = parse_template(request, template_id or f"t{uuid.uuid4().hex[:12]}")
         if not self._templates.put_template(
             owner.tenant_id, template, replace=template_id is not None
         ):
@@ -155,11 +158,12 @@ class MigrationService:
         if not self._templates.delete_template(owner.tenant_id, template_id):
             raise NotFound("no such IMAP template")
 
-    def _connection(self, owner: Owner, payload: object) -> tuple[SourceServer, str]:
-        body = payload.get("connection") if isinstance(payload, Mapping) else None
+    def _connection(
+        self, owner: Owner, request: PreviewRequest | MigrationRequest
+    ) -> tuple[SourceServer, str]:
         # Read only for a template connection (one item), not on every manual one.
         return parse_connection(
-            body,
+            request["connection"],
             lambda template_id: self._templates.get_template(owner.tenant_id, template_id),
             None if self._tokens is None else lambda cid: self._microsoft(owner, cid),
         )
@@ -181,9 +185,9 @@ class MigrationService:
         finally:
             session.logout()
 
-    def preview(self, owner: Owner, payload: object) -> Preview:
+    def preview(self, owner: Owner, request: PreviewRequest) -> Preview:
         """A dry run: the source's folders, where each goes, counts, sizes and an estimate."""
-        server, password = self._connection(owner, payload)
+        server, password = self._connection(owner, request)
         with self._session(owner, server, password) as session:
             surveyed = survey(session, self._config.max_bytes)
         pace = pace_for(server.host, self._config.daily_bytes_override)
@@ -202,11 +206,11 @@ class MigrationService:
             pace=pace,
         )
 
-    def create(self, owner: Owner, payload: object) -> JobReport:
+    def create(self, owner: Owner, request: MigrationRequest) -> JobReport:
         """Queue a migration (the login is tried first, so a typo fails here, not later)."""
-        if not isinstance(payload, Mapping) or payload.get("agreed") is not True:
+        if request.get("agreed") is not True:
             raise ValidationFailed("you must accept the agreement (agreed: true)")
-        server, password = self._connection(owner, payload)
+        server, password = self._connection(owner, request)
         with self._session(owner, server, password):
             pass
         now = self._clock()

@@ -1,18 +1,16 @@
 """The source of a migration: the server the user copies from (typed in, an admin's template or
-a Microsoft 365 sign-in), checked from the request's ``connection`` object.
+a Microsoft 365 sign-in), from the request's ``connection`` as the API's edge checked it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, NotRequired, TypedDict
 
-from mailport.domain import fields
 from mailport.domain.text import printable
 from mailport.errors import ValidationFailed
-
-_BAD_PORT = "connection.port must be a port number"
 
 
 class UnsupportedConnection(ValidationFailed):
@@ -53,57 +51,91 @@ class SourceServer:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _text(body: Mapping[str, object], name: str, limit: int = 320) -> str:
-    # Templates share the connection's wording ("connection.name is required").
-    return fields.required_line(
-        body, name, limit, label=f"connection.{name}", strip=name != "password"
-    )
+class ConnectionRequest(TypedDict):
+    """A request's ``connection`` as sent, its types and bounds checked at the API's edge
+    (``api_inputs.Connection``: host 253, username 320, password 1,024 characters, one line;
+    port 1-65535); which fields a type needs is checked here.
+    """
+
+    type: Literal["manual", "template", "microsoft365"]
+    host: NotRequired[str]
+    port: NotRequired[int]
+    ssl: NotRequired[bool]
+    username: NotRequired[str]
+    password: NotRequired[str]
+    template_id: NotRequired[str]
+    connection_id: NotRequired[str]
 
 
-def _port(value: object, default: int) -> int:
-    return default if value is None else fields.port(value, _BAD_PORT)
+def _text(connection: ConnectionRequest, name: Literal["host", "username", "password"]) -> str:
+    """A field the connection's type needs, not blank; trimmed, but a password as typed."""
+    value = connection.get(name)
+    if value is None or not value.strip():
+        raise ValidationFailed(f"connection.{name} is required")
+    return value if name == "password" else value.strip()
 
 
-def parse_template(body: object, template_id: str) -> ImapTemplate:
-    """An admin's IMAP server template from a request body."""
-    if not isinstance(body, Mapping):
-        raise ValidationFailed("send a JSON object")
-    name = _text(body, "name", 100)
+class PreviewRequest(TypedDict):
+    """A dry run's request: the connection only."""
+
+    connection: ConnectionRequest
+
+
+class MigrationRequest(TypedDict):
+    """A migration's request; the agreement is checked by the use-case (``agreed: true``)."""
+
+    connection: ConnectionRequest
+    agreed: NotRequired[bool]
+
+
+class TemplateRequest(TypedDict):
+    """An admin's template as sent, its shape and bounds checked at the API's edge
+    (``api_inputs.ImapTemplateInput``: name 1-100, host 253 of ``[A-Za-z0-9.:[]-]``, port
+    1-65535).
+    """
+
+    name: str
+    host: str
+    port: NotRequired[int]
+    ssl: NotRequired[bool]
+
+
+def parse_template(request: TemplateRequest, template_id: str) -> ImapTemplate:
+    """An admin's IMAP server template from a checked request: the name trimmed and shown
+    safely, the host lower-cased, the port defaulted from SSL.
+    """
+    name = request["name"].strip()
     if printable(name) != name:
         # The name is shown to every user of the tenant beside its host and port: a direction
         # override would make "name (imap.example.com:993)" read as another server.
         raise ValidationFailed("name may not contain control characters or direction overrides")
-    host = _text(body, "host", 253).lower()
-    if not all(ch.isalnum() or ch in ".-:[]" for ch in host):
-        raise ValidationFailed("host must be a host name or an IP address")
-    ssl = fields.boolean(body.get("ssl", True), "ssl")
-    return ImapTemplate(template_id, name, host, _port(body.get("port"), 993 if ssl else 143), ssl)
+    ssl = request.get("ssl", True)
+    port = request.get("port", 993 if ssl else 143)
+    return ImapTemplate(template_id, name, request["host"].lower(), port, ssl)
 
 
 def parse_connection(
-    body: object,
+    connection: ConnectionRequest,
     template_of: Callable[[str], ImapTemplate | None],
     microsoft_of: Callable[[str], SourceServer | None] | None = None,
 ) -> tuple[SourceServer, str]:
     """The source server and password (none for Microsoft 365: it signs in with OAuth) from a
-    request's ``connection`` object.
+    request's checked ``connection``.
     """
-    if not isinstance(body, Mapping):
-        raise ValidationFailed("connection must be an object")
-    kind = body.get("type")
+    kind = connection["type"]
     if kind == "microsoft365":
         if microsoft_of is None:
             raise UnsupportedConnection("Microsoft 365 sign-in is not set up on this service")
-        connection_id = body.get("connection_id")
-        server = microsoft_of(connection_id) if isinstance(connection_id, str) else None
+        connection_id = connection.get("connection_id")
+        server = None if connection_id is None else microsoft_of(connection_id)
         if server is None:
             raise ValidationFailed(
                 "connection.connection_id must be one of your Microsoft 365 sign-ins"
             )
         return server, ""
-    username, password = _text(body, "username"), _text(body, "password", 1024)
+    username, password = _text(connection, "username"), _text(connection, "password")
     if kind == "template":
-        template = template_of(str(body.get("template_id", "")))
+        template = template_of(connection.get("template_id", ""))
         if template is None:
             raise ValidationFailed("connection.template_id is not a server your admin set up")
         server = SourceServer(
@@ -115,10 +147,9 @@ def parse_connection(
             template.template_id,
         )
         return server, password
-    if kind != "manual":
-        raise ValidationFailed("connection.type must be manual, template or microsoft365")
-    ssl = fields.boolean(body.get("ssl", True), "connection.ssl")
+    ssl = connection.get("ssl", True)
     # The port is vetted where connections are made (NetworkPolicy: mail ports only, so a
     # typed host and port can't turn the service into a port scanner).
-    port = _port(body.get("port"), 993 if ssl else 143)
-    return SourceServer("manual", _text(body, "host", 253).lower(), port, ssl, username), password
+    port = connection.get("port", 993 if ssl else 143)
+    host = _text(connection, "host").lower()
+    return SourceServer("manual", host, port, ssl, username), password

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from mailport.adapters.dynamo_table import from_ddb
 from mailport.domain.identity import Tenant, User
 
 
@@ -23,3 +29,52 @@ class MemoryDirectory:
 
     def put_user(self, user: User) -> None:
         self.users[(user.tenant_id, user.user_id)] = user
+
+
+@dataclass
+class RecordingClient:
+    """A DynamoDB client that records every call, for checking which requests an adapter makes.
+
+    A transaction is cancelled on the condition of item ``cancel_item`` (``cancels`` times, or
+    every time when None); ``answers`` are the replies of queries and reads, in order (an empty
+    page once they run out).
+    """
+
+    cancel_item: int | None = None
+    cancels: int | None = None
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def __getattr__(self, method: str) -> Any:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            self.calls.append((method, kwargs))
+            if method == "transact_write_items" and self._cancel_now():
+                reasons = [{"Code": "None"} for _ in kwargs["TransactItems"]]
+                reasons[self.cancel_item or 0] = {"Code": "ConditionalCheckFailed"}
+                answer: Any = {
+                    "Error": {"Code": "TransactionCanceledException"},
+                    "CancellationReasons": reasons,
+                }
+                raise ClientError(answer, method)
+            if method in ("query", "get_item"):
+                return self.answers.pop(0) if self.answers else {"Items": []}
+            return {}
+
+        return call
+
+    def _cancel_now(self) -> bool:
+        if self.cancel_item is None or self.cancels == 0:
+            return False
+        if self.cancels is not None:
+            self.cancels -= 1
+        return True
+
+
+def written(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(action, PK, SK) of each item of a transaction."""
+    out = []
+    for entry in kwargs["TransactItems"]:
+        ((action, body),) = entry.items()
+        item = from_ddb(body.get("Key") or body["Item"])
+        out.append((action, str(item["PK"]), str(item["SK"])))
+    return out

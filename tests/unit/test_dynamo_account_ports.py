@@ -5,10 +5,7 @@ and clearing a deleted account takes runs and receipts in the same batches."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import from_ddb
@@ -23,6 +20,7 @@ from mailport.domain.accounts import (
     RunTrigger,
 )
 from mailport.domain.mailbox import Owner
+from tests.unit.fakes import RecordingClient, written
 
 OWNER = Owner("t", "u")
 NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
@@ -35,45 +33,8 @@ def run(trigger: RunTrigger) -> FetchRun:
     return FetchRun("r1", "a1", trigger, RunStatus.RUNNING, NOW)
 
 
-@dataclass
-class Client:
-    """Records every call; ``cancel`` transactions are cancelled on their first item's
-    condition; ``answers`` are the replies of queries and reads, in order.
-    """
-
-    cancel: int = 0
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def __getattr__(self, method: str) -> Any:
-        def call(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((method, kwargs))
-            if method == "transact_write_items" and self.cancel:
-                self.cancel -= 1
-                answer: Any = {
-                    "Error": {"Code": "TransactionCanceledException"},
-                    "CancellationReasons": [{"Code": "ConditionalCheckFailed"}, {"Code": "None"}],
-                }
-                raise ClientError(answer, method)
-            if method in ("query", "get_item"):
-                return self.answers.pop(0)
-            return {}
-
-        return call
-
-
-def written(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(action, PK, SK) of each item of a transaction."""
-    out = []
-    for entry in kwargs["TransactItems"]:
-        ((action, body),) = entry.items()
-        item = from_ddb(body.get("Key") or body["Item"])
-        out.append((action, str(item["PK"]), str(item["SK"])))
-    return out
-
-
 def test_a_new_account_and_the_users_count_are_one_transaction() -> None:
-    client = Client()
+    client = RecordingClient()
     DynamoAccountStore("t", client=lambda: client).create_account(OWNER, ACCOUNT, 10)
     ((method, kwargs),) = client.calls
     assert method == "transact_write_items"
@@ -84,7 +45,7 @@ def test_a_new_account_and_the_users_count_are_one_transaction() -> None:
 
 
 def test_a_manual_runs_lease_and_record_are_one_transaction_a_scheduled_one_an_update() -> None:
-    client = Client()
+    client = RecordingClient()
     ledger = DynamoRunLedger("t", client=lambda: client)
     assert ledger.begin_run(OWNER, "a1", run(RunTrigger.MANUAL), 960, None)
     assert ledger.begin_run(OWNER, "a1", run(RunTrigger.SCHEDULE), 960, "tick")
@@ -98,7 +59,9 @@ def test_a_manual_runs_lease_and_record_are_one_transaction_a_scheduled_one_an_u
 
 def test_a_run_that_lost_its_lease_keeps_only_its_record_while_the_account_exists() -> None:
     done = run(RunTrigger.SCHEDULE)
-    client = Client(cancel=1, answers=[{"Item": {"PK": {"S": "x"}, "SK": {"S": "y"}}}])
+    client = RecordingClient(
+        cancel_item=0, cancels=1, answers=[{"Item": {"PK": {"S": "x"}, "SK": {"S": "y"}}}]
+    )
     ledger = DynamoRunLedger("t", client=lambda: client)
     ledger.finish_run(OWNER, ACCOUNT, done, FetchState(), disable=False, record=True)
     assert [m for m, _ in client.calls] == [
@@ -112,7 +75,7 @@ def test_a_run_that_lost_its_lease_keeps_only_its_record_while_the_account_exist
     }
     assert written(client.calls[2][1]) == [("Put", keys.user_pk(OWNER), keys.run_sk("a1", "r1"))]
 
-    gone = Client(cancel=1, answers=[{}])
+    gone = RecordingClient(cancel_item=0, cancels=1, answers=[{}])
     DynamoRunLedger("t", client=lambda: gone).finish_run(
         OWNER, ACCOUNT, done, FetchState(), disable=False, record=True
     )
@@ -120,7 +83,7 @@ def test_a_run_that_lost_its_lease_keeps_only_its_record_while_the_account_exist
 
 
 def test_an_unrecorded_finish_is_one_update_of_the_account() -> None:
-    client = Client()
+    client = RecordingClient()
     DynamoRunLedger("t", client=lambda: client).finish_run(
         OWNER, ACCOUNT, run(RunTrigger.SCHEDULE), FetchState(), disable=True, record=False
     )
@@ -137,7 +100,7 @@ def test_forgetting_takes_runs_and_receipts_in_the_same_batches() -> None:
     user, seen = keys.user_pk(OWNER), keys.seen_pk(OWNER, "a1")
     runs = page(user, keys.run_sk("a1", "r1"), keys.run_sk("a1", "r2"))
     receipts = page(seen, keys.uidl_sk("u1"), keys.uidl_sk("u2"))
-    client = Client(answers=[runs, receipts])
+    client = RecordingClient(answers=[runs, receipts])
     assert DynamoAccountStore("t", client=lambda: client).forget(OWNER, "a1", 3) is True
     (q1, _), (q2, _), (batch, kwargs) = client.calls
     assert (q1, q2, batch) == ("query", "query", "batch_write_item")

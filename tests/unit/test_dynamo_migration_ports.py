@@ -6,11 +6,10 @@ the copy slots' partition)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import from_ddb
@@ -21,6 +20,7 @@ from mailport.adapters.dynamodb_jobs import DynamoJobStore, queue_sort_key
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import JobState, MigrationJob, SourceServer
 from mailport.errors import Conflict
+from tests.unit.fakes import RecordingClient, written
 
 OWNER = Owner("t", "u")
 NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
@@ -35,44 +35,6 @@ JOB = MigrationJob(
 RUNNING = replace(JOB, state=JobState.RUNNING, started_at=NOW, slot=True)
 
 
-@dataclass
-class Client:
-    """Records every call; a transaction is cancelled on the condition of item ``cancel`` (if
-    given); ``answers`` are the replies of queries, in order.
-    """
-
-    cancel: int | None = None
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def __getattr__(self, method: str) -> Any:
-        def call(**kwargs: Any) -> dict[str, Any]:
-            self.calls.append((method, kwargs))
-            if method == "transact_write_items" and self.cancel is not None:
-                reasons = [{"Code": "None"} for _ in kwargs["TransactItems"]]
-                reasons[self.cancel] = {"Code": "ConditionalCheckFailed"}
-                answer: Any = {
-                    "Error": {"Code": "TransactionCanceledException"},
-                    "CancellationReasons": reasons,
-                }
-                raise ClientError(answer, method)
-            if method == "query":
-                return self.answers.pop(0) if self.answers else {"Items": []}
-            return {}
-
-        return call
-
-
-def written(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(action, PK, SK) of each item of a transaction."""
-    out = []
-    for entry in kwargs["TransactItems"]:
-        ((action, body),) = entry.items()
-        item = from_ddb(body.get("Key") or body["Item"])
-        out.append((action, str(item["PK"]), str(item["SK"])))
-    return out
-
-
 JOB_AND_COUNTERS = [
     ("Update", keys.user_pk(OWNER), keys.job_sk("j1")),
     ("Update", keys.running_pk(), keys.COUNT),
@@ -81,7 +43,7 @@ JOB_AND_COUNTERS = [
 
 
 def test_a_start_is_one_transaction_of_the_job_and_both_running_counters() -> None:
-    client = Client()
+    client = RecordingClient()
     queue = DynamoJobQueue("tbl", client=lambda: client)
     assert queue.claim(JOB, RUNNING, 10, 2) == "started"
     ((method, kwargs),) = client.calls
@@ -100,12 +62,12 @@ def test_a_start_is_one_transaction_of_the_job_and_both_running_counters() -> No
     ("failed", "outcome"), [(0, "not_queued"), (1, "full"), (2, "tenant_full")]
 )
 def test_which_condition_of_the_start_failed_says_why(failed: int, outcome: str) -> None:
-    client = Client(cancel=failed)
+    client = RecordingClient(cancel_item=failed)
     assert DynamoJobQueue("tbl", client=lambda: client).claim(JOB, RUNNING, 10, 2) == outcome
 
 
 def test_the_save_that_gives_the_slot_back_is_one_transaction_with_the_counters() -> None:
-    client = Client()
+    client = RecordingClient()
     store = DynamoJobStore("tbl", client=lambda: client)
     ended = replace(RUNNING, state=JobState.COMPLETED, slot=False, version=4)
     assert store.save_job(ended, release=True).version == 5
@@ -117,19 +79,19 @@ def test_the_save_that_gives_the_slot_back_is_one_transaction_with_the_counters(
         assert "ConditionExpression" not in counter  # giving back never fails
         assert from_ddb(counter["ExpressionAttributeValues"]) == {":d": -1}
 
-    plain = Client()
+    plain = RecordingClient()
     DynamoJobStore("tbl", client=lambda: plain).save_job(ended)
     assert [m for m, _ in plain.calls] == ["update_item"]  # a checkpoint: the job alone
 
 
 def test_a_release_that_lost_the_race_is_a_conflict() -> None:
-    client = Client(cancel=0)
+    client = RecordingClient(cancel_item=0)
     with pytest.raises(Conflict):
         DynamoJobStore("tbl", client=lambda: client).save_job(RUNNING, release=True)
 
 
 def test_a_new_job_joins_the_queue_in_the_same_put() -> None:
-    client = Client()
+    client = RecordingClient()
     DynamoJobStore("tbl", client=lambda: client).create_job(JOB)
     ((method, kwargs),) = client.calls
     item = from_ddb(kwargs["Item"])
@@ -140,7 +102,7 @@ def test_a_new_job_joins_the_queue_in_the_same_put() -> None:
 
 def test_a_jobs_messages_are_read_from_the_mailboxs_index() -> None:
     page = {"Items": [{"GSI2SK": {"S": "m1"}}, {"GSI2SK": {"S": "m2"}}]}
-    client = Client(answers=[page])
+    client = RecordingClient(answers=[page])
     ledger = DynamoContentLedger("tbl", client=lambda: client)
     assert ledger.job_messages(OWNER, "j1", 100) == ["m1", "m2"]
     ((method, kwargs),) = client.calls
@@ -157,7 +119,7 @@ def test_giving_a_copy_slot_back_reads_the_slots_only_and_deletes_the_holders_ow
             "until": {"N": "1"},
         }
 
-    client = Client(answers=[{"Items": [slot(0, "other"), slot(1, "j1")]}])
+    client = RecordingClient(answers=[{"Items": [slot(0, "other"), slot(1, "j1")]}])
     DynamoCopySlots("tbl", client=lambda: client).give_copy_slot("j1")
     (query, q), (delete1, d1), (delete2, d2) = client.calls
     assert (query, delete1, delete2) == ("query", "delete_item", "delete_item")

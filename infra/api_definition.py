@@ -13,7 +13,6 @@ Lambda package leaves out.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import os
@@ -23,6 +22,8 @@ from typing import Any
 
 from chalice.app import Chalice
 from chalice.deploy.swagger import CFNSwaggerGenerator
+
+from infra import generated
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -116,22 +117,13 @@ def current_block(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``--write`` rewrites template.yaml's block; ``--check`` says whether it is current."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="rewrite template.yaml's block")
-    mode.add_argument("--check", action="store_true", help="exit 1 if the block is stale")
-    parser.add_argument("--template", type=Path, default=TEMPLATE)
-    args = parser.parse_args(argv)
-    text = args.template.read_text(encoding="utf-8")
-    old, new = current_block(text), render(definition(load_app()))
-    if args.check:
-        if old != new:
-            print(f"{args.template}: the API definition is stale: run `make api`")
-            return 1
-        return 0
-    if old != new:
-        args.template.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return 0
+
+    def rewritten(text: str) -> str:
+        return text.replace(current_block(text), render(definition(load_app())), 1)
+
+    return generated.main(
+        rewritten, TEMPLATE, argv, what="the API definition", fix="make api", option="--template"
+    )
 
 
 if __name__ == "__main__":

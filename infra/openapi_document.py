@@ -12,12 +12,10 @@ as it was written by hand, so ``_to_30`` rewrites the few 3.1-only forms.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from chalice.app import Chalice
@@ -25,6 +23,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, JsonSchemaValue
 from pydantic_core import core_schema
 
+from infra import generated
 from infra.api_definition import API_DIR, load_app
 
 DOCUMENT = API_DIR / "openapi.json"
@@ -290,22 +289,14 @@ def render(doc: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``--write`` rewrites openapi.json; ``--check`` says whether it is current."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="rewrite openapi.json")
-    mode.add_argument("--check", action="store_true", help="exit 1 if openapi.json is stale")
-    parser.add_argument("--document", type=Path, default=DOCUMENT)
-    args = parser.parse_args(argv)
-    new = render(document(load_app()))
-    old = args.document.read_text(encoding="utf-8") if args.document.exists() else ""
-    if args.check:
-        if old != new:
-            print(f"{args.document}: the OpenAPI document is stale: run `make api`")
-            return 1
-        return 0
-    if old != new:
-        args.document.write_text(new, encoding="utf-8")
-    return 0
+    return generated.main(
+        lambda _old: render(document(load_app())),
+        DOCUMENT,
+        argv,
+        what="the OpenAPI document",
+        fix="make api",
+        option="--document",
+    )
 
 
 if __name__ == "__main__":

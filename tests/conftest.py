@@ -52,6 +52,8 @@ def _microsoft365_environment(
         "OAUTH_EXTRA_CA_FILE": idp.ca_file,
         "M365_IMAP_HOST": dv.host,
         "M365_IMAP_PORT": str(dv.imaps_port),
+        "M365_POP_HOST": dv.host,
+        "M365_POP_PORT": str(dv.pop3s_port),
     }
 
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 from typing import Annotated, Literal, NotRequired, TypedDict
 
 from api_models import AT_LEAST_ONE, EXACT
-from api_validation import HOST_NAME, NO_CONTROL, ONE_LINE
-from pydantic import ConfigDict, Field, with_config
+from api_validation import HOST_NAME, NO_CONTROL, ONE_LINE, RULE_ID
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    with_config,
+)
 
 from mailport.domain.accounts import (
     MAX_FOLDER_ID,
@@ -22,6 +29,16 @@ from mailport.domain.accounts import (
     MAX_USERNAME,
     Icon,
     PresetName,
+)
+from mailport.domain.rules import (
+    MAX_ACTIONS,
+    MAX_CONDITIONS,
+    MAX_NAME_LENGTH,
+    MAX_RULES,
+    ActionType,
+    FieldName,
+    MatchMode,
+    Operator,
 )
 from mailport.usecases.uploads import MAX_DECLARED_SIZE, MAX_FILES, MAX_NAME
 
@@ -52,6 +69,7 @@ _FolderIdIn = Annotated[str, Field(min_length=1, max_length=MAX_FOLDER_ID, patte
 # A migration's connection text: one line (a tab is kept, as the IMAP login always took it);
 # whether the type needs it, and that it is not blank, the domain checks.
 MAX_KEY = 256  # an id the store keys (a template's, a sign-in's)
+MAX_EMAIL = 320  # a mailbox address: 64 before the "@", 255 after
 _HostLine = Annotated[str, Field(max_length=MAX_HOST, pattern=ONE_LINE)]
 _UserLine = Annotated[str, Field(max_length=MAX_USERNAME, pattern=ONE_LINE)]
 _KeyLine = Annotated[str, Field(max_length=MAX_KEY, pattern=ONE_LINE)]
@@ -72,6 +90,9 @@ class AccountInput(TypedDict, total=False):
     apply_rules: bool | None
     auto_fetch: bool | None
     agreed: bool | None
+    # Fetch with this sign-in (``purpose: pop`` of POST /v1/oauth/microsoft/start) instead
+    # of a password: the server and user name are then the provider's and the mailbox's.
+    connection_id: _KeyLine | None
 
 
 @with_config(
@@ -134,44 +155,58 @@ class ImapTemplateInput(TypedDict):
     ssl: NotRequired[Annotated[bool, Field(json_schema_extra={"default": True})]]
 
 
+# An auto-sort rule, bounded as ``domain.rules`` says (MAX_*). A condition's value is any JSON
+# value here: the type its op takes is the domain's to check, in words that name the op.
 @with_config(EXACT)
 class _ConditionIn(TypedDict):
-    field: Literal["from", "to", "cc", "subject", "has_attachment", "size"]
-    op: Literal["contains", "equals", "domain_is", "is", "greater_than", "less_than"]
+    field: FieldName
+    op: Operator
     value: Annotated[
-        str | int | bool,
+        object,
+        WithJsonSchema({"oneOf": [{"type": "string"}, {"type": "integer"}, {"type": "boolean"}]}),
         Field(description="A string, a number or true/false, as the field and op need."),
     ]
 
 
+def _null_as_absent(key: str) -> BeforeValidator:
+    """A ``key: null`` read as the key left out, as the rules have always taken it (the
+    document says only what GET /v1/rules answers: a string or nothing).
+    """
+
+    def drop(item: object) -> object:
+        if isinstance(item, dict) and key in item and item[key] is None:
+            return {k: v for k, v in item.items() if k != key}
+        return item
+
+    return BeforeValidator(drop)
+
+
 @with_config(EXACT)
 class _ActionIn(TypedDict):
-    type: Literal["move_to_folder", "mark_read", "flag", "move_to_trash"]
+    type: ActionType
     folder_id: NotRequired[
-        Annotated[
-            str,
-            Field(
-                min_length=1, max_length=256, description="move_to_folder only: an existing folder."
-            ),
-        ]
+        Annotated[FolderId, Field(description="move_to_folder only: an existing folder.")]
     ]
 
 
 @with_config(EXACT)
 class _RuleIn(TypedDict):
     id: NotRequired[
-        Annotated[
-            str,
-            Field(
-                pattern="^[A-Za-z0-9_-]{1,64}$", description="Kept when given; a new rule gets one."
-            ),
-        ]
+        Annotated[str, Field(pattern=RULE_ID, description="Kept when given; a new rule gets one.")]
     ]
-    name: Annotated[str, Field(min_length=1, max_length=100, pattern="\\S")]
+    # Counted and kept trimmed, so blank is empty ("\\S" says as much in the document).
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True),
+        Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern="\\S"),
+    ]
     enabled: bool
-    match: Literal["all", "any"]
-    conditions: Annotated[list[_ConditionIn], Field(min_length=1, max_length=20)]
-    actions: Annotated[list[_ActionIn], Field(min_length=1, max_length=5)]
+    match: MatchMode
+    conditions: Annotated[list[_ConditionIn], Field(min_length=1, max_length=MAX_CONDITIONS)]
+    actions: Annotated[
+        list[Annotated[_ActionIn, _null_as_absent("folder_id")]],
+        Field(min_length=1, max_length=MAX_ACTIONS),
+    ]
     stop_processing: bool
 
 
@@ -179,7 +214,7 @@ class _RuleIn(TypedDict):
 class RulesInput(TypedDict):
     """The rules, in order: the whole list replaces the saved one."""
 
-    rules: Annotated[list[_RuleIn], Field(max_length=100)]
+    rules: Annotated[list[Annotated[_RuleIn, _null_as_absent("id")]], Field(max_length=MAX_RULES)]
 
 
 class FolderIn(TypedDict):
@@ -233,5 +268,16 @@ class UploadIn(TypedDict):
     files: Annotated[list[_UploadFileIn], Field(min_length=1, max_length=MAX_FILES)]
 
 
-class SigninStart(TypedDict):
-    email: Annotated[str, Field(json_schema_extra={"format": "email"})]
+class SigninStartInput(TypedDict):
+    email: Annotated[
+        str, Field(max_length=MAX_EMAIL, pattern=ONE_LINE, json_schema_extra={"format": "email"})
+    ]
+    purpose: NotRequired[
+        Annotated[
+            Literal["imap", "pop"],
+            Field(
+                description="What the sign-in is for: a migration (imap) or a POP account (pop).",
+                json_schema_extra={"default": "imap"},
+            ),
+        ]
+    ]

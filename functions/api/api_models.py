@@ -187,6 +187,10 @@ class Account(TypedDict):
     auto_fetch: bool
     created_at: DateTime
     status: AccountStatus
+    connection_id: Annotated[
+        str | None,
+        Field(description="The sign-in it fetches with (XOAUTH2); null: it holds a password"),
+    ]
 
 
 @with_config(EXACT)
@@ -336,6 +340,10 @@ class MigrationPreview(TypedDict):
 class OAuthConnection(TypedDict):
     id: str
     provider: Literal["microsoft"]
+    purpose: Annotated[
+        Literal["imap", "pop"],
+        Field(description="imap: for a migration; pop: for a POP account (its own scope)"),
+    ]
     email: str
     status: Literal["ready", "needs_signin"]
     created_at: DateTime
@@ -394,6 +402,13 @@ class AccountStatus(TypedDict):
     last_success_at: DateTime | None
     next_run_at: DateTime | None
     disabled_reason: str | None
+    paused_for: Annotated[
+        Literal["signin"] | None,
+        Field(
+            description="signin: automatic fetching waits until the user signs in again "
+            "(not a failure; signing in again resumes it)"
+        ),
+    ]
 
 
 @with_config(EXACT)
@@ -474,6 +489,22 @@ class _Preset(TypedDict):
     host: str | None
     port: int | None
     ssl: bool
+    signin: Annotated[
+        list[Literal["password", "app_password", "oauth"]],
+        Field(description="How the provider lets an app sign in, the preferred first"),
+    ]
+    oauth_provider: Annotated[
+        Literal["microsoft", "google"] | None,
+        Field(description="Whose sign-in `oauth` goes through (null: no `oauth`)"),
+    ]
+    oauth_available: Annotated[
+        bool,
+        Field(description="This service has that provider's app registration"),
+    ]
+    help_url: Annotated[
+        str | None,
+        Field(description="The provider's page on making an app password or turning POP on"),
+    ]
 
 
 @with_config(EXACT)
@@ -506,6 +537,10 @@ class SigninStarted(TypedDict):
     authorize_url: str
     expires_in: int
     email: str
+    purpose: Literal["imap", "pop"]
+    connection_id: Annotated[
+        str, Field(description="The connection the sign-in makes or renews, once finished")
+    ]
 
 
 @with_config(EXACT)

@@ -12,7 +12,7 @@ from api_inputs import (
     Limit200,
     MigrationInput,
     PreviewInput,
-    SigninStart,
+    SigninStartInput,
 )
 from api_models import (
     Account,
@@ -334,7 +334,7 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             "callback refuses a flow without it. One connection per mailbox address: signing in "
             "again updates it and resumes migrations waiting on it."
         ),
-        body=SigninStart,
+        body=SigninStartInput,
         answers={
             200: Answer("Where to sign in", SigninStarted, headers={"Set-Cookie": str}),
             400: "BadRequest",

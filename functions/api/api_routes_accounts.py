@@ -26,9 +26,14 @@ routes = Routes(__name__)
 # ---------------------------------------------------------------- external accounts (POP3)
 @routes.api("/v1/account-presets", methods=["GET"])
 def account_presets() -> Response:
-    """The providers the form knows (host, port, SSL) and manual entry."""
+    """The providers the form knows (host, port, SSL, how each signs in) and manual entry."""
+    from mailport.domain.accounts import OAuthProvider  # noqa: PLC0415 (see api_views.presets)
+
     owner(Feature.POP_IMPORT)
-    return json_response(views.presets())
+    # Microsoft's sign-in once the stack's app registration is filled in; Google's is not
+    # built yet.
+    ready = {OAuthProvider.MICROSOFT} if container().oauth.configured() else set()
+    return json_response(views.presets(ready))
 
 
 def _account_json(account: PopAccount) -> Account:

@@ -105,7 +105,9 @@ def get_rules() -> Response:
 @routes.api("/v1/rules", methods=["PUT"])
 def put_rules() -> Response:
     """Replace the auto-sort rules; each move target must be an existing folder."""
-    return json_response(container().mailbox.replace_rules(owner(), body()))
+    from api_inputs import RulesInput  # noqa: PLC0415 (lazily: see the module's docstring)
+
+    return json_response(container().mailbox.replace_rules(owner(), body(RulesInput)))
 
 
 # ---------------------------------------------------------------- uploads

@@ -1,5 +1,5 @@
-"""Microsoft 365 sign-in: start, the callback Microsoft sends the browser to, and the
-user's connections.
+"""Microsoft sign-in (for a migration or a POP account): start, the callback Microsoft
+sends the browser to, and the user's connections.
 """
 
 from __future__ import annotations
@@ -37,11 +37,16 @@ def _callback_url() -> str:
 
 @routes.api("/v1/oauth/microsoft/start", methods=["POST"])
 def start_microsoft_signin() -> Response:
-    """Begin a Microsoft 365 sign-in for ``{email}``: the URL to open in a new window. The
-    flow is bound to this browser by an HttpOnly cookie checked at the callback.
+    """Begin a Microsoft sign-in for ``{email, purpose}`` (a migration's or a POP account's):
+    the URL to open in a new window. The flow is bound to this browser by an HttpOnly cookie
+    checked at the callback.
     """
-    caller = owner(Feature.IMAP_MIGRATION)
-    started, cookie = container().oauth.start(caller, body(), _callback_url())
+    from api_inputs import SigninStartInput  # noqa: PLC0415 (lazily: pydantic on first use)
+
+    request = body(SigninStartInput)
+    pop = request.get("purpose") == "pop"
+    caller = owner(Feature.POP_IMPORT if pop else Feature.IMAP_MIGRATION)
+    started, cookie = container().oauth.start(caller, request, _callback_url())
     secure = _callback_url().startswith("https:")
     response = json_response(started)
     response.headers["Set-Cookie"] = oauth_page.cookie_header(

@@ -3,7 +3,8 @@
 Pydantic is imported, and each model's ``TypeAdapter`` built, on the first request that
 needs it: a cold start that serves no body pays for neither. Validation is strict (JSON's
 own types: ``true`` is not a number, ``"10"`` not a size), and pydantic's first error
-becomes one sentence in our own words, as ``domain.rules`` words a rule's.
+becomes one sentence in our own words, naming the item it is in as the domain's own checks
+do (``rule 2 ("Newsletters"): condition 1: ...``).
 """
 
 from __future__ import annotations
@@ -41,15 +42,24 @@ NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
 ONE_LINE = "^[^\\r\\n\\x00]*$"
 # An IMAP template's host: a host name or an IP address (v6 in brackets), ASCII as sent.
 HOST_NAME = "^[A-Za-z0-9.:\\[\\]-]+$"
+# An auto-sort rule's id as a client may choose it (ours are 32 hex digits).
+RULE_ID = "^[A-Za-z0-9_-]{1,64}$"
 # A pattern's own words: the models' "\S" says "not only spaces".
 _PATTERN_TEXT: Mapping[str, str] = {
     "\\S": "must not be blank",
     NO_CONTROL: "cannot contain control characters",
     HOST_NAME: "must be a host name or an IP address",
     ONE_LINE: "must be one line (no line break or NUL)",
+    RULE_ID: 'may contain only letters, digits, "-" and "_" (1 to 64 characters)',
 }
-# A list's items are named by their number, as people count: ``files[1]`` is "file 2".
-_ITEM_NAMES: Mapping[str, str] = {"files": "file"}
+# A list's items are named by their number, as people count: ``files[1]`` is "file 2"; a
+# rule by its name too, as the domain names it (``rules.rule_label``).
+_ITEM_NAMES: Mapping[str, str] = {
+    "files": "file",
+    "rules": "rule",
+    "conditions": "condition",
+    "actions": "action",
+}
 # Sentences the API has always answered for a field, by the error (None: whatever it is).
 _FIELD_TEXT: Mapping[tuple[tuple[str, ...], str | None], str] = {
     (("files", "size"), None): "size must be a number of bytes, at most {MAX_DECLARED_SIZE}",
@@ -86,7 +96,7 @@ def validate[T](model: type[T], data: object) -> T:
     try:
         value: T = _adapter(model).validate_python(data, strict=True)
     except ValidationError as e:
-        raise ValidationFailed(_describe(e.errors(include_url=False)[0])) from e
+        raise ValidationFailed(_describe(e.errors(include_url=False)[0], data)) from e
     keys = _at_least_one(model)
     if keys and not value:
         raise ValidationFailed(f"send at least one of: {', '.join(keys)}")
@@ -102,9 +112,9 @@ def _at_least_one(model: type[Any]) -> list[str]:
     return []
 
 
-def _describe(error: ErrorDetails) -> str:
-    """One of pydantic's errors as a sentence: where, then what is wrong."""
-    items, fields, tail = _where(error["loc"])
+def _describe(error: ErrorDetails, data: object = None) -> str:
+    """One of pydantic's errors in ``data`` as a sentence: where, then what is wrong."""
+    items, fields, tail = _where(error["loc"], data)
     ctx = {k: str(v).replace("'", '"') for k, v in error.get("ctx", {}).items()}
     pinned = _FIELD_TEXT.get((tuple(fields), error["type"])) or _FIELD_TEXT.get(
         (tuple(fields), None)
@@ -126,20 +136,38 @@ def _describe(error: ErrorDetails) -> str:
     return ": ".join([*items, f"{subject} {text}"])
 
 
-def _where(loc: Sequence[int | str]) -> tuple[list[str], list[str], list[str]]:
+def _where(loc: Sequence[int | str], data: object) -> tuple[list[str], list[str], list[str]]:
     """``("files", 1, "name")`` -> ``(["file 2"], ["files", "name"], ["name"])``: the items
     it is in, the field names on its way, and those after the last item.
     """
     items: list[str] = []
     fields: list[str] = []
     tail: list[str] = []
+    node = data  # what ``loc`` points at so far, to name a rule by its name
     for i, part in enumerate(loc):
+        node = _child(node, part)
         if isinstance(part, int):
             continue
         fields.append(part)
         tail.append(part)
         following = loc[i + 1] if i + 1 < len(loc) else None
         if isinstance(following, int) and part in _ITEM_NAMES:
-            items.append(f"{_ITEM_NAMES[part]} {following + 1}")
+            items.append(_item(part, following + 1, _child(node, following)))
             tail = []
     return items, fields, tail
+
+
+def _child(node: object, key: int | str) -> object:
+    if isinstance(node, dict):
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
+
+
+def _item(field: str, number: int, item: object) -> str:
+    if field == "rules":
+        from mailport.domain.rules import rule_label  # noqa: PLC0415 (lazily)
+
+        return rule_label(number, item)
+    return f"{_ITEM_NAMES[field]} {number}"

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from api_models import (
         Account,
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     )
     from api_models import FetchRun as FetchRunShape
 
-    from mailport.domain.accounts import FetchRun, PopAccount
+    from mailport.domain.accounts import FetchRun, OAuthProvider, PopAccount
     from mailport.domain.mailbox import Folder as DomainFolder
     from mailport.domain.mailbox import StoredMessage
     from mailport.domain.message import Address as DomainAddress
@@ -171,17 +171,42 @@ def upload(batch: UploadBatch, posts: Mapping[int, Any] | None = None) -> Upload
 
 
 # ---------------------------------------------------------------- POP accounts
-def presets() -> PresetList:
-    """``GET /v1/account-presets``: every provider the form knows, then manual entry."""
+def presets(oauth_ready: Collection[OAuthProvider]) -> PresetList:
+    """``GET /v1/account-presets``: every provider the form knows, then manual entry, each
+    with how it signs in; ``oauth_ready``: the providers this deployment has an app
+    registration for (the others' sign-in can't be offered).
+    """
     # Imported here, as the container imports the accounts use-case: domain.accounts is
     # ~20 ms of this function's cold start, and most requests never touch an account.
-    from mailport.domain.accounts import PRESETS  # noqa: PLC0415
+    from mailport.domain.accounts import MANUAL_SIGNIN, PRESETS  # noqa: PLC0415
 
     listed: list[_Preset] = [
-        {"id": value(p.preset), "label": p.label, "host": p.host, "port": p.port, "ssl": p.ssl}
+        {
+            "id": value(p.preset),
+            "label": p.label,
+            "host": p.host,
+            "port": p.port,
+            "ssl": p.ssl,
+            "signin": [value(m) for m in p.signin],
+            "oauth_provider": value(p.provider),
+            "oauth_available": p.provider is not None and p.provider in oauth_ready,
+            "help_url": p.help_url,
+        }
         for p in PRESETS.values()
     ]
-    listed.append({"id": "manual", "label": "Manual", "host": None, "port": None, "ssl": True})
+    listed.append(
+        {
+            "id": "manual",
+            "label": "Manual",
+            "host": None,
+            "port": None,
+            "ssl": True,
+            "signin": [value(m) for m in MANUAL_SIGNIN],
+            "oauth_provider": None,
+            "oauth_available": False,
+            "help_url": None,
+        }
+    )
     return {"presets": listed}
 
 
@@ -215,7 +240,9 @@ def account(a: PopAccount, now: dt.datetime) -> Account:
             "last_success_at": iso(s.last_success_at),
             "next_run_at": iso(a.next_run_at()),
             "disabled_reason": s.disabled_reason or None,
+            "paused_for": "signin" if s.paused_for else None,
         },
+        "connection_id": a.connection_id or None,
     }
 
 
@@ -383,10 +410,11 @@ def org_migrations(page: JobPage) -> OrgMigrationPage:
 
 
 def oauth_connection(c: DomainConnection) -> OAuthConnection:
-    """A Microsoft 365 sign-in (no token)."""
+    """A Microsoft sign-in, a migration's or a POP account's (no token)."""
     return {
         "id": c.connection_id,
         "provider": c.provider,  # type: ignore[typeddict-item]  # only "microsoft" is made
+        "purpose": value(c.purpose),
         "email": c.email,
         "status": value(c.status),
         "created_at": c.created_at.isoformat(),

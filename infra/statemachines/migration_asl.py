@@ -2,9 +2,10 @@
 the Python contract in mailport/workflow.py: each Retry policy, step, mode, outcome, cursor
 path and error name is written once, here or there.
 
-Run ``.venv/bin/python infra/statemachines/migration_asl.py`` after changing either;
-``--check`` exits 1 if the file is not what this writes (tests/unit/test_workflow_contract.py
-runs the same comparison, so a hand edit of the JSON fails the tests).
+Run ``.venv/bin/python infra/statemachines/migration_asl.py`` (``make asl``) after changing
+either; ``--check`` exits 1 if the file is not what this writes
+(tests/unit/test_workflow_contract.py runs the same comparison, so a hand edit of the JSON
+fails the tests).
 
 Why generated JSON and not YAML with anchors: the deployed file stays plain JSON, which
 asl-validator, the local stack (moto) and Step Functions read as they always did; whether
@@ -19,7 +20,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mailport.workflow import (
+# Run as a file (``make asl``), the repository's root, which holds infra/, is not on the path.
+_ROOT = str(Path(__file__).resolve().parents[2])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+from infra import generated  # noqa: E402
+from mailport.workflow import (  # noqa: E402
     CURSOR_PATH,
     ROLLBACK_DONE,
     ErrorName,
@@ -290,15 +297,14 @@ def render() -> str:
 
 def main(argv: list[str]) -> int:
     """Write the file, or with ``--check`` say whether it is up to date."""
-    text = render()
-    if "--check" in argv:
-        current = ASL_FILE.read_text(encoding="utf-8") if ASL_FILE.exists() else ""
-        if current != text:
-            print(f"{ASL_FILE} is out of date: run python {__file__}", file=sys.stderr)
-            return 1
-        return 0
-    ASL_FILE.write_text(text, encoding="utf-8")
-    return 0
+    return generated.main(
+        lambda _old: render(),
+        ASL_FILE,
+        argv,
+        what="the migration state machine",
+        fix="make asl",
+        write_by_default=True,
+    )
 
 
 if __name__ == "__main__":

@@ -185,7 +185,7 @@ def test_a_job_whose_sign_in_was_revoked_waits_for_sign_in_again(
     signin.get_by_role("button", name="Remove").click()
     assert confirmations and email in confirmations[-1]
     expect(page.locator("#m365-signins").get_by_role("alert")).to_contain_text(
-        "A migration still uses this sign-in"
+        "A migration or an external account still uses this sign-in"
     )
 
     with page.expect_popup():

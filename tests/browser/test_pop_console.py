@@ -1,15 +1,22 @@
 """External mail in the console: register a POP account against the test Dovecot with the
-form, fetch now, and read what arrived in the mailbox."""
+form, fetch now, and read what arrived in the mailbox; each preset says how it signs in."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
-from tests.browser.conftest import expect_focused, screenshot, sign_in
+from tests.browser.conftest import (
+    expect_focused,
+    new_page,
+    screenshot,
+    sign_in,
+    sign_in_as,
+)
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -137,3 +144,98 @@ def edit_then_delete(page: Page, name: str) -> None:
     card.get_by_role("button", name="Delete").click()
     expect(card).to_have_count(0)
     assert asked and "The mail it imported stays in your mailbox" in asked[0]
+
+
+YAHOO_HELP = "https://help.yahoo.com/kb/SLN15241.html"
+GOOGLE_HELP = "https://support.google.com/accounts/answer/185833"
+
+
+def open_account_form(page: Page, nav: str, add: str) -> Locator:
+    page.get_by_role("link", name=nav).click()
+    page.get_by_role("button", name=add).click()
+    return page.locator("#account-form")
+
+
+def expect_help_link(form: Locator, name: str, href: str) -> None:
+    link = form.get_by_role("link", name=name)
+    expect(link).to_have_attribute("href", href)
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", re.compile(r"\bnoopener\b"))
+
+
+def test_each_preset_asks_for_what_its_provider_takes(page: Page, console: str) -> None:
+    sign_in_as(page, console, f"presets-{uuid.uuid4().hex[:6]}@acme.example")
+    form = open_account_form(page, "External mail (POP3)", "Add an account")
+    register = form.get_by_role("button", name="Register")
+
+    # Yahoo takes an app password only: the field says so, with Yahoo's page on making one.
+    form.get_by_label("Provider").select_option("yahoo")
+    expect(form.get_by_label("App password", exact=True)).to_be_visible()
+    expect(form).to_contain_text("sign in with an app password only")
+    expect_help_link(form, "How to make an app password", YAHOO_HELP)
+    expect(register).to_be_enabled()
+    screenshot(page, "accounts-form-yahoo-en")
+
+    # Gmail: Google sign-in is not built, so an app password, with Google's page.
+    form.get_by_label("Provider").select_option("gmail")
+    expect(form.get_by_label("App password", exact=True)).to_be_visible()
+    expect(form).to_contain_text("Signing in with Google is not set up on this service")
+    expect_help_link(form, "How to make an app password", GOOGLE_HELP)
+
+    # Outlook.com takes a Microsoft sign-in only, and this stack has Microsoft's app
+    # (tests/conftest.py fills its Microsoft365AppSecret): no password field, and nothing to
+    # save until that sign-in is done.
+    form.get_by_label("Provider").select_option("outlook")
+    expect(form.get_by_label("Password")).to_be_hidden()
+    expect(form).to_contain_text(
+        "Hotmail (Outlook) accepts only signing in with Microsoft, not a password."
+    )
+    link = form.get_by_role("link", name="How to turn on POP in Hotmail (Outlook)")
+    expect(link).to_have_attribute("href", re.compile(r"^https://support\.microsoft\.com/"))
+    expect(form).not_to_contain_text("has not set up")
+    expect(register).to_be_disabled()
+
+    # Manual entry and LINE WORKS take the account's own password.
+    for preset in ("manual", "line_works"):
+        form.get_by_label("Provider").select_option(preset)
+        expect(form.get_by_label("Password", exact=True)).to_be_visible()
+        expect(form.get_by_label("App password", exact=True)).to_have_count(0)
+        expect(form.get_by_role("link")).to_have_count(0)
+        expect(register).to_be_enabled()
+
+
+def without_microsoft(route: Route) -> None:
+    """The presets as a stack without Microsoft's app registration answers them."""
+    answer = route.fetch()
+    body = answer.json()
+    for preset in body["presets"]:
+        preset["oauth_available"] = False
+    route.fulfill(response=answer, body=json.dumps(body))
+
+
+def test_outlook_cannot_be_saved_where_microsoft_sign_in_is_not_set_up(
+    browser: Browser, console: str
+) -> None:
+    page = new_page(browser, "ja-JP")
+    try:
+        page.route("**/v1/account-presets", without_microsoft)
+        sign_in(page, console, "carol@acme.example")  # the demo users' buttons: any language
+        form = open_account_form(page, "外部メール (POP3)", "アカウントを追加")
+        form.get_by_label("サービス").select_option("outlook")
+        expect(form.locator(".notice")).to_have_text(
+            "Hotmail (Outlook) は Microsoft でのサインインのみ受け付けていますが、"
+            "このサービスではまだ設定されていません。管理者にお問い合わせください。"
+        )
+        expect(form.get_by_label("パスワード")).to_be_hidden()
+        expect(form.get_by_role("button", name="登録")).to_be_disabled()
+        screenshot(page, "accounts-form-outlook-unavailable-ja")
+        # Yahoo in Japanese: the app password's own name.
+        form.get_by_label("サービス").select_option("yahoo")
+        expect(form.get_by_label("アプリパスワード", exact=True)).to_be_visible()
+        expect(form.get_by_role("link", name="アプリパスワードの作成方法")).to_have_attribute(
+            "href", YAHOO_HELP
+        )
+        expect(form.get_by_role("button", name="登録")).to_be_enabled()
+        assert not page.errors  # type: ignore[attr-defined]
+    finally:
+        page.context.close()

@@ -45,12 +45,14 @@ class _Code:
     challenge: str
     nonce: str
     user: str
+    scope: str = ""
 
 
 @dataclass
 class _Grant:
     user: str
     revoked: bool = False
+    scope: str = ""
 
 
 @dataclass
@@ -120,17 +122,20 @@ class FakeIdentityProvider:
 
     def access_token_for(self, user: str) -> str:
         """A valid access token for ``user`` (as if issued to another client)."""
-        return str(self._issue(user, nonce="")["access_token"])
+        return str(self._issue(user, nonce="", scope=IMAP_SCOPE)["access_token"])
 
     # -- the protocol ----------------------------------------------------------------------
 
-    def _issue(self, user: str, nonce: str) -> dict[str, Any]:
+    def _issue(self, user: str, nonce: str, scope: str) -> dict[str, Any]:
+        """Tokens for what the user consented to: Microsoft's answer names the granted
+        scopes, which msal files the access token under (POP and IMAP are separate).
+        """
         access = secrets.token_urlsafe(32)
         refresh = secrets.token_urlsafe(32)
         now = int(time.time())
         with self._lock:
             self._access[access] = (user, time.time() + self.token_lifetime_s)
-            self._grants[refresh] = _Grant(user)
+            self._grants[refresh] = _Grant(user, scope=scope)
             self.issued += [access, refresh]
         oid = hashlib.sha256(user.encode()).hexdigest()[:32]
         claims = {
@@ -149,7 +154,7 @@ class FakeIdentityProvider:
             claims["nonce"] = nonce
         return {
             "token_type": "Bearer",
-            "scope": f"{IMAP_SCOPE} openid profile offline_access",
+            "scope": f"{scope} openid profile offline_access",
             "expires_in": self.token_lifetime_s,
             "ext_expires_in": self.token_lifetime_s,
             "access_token": access,
@@ -173,6 +178,13 @@ class FakeIdentityProvider:
                     query.get("code_challenge", ""),
                     query.get("nonce", ""),
                     user,
+                    # The mail scopes asked for (msal adds the OpenID ones).
+                    " ".join(
+                        x
+                        for x in query.get("scope", "").split()
+                        if x.startswith("https://outlook.office.com/")
+                    )
+                    or IMAP_SCOPE,
                 )
             params = {"code": code, "state": state}
         location = f"{redirect}?{urllib.parse.urlencode(params)}"
@@ -201,7 +213,7 @@ class FakeIdentityProvider:
         if challenge != code.challenge or form.get("redirect_uri") != code.redirect_uri:
             return 400, {"error": "invalid_grant", "error_description": "PKCE or redirect"}
         self.code_redemptions += 1
-        return 200, self._issue(code.user, code.nonce)
+        return 200, self._issue(code.user, code.nonce, code.scope)
 
     def _refresh(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -221,7 +233,7 @@ class FakeIdentityProvider:
                 "suberror": "bad_token",
             }
         self.refreshes += 1
-        return 200, self._issue(grant.user, "")
+        return 200, self._issue(grant.user, "", grant.scope)
 
     def _introspect(self, form: dict[str, str]) -> dict[str, Any]:
         with self._lock:

@@ -5,6 +5,8 @@ use-cases get typed input, and a cold start imports no pydantic.
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import re
@@ -33,6 +35,21 @@ _TEMPLATE = {"name": "Corp", "host": "imap.corp.example"}
 _CONN_PORT = '"connection.port" must be a number from 1 to 65535'
 _ONE_LINE = '"connection.{}" must be one line (no line break or NUL)'
 _AGREEMENT = "you must accept the agreement (agreed: true)"
+_CONDITION = {"field": "subject", "op": "contains", "value": "a"}
+_RULE = {
+    "name": "News",
+    "enabled": True,
+    "match": "all",
+    "conditions": [_CONDITION],
+    "actions": [{"type": "flag"}],
+    "stop_processing": False,
+}
+_NEWS = 'rule 2 ("News"): '
+
+
+def _rules(**change: object) -> dict[str, Any]:
+    """A PUT /v1/rules body whose second rule, "News", carries ``change``."""
+    return {"rules": [{**_RULE, "name": "Work"}, {**_RULE, **change}]}
 
 
 def _conn(**change: object) -> dict[str, Any]:
@@ -245,9 +262,74 @@ REFUSED = [
         '"icon" must be "none", "red", "orange", "yellow", "green", "blue", "purple" or "gray"',
     ),
     (api_inputs.AccountInput, {"unknown": 1}, '"unknown" is not a known field'),
+    # PUT /v1/rules (the rest, and what only the domain can say: test_rules)
+    (
+        api_inputs.RulesInput,
+        {"rules": [_RULE] * 101},
+        '"rules" may hold at most 100 items, not 101',
+    ),
+    (api_inputs.RulesInput, {"rules": [_RULE, 3]}, "rule 2 must be an object"),
+    (api_inputs.RulesInput, _rules(name=" \t "), 'rule 2: "name" must not be empty'),
+    (
+        api_inputs.RulesInput,
+        _rules(name="n" * 101),
+        'rule 2 ("' + "n" * 40 + '…"): "name" must be at most 100 characters',
+    ),
+    (
+        api_inputs.RulesInput,
+        _rules(id="a/b"),
+        _NEWS + '"id" may contain only letters, digits, "-" and "_" (1 to 64 characters)',
+    ),
+    (api_inputs.RulesInput, _rules(id=7), _NEWS + '"id" must be a string'),
+    (
+        api_inputs.RulesInput,
+        _rules(conditions=[_CONDITION] * 21),
+        _NEWS + '"conditions" may hold at most 20 items, not 21',
+    ),
+    (
+        api_inputs.RulesInput,
+        _rules(conditions=[_CONDITION, {**_CONDITION, "field": "body"}]),
+        _NEWS
+        + 'condition 2: "field" must be "from", "to", "cc", "subject", "has_attachment" or "size"',
+    ),
+    (
+        api_inputs.RulesInput,
+        _rules(actions=[{"type": "flag"}, {"type": "move_to_folder", "folder_id": "f" * 257}]),
+        _NEWS + 'action 2: "folder_id" must be at most 256 characters',
+    ),
+    (api_inputs.RulesInput, _rules(actions=[]), _NEWS + '"actions" must hold at least 1 item(s)'),
+    (
+        api_inputs.RulesInput,
+        _rules(stop_processing=None),
+        _NEWS + '"stop_processing" must be true or false',
+    ),
+    # POST /v1/oauth/microsoft/start
+    (api_inputs.SigninStartInput, {}, '"email" is required'),
+    (api_inputs.SigninStartInput, {"email": 7}, '"email" must be a string'),
+    (
+        api_inputs.SigninStartInput,
+        {"email": "a@b.example\r\nBcc: x"},
+        '"email" must be one line (no line break or NUL)',
+    ),
+    (
+        api_inputs.SigninStartInput,
+        {"email": "a" * 311 + "@b.example"},
+        '"email" must be at most 320 characters',
+    ),
+    (
+        api_inputs.SigninStartInput,
+        {"email": "a@b.example", "purpose": "smtp"},
+        '"purpose" must be "imap" or "pop"',
+    ),
+    (
+        api_inputs.SigninStartInput,
+        {"email": "a@b.example", "purpose": None},
+        '"purpose" must be "imap" or "pop"',
+    ),
     # Any of them: not an object at all.
     (api_inputs.MessageChange, None, "send a JSON object"),
     (api_inputs.UploadIn, [_UPLOAD], "send a JSON object"),
+    (api_inputs.RulesInput, [_RULE], "send a JSON object"),
 ]
 
 
@@ -292,12 +374,56 @@ def test_each_bound_is_refused_naming_the_field(model: Any, data: object, messag
             },
         ),
         (api_inputs.AccountInput, {"port": 1, "password": "p", "username": "u", "host": "h"}),
+        (api_inputs.RulesInput, {"rules": []}),
+        (api_inputs.RulesInput, {"rules": [{**_RULE, "id": "r_1-" + "x" * 60}] * 100}),
+        # A condition's value is any JSON value at the edge: its type is the op's to say.
+        (api_inputs.RulesInput, _rules(conditions=[{**_CONDITION, "value": v} for v in (1, [])])),
+        (api_inputs.SigninStartInput, {"email": "a" * 310 + "@b.example", "purpose": "pop"}),
+        (api_inputs.SigninStartInput, {"email": "a@b.example", "purpose": "imap"}),
+        (api_inputs.SigninStartInput, {"email": ""}),  # the domain says what an address is
     ],
 )
 def test_what_is_within_the_bounds_is_taken(model: Any, data: dict[str, Any]) -> None:
     value = api_validation.validate(model, data)
     # Keys the model does not know are dropped where it does not forbid them.
     assert value == {k: v for k, v in data.items() if k != "unknown"}
+
+
+def test_a_rule_is_taken_trimmed_and_null_as_absent() -> None:
+    """As the domain always took them: a name counted and kept trimmed, an ``id`` or a
+    ``folder_id`` of null as none (the document says only what GET /v1/rules answers).
+    """
+    sent = {
+        **_RULE,
+        "id": None,
+        "name": "  " + "n" * 100 + " ",
+        "actions": [{"type": "flag", "folder_id": None}],
+    }
+    taken = api_validation.validate(api_inputs.RulesInput, {"rules": [sent]})
+    assert taken == {"rules": [{**_RULE, "name": "n" * 100, "actions": [{"type": "flag"}]}]}
+
+
+def test_each_route_validates_the_body_its_operation_declares() -> None:
+    """A view reads its body with ``body(Model)``, Model the one openapi.json documents."""
+    operations = importlib.import_module("api_operations").OPERATIONS
+    not_yet: set[str] = set()
+    read: dict[str, set[str | None]] = {}
+    for path in sorted(API_DIR.glob("api_routes_*.py")):
+        for view in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(view, ast.FunctionDef):
+                read[view.name] = {
+                    call.args[0].id if call.args and isinstance(call.args[0], ast.Name) else None
+                    for call in ast.walk(view)
+                    if isinstance(call, ast.Call)
+                    and isinstance(call.func, ast.Name)
+                    and call.func.id == "body"
+                }
+    declared = {name: op.body.__name__ for name, op in operations.items() if op.body is not None}
+    assert declared["put_rules"] == "RulesInput"
+    assert declared["start_microsoft_signin"] == "SigninStartInput"
+    for name, model in declared.items():
+        allowed = {model, None} if name in not_yet else {model}
+        assert read[name] and read[name] <= allowed, (name, read[name])
 
 
 def test_no_control_is_unicodes_control_characters() -> None:

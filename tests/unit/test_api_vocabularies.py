@@ -17,7 +17,14 @@ import api_models
 import pytest
 
 from mailport.domain import rules
-from mailport.domain.accounts import ICONS, Preset, RunStatus, RunTrigger
+from mailport.domain.accounts import (
+    ICONS,
+    OAuthProvider,
+    Preset,
+    RunStatus,
+    RunTrigger,
+    SignInMethod,
+)
 from mailport.domain.identity import Feature, Plan
 from mailport.domain.mailbox import SourceType, SystemFolder
 from mailport.domain.migration import JobState
@@ -65,6 +72,8 @@ CASES: list[tuple[Any, str, str, Any]] = [
     (api_models, "_Condition", "op", rules.Operator),
     (api_models, "_Rule", "match", rules.MatchMode),
     (api_models, "_Preset", "id", Preset),
+    (api_models, "_Preset", "signin", SignInMethod),
+    (api_models, "_Preset", "oauth_provider", OAuthProvider),
     (api_inputs, "AccountInput", "preset", Preset),
     (api_inputs, "AccountInput", "icon", ICONS),
 ]

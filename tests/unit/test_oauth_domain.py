@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,7 @@ from mailport.domain.oauth import (
     ConnectionStatus,
     OAuthConnection,
     OAuthFlow,
+    Purpose,
     SignInRequired,
     TokenGrant,
     binding_hash,
@@ -130,23 +132,36 @@ class Store:
 
 
 class Provider:
+    def configured(self) -> bool:
+        return True
+
     def __init__(self) -> None:
         self.states = iter(range(1000))
         self.refresh_error: Exception | None = None
         self.caches_seen: list[str] = []
+        self.purposes: list[Purpose] = []
+        self.forced: list[bool] = []
+        self.lifetime_s = 0.0  # 0: tokens come without an expiry (never held)
 
-    def begin(self, email: str, redirect_uri: str) -> tuple[str, dict[str, Any]]:
+    def begin(
+        self, email: str, redirect_uri: str, purpose: Purpose = Purpose.IMAP
+    ) -> tuple[str, dict[str, Any]]:
+        self.purposes.append(purpose)
         state = f"s{next(self.states)}"
         return f"https://idp/authorize?state={state}", {"state": state}
 
     def complete(self, details: Mapping[str, Any], params: Mapping[str, str]) -> TokenGrant:
         return TokenGrant("cache-1", frozenset({params["who"]}), "acct")
 
-    def access_token(self, cache: str, account_id: str) -> AccessToken:
+    def access_token(
+        self, cache: str, account_id: str, purpose: Purpose = Purpose.IMAP, *, force: bool = False
+    ) -> AccessToken:
         self.caches_seen.append(cache)
+        self.forced.append(force)
         if self.refresh_error is not None and cache == "cache-1":
             raise self.refresh_error
-        return AccessToken("token", cache + "+")
+        expires = time.time() + self.lifetime_s if self.lifetime_s else 0.0
+        return AccessToken(f"token{len(self.caches_seen)}", cache + "+", expires_at=expires)
 
 
 class Box:
@@ -164,8 +179,10 @@ def _service() -> tuple[OAuthService, Store, Provider]:
     return OAuthService(store, provider, secrets=Box(), clock=lambda: NOW), store, provider
 
 
-def _sign_in(service: OAuthService, owner: Owner, email: str) -> OAuthConnection:
-    started, cookie = service.start(owner, {"email": email}, "https://api/cb")
+def _sign_in(
+    service: OAuthService, owner: Owner, email: str, purpose: str = "imap"
+) -> OAuthConnection:
+    started, cookie = service.start(owner, {"email": email, "purpose": purpose}, "https://api/cb")
     state = str(started["authorize_url"]).rsplit("=", 1)[1]
     return service.finish({"state": state, "code": "c", "who": email}, cookie)
 
@@ -197,7 +214,7 @@ def test_a_rotated_cache_is_saved_and_a_concurrent_rotation_is_retried_once() ->
     service, store, provider = _service()
     me = Owner("t", "u")
     cid = _sign_in(service, me, "m@contoso.example").connection_id
-    assert service.mailbox_token("t", "u", cid).oauth2_token == "token"
+    assert service.mailbox_token("t", "u", cid).oauth2_token == "token1"
     key = ("t", "u", cid)
     assert json.loads(store.connections[key].sealed_cache)[0] == "cache-1+"  # rotated, saved
 
@@ -212,7 +229,7 @@ def test_a_rotated_cache_is_saved_and_a_concurrent_rotation_is_retried_once() ->
     real_get = store.get_connection
     reads = [stale]
     store.get_connection = lambda *a: reads.pop() if reads else real_get(*a)  # type: ignore[method-assign]
-    assert service.mailbox_token("t", "u", cid).oauth2_token == "token"
+    assert service.mailbox_token("t", "u", cid).oauth2_token.startswith("token")
     assert store.connections[key].status is ConnectionStatus.READY
     store.get_connection = real_get  # type: ignore[method-assign]
 
@@ -228,3 +245,82 @@ def test_a_rotated_cache_is_saved_and_a_concurrent_rotation_is_retried_once() ->
     with pytest.raises(SignInRequired):
         service.mailbox_token("t", "u", cid)
     assert len(provider.caches_seen) == calls
+
+
+def test_a_pop_sign_in_is_its_own_connection_asking_its_own_scope() -> None:
+    service, _, provider = _service()
+    me = Owner("t", "u")
+    imap = _sign_in(service, me, "m@contoso.example")
+    pop = _sign_in(service, me, "m@contoso.example", purpose="pop")
+    assert provider.purposes == [Purpose.IMAP, Purpose.POP]
+    assert (imap.purpose, pop.purpose) == (Purpose.IMAP, Purpose.POP)
+    assert imap.connection_id != pop.connection_id
+    # A migration's sign-in holds no POP scope, and the other way round.
+    assert service.connection_email("t", "u", pop.connection_id, Purpose.POP) == "m@contoso.example"
+    assert service.connection_email("t", "u", pop.connection_id, Purpose.IMAP) is None
+    assert service.connection_email("t", "u", imap.connection_id, Purpose.POP) is None
+    with pytest.raises(ValidationFailed, match="purpose"):
+        service.start(me, {"email": "m@contoso.example", "purpose": "smtp"}, "https://api/cb")
+    # Ten of each: POP accounts' sign-ins don't use up the migrations' ten.
+    for n in range(1, 10):
+        _sign_in(service, me, f"m{n}@contoso.example", purpose="pop")
+    with pytest.raises(LimitExceeded, match="POP"):
+        service.start(me, {"email": "x@contoso.example", "purpose": "pop"}, "https://api/cb")
+    _sign_in(service, me, "x@contoso.example")
+
+
+def test_a_live_token_is_held_so_a_poll_reads_nothing() -> None:
+    service, store, provider = _service()
+    provider.lifetime_s = 3600
+    me = Owner("t", "u")
+    cid = _sign_in(service, me, "m@contoso.example", purpose="pop").connection_id
+    first = service.mailbox_token("t", "u", cid)
+    reads = 0
+    real_get = store.get_connection
+
+    def counted(*a: str) -> OAuthConnection | None:
+        nonlocal reads
+        reads += 1
+        return real_get(*a)
+
+    store.get_connection = counted  # type: ignore[method-assign]
+    assert service.mailbox_token("t", "u", cid) == first
+    assert (reads, len(provider.caches_seen)) == (0, 1)  # no read, no KMS, no token call
+    # Other users never get it: the key is the tenant, the user and the connection.
+    with pytest.raises(SignInRequired):
+        service.mailbox_token("t", "v", cid)
+    # The server refused it: ``fresh`` reads the connection and forces a refresh.
+    again = service.mailbox_token("t", "u", cid, fresh=True)
+    assert again != first and provider.forced[-1] is True
+    # A sign-in again drops what was held for the old one.
+    _sign_in(service, me, "m@contoso.example", purpose="pop")
+    service.mailbox_token("t", "u", cid)
+    assert len(provider.caches_seen) == 3
+
+
+def test_a_token_near_its_end_is_not_given_out() -> None:
+    service, _, provider = _service()
+    provider.lifetime_s = 299  # under msal's five-minute margin: never held
+    me = Owner("t", "u")
+    cid = _sign_in(service, me, "m@contoso.example", purpose="pop").connection_id
+    service.mailbox_token("t", "u", cid)
+    service.mailbox_token("t", "u", cid)
+    assert len(provider.caches_seen) == 2
+
+
+def test_the_provider_is_configured_only_with_a_filled_in_registration() -> None:
+    from mailport.adapters.msal_identity import MsalMicrosoft
+    from mailport.domain.oauth import OAuthNotConfigured
+    from mailport.errors import StorageError
+
+    assert MsalMicrosoft(None).configured() is False
+    assert MsalMicrosoft(lambda: ("id", "secret")).configured() is True
+
+    def empty() -> tuple[str, str]:
+        raise OAuthNotConfigured("not set up yet")
+
+    def denied() -> tuple[str, str]:
+        raise StorageError("reading the app registration failed (AccessDenied)")
+
+    assert MsalMicrosoft(empty).configured() is False
+    assert MsalMicrosoft(denied).configured() is False

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 
@@ -213,6 +214,7 @@ class World:
     importer: FakeImporter
     queue: Queue
     clock_s: list[float]
+    tokens: Any = None  # the AccessTokens port, for accounts that sign in
 
     def fetcher(self, **config: object) -> PopFetcher:
         return PopFetcher(
@@ -226,6 +228,7 @@ class World:
             config=FetchConfig(**config),  # type: ignore[arg-type]
             clock=lambda: NOW + dt.timedelta(minutes=len(self.accounts.runs) * 10 + 1),
             monotonic=self.tick,
+            tokens=self.tokens,
         )
 
     def tick(self) -> float:

@@ -102,6 +102,8 @@ TEST_ONLY = {
     "OAUTH_EXTRA_CA_FILE": "/tmp/idp-ca.pem",
     "M365_IMAP_HOST": "127.0.0.1",
     "M365_IMAP_PORT": "10993",
+    "M365_POP_HOST": "127.0.0.1",
+    "M365_POP_PORT": "10995",
     "MIGRATION_DAILY_BYTES": "1000",
 }
 
@@ -115,6 +117,7 @@ def test_test_server_settings_are_ignored_outside_the_local_stage(stage: str | N
     assert settings.extra_ca_file is None
     assert settings.oauth_ca_file is None
     assert (settings.m365_imap_host, settings.m365_imap_port) == ("outlook.office365.com", 993)
+    assert (settings.m365_pop_host, settings.m365_pop_port) == ("outlook.office365.com", 995)
     assert settings.migration_daily_bytes is None
 
 
@@ -124,4 +127,5 @@ def test_the_local_stage_honours_them() -> None:
     assert settings.extra_ca_file == "/tmp/mail-ca.pem"
     assert settings.oauth_ca_file == "/tmp/idp-ca.pem"
     assert (settings.m365_imap_host, settings.m365_imap_port) == ("127.0.0.1", 10993)
+    assert (settings.m365_pop_host, settings.m365_pop_port) == ("127.0.0.1", 10995)
     assert settings.migration_daily_bytes == 1000

@@ -1,12 +1,23 @@
+"""Auto-sort rules: matching, applying, and a ``PUT /v1/rules`` body's errors as the API
+answers them (its shape checked at the edge, ``api_inputs.RulesInput``; its meaning by
+``parse_rules``).
+"""
+
 from __future__ import annotations
 
 import copy
 from typing import Any
 
+import api_inputs
+import api_validation
 import pytest
 
 from mailport.domain.message import Address, MessageSummary
 from mailport.domain.rules import (
+    MAX_ACTIONS,
+    MAX_CONDITIONS,
+    MAX_NAME_LENGTH,
+    MAX_RULES,
     Action,
     ActionType,
     Condition,
@@ -19,6 +30,7 @@ from mailport.domain.rules import (
     apply_rules,
     condition_matches,
     parse_rules,
+    rule_label,
     rules_to_json,
 )
 from mailport.errors import ValidationFailed
@@ -395,7 +407,9 @@ def good_rule(name: str = "Work", **overrides: Any) -> dict[str, Any]:
 
 
 def parse(payload: object) -> tuple[Rule, ...]:
-    return parse_rules(payload, folder_exists=folder_exists)
+    """As PUT /v1/rules takes a body: its shape at the edge, then its meaning."""
+    request = api_validation.validate(api_inputs.RulesInput, payload)
+    return parse_rules(request, folder_exists=folder_exists)
 
 
 def second(**overrides: Any) -> dict[str, Any]:
@@ -456,7 +470,7 @@ def test_name_is_stripped() -> None:
 
 @pytest.mark.parametrize("payload", [None, [], "rules", 3])
 def test_body_must_be_an_object(payload: object) -> None:
-    assert error_of(payload) == "the request body must be an object"
+    assert error_of(payload) == "send a JSON object"  # as every body's
 
 
 def test_body_needs_rules() -> None:
@@ -520,6 +534,11 @@ def test_name_has_a_length_limit() -> None:
     message = error_of({"rules": [good_rule("x" * 101)]})
     assert message.startswith('rule 1 ("xxxx')
     assert message.endswith('…"): "name" must be at most 100 characters')
+
+
+def test_name_is_counted_trimmed() -> None:
+    (r,) = parse({"rules": [good_rule(" " + "x" * MAX_NAME_LENGTH + "\t")]})
+    assert r.name == "x" * MAX_NAME_LENGTH
 
 
 def test_match_must_be_all_or_any() -> None:
@@ -741,6 +760,40 @@ def test_folder_exists_is_only_asked_about_moves() -> None:
 def test_long_names_are_shortened_in_messages() -> None:
     message = error_of({"rules": [good_rule("あ" * 60, match="x")]})
     assert message.startswith('rule 1 ("' + "あ" * 40 + '…"): "match"')
+
+
+def test_the_edge_and_the_domain_name_a_rule_alike() -> None:
+    """A shape error (the edge's) and a meaning error (the domain's) label the rule with the
+    same words: one ``rule_label``.
+    """
+    name = "  " + "い" * 45 + " "
+    shape = error_of({"rules": [good_rule(), good_rule(name, enabled=1)]})
+    meaning = error_of({"rules": [good_rule(), good_rule(name, id="id-work")]})
+    label = rule_label(2, {"name": name})
+    assert label == 'rule 2 ("' + "い" * 40 + '…")'
+    assert shape.startswith(label + ": ") and meaning.startswith(label + ": ")
+
+
+def test_the_edge_bounds_are_the_domains() -> None:
+    """RulesInput takes exactly as many rules, conditions and actions as Rule holds."""
+    c = {"field": "subject", "op": "contains", "value": "a"}
+    actions = [{"type": t} for t in ("mark_read", "flag", "move_to_trash")]
+    actions += [{"type": "move_to_folder", "folder_id": "f-work"}]  # each type once
+    big = good_rule(conditions=[c] * MAX_CONDITIONS, actions=actions)
+    del big["id"]
+    assert len(parse({"rules": [big] * MAX_RULES})) == MAX_RULES
+    with pytest.raises(ValidationFailed, match="at most 20 items"):
+        parse({"rules": [good_rule(conditions=[c] * (MAX_CONDITIONS + 1))]})
+    with pytest.raises(ValidationFailed, match="at most 5 items"):
+        parse({"rules": [good_rule(actions=[{"type": "flag"}] * (MAX_ACTIONS + 1))]})
+
+
+def test_a_stored_document_is_read_without_the_edge() -> None:
+    """The importer reads the store's document (``rules_to_json``'s) with ``parse_rules``
+    alone: no pydantic on the way.
+    """
+    rules = parse({"rules": [good_rule("Work"), good_rule("News", id=None)]})
+    assert parse_rules(rules_to_json(rules), folder_exists=lambda _f: True) == rules
 
 
 # --- rules_to_json ------------------------------------------------------------------------

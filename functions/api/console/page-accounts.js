@@ -1,6 +1,6 @@
 // External mail (POP3): up to 10 accounts, their status, the register/edit form, fetch now, runs.
 import * as api from "./api.js";
-import { checkbox, clear, describe, errorBox, field, h, toast, when } from "./dom.js";
+import { checkbox, clear, describe, errorBox, field, h, nextId, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
 import { folderLabel, folderOptions } from "./page-mailbox.js";
 import { planGate } from "./plan.js";
@@ -23,8 +23,10 @@ export async function accountsPage(main, ctx) {
   const historyArea = h("div");
   const addButton = h("button", { type: "button", id: "add-account" }, t("pop.add"));
   const timers = new Set();
-  const page = { presets, folders, listArea, formArea, historyArea, addButton, timers, refresh: null };
+  const page = { presets, folders, listArea, formArea, historyArea, addButton, timers, refresh: null, flow: null };
   page.refresh = () => refreshList(page);
+  const onMessage = (ev) => signinFinished(page, ev);
+  window.addEventListener("message", onMessage);
   addButton.addEventListener("click", () => showForm(page, null));
   clear(
     main,
@@ -36,7 +38,11 @@ export async function accountsPage(main, ctx) {
     historyArea,
   );
   await page.refresh();
-  return () => timers.forEach((id) => clearTimeout(id));
+  return () => {
+    page.flow = null; // its window watch stops on its next tick
+    window.removeEventListener("message", onMessage);
+    timers.forEach((id) => clearTimeout(id));
+  };
 }
 
 async function refreshList(page) {
@@ -56,6 +62,7 @@ async function refreshList(page) {
 
 function statusText(status) {
   if (status.state === "running") return t("pop.state_running");
+  if (status.paused_for === "signin") return t("pop.state_paused_signin");
   if (status.state === "off") return t("pop.state_off");
   return t("pop.state_idle");
 }
@@ -63,18 +70,40 @@ function statusText(status) {
 function accountCard(page, account) {
   const s = account.status || {};
   const folder = page.folders.find((f) => f.id === account.folder_id);
+  const preset = page.presets.find((p) => p.id === account.preset);
+  const provider = providerName(preset);
+  const paused = s.paused_for === "signin";
   const rows = [
     ["pop.status", statusText(s)],
+    ["pop.login", account.connection_id ? t("pop.login_signin", { provider }) : t(signinPlan(preset).passwordKey || "pop.password")],
     ["pop.last_run", s.last_checked_at ? `${when(s.last_checked_at)} — ${s.last_status ? t(`run.${s.last_status}`) : ""}` : t("common.never")],
     ["pop.next_run", account.auto_fetch ? (s.next_run_at ? when(s.next_run_at) : t("pop.next_soon")) : t("pop.auto_off")],
     ["pop.failures", String(s.failures_in_a_row ?? 0)],
     ["pop.folder", folder ? folderLabel(folder) : account.folder_id],
   ];
-  if (s.disabled_reason) rows.push(["pop.disabled_reason", s.disabled_reason]);
-  if (s.last_error) rows.push(["pop.last_error", describe(s.last_error)]);
+  // Paused for a sign-in: said in the user's words (the server's reason is English), and
+  // the last error says the same again.
+  if (paused) rows.push(["pop.disabled_reason", t("pop.paused_signin_reason", { provider })]);
+  else if (s.disabled_reason) rows.push(["pop.disabled_reason", s.disabled_reason]);
+  if (s.last_error && !paused) rows.push(["pop.last_error", describe(s.last_error)]);
   const title = `${account.username} @ ${account.host}:${account.port}`;
   const fetchButton = h("button", { type: "button", disabled: s.state === "running" }, t("pop.fetch_now"));
   fetchButton.addEventListener("click", () => fetchNow(page, account, fetchButton));
+  const cardStatus = h("div", { "aria-live": "polite", class: "account-status" });
+  const againButton = paused
+    ? h("button", { type: "button", class: "signin-again", "aria-label": t("oauth.signin_again_for", { email: account.username }) }, t("oauth.signin_again"))
+    : null;
+  againButton?.addEventListener("click", () => {
+    clear(cardStatus, h("p", { class: "muted" }, t("oauth.signing_in")));
+    // The server resumes the account once the sign-in is done: the list is drawn again.
+    beginSignin(page, account.username, {
+      ready: () => { toast(t("pop.resumed")); page.refresh(); },
+      error: (e) => {
+        clear(cardStatus, h("p", { class: "error", role: "alert" }, inWords(e)));
+        againButton.focus();
+      },
+    });
+  });
   return h(
     "article",
     { class: "card account", "data-account": account.id, "aria-label": title },
@@ -83,11 +112,13 @@ function accountCard(page, account) {
     h(
       "div",
       { class: "actions" },
+      againButton,
       fetchButton,
       h("button", { type: "button", class: "secondary", onclick: () => showForm(page, account) }, t("common.edit")),
       h("button", { type: "button", class: "secondary", onclick: () => showHistory(page, account) }, t("pop.history")),
       h("button", { type: "button", class: "danger", onclick: () => remove(page, account) }, t("common.delete")),
     ),
+    cardStatus,
   );
 }
 
@@ -101,7 +132,7 @@ async function fetchNow(page, account, button) {
       const { runs } = await api.get(`/v1/accounts/${encodeURIComponent(account.id)}/runs?limit=20`);
       const mine = runs.find((r) => r.id === run.id);
       if (mine && mine.status !== "running") {
-        toast(mine.status === "succeeded" ? t("pop.fetch_done", { n: mine.fetched }) : t("pop.fetch_failed", { why: describe(mine.error) }));
+        toast(mine.status === "succeeded" ? t("pop.fetch_done", { n: mine.fetched }) : t("pop.fetch_failed", { why: runError(page, account, mine.error) }));
         await page.refresh();
         if (page.historyArea.dataset.account === account.id) await showHistory(page, account);
         return;
@@ -113,6 +144,12 @@ async function fetchNow(page, account, button) {
     toast(describe(e));
     button.disabled = false;
   }
+}
+
+/** Why a run failed; a sign-in that stopped working in catalogue words (the server's are English). */
+function runError(page, account, error) {
+  if (error?.code !== "signin_required") return describe(error);
+  return t("pop.paused_signin_reason", { provider: providerName(page.presets.find((p) => p.id === account.preset)) });
 }
 
 async function remove(page, account) {
@@ -169,10 +206,172 @@ async function showHistory(page, account) {
   heading.focus();
 }
 
+/**
+ * How a preset signs in, for the form: the password field's label (null: no password is
+ * asked for) and whether the form can be saved. The provider's own rules are in the preset's
+ * `signin` (preferred first); `oauth_available` says whether this service can offer the
+ * provider's sign-in.
+ */
+export function signinPlan(preset) {
+  const methods = preset?.signin?.length ? preset.signin : ["password"];
+  const [first] = methods;
+  if (first === "password") return { method: "password", passwordKey: "pop.password", canSave: true };
+  if (first === "app_password") return { method: "app_password", passwordKey: "pop.app_password", canSave: true };
+  // oauth first: offered where this service has the provider's app registration; else an
+  // app password if the provider takes one (Gmail), else nothing (Outlook.com). A sign-in
+  // saves nothing by itself yet: the form is saved once signinArea's sign-in has been done.
+  if (preset.oauth_available) return { method: "oauth", passwordKey: null, canSave: false };
+  if (methods.includes("app_password")) return { method: "app_password_instead", passwordKey: "pop.app_password", canSave: true };
+  return { method: "oauth_unavailable", passwordKey: null, canSave: false };
+}
+
+function helpLink(url, key, params) {
+  // The provider's own page, in a new tab; only an https address from the API is linked.
+  if (typeof url !== "string" || !url.startsWith("https://")) return null;
+  return h("a", { href: url, target: "_blank", rel: "noopener" }, t(key, params));
+}
+
+/** The provider's name in words ("Microsoft"); "" for a preset without a sign-in. */
+function providerName(preset) {
+  return preset?.oauth_provider ? t(`pop.provider_${preset.oauth_provider}`) : "";
+}
+
+/**
+ * An error of the sign-in or of registering with it, in catalogue words only: the server's
+ * and the callback page's own messages are English, so they are not shown.
+ */
+function inWords(e) {
+  const code = e?.code || "";
+  // POST /v1/accounts: another of the user's accounts already fetches with this sign-in.
+  if (code === "signin_in_use") return t("pop.signin_in_use");
+  return t(`error.${code}`, {}, null) || t("pop.error_other", { code: code || "?" });
+}
+
+// ---------------------------------------------------------------- the provider's sign-in
+/**
+ * Sign in for a POP account as `email` in a new window, as the migration page does: the
+ * window is opened inside the click (one opened after an await may be blocked), then sent to
+ * the provider once the API has started the flow (its HttpOnly cookie binds it to this
+ * browser). The callback page tells this window how it went (signinFinished).
+ */
+async function beginSignin(page, email, report) {
+  const win = window.open("", "mailport-pop-signin", "popup,width=520,height=700");
+  if (!win) {
+    report.error({ code: "popup_blocked" });
+    return;
+  }
+  const flow = { win, report };
+  page.flow = flow; // a newer sign-in replaces an older one (the same named window)
+  try {
+    const { authorize_url: authorizeUrl } = await api.post("/v1/oauth/microsoft/start", { email, purpose: "pop" });
+    if (page.flow !== flow) return;
+    win.location.href = authorizeUrl;
+  } catch (e) {
+    if (page.flow === flow) page.flow = null;
+    win.close();
+    report.error(e);
+    return;
+  }
+  // Closed before the callback page reported: say so rather than wait for ever.
+  const watch = setInterval(() => {
+    if (page.flow !== flow) clearInterval(watch);
+    else if (win.closed) {
+      clearInterval(watch);
+      page.flow = null;
+      report.error({ code: "signin_window_closed" });
+    }
+  }, 1000);
+}
+
+/** The callback page's message: only from this origin, of our type, from the window we opened. */
+function signinFinished(page, ev) {
+  if (ev.origin !== window.location.origin) return;
+  const data = ev.data;
+  if (!data || typeof data !== "object" || data.type !== "mailport-oauth") return;
+  const flow = page.flow;
+  if (!flow || ev.source !== flow.win) return;
+  page.flow = null;
+  if (data.status === "ready" && data.connection?.id) flow.report.ready(data.connection);
+  else flow.report.error({ code: String(data.code || "") });
+}
+
+/**
+ * What the form says about signing in to the chosen preset, under the password field (null:
+ * nothing to say). Where the provider's sign-in is available ("oauth"): the address, a
+ * "Sign in with …" button and how it went; `form.ready(connection)` / `form.reset()` tell the
+ * form whether a sign-in is there to register with. An account that already signs in says as
+ * whom (`form.account`).
+ */
+export function signinArea(page, preset, form = {}) {
+  const plan = signinPlan(preset);
+  const provider = providerName(preset);
+  const params = { service: preset?.label ?? "", provider };
+  const url = preset?.help_url;
+  switch (plan.method) {
+    case "app_password":
+      return h("p", { class: "hint" }, t("pop.app_password_only", params), " ", helpLink(url, "pop.app_password_link"));
+    case "app_password_instead":
+      return h("p", { class: "hint" }, t("pop.app_password_instead", params), " ", helpLink(url, "pop.app_password_link"));
+    case "oauth":
+      return oauthArea(page, preset, params, form);
+    case "oauth_unavailable":
+      return h("p", { class: "notice" }, t("pop.oauth_unavailable", params));
+    default:
+      return null;
+  }
+}
+
+function oauthArea(page, preset, params, form) {
+  const hint = h("p", { class: "hint" }, t("pop.oauth_only", params), " ", helpLink(preset?.help_url, "pop.pop_help_link", params));
+  if (form.account?.connection_id) {
+    return [hint, h("p", { class: "muted" }, t("pop.login_signin_as", { ...params, email: form.account.username }))];
+  }
+  const email = h("input", { type: "email", required: true, autocomplete: "email", id: nextId("signin-email") });
+  const button = h("button", { type: "button", class: "signin-button" }, t("pop.signin_with", params));
+  const status = h("div", { "aria-live": "polite", class: "signin-status" });
+  email.addEventListener("input", () => {
+    form.reset?.();
+    clear(status);
+  });
+  const signIn = () => {
+    if (!email.reportValidity()) return;
+    const address = email.value.trim();
+    form.reset?.();
+    clear(status, h("p", { class: "muted" }, t("oauth.signing_in")));
+    beginSignin(page, address, {
+      ready: (connection) => {
+        clear(status, h("p", { class: "ok", id: "signed-in", tabindex: -1 }, t("pop.signed_in_as", { email: connection.email })));
+        form.ready?.(connection);
+      },
+      error: (e) => {
+        clear(status, h("p", { class: "error", role: "alert" }, inWords(e)));
+        button.focus();
+      },
+    });
+  };
+  button.addEventListener("click", signIn);
+  // Enter in the address signs in rather than submitting a form that can't be saved yet.
+  email.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") {
+      ev.preventDefault();
+      signIn();
+    }
+  });
+  return h(
+    "div",
+    { class: "oauth" },
+    hint,
+    field(`pop.signin_email_${preset.oauth_provider}`, email, "pop.signin_email_hint"),
+    h("div", { class: "actions" }, button),
+    status,
+  );
+}
+
 function showForm(page, account) {
   const editing = Boolean(account);
-  const preset = h("select", {}, page.presets.map((p) => h("option", { value: p.id, selected: account?.preset === p.id }, p.id === "manual" ? t("pop.preset_manual") : p.label)));
-  const username = h("input", { type: "text", required: true, autocomplete: "off", value: account?.username || "" });
+  const signsIn = Boolean(account?.connection_id); // a saved account that signs in
+  const preset = h("select", { disabled: signsIn }, page.presets.map((p) => h("option", { value: p.id, selected: account?.preset === p.id }, p.id === "manual" ? t("pop.preset_manual") : p.label)));
+  const username = h("input", { type: "text", required: true, autocomplete: "off", value: account?.username || "", readOnly: signsIn });
   const password = h("input", { type: "password", required: !editing, autocomplete: "new-password" });
   const host = h("input", { type: "text", required: true, value: account?.host || "" });
   const port = h("input", { type: "number", min: 1, max: 65535, required: true, value: account?.port ?? "" });
@@ -184,12 +383,25 @@ function showForm(page, account) {
   const rules = checkbox("pop.apply_rules", account ? account.apply_rules : false);
   const auto = checkbox("pop.auto_fetch", account ? account.auto_fetch : true);
   const agreed = checkbox("pop.agreement", false, { required: !editing });
+  const agreementText = h("p", {});
   const status = h("div", { "aria-live": "polite" });
+  const usernameField = field("pop.username", username);
+  const passwordField = field("pop.password", password, editing ? "pop.password_keep" : null);
+  const passwordLabel = passwordField.querySelector("label");
+  const signin = h("div", { id: nextId("signin"), class: "signin-area", "aria-live": "polite" });
+  password.setAttribute("aria-describedby", [password.getAttribute("aria-describedby"), signin.id].filter(Boolean).join(" "));
+  const submitButton = h("button", { type: "submit" }, editing ? t("common.save") : t("pop.register"));
+  let plan = signinPlan(null);
+  let connection = null; // the sign-in made in this form, to register (or switch) the account with
 
+  const sync = () => {
+    // A saved account keeps its settings editable (icon, folder, automatic fetching).
+    submitButton.disabled = !editing && !(plan.canSave || connection);
+  };
   const applyPreset = () => {
     const p = page.presets.find((x) => x.id === preset.value);
     const manual = preset.value === "manual";
-    if (p && !manual) {
+    if (p && !manual && !signsIn) {
       host.value = p.host;
       port.value = p.port;
       sslInput.checked = p.ssl;
@@ -197,12 +409,30 @@ function showForm(page, account) {
     host.readOnly = !manual;
     port.readOnly = !manual;
     sslInput.disabled = !manual;
+    // The password field asks for what the provider takes; none where it takes a sign-in only.
+    plan = signinPlan(p);
+    connection = null;
+    passwordLabel.textContent = t(plan.passwordKey || "pop.password");
+    passwordField.hidden = !plan.passwordKey || signsIn;
+    password.required = !editing && Boolean(plan.passwordKey);
+    // A sign-in names the mailbox itself (its own address field): no user name to type.
+    usernameField.hidden = !plan.passwordKey && !signsIn;
+    username.required = !usernameField.hidden && !signsIn;
+    const provider = providerName(p);
+    agreementText.textContent = plan.passwordKey ? t("pop.agreement_text") : t("pop.agreement_text_signin", { provider });
+    sync();
+    const signedIn = (c) => {
+      connection = c;
+      sync();
+    };
+    clear(signin, signinArea(page, p, { account, ready: signedIn, reset: () => signedIn(null) }));
   };
   preset.addEventListener("change", applyPreset);
   applyPreset();
 
   const submit = async (ev) => {
     ev.preventDefault();
+    if (submitButton.disabled) return;
     clear(status, h("p", { class: "muted" }, t("pop.checking_login")));
     const data = {
       preset: preset.value,
@@ -214,7 +444,13 @@ function showForm(page, account) {
       auto_fetch: auto.querySelector("input").checked,
     };
     if (preset.value === "manual") Object.assign(data, { host: host.value.trim(), port: Number(port.value), ssl: sslInput.checked });
-    if (password.value) data.password = password.value;
+    if (password.value && !passwordField.hidden) data.password = password.value;
+    // The sign-in's mailbox and the provider's server are the server's to set.
+    if (connection) {
+      data.connection_id = connection.id;
+      delete data.username;
+    }
+    if (signsIn) delete data.username;
     if (!editing) data.agreed = agreed.querySelector("input").checked;
     try {
       if (editing) {
@@ -228,7 +464,7 @@ function showForm(page, account) {
       await page.refresh();
       page.addButton.focus();
     } catch (e) {
-      clear(status, errorBox(e));
+      clear(status, connection || signsIn ? h("p", { class: "error", role: "alert" }, inWords(e)) : errorBox(e));
     }
   };
   const heading = h("h2", { tabindex: -1 }, editing ? t("pop.edit_title", { name: account.username }) : t("pop.add_title"));
@@ -239,19 +475,20 @@ function showForm(page, account) {
       { class: "card form", id: "account-form", onsubmit: submit },
       heading,
       field("pop.preset", preset),
-      field("pop.username", username),
-      field("pop.password", password, editing ? "pop.password_keep" : null),
+      usernameField,
+      passwordField,
+      signin,
       h("div", { class: "row3" }, field("pop.host", host), field("pop.port", port), ssl),
       field("pop.folder", folder),
       field("pop.icon", icon),
       keep,
       rules,
       auto,
-      editing ? null : h("div", { class: "agreement" }, h("p", {}, t("pop.agreement_text")), agreed),
+      editing ? null : h("div", { class: "agreement" }, agreementText, agreed),
       h(
         "div",
         { class: "actions" },
-        h("button", { type: "submit" }, editing ? t("common.save") : t("pop.register")),
+        submitButton,
         h("button", { type: "button", class: "secondary", onclick: () => { clear(page.formArea); page.addButton.focus(); } }, t("common.cancel")),
       ),
       status,

@@ -46,9 +46,14 @@ class Settings:
     # Microsoft 365 sign-in: a Secrets Manager secret {"client_id", "client_secret"} of the
     # Entra app registration; without it the Microsoft 365 connection type is refused.
     m365_app_secret_id: str | None = None
-    m365_authority: str = "https://login.microsoftonline.com/organizations"
+    # /common: work and school accounts and personal ones (Outlook.com, Hotmail, Live, MSN).
+    m365_authority: str = "https://login.microsoftonline.com/common"
     m365_imap_host: str = "outlook.office365.com"
     m365_imap_port: int = 993
+    # POP3 with a Microsoft sign-in: the same host for Outlook.com and Microsoft 365
+    # (Microsoft Support, "POP, IMAP, and SMTP settings for Outlook.com").
+    m365_pop_host: str = "outlook.office365.com"
+    m365_pop_port: int = 995
     oauth_redirect_uri: str | None = None  # else derived from the request (API's own URL)
     oauth_ca_file: str | None = None  # local stack only: the fake identity provider's CA
     # The console's hosted sign-in (Cognito): the user pool domain's origin, the app client,
@@ -110,19 +115,13 @@ class Settings:
             notice_sender=source.get("NOTICE_SENDER") or None,
             m365_app_secret_id=source.get("M365_APP_SECRET_ARN") or None,
             m365_authority=source.get("M365_AUTHORITY")
-            or "https://login.microsoftonline.com/organizations",
-            # Where Microsoft 365 mail is read: Exchange Online, except in the local stack,
-            # whose tests point it at their own IMAP server.
-            m365_imap_host=(
-                source.get("M365_IMAP_HOST", "outlook.office365.com")
-                if source.get("STAGE") == "local"
-                else "outlook.office365.com"
-            ),
-            m365_imap_port=(
-                _positive(source.get("M365_IMAP_PORT", "993"))
-                if source.get("STAGE") == "local"
-                else 993
-            ),
+            or "https://login.microsoftonline.com/common",
+            # Where Microsoft mail is read: Exchange Online (Outlook.com too), except in the
+            # local stack, whose tests point it at their own IMAP and POP3 server.
+            m365_imap_host=_local(source, "M365_IMAP_HOST", "outlook.office365.com"),
+            m365_imap_port=_positive(_local(source, "M365_IMAP_PORT", "993")),
+            m365_pop_host=_local(source, "M365_POP_HOST", "outlook.office365.com"),
+            m365_pop_port=_positive(_local(source, "M365_POP_PORT", "995")),
             oauth_redirect_uri=source.get("OAUTH_REDIRECT_URI") or None,
             auth_domain=(source.get("AUTH_DOMAIN") or "").rstrip("/") or None,
             auth_client_id=source.get("AUTH_CLIENT_ID") or None,
@@ -138,6 +137,13 @@ class Settings:
                 source.get("MAIL_EXTRA_CA_FILE") or None if source.get("STAGE") == "local" else None
             ),
         )
+
+
+def _local(source: Mapping[str, str], name: str, default: str) -> str:
+    """A setting only the local stack may change (its tests' own servers); elsewhere the
+    default, whatever the environment says.
+    """
+    return source.get(name, default) if source.get("STAGE") == "local" else default
 
 
 def _positive(value: str) -> int:

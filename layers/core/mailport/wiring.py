@@ -241,7 +241,11 @@ class Container:
             connector=self._pop3,
             secrets=self._secrets,
             queue=self._queue,
-            config=AccountsConfig(ca_file=self.settings.extra_ca_file),
+            config=AccountsConfig(
+                ca_file=self.settings.extra_ca_file,
+                microsoft_pop=(self.settings.m365_pop_host, self.settings.m365_pop_port),
+            ),
+            tokens=self.oauth,
         )
 
     @part
@@ -261,6 +265,7 @@ class Container:
             config=FetchConfig(
                 max_bytes=self.settings.max_message_bytes, ca_file=self.settings.extra_ca_file
             ),
+            tokens=self.oauth,
         )
 
     @part
@@ -294,10 +299,14 @@ class Container:
         return oauth
 
     def _resume_signed_in(self, owner: Owner, connection_id: str) -> object:
+        # A sign-in is a migration's or a POP account's; asking both costs one query more.
+        self.accounts.resume_signed_in(owner, connection_id)
         return self.migrations.resume_signed_in(owner, connection_id)
 
     def _uses_connection(self, owner: Owner, connection_id: str) -> bool:
-        return self.migrations.uses_connection(owner, connection_id)
+        return self.migrations.uses_connection(owner, connection_id) or (
+            self.accounts.uses_connection(owner, connection_id)
+        )
 
     @part
     def migrations(self) -> MigrationService:

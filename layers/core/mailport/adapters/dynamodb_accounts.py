@@ -40,6 +40,7 @@ _SETTINGS = (
     "keep_original",
     "apply_rules",
     "auto_fetch",
+    "connection_id",
 )
 
 
@@ -161,6 +162,7 @@ class DynamoAccountStore(DynamoTable):
             "keep_original": a.keep_original,
             "apply_rules": a.apply_rules,
             "auto_fetch": a.auto_fetch,
+            "connection_id": a.connection_id,
         }
 
     @staticmethod
@@ -196,7 +198,9 @@ class DynamoAccountStore(DynamoTable):
                 last_success_at=when(item.get("last_success_at")),
                 disabled_reason=str(item.get("disabled_reason") or ""),
                 server_digest=str(item.get("server_digest") or ""),
+                paused_for=str(item.get("paused_for") or ""),
             ),
+            connection_id=str(item.get("connection_id") or ""),
         )
 
     def update_account(self, owner: Owner, before: PopAccount, after: PopAccount) -> None:
@@ -209,15 +213,21 @@ class DynamoAccountStore(DynamoTable):
         }
         sets = [f"#{k} = :{k}" for k in _SETTINGS]
         sets += ["password = :password", "version = :new"]
-        if (after.state.failures, after.state.disabled_reason) != (
-            before.state.failures,
-            before.state.disabled_reason,
+        fresh, stale = after.state, before.state
+        if (fresh.failures, fresh.disabled_reason, fresh.paused_for) != (
+            stale.failures,
+            stale.disabled_reason,
+            stale.paused_for,
         ):
             # Only when automatic fetching is switched back on: otherwise a run finishing
             # meanwhile owns the count, and a stale copy must not overwrite it.
-            sets += ["failures = :failures", "disabled_reason = :reason"]
+            sets += ["failures = :failures", "disabled_reason = :reason", "paused_for = :paused"]
             values.update(
-                {":failures": after.state.failures, ":reason": after.state.disabled_reason}
+                {
+                    ":failures": fresh.failures,
+                    ":reason": fresh.disabled_reason,
+                    ":paused": fresh.paused_for,
+                }
             )
         expression = "SET " + ", ".join(sets)
         if after.auto_fetch:

@@ -25,7 +25,7 @@ from mailport.adapters.dynamo_table import (
 )
 from mailport.adapters.keys import flow_key, user_pk
 from mailport.domain.mailbox import Owner
-from mailport.domain.oauth import ConnectionStatus, OAuthConnection, OAuthFlow
+from mailport.domain.oauth import ConnectionStatus, OAuthConnection, OAuthFlow, Purpose
 from mailport.errors import Conflict
 
 
@@ -42,6 +42,8 @@ def _connection(item: dict[str, Any]) -> OAuthConnection:
         sealed_cache=bytes(item["sealed"]),
         provider=str(item.get("provider", "microsoft")),
         version=as_int(item.get("version")),
+        # Saved before POP sign-ins existed: every such connection was a migration's.
+        purpose=Purpose(str(item.get("purpose", Purpose.IMAP.value))),
     )
 
 
@@ -62,6 +64,7 @@ class DynamoOAuth(DynamoTable):
             "details": json.dumps(dict(flow.details)),
             "expires_at": int(flow.expires_at.timestamp()),
             "connection_id": flow.connection_id,
+            "purpose": flow.purpose.value,
         }
         self._call(
             "starting the sign-in",
@@ -95,12 +98,13 @@ class DynamoOAuth(DynamoTable):
             details=json.loads(str(item["details"])),
             expires_at=expires,
             connection_id=item.get("connection_id"),
+            purpose=Purpose(str(item.get("purpose", Purpose.IMAP.value))),
         )
 
     def list_connections(self, tenant_id: str, user_id: str) -> list[OAuthConnection]:
         """The user's connections, oldest first."""
         items = self._query(
-            "listing Microsoft 365 connections",
+            "listing the sign-ins",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
             ExpressionAttributeValues=to_ddb(
                 {":pk": user_pk(Owner(tenant_id, user_id)), ":c": keys.CONNECTION_PREFIX}
@@ -115,7 +119,7 @@ class DynamoOAuth(DynamoTable):
         item = self._get(
             user_pk(Owner(tenant_id, user_id)),
             keys.connection_sk(connection_id),
-            "reading the Microsoft 365 connection",
+            "reading the sign-in",
         )
         return _connection(item) if item else None
 
@@ -136,6 +140,7 @@ class DynamoOAuth(DynamoTable):
             "updated_at": c.updated_at.isoformat(),
             "sealed": c.sealed_cache,
             "provider": c.provider,
+            "purpose": c.purpose.value,
             "version": c.version + (0 if new else 1),
         }
         condition = "attribute_not_exists(PK)" if new else "version = :v"
@@ -144,7 +149,7 @@ class DynamoOAuth(DynamoTable):
             kwargs["ExpressionAttributeValues"] = to_ddb({":v": c.version})
         try:
             self._call(
-                "saving the Microsoft 365 connection",
+                "saving the sign-in",
                 "put_item",
                 TableName=self._table,
                 Item=to_ddb(item),
@@ -157,7 +162,7 @@ class DynamoOAuth(DynamoTable):
     def delete_connection(self, tenant_id: str, user_id: str, connection_id: str) -> None:
         """Remove a connection (no error if gone)."""
         self._call(
-            "removing the Microsoft 365 connection",
+            "removing the sign-in",
             "delete_item",
             **self._key(user_pk(Owner(tenant_id, user_id)), keys.connection_sk(connection_id)),
         )

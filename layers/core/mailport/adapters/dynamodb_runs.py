@@ -135,10 +135,17 @@ class DynamoRunLedger(DynamoTable):
             # A new version: a settings change computed before this would otherwise switch
             # automatic fetching back on unnoticed.
             expression += (
-                ", disabled_reason = :reason, auto_fetch = :off, version = version + :one"
-                " REMOVE GSI2PK, GSI2SK"
+                ", disabled_reason = :reason, paused_for = :paused, auto_fetch = :off,"
+                " version = version + :one REMOVE GSI2PK, GSI2SK"
             )
-            values.update({":reason": state.disabled_reason, ":off": False, ":one": 1})
+            values.update(
+                {
+                    ":reason": state.disabled_reason,
+                    ":paused": state.paused_for,
+                    ":off": False,
+                    ":one": 1,
+                }
+            )
         items: list[dict[str, Any]] = [
             {
                 "Update": {

@@ -23,10 +23,11 @@ from mailport.domain.oauth import (
     OAuthDenied,
     OAuthFlowInvalid,
     OAuthNotConfigured,
+    Purpose,
     SignInRequired,
     TokenGrant,
 )
-from mailport.errors import TransientError
+from mailport.errors import MailportError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,13 @@ def _libs() -> tuple[Any, Any]:
     return msal, requests
 
 
-# IMAP access to Exchange Online. msal adds openid, profile and offline_access itself (and
-# refuses them in this list): offline_access is what brings a refresh token.
+# IMAP or POP access to Exchange Online and Outlook.com (Microsoft Learn, "Authenticate an
+# IMAP, POP or SMTP connection using OAuth": the same scopes for work and personal accounts).
+# Only the one a sign-in is for is asked. msal adds openid, profile and offline_access itself
+# (and refuses them in this list): offline_access is what brings a refresh token.
 IMAP_SCOPES = ("https://outlook.office.com/IMAP.AccessAsUser.All",)
+POP_SCOPES = ("https://outlook.office.com/POP.AccessAsUser.All",)
+SCOPES = {Purpose.IMAP: IMAP_SCOPES, Purpose.POP: POP_SCOPES}
 # Errors after which only the user can help (the grant is revoked, expired, or needs consent
 # again); anything else from the token endpoint is worth a retry.
 _SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "login_required"}
@@ -107,7 +112,7 @@ class MsalMicrosoft:
         self,
         credentials: Callable[[], tuple[str, str]] | None,
         *,
-        authority: str = "https://login.microsoftonline.com/organizations",
+        authority: str = "https://login.microsoftonline.com/common",
         ca_file: str | None = None,
         instance_discovery: bool = True,
     ) -> None:
@@ -149,7 +154,24 @@ class MsalMicrosoft:
             # The authority's metadata could not be read: the provider is down or unreachable.
             raise TransientError("Microsoft sign-in is unreachable; try again later") from e
 
-    def begin(self, email: str, redirect_uri: str) -> tuple[str, dict[str, Any]]:
+    def configured(self) -> bool:
+        """Whether the app registration is filled in (read from Secrets Manager at most every
+        15 minutes); a registration that can't be read now counts as not there.
+        """
+        if self._credentials is None:
+            return False
+        try:
+            self._credentials()
+        except OAuthNotConfigured:
+            return False
+        except MailportError:  # AccessDenied, throttled: translated at the boundary
+            log.warning("the app registration could not be read", exc_info=True)
+            return False
+        return True
+
+    def begin(
+        self, email: str, redirect_uri: str, purpose: Purpose = Purpose.IMAP
+    ) -> tuple[str, dict[str, Any]]:
         """The authorize URL and msal's flow (state, nonce, PKCE verifier)."""
         # response_mode=query: the callback is a top-level GET, so the browser sends the
         # SameSite=Lax cookie that binds the flow to it (form_post would be a cross-site POST).
@@ -157,7 +179,7 @@ class MsalMicrosoft:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "response_mode='form_post'", UserWarning)
             flow: dict[str, Any] = app.initiate_auth_code_flow(
-                list(IMAP_SCOPES),
+                list(SCOPES[purpose]),
                 redirect_uri=redirect_uri,
                 login_hint=email,
                 prompt="select_account",
@@ -198,7 +220,9 @@ class MsalMicrosoft:
         msal, _ = _libs()
         return list(cache.search(msal.TokenCache.CredentialType.ACCOUNT))
 
-    def access_token(self, cache: str, account_id: str) -> AccessToken:
+    def access_token(
+        self, cache: str, account_id: str, purpose: Purpose = Purpose.IMAP, *, force: bool = False
+    ) -> AccessToken:
         """A valid access token: from the cache while it has over five minutes left (msal's
         rule), else refreshed. A chunk runs at most five minutes, so the token outlives it.
         """
@@ -212,7 +236,9 @@ class MsalMicrosoft:
         if account is None:
             raise SignInRequired("the saved Microsoft sign-in is incomplete; sign in again")
         try:
-            result = app.acquire_token_silent_with_error(list(IMAP_SCOPES), account=account)
+            result = app.acquire_token_silent_with_error(
+                list(SCOPES[purpose]), account=account, force_refresh=force
+            )
         except requests.RequestException as e:
             raise TransientError("Microsoft sign-in is unreachable; trying again") from e
         if not result:
@@ -233,5 +259,15 @@ class MsalMicrosoft:
             raise TransientError(f"Microsoft could not refresh the sign-in ({error[:60]})")
         changed = token_cache.has_state_changed
         return AccessToken(
-            str(result["access_token"]), token_cache.serialize() if changed else None
+            str(result["access_token"]),
+            token_cache.serialize() if changed else None,
+            expires_at=_expiry(result),
         )
+
+
+def _expiry(result: Mapping[str, Any]) -> float:
+    """When the token stops working (epoch seconds). Msal gives ``expires_in`` for a token
+    from its cache too (what is left of it); without one the token is not kept.
+    """
+    left = result.get("expires_in")
+    return time.time() + float(left) if isinstance(left, int | float) else 0.0

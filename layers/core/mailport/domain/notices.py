@@ -84,6 +84,24 @@ def fetch_disabled(account: PopAccount, error: str, now: dt.datetime, message_id
     return _message(subject, body, now, message_id)
 
 
+def fetch_paused(account: PopAccount, error: str, now: dt.datetime, message_id: str) -> bytes:
+    """The account's sign-in stopped working: automatic fetching waits for a new sign-in."""
+    who = _one_line(account.username, 100)
+    body = (
+        f"Automatic fetching from {who} ({account.host}) is paused: the provider no longer\n"
+        "accepts mailport's sign-in (it was revoked, expired, or the password was changed).\n"
+        f"Reason: {_one_line(error)}\n\n"
+        "To resume: open External mail and choose Sign in again for this account. Fetching\n"
+        "then starts again by itself. Mail on the other server stays there; nothing was lost.\n\n"
+        f"{who}（{account.host}）の自動受信を一時停止しました。メールサービス側でmailportの"
+        "サインインが無効になりました（取り消し、期限切れ、パスワード変更など）。\n"
+        f"理由: {_one_line(error)}\n"
+        "外部メール設定でこのアカウントの「もう一度サインイン」を選ぶと、自動受信を再開します。\n"
+    )
+    subject = f"Sign in again to keep fetching from {who} / 外部メールのサインインが必要です"
+    return _message(subject, body, now, message_id)
+
+
 def _size(n: int) -> str:
     return f"{n / 1_048_576:.1f} MB"
 

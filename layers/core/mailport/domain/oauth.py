@@ -66,6 +66,16 @@ class ConnectionInUse(Conflict):
     code = "connection_in_use"
 
 
+class Purpose(StrEnum):
+    """What a sign-in is for: it decides the scope asked for (and nothing more is asked).
+    Microsoft grants POP and IMAP as separate scopes, so a POP account's sign-in is its own
+    connection even for a mailbox also being migrated.
+    """
+
+    IMAP = "imap"  # an IMAP migration
+    POP = "pop"  # a POP account's automatic fetching
+
+
 class ConnectionStatus(StrEnum):
     """Whether a connection's tokens still work."""
 
@@ -108,6 +118,7 @@ class OAuthFlow:
     details: Mapping[str, Any] = field(repr=False)  # msal's flow: PKCE verifier, nonce, ...
     expires_at: dt.datetime
     connection_id: str | None = None  # signing in again for an existing connection
+    purpose: Purpose = Purpose.IMAP
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,11 +140,14 @@ class AccessToken:
 
     token: str = field(repr=False)
     cache: str | None = field(default=None, repr=False)
+    expires_at: float = 0.0  # epoch seconds; 0: unknown (not kept between uses)
 
 
 @dataclass(frozen=True, slots=True)
 class OAuthConnection:
-    """A user's signed-in Microsoft 365 mailbox."""
+    """A user's signed-in mailbox (Microsoft 365 or Outlook.com), for a migration or a POP
+    account (``purpose``).
+    """
 
     connection_id: str
     tenant_id: str
@@ -146,6 +160,7 @@ class OAuthConnection:
     sealed_cache: bytes = field(repr=False)
     provider: str = "microsoft"
     version: int = 0
+    purpose: Purpose = Purpose.IMAP
 
 
 def cache_context(tenant_id: str, user_id: str, connection_id: str) -> dict[str, str]:

@@ -20,8 +20,12 @@ rule's actions apply: the FIRST matching ``move_to_folder`` wins and later moves
 move, so a trashed outcome has ``folder_id=None``. ``stop_processing`` ends the run after
 that rule.
 
-Validation (``parse_rules``) reports the first problem it finds, naming the rule by its 1-based
-index and name, then the 1-based condition or action and the field, e.g.
+Validation: a ``PUT /v1/rules`` body's shape and bounds are checked at the API's edge
+(``api_inputs.RulesInput``, whose bounds are the ``MAX_*`` here); ``parse_rules`` checks what
+a shape can't say (an op that fits its field, a value of the type the op takes, a move to an
+existing folder, each id and action type once) and reports the first problem, naming the rule
+by its 1-based number and name (``rule_label``, which the edge's errors use too), then the
+1-based condition or action and the field, e.g.
 ``rule 2 ("Newsletters"): condition 1: "domain_is" works only on from, to or cc``.
 """
 
@@ -33,11 +37,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
-from pydantic import Field as PydanticField
-from pydantic_core import ErrorDetails
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from mailport.domain.message import Address, MessageSummary
 from mailport.errors import ValidationFailed
@@ -53,7 +53,6 @@ MAX_CONDITIONS = 20
 MAX_ACTIONS = 5
 MAX_NAME_LENGTH = 100
 MAX_TEXT_LENGTH = 256
-MAX_ID_LENGTH = 64
 
 _OPERATORS: Mapping[FieldName, tuple[Operator, ...]] = {
     "from": ("contains", "equals", "domain_is"),
@@ -64,7 +63,6 @@ _OPERATORS: Mapping[FieldName, tuple[Operator, ...]] = {
     "size": ("greater_than", "less_than"),
 }
 _DOMAIN = re.compile(r"[^\s@.]+(?:\.[^\s@.]+)*")
-_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_ID_LENGTH}}}$"
 
 
 # --- the rules themselves -----------------------------------------------------------------
@@ -272,157 +270,124 @@ def apply_rules(rules: Sequence[Rule], message: MessageSummary) -> Outcome:
 # --- the PUT /v1/rules body ---------------------------------------------------------------
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+class ConditionRequest(TypedDict):
+    """A condition as sent; ``value``'s type depends on ``op``, which ``parse_rules`` checks
+    (in words that name the op).
+    """
 
-
-class _ConditionIn(_In):
     field: FieldName
     op: Operator
-    value: Any  # its type depends on op; checked by _condition_problem for a clearer message
+    value: object
 
 
-class _ActionIn(_In):
+class ActionRequest(TypedDict):
+    """An action as sent; whether ``folder_id`` belongs is checked here."""
+
     type: ActionType
-    folder_id: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+    folder_id: NotRequired[str]
 
 
-class _RuleIn(_In):
-    id: Annotated[str, StringConstraints(pattern=_ID_PATTERN)] | None = None
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)
-    ]
+class RuleRequest(TypedDict):
+    """A rule as sent; without an ``id`` it gets a new one."""
+
+    id: NotRequired[str]
+    name: str
     enabled: bool
     match: MatchMode
-    conditions: Annotated[
-        list[_ConditionIn], PydanticField(min_length=1, max_length=MAX_CONDITIONS)
-    ]
-    actions: Annotated[list[_ActionIn], PydanticField(min_length=1, max_length=MAX_ACTIONS)]
+    conditions: list[ConditionRequest]
+    actions: list[ActionRequest]
     stop_processing: bool
 
 
-class _RulesIn(_In):
-    rules: Annotated[list[Any], PydanticField(max_length=MAX_RULES)]
+class RulesRequest(TypedDict):
+    """A ``PUT /v1/rules`` body, its shape and bounds checked at the API's edge
+    (``api_inputs.RulesInput``: at most MAX_RULES rules of 1 to MAX_CONDITIONS conditions and
+    1 to MAX_ACTIONS actions, a name of 1 to MAX_NAME_LENGTH characters once trimmed).
+    """
+
+    rules: list[RuleRequest]
 
 
-_ERROR_TEXT: Mapping[str, str] = {
-    "missing": "is required",
-    "extra_forbidden": "is not a known field",
-    "string_type": "must be a string",
-    "bool_type": "must be true or false",
-    "list_type": "must be a list",
-    "model_type": "must be an object",
-    "dict_type": "must be an object",
-    "literal_error": "must be {expected}",
-    "too_short": "must hold at least {min_length} item(s)",
-    "too_long": "may hold at most {max_length} items, not {actual_length}",
-    "string_too_short": "must not be empty",
-    "string_too_long": "must be at most {max_length} characters",
-    "string_pattern_mismatch": (
-        f'may contain only letters, digits, "-" and "_" (1 to {MAX_ID_LENGTH} characters)'
-    ),
-}
 _LABEL_LENGTH = 40  # of a rule name quoted in an error message
-_ITEM_NAMES: Mapping[str, str] = {"conditions": "condition", "actions": "action"}
 
 
-def _where(loc: Sequence[int | str]) -> list[str]:
-    """``("conditions", 0, "op")`` -> ``["condition 1", '"op"']``."""
-    parts: list[str] = []
-    for i, part in enumerate(loc):
-        if isinstance(part, int):
-            continue
-        following = loc[i + 1] if i + 1 < len(loc) else None
-        if isinstance(following, int) and part in _ITEM_NAMES:
-            parts.append(f"{_ITEM_NAMES[part]} {following + 1}")
-        else:
-            parts.append(f'"{part}"')
-    return parts
-
-
-def _describe(error: ValidationError, prefix: str) -> str:
-    """The first of pydantic's errors, as one sentence in our own words."""
-    first: ErrorDetails = error.errors(include_url=False)[0]
-    template = _ERROR_TEXT.get(first["type"])
-    ctx = {k: str(v).replace("'", '"') for k, v in first.get("ctx", {}).items()}
-    text = template.format(**ctx) if template else "is not valid"
-    parts = [prefix, *_where(first["loc"])] if prefix else _where(first["loc"])
-    return f"{': '.join(parts or ['the request body'])} {text}"
-
-
-def _label(index: int, raw: object) -> str:
-    name = raw.get("name") if isinstance(raw, dict) else None
+def rule_label(number: int, rule: object) -> str:
+    """How an error names a rule: ``rule 2 ("Newsletters")`` by its 1-based number and its
+    name (cut to 40 characters), or ``rule 2`` when it has no name to show.
+    """
+    name = rule.get("name") if isinstance(rule, Mapping) else None
     if not isinstance(name, str) or not name.strip():
-        return f"rule {index}"
+        return f"rule {number}"
     name = name.strip()
     shown = name if len(name) <= _LABEL_LENGTH else name[:_LABEL_LENGTH] + "…"
-    return f"rule {index} ({json.dumps(shown, ensure_ascii=False)})"
+    return f"rule {number} ({json.dumps(shown, ensure_ascii=False)})"
 
 
-def _parse_condition(raw: _ConditionIn) -> Condition | str:
-    problem = _condition_problem(raw.field, raw.op, raw.value)
-    return problem if problem else Condition(raw.field, raw.op, raw.value)
+def _parse_condition(raw: ConditionRequest) -> Condition | str:
+    field, op, value = raw["field"], raw["op"], raw["value"]
+    problem = _condition_problem(field, op, value)
+    # No problem: the value is the string, number or boolean the op takes.
+    return problem if problem else Condition(field, op, cast(ConditionValue, value))
 
 
 def _parse_action(
-    raw: _ActionIn, earlier: Sequence[Action], folder_exists: Callable[[str], bool]
+    raw: ActionRequest, earlier: Sequence[Action], folder_exists: Callable[[str], bool]
 ) -> Action | str:
-    problem = _action_problem(raw.type, raw.folder_id)
+    action_type, folder_id = raw["type"], raw.get("folder_id")
+    problem = _action_problem(action_type, folder_id)
     if problem:
         return problem
-    if any(a.type == raw.type for a in earlier):
-        return f'"{raw.type}" appears more than once in this rule'
-    if raw.folder_id is not None and not folder_exists(raw.folder_id):
-        return f'"folder_id": folder {json.dumps(raw.folder_id, ensure_ascii=False)} does not exist'
-    return Action(raw.type, raw.folder_id)
+    if any(a.type == action_type for a in earlier):
+        return f'"{action_type}" appears more than once in this rule'
+    if folder_id is not None and not folder_exists(folder_id):
+        return f'"folder_id": folder {json.dumps(folder_id, ensure_ascii=False)} does not exist'
+    return Action(action_type, folder_id)
 
 
 def _parse_rule(
-    index: int, raw: object, ids: dict[str, int], folder_exists: Callable[[str], bool]
+    number: int, raw: RuleRequest, ids: dict[str, int], folder_exists: Callable[[str], bool]
 ) -> Rule:
-    label = _label(index, raw)
-    try:
-        model = _RuleIn.model_validate(raw)
-    except ValidationError as e:
-        raise ValidationFailed(_describe(e, label)) from e
-    if model.id is not None and model.id in ids:
-        raise ValidationFailed(f'{label}: "id" {model.id} is already used by rule {ids[model.id]}')
+    label = rule_label(number, raw)
+    given = raw.get("id")
+    if given is not None and given in ids:
+        raise ValidationFailed(f'{label}: "id" {given} is already used by rule {ids[given]}')
     conditions: list[Condition] = []
-    for n, raw_condition in enumerate(model.conditions, start=1):
+    for n, raw_condition in enumerate(raw["conditions"], start=1):
         condition = _parse_condition(raw_condition)
         if isinstance(condition, str):
             raise ValidationFailed(f"{label}: condition {n}: {condition}")
         conditions.append(condition)
     actions: list[Action] = []
-    for n, raw_action in enumerate(model.actions, start=1):
+    for n, raw_action in enumerate(raw["actions"], start=1):
         action = _parse_action(raw_action, actions, folder_exists)
         if isinstance(action, str):
             raise ValidationFailed(f"{label}: action {n}: {action}")
         actions.append(action)
-    rule_id = model.id or uuid.uuid4().hex
-    ids[rule_id] = index
+    rule_id = given or uuid.uuid4().hex
+    ids[rule_id] = number
     return Rule(
         id=rule_id,
-        name=model.name,
-        enabled=model.enabled,
-        match=model.match,
+        name=raw["name"].strip(),
+        enabled=raw["enabled"],
+        match=raw["match"],
         conditions=tuple(conditions),
         actions=tuple(actions),
-        stop_processing=model.stop_processing,
+        stop_processing=raw["stop_processing"],
     )
 
 
-def parse_rules(payload: object, *, folder_exists: Callable[[str], bool]) -> tuple[Rule, ...]:
-    """Validate a ``PUT /v1/rules`` body into rules, in order; rules without an ``id`` get a
-    new one. Raise ``ValidationFailed`` naming the first bad rule and field.
+def parse_rules(
+    request: RulesRequest | Mapping[str, Any], *, folder_exists: Callable[[str], bool]
+) -> tuple[Rule, ...]:
+    """The rules of a checked ``PUT /v1/rules`` body (or of a document ``rules_to_json``
+    wrote, as the store keeps it), in order; rules without an ``id`` get a new one. Raise
+    ``ValidationFailed`` naming the first rule, and field, whose meaning is wrong.
     """
-    try:
-        body = _RulesIn.model_validate(payload)
-    except ValidationError as e:
-        raise ValidationFailed(_describe(e, "")) from e
+    checked = cast(RulesRequest, request)
     ids: dict[str, int] = {}
     return tuple(
-        _parse_rule(index, raw, ids, folder_exists) for index, raw in enumerate(body.rules, start=1)
+        _parse_rule(number, raw, ids, folder_exists)
+        for number, raw in enumerate(checked["rules"], start=1)
     )
 
 

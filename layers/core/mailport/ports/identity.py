@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mailport.domain.identity import Tenant, User
-    from mailport.domain.oauth import AccessToken, OAuthConnection, OAuthFlow, TokenGrant
+    from mailport.domain.oauth import AccessToken, OAuthConnection, OAuthFlow, Purpose, TokenGrant
     from mailport.domain.remote import Credentials
 
 
@@ -34,9 +34,14 @@ class Directory(Protocol):
 class IdentityProvider(Protocol):
     """An OAuth2 identity provider (Microsoft's identity platform through msal)."""
 
-    def begin(self, email: str, redirect_uri: str) -> tuple[str, dict[str, Any]]:
-        """The URL to send the browser to, and the flow's details to keep until the
-        callback (``OAuthNotConfigured`` if the deployment has no app registration).
+    def configured(self) -> bool:
+        """Whether the deployment's app registration is there to sign in with."""
+        ...
+
+    def begin(self, email: str, redirect_uri: str, purpose: Purpose) -> tuple[str, dict[str, Any]]:
+        """The URL to send the browser to (asking for ``purpose``'s scope only), and the
+        flow's details to keep until the callback (``OAuthNotConfigured`` if the deployment
+        has no app registration).
         """
         ...
 
@@ -44,9 +49,12 @@ class IdentityProvider(Protocol):
         """Redeem the callback's code (``OAuthDenied`` if refused)."""
         ...
 
-    def access_token(self, cache: str, account_id: str) -> AccessToken:
-        """A fresh access token from a token cache, refreshed silently when needed
-        (``SignInRequired`` if the refresh token no longer works; transient errors otherwise).
+    def access_token(
+        self, cache: str, account_id: str, purpose: Purpose, *, force: bool = False
+    ) -> AccessToken:
+        """A fresh access token from a token cache, refreshed silently when needed or when
+        ``force``d (``SignInRequired`` if the refresh token no longer works; transient errors
+        otherwise).
         """
         ...
 
@@ -82,14 +90,23 @@ class OAuthStore(Protocol):
 
 
 class AccessTokens(Protocol):
-    """Access tokens for a user's OAuth connection (what a migration logs in with)."""
+    """Access tokens for a user's OAuth connection (what a migration or a POP account logs
+    in with).
+    """
 
-    def connection_email(self, tenant_id: str, user_id: str, connection_id: str) -> str | None:
-        """The mailbox of the user's connection; None if there is no such connection
-        (``SignInRequired`` if it needs a new sign-in first).
+    def connection_email(
+        self, tenant_id: str, user_id: str, connection_id: str, purpose: Purpose
+    ) -> str | None:
+        """The mailbox of the user's connection for ``purpose``; None if there is no such
+        connection (``SignInRequired`` if it needs a new sign-in first).
         """
         ...
 
-    def mailbox_token(self, tenant_id: str, user_id: str, connection_id: str) -> Credentials:
-        """XOAUTH2 credentials (``SignInRequired`` when the user must sign in again)."""
+    def mailbox_token(
+        self, tenant_id: str, user_id: str, connection_id: str, *, fresh: bool = False
+    ) -> Credentials:
+        """XOAUTH2 credentials (``SignInRequired`` when the user must sign in again). A token
+        this process already holds is given while it has five minutes left, without reading
+        the connection; ``fresh`` reads it again (the server refused the held one).
+        """
         ...

@@ -23,9 +23,17 @@ from mailport.domain.accounts import (
     too_many_accounts,
 )
 from mailport.domain.mailbox import Owner, SystemFolder
+from mailport.domain.oauth import OAuthNotConfigured, Purpose
 from mailport.domain.remote import Credentials, ServerAddress
 from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
-from mailport.ports import AccountStore, FetchQueue, PopConnector, RunLedger, SecretBox
+from mailport.ports import (
+    AccessTokens,
+    AccountStore,
+    FetchQueue,
+    PopConnector,
+    RunLedger,
+    SecretBox,
+)
 from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
 
@@ -40,6 +48,9 @@ class AccountsConfig:
 
     max_accounts: int = MAX_ACCOUNTS
     ca_file: str | None = None
+    # Where an account that signs in with Microsoft fetches from: its token is for this
+    # server only, never one the request names.
+    microsoft_pop: tuple[str, int] = ("outlook.office365.com", 995)
 
 
 class AccountService:
@@ -56,7 +67,9 @@ class AccountService:
         queue: FetchQueue,
         config: AccountsConfig | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        tokens: AccessTokens | None = None,
     ) -> None:
+        self._tokens = tokens
         self._accounts = accounts
         self._runs = runs
         self._mailbox = mailbox
@@ -87,14 +100,18 @@ class AccountService:
         account = new_account(
             data, "a" + uuid.uuid4().hex[:20], self._clock(), SystemFolder.INBOX.value
         )
-        if len(self._accounts.list_accounts(owner)) >= self._config.max_accounts:
+        listed = self._accounts.list_accounts(owner)
+        if len(listed) >= self._config.max_accounts:
             # Checked again atomically on save; this spares a login to a server for nothing.
             raise too_many_accounts(self._config.max_accounts)
         self._check_folder(owner, account.folder_id)
-        assert data.password is not None  # new_account requires it
-        self._try_login(account, data.password)
-        sealed = self._secrets.seal(data.password, secret_context(owner, account.account_id))
-        account = replace(account, sealed_password=sealed)
+        if account.signs_in:
+            account = self._signed_in(owner, account, listed)
+        else:
+            assert data.password is not None  # new_account requires it
+            self._try_login(account, Credentials(account.username, data.password))
+            sealed = self._secrets.seal(data.password, secret_context(owner, account.account_id))
+            account = replace(account, sealed_password=sealed)
         self._accounts.create_account(owner, account, self._config.max_accounts)
         log.info("account registered", extra={"account_id": account.account_id})
         return account
@@ -106,8 +123,11 @@ class AccountService:
         after = changed_account(before, data)
         if data.folder_id is not None:
             self._check_folder(owner, after.folder_id)
-        if data.password is not None:
-            self._try_login(after, data.password)
+        if data.connection_id is not None:
+            others = [a for a in self._accounts.list_accounts(owner) if a.account_id != account_id]
+            after = self._signed_in(owner, after, others)
+        elif data.password is not None:
+            self._try_login(after, Credentials(after.username, data.password))
             after = replace(
                 after,
                 sealed_password=self._secrets.seal(
@@ -116,6 +136,54 @@ class AccountService:
             )
         self._accounts.update_account(owner, before, after)
         return replace(after, version=before.version + 1)
+
+    def _signed_in(self, owner: Owner, account: PopAccount, others: list[PopAccount]) -> PopAccount:
+        """The account set to fetch with the user's sign-in: from the provider's own server,
+        as the signed-in mailbox, its first login tried with a token.
+        """
+        cid = account.connection_id
+        if self._tokens is None:
+            raise OAuthNotConfigured("signing in with the provider is not set up on this service")
+        email = self._tokens.connection_email(owner.tenant_id, owner.user_id, cid, Purpose.POP)
+        if email is None:
+            raise ValidationFailed(
+                '"connection_id" is not one of your sign-ins for POP accounts; sign in first'
+            )
+        if any(a.connection_id == cid for a in others):
+            # Two accounts on one mailbox would import every message twice.
+            raise SigninInUse("another of your external accounts already fetches with this sign-in")
+        host, port = self._config.microsoft_pop
+        account = replace(account, host=host, port=port, ssl=True, username=email)
+        credentials = self._tokens.mailbox_token(owner.tenant_id, owner.user_id, cid)
+        self._try_login(account, credentials)
+        return account
+
+    def resume_signed_in(self, owner: Owner, connection_id: str) -> int:
+        """The user signed in again: accounts paused for this sign-in fetch automatically
+        again, with a fresh failure count. How many were resumed.
+        """
+        resumed = 0
+        for account in self._accounts.list_accounts(owner):
+            if account.connection_id != connection_id or not account.state.paused_for:
+                continue
+            state = replace(account.state, failures=0, disabled_reason="", paused_for="")
+            try:
+                self._accounts.update_account(
+                    owner, account, replace(account, auto_fetch=True, state=state)
+                )
+            except Conflict:
+                # Changed meanwhile (the user edited it): their settings win; a sign-in
+                # again or switching fetching back on resumes it.
+                log.warning(
+                    "account changed while resuming", extra={"account_id": account.account_id}
+                )
+                continue
+            resumed += 1
+        return resumed
+
+    def uses_connection(self, owner: Owner, connection_id: str) -> bool:
+        """Whether one of the user's accounts fetches with this sign-in."""
+        return any(a.connection_id == connection_id for a in self._accounts.list_accounts(owner))
 
     def delete(self, owner: Owner, account_id: str) -> None:
         """Remove the account (mail already imported stays in the mailbox).
@@ -201,10 +269,10 @@ class AccountService:
         except NotFound as e:
             raise ValidationFailed(f'"folder_id": folder {folder_id!r} does not exist') from e
 
-    def _try_login(self, account: PopAccount, password: str) -> None:
+    def _try_login(self, account: PopAccount, credentials: Credentials) -> None:
         """Log in once before saving, so a typo is reported now, not in 10 minutes."""
         server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)
-        session = self._connector.open(server, Credentials(account.username, password))
+        session = self._connector.open(server, credentials)
         session.quit()
 
 
@@ -212,3 +280,9 @@ class FetchInProgress(Conflict):
     """A run of the account holds its lease."""
 
     code = "fetch_in_progress"
+
+
+class SigninInUse(Conflict):
+    """Another of the user's accounts fetches with this sign-in (it would import twice)."""
+
+    code = "signin_in_use"

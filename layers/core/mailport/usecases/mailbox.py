@@ -18,7 +18,7 @@ from mailport.domain.mailbox import (
     SystemFolder,
     clean_folder_name,
 )
-from mailport.domain.rules import parse_rules, rules_to_json
+from mailport.domain.rules import RulesRequest, parse_rules, rules_to_json
 from mailport.errors import Conflict, NotFound, ValidationFailed
 from mailport.ports import Mailbox, RawStore
 
@@ -185,10 +185,12 @@ class MailboxService:
         """The ordered auto-sort rules, as JSON."""
         return self._mailbox.get_rules_document(owner) or {"rules": []}
 
-    def replace_rules(self, owner: Owner, payload: object) -> dict[str, object]:
-        """Validate and replace the rules; each move target must be an existing folder."""
+    def replace_rules(self, owner: Owner, request: RulesRequest) -> dict[str, object]:
+        """Replace the rules (their shape checked at the API's edge); each move target must
+        be an existing folder.
+        """
         folders = {f.folder_id for f in self.folders(owner)}
-        document = rules_to_json(parse_rules(payload, folder_exists=folders.__contains__))
+        document = rules_to_json(parse_rules(request, folder_exists=folders.__contains__))
         self._mailbox.put_rules_document(owner, document)
         return document
 

@@ -36,6 +36,7 @@ from mailport.domain.migration import (
     parse_connection,
     parse_template,
 )
+from mailport.domain.oauth import Purpose
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
     AccessTokens,
@@ -170,7 +171,9 @@ class MigrationService:
 
     def _microsoft(self, owner: Owner, connection_id: str) -> SourceServer | None:
         assert self._tokens is not None
-        email = self._tokens.connection_email(owner.tenant_id, owner.user_id, connection_id)
+        email = self._tokens.connection_email(
+            owner.tenant_id, owner.user_id, connection_id, Purpose.IMAP
+        )
         if email is None:
             return None
         host, port = self._config.microsoft_host, self._config.microsoft_port

@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from mailport.domain.migration import TERMINAL, JobError, JobState, MigrationJob
+from mailport.domain.oauth import Purpose
 from mailport.errors import MailportError
 from mailport.ports import (
     AccessTokens,
@@ -195,7 +196,10 @@ class MigrationRunner:
         if self._tokens is None or cid is None:
             return
         try:
-            ready = self._tokens.connection_email(job.tenant_id, job.user_id, cid) is not None
+            ready = (
+                self._tokens.connection_email(job.tenant_id, job.user_id, cid, Purpose.IMAP)
+                is not None
+            )
         except MailportError:  # still needs a sign-in (or unreadable): stays parked
             return
         if ready:

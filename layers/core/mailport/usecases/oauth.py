@@ -1,5 +1,5 @@
-"""Microsoft 365 sign-in: start a flow, finish it at the callback, keep the connection, and
-give migrations fresh access tokens from it.
+"""Microsoft sign-in (work and personal accounts): start a flow, finish it at the callback,
+keep the connection, and give migrations and POP accounts fresh access tokens from it.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -21,6 +23,7 @@ from mailport.domain.oauth import (
     OAuthFlow,
     OAuthFlowInvalid,
     OAuthMailboxMismatch,
+    Purpose,
     SignInRequired,
     cache_context,
     new_binding,
@@ -34,12 +37,31 @@ from mailport.ports import IdentityProvider, OAuthStore, SecretBox
 log = logging.getLogger(__name__)
 
 
-def connection_id_for(owner: Owner, email: str) -> str:
-    """One connection per user and mailbox: signing in again for the same address updates it
-    (so a job waiting on it resumes), even after the connection was removed and re-added.
+# A token held in memory is given out while it has this much left (msal's own margin): a
+# migration chunk or a POP session started with it finishes before it expires.
+TOKEN_MARGIN_S = 300.0
+HELD_TOKENS = 20_000  # per process; a poll worker sees at most its batch's accounts
+
+
+def connection_id_for(owner: Owner, email: str, purpose: Purpose = Purpose.IMAP) -> str:
+    """One connection per user, mailbox and purpose: signing in again for the same address
+    updates it (so a job or an account waiting on it resumes), even after the connection was
+    removed and re-added. A migration's ids are the ones saved before POP sign-ins existed.
     """
     text = f"{owner.tenant_id}\x1f{owner.user_id}\x1f{email.lower()}"
+    if purpose is not Purpose.IMAP:
+        text += f"\x1f{purpose.value}"
     return "m" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_purpose(value: object) -> Purpose:
+    """The purpose a start request names (a migration's when it names none)."""
+    if value is None:
+        return Purpose.IMAP
+    try:
+        return Purpose(str(value))
+    except ValueError as e:
+        raise ValidationFailed('"purpose" must be "imap" or "pop"') from e
 
 
 class OAuthService:
@@ -57,6 +79,11 @@ class OAuthService:
         self._provider = provider
         self._secrets = secrets
         self._clock = clock
+        # Access tokens this process holds, by (tenant, user, connection): a POP poll every
+        # 10 minutes then costs no read, no KMS Decrypt and no token request while its
+        # token lives (an hour at Microsoft). Tokens only: the refresh token stays sealed.
+        self._held: dict[tuple[str, str, str], tuple[float, Credentials]] = {}
+        self._held_lock = threading.Lock()
         # Set by the wiring: what happens after a sign-in (waiting migrations resume), and
         # whether a migration still uses a connection. Kept as callables so this module does
         # not import the migration use-cases.
@@ -65,19 +92,33 @@ class OAuthService:
 
     # -- the API ------------------------------------------------------------------------
 
+    def configured(self) -> bool:
+        """Whether this deployment can sign users in (its app registration is filled in);
+        the console hides the sign-in otherwise and says why.
+        """
+        return self._provider.configured()
+
     def start(
         self, owner: Owner, payload: object, redirect_uri: str
     ) -> tuple[dict[str, object], str]:
         """Begin a sign-in for a mailbox; the response and the browser-binding cookie value."""
         body = payload if isinstance(payload, Mapping) else {}
         email = parse_email(body.get("email"))
-        existing = self._store.list_connections(owner.tenant_id, owner.user_id)
-        connection_id = connection_id_for(owner, email)
+        purpose = parse_purpose(body.get("purpose"))
+        existing = [
+            c
+            for c in self._store.list_connections(owner.tenant_id, owner.user_id)
+            if c.purpose is purpose
+        ]
+        connection_id = connection_id_for(owner, email, purpose)
         if len(existing) >= MAX_CONNECTIONS and all(
             c.connection_id != connection_id for c in existing
         ):
-            raise LimitExceeded(f"you can keep at most {MAX_CONNECTIONS} Microsoft 365 sign-ins")
-        url, details = self._provider.begin(email, redirect_uri)
+            raise LimitExceeded(
+                f"you can keep at most {MAX_CONNECTIONS} Microsoft sign-ins for "
+                + ("POP accounts" if purpose is Purpose.POP else "migrations")
+            )
+        url, details = self._provider.begin(email, redirect_uri, purpose)
         cookie, binding = new_binding()
         state = str(details.get("state", ""))
         if not state:
@@ -92,10 +133,18 @@ class OAuthService:
                 details=details,
                 expires_at=self._clock() + dt.timedelta(seconds=FLOW_TTL_S),
                 connection_id=connection_id,
+                purpose=purpose,
             )
         )
         log.info("sign-in started", extra={"connection_id": connection_id})
-        return {"authorize_url": url, "expires_in": FLOW_TTL_S, "email": email}, cookie
+        started = {
+            "authorize_url": url,
+            "expires_in": FLOW_TTL_S,
+            "email": email,
+            "purpose": purpose.value,
+            "connection_id": connection_id,
+        }
+        return started, cookie
 
     def finish(self, params: Mapping[str, str], cookie: str | None) -> OAuthConnection:
         """The callback: check the flow is this browser's, redeem the code, keep the tokens.
@@ -123,7 +172,7 @@ class OAuthService:
                 f"sign in as {flow.email}"
             )
         owner = Owner(flow.tenant_id, flow.user_id)
-        connection_id = flow.connection_id or connection_id_for(owner, flow.email)
+        connection_id = flow.connection_id or connection_id_for(owner, flow.email, flow.purpose)
         sealed = self._secrets.seal(
             grant.cache, cache_context(owner.tenant_id, owner.user_id, connection_id)
         )
@@ -141,11 +190,13 @@ class OAuthService:
                     created_at=now,
                     updated_at=now,
                     sealed_cache=sealed,
+                    purpose=flow.purpose,
                 ),
                 new=True,
             )
         else:
             connection = self._renew(before, grant.account_id, sealed, now)
+        self._drop(owner.tenant_id, owner.user_id, connection_id)  # the old sign-in's token
         log.info("signed in", extra={"connection_id": connection_id})
         if self.on_signed_in is not None:
             try:
@@ -182,57 +233,90 @@ class OAuthService:
         raise Conflict("the sign-in could not be saved; try again")
 
     def list(self, owner: Owner) -> list[OAuthConnection]:
-        """The user's Microsoft 365 connections."""
+        """The user's Microsoft sign-ins (migrations' and POP accounts')."""
         return self._store.list_connections(owner.tenant_id, owner.user_id)
 
     def delete(self, owner: Owner, connection_id: str) -> None:
         """Forget a sign-in (not while a migration still needs it)."""
         if self._store.get_connection(owner.tenant_id, owner.user_id, connection_id) is None:
-            raise NotFound("no such Microsoft 365 connection")
+            raise NotFound("no such Microsoft sign-in")
         if self.in_use is not None and self.in_use(owner, connection_id):
-            raise ConnectionInUse("a migration still uses this sign-in: cancel it first")
+            raise ConnectionInUse(
+                "a migration or a POP account still uses this sign-in: cancel or delete it first"
+            )
         self._store.delete_connection(owner.tenant_id, owner.user_id, connection_id)
+        self._drop(owner.tenant_id, owner.user_id, connection_id)
 
     # -- AccessTokens -----------------------------------------------------------------------
 
-    def connection_email(self, tenant_id: str, user_id: str, connection_id: str) -> str | None:
-        """The mailbox address of a ready connection of the user, or None."""
+    def connection_email(
+        self, tenant_id: str, user_id: str, connection_id: str, purpose: Purpose
+    ) -> str | None:
+        """The mailbox address of a ready connection of the user for ``purpose``, or None
+        (a migration's sign-in holds no POP scope, and the other way round).
+        """
         c = self._store.get_connection(tenant_id, user_id, connection_id)
-        if c is None:
+        if c is None or c.purpose is not purpose:
             return None
         if c.status is not ConnectionStatus.READY:
-            raise SignInRequired(f"sign in to Microsoft 365 again as {c.email} first")
+            raise SignInRequired(f"sign in to Microsoft again as {c.email} first")
         return c.email
 
-    def mailbox_token(self, tenant_id: str, user_id: str, connection_id: str) -> Credentials:
+    def mailbox_token(
+        self, tenant_id: str, user_id: str, connection_id: str, *, fresh: bool = False
+    ) -> Credentials:
         """XOAUTH2 credentials with a token valid for at least five more minutes."""
+        key = (tenant_id, user_id, connection_id)
+        if fresh:
+            self._drop(*key)
+        else:
+            with self._held_lock:
+                held = self._held.get(key)
+            if held is not None and held[0] - TOKEN_MARGIN_S > time.time():
+                return held[1]
         c = self._store.get_connection(tenant_id, user_id, connection_id)
         if c is None:
-            raise SignInRequired("the Microsoft 365 sign-in was removed; sign in again")
+            raise SignInRequired("the Microsoft sign-in was removed; sign in again")
         try:
-            return self._token(c)
+            return self._token(c, force=fresh)
         except SignInRequired:
             # Another step may have rotated the refresh token since we read it: once more
             # with what is saved now, before asking the user.
-            fresh = self._store.get_connection(tenant_id, user_id, connection_id)
-            if fresh is not None and fresh.version != c.version:
-                return self._token(fresh)
+            again = self._store.get_connection(tenant_id, user_id, connection_id)
+            if again is not None and again.version != c.version:
+                return self._token(again, force=fresh)
             raise
 
-    def _token(self, c: OAuthConnection) -> Credentials:
+    def _token(self, c: OAuthConnection, *, force: bool = False) -> Credentials:
         if c.status is not ConnectionStatus.READY:
-            raise SignInRequired(f"sign in to Microsoft 365 again as {c.email} to continue")
+            raise SignInRequired(f"sign in to Microsoft again as {c.email} to continue")
         context = cache_context(c.tenant_id, c.user_id, c.connection_id)
         try:
             token = self._provider.access_token(
-                self._secrets.open(c.sealed_cache, context), c.account_id
+                self._secrets.open(c.sealed_cache, context), c.account_id, c.purpose, force=force
             )
         except SignInRequired:
             self._mark(c, ConnectionStatus.NEEDS_SIGNIN, None)
             raise
         if token.cache is not None:
             self._mark(c, ConnectionStatus.READY, self._secrets.seal(token.cache, context))
-        return Credentials(c.email, oauth2_token=token.token)
+        credentials = Credentials(c.email, oauth2_token=token.token)
+        if token.expires_at:
+            self._hold((c.tenant_id, c.user_id, c.connection_id), token.expires_at, credentials)
+        return credentials
+
+    def _hold(self, key: tuple[str, str, str], expires_at: float, value: Credentials) -> None:
+        with self._held_lock:
+            if len(self._held) >= HELD_TOKENS:
+                now = time.time()
+                self._held = {k: v for k, v in self._held.items() if v[0] > now}
+                while len(self._held) >= HELD_TOKENS:  # still full: the oldest go first
+                    del self._held[next(iter(self._held))]
+            self._held[key] = (expires_at, value)
+
+    def _drop(self, tenant_id: str, user_id: str, connection_id: str) -> None:
+        with self._held_lock:
+            self._held.pop((tenant_id, user_id, connection_id), None)
 
     def _mark(self, c: OAuthConnection, status: ConnectionStatus, sealed: bytes | None) -> None:
         # On a conflict someone saved a newer cache (or signed in again) meanwhile: theirs wins.

@@ -46,15 +46,18 @@ from mailport.domain.accounts import (
 )
 from mailport.domain.mailbox import Owner
 from mailport.domain.message import MAX_BYTES
+from mailport.domain.oauth import OAuthNotConfigured, SignInRequired
 from mailport.domain.remote import (
     Credentials,
     PopEntry,
     RemoteError,
+    RemoteSigninRequired,
     RemoteTransient,
     ServerAddress,
 )
 from mailport.errors import MailportError, StorageError
 from mailport.ports import (
+    AccessTokens,
     AccountStore,
     FetchQueue,
     PopConnector,
@@ -65,7 +68,7 @@ from mailport.ports import (
 )
 from mailport.usecases.budget import ByteBudget
 from mailport.usecases.importing import Importer
-from mailport.usecases.pop_outcome import RunBook, Tally
+from mailport.usecases.pop_outcome import PAUSED_FOR_SIGNIN, RunBook, Tally
 from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
 from mailport.usecases.pop_store import StoreJob, StorePipeline
 
@@ -107,13 +110,17 @@ class PopFetcher:
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         monotonic: Callable[[], float] = time.monotonic,
         budget: ByteBudget | None = None,
+        tokens: AccessTokens | None = None,
     ) -> None:
-        """``budget``: shared by every run this fetcher makes (made from ``config``)."""
+        """``budget``: shared by every run this fetcher makes (made from ``config``);
+        ``tokens``: access tokens for accounts that sign in (None: no sign-in is set up).
+        """
         self._accounts = accounts
         self._runs = runs
         self._receipts = receipts
         self._connector = connector
         self._secrets = secrets
+        self._tokens = tokens
         self._importer = importer
         self._queue = queue
         self._config = config or FetchConfig()
@@ -176,8 +183,14 @@ class PopFetcher:
         tally = Tally()
         error: MailportError | None = None
         counted = False
+        pause = ""
         try:
             self._fetch(owner, account, tally)
+        except SignInRequired as e:
+            # The account's sign-in no longer works (revoked, expired, the app registration
+            # gone): not the server's fault nor a wrong password, so not counted; fetching
+            # waits for the user to sign in again.
+            error, pause = e, PAUSED_FOR_SIGNIN
         # Whose fault a failure is decides whether it counts towards switching automatic
         # fetching off: the other server's (login refused, unreachable, TLS, dropped) and an
         # unreadable saved password count; our own storage being unavailable does not.
@@ -208,7 +221,7 @@ class PopFetcher:
             error=error.message if error else "",
             more=tally.more and error is None,
         )
-        if self._book.finish(owner, account, finished, tally, counted):
+        if self._book.finish(owner, account, finished, tally, counted, pause=pause):
             finished = dataclasses.replace(finished, auto_disabled=True)
         if finished.more:
             self._queue.send(
@@ -239,12 +252,38 @@ class PopFetcher:
         return finished
 
     # ------------------------------------------------------------------ the fetch itself
-    def _fetch(self, owner: Owner, account: PopAccount, tally: Tally) -> None:
-        password = self._secrets.open(
-            account.sealed_password, secret_context(owner, account.account_id)
-        )
+    def _credentials(self, owner: Owner, account: PopAccount, *, fresh: bool) -> Credentials:
+        """The login: the sealed password, or the account's sign-in's access token (held in
+        memory while it lives, so an idle poll costs no read, KMS or token call).
+        """
+        if not account.signs_in:
+            password = self._secrets.open(
+                account.sealed_password, secret_context(owner, account.account_id)
+            )
+            return Credentials(account.username, password)
+        if self._tokens is None:
+            raise SignInRequired("signing in with the provider is not set up on this service")
+        try:
+            return self._tokens.mailbox_token(
+                owner.tenant_id, owner.user_id, account.connection_id, fresh=fresh
+            )
+        except OAuthNotConfigured as e:
+            raise SignInRequired(f"{e.message}; sign in again once it is") from e
+
+    def _open(self, owner: Owner, account: PopAccount) -> PopMailbox:
         server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)
-        session = self._connector.open(server, Credentials(account.username, password))
+        credentials = self._credentials(owner, account, fresh=False)
+        try:
+            return self._connector.open(server, credentials)
+        except RemoteSigninRequired:
+            if not account.signs_in:
+                raise
+            # The server refused a token we thought valid (revoked early, or its clock runs
+            # ahead): once more with a newly refreshed one, then it is the user's to mend.
+            return self._connector.open(server, self._credentials(owner, account, fresh=True))
+
+    def _fetch(self, owner: Owner, account: PopAccount, tally: Tally) -> None:
+        session = self._open(owner, account)
         # A server that trickles must not hold the worker until Lambda kills it (then
         # nothing would be saved or said): the session is cut a minute after the budget.
         session.stop_after(self._config.time_budget_s + self._config.cutoff_grace_s)

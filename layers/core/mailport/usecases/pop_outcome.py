@@ -22,14 +22,19 @@ from mailport.domain.accounts import (
     RunTrigger,
 )
 from mailport.domain.mailbox import Owner, message_id_for
-from mailport.domain.notices import fetch_disabled, fetch_warning
+from mailport.domain.notices import fetch_disabled, fetch_paused, fetch_warning
 from mailport.errors import MailportError
 from mailport.ports import RunLedger
 from mailport.usecases.importing import Importer
 
-__all__ = ["RunBook", "Tally"]
+__all__ = ["PAUSED_FOR_SIGNIN", "RunBook", "Tally"]
 
 log = logging.getLogger(__name__)
+
+PAUSED_FOR_SIGNIN = "signin"  # ``FetchState.paused_for``: the account's sign-in must be renewed
+# Refusals whose next step is known (an app password; the provider's sign-in): the warning
+# goes out at the first such failure, not the third — retrying cannot fix them.
+_SAY_AT_ONCE = frozenset({"remote_app_password_required", "remote_signin_required"})
 
 
 @dataclass(slots=True)
@@ -63,13 +68,32 @@ class RunBook:
         self._clock = clock
 
     def finish(
-        self, owner: Owner, account: PopAccount, run: FetchRun, tally: Tally, counted: bool
+        self,
+        owner: Owner,
+        account: PopAccount,
+        run: FetchRun,
+        tally: Tally,
+        counted: bool,
+        *,
+        pause: str = "",
     ) -> bool:
-        """Save the run's outcome; True if it switched automatic fetching off."""
+        """Save the run's outcome; True if it switched automatic fetching off.
+
+        ``pause``: the run failed in a way only the user can mend and that is not the other
+        server's fault (the account's sign-in was revoked or expired): automatic fetching
+        waits, not counted as a failure, until the user signs in again.
+        """
         before = account.state
         now = run.finished_at or self._clock()
         failures = 0 if run.status is RunStatus.SUCCEEDED else before.failures + int(counted)
-        disable = counted and failures >= DISABLE_AFTER_FAILURES and account.auto_fetch
+        paused = bool(pause) and account.auto_fetch and not before.paused_for
+        disable = paused or (counted and failures >= DISABLE_AFTER_FAILURES and account.auto_fetch)
+        if paused:
+            reason = f"Automatic fetching is paused until you sign in again: {run.error}"
+        elif disable:
+            reason = f"Automatic fetching failed {failures} times in a row: {run.error}"
+        else:
+            reason = before.disabled_reason
         state = FetchState(
             failures=failures,
             last_run_id=run.run_id,
@@ -78,16 +102,18 @@ class RunBook:
             last_error=run.error,
             last_checked_at=now,
             last_success_at=now if run.status is RunStatus.SUCCEEDED else before.last_success_at,
-            disabled_reason=(
-                f"Automatic fetching failed {failures} times in a row: {run.error}"
-                if disable
-                else before.disabled_reason
-            ),
+            disabled_reason=reason,
             # Only a complete, successful run proves the listing is fully dealt with.
             server_digest=tally.digest if run.status is RunStatus.SUCCEEDED else "",
+            paused_for=pause if paused else before.paused_for,
         )
-        if counted and failures in (WARN_AFTER_FAILURES, DISABLE_AFTER_FAILURES):
-            self._notify(owner, account, run, failures, disable)
+        if paused:
+            self._notify(owner, account, run, failures, "paused")
+        elif counted and (
+            failures in (WARN_AFTER_FAILURES, DISABLE_AFTER_FAILURES)
+            or (failures == 1 and run.error_code in _SAY_AT_ONCE)
+        ):
+            self._notify(owner, account, run, failures, "disabled" if disable else "warning")
         # Runs that found nothing new are not kept (144 a day per account); the account's
         # last_checked_at says they happened.
         record = (
@@ -99,20 +125,22 @@ class RunBook:
         return disable
 
     def _notify(
-        self, owner: Owner, account: PopAccount, run: FetchRun, failures: int, disable: bool
+        self, owner: Owner, account: PopAccount, run: FetchRun, failures: int, kind: str
     ) -> None:
         """Tell the user in their Inbox; the id is derived from the run, so a retry of the
         same run cannot add a second notice.
         """
         now = self._clock()
-        kind = "disabled" if disable else "warning"
         message_id = message_id_for("notice", account.account_id, kind, run.run_id)
-        raw = (
-            fetch_disabled(account, run.error, now, message_id)
-            if disable
-            else fetch_warning(account, failures, run.error, now, message_id)
-        )
+        if kind == "disabled":
+            raw = fetch_disabled(account, run.error, now, message_id)
+        elif kind == "paused":
+            raw = fetch_paused(account, run.error, now, message_id)
+        else:
+            raw = fetch_warning(account, failures, run.error, now, message_id)
         try:
-            self._importer.store_notice(owner, raw, message_id, account.account_id, flagged=disable)
+            self._importer.store_notice(
+                owner, raw, message_id, account.account_id, flagged=kind != "warning"
+            )
         except MailportError:
             log.exception("could not deliver the notice", extra={"account_id": account.account_id})

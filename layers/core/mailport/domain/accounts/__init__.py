@@ -4,7 +4,7 @@ Pure domain code: the meaning of what a user sends (its shape is checked at the 
 edge), the schedule slot of an account, and the failure policy of automatic fetching.
 By job, each module importing only those before it:
 
-* ``presets``: the providers the form knows;
+* ``presets``: the providers the form knows and how each lets an app sign in;
 * ``runs``: fetch requests, runs and the automatic-fetch state with its failure policy;
 * ``receipts``: which messages of the server an account has dealt with;
 * ``account``: ``PopAccount``, its schedule slot and a create or change request.
@@ -30,7 +30,14 @@ from mailport.domain.accounts.account import (
     schedule_slot,
     too_many_accounts,
 )
-from mailport.domain.accounts.presets import PRESETS, Preset, PresetServer
+from mailport.domain.accounts.presets import (
+    MANUAL_SIGNIN,
+    PRESETS,
+    OAuthProvider,
+    Preset,
+    PresetServer,
+    SignInMethod,
+)
 from mailport.domain.accounts.receipts import Receipt, ReceiptOutcome, Seen
 from mailport.domain.accounts.runs import (
     DISABLE_AFTER_FAILURES,
@@ -49,6 +56,7 @@ from mailport.domain.fields import MAX_PORT
 __all__ = [
     "DISABLE_AFTER_FAILURES",
     "ICONS",
+    "MANUAL_SIGNIN",
     "MAX_ACCOUNTS",
     "MAX_FOLDER_ID",
     "MAX_HOST",
@@ -64,6 +72,7 @@ __all__ = [
     "FetchRun",
     "FetchState",
     "Icon",
+    "OAuthProvider",
     "PopAccount",
     "Preset",
     "PresetName",
@@ -74,6 +83,7 @@ __all__ = [
     "RunStatus",
     "RunTrigger",
     "Seen",
+    "SignInMethod",
     "account_input",
     "changed_account",
     "clean_host",

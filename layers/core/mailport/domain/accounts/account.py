@@ -11,7 +11,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypedDict, get_args
 
-from mailport.domain.accounts.presets import PRESETS, Preset
+from mailport.domain.accounts.presets import (
+    MANUAL_SIGNIN,
+    PRESETS,
+    OAuthProvider,
+    Preset,
+    SignInMethod,
+)
 from mailport.domain.accounts.runs import FetchState
 from mailport.domain.remote import ServerAddress
 from mailport.errors import LimitExceeded, ValidationFailed
@@ -39,7 +45,9 @@ def too_many_accounts(limit: int) -> LimitExceeded:
 
 @dataclass(frozen=True, slots=True)
 class PopAccount:
-    """An external account and its settings (the password is sealed, never returned)."""
+    """An external account and its settings (the password is sealed, never returned). An
+    account that signs in (``connection_id``, XOAUTH2) holds no password.
+    """
 
     account_id: str
     preset: Preset
@@ -56,6 +64,12 @@ class PopAccount:
     sealed_password: bytes = field(default=b"", repr=False)
     state: FetchState = field(default_factory=FetchState)
     version: int = 0  # optimistic concurrency for settings changes
+    connection_id: str = ""  # the user's sign-in it fetches with; "" for a password
+
+    @property
+    def signs_in(self) -> bool:
+        """Whether it logs in with a sign-in's access token rather than a password."""
+        return bool(self.connection_id)
 
     @property
     def server(self) -> ServerAddress:
@@ -83,7 +97,7 @@ def schedule_slot(account_id: str) -> int:
 
 # ------------------------------------------------------------------ a create or change request
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_CONNECTION = frozenset({"preset", "host", "port", "ssl", "username"})
+_CONNECTION = frozenset({"preset", "host", "port", "ssl", "username", "connection_id"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +116,13 @@ class AccountInput:
     apply_rules: bool | None = None
     auto_fetch: bool | None = None
     agreed: bool | None = None
+    connection_id: str | None = None  # log in with this sign-in instead of a password
 
     @property
     def changes_connection(self) -> bool:
-        """Whether the server or login changes (the password must then be given again)."""
+        """Whether the server or login changes (the password or sign-in must then be given
+        again).
+        """
         return any(getattr(self, name) is not None for name in _CONNECTION)
 
 
@@ -139,6 +156,7 @@ class AccountRequest(TypedDict, total=False):
     apply_rules: bool | None
     auto_fetch: bool | None
     agreed: bool | None
+    connection_id: str | None
 
 
 def account_input(request: AccountRequest) -> AccountInput:
@@ -157,6 +175,7 @@ def account_input(request: AccountRequest) -> AccountInput:
         apply_rules=request.get("apply_rules"),
         auto_fetch=request.get("auto_fetch"),
         agreed=request.get("agreed"),
+        connection_id=request.get("connection_id"),
     )
 
 
@@ -169,7 +188,8 @@ def new_account(
             "accept the agreement first: mail is copied from the other provider into mailport"
             ' ("agreed": true)'
         )
-    if data.username is None or data.password is None:
+    _one_login(data, data.preset or Preset.MANUAL)
+    if data.connection_id is None and (data.username is None or data.password is None):
         raise ValidationFailed('"username" and "password" are required')
     host, port, ssl = _server(data.preset or Preset.MANUAL, data.host, data.port, data.ssl)
     return PopAccount(
@@ -178,14 +198,54 @@ def new_account(
         host=host,
         port=port,
         ssl=ssl,
-        username=data.username,
+        # A sign-in's account logs in as the mailbox signed in to (set when it is checked).
+        username=data.username or "",
         folder_id=data.folder_id or default_folder,
         icon=data.icon or "none",
         keep_original=True if data.keep_original is None else data.keep_original,
         apply_rules=bool(data.apply_rules),
         auto_fetch=True if data.auto_fetch is None else data.auto_fetch,
         created_at=now,
+        connection_id=data.connection_id or "",
     )
+
+
+class PasswordNotAccepted(ValidationFailed):
+    """The provider takes no password from an app for this preset: sign in instead."""
+
+    code = "password_not_accepted"
+
+
+class SigninNotOffered(ValidationFailed):
+    """A sign-in was given for a preset whose provider mailport can't sign in to."""
+
+    code = "signin_not_offered"
+
+
+# Whose sign-ins mailport can make now (Google's is not built yet).
+SIGNIN_PROVIDERS = frozenset({OAuthProvider.MICROSOFT})
+
+
+def _one_login(data: AccountInput, preset: Preset) -> None:
+    """The login fits the provider: a password where it takes one, a sign-in where it signs
+    in (and mailport can make that sign-in).
+    """
+    if data.password is not None and data.connection_id is not None:
+        raise ValidationFailed('give either "password" or "connection_id" (a sign-in), not both')
+    known = PRESETS.get(preset)
+    methods = known.signin if known is not None else MANUAL_SIGNIN
+    takes_password = {SignInMethod.PASSWORD, SignInMethod.APP_PASSWORD} & set(methods)
+    if data.password is not None and not takes_password:
+        label = known.label if known is not None else preset.value
+        raise PasswordNotAccepted(
+            f"{label} takes no password from apps (since September 2024): "
+            'sign in with the provider instead ("connection_id")'
+        )
+    if data.connection_id is not None and (known is None or known.provider not in SIGNIN_PROVIDERS):
+        raise SigninNotOffered(
+            "a sign-in can be used with the Hotmail (Outlook) preset only; "
+            "for this provider enter a password (or an app password)"
+        )
 
 
 def _server(
@@ -206,10 +266,11 @@ def changed_account(before: PopAccount, data: AccountInput) -> PopAccount:
     """The account with a change request applied."""
     if data.agreed is not None and data.agreed is not True:
         raise ValidationFailed('"agreed" can only be true')
-    if data.changes_connection and data.password is None:
+    _one_login(data, data.preset or before.preset)
+    if data.changes_connection and data.password is None and data.connection_id is None:
         raise ValidationFailed(
-            "enter the password again to change the server or the login"
-        )  # never send a saved password to a server the user has not confirmed it for
+            "enter the password again (or sign in again) to change the server or the login"
+        )  # never send a saved password or token to a server the user has not confirmed
     after = before
     if data.changes_connection:
         preset = data.preset or before.preset
@@ -227,7 +288,12 @@ def changed_account(before: PopAccount, data: AccountInput) -> PopAccount:
             port=port,
             ssl=ssl,
             username=data.username or before.username,
+            # Whichever login is given replaces the other.
+            connection_id=data.connection_id or "",
+            sealed_password=b"" if data.connection_id else before.sealed_password,
         )
+    if data.password is not None:
+        after = replace(after, connection_id="")  # a password replaces a sign-in
     simple = {
         name: getattr(data, name)
         for name in ("folder_id", "icon", "keep_original", "apply_rules", "auto_fetch")
@@ -236,5 +302,7 @@ def changed_account(before: PopAccount, data: AccountInput) -> PopAccount:
     after = replace(after, **simple)
     if data.auto_fetch and not before.auto_fetch:
         # Turning it back on starts a fresh count (the user has presumably fixed the cause).
-        after = replace(after, state=replace(after.state, failures=0, disabled_reason=""))
+        after = replace(
+            after, state=replace(after.state, failures=0, disabled_reason="", paused_for="")
+        )
     return after

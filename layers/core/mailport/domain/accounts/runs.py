@@ -80,6 +80,9 @@ class FetchState:
     last_success_at: dt.datetime | None = None
     disabled_reason: str = ""
     server_digest: str = ""  # the server's listing after the last successful run
+    # Why automatic fetching waits instead of being switched off ("signin": the account's
+    # sign-in stopped working). Signing in again resumes it; it is not a failure count.
+    paused_for: str = ""
 
     def running(self, now: dt.datetime) -> bool:
         """A run holds the lease."""

@@ -17,11 +17,8 @@ from api_inputs import (
     RulesInput,
 )
 from api_models import (
-    Account,
-    AccountStatus,
     Address,
     Error,
-    FetchRun,
     Folder,
     ImapTemplate,
     Me,
@@ -30,13 +27,18 @@ from api_models import (
     MigrationCounts,
     MigrationPreview,
     OAuthConnection,
-    OrgAccount,
     OrgMigration,
     Pace,
     Rules,
     Source,
     Upload,
     UploadFile,
+)
+from api_models_import import (
+    Account,
+    AccountStatus,
+    FetchRun,
+    OrgAccount,
 )
 
 # The named error answers (components/responses), each the Error shape.

@@ -15,23 +15,25 @@ from api_inputs import (
     SigninStartInput,
 )
 from api_models import (
-    Account,
-    AccountList,
     Error,
-    FetchRun,
     ImapTemplate,
     ImapTemplateList,
     Migration,
     MigrationList,
     MigrationPreview,
     OAuthConnectionList,
-    OrgAccount,
-    OrgAccountPage,
     OrgMigration,
     OrgMigrationPage,
+    SigninStarted,
+)
+from api_models_import import (
+    Account,
+    AccountList,
+    FetchRun,
+    OrgAccount,
+    OrgAccountPage,
     PresetList,
     RunList,
-    SigninStarted,
 )
 
 IMPORT_OPERATIONS: dict[str, Operation] = {

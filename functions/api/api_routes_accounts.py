@@ -16,7 +16,7 @@ from mailport.domain.identity import Feature
 from mailport.wiring import container
 
 if TYPE_CHECKING:
-    from api_models import Account
+    from api_models_import import Account
 
     from mailport.domain.accounts import PopAccount
 

@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from collections.abc import Collection, Mapping, Sequence
 
     from api_models import (
-        Account,
-        AccountList,
         Folder,
         ImapTemplate,
         ImapTemplateList,
@@ -29,18 +27,22 @@ if TYPE_CHECKING:
         MigrationPreview,
         OAuthConnection,
         OAuthConnectionList,
-        OrgAccount,
-        OrgAccountPage,
         OrgMigration,
         OrgMigrationPage,
-        PresetList,
         Source,
         Upload,
         UploadFile,
         _MigrationFolder,
+    )
+    from api_models_import import (
+        Account,
+        AccountList,
+        OrgAccount,
+        OrgAccountPage,
+        PresetList,
         _Preset,
     )
-    from api_models import FetchRun as FetchRunShape
+    from api_models_import import FetchRun as FetchRunShape
 
     from mailport.domain.accounts import FetchRun, OAuthProvider, PopAccount
     from mailport.domain.mailbox import Folder as DomainFolder

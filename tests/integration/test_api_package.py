@@ -48,6 +48,7 @@ def test_the_api_package_holds_chalice_without_its_cli(tmp_path: Path) -> None:
         "api_http.py",
         "api_inputs.py",
         "api_models.py",
+        "api_models_import.py",
         "api_routes_accounts.py",
         "api_routes_mailbox.py",
         "api_routes_migrations.py",

@@ -8,7 +8,7 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-import api_models
+import api_models_import as api_models
 import api_routes_accounts
 import api_views
 import pytest

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import api_inputs
 import api_models
+import api_models_import
 import pytest
 
 from mailport.domain import rules
@@ -60,20 +61,20 @@ CASES: list[tuple[Any, str, str, Any]] = [
     (api_models, "Folder", "system", SystemFolder),
     (api_models, "_MessageSource", "type", SourceType),
     (api_models, "UploadFile", "status", FileStatus),
-    (api_models, "Account", "preset", Preset),
-    (api_models, "Account", "icon", ICONS),
+    (api_models_import, "Account", "preset", Preset),
+    (api_models_import, "Account", "icon", ICONS),
     # FORGET is a queued request, never a run: a run's trigger is one of the others.
-    (api_models, "FetchRun", "trigger", _values(RunTrigger) - {RunTrigger.FORGET.value}),
-    (api_models, "FetchRun", "status", RunStatus),
-    (api_models, "AccountStatus", "last_status", RunStatus),
+    (api_models_import, "FetchRun", "trigger", _values(RunTrigger) - {RunTrigger.FORGET.value}),
+    (api_models_import, "FetchRun", "status", RunStatus),
+    (api_models_import, "AccountStatus", "last_status", RunStatus),
     (api_models, "Migration", "state", JobState),
     (api_models, "OAuthConnection", "status", ConnectionStatus),
     (api_models, "_Condition", "field", rules.FieldName),
     (api_models, "_Condition", "op", rules.Operator),
     (api_models, "_Rule", "match", rules.MatchMode),
-    (api_models, "_Preset", "id", Preset),
-    (api_models, "_Preset", "signin", SignInMethod),
-    (api_models, "_Preset", "oauth_provider", OAuthProvider),
+    (api_models_import, "_Preset", "id", Preset),
+    (api_models_import, "_Preset", "signin", SignInMethod),
+    (api_models_import, "_Preset", "oauth_provider", OAuthProvider),
     (api_inputs, "AccountInput", "preset", Preset),
     (api_inputs, "AccountInput", "icon", ICONS),
 ]

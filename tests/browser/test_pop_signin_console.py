@@ -13,32 +13,25 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from tests.browser.conftest import new_page, screenshot, sign_in_as
-from tests.browser.test_microsoft365_console import sign_in_as_ja
+from tests.browser.conftest import screenshot, sign_in_as
+
+# The sign-in window is the fake identity provider's, over https with its own CA: the
+# contexts that ignore certificate errors, as in the Microsoft 365 tests.
+from tests.browser.test_microsoft365_console import m365_page, sign_in_as_ja
 from tests.support.dovecot import Dovecot
 from tests.support.fake_idp import FakeIdentityProvider
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
 
-def idp_page(browser: Browser, locale: str) -> Iterator[Page]:
-    # The fake identity provider serves https with its own CA: only these contexts (the
-    # console and its sign-in window) ignore certificate errors, as in the Microsoft 365 tests.
-    page = new_page(browser, locale, ignore_https_errors=True)
-    yield page
-    errors = list(page.errors)  # type: ignore[attr-defined]
-    page.context.close()
-    assert not errors, errors
-
-
 @pytest.fixture
 def page_en(browser: Browser) -> Iterator[Page]:
-    yield from idp_page(browser, "en-US")
+    yield from m365_page(browser, "en-US")
 
 
 @pytest.fixture
 def page_ja(browser: Browser) -> Iterator[Page]:
-    yield from idp_page(browser, "ja-JP")
+    yield from m365_page(browser, "ja-JP")
 
 
 def outlook_mailbox(dovecot: Dovecot, tag: str, count: int) -> str:

@@ -324,3 +324,13 @@ def test_the_provider_is_configured_only_with_a_filled_in_registration() -> None
 
     assert MsalMicrosoft(empty).configured() is False
     assert MsalMicrosoft(denied).configured() is False
+
+
+def test_a_removed_app_registration_asks_for_a_sign_in_not_an_operator_error() -> None:
+    from mailport.domain.oauth import OAuthNotConfigured
+
+    service, _, provider = _service()
+    cid = _sign_in(service, Owner("t", "u"), "m@contoso.example", purpose="pop").connection_id
+    provider.refresh_error = OAuthNotConfigured("Microsoft 365 sign-in is not set up")
+    with pytest.raises(SignInRequired, match="sign in again once it is"):
+        service.mailbox_token("t", "u", cid)

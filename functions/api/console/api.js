@@ -91,7 +91,7 @@ export async function localLogin(email, tenant, admin = false) {
 }
 
 // ---- Microsoft 365 sign-in (the start sets an HttpOnly cookie: a same-origin fetch keeps it)
-export const startMicrosoftSignin = (email) => post("/v1/oauth/microsoft/start", { email });
+export const startMicrosoftSignin = (email, purpose = "imap") => post("/v1/oauth/microsoft/start", { email, purpose });
 export const oauthConnections = async () => (await get("/v1/oauth/connections")).connections;
 export const removeOauthConnection = (id) => del(`/v1/oauth/connections/${encodeURIComponent(id)}`);
 

@@ -2,6 +2,7 @@
 import * as api from "./api.js";
 import { checkbox, clear, describe, errorBox, field, h, nextId, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
+import { finishedSignin, openSignin } from "./oauth-window.js";
 import { folderLabel, folderOptions } from "./page-mailbox.js";
 import { planGate } from "./plan.js";
 
@@ -248,49 +249,16 @@ function inWords(e) {
 }
 
 // ---------------------------------------------------------------- the provider's sign-in
-/**
- * Sign in for a POP account as `email` in a new window, as the migration page does: the
- * window is opened inside the click (one opened after an await may be blocked), then sent to
- * the provider once the API has started the flow (its HttpOnly cookie binds it to this
- * browser). The callback page tells this window how it went (signinFinished).
- */
-async function beginSignin(page, email, report) {
-  const win = window.open("", "mailport-pop-signin", "popup,width=520,height=700");
-  if (!win) {
-    report.error({ code: "popup_blocked" });
-    return;
-  }
-  const flow = { win, report };
-  page.flow = flow; // a newer sign-in replaces an older one (the same named window)
-  try {
-    const { authorize_url: authorizeUrl } = await api.post("/v1/oauth/microsoft/start", { email, purpose: "pop" });
-    if (page.flow !== flow) return;
-    win.location.href = authorizeUrl;
-  } catch (e) {
-    if (page.flow === flow) page.flow = null;
-    win.close();
-    report.error(e);
-    return;
-  }
-  // Closed before the callback page reported: say so rather than wait for ever.
-  const watch = setInterval(() => {
-    if (page.flow !== flow) clearInterval(watch);
-    else if (win.closed) {
-      clearInterval(watch);
-      page.flow = null;
-      report.error({ code: "signin_window_closed" });
-    }
-  }, 1000);
+/** Sign in with Microsoft for a POP account as `email` (oauth-window.js). */
+function beginSignin(page, email, report) {
+  return openSignin(page, { windowName: "mailport-pop-signin", email, purpose: "pop" }, report);
 }
 
-/** The callback page's message: only from this origin, of our type, from the window we opened. */
+/** The callback page reported: how the sign-in went. */
 function signinFinished(page, ev) {
-  if (ev.origin !== window.location.origin) return;
-  const data = ev.data;
-  if (!data || typeof data !== "object" || data.type !== "mailport-oauth") return;
-  const flow = page.flow;
-  if (!flow || ev.source !== flow.win) return;
-  page.flow = null;
+  const done = finishedSignin(page, ev);
+  if (!done) return;
+  const { flow, data } = done;
   if (data.status === "ready" && data.connection?.id) flow.report.ready(data.connection);
   else flow.report.error({ code: String(data.code || "") });
 }

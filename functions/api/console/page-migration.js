@@ -4,6 +4,7 @@
 import * as api from "./api.js";
 import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
+import { finishedSignin, openSignin } from "./oauth-window.js";
 import { planGate } from "./plan.js";
 
 const POLL_MS = 1000;
@@ -38,45 +39,16 @@ export async function migrationPage(main, ctx) {
 }
 
 // ---------------------------------------------------------------- Microsoft 365 sign-in
-/**
- * Start a sign-in for `email` in a new window. The window is opened at once, inside the click
- * (a window opened after an await may be blocked), then sent to Microsoft once the API has
- * started the flow. The API's callback page tells this window how it went (postMessage).
- * `report.ready(connection)` / `report.error(err)` say what happened.
- */
-async function beginSignin(page, email, report) {
-  const win = window.open("", "mailport-m365-signin", "popup,width=520,height=700");
-  if (!win) {
-    report.error({ code: "popup_blocked" });
-    return;
-  }
-  try {
-    const { authorize_url: authorizeUrl } = await api.startMicrosoftSignin(email);
-    page.flow = { email, win, report };
-    win.location.href = authorizeUrl;
-    // Closed before the callback page reported: say so rather than wait for ever.
-    const watch = setInterval(() => {
-      if (page.flow?.win !== win) clearInterval(watch);
-      else if (win.closed) {
-        clearInterval(watch);
-        page.flow = null;
-        report.error({ code: "signin_window_closed" });
-      }
-    }, 1000);
-  } catch (e) {
-    win.close();
-    report.error(e);
-  }
+/** Start a Microsoft sign-in for a migration from `email` (oauth-window.js). */
+function beginSignin(page, email, report) {
+  return openSignin(page, { windowName: "mailport-m365-signin", email, purpose: "imap" }, report);
 }
 
-/** The callback page's message: only from this origin, of our type, from the window we opened. */
+/** The callback page reported: say how it went, and show what changed. */
 function signinFinished(page, ev) {
-  if (ev.origin !== window.location.origin) return;
-  const data = ev.data;
-  if (!data || typeof data !== "object" || data.type !== "mailport-oauth") return;
-  const flow = page.flow;
-  if (!flow || ev.source !== flow.win) return;
-  page.flow = null;
+  const done = finishedSignin(page, ev);
+  if (!done) return;
+  const { flow, data } = done;
   if (data.status === "ready" && data.connection) flow.report.ready(data.connection);
   else flow.report.error({ code: String(data.code || ""), message: String(data.message || "") });
   refreshSignins(page);

@@ -105,7 +105,8 @@ class AccessTokens(Protocol):
     def mailbox_token(
         self, tenant_id: str, user_id: str, connection_id: str, *, fresh: bool = False
     ) -> Credentials:
-        """XOAUTH2 credentials (``SignInRequired`` when the user must sign in again). A token
+        """XOAUTH2 credentials (``SignInRequired`` when the user must sign in again, also when
+        the app registration is gone). A token
         this process already holds is given while it has five minutes left, without reading
         the connection; ``fresh`` reads it again (the server refused the held one).
         """

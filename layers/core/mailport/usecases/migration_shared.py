@@ -19,7 +19,6 @@ from mailport.domain.migration import (
     SourceServer,
     map_folders,
 )
-from mailport.domain.oauth import OAuthNotConfigured, SignInRequired
 from mailport.domain.remote import Credentials, ImapFolder, ServerAddress
 from mailport.errors import MailportError, ValidationFailed
 from mailport.ports import AccessTokens, ImapConnector, ImapMailbox
@@ -102,14 +101,7 @@ def credentials_for(
         return Credentials(server.username, password)
     if tokens is None:
         raise ValidationFailed("Microsoft 365 sign-in is not set up on this service")
-    try:
-        return tokens.mailbox_token(
-            job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id
-        )
-    except OAuthNotConfigured as e:
-        # The app registration was removed: a job waits (and is not rolled back) until it
-        # is set up again and the user signs in again.
-        raise SignInRequired(f"{e.message}; sign in again once it is") from e
+    return tokens.mailbox_token(job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id)
 
 
 def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:

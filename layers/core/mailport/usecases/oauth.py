@@ -23,6 +23,7 @@ from mailport.domain.oauth import (
     OAuthFlow,
     OAuthFlowInvalid,
     OAuthMailboxMismatch,
+    OAuthNotConfigured,
     Purpose,
     SignInRequired,
     cache_context,
@@ -298,6 +299,11 @@ class OAuthService:
         except SignInRequired:
             self._mark(c, ConnectionStatus.NEEDS_SIGNIN, None)
             raise
+        except OAuthNotConfigured as e:
+            # The app registration was removed: whatever waits on this sign-in (a job, a POP
+            # account) pauses, and is neither rolled back nor counted, until it is set up
+            # again and the user signs in again.
+            raise SignInRequired(f"{e.message}; sign in again once it is") from e
         if token.cache is not None:
             self._mark(c, ConnectionStatus.READY, self._secrets.seal(token.cache, context))
         credentials = Credentials(c.email, oauth2_token=token.token)

@@ -46,7 +46,7 @@ from mailport.domain.accounts import (
 )
 from mailport.domain.mailbox import Owner
 from mailport.domain.message import MAX_BYTES
-from mailport.domain.oauth import OAuthNotConfigured, SignInRequired
+from mailport.domain.oauth import SignInRequired
 from mailport.domain.remote import (
     Credentials,
     PopEntry,
@@ -263,12 +263,9 @@ class PopFetcher:
             return Credentials(account.username, password)
         if self._tokens is None:
             raise SignInRequired("signing in with the provider is not set up on this service")
-        try:
-            return self._tokens.mailbox_token(
-                owner.tenant_id, owner.user_id, account.connection_id, fresh=fresh
-            )
-        except OAuthNotConfigured as e:
-            raise SignInRequired(f"{e.message}; sign in again once it is") from e
+        return self._tokens.mailbox_token(
+            owner.tenant_id, owner.user_id, account.connection_id, fresh=fresh
+        )
 
     def _open(self, owner: Owner, account: PopAccount) -> PopMailbox:
         server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)

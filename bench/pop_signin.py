@@ -1,9 +1,10 @@
 """Benchmark: the AWS calls, CPU and time of an idle POP poll, for an account that holds a
-password and for one that signs in with Microsoft (XOAUTH2), in one worker process.
+password and for ones that sign in with Microsoft and with Google (XOAUTH2), in one worker
+process.
 
     .venv/bin/python -m bench.pop_signin [--polls 5]
 
-Both accounts sit on the same Dovecot (which checks XOAUTH2 tokens with the tests' fake
+All accounts sit on the same Dovecot (which checks XOAUTH2 tokens with the tests' fake
 identity provider, over https). One child process plays the fetch worker: it polls each
 account once (the first run, which imports its mail), then ``--polls`` more times with
 nothing new. Every AWS call the child makes is counted by operation (``harness.COUNTER``),
@@ -64,18 +65,23 @@ print(json.dumps({"polls": polls}))
 )
 
 
+KINDS = ("password", "signin", "google")  # signin: Microsoft's
+
+
 def _mail(who: str, n: int) -> bytes:
     # Different mail per account: the same message in two accounts of one user is stored once.
     return f"From: a@example.net\nSubject: {who} {n}\nMessage-ID: <{who}.{n}@x>\n\n{n}\n".encode()
 
 
-def _signed_in_account(api: str, h: dict[str, str], idp: FakeIdentityProvider, email: str) -> str:
-    """A POP account through the Microsoft sign-in, as the console makes one: its id."""
+def _signed_in_account(
+    api: str, h: dict[str, str], idp: FakeIdentityProvider, email: str, provider: str
+) -> str:
+    """A POP account through ``provider``'s sign-in, as the console makes one: its id."""
     web = requests.Session()
     web.trust_env = False
     web.verify = idp.ca_file
     started = web.post(
-        f"{api}/v1/oauth/microsoft/start",
+        f"{api}/v1/oauth/{provider}/start",
         headers=h,
         json={"email": email, "purpose": "pop"},
         timeout=30,
@@ -87,7 +93,7 @@ def _signed_in_account(api: str, h: dict[str, str], idp: FakeIdentityProvider, e
         f"{api}/v1/accounts",
         headers=h,
         json={
-            "preset": "outlook",
+            "preset": "gmail" if provider == "google" else "outlook",
             "connection_id": started.json()["connection_id"],
             "agreed": True,
         },
@@ -129,8 +135,8 @@ def _measure(
     base: Path, dv: Dovecot, idp: FakeIdentityProvider, polls: int
 ) -> dict[str, list[dict[str, Any]]]:
     user, password = "bench-pw", f"pw-{uuid.uuid4().hex}"
-    email = "bench-signin@outlook.example"
-    for name in (user, email):
+    email, gmail = "bench-signin@outlook.example", "bench-signin@gmail.example"
+    for name in (user, email, gmail):
         dv.add_user(name, password)
         dv.seed_maildir(name, "INBOX", [(_mail(name, n), set(), 1.7e9) for n in range(3)])
     environment = {
@@ -138,19 +144,26 @@ def _measure(
         "OAUTH_EXTRA_CA_FILE": idp.ca_file,
         "M365_POP_HOST": dv.host,
         "M365_POP_PORT": str(dv.pop3s_port),
+        "GOOGLE_AUTHORIZE_URL": idp.google_authorize_url,
+        "GOOGLE_TOKEN_URL": idp.google_token_url,
+        "GOOGLE_ISSUER": idp.google_issuer,
+        "GOOGLE_POP_HOST": dv.host,
+        "GOOGLE_POP_PORT": str(dv.pop3s_port),
     }
     with LocalStack(stack_config(base, dv, environment=environment)) as stack:
         stack.sqs_sources["PopFetchFunction.FetchWork"].stop()  # polls run when we say
         app = {"client_id": idp.client_id, "client_secret": idp.client_secret}
-        boto3.client("secretsmanager").put_secret_value(
-            SecretId=stack.physical_id("Microsoft365AppSecret"), SecretString=json.dumps(app)
-        )
+        for secret in ("Microsoft365AppSecret", "GoogleAppSecret"):
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=stack.physical_id(secret), SecretString=json.dumps(app)
+            )
         h = login(stack.api_url)
         me = requests.get(f"{stack.api_url}/v1/me", headers=h, timeout=30).json()
         owner = Owner("acme", str(me["user"]["id"]))
         accounts = {
             "password": register_pop(stack.api_url, h, dv.pop3s_port, user, password),
-            "signin": _signed_in_account(stack.api_url, h, idp, email),
+            "signin": _signed_in_account(stack.api_url, h, idp, email, "microsoft"),
+            "google": _signed_in_account(stack.api_url, h, idp, gmail, "google"),
         }
         env = function_env(stack, "PopFetchFunction")
         refreshes = idp.refreshes
@@ -162,7 +175,7 @@ def _measure(
 def report(args: argparse.Namespace, kinds: dict[str, list[dict[str, Any]]]) -> None:
     """Print the figures and write bench/results/pop_signin.json."""
     summary: dict[str, Any] = {}
-    for kind in ("password", "signin"):
+    for kind in KINDS:
         polls = kinds[kind]
         idle = polls[1:]
         warm = idle[1:] or idle
@@ -188,7 +201,7 @@ def report(args: argparse.Namespace, kinds: dict[str, list[dict[str, Any]]]) -> 
             "idle_polls": args.polls,
             "summary": summary,
             "token_requests": token_requests,
-            "polls": {k: kinds[k] for k in ("password", "signin")},
+            "polls": {k: kinds[k] for k in KINDS},
         },
     )
 

@@ -54,6 +54,14 @@ def _microsoft365_environment(
         "M365_IMAP_PORT": str(dv.imaps_port),
         "M365_POP_HOST": dv.host,
         "M365_POP_PORT": str(dv.pop3s_port),
+        # Google's side of the same fake, and the same Dovecot standing in for Gmail.
+        "GOOGLE_AUTHORIZE_URL": idp.google_authorize_url,
+        "GOOGLE_TOKEN_URL": idp.google_token_url,
+        "GOOGLE_ISSUER": idp.google_issuer,
+        "GOOGLE_IMAP_HOST": dv.host,
+        "GOOGLE_IMAP_PORT": str(dv.imaps_port),
+        "GOOGLE_POP_HOST": dv.host,
+        "GOOGLE_POP_PORT": str(dv.pop3s_port),
     }
 
 
@@ -92,9 +100,10 @@ def local_stack(
     boto3.client("ses").verify_email_identity(EmailAddress=NOTICE_SENDER)
     if microsoft365:
         app = {"client_id": fake_idp.client_id, "client_secret": fake_idp.client_secret}
-        boto3.client("secretsmanager").put_secret_value(
-            SecretId=stack.physical_id("Microsoft365AppSecret"), SecretString=json.dumps(app)
-        )
+        for secret in ("Microsoft365AppSecret", "GoogleAppSecret"):
+            boto3.client("secretsmanager").put_secret_value(
+                SecretId=stack.physical_id(secret), SecretString=json.dumps(app)
+            )
     yield stack
     stack.stop()
 

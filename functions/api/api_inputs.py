@@ -99,14 +99,14 @@ class AccountInput(TypedDict, total=False):
     ConfigDict(
         json_schema_extra={
             "description": "manual: host, port (993 SSL / 143 STARTTLS), ssl, username, "
-            "password; template: template_id, username, password; microsoft365: connection_id "
-            "(from GET /v1/oauth/connections, after a sign-in through "
-            "POST /v1/oauth/microsoft/start)."
+            "password; template: template_id, username, password; microsoft365 and google: "
+            "connection_id (from GET /v1/oauth/connections, after a sign-in through "
+            "POST /v1/oauth/microsoft/start or POST /v1/oauth/google/start)."
         }
     )
 )
 class Connection(TypedDict):
-    type: Literal["manual", "template", "microsoft365"]
+    type: Literal["manual", "template", "microsoft365", "google"]
     host: NotRequired[_HostLine]
     port: NotRequired[Annotated[int, Field(ge=1, le=MAX_PORT)]]
     ssl: NotRequired[bool]

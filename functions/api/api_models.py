@@ -295,7 +295,7 @@ class MigrationPreview(TypedDict):
 @with_config(EXACT)
 class OAuthConnection(TypedDict):
     id: str
-    provider: Literal["microsoft"]
+    provider: Literal["microsoft", "google"]
     purpose: Annotated[
         Literal["imap", "pop"],
         Field(description="imap: for a migration; pop: for a POP account (its own scope)"),
@@ -344,7 +344,7 @@ class Rules(TypedDict):
 class Source(TypedDict):
     """The mailbox a migration copies from (never its password)."""
 
-    type: Literal["manual", "template", "microsoft365"]
+    type: Literal["manual", "template", "microsoft365", "google"]
     host: str
     port: int
     ssl: bool
@@ -420,6 +420,7 @@ class SigninStarted(TypedDict):
     expires_in: int
     email: str
     purpose: Literal["imap", "pop"]
+    provider: Literal["microsoft", "google"]
     connection_id: Annotated[
         str, Field(description="The connection the sign-in makes or renews, once finished")
     ]

@@ -1,5 +1,5 @@
 """The operations of the import routes: POP accounts, IMAP migrations, the organisation's
-admin views and the Microsoft 365 sign-in (``api_operations`` has the rest).
+admin views and the Microsoft and Google sign-ins (``api_operations`` has the rest).
 """
 
 from __future__ import annotations
@@ -35,6 +35,18 @@ from api_models_import import (
     PresetList,
     RunList,
 )
+
+
+def _signin_answers(too_many: str, unavailable: str) -> dict[int, Answer | str]:
+    """What a sign-in's start answers (Microsoft's and Google's alike)."""
+    return {
+        200: Answer("Where to sign in", SigninStarted, headers={"Set-Cookie": str}),
+        400: "BadRequest",
+        409: Answer(too_many, Error),
+        503: Answer(unavailable, Error),
+        **SIGNED_IN,
+    }
+
 
 IMPORT_OPERATIONS: dict[str, Operation] = {
     "account_presets": Operation(
@@ -337,17 +349,11 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             "again updates it and resumes migrations waiting on it."
         ),
         body=SigninStartInput,
-        answers={
-            200: Answer("Where to sign in", SigninStarted, headers={"Set-Cookie": str}),
-            400: "BadRequest",
-            409: Answer("Too many sign-ins (10 per user)", Error),
-            503: Answer(
-                "Microsoft 365 sign-in is not set up on this deployment (oauth_not_configured) or"
-                " the identity provider is unreachable",
-                Error,
-            ),
-            **SIGNED_IN,
-        },
+        answers=_signin_answers(
+            "Too many sign-ins (10 per user)",
+            "Microsoft 365 sign-in is not set up on this deployment (oauth_not_configured) or"
+            " the identity provider is unreachable",
+        ),
     ),
     "microsoft_callback": Operation(
         "microsoftCallback",
@@ -368,9 +374,42 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             503: Answer("Not set up, or the identity provider is unreachable", {"text/html": str}),
         },
     ),
+    "start_google_signin": Operation(
+        "startGoogleSignin",
+        "Begin a Google sign-in for Gmail or Google Workspace (open authorize_url in a new window)",
+        description=(
+            "As startMicrosoftSignin: an HttpOnly, SameSite=Lax cookie binds the sign-in to this "
+            "browser. The consent asks for https://mail.google.com/ (IMAP and POP) and openid "
+            "email (to check the mailbox signed in to) only."
+        ),
+        body=SigninStartInput,
+        answers=_signin_answers(
+            "Too many sign-ins (10 per user and purpose)",
+            "Google sign-in is not set up on this deployment (oauth_not_configured) or"
+            " Google is unreachable",
+        ),
+    ),
+    "google_callback": Operation(
+        "googleCallback",
+        "Where Google sends the browser back (an HTML page for the sign-in window)",
+        description=(
+            "Public: identified by the flow's state and the cookie set by "
+            "/v1/oauth/google/start; the page does what microsoftCallback's does."
+        ),
+        query={"state": str, "code": str, "error": str, "scope": str},
+        answers={
+            200: Answer("Ready to import", {"text/html": str}),
+            400: Answer(
+                "Not this browser's flow, expired or used (oauth_state_invalid), declined "
+                "(oauth_denied), or signed in as another mailbox (oauth_wrong_mailbox)",
+                {"text/html": str},
+            ),
+            503: Answer("Not set up, or Google is unreachable", {"text/html": str}),
+        },
+    ),
     "oauth_connections": Operation(
         "listOAuthConnections",
-        "The user's Microsoft 365 sign-ins",
+        "The user's sign-ins (Microsoft and Google)",
         answers={
             200: Answer(
                 "Connections",

@@ -30,9 +30,9 @@ def account_presets() -> Response:
     from mailport.domain.accounts import OAuthProvider  # noqa: PLC0415 (see api_views.presets)
 
     owner(Feature.POP_IMPORT)
-    # Microsoft's sign-in once the stack's app registration is filled in; Google's is not
-    # built yet.
-    ready = {OAuthProvider.MICROSOFT} if container().oauth.configured() else set()
+    # Each provider's sign-in once the stack's app registration for it is filled in.
+    oauth = container().oauth
+    ready = {p for p in OAuthProvider if oauth.configured(p)}
     return json_response(views.presets(ready))
 
 

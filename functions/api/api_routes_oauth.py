@@ -1,8 +1,10 @@
-"""Microsoft sign-in (for a migration or a POP account): start, the callback Microsoft
-sends the browser to, and the user's connections.
+"""Microsoft and Google sign-in (for a migration or a POP account): start, the callback the
+provider sends the browser to, and the user's connections.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import api_views as views
 from api_http import Routes, body, current_request, json_response, logger, owner
@@ -10,21 +12,29 @@ from chalice.app import Response
 
 from mailport import oauth_page
 from mailport.domain.identity import Feature
-from mailport.domain.oauth import OAuthFlowInvalid
+from mailport.domain.oauth import OAuthFlowInvalid, OAuthProvider
 from mailport.errors import MailportError
 from mailport.http import status_for
 from mailport.wiring import container
 
+if TYPE_CHECKING:
+    from api_inputs import SigninStartInput
+
 routes = Routes(__name__)
 
 
-# ---------------------------------------------------------------- Microsoft 365 sign-in
-def _callback_url() -> str:
-    """Where Microsoft sends the browser back: this API's own callback route, as the browser
-    reached it (the stage prefix on an execute-api URL, none on a custom domain), unless the
-    deployment names it (it must match the app registration's redirect URI).
+# ---------------------------------------------------------------- Microsoft and Google sign-in
+def _callback_url(provider: OAuthProvider) -> str:
+    """Where the provider sends the browser back: this API's own callback route for it, as
+    the browser reached it (the stage prefix on an execute-api URL, none on a custom domain),
+    unless the deployment names it (it must match the app registration's redirect URI).
     """
-    configured = container().settings.oauth_redirect_uri
+    settings = container().settings
+    configured = (
+        settings.google_redirect_uri
+        if provider is OAuthProvider.GOOGLE
+        else settings.oauth_redirect_uri
+    )
     if configured:
         return configured
     request = current_request()
@@ -32,7 +42,20 @@ def _callback_url() -> str:
     proto = request.headers.get("x-forwarded-proto", "http")
     full = str(request.context.get("path") or request.path)
     prefix = full[: -len(request.path)] if full.endswith(request.path) else ""
-    return f"{proto}://{request.headers.get('host', '')}{prefix}/v1/oauth/microsoft/callback"
+    host = request.headers.get("host", "")
+    return f"{proto}://{host}{prefix}/v1/oauth/{provider.value}/callback"
+
+
+def _start(provider: OAuthProvider, request: SigninStartInput) -> Response:
+    pop = request.get("purpose") == "pop"
+    caller = owner(Feature.POP_IMPORT if pop else Feature.IMAP_MIGRATION)
+    callback = _callback_url(provider)
+    started, cookie = container().oauth.start(caller, request, callback, provider)
+    response = json_response(started)
+    response.headers["Set-Cookie"] = oauth_page.cookie_header(
+        cookie, secure=callback.startswith("https:"), max_age=int(str(started["expires_in"]))
+    )
+    return response
 
 
 @routes.api("/v1/oauth/microsoft/start", methods=["POST"])
@@ -43,32 +66,27 @@ def start_microsoft_signin() -> Response:
     """
     from api_inputs import SigninStartInput  # noqa: PLC0415 (lazily: pydantic on first use)
 
-    request = body(SigninStartInput)
-    pop = request.get("purpose") == "pop"
-    caller = owner(Feature.POP_IMPORT if pop else Feature.IMAP_MIGRATION)
-    started, cookie = container().oauth.start(caller, request, _callback_url())
-    secure = _callback_url().startswith("https:")
-    response = json_response(started)
-    response.headers["Set-Cookie"] = oauth_page.cookie_header(
-        cookie, secure=secure, max_age=int(str(started["expires_in"]))
-    )
-    return response
+    return _start(OAuthProvider.MICROSOFT, body(SigninStartInput))
 
 
-# Public: the browser comes back from Microsoft without our token; the flow's state and the
-# HttpOnly cookie set by /start identify it. The view answers its errors as HTML itself.
-@routes.api("/v1/oauth/microsoft/callback", methods=["GET"], public=True, wrap=False)
-def microsoft_callback() -> Response:
-    """Microsoft sends the browser here: finish the sign-in and show the result (an HTML page
-    for the sign-in window, which tells the console window that opened it).
+@routes.api("/v1/oauth/google/start", methods=["POST"])
+def start_google_signin() -> Response:
+    """Begin a Google sign-in (Gmail, Google Workspace) for ``{email, purpose}``, as the
+    Microsoft one: the URL to open in a new window, the flow bound to this browser.
     """
+    from api_inputs import SigninStartInput  # noqa: PLC0415 (lazily: pydantic on first use)
+
+    return _start(OAuthProvider.GOOGLE, body(SigninStartInput))
+
+
+def _callback(provider: OAuthProvider) -> Response:
     request = current_request()
     params = {k: str(v) for k, v in ((request.query_params if request else None) or {}).items()}
     cookie = oauth_page.read_cookie(request.headers.get("cookie") if request else None)
     connection: dict[str, object] | None = None
     stray = False  # not this browser's flow: its cookie may belong to a sign-in under way
     try:
-        signed_in = container().oauth.finish(params, cookie)
+        signed_in = container().oauth.finish(params, cookie, provider)
         connection = dict(views.oauth_connection(signed_in))
         status, code, detail = 200, "ready", signed_in.email
     except OAuthFlowInvalid as e:
@@ -95,9 +113,27 @@ def microsoft_callback() -> Response:
     return Response(body=html, status_code=status, headers=headers)
 
 
+# Public: the browser comes back from the provider without our token; the flow's state and
+# the HttpOnly cookie set by /start identify it. The view answers its errors as HTML itself.
+@routes.api("/v1/oauth/microsoft/callback", methods=["GET"], public=True, wrap=False)
+def microsoft_callback() -> Response:
+    """Microsoft sends the browser here: finish the sign-in and show the result (an HTML page
+    for the sign-in window, which tells the console window that opened it).
+    """
+    return _callback(OAuthProvider.MICROSOFT)
+
+
+@routes.api("/v1/oauth/google/callback", methods=["GET"], public=True, wrap=False)
+def google_callback() -> Response:
+    """Google sends the browser here: finish the sign-in and show the result, as for
+    Microsoft.
+    """
+    return _callback(OAuthProvider.GOOGLE)
+
+
 @routes.api("/v1/oauth/connections", methods=["GET"])
 def oauth_connections() -> Response:
-    """The user's Microsoft 365 sign-ins (mailbox address and whether it still works)."""
+    """The user's sign-ins (provider, mailbox address and whether it still works)."""
     return json_response(
         views.oauth_connections(container().oauth.list(owner(Feature.IMAP_MIGRATION)))
     )

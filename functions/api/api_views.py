@@ -412,10 +412,10 @@ def org_migrations(page: JobPage) -> OrgMigrationPage:
 
 
 def oauth_connection(c: DomainConnection) -> OAuthConnection:
-    """A Microsoft sign-in, a migration's or a POP account's (no token)."""
+    """A Microsoft or Google sign-in, a migration's or a POP account's (no token)."""
     return {
         "id": c.connection_id,
-        "provider": c.provider,  # type: ignore[typeddict-item]  # only "microsoft" is made
+        "provider": value(c.provider),
         "purpose": value(c.purpose),
         "email": c.email,
         "status": value(c.status),

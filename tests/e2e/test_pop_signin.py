@@ -25,27 +25,33 @@ pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
 
 def pop_sign_in(
-    api: str, h: dict[str, str], idp: FakeIdentityProvider, email: str
+    api: str,
+    h: dict[str, str],
+    idp: FakeIdentityProvider,
+    email: str,
+    provider: str = "microsoft",
 ) -> dict[str, Any]:
-    """Sign in for a POP account; the connection it made (or renewed)."""
+    """Sign in with ``provider`` for a POP account; the connection it made (or renewed)."""
     web = browser(idp)
     r = web.post(
-        f"{api}/v1/oauth/microsoft/start",
+        f"{api}/v1/oauth/{provider}/start",
         headers=h,
         json={"email": email, "purpose": "pop"},
         timeout=30,
     )
     assert r.status_code == 200, r.text
     started = r.json()
-    assert started["purpose"] == "pop"
-    # Only the POP scope is asked for (and what msal adds for a refresh token).
-    assert "POP.AccessAsUser.All" in started["authorize_url"]
-    assert "IMAP.AccessAsUser.All" not in started["authorize_url"]
+    assert (started["purpose"], started["provider"]) == ("pop", provider)
+    if provider == "microsoft":
+        # Only the POP scope is asked for (and what msal adds for a refresh token).
+        assert "POP.AccessAsUser.All" in started["authorize_url"]
+        assert "IMAP.AccessAsUser.All" not in started["authorize_url"]
     page = web.get(consent(web, started["authorize_url"]), timeout=30)
     assert page.status_code == 200, page.text
     listed = requests.get(f"{api}/v1/oauth/connections", headers=h, timeout=10).json()
     (connection,) = [c for c in listed["connections"] if c["id"] == started["connection_id"]]
     assert (connection["purpose"], connection["email"]) == ("pop", email)
+    assert connection["provider"] == provider
     return dict(connection)
 
 
@@ -119,22 +125,34 @@ def test_an_outlook_account_signs_in_fetches_refreshes_pauses_and_resumes(
     page = requests.get(f"{api}/v1/folders/inbox/messages", headers=h, timeout=10).json()
     assert sorted(m["subject"] for m in page["messages"]) == [f"order {i}" for i in range(3)]
 
-    # The next poll reuses the token the worker holds: no token request.
+    held_then_refreshed(local_stack, dovecot, fake_idp, h=h, email=email, account=account)
+    revoked_pauses_and_signing_in_again_resumes(
+        local_stack, dovecot, fake_idp, h=h, email=email, account=account, connection=connection
+    )
+
+
+def held_then_refreshed(
+    local_stack: LocalStack,
+    dovecot: Dovecot,
+    fake_idp: FakeIdentityProvider,
+    *,
+    h: dict[str, str],
+    email: str,
+    account: dict[str, Any],
+) -> None:
+    """The next poll reuses the token the worker holds (no token request); a token the
+    provider expired early is refreshed once by the worker on its own.
+    """
+    api = local_stack.api_url
     refreshes = fake_idp.refreshes
     assert fetch(api, h, local_stack, account["id"])["status"] == "succeeded"
     assert fake_idp.refreshes == refreshes
-
-    # The token expired early at the provider (Dovecot's introspection now says inactive):
-    # the worker refreshes once on its own and the poll succeeds.
+    # Dovecot's introspection now says inactive: the server refuses the held token.
     fake_idp.expire_access_tokens()
     dovecot.seed_maildir(email, "INBOX", [(mail(7), set(), 1_700_000_100.0)])
     refreshed = fetch(api, h, local_stack, account["id"])
     assert (refreshed["status"], refreshed["fetched"]) == ("succeeded", 1), refreshed
     assert fake_idp.refreshes == refreshes + 1
-
-    revoked_pauses_and_signing_in_again_resumes(
-        local_stack, dovecot, fake_idp, h=h, email=email, account=account, connection=connection
-    )
 
 
 def revoked_pauses_and_signing_in_again_resumes(
@@ -146,6 +164,7 @@ def revoked_pauses_and_signing_in_again_resumes(
     email: str,
     account: dict[str, Any],
     connection: dict[str, Any],
+    provider: str = "microsoft",
 ) -> None:
     api = local_stack.api_url
     # Revoked (the user removed mailport's access): fetching pauses, is not counted as a
@@ -170,7 +189,7 @@ def revoked_pauses_and_signing_in_again_resumes(
     assert busy.status_code == 409 and busy.json()["error"]["code"] == "connection_in_use"
 
     # Signing in again resumes automatic fetching with a fresh count.
-    again = pop_sign_in(api, h, fake_idp, email)
+    again = pop_sign_in(api, h, fake_idp, email, provider)
     assert again["id"] == connection["id"] and again["status"] == "ready"
     resumed = account_of(api, h, account["id"])
     assert resumed["auto_fetch"] is True and resumed["status"]["paused_for"] is None

@@ -28,6 +28,7 @@ from mailport.domain.oauth import (
     OAuthFlowInvalid,
     OAuthMailboxMismatch,
     OAuthNotConfigured,
+    OAuthProvider,
     SignInRequired,
 )
 from mailport.domain.remote import Credentials, RemoteAuthFailed, ServerAddress
@@ -173,7 +174,7 @@ def service(local_stack: LocalStack, fake_idp: FakeIdentityProvider) -> Iterator
     key = local_stack.physical_id("CredentialsKey")
     yield OAuthService(
         DynamoOAuth(table, client=clients.dynamodb),
-        _provider(fake_idp),
+        {OAuthProvider.MICROSOFT: _provider(fake_idp)},
         secrets=KmsSecretBox(key, client=clients.kms),
     )
 
@@ -264,7 +265,7 @@ def test_large_secrets_are_sealed_with_a_data_key(local_stack: LocalStack) -> No
 def test_flows_expire(service: OAuthService, fake_idp: FakeIdentityProvider, user: str) -> None:
     late = OAuthService(
         service._store,
-        service._provider,
+        service._providers,
         secrets=service._secrets,
         clock=lambda: dt.datetime.now(dt.UTC) - dt.timedelta(minutes=11),
     )

@@ -29,7 +29,13 @@ def test_outlook_takes_a_sign_in_not_a_password() -> None:
     assert account.signs_in and account.connection_id == "m1"  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("preset", ["gmail", "yahoo", "line_works", "manual"])
+def test_gmail_takes_a_sign_in_or_an_app_password() -> None:
+    signed = make(preset="gmail", connection_id="m1")
+    assert signed.signs_in and signed.connection_id == "m1"  # type: ignore[attr-defined]
+    assert not make(preset="gmail", username="me", password="app-pw").signs_in  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("preset", ["yahoo", "line_works", "manual"])
 def test_a_sign_in_only_where_mailport_can_make_it(preset: str) -> None:
     extra = {"host": "pop.example.com"} if preset == "manual" else {}
     with pytest.raises(ValidationFailed) as refused:

@@ -99,20 +99,22 @@ def test_a_sign_in_is_available_only_where_the_deployment_has_its_provider() -> 
 
 
 @pytest.mark.parametrize(
-    ("configured", "outlook", "gmail"), [(True, True, False), (False, False, False)]
+    ("microsoft", "google"), [(True, True), (True, False), (False, True), (False, False)]
 )
-def test_the_route_offers_microsoft_where_the_stack_has_its_app(
-    monkeypatch: pytest.MonkeyPatch, configured: bool, outlook: bool, gmail: bool
+def test_the_route_offers_each_sign_in_where_the_stack_has_its_app(
+    monkeypatch: pytest.MonkeyPatch, microsoft: bool, google: bool
 ) -> None:
-    # The stack's secret always exists; "configured" is whether its client id is filled in.
-    oauth = SimpleNamespace(configured=lambda: configured)
+    # The stack's secrets always exist; "configured" is whether a client id is filled in.
+    ready = {"microsoft": microsoft, "google": google}
+    oauth = SimpleNamespace(configured=lambda provider: ready[provider.value])
     monkeypatch.setattr(api_routes_accounts, "container", lambda: SimpleNamespace(oauth=oauth))
     monkeypatch.setattr(api_routes_accounts, "owner", lambda feature: None)
     response = api_routes_accounts.account_presets()
     body = response.body if isinstance(response.body, dict) else json.loads(response.body)
     listed = {p["id"]: p for p in body["presets"]}
-    # Google sign-in is not built yet: never offered, even by a stack with every app.
     assert (listed["outlook"]["oauth_available"], listed["gmail"]["oauth_available"]) == (
-        outlook,
-        gmail,
+        microsoft,
+        google,
     )
+    assert listed["gmail"]["oauth_provider"] == "google"
+    assert listed["yahoo"]["oauth_available"] is False

@@ -67,7 +67,7 @@ REFUSED = [
     (
         api_inputs.PreviewInput,
         _conn(type="pop3"),
-        '"connection.type" must be "manual", "template" or "microsoft365"',
+        '"connection.type" must be "manual", "template", "microsoft365" or "google"',
     ),
     (api_inputs.PreviewInput, _conn(port=0), _CONN_PORT),
     (api_inputs.PreviewInput, _conn(port=65536), _CONN_PORT),
@@ -421,6 +421,7 @@ def test_each_route_validates_the_body_its_operation_declares() -> None:
     declared = {name: op.body.__name__ for name, op in operations.items() if op.body is not None}
     assert declared["put_rules"] == "RulesInput"
     assert declared["start_microsoft_signin"] == "SigninStartInput"
+    assert declared["start_google_signin"] == "SigninStartInput"
     for name, model in declared.items():
         allowed = {model, None} if name in not_yet else {model}
         assert read[name] and read[name] <= allowed, (name, read[name])

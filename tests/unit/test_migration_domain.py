@@ -28,6 +28,7 @@ from mailport.domain.migration import (
     reached_milestones,
     restart_folder,
 )
+from mailport.domain.oauth import OAuthProvider
 from mailport.domain.remote import ImapFolder
 from mailport.errors import ValidationFailed
 from mailport.usecases.migration_runner import error_of
@@ -125,11 +126,25 @@ def test_microsoft365_connections_name_one_of_the_users_sign_ins() -> None:
     with pytest.raises(UnsupportedConnection):  # a deployment without Microsoft 365
         parse_connection(body, {}.get)
     server = SourceServer("microsoft365", "outlook.office365.com", 993, True, "a@b.example")
-    mine = {"m1": server}
-    assert parse_connection(body, {}.get, mine.get) == (server, "")
+    mine = {(OAuthProvider.MICROSOFT, "m1"): server}
+
+    def signed_in(provider: OAuthProvider, cid: str) -> SourceServer | None:
+        return mine.get((provider, cid))
+
+    assert parse_connection(body, {}.get, signed_in) == (server, "")
     for other in ({**body, "connection_id": "m2"}, {"type": "microsoft365"}):
         with pytest.raises(ValidationFailed, match="connection_id"):
-            parse_connection(other, {}.get, mine.get)
+            parse_connection(other, {}.get, signed_in)
+    # A Microsoft sign-in is not a Google source (its token never goes to Gmail's server).
+    with pytest.raises(ValidationFailed, match="Google sign-ins"):
+        parse_connection({"type": "google", "connection_id": "m1"}, {}.get, signed_in)
+    google = SourceServer("google", "imap.gmail.com", 993, True, "a@gmail.example", None, "g1")
+    mine[(OAuthProvider.GOOGLE, "g1")] = google
+    assert parse_connection({"type": "google", "connection_id": "g1"}, {}.get, signed_in) == (
+        google,
+        "",
+    )
+    assert google.provider is OAuthProvider.GOOGLE and server.provider is None
 
 
 def test_the_source_key_ignores_host_case_but_not_the_user() -> None:

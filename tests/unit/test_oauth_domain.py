@@ -22,6 +22,9 @@ from mailport.domain.oauth import (
     ConnectionStatus,
     OAuthConnection,
     OAuthFlow,
+    OAuthFlowInvalid,
+    OAuthNotConfigured,
+    OAuthProvider,
     Purpose,
     SignInRequired,
     TokenGrant,
@@ -176,7 +179,10 @@ class Box:
 
 def _service() -> tuple[OAuthService, Store, Provider]:
     store, provider = Store(), Provider()
-    return OAuthService(store, provider, secrets=Box(), clock=lambda: NOW), store, provider
+    service = OAuthService(
+        store, {OAuthProvider.MICROSOFT: provider}, secrets=Box(), clock=lambda: NOW
+    )
+    return service, store, provider
 
 
 def _sign_in(
@@ -334,3 +340,59 @@ def test_a_removed_app_registration_asks_for_a_sign_in_not_an_operator_error() -
     provider.refresh_error = OAuthNotConfigured("Microsoft 365 sign-in is not set up")
     with pytest.raises(SignInRequired, match="sign in again once it is"):
         service.mailbox_token("t", "u", cid)
+
+
+def test_google_and_microsoft_sign_ins_are_kept_apart() -> None:
+    """Each connection refreshes at its own provider, a callback finishes only its own
+    provider's flows, and a Google token is never given where a Microsoft one is asked for.
+    """
+    store, microsoft, google = Store(), Provider(), Provider()
+    service = OAuthService(
+        store,
+        {OAuthProvider.MICROSOFT: microsoft, OAuthProvider.GOOGLE: google},
+        secrets=Box(),
+        clock=lambda: NOW,
+    )
+    me = Owner("t", "u")
+    ms = _sign_in(service, me, "m@contoso.example")
+    started, cookie = service.start(
+        me, {"email": "m@contoso.example"}, "https://api/cb", OAuthProvider.GOOGLE
+    )
+    assert started["provider"] == "google" and started["connection_id"] != ms.connection_id
+    state = str(started["authorize_url"]).rsplit("=", 1)[1]
+    # Google's flow coming back to Microsoft's callback is refused (and used up).
+    with pytest.raises(OAuthFlowInvalid, match="wrong place"):
+        service.finish({"state": state, "code": "c", "who": "m@contoso.example"}, cookie)
+    assert google.purposes == [Purpose.IMAP] and microsoft.purposes == [Purpose.IMAP]
+    started, cookie = service.start(
+        me, {"email": "m@contoso.example"}, "https://api/cb", OAuthProvider.GOOGLE
+    )
+    state = str(started["authorize_url"]).rsplit("=", 1)[1]
+    gm = service.finish(
+        {"state": state, "code": "c", "who": "m@contoso.example"}, cookie, OAuthProvider.GOOGLE
+    )
+    assert gm.provider is OAuthProvider.GOOGLE and gm.connection_id == started["connection_id"]
+    assert ms.provider is OAuthProvider.MICROSOFT
+    assert gm.connection_id == connection_id_for(
+        me, "m@contoso.example", Purpose.IMAP, OAuthProvider.GOOGLE
+    )
+    # The mailbox is offered only for the provider that signed it in.
+    g, m = OAuthProvider.GOOGLE, OAuthProvider.MICROSOFT
+    assert service.connection_email("t", "u", gm.connection_id, Purpose.IMAP, g)
+    assert service.connection_email("t", "u", gm.connection_id, Purpose.IMAP, m) is None
+    assert service.connection_email("t", "u", ms.connection_id, Purpose.IMAP, g) is None
+    # Tokens come from the connection's own provider.
+    service.mailbox_token("t", "u", gm.connection_id)
+    assert (len(google.caches_seen), len(microsoft.caches_seen)) == (1, 0)
+    service.mailbox_token("t", "u", ms.connection_id)
+    assert (len(google.caches_seen), len(microsoft.caches_seen)) == (1, 1)
+
+
+def test_a_provider_the_stack_lacks_is_not_configured_and_cannot_start() -> None:
+    service, _, _ = _service()  # Microsoft only
+    assert service.configured(OAuthProvider.MICROSOFT) is True
+    assert service.configured(OAuthProvider.GOOGLE) is False
+    with pytest.raises(OAuthNotConfigured, match="Google"):
+        service.start(
+            Owner("t", "u"), {"email": "m@gmail.example"}, "https://api/cb", OAuthProvider.GOOGLE
+        )

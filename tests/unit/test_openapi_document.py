@@ -135,6 +135,37 @@ ALLOWED |= {
     for name in ("signin", "oauth_provider", "oauth_available", "help_url")
 } | {("GET /v1/account-presets", f"{_PRESET}/required")}
 
+# Issue #25, Google sign-in: two operations of its own, "google" as a migration source and a
+# sign-in's provider.
+ADDED_OPERATIONS = {"POST /v1/oauth/google/start", "GET /v1/oauth/google/callback"}
+ALLOWED |= {
+    ("POST /v1/oauth/microsoft/start", f"{_ANSWER.format(code='200')}/properties/provider"),
+    ("GET /v1/oauth/connections", "/summary"),
+    (
+        "GET /v1/oauth/connections",
+        f"{_ANSWER.format(code='200')}/properties/connections/items/properties/provider/enum",
+    ),
+    ("POST /v1/migrations", f"{_BODY}/connection/properties/type/enum"),
+    ("POST /v1/migrations", f"{_BODY}/connection/description"),
+    ("POST /v1/migrations/preview", f"{_BODY}/connection/properties/type/enum"),
+    ("POST /v1/migrations/preview", f"{_BODY}/connection/description"),
+}
+_SOURCE_TYPE = "/properties/source/properties/type/enum"
+_JOB_ANSWERS = {
+    "GET /v1/admin/migrations": ("200", "/properties/migrations/items"),
+    "GET /v1/migrations": ("200", "/properties/migrations/items"),
+    "GET /v1/migrations/{job_id}": ("200", ""),
+    "POST /v1/admin/users/{user_id}/migrations/{job_id}/cancel": ("202", ""),
+    "POST /v1/migrations": ("201", ""),
+    "POST /v1/migrations/preview": ("200", ""),
+    "POST /v1/migrations/{job_id}/cancel": ("202", ""),
+    "POST /v1/migrations/{job_id}/revert": ("202", ""),
+}
+ALLOWED |= {
+    (_op, _ANSWER.format(code=_code) + _at + _SOURCE_TYPE)
+    for _op, (_code, _at) in _JOB_ANSWERS.items()
+}
+
 
 def _resolve(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:
     """``node`` with every ``$ref`` written in place, in one canonical form: titles dropped,
@@ -191,12 +222,11 @@ def _differences(old: Any, new: Any, at: str = "") -> list[str]:
 OLD, NEW = _operations(BEFORE), _operations(SERVED)
 
 
-def test_the_same_45_operations() -> None:
+def test_the_same_45_operations_and_the_added_ones() -> None:
     assert len(OLD) == 45
-    assert set(NEW) == set(OLD)
-    assert sorted(op["operationId"] for op in NEW.values()) == sorted(
-        op["operationId"] for op in OLD.values()
-    )
+    assert set(NEW) == set(OLD) | ADDED_OPERATIONS
+    kept = [op["operationId"] for name, op in NEW.items() if name not in ADDED_OPERATIONS]
+    assert sorted(kept) == sorted(op["operationId"] for op in OLD.values())
 
 
 @pytest.mark.parametrize("name", sorted(OLD))
@@ -235,6 +265,17 @@ def test_the_document_around_the_operations_is_kept() -> None:
         "OAuthConnection": (
             "GET /v1/oauth/connections",
             _ANSWER.format(code="200") + "/properties/connections/items",
+        ),
+        # "google" as a migration's source type.
+        "Source": (
+            "GET /v1/migrations/{job_id}",
+            _ANSWER.format(code="200") + "/properties/source",
+        ),
+        "Migration": ("GET /v1/migrations/{job_id}", _ANSWER.format(code="200")),
+        "MigrationPreview": ("POST /v1/migrations/preview", _ANSWER.format(code="200")),
+        "OrgMigration": (
+            "GET /v1/admin/migrations",
+            _ANSWER.format(code="200") + "/properties/migrations/items",
         ),
     }
     for name, (op, at_body) in taken.items():

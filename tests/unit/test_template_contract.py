@@ -64,8 +64,10 @@ def test_public_routes_are_exactly_the_documented_public_ones() -> None:
             ("/v1/openapi.json", "GET"),
             # The console asks where to sign in before anyone has.
             ("/v1/auth/config", "GET"),
-            # Microsoft sends the browser back without our token: the flow's cookie identifies it.
+            # Microsoft and Google send the browser back without our token: the flow's cookie
+            # identifies it.
             ("/v1/oauth/microsoft/callback", "GET"),
+            ("/v1/oauth/google/callback", "GET"),
             ("/", "GET"),  # the web console's redirect and static files
             ("/console/{file}", "GET"),
         }

@@ -55,6 +55,19 @@ class Settings:
     m365_pop_host: str = "outlook.office365.com"
     m365_pop_port: int = 995
     oauth_redirect_uri: str | None = None  # else derived from the request (API's own URL)
+    # Google sign-in (Gmail, Google Workspace): a Secrets Manager secret {"client_id",
+    # "client_secret"} of a Google Cloud OAuth client ("Web application"); without it the
+    # Google sign-ins are hidden. The endpoints are Google's except in the local stack.
+    google_app_secret_id: str | None = None
+    google_redirect_uri: str | None = None  # else derived from the request
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL)
+    google_issuer: str = "https://accounts.google.com"
+    # Gmail's servers (Google, "Read Gmail messages on other email clients using POP").
+    google_pop_host: str = "pop.gmail.com"
+    google_pop_port: int = 995
+    google_imap_host: str = "imap.gmail.com"
+    google_imap_port: int = 993
     oauth_ca_file: str | None = None  # local stack only: the fake identity provider's CA
     # The console's hosted sign-in (Cognito): the user pool domain's origin, the app client,
     # the pool's issuer and the console's address (the client's callback and logout URL).
@@ -123,6 +136,20 @@ class Settings:
             m365_pop_host=_local(source, "M365_POP_HOST", "outlook.office365.com"),
             m365_pop_port=_positive(_local(source, "M365_POP_PORT", "995")),
             oauth_redirect_uri=source.get("OAUTH_REDIRECT_URI") or None,
+            google_app_secret_id=source.get("GOOGLE_APP_SECRET_ARN") or None,
+            google_redirect_uri=source.get("GOOGLE_REDIRECT_URI") or None,
+            # A deployed stage talks to Google only; the tests' fake stands in locally.
+            google_authorize_url=_local(
+                source, "GOOGLE_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"
+            ),
+            google_token_url=_local(
+                source, "GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"
+            ),
+            google_issuer=_local(source, "GOOGLE_ISSUER", "https://accounts.google.com"),
+            google_pop_host=_local(source, "GOOGLE_POP_HOST", "pop.gmail.com"),
+            google_pop_port=_positive(_local(source, "GOOGLE_POP_PORT", "995")),
+            google_imap_host=_local(source, "GOOGLE_IMAP_HOST", "imap.gmail.com"),
+            google_imap_port=_positive(_local(source, "GOOGLE_IMAP_PORT", "993")),
             auth_domain=(source.get("AUTH_DOMAIN") or "").rstrip("/") or None,
             auth_client_id=source.get("AUTH_CLIENT_ID") or None,
             auth_issuer=source.get("AUTH_ISSUER") or None,

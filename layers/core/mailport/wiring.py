@@ -21,9 +21,11 @@ if TYPE_CHECKING:
     from mailport.adapters.metrics import MetricsBuffer
     from mailport.adapters.msal_identity import MsalMicrosoft
     from mailport.domain.mailbox import Owner
+    from mailport.domain.oauth import OAuthProvider
     from mailport.ports import (
         AccountStore,
         Directory,
+        IdentityProvider,
         ImapConnector,
         JobQueue,
         JobStore,
@@ -59,15 +61,49 @@ def migration_config(settings: Settings) -> MigrationConfig:
         notice_sender=settings.notice_sender,
         microsoft_host=settings.m365_imap_host,
         microsoft_port=settings.m365_imap_port,
+        google_host=settings.google_imap_host,
+        google_port=settings.google_imap_port,
     )
+
+
+def identity_providers(
+    settings: Settings, secretsmanager: ClientSource
+) -> dict[OAuthProvider, IdentityProvider]:
+    """Microsoft's identity platform and Google's, each with its app registration from
+    Secrets Manager (read on first use).
+    """
+    from mailport.adapters.app_credentials import SecretsManagerAppCredentials
+    from mailport.adapters.google_identity import GoogleIdentity
+    from mailport.domain.oauth import OAuthProvider
+
+    google = (
+        SecretsManagerAppCredentials(
+            settings.google_app_secret_id, client=secretsmanager, label="Google"
+        )
+        if settings.google_app_secret_id
+        else None
+    )
+    return {
+        OAuthProvider.MICROSOFT: identity_provider(settings, secretsmanager),
+        OAuthProvider.GOOGLE: GoogleIdentity(
+            google,
+            authorize_url=settings.google_authorize_url,
+            token_url=settings.google_token_url,
+            issuer=settings.google_issuer,
+            ca_file=settings.oauth_ca_file,
+        ),
+    }
 
 
 def identity_provider(settings: Settings, secretsmanager: ClientSource) -> MsalMicrosoft:
     """Microsoft's identity platform, with the app registration from Secrets Manager."""
-    from mailport.adapters.msal_identity import MsalMicrosoft, SecretsManagerAppCredentials
+    from mailport.adapters.app_credentials import SecretsManagerAppCredentials
+    from mailport.adapters.msal_identity import MsalMicrosoft
 
     credentials = (
-        SecretsManagerAppCredentials(settings.m365_app_secret_id, client=secretsmanager)
+        SecretsManagerAppCredentials(
+            settings.m365_app_secret_id, client=secretsmanager, label="Microsoft 365"
+        )
         if settings.m365_app_secret_id
         else None
     )
@@ -244,6 +280,7 @@ class Container:
             config=AccountsConfig(
                 ca_file=self.settings.extra_ca_file,
                 microsoft_pop=(self.settings.m365_pop_host, self.settings.m365_pop_port),
+                google_pop=(self.settings.google_pop_host, self.settings.google_pop_port),
             ),
             tokens=self.oauth,
         )
@@ -283,13 +320,15 @@ class Container:
 
     @part
     def oauth(self) -> OAuthService:
-        """Microsoft 365 sign-in and the access tokens migrations log in with."""
+        """Microsoft and Google sign-in and the access tokens migrations and POP accounts
+        log in with.
+        """
         from mailport.adapters.dynamodb_oauth import DynamoOAuth
         from mailport.usecases.oauth import OAuthService
 
         oauth = OAuthService(
             DynamoOAuth(self.settings.table_name, client=self.clients.dynamodb),
-            identity_provider(self.settings, self.clients.secretsmanager),
+            identity_providers(self.settings, self.clients.secretsmanager),
             secrets=self._secrets,
         )
         # Set here, not in __init__: the migration service needs the tokens, and a sign-in

@@ -25,7 +25,13 @@ from mailport.adapters.dynamo_table import (
 )
 from mailport.adapters.keys import flow_key, user_pk
 from mailport.domain.mailbox import Owner
-from mailport.domain.oauth import ConnectionStatus, OAuthConnection, OAuthFlow, Purpose
+from mailport.domain.oauth import (
+    ConnectionStatus,
+    OAuthConnection,
+    OAuthFlow,
+    Purpose,
+    parse_provider,
+)
 from mailport.errors import Conflict
 
 
@@ -40,7 +46,7 @@ def _connection(item: dict[str, Any]) -> OAuthConnection:
         created_at=dt.datetime.fromisoformat(str(item["created_at"])),
         updated_at=dt.datetime.fromisoformat(str(item["updated_at"])),
         sealed_cache=bytes(item["sealed"]),
-        provider=str(item.get("provider", "microsoft")),
+        provider=parse_provider(item.get("provider")),
         version=as_int(item.get("version")),
         # Saved before POP sign-ins existed: every such connection was a migration's.
         purpose=Purpose(str(item.get("purpose", Purpose.IMAP.value))),
@@ -65,6 +71,7 @@ class DynamoOAuth(DynamoTable):
             "expires_at": int(flow.expires_at.timestamp()),
             "connection_id": flow.connection_id,
             "purpose": flow.purpose.value,
+            "provider": flow.provider.value,
         }
         self._call(
             "starting the sign-in",
@@ -99,6 +106,7 @@ class DynamoOAuth(DynamoTable):
             expires_at=expires,
             connection_id=item.get("connection_id"),
             purpose=Purpose(str(item.get("purpose", Purpose.IMAP.value))),
+            provider=parse_provider(item.get("provider")),
         )
 
     def list_connections(self, tenant_id: str, user_id: str) -> list[OAuthConnection]:
@@ -139,7 +147,7 @@ class DynamoOAuth(DynamoTable):
             "created_at": c.created_at.isoformat(),
             "updated_at": c.updated_at.isoformat(),
             "sealed": c.sealed_cache,
-            "provider": c.provider,
+            "provider": c.provider.value,
             "purpose": c.purpose.value,
             "version": c.version + (0 if new else 1),
         }

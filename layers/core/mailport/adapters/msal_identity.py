@@ -6,18 +6,14 @@ into the domain's errors.
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from mailport.adapters.aws_errors import translate
-from mailport.adapters.clients import ClientSource
+# Kept importable from here (wiring and tests import it from this module).
+from mailport.adapters.app_credentials import SecretsManagerAppCredentials, credentials_ready
 from mailport.domain.oauth import (
     AccessToken,
     OAuthDenied,
@@ -27,7 +23,9 @@ from mailport.domain.oauth import (
     SignInRequired,
     TokenGrant,
 )
-from mailport.errors import MailportError, TransientError
+from mailport.errors import TransientError
+
+__all__ = ["MsalMicrosoft", "SecretsManagerAppCredentials"]
 
 log = logging.getLogger(__name__)
 
@@ -56,53 +54,7 @@ _SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "
 # retry helps, and rolling migrations back would lose days of work. Jobs wait, like for a
 # sign-in, until the admin fixes it and the user signs in again.
 _APP_REFUSED = {"invalid_client", "unauthorized_client"}
-_CREDENTIALS_TTL_S = 900.0  # a rotated client secret is picked up within 15 minutes
 _USERNAME_CLAIMS = ("preferred_username", "email", "upn", "unique_name")
-
-
-class SecretsManagerAppCredentials:
-    """The app registration's client id and secret from a Secrets Manager secret holding
-    ``{"client_id": ..., "client_secret": ...}``; read on first use and kept.
-    """
-
-    def __init__(
-        self,
-        secret_id: str,
-        *,
-        client: ClientSource,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._secret_id = secret_id
-        self._client = client
-        self._clock = clock
-        self._kept: tuple[float, tuple[str, str]] | None = None
-        self._lock = threading.Lock()
-
-    def __call__(self) -> tuple[str, str]:
-        """(client id, client secret), read again after 15 minutes (a rotated secret)."""
-        with self._lock:
-            if self._kept is not None and self._clock() - self._kept[0] < _CREDENTIALS_TTL_S:
-                return self._kept[1]
-            value = self._read()
-            self._kept = (self._clock(), value)
-            return value
-
-    def _read(self) -> tuple[str, str]:
-        try:
-            raw = self._client().get_secret_value(SecretId=self._secret_id)["SecretString"]
-        except (ClientError, BotoCoreError) as e:
-            raise translate(e, "reading the Microsoft 365 app registration") from e
-        try:
-            value = json.loads(raw)
-            client_id, secret = str(value["client_id"]), str(value["client_secret"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise OAuthNotConfigured(
-                "the Microsoft 365 app secret must hold client_id and client_secret"
-            ) from e
-        if not client_id or not secret:
-            # Not cached (an exception never is): filling the secret in takes effect at once.
-            raise OAuthNotConfigured("Microsoft 365 sign-in is not set up on this service yet")
-        return client_id, secret
 
 
 class MsalMicrosoft:
@@ -155,19 +107,8 @@ class MsalMicrosoft:
             raise TransientError("Microsoft sign-in is unreachable; try again later") from e
 
     def configured(self) -> bool:
-        """Whether the app registration is filled in (read from Secrets Manager at most every
-        15 minutes); a registration that can't be read now counts as not there.
-        """
-        if self._credentials is None:
-            return False
-        try:
-            self._credentials()
-        except OAuthNotConfigured:
-            return False
-        except MailportError:  # AccessDenied, throttled: translated at the boundary
-            log.warning("the app registration could not be read", exc_info=True)
-            return False
-        return True
+        """Whether the app registration is filled in (``credentials_ready``)."""
+        return credentials_ready(self._credentials)
 
     def begin(
         self, email: str, redirect_uri: str, purpose: Purpose = Purpose.IMAP

@@ -156,16 +156,18 @@ def migration_notice(
             "移行を中止し、取り込んだメールをすべて削除して移行前の状態に戻しました。\n"
         )
     elif kind.startswith("signin_required"):
+        google = job.server.kind == "google"
+        name, service = ("Google", "Google") if google else ("Microsoft", "Microsoft 365")
         subject = (
             f"Migration from {who} is waiting for you to sign in / "
-            "IMAPメール移行: Microsoft 365 への再サインインが必要です"
+            f"IMAPメール移行: {service} への再サインインが必要です"
         )
         body = (
-            f"Microsoft no longer accepts the sign-in for {who} (it was revoked or expired).\n"
+            f"{name} no longer accepts the sign-in for {who} (it was revoked or expired).\n"
             "The migration is paused, not cancelled: what it copied stays. Open mailport's "
             "IMAP migration page and choose Sign in again; it carries on from where it "
             "stopped.\n"
-            "Microsoft 365 のサインインが無効になったため、移行を一時停止しました（取り込み済みの"
+            f"{service} のサインインが無効になったため、移行を一時停止しました（取り込み済みの"
             "メールはそのままです）。IMAPメール移行の画面から再度サインインすると、続きから再開します。\n\n"
             + _counts_lines(job)
         )

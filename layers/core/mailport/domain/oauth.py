@@ -1,5 +1,5 @@
-"""Microsoft 365 sign-in (OAuth2 authorization code flow with PKCE): the flows in progress,
-the connections they leave behind, and how they fail.
+"""Sign-in with Microsoft or Google (OAuth2 authorization code flow with PKCE): the flows in
+progress, the connections they leave behind, and how they fail.
 
 A *flow* lives from "Authenticate" until the callback: it is bound to the user who started it
 and to their browser (a random value in an HttpOnly cookie, stored here only as a hash), and
@@ -27,7 +27,7 @@ _EMAIL = re.compile(r"^[^@\s\"<>()\[\],;:\\]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z
 
 
 class OAuthNotConfigured(MailportError):
-    """No Microsoft 365 app registration is set up for this deployment."""
+    """No app registration for this provider is set up for this deployment."""
 
     code = "oauth_not_configured"
 
@@ -64,6 +64,26 @@ class ConnectionInUse(Conflict):
     """A migration still uses the connection."""
 
     code = "connection_in_use"
+
+
+class OAuthProvider(StrEnum):
+    """Whose sign-in it is (an app registration per deployment for each)."""
+
+    MICROSOFT = "microsoft"  # Microsoft 365 work accounts and Outlook.com / Hotmail
+    GOOGLE = "google"  # Gmail and Google Workspace
+
+    @property
+    def label(self) -> str:
+        """The provider's name as a person reads it."""
+        return "Google" if self is OAuthProvider.GOOGLE else "Microsoft"
+
+
+def parse_provider(value: object) -> OAuthProvider:
+    """A provider named by a stored item or a route (``microsoft`` before Google existed)."""
+    try:
+        return OAuthProvider(str(value or OAuthProvider.MICROSOFT.value))
+    except ValueError as e:
+        raise ValidationFailed('the sign-in provider must be "microsoft" or "google"') from e
 
 
 class Purpose(StrEnum):
@@ -119,6 +139,7 @@ class OAuthFlow:
     expires_at: dt.datetime
     connection_id: str | None = None  # signing in again for an existing connection
     purpose: Purpose = Purpose.IMAP
+    provider: OAuthProvider = OAuthProvider.MICROSOFT
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +148,7 @@ class TokenGrant:
 
     cache: str = field(repr=False)
     usernames: frozenset[str]  # preferred_username, email, upn claims (lower-cased)
-    account_id: str  # msal's home_account_id
+    account_id: str  # msal's home_account_id; Google's ``sub``
 
     def is_for(self, email: str) -> bool:
         """True if the signed-in identity is the mailbox asked for."""
@@ -145,8 +166,8 @@ class AccessToken:
 
 @dataclass(frozen=True, slots=True)
 class OAuthConnection:
-    """A user's signed-in mailbox (Microsoft 365 or Outlook.com), for a migration or a POP
-    account (``purpose``).
+    """A user's signed-in mailbox (Microsoft 365, Outlook.com, Gmail or Google Workspace), for
+    a migration or a POP account (``purpose``).
     """
 
     connection_id: str
@@ -158,7 +179,7 @@ class OAuthConnection:
     created_at: dt.datetime
     updated_at: dt.datetime
     sealed_cache: bytes = field(repr=False)
-    provider: str = "microsoft"
+    provider: OAuthProvider = OAuthProvider.MICROSOFT
     version: int = 0
     purpose: Purpose = Purpose.IMAP
 

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mailport.domain.identity import Tenant, User
-    from mailport.domain.oauth import AccessToken, OAuthConnection, OAuthFlow, Purpose, TokenGrant
+    from mailport.domain.oauth import (
+        AccessToken,
+        OAuthConnection,
+        OAuthFlow,
+        OAuthProvider,
+        Purpose,
+        TokenGrant,
+    )
     from mailport.domain.remote import Credentials
 
 
@@ -32,7 +39,7 @@ class Directory(Protocol):
 
 
 class IdentityProvider(Protocol):
-    """An OAuth2 identity provider (Microsoft's identity platform through msal)."""
+    """An OAuth2 identity provider (Microsoft's through msal, Google's through Authlib)."""
 
     def configured(self) -> bool:
         """Whether the deployment's app registration is there to sign in with."""
@@ -95,10 +102,16 @@ class AccessTokens(Protocol):
     """
 
     def connection_email(
-        self, tenant_id: str, user_id: str, connection_id: str, purpose: Purpose
+        self,
+        tenant_id: str,
+        user_id: str,
+        connection_id: str,
+        purpose: Purpose,
+        provider: OAuthProvider = ...,
     ) -> str | None:
-        """The mailbox of the user's connection for ``purpose``; None if there is no such
-        connection (``SignInRequired`` if it needs a new sign-in first).
+        """The mailbox of the user's connection for ``purpose`` with ``provider`` (default
+        Microsoft); None if there is no such connection (``SignInRequired`` if it needs a new
+        sign-in first).
         """
         ...
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
     MAX_ACCOUNTS,
+    PRESETS,
     AccountRequest,
     FetchRequest,
     FetchRun,
@@ -23,7 +24,7 @@ from mailport.domain.accounts import (
     too_many_accounts,
 )
 from mailport.domain.mailbox import Owner, SystemFolder
-from mailport.domain.oauth import OAuthNotConfigured, Purpose
+from mailport.domain.oauth import OAuthNotConfigured, OAuthProvider, Purpose
 from mailport.domain.remote import Credentials, ServerAddress
 from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
 from mailport.ports import (
@@ -48,9 +49,10 @@ class AccountsConfig:
 
     max_accounts: int = MAX_ACCOUNTS
     ca_file: str | None = None
-    # Where an account that signs in with Microsoft fetches from: its token is for this
+    # Where an account that signs in fetches from: its token is for the provider's own
     # server only, never one the request names.
     microsoft_pop: tuple[str, int] = ("outlook.office365.com", 995)
+    google_pop: tuple[str, int] = ("pop.gmail.com", 995)
 
 
 class AccountService:
@@ -144,15 +146,26 @@ class AccountService:
         cid = account.connection_id
         if self._tokens is None:
             raise OAuthNotConfigured("signing in with the provider is not set up on this service")
-        email = self._tokens.connection_email(owner.tenant_id, owner.user_id, cid, Purpose.POP)
+        preset = PRESETS.get(account.preset)
+        provider = preset.provider if preset is not None else None
+        if provider is None:  # the domain allows a sign-in only for a preset that has one
+            raise ValidationFailed('"connection_id" needs a preset that signs in')
+        email = self._tokens.connection_email(
+            owner.tenant_id, owner.user_id, cid, Purpose.POP, provider
+        )
         if email is None:
             raise ValidationFailed(
-                '"connection_id" is not one of your sign-ins for POP accounts; sign in first'
+                f'"connection_id" is not one of your {provider.label} sign-ins for POP accounts; '
+                "sign in first"
             )
         if any(a.connection_id == cid for a in others):
             # Two accounts on one mailbox would import every message twice.
             raise SigninInUse("another of your external accounts already fetches with this sign-in")
-        host, port = self._config.microsoft_pop
+        host, port = (
+            self._config.google_pop
+            if provider is OAuthProvider.GOOGLE
+            else self._config.microsoft_pop
+        )
         account = replace(account, host=host, port=port, ssl=True, username=email)
         credentials = self._tokens.mailbox_token(owner.tenant_id, owner.user_id, cid)
         self._try_login(account, credentials)

@@ -36,7 +36,7 @@ from mailport.domain.migration import (
     parse_connection,
     parse_template,
 )
-from mailport.domain.oauth import Purpose
+from mailport.domain.oauth import OAuthProvider, Purpose
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
     AccessTokens,
@@ -166,18 +166,27 @@ class MigrationService:
         return parse_connection(
             request["connection"],
             lambda template_id: self._templates.get_template(owner.tenant_id, template_id),
-            None if self._tokens is None else lambda cid: self._microsoft(owner, cid),
+            None if self._tokens is None else lambda p, cid: self._signed_in(owner, p, cid),
         )
 
-    def _microsoft(self, owner: Owner, connection_id: str) -> SourceServer | None:
+    def _signed_in(
+        self, owner: Owner, provider: OAuthProvider, connection_id: str
+    ) -> SourceServer | None:
+        """The source of a sign-in: the provider's own IMAP server (its token is for that
+        server only, never one the request names), as the signed-in mailbox.
+        """
         assert self._tokens is not None
         email = self._tokens.connection_email(
-            owner.tenant_id, owner.user_id, connection_id, Purpose.IMAP
+            owner.tenant_id, owner.user_id, connection_id, Purpose.IMAP, provider
         )
         if email is None:
             return None
-        host, port = self._config.microsoft_host, self._config.microsoft_port
-        return SourceServer("microsoft365", host, port, True, email, connection_id=connection_id)
+        if provider is OAuthProvider.GOOGLE:
+            host, port, kind = self._config.google_host, self._config.google_port, "google"
+        else:
+            host, port = self._config.microsoft_host, self._config.microsoft_port
+            kind = "microsoft365"
+        return SourceServer(kind, host, port, True, email, connection_id=connection_id)
 
     @contextlib.contextmanager
     def _session(self, owner: Owner, server: SourceServer, password: str) -> Iterator[ImapMailbox]:
@@ -225,7 +234,7 @@ class MigrationService:
             state=JobState.QUEUED,
             created_at=now,
         )
-        if server.connection_id is None:  # Microsoft 365 keeps its tokens in its connection
+        if server.connection_id is None:  # a sign-in keeps its tokens in its connection
             job = replace(job, sealed_secret=self._secrets.seal(password, secret_context(job)))
         self._jobs.create_job(job)
         log.info("migration queued", extra={"job_id": job.job_id})

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from mailport.domain.migration import TERMINAL, JobError, JobState, MigrationJob
-from mailport.domain.oauth import Purpose
+from mailport.domain.oauth import OAuthProvider, Purpose
 from mailport.errors import MailportError
 from mailport.ports import (
     AccessTokens,
@@ -197,7 +197,13 @@ class MigrationRunner:
             return
         try:
             ready = (
-                self._tokens.connection_email(job.tenant_id, job.user_id, cid, Purpose.IMAP)
+                self._tokens.connection_email(
+                    job.tenant_id,
+                    job.user_id,
+                    cid,
+                    Purpose.IMAP,
+                    job.server.provider or OAuthProvider.MICROSOFT,
+                )
                 is not None
             )
         except MailportError:  # still needs a sign-in (or unreadable): stays parked

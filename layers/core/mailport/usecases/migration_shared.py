@@ -63,6 +63,8 @@ class MigrationConfig:
     index_settle_s: float = 1.0  # GSIs are eventually consistent (typically well under 1 s)
     microsoft_host: str = "outlook.office365.com"  # Exchange Online's IMAP endpoint
     microsoft_port: int = 993
+    google_host: str = "imap.gmail.com"  # Gmail and Google Workspace
+    google_port: int = 993
 
 
 def secret_context(job: MigrationJob) -> dict[str, str]:
@@ -96,11 +98,11 @@ def credentials_for(
     password: str,
     tokens: AccessTokens | None,
 ) -> Credentials:
-    """How to log in to a source: its password, or a fresh OAuth token for Microsoft 365."""
+    """How to log in to a source: its password, or a fresh OAuth token for a sign-in."""
     if server.connection_id is None:
         return Credentials(server.username, password)
     if tokens is None:
-        raise ValidationFailed("Microsoft 365 sign-in is not set up on this service")
+        raise ValidationFailed("sign-in with the provider is not set up on this service")
     return tokens.mailbox_token(job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id)
 
 

@@ -1,5 +1,6 @@
-"""Microsoft sign-in (work and personal accounts): start a flow, finish it at the callback,
-keep the connection, and give migrations and POP accounts fresh access tokens from it.
+"""Sign-in with Microsoft (work and personal accounts) or Google (Gmail, Workspace): start a
+flow, finish it at the callback, keep the connection, and give migrations and POP accounts
+fresh access tokens from it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from mailport.domain.oauth import (
     OAuthFlowInvalid,
     OAuthMailboxMismatch,
     OAuthNotConfigured,
+    OAuthProvider,
     Purpose,
     SignInRequired,
     cache_context,
@@ -44,14 +46,22 @@ TOKEN_MARGIN_S = 300.0
 HELD_TOKENS = 20_000  # per process; a poll worker sees at most its batch's accounts
 
 
-def connection_id_for(owner: Owner, email: str, purpose: Purpose = Purpose.IMAP) -> str:
-    """One connection per user, mailbox and purpose: signing in again for the same address
-    updates it (so a job or an account waiting on it resumes), even after the connection was
-    removed and re-added. A migration's ids are the ones saved before POP sign-ins existed.
+def connection_id_for(
+    owner: Owner,
+    email: str,
+    purpose: Purpose = Purpose.IMAP,
+    provider: OAuthProvider = OAuthProvider.MICROSOFT,
+) -> str:
+    """One connection per user, mailbox, purpose and provider: signing in again for the same
+    address updates it (so a job or an account waiting on it resumes), even after the
+    connection was removed and re-added. Microsoft migrations' ids are the ones saved before
+    POP and Google sign-ins existed.
     """
     text = f"{owner.tenant_id}\x1f{owner.user_id}\x1f{email.lower()}"
     if purpose is not Purpose.IMAP:
         text += f"\x1f{purpose.value}"
+    if provider is not OAuthProvider.MICROSOFT:
+        text += f"\x1f{provider.value}"
     return "m" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -71,13 +81,13 @@ class OAuthService:
     def __init__(
         self,
         store: OAuthStore,
-        provider: IdentityProvider,
+        providers: Mapping[OAuthProvider, IdentityProvider],
         *,
         secrets: SecretBox,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         self._store = store
-        self._provider = provider
+        self._providers = dict(providers)
         self._secrets = secrets
         self._clock = clock
         # Access tokens this process holds, by (tenant, user, connection): a POP poll every
@@ -93,14 +103,25 @@ class OAuthService:
 
     # -- the API ------------------------------------------------------------------------
 
-    def configured(self) -> bool:
-        """Whether this deployment can sign users in (its app registration is filled in);
-        the console hides the sign-in otherwise and says why.
+    def configured(self, provider: OAuthProvider = OAuthProvider.MICROSOFT) -> bool:
+        """Whether this deployment can sign users in with ``provider`` (its app registration
+        is filled in); the console hides that sign-in otherwise and says why.
         """
-        return self._provider.configured()
+        idp = self._providers.get(provider)
+        return idp is not None and idp.configured()
+
+    def _idp(self, provider: OAuthProvider) -> IdentityProvider:
+        idp = self._providers.get(provider)
+        if idp is None:
+            raise OAuthNotConfigured(f"{provider.label} sign-in is not set up on this service")
+        return idp
 
     def start(
-        self, owner: Owner, payload: object, redirect_uri: str
+        self,
+        owner: Owner,
+        payload: object,
+        redirect_uri: str,
+        provider: OAuthProvider = OAuthProvider.MICROSOFT,
     ) -> tuple[dict[str, object], str]:
         """Begin a sign-in for a mailbox; the response and the browser-binding cookie value."""
         body = payload if isinstance(payload, Mapping) else {}
@@ -109,17 +130,17 @@ class OAuthService:
         existing = [
             c
             for c in self._store.list_connections(owner.tenant_id, owner.user_id)
-            if c.purpose is purpose
+            if c.purpose is purpose and c.provider is provider
         ]
-        connection_id = connection_id_for(owner, email, purpose)
+        connection_id = connection_id_for(owner, email, purpose, provider)
         if len(existing) >= MAX_CONNECTIONS and all(
             c.connection_id != connection_id for c in existing
         ):
             raise LimitExceeded(
-                f"you can keep at most {MAX_CONNECTIONS} Microsoft sign-ins for "
+                f"you can keep at most {MAX_CONNECTIONS} {provider.label} sign-ins for "
                 + ("POP accounts" if purpose is Purpose.POP else "migrations")
             )
-        url, details = self._provider.begin(email, redirect_uri, purpose)
+        url, details = self._idp(provider).begin(email, redirect_uri, purpose)
         cookie, binding = new_binding()
         state = str(details.get("state", ""))
         if not state:
@@ -135,6 +156,7 @@ class OAuthService:
                 expires_at=self._clock() + dt.timedelta(seconds=FLOW_TTL_S),
                 connection_id=connection_id,
                 purpose=purpose,
+                provider=provider,
             )
         )
         log.info("sign-in started", extra={"connection_id": connection_id})
@@ -143,11 +165,17 @@ class OAuthService:
             "expires_in": FLOW_TTL_S,
             "email": email,
             "purpose": purpose.value,
+            "provider": provider.value,
             "connection_id": connection_id,
         }
         return started, cookie
 
-    def finish(self, params: Mapping[str, str], cookie: str | None) -> OAuthConnection:
+    def finish(
+        self,
+        params: Mapping[str, str],
+        cookie: str | None,
+        provider: OAuthProvider = OAuthProvider.MICROSOFT,
+    ) -> OAuthConnection:
         """The callback: check the flow is this browser's, redeem the code, keep the tokens.
 
         The flow is taken (deleted) first, so a replayed callback finds nothing, and it is
@@ -160,12 +188,17 @@ class OAuthService:
             raise OAuthFlowInvalid(
                 "this sign-in has expired or was already used; start again from mailport"
             )
+        if flow.provider is not provider:
+            # A code from one provider's callback is never redeemed at the other's.
+            raise OAuthFlowInvalid(
+                "this sign-in came back to the wrong place; start again from mailport"
+            )
         if not same_binding(flow.binding, cookie):
             raise OAuthFlowInvalid(
                 "this sign-in was started in another browser or by another user; "
                 "start again from mailport"
             )
-        grant = self._provider.complete(flow.details, params)
+        grant = self._idp(provider).complete(flow.details, params)
         if not grant.is_for(flow.email):
             who = sorted(grant.usernames)[0] if grant.usernames else "another account"
             raise OAuthMailboxMismatch(
@@ -173,7 +206,9 @@ class OAuthService:
                 f"sign in as {flow.email}"
             )
         owner = Owner(flow.tenant_id, flow.user_id)
-        connection_id = flow.connection_id or connection_id_for(owner, flow.email, flow.purpose)
+        connection_id = flow.connection_id or connection_id_for(
+            owner, flow.email, flow.purpose, provider
+        )
         sealed = self._secrets.seal(
             grant.cache, cache_context(owner.tenant_id, owner.user_id, connection_id)
         )
@@ -192,6 +227,7 @@ class OAuthService:
                     updated_at=now,
                     sealed_cache=sealed,
                     purpose=flow.purpose,
+                    provider=provider,
                 ),
                 new=True,
             )
@@ -234,13 +270,13 @@ class OAuthService:
         raise Conflict("the sign-in could not be saved; try again")
 
     def list(self, owner: Owner) -> list[OAuthConnection]:
-        """The user's Microsoft sign-ins (migrations' and POP accounts')."""
+        """The user's sign-ins (migrations' and POP accounts', Microsoft's and Google's)."""
         return self._store.list_connections(owner.tenant_id, owner.user_id)
 
     def delete(self, owner: Owner, connection_id: str) -> None:
         """Forget a sign-in (not while a migration still needs it)."""
         if self._store.get_connection(owner.tenant_id, owner.user_id, connection_id) is None:
-            raise NotFound("no such Microsoft sign-in")
+            raise NotFound("no such sign-in")
         if self.in_use is not None and self.in_use(owner, connection_id):
             raise ConnectionInUse(
                 "a migration or a POP account still uses this sign-in: cancel or delete it first"
@@ -251,16 +287,22 @@ class OAuthService:
     # -- AccessTokens -----------------------------------------------------------------------
 
     def connection_email(
-        self, tenant_id: str, user_id: str, connection_id: str, purpose: Purpose
+        self,
+        tenant_id: str,
+        user_id: str,
+        connection_id: str,
+        purpose: Purpose,
+        provider: OAuthProvider = OAuthProvider.MICROSOFT,
     ) -> str | None:
-        """The mailbox address of a ready connection of the user for ``purpose``, or None
-        (a migration's sign-in holds no POP scope, and the other way round).
+        """The mailbox address of a ready connection of the user for ``purpose`` with
+        ``provider``, or None (a migration's sign-in holds no POP scope, and the other way
+        round; a Google token is never sent to Microsoft's server, nor the other way round).
         """
         c = self._store.get_connection(tenant_id, user_id, connection_id)
-        if c is None or c.purpose is not purpose:
+        if c is None or c.purpose is not purpose or c.provider is not provider:
             return None
         if c.status is not ConnectionStatus.READY:
-            raise SignInRequired(f"sign in to Microsoft again as {c.email} first")
+            raise SignInRequired(f"sign in to {c.provider.label} again as {c.email} first")
         return c.email
 
     def mailbox_token(
@@ -277,7 +319,7 @@ class OAuthService:
                 return held[1]
         c = self._store.get_connection(tenant_id, user_id, connection_id)
         if c is None:
-            raise SignInRequired("the Microsoft sign-in was removed; sign in again")
+            raise SignInRequired("the sign-in was removed; sign in again")
         try:
             return self._token(c, force=fresh)
         except SignInRequired:
@@ -290,10 +332,10 @@ class OAuthService:
 
     def _token(self, c: OAuthConnection, *, force: bool = False) -> Credentials:
         if c.status is not ConnectionStatus.READY:
-            raise SignInRequired(f"sign in to Microsoft again as {c.email} to continue")
+            raise SignInRequired(f"sign in to {c.provider.label} again as {c.email} to continue")
         context = cache_context(c.tenant_id, c.user_id, c.connection_id)
         try:
-            token = self._provider.access_token(
+            token = self._idp(c.provider).access_token(
                 self._secrets.open(c.sealed_cache, context), c.account_id, c.purpose, force=force
             )
         except SignInRequired:

@@ -33,7 +33,6 @@ from mailport.domain.accounts.account import (
 from mailport.domain.accounts.presets import (
     MANUAL_SIGNIN,
     PRESETS,
-    OAuthProvider,
     Preset,
     PresetServer,
     SignInMethod,
@@ -52,6 +51,7 @@ from mailport.domain.accounts.runs import (
     server_digest,
 )
 from mailport.domain.fields import MAX_PORT
+from mailport.domain.oauth import OAuthProvider
 
 __all__ = [
     "DISABLE_AFTER_FAILURES",

@@ -14,11 +14,11 @@ from typing import Literal, TypedDict, get_args
 from mailport.domain.accounts.presets import (
     MANUAL_SIGNIN,
     PRESETS,
-    OAuthProvider,
     Preset,
     SignInMethod,
 )
 from mailport.domain.accounts.runs import FetchState
+from mailport.domain.oauth import OAuthProvider
 from mailport.domain.remote import ServerAddress
 from mailport.errors import LimitExceeded, ValidationFailed
 
@@ -222,8 +222,8 @@ class SigninNotOffered(ValidationFailed):
     code = "signin_not_offered"
 
 
-# Whose sign-ins mailport can make now (Google's is not built yet).
-SIGNIN_PROVIDERS = frozenset({OAuthProvider.MICROSOFT})
+# Whose sign-ins mailport can make.
+SIGNIN_PROVIDERS = frozenset({OAuthProvider.MICROSOFT, OAuthProvider.GOOGLE})
 
 
 def _one_login(data: AccountInput, preset: Preset) -> None:
@@ -243,7 +243,7 @@ def _one_login(data: AccountInput, preset: Preset) -> None:
         )
     if data.connection_id is not None and (known is None or known.provider not in SIGNIN_PROVIDERS):
         raise SigninNotOffered(
-            "a sign-in can be used with the Hotmail (Outlook) preset only; "
+            "a sign-in can be used with the Hotmail (Outlook) and Gmail presets only; "
             "for this provider enter a password (or an app password)"
         )
 

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailport.domain.oauth import OAuthProvider
+
 
 class Preset(StrEnum):
     """The providers the form knows; ``manual`` means host, port and SSL are typed in."""
@@ -27,13 +29,6 @@ class SignInMethod(StrEnum):
     PASSWORD = "password"  # noqa: S105 (the account's own password)
     APP_PASSWORD = "app_password"  # noqa: S105 (one made for this app in the provider's settings)
     OAUTH = "oauth"  # the provider's sign-in page, then a token (XOAUTH2)
-
-
-class OAuthProvider(StrEnum):
-    """Whose sign-in an ``oauth`` preset goes through (an app registration per deployment)."""
-
-    MICROSOFT = "microsoft"
-    GOOGLE = "google"
 
 
 @dataclass(frozen=True, slots=True)

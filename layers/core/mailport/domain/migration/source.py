@@ -1,5 +1,6 @@
-"""The source of a migration: the server the user copies from (typed in, an admin's template or
-a Microsoft 365 sign-in), from the request's ``connection`` as the API's edge checked it.
+"""The source of a migration: the server the user copies from (typed in, an admin's template,
+or a Microsoft 365 or Google sign-in), from the request's ``connection`` as the API's edge
+checked it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
 
+from mailport.domain.oauth import OAuthProvider
 from mailport.domain.text import printable
 from mailport.errors import ValidationFailed
 
@@ -34,13 +36,13 @@ class ImapTemplate:
 class SourceServer:
     """The mailbox to copy from (never the password: that is sealed separately)."""
 
-    kind: str  # manual | template | microsoft365
+    kind: str  # manual | template | microsoft365 | google
     host: str
     port: int
     ssl: bool
     username: str
     template_id: str | None = None
-    connection_id: str | None = None  # microsoft365: the user's OAuth connection
+    connection_id: str | None = None  # microsoft365, google: the user's OAuth connection
 
     @property
     def key(self) -> str:
@@ -50,6 +52,15 @@ class SourceServer:
         text = f"{self.host.lower()}\x1f{self.port}\x1f{self.username}"
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
+    @property
+    def provider(self) -> OAuthProvider | None:
+        """Whose sign-in the source logs in with (None: a password)."""
+        return SIGNIN_KINDS.get(self.kind) if self.connection_id is not None else None
+
+
+# The connection types that sign in instead of holding a password, and with whom.
+SIGNIN_KINDS = {"microsoft365": OAuthProvider.MICROSOFT, "google": OAuthProvider.GOOGLE}
+
 
 class ConnectionRequest(TypedDict):
     """A request's ``connection`` as sent, its types and bounds checked at the API's edge
@@ -57,7 +68,7 @@ class ConnectionRequest(TypedDict):
     port 1-65535); which fields a type needs is checked here.
     """
 
-    type: Literal["manual", "template", "microsoft365"]
+    type: Literal["manual", "template", "microsoft365", "google"]
     host: NotRequired[str]
     port: NotRequired[int]
     ssl: NotRequired[bool]
@@ -117,21 +128,21 @@ def parse_template(request: TemplateRequest, template_id: str) -> ImapTemplate:
 def parse_connection(
     connection: ConnectionRequest,
     template_of: Callable[[str], ImapTemplate | None],
-    microsoft_of: Callable[[str], SourceServer | None] | None = None,
+    signed_in_of: Callable[[OAuthProvider, str], SourceServer | None] | None = None,
 ) -> tuple[SourceServer, str]:
-    """The source server and password (none for Microsoft 365: it signs in with OAuth) from a
+    """The source server and password (none for a sign-in: it logs in with OAuth) from a
     request's checked ``connection``.
     """
     kind = connection["type"]
-    if kind == "microsoft365":
-        if microsoft_of is None:
-            raise UnsupportedConnection("Microsoft 365 sign-in is not set up on this service")
+    provider = SIGNIN_KINDS.get(kind)
+    if provider is not None:
+        name = "Microsoft 365" if provider is OAuthProvider.MICROSOFT else "Google"
+        if signed_in_of is None:
+            raise UnsupportedConnection(f"{name} sign-in is not set up on this service")
         connection_id = connection.get("connection_id")
-        server = None if connection_id is None else microsoft_of(connection_id)
+        server = None if connection_id is None else signed_in_of(provider, connection_id)
         if server is None:
-            raise ValidationFailed(
-                "connection.connection_id must be one of your Microsoft 365 sign-ins"
-            )
+            raise ValidationFailed(f"connection.connection_id must be one of your {name} sign-ins")
         return server, ""
     username, password = _text(connection, "username"), _text(connection, "password")
     if kind == "template":

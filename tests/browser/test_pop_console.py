@@ -176,10 +176,14 @@ def test_each_preset_asks_for_what_its_provider_takes(page: Page, console: str) 
     expect(register).to_be_enabled()
     screenshot(page, "accounts-form-yahoo-en")
 
-    # Gmail: Google sign-in is not built, so an app password, with Google's page.
+    # Gmail: this stack has Google's app too (tests/conftest.py fills its GoogleAppSecret),
+    # so Google sign-in comes first and an app password, with Google's page, is the other
+    # choice (tests/browser/test_google_signin_console.py goes through both).
     form.get_by_label("Provider").select_option("gmail")
+    expect(form.get_by_label("Sign in with Google (recommended)")).to_be_checked()
+    expect(form.get_by_label("App password", exact=True)).to_be_hidden()
+    form.get_by_label("Use an app password instead").check()
     expect(form.get_by_label("App password", exact=True)).to_be_visible()
-    expect(form).to_contain_text("Signing in with Google is not set up on this service")
     expect_help_link(form, "How to make an app password", GOOGLE_HELP)
 
     # Outlook.com takes a Microsoft sign-in only, and this stack has Microsoft's app

@@ -90,8 +90,10 @@ export async function localLogin(email, tenant, admin = false) {
   setToken(data.token);
 }
 
-// ---- Microsoft 365 sign-in (the start sets an HttpOnly cookie: a same-origin fetch keeps it)
-export const startMicrosoftSignin = (email, purpose = "imap") => post("/v1/oauth/microsoft/start", { email, purpose });
+// ---- Microsoft or Google sign-in (the start sets an HttpOnly cookie: a same-origin fetch keeps it)
+/** Start a sign-in with `provider` ("microsoft" | "google") as `email` for `purpose` ("imap" | "pop"). */
+export const startSignin = (provider, email, purpose = "imap") =>
+  post(`/v1/oauth/${encodeURIComponent(provider)}/start`, { email, purpose });
 export const oauthConnections = async () => (await get("/v1/oauth/connections")).connections;
 export const removeOauthConnection = (id) => del(`/v1/oauth/connections/${encodeURIComponent(id)}`);
 

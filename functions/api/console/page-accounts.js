@@ -2,9 +2,9 @@
 import * as api from "./api.js";
 import { checkbox, clear, describe, errorBox, field, h, nextId, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
-import { finishedSignin, openSignin } from "./oauth-window.js";
 import { folderLabel, folderOptions } from "./page-mailbox.js";
 import { planGate } from "./plan.js";
+import { beginSignin, inWords, providerName, signinArea, signinChoice, signinFinished, signinPlan } from "./pop-signin.js";
 
 const MAX_ACCOUNTS = 10;
 const ICONS = ["none", "red", "orange", "yellow", "green", "blue", "purple", "gray"];
@@ -76,7 +76,8 @@ function accountCard(page, account) {
   const paused = s.paused_for === "signin";
   const rows = [
     ["pop.status", statusText(s)],
-    ["pop.login", account.connection_id ? t("pop.login_signin", { provider }) : t(signinPlan(preset).passwordKey || "pop.password")],
+    // Without a sign-in, an account of a preset that offers both ways uses its app password.
+    ["pop.login", account.connection_id ? t("pop.login_signin", { provider }) : t(signinPlan(preset, "app_password").passwordKey || "pop.password")],
     ["pop.last_run", s.last_checked_at ? `${when(s.last_checked_at)} — ${s.last_status ? t(`run.${s.last_status}`) : ""}` : t("common.never")],
     ["pop.next_run", account.auto_fetch ? (s.next_run_at ? when(s.next_run_at) : t("pop.next_soon")) : t("pop.auto_off")],
     ["pop.failures", String(s.failures_in_a_row ?? 0)],
@@ -97,10 +98,10 @@ function accountCard(page, account) {
   againButton?.addEventListener("click", () => {
     clear(cardStatus, h("p", { class: "muted" }, t("oauth.signing_in")));
     // The server resumes the account once the sign-in is done: the list is drawn again.
-    beginSignin(page, account.username, {
+    beginSignin(page, account.username, preset?.oauth_provider, {
       ready: () => { toast(t("pop.resumed")); page.refresh(); },
       error: (e) => {
-        clear(cardStatus, h("p", { class: "error", role: "alert" }, inWords(e)));
+        clear(cardStatus, h("p", { class: "error", role: "alert" }, inWords(e, preset?.oauth_provider)));
         againButton.focus();
       },
     });
@@ -207,134 +208,6 @@ async function showHistory(page, account) {
   heading.focus();
 }
 
-/**
- * How a preset signs in, for the form: the password field's label (null: no password is
- * asked for) and whether the form can be saved. The provider's own rules are in the preset's
- * `signin` (preferred first); `oauth_available` says whether this service can offer the
- * provider's sign-in.
- */
-export function signinPlan(preset) {
-  const methods = preset?.signin?.length ? preset.signin : ["password"];
-  const [first] = methods;
-  if (first === "password") return { method: "password", passwordKey: "pop.password", canSave: true };
-  if (first === "app_password") return { method: "app_password", passwordKey: "pop.app_password", canSave: true };
-  // oauth first: offered where this service has the provider's app registration; else an
-  // app password if the provider takes one (Gmail), else nothing (Outlook.com). A sign-in
-  // saves nothing by itself yet: the form is saved once signinArea's sign-in has been done.
-  if (preset.oauth_available) return { method: "oauth", passwordKey: null, canSave: false };
-  if (methods.includes("app_password")) return { method: "app_password_instead", passwordKey: "pop.app_password", canSave: true };
-  return { method: "oauth_unavailable", passwordKey: null, canSave: false };
-}
-
-function helpLink(url, key, params) {
-  // The provider's own page, in a new tab; only an https address from the API is linked.
-  if (typeof url !== "string" || !url.startsWith("https://")) return null;
-  return h("a", { href: url, target: "_blank", rel: "noopener" }, t(key, params));
-}
-
-/** The provider's name in words ("Microsoft"); "" for a preset without a sign-in. */
-function providerName(preset) {
-  return preset?.oauth_provider ? t(`pop.provider_${preset.oauth_provider}`) : "";
-}
-
-/**
- * An error of the sign-in or of registering with it, in catalogue words only: the server's
- * and the callback page's own messages are English, so they are not shown.
- */
-function inWords(e) {
-  const code = e?.code || "";
-  // POST /v1/accounts: another of the user's accounts already fetches with this sign-in.
-  if (code === "signin_in_use") return t("pop.signin_in_use");
-  return t(`error.${code}`, {}, null) || t("pop.error_other", { code: code || "?" });
-}
-
-// ---------------------------------------------------------------- the provider's sign-in
-/** Sign in with Microsoft for a POP account as `email` (oauth-window.js). */
-function beginSignin(page, email, report) {
-  return openSignin(page, { windowName: "mailport-pop-signin", email, purpose: "pop" }, report);
-}
-
-/** The callback page reported: how the sign-in went. */
-function signinFinished(page, ev) {
-  const done = finishedSignin(page, ev);
-  if (!done) return;
-  const { flow, data } = done;
-  if (data.status === "ready" && data.connection?.id) flow.report.ready(data.connection);
-  else flow.report.error({ code: String(data.code || "") });
-}
-
-/**
- * What the form says about signing in to the chosen preset, under the password field (null:
- * nothing to say). Where the provider's sign-in is available ("oauth"): the address, a
- * "Sign in with …" button and how it went; `form.ready(connection)` / `form.reset()` tell the
- * form whether a sign-in is there to register with. An account that already signs in says as
- * whom (`form.account`).
- */
-export function signinArea(page, preset, form = {}) {
-  const plan = signinPlan(preset);
-  const provider = providerName(preset);
-  const params = { service: preset?.label ?? "", provider };
-  const url = preset?.help_url;
-  switch (plan.method) {
-    case "app_password":
-      return h("p", { class: "hint" }, t("pop.app_password_only", params), " ", helpLink(url, "pop.app_password_link"));
-    case "app_password_instead":
-      return h("p", { class: "hint" }, t("pop.app_password_instead", params), " ", helpLink(url, "pop.app_password_link"));
-    case "oauth":
-      return oauthArea(page, preset, params, form);
-    case "oauth_unavailable":
-      return h("p", { class: "notice" }, t("pop.oauth_unavailable", params));
-    default:
-      return null;
-  }
-}
-
-function oauthArea(page, preset, params, form) {
-  const hint = h("p", { class: "hint" }, t("pop.oauth_only", params), " ", helpLink(preset?.help_url, "pop.pop_help_link", params));
-  if (form.account?.connection_id) {
-    return [hint, h("p", { class: "muted" }, t("pop.login_signin_as", { ...params, email: form.account.username }))];
-  }
-  const email = h("input", { type: "email", required: true, autocomplete: "email", id: nextId("signin-email") });
-  const button = h("button", { type: "button", class: "signin-button" }, t("pop.signin_with", params));
-  const status = h("div", { "aria-live": "polite", class: "signin-status" });
-  email.addEventListener("input", () => {
-    form.reset?.();
-    clear(status);
-  });
-  const signIn = () => {
-    if (!email.reportValidity()) return;
-    const address = email.value.trim();
-    form.reset?.();
-    clear(status, h("p", { class: "muted" }, t("oauth.signing_in")));
-    beginSignin(page, address, {
-      ready: (connection) => {
-        clear(status, h("p", { class: "ok", id: "signed-in", tabindex: -1 }, t("pop.signed_in_as", { email: connection.email })));
-        form.ready?.(connection);
-      },
-      error: (e) => {
-        clear(status, h("p", { class: "error", role: "alert" }, inWords(e)));
-        button.focus();
-      },
-    });
-  };
-  button.addEventListener("click", signIn);
-  // Enter in the address signs in rather than submitting a form that can't be saved yet.
-  email.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") {
-      ev.preventDefault();
-      signIn();
-    }
-  });
-  return h(
-    "div",
-    { class: "oauth" },
-    hint,
-    field(`pop.signin_email_${preset.oauth_provider}`, email, "pop.signin_email_hint"),
-    h("div", { class: "actions" }, button),
-    status,
-  );
-}
-
 function showForm(page, account) {
   const editing = Boolean(account);
   const signsIn = Boolean(account?.connection_id); // a saved account that signs in
@@ -357,10 +230,13 @@ function showForm(page, account) {
   const passwordField = field("pop.password", password, editing ? "pop.password_keep" : null);
   const passwordLabel = passwordField.querySelector("label");
   const signin = h("div", { id: nextId("signin"), class: "signin-area", "aria-live": "polite" });
+  const choiceArea = h("div", { class: "signin-choice-area" }); // sign in, or an app password
   password.setAttribute("aria-describedby", [password.getAttribute("aria-describedby"), signin.id].filter(Boolean).join(" "));
   const submitButton = h("button", { type: "submit" }, editing ? t("common.save") : t("pop.register"));
   let plan = signinPlan(null);
+  let choice = null; // how the user chose to sign in, where the preset offers a choice
   let connection = null; // the sign-in made in this form, to register (or switch) the account with
+  let shown = 0; // which drawing of the sign-in area is on screen
 
   const sync = () => {
     // A saved account keeps its settings editable (icon, folder, automatic fetching).
@@ -377,8 +253,15 @@ function showForm(page, account) {
     host.readOnly = !manual;
     port.readOnly = !manual;
     sslInput.disabled = !manual;
+    // Both ways offered: the sign-in first, unless the account being edited has a password.
+    choice = account && !signsIn && account.preset === preset.value ? "app_password" : "oauth";
+    const choices = signsIn ? null : signinPlan(p, choice).choices;
+    clear(choiceArea, choices ? signinChoice(p, choice, (c) => { choice = c; applyPlan(p); }) : null);
+    applyPlan(p);
+  };
+  const applyPlan = (p) => {
     // The password field asks for what the provider takes; none where it takes a sign-in only.
-    plan = signinPlan(p);
+    plan = signinPlan(p, choice);
     connection = null;
     passwordLabel.textContent = t(plan.passwordKey || "pop.password");
     passwordField.hidden = !plan.passwordKey || signsIn;
@@ -389,11 +272,14 @@ function showForm(page, account) {
     const provider = providerName(p);
     agreementText.textContent = plan.passwordKey ? t("pop.agreement_text") : t("pop.agreement_text_signin", { provider });
     sync();
+    // A sign-in started before the user switched preset or way reports to nothing.
+    const mine = ++shown;
     const signedIn = (c) => {
+      if (mine !== shown) return;
       connection = c;
       sync();
     };
-    clear(signin, signinArea(page, p, { account, ready: signedIn, reset: () => signedIn(null) }));
+    clear(signin, signinArea(page, p, { account, choice, ready: signedIn, reset: () => signedIn(null) }));
   };
   preset.addEventListener("change", applyPreset);
   applyPreset();
@@ -443,6 +329,7 @@ function showForm(page, account) {
       { class: "card form", id: "account-form", onsubmit: submit },
       heading,
       field("pop.preset", preset),
+      choiceArea,
       usernameField,
       passwordField,
       signin,

@@ -139,7 +139,8 @@ function migrationsSection() {
     },
     row: (job, list) => {
       const src = job.source || {};
-      const name = src.type === "microsoft365" ? `${src.username || ""} (Microsoft 365)` : `${src.username || ""} @ ${src.host || ""}`;
+      const signin = { microsoft365: "Microsoft 365", google: "Google" }[src.type]; // a provider's sign-in
+      const name = signin ? `${src.username || ""} (${signin})` : `${src.username || ""} @ ${src.host || ""}`;
       const cancel =
         CANCELLABLE.has(job.state) && !job.cancel_requested
           ? h(

@@ -1,10 +1,10 @@
-// IMAP migration: connection (template, manual or a Microsoft 365 sign-in), preview, agreement,
-// start; the user's Microsoft 365 sign-ins; the jobs with a live progress bar, ETA and queue
-// position; cancel, revert, sign in again; history.
+// IMAP migration: connection (template, manual, or a Microsoft 365 or Google sign-in),
+// preview, agreement, start; the user's sign-ins; the jobs with a live progress bar, ETA and
+// queue position; cancel, revert, sign in again; history.
 import * as api from "./api.js";
 import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
 import { t } from "./i18n.js";
-import { finishedSignin, openSignin } from "./oauth-window.js";
+import { finishedSignin, forProvider, openSignin } from "./oauth-window.js";
 import { planGate } from "./plan.js";
 
 const POLL_MS = 1000;
@@ -12,7 +12,17 @@ const POLL_MS = 1000;
 const ACTIVE = new Set(["queued", "running", "paused", "rolling_back", "reverting"]);
 const WAITING = new Set(["needs_signin"]);
 const CANCELLABLE = new Set(["queued", "running", "paused", "needs_signin"]);
-const M365 = "microsoft365";
+// The kinds of source that sign in with their provider in a window (purpose imap) instead of
+// a password: whose sign-in each is, and the words for it.
+const SIGNIN_KINDS = {
+  microsoft365: { provider: "microsoft", label: "mig.type_m365", hint: "mig.m365_email_hint", agreement: "mig.agreement_text_m365", name: "Microsoft 365" },
+  google: { provider: "google", label: "mig.type_google", hint: "mig.google_email_hint", agreement: "mig.agreement_text_google", name: "Google" },
+};
+// The user's sign-ins, listed by provider (Microsoft's and Google's, for migrations and POP).
+const PROVIDERS = [
+  { id: "microsoft", title: "oauth.group_microsoft", none: "oauth.none" },
+  { id: "google", title: "oauth.group_google", none: "oauth.none_google" },
+];
 
 export async function migrationPage(main, ctx) {
   let templates;
@@ -38,21 +48,22 @@ export async function migrationPage(main, ctx) {
   };
 }
 
-// ---------------------------------------------------------------- Microsoft 365 sign-in
-/** Start a Microsoft sign-in for a migration from `email` (oauth-window.js). */
-function beginSignin(page, email, report) {
-  return openSignin(page, { windowName: "mailport-m365-signin", email, purpose: "imap" }, report);
+// ---------------------------------------------------------------- Microsoft and Google sign-in
+/** Start a sign-in with `provider` as `email`, for a migration unless `purpose` says (oauth-window.js). */
+function beginSignin(page, email, provider, report, purpose = "imap") {
+  return openSignin(page, { windowName: "mailport-m365-signin", email, purpose, provider }, report);
 }
 
-/** The callback page reported: say how it went, and show what changed. */
-function signinFinished(page, ev) {
+/** The callback page reported: show what changed, and say how it went. */
+async function signinFinished(page, ev) {
   const done = finishedSignin(page, ev);
   if (!done) return;
   const { flow, data } = done;
+  refreshJobs(page); // a job that waited for this sign-in is queued again
+  // The list first: drawn again, it would wipe the outcome of a sign-in started from it.
+  await refreshSignins(page);
   if (data.status === "ready" && data.connection) flow.report.ready(data.connection);
   else flow.report.error({ code: String(data.code || ""), message: String(data.message || "") });
-  refreshSignins(page);
-  refreshJobs(page); // a job that waited for this sign-in is queued again
 }
 
 async function refreshSignins(page) {
@@ -65,14 +76,16 @@ async function refreshSignins(page) {
     return;
   }
   const status = h("div", { "aria-live": "polite", class: "signins-status" });
-  const report = (email) => ({
-    ready: () => clear(status, h("p", { class: "ok" }, t("oauth.ready_for", { email }))),
-    error: (e) => clear(status, errorBox(e)),
+  // The outcome goes to the list as drawn by then (signinFinished draws it again first).
+  const now = () => page.signinsArea.querySelector(".signins-status") || status;
+  const report = (email, provider) => ({
+    ready: () => clear(now(), h("p", { class: "ok" }, t("oauth.ready_for", { email }))),
+    error: (e) => clear(now(), errorBox(forProvider(e, provider))),
   });
-  const item = (c) =>
+  const item = (c, provider) =>
     h(
       "li",
-      { class: "signin", "data-connection": c.id, "data-status": c.status },
+      { class: "signin", "data-connection": c.id, "data-status": c.status, "data-provider": provider },
       h("span", { class: "email" }, c.email),
       h("span", { class: `tag status-${c.status}` }, t(`oauth.status_${c.status}`)),
       h(
@@ -86,7 +99,8 @@ async function refreshSignins(page) {
             "aria-label": t("oauth.signin_again_for", { email: c.email }),
             onclick: () => {
               clear(status, h("p", { class: "muted" }, t("oauth.signing_in")));
-              beginSignin(page, c.email, report(c.email));
+              // Renewed for what it is for: a POP account's sign-in asks for POP only.
+              beginSignin(page, c.email, provider, report(c.email, provider), c.purpose || "imap");
             },
           },
           t("oauth.signin_again"),
@@ -113,16 +127,21 @@ async function refreshSignins(page) {
         ),
       ),
     );
-  clear(
-    page.signinsArea,
-    h("h2", { id: "signins-title", tabindex: -1 }, t("oauth.signins")),
-    connections.length ? h("ul", { class: "signin-list" }, connections.map(item)) : h("p", { class: "muted" }, t("oauth.none")),
-    status,
-  );
+  const group = ({ id, title, none }) => {
+    // Stored before Google existed, a sign-in without a provider is Microsoft's.
+    const mine = connections.filter((c) => (c.provider || "microsoft") === id);
+    return h(
+      "div",
+      { class: "signin-group", "data-provider": id },
+      h("h3", {}, t(title)),
+      mine.length ? h("ul", { class: "signin-list" }, mine.map((c) => item(c, id))) : h("p", { class: "muted" }, t(none)),
+    );
+  };
+  clear(page.signinsArea, h("h2", { id: "signins-title", tabindex: -1 }, t("oauth.signins")), PROVIDERS.map(group), status);
 }
 
 function newMigrationForm(page, templates) {
-  const kind = (value, key, disabled = false) => {
+  const option = (value, key, disabled = false) => {
     const input = h("input", { type: "radio", name: "conn-type", value, disabled, checked: value === (templates.length ? "template" : "manual") });
     input.id = `conn-${value}`;
     return h("div", { class: "check" }, input, h("label", { for: input.id }, t(key)));
@@ -131,9 +150,9 @@ function newMigrationForm(page, templates) {
     "fieldset",
     { class: "choices" },
     h("legend", {}, t("mig.connection")),
-    kind("template", "mig.type_template", !templates.length),
-    kind("manual", "mig.type_manual"),
-    kind(M365, "mig.type_m365"),
+    option("template", "mig.type_template", !templates.length),
+    option("manual", "mig.type_manual"),
+    Object.entries(SIGNIN_KINDS).map(([value, k]) => option(value, k.label)),
   );
   const template = h("select", {}, templates.map((x) => h("option", { value: x.id }, `${x.name} (${x.host}:${x.port})`)));
   const host = h("input", { type: "text", autocomplete: "off" });
@@ -144,18 +163,21 @@ function newMigrationForm(page, templates) {
   const templateBox = h("div", {}, field("mig.template", template, templates.length ? null : "mig.no_templates"));
   const manualBox = h("div", { class: "row3" }, field("mig.host", host), field("mig.port", port, "mig.port_hint"), ssl);
   const credsBox = h("div", {}, field("mig.username", username), field("mig.password", password));
-  // Microsoft 365: the mailbox's address, then a sign-in in a new window instead of a password.
-  const m365Email = h("input", { type: "email", autocomplete: "email", id: "m365-email" });
-  const m365Status = h("div", { "aria-live": "polite", id: "m365-status" });
+  // A sign-in kind (Microsoft 365, Google): the mailbox's address, then the provider's sign-in
+  // in a new window instead of a password. One box for every kind (its ids are the ones it
+  // had when Microsoft 365 was the only kind).
+  const signinEmail = h("input", { type: "email", autocomplete: "email", id: "m365-email" });
+  const signinStatus = h("div", { "aria-live": "polite", id: "m365-status" });
   const authButton = h("button", { type: "button", id: "authenticate-m365" }, t("mig.m365_authenticate"));
-  const m365Box = h(
+  const signinBox = h(
     "div",
     { class: "m365" },
-    field("mig.m365_email", m365Email, "mig.m365_email_hint"),
+    field("mig.m365_email", signinEmail, "mig.m365_email_hint"),
     h("div", { class: "actions" }, authButton),
-    m365Status,
+    signinStatus,
   );
-  let m365Connection = null; // the sign-in that is ready for this address
+  const signinHint = signinBox.querySelector(".hint");
+  let signedIn = null; // { kind, connection }: the sign-in that is ready for this address
   const agreementText = h("p", {});
   const agreed = checkbox("mig.agreement", false);
   const agreedInput = agreed.querySelector("input");
@@ -166,23 +188,27 @@ function newMigrationForm(page, templates) {
   let previewed = null;
 
   const selected = () => types.querySelector("input:checked")?.value || "manual";
+  const signinKind = () => SIGNIN_KINDS[selected()] || null;
+  // The sign-in made for the kind now chosen (one made for another kind does not count).
+  const ready = () => (signedIn?.kind === selected() ? signedIn.connection : null);
   const connection = () => {
-    if (selected() === M365) return { type: M365, connection_id: m365Connection?.id };
+    if (signinKind()) return { type: selected(), connection_id: ready()?.id };
     const c = { type: selected(), username: username.value.trim(), password: password.value };
     if (c.type === "template") c.template_id = template.value;
     else Object.assign(c, { host: host.value.trim(), port: Number(port.value), ssl: ssl.querySelector("input").checked });
     return c;
   };
   const sync = () => {
-    const m365 = selected() === M365;
+    const kind = signinKind();
     templateBox.hidden = selected() !== "template";
     manualBox.hidden = selected() !== "manual";
-    credsBox.hidden = m365;
-    username.required = password.required = !m365;
-    m365Box.hidden = !m365;
-    m365Email.required = m365;
-    previewButton.hidden = m365 && !m365Connection; // Microsoft 365 previews once signed in
-    agreementText.textContent = t(m365 ? "mig.agreement_text_m365" : "mig.agreement_text");
+    credsBox.hidden = Boolean(kind);
+    username.required = password.required = !kind;
+    signinBox.hidden = !kind;
+    signinEmail.required = Boolean(kind);
+    if (kind) signinHint.textContent = t(kind.hint);
+    previewButton.hidden = Boolean(kind) && !ready(); // a sign-in kind previews once signed in
+    agreementText.textContent = t(kind ? kind.agreement : "mig.agreement_text");
     startButton.disabled = !(previewed && agreedInput.checked);
   };
   const invalidate = () => {
@@ -190,30 +216,42 @@ function newMigrationForm(page, templates) {
     clear(previewArea);
     sync();
   };
-  types.addEventListener("change", invalidate);
+  const showReady = () => {
+    const conn = ready();
+    if (conn) clear(signinStatus, h("p", { class: "ok", id: "m365-ready", tabindex: -1 }, t("oauth.ready"), " ", h("span", { class: "muted" }, `(${conn.email})`)));
+    else clear(signinStatus);
+  };
+  types.addEventListener("change", () => {
+    showReady(); // a sign-in made for one kind is not shown as ready for another
+    invalidate();
+  });
   for (const input of [template, host, port, username, password, ssl.querySelector("input")]) input.addEventListener("input", invalidate);
   agreedInput.addEventListener("change", sync);
-  m365Email.addEventListener("input", () => {
-    m365Connection = null;
-    clear(m365Status);
+  signinEmail.addEventListener("input", () => {
+    signedIn = null;
+    clear(signinStatus);
     invalidate();
   });
 
   const authenticate = () => {
-    if (!m365Email.reportValidity()) return;
-    const email = m365Email.value.trim();
-    m365Connection = null;
+    if (!signinEmail.reportValidity()) return;
+    const email = signinEmail.value.trim();
+    const kind = selected();
+    const { provider } = SIGNIN_KINDS[kind];
+    signedIn = null;
     invalidate();
-    clear(m365Status, h("p", { class: "muted" }, t("oauth.signing_in")));
-    beginSignin(page, email, {
+    clear(signinStatus, h("p", { class: "muted" }, t("oauth.signing_in")));
+    beginSignin(page, email, provider, {
       ready: (conn) => {
-        m365Connection = conn;
-        clear(m365Status, h("p", { class: "ok", id: "m365-ready", tabindex: -1 }, t("oauth.ready"), " ", h("span", { class: "muted" }, `(${conn.email})`)));
+        signedIn = { kind, connection: conn };
+        if (selected() !== kind) return; // the user chose another kind meanwhile
+        showReady();
         sync();
         runPreview();
       },
       error: (e) => {
-        clear(m365Status, errorBox(e));
+        if (selected() !== kind) return;
+        clear(signinStatus, errorBox(forProvider(e, provider)));
         authButton.focus();
       },
     });
@@ -222,7 +260,7 @@ function newMigrationForm(page, templates) {
 
   const preview = async (ev) => {
     ev.preventDefault();
-    if (selected() === M365 && !m365Connection) {
+    if (signinKind() && !ready()) {
       authenticate(); // Enter in the address field
       return;
     }
@@ -249,8 +287,8 @@ function newMigrationForm(page, templates) {
     try {
       await api.post("/v1/migrations", { connection: previewed, agreed: true });
       password.value = "";
-      m365Connection = null;
-      clear(m365Status);
+      signedIn = null;
+      clear(signinStatus);
       agreedInput.checked = false;
       invalidate();
       clear(status);
@@ -270,7 +308,7 @@ function newMigrationForm(page, templates) {
     types,
     templateBox,
     manualBox,
-    m365Box,
+    signinBox,
     credsBox,
     previewButton,
     previewArea,
@@ -377,13 +415,14 @@ function jobCard(page, job) {
     facts.push(["mig.counts", t("mig.counts_text", { imported: c.imported ?? 0, present: c.already_present ?? 0, oversize: c.skipped_oversize ?? 0, failed: c.failed ?? 0 })]);
   }
   if (job.finished_at) facts.push(["mig.finished", when(job.finished_at)]);
-  if (job.error) facts.push(["mig.error", describe(job.error)]);
+  const kind = SIGNIN_KINDS[src.type];
+  if (job.error) facts.push(["mig.error", describe(forProvider(job.error, kind?.provider))]);
   if (job.rollback_incomplete) facts.push(["mig.error", t("mig.rollback_incomplete")]);
   const actions = [];
   if (CANCELLABLE.has(job.state) && !job.cancel_requested) {
     actions.push(h("button", { type: "button", class: "danger", "data-action": "cancel", onclick: () => act(page, job, "cancel", "mig.confirm_cancel") }, t("mig.cancel")));
   }
-  if (job.state === "needs_signin" && src.username) {
+  if (job.state === "needs_signin" && src.username && kind) {
     actions.push(
       h(
         "button",
@@ -392,9 +431,9 @@ function jobCard(page, job) {
           "data-action": "signin",
           onclick: () => {
             toast(t("oauth.signing_in"));
-            beginSignin(page, src.username, {
+            beginSignin(page, src.username, kind.provider, {
               ready: () => toast(t("oauth.ready_for", { email: src.username })),
-              error: (e) => toast(describe(e)),
+              error: (e) => toast(describe(forProvider(e, kind.provider))),
             });
           },
         },
@@ -405,7 +444,7 @@ function jobCard(page, job) {
   if (job.state === "completed") {
     actions.push(h("button", { type: "button", class: "danger", "data-action": "revert", onclick: () => act(page, job, "revert", "mig.confirm_revert") }, t("mig.revert")));
   }
-  const title = src.type === M365 ? `${src.username || ""} (Microsoft 365)` : `${src.username || ""} @ ${src.host || ""}`;
+  const title = kind ? `${src.username || ""} (${kind.name})` : `${src.username || ""} @ ${src.host || ""}`;
   return h(
     "article",
     { class: `card job state-${job.state}`, "data-job": job.id, "data-state": job.state, "aria-label": title },

@@ -1,5 +1,6 @@
-"""The page the sign-in window shows after Microsoft sends the browser back: ready, or why
-not; it tells the console window that opened it (same origin only) and closes itself.
+"""The page the sign-in window shows after the provider (Microsoft, Google) sends the browser
+back: ready, or why not; it tells the console window that opened it (same origin only) and
+closes itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ _FAILED = (
 
 def cookie_header(value: str, *, secure: bool, max_age: int) -> str:
     """The browser binding: HttpOnly (no script reads it); Lax, so the top-level redirect
-    back from Microsoft carries it while other sites' requests don't; Secure over https.
+    back from the provider carries it while other sites' requests don't; Secure over https.
     """
     flags = f"{COOKIE}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
     return flags + ("; Secure" if secure else "")

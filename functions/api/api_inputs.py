@@ -90,7 +90,7 @@ class AccountInput(TypedDict, total=False):
     apply_rules: bool | None
     auto_fetch: bool | None
     agreed: bool | None
-    # Fetch with this sign-in (``purpose: pop`` of POST /v1/oauth/microsoft/start) instead
+    # Fetch with this sign-in (``purpose: pop`` of POST /v1/oauth/{microsoft,google}/start) instead
     # of a password: the server and user name are then the provider's and the mailbox's.
     connection_id: _KeyLine | None
 

@@ -243,8 +243,8 @@ class Migration(TypedDict):
         ],
         Field(
             description=(
-                "needs_signin: the Microsoft 365 sign-in stopped working; the job keeps what it "
-                "copied and is queued again when the user signs in again."
+                "needs_signin: the Microsoft 365 or Google sign-in stopped working; the job "
+                "keeps what it copied and is queued again when the user signs in again."
             )
         ),
     ]
@@ -429,6 +429,23 @@ class SigninStarted(TypedDict):
 @with_config(EXACT)
 class OAuthConnectionList(TypedDict):
     connections: list[OAuthConnection]
+
+
+@with_config(EXACT)
+class SigninProvider(TypedDict):
+    id: Literal["microsoft", "google"]
+    available: Annotated[
+        bool,
+        Field(
+            description="Whether this service has the provider's app registration (else its "
+            "sign-ins are hidden and /start answers 503 oauth_not_configured)"
+        ),
+    ]
+
+
+@with_config(EXACT)
+class SigninProviderList(TypedDict):
+    providers: list[SigninProvider]
 
 
 @with_config(EXACT)

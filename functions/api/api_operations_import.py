@@ -24,6 +24,7 @@ from api_models import (
     OAuthConnectionList,
     OrgMigration,
     OrgMigrationPage,
+    SigninProviderList,
     SigninStarted,
 )
 from api_models_import import (
@@ -194,7 +195,9 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             ),
             400: "BadRequest",
             422: Answer("The mail server refused the login or could not be used", Error),
-            409: Answer("The Microsoft 365 sign-in must be renewed (signin_required)", Error),
+            409: Answer(
+                "The Microsoft 365 or Google sign-in must be renewed (signin_required)", Error
+            ),
             **SIGNED_IN,
         },
     ),
@@ -248,7 +251,9 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             ),
             400: "BadRequest",
             422: Answer("The mail server refused the login or could not be used", Error),
-            409: Answer("The Microsoft 365 sign-in must be renewed (signin_required)", Error),
+            409: Answer(
+                "The Microsoft 365 or Google sign-in must be renewed (signin_required)", Error
+            ),
             **SIGNED_IN,
         },
     ),
@@ -350,7 +355,7 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
         ),
         body=SigninStartInput,
         answers=_signin_answers(
-            "Too many sign-ins (10 per user)",
+            "Too many sign-ins (10 per user, purpose and provider)",
             "Microsoft 365 sign-in is not set up on this deployment (oauth_not_configured) or"
             " the identity provider is unreachable",
         ),
@@ -384,7 +389,7 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
         ),
         body=SigninStartInput,
         answers=_signin_answers(
-            "Too many sign-ins (10 per user and purpose)",
+            "Too many sign-ins (10 per user, purpose and provider)",
             "Google sign-in is not set up on this deployment (oauth_not_configured) or"
             " Google is unreachable",
         ),
@@ -406,6 +411,15 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             ),
             503: Answer("Not set up, or Google is unreachable", {"text/html": str}),
         },
+    ),
+    "oauth_providers": Operation(
+        "listSigninProviders",
+        "Whose sign-ins this service offers (Microsoft, Google)",
+        description=(
+            "A provider whose app registration this deployment lacks is not available: the "
+            "console hides its sign-ins and says why; its /start answers 503."
+        ),
+        answers={200: Answer("Providers", SigninProviderList), **SIGNED_IN},
     ),
     "oauth_connections": Operation(
         "listOAuthConnections",

@@ -131,6 +131,16 @@ def google_callback() -> Response:
     return _callback(OAuthProvider.GOOGLE)
 
 
+@routes.api("/v1/oauth/providers", methods=["GET"])
+def oauth_providers() -> Response:
+    """Whose sign-ins this service offers (its app registrations filled in), for the
+    migration page to offer only those and say why the others are missing.
+    """
+    owner(Feature.IMAP_MIGRATION)
+    oauth = container().oauth
+    return json_response(views.signin_providers({p: oauth.configured(p) for p in OAuthProvider}))
+
+
 @routes.api("/v1/oauth/connections", methods=["GET"])
 def oauth_connections() -> Response:
     """The user's sign-ins (provider, mailbox address and whether it still works)."""

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         OAuthConnectionList,
         OrgMigration,
         OrgMigrationPage,
+        SigninProviderList,
         Source,
         Upload,
         UploadFile,
@@ -422,6 +423,11 @@ def oauth_connection(c: DomainConnection) -> OAuthConnection:
         "created_at": c.created_at.isoformat(),
         "updated_at": c.updated_at.isoformat(),
     }
+
+
+def signin_providers(available: Mapping[OAuthProvider, bool]) -> SigninProviderList:
+    """``GET /v1/oauth/providers``."""
+    return {"providers": [{"id": value(p), "available": ok} for p, ok in available.items()]}
 
 
 def oauth_connections(listed: Sequence[DomainConnection]) -> OAuthConnectionList:

@@ -368,3 +368,31 @@ def test_without_google_sign_in_gmail_takes_an_app_password_with_no_choice(
     # Outlook.com's sign-in is Microsoft's: still offered.
     form.get_by_label("Provider").select_option("outlook")
     expect(form.get_by_role("button", name="Sign in with Microsoft")).to_be_visible()
+
+
+def test_a_migration_offers_only_the_sign_ins_the_service_has(page: Page, console: str) -> None:
+    """The service answers which providers it has (GET /v1/oauth/providers); a stack without
+    Google's app registration offers the Google source disabled, saying why.
+    """
+    answers: list[Any] = []
+
+    def without_google_app(route: Route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        answers.append({p["id"]: p["available"] for p in body["providers"]})
+        for provider in body["providers"]:
+            if provider["id"] == "google":
+                provider["available"] = False
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route("**/v1/oauth/providers", without_google_app)
+    sign_in_as(page, console, f"google-mig-off-{uuid.uuid4().hex[:6]}@acme.example")
+    page.get_by_role("link", name="IMAP migration").click()
+    google = page.get_by_label("Google (Gmail / Google Workspace)")
+    expect(google).to_be_disabled()
+    expect(google).to_have_accessible_description(
+        "Signing in with Google is not set up on this service: ask your administrator."
+    )
+    expect(page.get_by_label("Microsoft 365")).to_be_enabled()
+    # What the real service said: this test stack has both apps.
+    assert answers[0] == {"microsoft": True, "google": True}

@@ -74,7 +74,10 @@ def test_a_gmail_account_signs_in_with_google_fetches_pauses_and_resumes(
     microsoft = pop_sign_in(api, h, fake_idp, email, "microsoft")
     # A sign-in is used only with its own provider's preset: a Microsoft token never goes to
     # Gmail's server, nor a Google one to Outlook's.
-    for preset, cid in (("gmail", microsoft["id"]), ("outlook", connection["id"])):
+    for preset, cid, whose in (
+        ("gmail", microsoft["id"], "Google"),
+        ("outlook", connection["id"], "Microsoft"),
+    ):
         wrong = requests.post(
             f"{api}/v1/accounts",
             headers=h,
@@ -82,6 +85,7 @@ def test_a_gmail_account_signs_in_with_google_fetches_pauses_and_resumes(
             timeout=30,
         )
         assert wrong.status_code == 400, wrong.text
+        assert f"not one of your {whose} sign-ins" in wrong.json()["error"]["message"]
     form = {"preset": "gmail", "connection_id": connection["id"], "agreed": True}
     created = requests.post(f"{api}/v1/accounts", headers=h, json=form, timeout=30)
     assert created.status_code == 201, created.text
@@ -135,6 +139,10 @@ def test_migrate_from_gmail_with_a_google_sign_in(
     api, h = local_stack.api_url, user_headers(local_stack)
     email = f"gmail-{uuid.uuid4().hex[:8]}@gmail.example"
     _, _, seeded = seed(dovecot, user=email)
+    offered = requests.get(f"{api}/v1/oauth/providers", headers=h, timeout=10).json()
+    assert offered == {
+        "providers": [{"id": "microsoft", "available": True}, {"id": "google", "available": True}]
+    }
     connection = google_sign_in(api, h, fake_idp, email)
     source = {"type": "google", "connection_id": connection["id"]}
     # A Google sign-in is not a Microsoft 365 source, nor the other way round.
@@ -145,6 +153,7 @@ def test_migrate_from_gmail_with_a_google_sign_in(
         timeout=30,
     )
     assert wrong.status_code == 400, wrong.text
+    assert "one of your Microsoft 365 sign-ins" in wrong.json()["error"]["message"]
     preview = requests.post(
         f"{api}/v1/migrations/preview", headers=h, json={"connection": source}, timeout=30
     )

@@ -99,6 +99,7 @@ def assert_no_tokens(
     assert len(idp.issued) > 4
     leaked = [t for t in idp.issued if t in everything]
     assert leaked == []
+    assert idp.client_secret not in everything  # the app registration's secret neither
 
 
 def m365(connection: dict[str, Any]) -> dict[str, Any]:

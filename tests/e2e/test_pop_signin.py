@@ -144,15 +144,16 @@ def held_then_refreshed(
     provider expired early is refreshed once by the worker on its own.
     """
     api = local_stack.api_url
-    refreshes = fake_idp.refreshes
+    # Counted for this mailbox only: other tests' accounts may be polled meanwhile.
+    refreshes = fake_idp.refreshes_for[email]
     assert fetch(api, h, local_stack, account["id"])["status"] == "succeeded"
-    assert fake_idp.refreshes == refreshes
+    assert fake_idp.refreshes_for[email] == refreshes
     # Dovecot's introspection now says inactive: the server refuses the held token.
     fake_idp.expire_access_tokens()
     dovecot.seed_maildir(email, "INBOX", [(mail(7), set(), 1_700_000_100.0)])
     refreshed = fetch(api, h, local_stack, account["id"])
     assert (refreshed["status"], refreshed["fetched"]) == ("succeeded", 1), refreshed
-    assert fake_idp.refreshes == refreshes + 1
+    assert fake_idp.refreshes_for[email] == refreshes + 1
 
 
 def revoked_pauses_and_signing_in_again_resumes(

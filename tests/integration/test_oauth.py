@@ -85,9 +85,9 @@ def test_auth_code_flow_refresh_and_revocation(fake_idp: FakeIdentityProvider, u
     assert grant.is_for(user) and not grant.is_for("someone@contoso.example")
 
     # A fresh token comes from the cache without a refresh while it has > 5 minutes left.
-    before = fake_idp.refreshes
+    before = fake_idp.refreshes_for[user]
     token = provider.access_token(grant.cache, grant.account_id)
-    assert token.token and token.cache is None and fake_idp.refreshes == before
+    assert token.token and token.cache is None and fake_idp.refreshes_for[user] == before
 
     # A grant whose tokens are short-lived must refresh; once revoked, the user must sign in.
     lifetime = fake_idp.token_lifetime_s

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import collections
 import hashlib
 import http.server
 import json
@@ -81,6 +82,8 @@ class FakeIdentityProvider:
     deny: bool = False
     # Observations for the tests.
     refreshes: int = 0
+    # Per user: other tests' accounts (polled by a schedule another test fires) refresh too.
+    refreshes_for: collections.Counter[str] = field(default_factory=collections.Counter)
     code_redemptions: int = 0
     issued: list[str] = field(default_factory=list)  # every access and refresh token
     google_scopes_asked: list[str] = field(default_factory=list)  # each Google authorize's
@@ -267,6 +270,7 @@ class FakeIdentityProvider:
                 "suberror": "bad_token",
             }
         self.refreshes += 1
+        self.refreshes_for[grant.user] += 1
         return 200, self._issue(grant.user, "", grant.scope)
 
     # -- Google's endpoints (same users, tokens and introspection) ----------------------------
@@ -340,6 +344,7 @@ class FakeIdentityProvider:
                 "error_description": "Token has been expired or revoked.",
             }
         self.refreshes += 1
+        self.refreshes_for[grant.user] += 1
         return 200, self._google_issue(grant.user, grant.scope)
 
     def _google_issue(

@@ -23,6 +23,7 @@ from mailport.domain.oauth import (
     OAuthDenied,
     OAuthFlowInvalid,
     OAuthNotConfigured,
+    OAuthScopeMissing,
     Purpose,
     SignInRequired,
     TokenGrant,
@@ -228,19 +229,25 @@ def test_an_unreadable_id_token_is_refused(id_token: str) -> None:
 def test_no_refresh_token_or_no_mail_scope_is_refused() -> None:
     with pytest.raises(OAuthDenied, match="no refresh token"):
         _sign_in(refresh_token=None)
-    with pytest.raises(OAuthDenied, match="did not grant access to the mailbox"):
+    with pytest.raises(OAuthScopeMissing, match="did not grant access to the mailbox"):
         _sign_in(scope="openid https://www.googleapis.com/auth/userinfo.email")
 
 
 @pytest.mark.parametrize(
-    ("error", "words"),
-    [("access_denied", "cancelled or refused"), ("admin_policy_enforced", "administrator")],
+    ("error", "words", "code"),
+    [
+        ("access_denied", "cancelled or refused", "oauth_denied"),
+        ("admin_policy_enforced", "administrator", "oauth_admin_blocked"),
+    ],
 )
-def test_a_refusal_in_the_callback_is_denied_without_a_request(error: str, words: str) -> None:
+def test_a_refusal_in_the_callback_is_denied_without_a_request(
+    error: str, words: str, code: str
+) -> None:
     provider, transport = _provider()
     _, details = provider.begin("a@gmail.com", REDIRECT, Purpose.POP)
-    with pytest.raises(OAuthDenied, match=words):
+    with pytest.raises(OAuthDenied, match=words) as denied:
         provider.complete(details, {"error": error, "state": details["state"]})
+    assert denied.value.code == code  # the console words it by code
     assert transport.sent == []
 
 
@@ -319,7 +326,9 @@ def test_a_new_refresh_token_replaces_the_old_one() -> None:
         ((400, {"error": "unauthorized_client"}), SignInRequired, "app registration"),
         ((400, {"error": "admin_policy_enforced"}), SignInRequired, "administrator"),
         ((400, {"error": "org_internal"}), SignInRequired, "administrator"),
-        ((400, {"error": "invalid_request"}), TransientError, "could not refresh"),
+        # A malformed refresh can't mend itself: a new sign-in, not retries for ever.
+        ((400, {"error": "invalid_request"}), SignInRequired, "sign in again"),
+        ((400, {"error": "temporarily_unavailable"}), TransientError, "could not refresh"),
         ((500, {"error": "internal_failure"}), TransientError, "unreachable"),
         ((503, b"Service Unavailable"), TransientError, "unreachable"),
         ((200, {"token_type": "Bearer"}), TransientError, "no access token"),

@@ -137,7 +137,11 @@ ALLOWED |= {
 
 # Issue #25, Google sign-in: two operations of its own, "google" as a migration source and a
 # sign-in's provider.
-ADDED_OPERATIONS = {"POST /v1/oauth/google/start", "GET /v1/oauth/google/callback"}
+ADDED_OPERATIONS = {
+    "POST /v1/oauth/google/start",
+    "GET /v1/oauth/google/callback",
+    "GET /v1/oauth/providers",
+}
 ALLOWED |= {
     ("POST /v1/oauth/microsoft/start", f"{_ANSWER.format(code='200')}/properties/provider"),
     ("GET /v1/oauth/connections", "/summary"),
@@ -164,6 +168,16 @@ _JOB_ANSWERS = {
 ALLOWED |= {
     (_op, _ANSWER.format(code=_code) + _at + _SOURCE_TYPE)
     for _op, (_code, _at) in _JOB_ANSWERS.items()
+}
+# ... and the words that named only Microsoft 365 name Google too.
+ALLOWED |= {
+    (_op, _ANSWER.format(code=_code) + _at + "/properties/state/description")
+    for _op, (_code, _at) in _JOB_ANSWERS.items()
+    if _op != "POST /v1/migrations/preview"
+} | {
+    ("POST /v1/migrations", "/responses/409/description"),
+    ("POST /v1/migrations/preview", "/responses/409/description"),
+    ("POST /v1/oauth/microsoft/start", "/responses/409/description"),
 }
 
 

@@ -105,7 +105,20 @@ TEST_ONLY = {
     "M365_POP_HOST": "127.0.0.1",
     "M365_POP_PORT": "10995",
     "MIGRATION_DAILY_BYTES": "1000",
+    # Google's endpoints and servers: a fake's in the tests, Google's everywhere else.
+    "GOOGLE_AUTHORIZE_URL": "https://127.0.0.1:1/google/o/oauth2/v2/auth",
+    "GOOGLE_TOKEN_URL": "https://127.0.0.1:1/google/token",
+    "GOOGLE_ISSUER": "https://127.0.0.1:1/google",
+    "GOOGLE_IMAP_HOST": "127.0.0.1",
+    "GOOGLE_IMAP_PORT": "11993",
+    "GOOGLE_POP_HOST": "127.0.0.1",
+    "GOOGLE_POP_PORT": "11995",
 }
+GOOGLE = (
+    "https://accounts.google.com/o/oauth2/v2/auth",
+    "https://oauth2.googleapis.com/token",
+    "https://accounts.google.com",
+)
 
 
 @pytest.mark.parametrize("stage", ["prod", "dev", "staging", "LOCAL", "local ", None])
@@ -119,6 +132,10 @@ def test_test_server_settings_are_ignored_outside_the_local_stage(stage: str | N
     assert (settings.m365_imap_host, settings.m365_imap_port) == ("outlook.office365.com", 993)
     assert (settings.m365_pop_host, settings.m365_pop_port) == ("outlook.office365.com", 995)
     assert settings.migration_daily_bytes is None
+    google = (settings.google_authorize_url, settings.google_token_url, settings.google_issuer)
+    assert google == GOOGLE
+    assert (settings.google_imap_host, settings.google_imap_port) == ("imap.gmail.com", 993)
+    assert (settings.google_pop_host, settings.google_pop_port) == ("pop.gmail.com", 995)
 
 
 def test_the_local_stage_honours_them() -> None:
@@ -129,3 +146,7 @@ def test_the_local_stage_honours_them() -> None:
     assert (settings.m365_imap_host, settings.m365_imap_port) == ("127.0.0.1", 10993)
     assert (settings.m365_pop_host, settings.m365_pop_port) == ("127.0.0.1", 10995)
     assert settings.migration_daily_bytes == 1000
+    assert settings.google_token_url == "https://127.0.0.1:1/google/token"
+    assert settings.google_issuer == "https://127.0.0.1:1/google"
+    assert (settings.google_imap_host, settings.google_imap_port) == ("127.0.0.1", 11993)
+    assert (settings.google_pop_host, settings.google_pop_port) == ("127.0.0.1", 11995)

@@ -148,10 +148,14 @@ async function fetchNow(page, account, button) {
   }
 }
 
+function presetOf(page, id) {
+  return page.presets.find((p) => p.id === id);
+}
+
 /** Why a run failed; a sign-in that stopped working in catalogue words (the server's are English). */
 function runError(page, account, error) {
   if (error?.code !== "signin_required") return describe(error);
-  return t("pop.paused_signin_reason", { provider: providerName(page.presets.find((p) => p.id === account.preset)) });
+  return t("pop.paused_signin_reason", { provider: providerName(presetOf(page, account.preset)) });
 }
 
 async function remove(page, account) {
@@ -197,7 +201,7 @@ async function showHistory(page, account) {
                   h("td", {}, String(r.skipped_oversize)),
                   h("td", {}, String(r.rejected)),
                   h("td", {}, String(r.deleted)),
-                  h("td", {}, r.error ? describe(r.error) : ""),
+                  h("td", {}, r.error ? runError(page, account, r.error) : ""),
                 ),
               ),
             ),
@@ -318,7 +322,7 @@ function showForm(page, account) {
       await page.refresh();
       page.addButton.focus();
     } catch (e) {
-      clear(status, connection || signsIn ? h("p", { class: "error", role: "alert" }, inWords(e)) : errorBox(e));
+      clear(status, connection || signsIn ? h("p", { class: "error", role: "alert" }, inWords(e, presetOf(page, preset.value)?.oauth_provider)) : errorBox(e));
     }
   };
   const heading = h("h2", { tabindex: -1 }, editing ? t("pop.edit_title", { name: account.username }) : t("pop.add_title"));

@@ -26,8 +26,9 @@ const PROVIDERS = [
 
 export async function migrationPage(main, ctx) {
   let templates;
+  let providers;
   try {
-    ({ templates } = await api.get("/v1/imap-templates"));
+    [{ templates }, { providers }] = await Promise.all([api.get("/v1/imap-templates"), api.get("/v1/oauth/providers")]);
   } catch (e) {
     if (planGate(main, e, ctx.me, "nav.migration")) return null;
     throw e;
@@ -38,7 +39,9 @@ export async function migrationPage(main, ctx) {
   const page = { jobsArea, signinsArea, timers, stopped: false, flow: null };
   const onMessage = (ev) => signinFinished(page, ev);
   window.addEventListener("message", onMessage);
-  clear(main, h("h1", { tabindex: -1 }, t("mig.title")), h("p", {}, t("mig.intro")), newMigrationForm(page, templates), signinsArea, jobsArea);
+  // A provider this service has no app registration for: its kind is offered disabled, saying why.
+  const available = new Set(providers.filter((p) => p.available).map((p) => p.id));
+  clear(main, h("h1", { tabindex: -1 }, t("mig.title")), h("p", {}, t("mig.intro")), newMigrationForm(page, templates, available), signinsArea, jobsArea);
   await Promise.all([refreshJobs(page), refreshSignins(page)]);
   return () => {
     page.stopped = true;
@@ -140,11 +143,17 @@ async function refreshSignins(page) {
   clear(page.signinsArea, h("h2", { id: "signins-title", tabindex: -1 }, t("oauth.signins")), PROVIDERS.map(group), status);
 }
 
-function newMigrationForm(page, templates) {
-  const option = (value, key, disabled = false) => {
+function newMigrationForm(page, templates, available) {
+  const option = (value, key, disabled = false, why = null) => {
     const input = h("input", { type: "radio", name: "conn-type", value, disabled, checked: value === (templates.length ? "template" : "manual") });
     input.id = `conn-${value}`;
-    return h("div", { class: "check" }, input, h("label", { for: input.id }, t(key)));
+    const note = why ? h("span", { class: "hint", id: `${input.id}-why` }, why) : null;
+    if (note) input.setAttribute("aria-describedby", note.id);
+    return h("div", { class: "check" }, input, h("label", { for: input.id }, t(key)), note);
+  };
+  const signinOption = ([value, k]) => {
+    const off = !available.has(k.provider);
+    return option(value, k.label, off, off ? t("mig.signin_unavailable", { name: k.name }) : null);
   };
   const types = h(
     "fieldset",
@@ -152,7 +161,7 @@ function newMigrationForm(page, templates) {
     h("legend", {}, t("mig.connection")),
     option("template", "mig.type_template", !templates.length),
     option("manual", "mig.type_manual"),
-    Object.entries(SIGNIN_KINDS).map(([value, k]) => option(value, k.label)),
+    Object.entries(SIGNIN_KINDS).map(signinOption),
   );
   const template = h("select", {}, templates.map((x) => h("option", { value: x.id }, `${x.name} (${x.host}:${x.port})`)));
   const host = h("input", { type: "text", autocomplete: "off" });
@@ -277,7 +286,7 @@ function newMigrationForm(page, templates) {
       clear(previewArea, previewTable(result));
     } catch (e) {
       previewed = null;
-      clear(status, errorBox(e));
+      clear(status, errorBox(forProvider(e, signinKind()?.provider)));
     }
     sync();
   };
@@ -296,7 +305,7 @@ function newMigrationForm(page, templates) {
       await refreshJobs(page);
       page.jobsArea.querySelector("h2")?.focus();
     } catch (e) {
-      clear(status, errorBox(e));
+      clear(status, errorBox(forProvider(e, SIGNIN_KINDS[previewed?.type]?.provider)));
       sync();
     }
   });

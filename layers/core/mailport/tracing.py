@@ -2,8 +2,8 @@
 
 Powertools patches every library it knows by default, which imports them all at cold start
 (``requests`` alone ≈ 30 ms, bench/importtime.py). mailport's calls to AWS go through
-botocore; the mail servers are plain sockets; only msal uses requests, on the rare
-Microsoft 365 sign-in path. So only botocore is traced.
+botocore; the mail servers are plain sockets; only msal and Authlib use requests, on the
+rare sign-in and token-refresh paths. So only botocore is traced.
 """
 
 from __future__ import annotations

@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from mailport.adapters.app_credentials import credentials_ready
 from mailport.domain.oauth import (
     AccessToken,
+    OAuthAdminBlocked,
     OAuthDenied,
     OAuthFlowInvalid,
     OAuthNotConfigured,
+    OAuthScopeMissing,
     Purpose,
     SignInRequired,
     TokenGrant,
@@ -50,8 +52,10 @@ _TIMEOUT_S = (5.0, 20.0)  # connect, read
 # The client id and secret in the form: Google's documented way; Authlib's default,
 # client_secret_basic, does not form-encode them first (RFC 6749 2.3.1).
 _CLIENT_AUTH = "client_secret_post"
-# Only the user can help: the grant was revoked, expired, or the password changed.
-_SIGN_IN_AGAIN = {"invalid_grant"}
+# Only the user can help: the grant was revoked, expired, or the password changed. (A
+# refresh refused as invalid_request can't get better by itself either: retrying it for ever
+# would hide it, so it asks for a new sign-in too.)
+_SIGN_IN_AGAIN = {"invalid_grant", "invalid_request"}
 # Google refuses mailport's OAuth client itself (deleted, secret reset): no retry helps.
 _APP_REFUSED = {"invalid_client", "unauthorized_client"}
 # A Workspace admin limits which apps may reach the domain's mail (API controls), or the
@@ -194,7 +198,9 @@ class GoogleIdentity:
     def complete(self, details: Mapping[str, Any], params: Mapping[str, str]) -> TokenGrant:
         """Redeem the code; the refresh token (and the first access token) is the grant."""
         if params.get("error"):
-            raise OAuthDenied(_denial(str(params["error"])))
+            error = str(params["error"])
+            denied = OAuthAdminBlocked if error in _ADMIN_REFUSED else OAuthDenied
+            raise denied(_denial(error))
         expected = str(details.get("state") or "")
         if not expected or not _same(expected, params.get("state")):
             raise OAuthFlowInvalid("this sign-in does not match the one you started")
@@ -208,7 +214,7 @@ class GoogleIdentity:
             raise OAuthDenied(f"Google's sign-in answer failed a check ({reason}); start again")
         if MAIL_SCOPE not in str(answer.get("scope", "")).split():
             # Google lets the user untick single permissions on the consent screen.
-            raise OAuthDenied(
+            raise OAuthScopeMissing(
                 "Google did not grant access to the mailbox: sign in again and allow mailport "
                 "to read your Gmail"
             )
@@ -242,7 +248,9 @@ class GoogleIdentity:
         except oauth_error as e:
             error = str(e.error or "")
             log.warning("code redemption refused", extra={"oauth_error": error})
-            if error in _APP_REFUSED | _ADMIN_REFUSED:
+            if error in _ADMIN_REFUSED:
+                raise OAuthAdminBlocked(_app_refusal(error)) from e
+            if error in _APP_REFUSED:
                 raise OAuthDenied(_app_refusal(error)) from e
             raise OAuthDenied(f"Google refused the sign-in ({error[:60]}); start again") from e
         except (requests.RequestException, ValueError) as e:

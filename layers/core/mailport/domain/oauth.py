@@ -46,6 +46,22 @@ class OAuthDenied(ValidationFailed):
     code = "oauth_denied"
 
 
+class OAuthScopeMissing(OAuthDenied):
+    """The user signed in but did not grant access to the mailbox (Google lets a user untick
+    single permissions on its consent screen).
+    """
+
+    code = "oauth_scope_missing"
+
+
+class OAuthAdminBlocked(OAuthDenied):
+    """The organisation's administrator does not let mailport reach this account (Google
+    Workspace's API controls: ``admin_policy_enforced``, ``org_internal``).
+    """
+
+    code = "oauth_admin_blocked"
+
+
 class OAuthMailboxMismatch(ValidationFailed):
     """The user signed in as someone else than the mailbox they asked to import."""
 

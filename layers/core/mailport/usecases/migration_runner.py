@@ -165,8 +165,8 @@ class MigrationRunner:
         return {"notified": outcome, "state": job.state.value}
 
     def suspend(self, ref: Mapping[str, Any], error: object) -> dict[str, Any]:
-        """The Microsoft 365 sign-in stopped working: park the job (slot freed, mail kept)
-        until the user signs in again, and tell them. Idempotent: a retried step only
+        """The sign-in (Microsoft 365 or Google) stopped working: park the job (slot freed,
+        mail kept) until the user signs in again, and tell them. Idempotent: a retried step only
         re-sends the same notice; a step of an execution the job has since outlived (it was
         resumed meanwhile) does nothing.
         """

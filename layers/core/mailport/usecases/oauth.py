@@ -201,9 +201,11 @@ class OAuthService:
         grant = self._idp(provider).complete(flow.details, params)
         if not grant.is_for(flow.email):
             who = sorted(grant.usernames)[0] if grant.usernames else "another account"
+            # The provider names the account's main address (Google: not an alias or a
+            # dotted variant), so entering that one is the other way forward.
             raise OAuthMailboxMismatch(
                 f"you signed in as {who}, but the mailbox to import is {flow.email}: "
-                f"sign in as {flow.email}"
+                f"sign in as {flow.email}, or enter {who} as the address"
             )
         owner = Owner(flow.tenant_id, flow.user_id)
         connection_id = flow.connection_id or connection_id_for(

@@ -28,8 +28,8 @@ class JobState(StrEnum):
     FAILED = "failed"  # the rollback itself could not finish: reported, never hidden
     REVERTING = "reverting"
     REVERTED = "reverted"
-    # The Microsoft 365 sign-in stopped working: no slot held, nothing rolled back; the job
-    # is queued again (in its old place) when the user signs in again.
+    # The sign-in (Microsoft 365, Google) stopped working: no slot held, nothing rolled
+    # back; the job is queued again (in its old place) when the user signs in again.
     NEEDS_SIGNIN = "needs_signin"
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from mailport.adapters import keys
 from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_accounts import DynamoAccountStore, DynamoSchedule
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
@@ -656,3 +657,46 @@ def test_a_deployed_stack_refuses_private_hosts(env: Env) -> None:
         with pytest.raises(RemoteAddressRefused):
             strict.create(env.owner, payload)
     assert strict.list_accounts(env.owner) == []
+
+
+def test_an_idle_poll_leaves_the_account_item_as_it_was(env: Env) -> None:
+    """A poll that finds nothing new writes only its check time, in the batch's one write;
+    the account reads (one, the user's list, the organisation's page) say when it was
+    checked, and deleting the account removes that item too.
+    """
+    name, password = server_user(env, 2, tag="idle")
+    account = register(env, name, password)
+    assert run(env, account).counts.fetched == 2
+    table = boto3.client("dynamodb")
+    key = {"PK": {"S": keys.user_pk(env.owner)}, "SK": {"S": keys.account_sk(account.account_id)}}
+    before = table.get_item(TableName=env.table, Key=key, ConsistentRead=True)["Item"]
+    first = env.accounts.get_account(env.owner, account.account_id)
+    assert first is not None and first.state.last_checked_at is not None
+
+    env.clock.offset += dt.timedelta(minutes=10)  # the next scheduled poll
+    idle = run(env, account)
+    assert idle.status is RunStatus.SUCCEEDED and idle.counts.fetched == 0
+    after = table.get_item(TableName=env.table, Key=key, ConsistentRead=True)["Item"]
+    assert after == before  # not a single attribute written (lease, state, tick)
+    assert env.fetcher.flush_checks() == 1
+    checked = env.accounts.get_account(env.owner, account.account_id)
+    assert checked is not None and checked.state.last_checked_at is not None
+    assert checked.state.last_checked_at > first.state.last_checked_at
+    assert checked.state.last_status == "succeeded" and checked.version == first.version
+    (listed,) = [
+        a for a in env.accounts.list_accounts(env.owner) if a.account_id == account.account_id
+    ]
+    assert listed.state.last_checked_at == checked.state.last_checked_at
+    page, _ = env.accounts.tenant_accounts(env.owner.tenant_id, 100, None)
+    (org,) = [a for _, a in page if a.account_id == account.account_id]
+    assert org.state.last_checked_at == checked.state.last_checked_at
+
+    # New mail: the next poll takes the lease and writes the account item as runs do.
+    seed(env, name, [message(9, "idle")])
+    assert run(env, account).counts.fetched == 1
+    moved = table.get_item(TableName=env.table, Key=key, ConsistentRead=True)["Item"]
+    assert moved["last_checked_at"] != before["last_checked_at"]
+
+    env.accounts.delete_account(env.owner, env.accounts.get_account(env.owner, account.account_id))  # type: ignore[arg-type]
+    check = {"PK": key["PK"], "SK": {"S": keys.checked_sk(account.account_id)}}
+    assert "Item" not in table.get_item(TableName=env.table, Key=check)

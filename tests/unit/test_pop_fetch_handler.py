@@ -43,7 +43,8 @@ def emf(out: str) -> list[dict[str, Any]]:
 def wired(handle: Callable[[FetchRequest], FetchRun | None], batch: int = 10) -> Any:
     """A container with the fetcher and the settings the handler reads."""
     return lambda: SimpleNamespace(
-        fetcher=SimpleNamespace(handle=handle), settings=SimpleNamespace(fetch_batch_size=batch)
+        fetcher=SimpleNamespace(handle=handle, flush_checks=lambda: 0),
+        settings=SimpleNamespace(fetch_batch_size=batch),
     )
 
 

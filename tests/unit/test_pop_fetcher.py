@@ -64,6 +64,9 @@ class MemoryAccounts:
     reads: int = 0
     dropped: list[list[str]] = field(default_factory=list)
     fail_drop: bool = False
+    checks: list[tuple[Owner, str, dt.datetime]] = field(default_factory=list)
+    leases: int = 0  # begin_run calls that took the lease
+    finishes: int = 0  # finish_run calls
 
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
         return self.account
@@ -82,6 +85,7 @@ class MemoryAccounts:
             lease_until=run.started_at + dt.timedelta(seconds=lease_s),
         )
         self.account = replace(self.account, state=state)
+        self.leases += 1
         return True
 
     def claim_run(self, owner: Owner, account_id: str, run_id: str) -> bool:
@@ -100,11 +104,20 @@ class MemoryAccounts:
         self.account = replace(
             self.account, state=state, auto_fetch=self.account.auto_fetch and not disable
         )
+        self.finishes += 1
         if record:
             self.runs.append(run)
 
     def fail_stale_run(self, owner: Owner, account_id: str, run_id: str, message: str) -> None:
         pass
+
+    def record_checks(self, checks: Sequence[tuple[Owner, str, dt.datetime]]) -> None:
+        self.checks.extend(checks)
+        if checks:
+            at = max(c[2] for c in checks)
+            self.account = replace(
+                self.account, state=replace(self.account.state, last_checked_at=at)
+            )
 
     def imported(self, owner: Owner, account_id: str) -> Seen:
         self.reads += 1
@@ -129,8 +142,10 @@ class Server:
     messages: dict[str, bytes]  # UIDL → bytes
     deleted: set[str] = field(default_factory=set)
     fail_login: bool = False
+    opens: int = 0
 
     def open(self, server: ServerAddress, credentials: Credentials) -> Session:
+        self.opens += 1
         if self.fail_login:
             raise RemoteAuthFailed("wrong password")
         return Session(self, list(self.messages))
@@ -385,3 +400,101 @@ def test_idle_polls_log_at_debug_and_the_rest_at_info(
     world.server.fail_login = True
     world.run()  # failed
     assert finished() == [logging.INFO, logging.DEBUG, logging.INFO]
+
+
+def scheduled(world: World) -> tuple[PopFetcher, FetchRun | None]:
+    fetcher = world.fetcher()
+    tick = f"tick-{world.clock_s[0]}-{len(world.accounts.checks)}-{world.server.opens}"
+    return fetcher, fetcher.handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick=tick))
+
+
+def test_an_unchanged_listing_writes_nothing_but_its_check_time(world: World) -> None:
+    world.run()  # the first run takes everything (under the lease)
+    leases, finishes, opens = world.accounts.leases, world.accounts.finishes, world.server.opens
+    fetcher, run = scheduled(world)
+    assert (
+        run is not None
+        and run.status is RunStatus.SUCCEEDED
+        and not any((run.counts.fetched, run.counts.already_present))
+    )
+    # No lease taken, no outcome written: the account item is untouched ...
+    assert (world.accounts.leases, world.accounts.finishes) == (leases, finishes)
+    assert world.server.opens == opens + 1
+    assert world.accounts.checks == []  # ... and the check time waits for the batch
+    assert fetcher.flush_checks() == 1
+    ((owner, account_id, at),) = world.accounts.checks
+    assert (owner, account_id) == (OWNER, "a1") and at >= run.started_at
+    assert world.accounts.account.state.last_checked_at == at
+    assert fetcher.flush_checks() == 0 and len(world.accounts.checks) == 1  # saved once
+
+
+def test_new_mail_after_a_quiet_poll_takes_the_lease_in_the_same_session(world: World) -> None:
+    world.run()
+    world.server.messages["new"] = mail(9)
+    opens = world.server.opens
+    _, run = scheduled(world)
+    assert run is not None and run.counts.fetched == 1
+    assert world.server.opens == opens + 1  # one login: the listing was read once
+    assert world.accounts.leases == 2 and world.accounts.finishes == 2
+    assert world.accounts.account.state.server_digest  # the new listing is the settled one
+
+
+def test_a_failure_after_a_quiet_poll_is_counted_once_under_the_lease(world: World) -> None:
+    world.run()
+    world.server.fail_login = True
+    opens = world.server.opens
+    _, run = scheduled(world)
+    assert run is not None and run.status is RunStatus.FAILED
+    assert world.server.opens == opens + 1  # not tried twice
+    assert world.accounts.account.state.failures == 1
+    assert world.accounts.leases == 2 and world.accounts.finishes == 2
+    # Not settled any more: the next poll takes the lease first, and its success is written
+    # (the failure count back to 0) even though the listing is the same as before.
+    world.server.fail_login = False
+    _, again = scheduled(world)
+    assert again is not None and again.status is RunStatus.SUCCEEDED
+    assert world.accounts.leases == 3 and world.accounts.account.state.failures == 0
+
+
+def test_a_held_lease_means_no_look_and_no_run(world: World) -> None:
+    world.run()
+    state = replace(
+        world.accounts.account.state,
+        running_run_id="other",
+        lease_until=NOW + dt.timedelta(hours=2),
+    )
+    world.accounts.account = replace(world.accounts.account, state=state)
+    opens = world.server.opens
+    _, run = scheduled(world)
+    assert run is None and world.server.opens == opens  # not even a login
+
+
+def test_a_run_that_took_the_lease_meanwhile_takes_the_new_mail(world: World) -> None:
+    world.run()
+    world.server.messages["new"] = mail(9)
+    fetcher = world.fetcher()
+    real = world.accounts.begin_run
+    world.accounts.begin_run = lambda *a, **k: False  # type: ignore[method-assign]
+    got = fetcher.handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="t-race"))
+    world.accounts.begin_run = real  # type: ignore[method-assign]
+    assert got is None and world.importer.stored.count(mail(9)) == 0
+    assert fetcher.flush_checks() == 0
+
+
+def test_a_run_that_died_holding_the_lease_is_closed_by_the_next_poll(world: World) -> None:
+    world.run()
+    # A worker died mid-run: its lease ran out, its run id is still on the account.
+    state = replace(
+        world.accounts.account.state,
+        running_run_id="dead",
+        lease_until=NOW - dt.timedelta(hours=1),
+    )
+    world.accounts.account = replace(world.accounts.account, state=state)
+    closed: list[str] = []
+    world.accounts.fail_stale_run = lambda owner, account_id, run_id, message: closed.append(  # type: ignore[method-assign]
+        run_id
+    )
+    leases = world.accounts.leases
+    _, run = scheduled(world)
+    assert run is not None and run.status is RunStatus.SUCCEEDED
+    assert world.accounts.leases == leases + 1 and closed == ["dead"]  # under the lease

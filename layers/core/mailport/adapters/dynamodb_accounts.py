@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from mailport.adapters import keys
@@ -22,6 +23,7 @@ from mailport.adapters.dynamo_table import (
     ConditionFailed,
     DynamoTable,
     as_int,
+    from_ddb,
     to_ddb,
 )
 from mailport.adapters.keys import due_keys, seen_pk, user_pk
@@ -48,6 +50,28 @@ def _deletes(doomed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{"DeleteRequest": {"Key": k}} for k in doomed]
 
 
+CHECKED = "account_checked"  # the type of an idle poll's check item (``keys.checked_sk``)
+
+
+def _checked(account: PopAccount, check: dict[str, Any] | None) -> PopAccount:
+    """The account as last checked: an idle poll writes its time to the check item only."""
+    at = when(check.get("checked_at")) if check else None
+    last = account.state.last_checked_at
+    if at is None or (last is not None and last >= at):
+        return account
+    return replace(account, state=replace(account.state, last_checked_at=at))
+
+
+def _with_checks(items: list[dict[str, Any]]) -> list[PopAccount]:
+    """Accounts from a query over accounts and their check items (which sort after them)."""
+    checks = {str(i.get("account_id")): i for i in items if i.get("type") == CHECKED}
+    return [
+        _checked(DynamoAccountStore._account(i), checks.get(str(i["account_id"])))
+        for i in items
+        if i.get("type") != CHECKED
+    ]
+
+
 def epoch(value: dt.datetime | None) -> int:
     """Seconds since 1970 (0 for none): how leases and TTLs are stored."""
     return int(value.timestamp()) if value else 0
@@ -70,13 +94,15 @@ class DynamoAccountStore(DynamoTable):
     """``AccountStore`` on DynamoDB."""
 
     def list_accounts(self, owner: Owner) -> list[PopAccount]:
-        """Every account of the user, oldest first."""
+        """Every account of the user, oldest first, each as last checked (the same query
+        reads the idle polls' check items, which sort beside their accounts).
+        """
         items = self._query(
             "listing your accounts",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
             ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": keys.ACCOUNT_PREFIX}),
         )
-        return sorted((self._account(i) for i in items), key=lambda a: a.created_at)
+        return sorted(_with_checks(list(items)), key=lambda a: a.created_at)
 
     def tenant_accounts(
         self, tenant_id: str, limit: int, cursor: str | None
@@ -86,12 +112,45 @@ class DynamoAccountStore(DynamoTable):
             "listing the organisation's accounts", keys.ACCOUNTS, tenant_id, limit, cursor
         )
         owners = [keys.owner_of(str(i["PK"])) for i in items]
-        return [(o, self._account(i)) for o, i in zip(owners, items, strict=True)], next_cursor
+        wanted = [
+            to_ddb({"PK": i["PK"], "SK": keys.checked_sk(str(i["account_id"]))}) for i in items
+        ]
+        checks = {
+            (str(c["PK"]), str(c["SK"])): c
+            for c in (
+                from_ddb(x)
+                for x in (
+                    self._batch_get("listing the organisation's accounts", wanted, None)
+                    if wanted
+                    else ()
+                )
+            )
+        }
+        accounts = [
+            _checked(
+                self._account(i), checks.get((str(i["PK"]), keys.checked_sk(str(i["account_id"]))))
+            )
+            for i in items
+        ]
+        return list(zip(owners, accounts, strict=True)), next_cursor
 
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
-        """One account, or None."""
-        item = self._get(user_pk(owner), keys.account_sk(account_id), "reading the account")
-        return self._account(item) if item else None
+        """One account as last checked, or None: one strongly consistent query over the
+        account and its check item (the same read units as reading the account alone).
+        """
+        low, high = keys.account_range(account_id)
+        items = list(
+            self._query(
+                "reading the account",
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+                ExpressionAttributeValues=to_ddb(
+                    {":pk": user_pk(owner), ":low": low, ":high": high}
+                ),
+                ConsistentRead=True,
+            )
+        )
+        accounts = _with_checks(items)
+        return accounts[0] if accounts else None
 
     def create_account(self, owner: Owner, account: PopAccount, limit: int) -> None:
         """Save a new account unless the user already has ``limit``: one transaction over
@@ -264,6 +323,7 @@ class DynamoAccountStore(DynamoTable):
                             "ConditionExpression": "attribute_exists(PK)",
                         }
                     },
+                    {"Delete": self._key(pk, keys.checked_sk(account.account_id))},
                     {
                         "Update": {
                             **self._key(pk, keys.ACCOUNTS),
@@ -284,7 +344,10 @@ class DynamoAccountStore(DynamoTable):
         a page of ``limit`` keys at a time.
         """
         doomed: list[dict[str, Any]] = []
+        # The check item goes first (delete_account removes it too; an older one may be left).
+        check = [to_ddb({"PK": user_pk(owner), "SK": keys.checked_sk(account_id)})]
         for key in itertools.chain(
+            check,
             self._keys(user_pk(owner), keys.runs_prefix(account_id)),
             self._keys(seen_pk(owner, account_id), ""),
         ):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from mailport.adapters import keys
@@ -20,7 +21,7 @@ from mailport.adapters.dynamo_table import (
     from_ddb,
     to_ddb,
 )
-from mailport.adapters.dynamodb_accounts import epoch, iso, when
+from mailport.adapters.dynamodb_accounts import CHECKED, epoch, iso, when
 from mailport.adapters.keys import user_pk
 from mailport.domain.accounts import (
     FetchRun,
@@ -217,6 +218,40 @@ class DynamoRunLedger(DynamoTable):
                     }
                 ),
             )
+
+    def record_checks(self, checks: Sequence[tuple[Owner, str, dt.datetime]]) -> None:
+        """Idle polls' check times, one small item per account (``keys.checked_sk``), 25 to
+        a batch write: a batch of ten idle polls is one request of 10 write units, where
+        their lease and outcome updates were twenty updates of the larger account item.
+
+        No condition (a batch write has none): an account deleted meanwhile may be left a
+        check item, which its TTL removes.
+        """
+        if not checks:
+            return
+        latest: dict[tuple[str, str], tuple[Owner, str, dt.datetime]] = {}
+        for owner, account_id, at in checks:  # one item per account in a batch write
+            key = (user_pk(owner), account_id)
+            if key not in latest or latest[key][2] < at:
+                latest[key] = (owner, account_id, at)
+        puts = [
+            {
+                "PutRequest": {
+                    "Item": to_ddb(
+                        {
+                            "PK": user_pk(owner),
+                            "SK": keys.checked_sk(account_id),
+                            "type": CHECKED,
+                            "account_id": account_id,
+                            "checked_at": at.isoformat(),
+                            "expires_at": epoch(at + RUN_TTL),
+                        }
+                    )
+                }
+            }
+            for owner, account_id, at in latest.values()
+        ]
+        self._batch_write("noting when the accounts were checked", puts)
 
     def list_runs(self, owner: Owner, account_id: str, limit: int) -> list[FetchRun]:
         """Recorded runs, newest first."""

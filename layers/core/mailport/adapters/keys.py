@@ -15,6 +15,7 @@ Items (``PK`` / ``SK``; ``<t>`` tenant, ``<u>`` user):
   * ``UPLOAD#<batch>`` and ``UPLOAD#<batch>#F#<nnnn>`` — an upload batch and its files;
   * ``ACCOUNT#<id>`` — a POP account; fetched automatically it carries ``GSI2PK = DUE#<minute>``,
     ``GSI2SK = <second of window>#<t>#<u>#<id>`` (the dispatcher's sparse index);
+    ``ACCOUNT#<id>#CHECKED`` — when an idle poll last checked it (TTL 90 days);
     ``ACCOUNTS`` — how many accounts the user has; ``RUN#<account>#<run>`` — run history;
   * ``JOB#<id>`` — a migration job; queued it carries ``GSI1PK = MIGQ``, from its start until
     its execution's first save ``GSI1PK = MIGSTART``, with ``GSI1SK = <created>#<t>#<u>#<id>``;
@@ -164,6 +165,21 @@ def account_sk(account_id: str) -> str:
 
 
 ACCOUNT_PREFIX = account_sk("")
+
+
+def checked_sk(account_id: str) -> str:
+    """When an idle poll last checked the account (a small item of its own: a poll that finds
+    nothing writes this, in a batch, instead of the account item). It sorts right after the
+    account, so listing the accounts reads it in the same query.
+    """
+    return f"{account_sk(account_id)}#CHECKED"
+
+
+def account_range(account_id: str) -> tuple[str, str]:
+    """The sort keys of an account and its own small items (``checked_sk``), for a BETWEEN:
+    account ids are letters and digits, which sort after ``#``, so no other account is in it.
+    """
+    return account_sk(account_id), f"{account_sk(account_id)}#~"
 
 
 def runs_prefix(account_id: str) -> str:

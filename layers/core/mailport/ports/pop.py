@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from mailport.domain.accounts import (
         FetchRequest,
         FetchRun,
@@ -125,6 +127,12 @@ class RunLedger(Protocol):
 
     def fail_stale_run(self, owner: Owner, account_id: str, run_id: str, message: str) -> None:
         """Mark a recorded run that never finished (its worker died) as failed."""
+        ...
+
+    def record_checks(self, checks: Sequence[tuple[Owner, str, dt.datetime]]) -> None:
+        """When idle polls checked these accounts (owner, account id, time): the polls
+        that found nothing new write only this, for a whole batch at once.
+        """
         ...
 
     def list_runs(self, owner: Owner, account_id: str, limit: int) -> list[FetchRun]:

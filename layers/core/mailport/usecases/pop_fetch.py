@@ -3,7 +3,11 @@ schedule's, a continuation's, "fetch now"), or clearing a deleted account's reco
 
 Order of a run, and why nothing is lost or imported twice:
 
-1. Take the account's lease (one run per account; a second trigger is dropped).
+1. Take the account's lease (one run per account; a second trigger is dropped). A scheduled
+   poll of an account whose last run went well looks first, without the lease: LIST + UIDL
+   equal to the listing that run left means nothing is new, and the poll writes nothing to
+   the account (87 % of polls): only its check time, in one batch write per invocation
+   (``flush_checks``). Anything else takes the lease and goes on in the same session.
 2. LIST + UIDL. If the listing equals the one left after the last successful run, nothing is
    new: end here (one round trip, no DynamoDB reads of receipts).
 3. Skip UIDLs already dealt with; skip 50 MB or more (decided from LIST, before RETR).
@@ -27,6 +31,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -93,6 +98,21 @@ class FetchConfig:
     inflight_bytes: int = 128 * 1024 * 1024
 
 
+def _settled(account: PopAccount) -> bool:
+    """Whether the account's last run went well and left its listing (so an unchanged one
+    needs no write), and no run began since: none holds the lease, and none died holding it
+    (``running_run_id`` stays until a run closes it, which the leased path does).
+    """
+    state = account.state
+    return (
+        state.last_status == RunStatus.SUCCEEDED.value
+        and state.failures == 0
+        and not state.paused_for
+        and bool(state.server_digest)
+        and not state.running_run_id
+    )
+
+
 class PopFetcher:
     """Runs fetches from the queue."""
 
@@ -126,6 +146,9 @@ class PopFetcher:
         self._config = config or FetchConfig()
         self._clock = clock
         self._book = RunBook(runs, importer, clock)
+        # Idle polls' check times, saved once per invocation (``flush_checks``).
+        self._checks: list[tuple[Owner, str, dt.datetime]] = []
+        self._checks_lock = threading.Lock()
         self._pipeline = StorePipeline(
             importer,
             budget or ByteBudget(self._config.inflight_bytes),
@@ -154,23 +177,98 @@ class PopFetcher:
                 RunStatus.RUNNING,
                 account.state.running_since or now,
             )
-        else:
-            if request.trigger is RunTrigger.SCHEDULE and not account.auto_fetch:
-                return None  # switched off since it was queued
-            entropy = hashlib.sha256(f"{account.account_id}\x1f{request.tick}".encode()).hexdigest()
-            run = FetchRun(
-                new_run_id(now, entropy),
-                account.account_id,
-                request.trigger,
-                RunStatus.RUNNING,
-                now,
-            )
-            if not self._runs.begin_run(
-                owner, account.account_id, run, LEASE_S, request.tick or run.run_id
-            ):
-                return None  # another run holds the lease, or this tick ran already
-            close_stale_run(self._runs, owner, account, now)
+            return self._run(owner, account, run)
+        return self._automatic(owner, account, request, now)
+
+    def _automatic(
+        self, owner: Owner, account: PopAccount, request: FetchRequest, now: dt.datetime
+    ) -> FetchRun | None:
+        """A scheduled run or a continuation (a new run id from the account and the tick)."""
+        if request.trigger is RunTrigger.SCHEDULE and not account.auto_fetch:
+            return None  # switched off since it was queued
+        if request.tick and request.tick == account.state.last_tick:
+            # This tick's run happened (a second delivery). A tick whose poll found nothing
+            # left no trace, so a second delivery of it only looks again, writing nothing.
+            return None
+        entropy = hashlib.sha256(f"{account.account_id}\x1f{request.tick}".encode()).hexdigest()
+        run = FetchRun(
+            new_run_id(now, entropy), account.account_id, request.trigger, RunStatus.RUNNING, now
+        )
+        if request.trigger is RunTrigger.SCHEDULE and _settled(account):
+            return self._look_first(owner, account, run, request.tick)
+        if not self._lease(owner, account, run, request.tick):
+            return None  # another run holds the lease, or this tick ran already
         return self._run(owner, account, run)
+
+    def _lease(self, owner: Owner, account: PopAccount, run: FetchRun, tick: str | None) -> bool:
+        """Take the account's lease for ``run`` (False: another run holds it, or this tick
+        ran already), and close a run whose worker died holding it.
+        """
+        if not self._runs.begin_run(owner, account.account_id, run, LEASE_S, tick or run.run_id):
+            return False
+        close_stale_run(self._runs, owner, account, run.started_at)
+        return True
+
+    def _look_first(
+        self, owner: Owner, account: PopAccount, run: FetchRun, tick: str | None
+    ) -> FetchRun | None:
+        """A scheduled poll of an account whose last run went well: look at the listing
+        before taking the lease. Unchanged (87 % of polls), the poll writes nothing to the
+        account: only its check time, with the batch's others (``flush_checks``). Anything
+        else (new mail, a changed listing, a failure) takes the lease and goes on as a run
+        always did, in the same session (a failure is not tried twice).
+        """
+        try:
+            session = self._open(owner, account)
+            try:
+                entries = session.entries()
+            except BaseException:
+                session.close()
+                raise
+        except Exception as e:  # classified by _run, as a run's own failure
+            failed = e
+            if not self._lease(owner, account, run, tick):
+                return None
+
+            def fail(tally: Tally) -> None:
+                raise failed
+
+            return self._run(owner, account, run, fail)
+        if server_digest(entries) != account.state.server_digest:
+            if not self._lease(owner, account, run, tick):
+                session.close()  # another run is under way: it takes what is new
+                return None
+            return self._run(
+                owner,
+                account,
+                run,
+                lambda tally: self._fetch(owner, account, tally, (session, entries)),
+            )
+        try:
+            session.quit()
+        except MailportError:
+            session.close()  # nothing was marked deleted: nothing is lost
+        finished = self._clock()
+        with self._checks_lock:
+            self._checks.append((owner, account.account_id, finished))
+        log.debug(
+            "fetch finished",
+            extra={"account_id": account.account_id, "run_id": run.run_id, "status": "succeeded"},
+        )
+        return replace(run, status=RunStatus.SUCCEEDED, finished_at=finished)
+
+    def flush_checks(self) -> int:
+        """Save when this worker's idle polls checked their accounts (one batch write for
+        the invocation's batch); how many. A failure only leaves "last checked" older.
+        """
+        with self._checks_lock:
+            checks, self._checks = self._checks, []
+        try:
+            self._runs.record_checks(checks)
+        except MailportError:
+            log.exception("could not note when the accounts were checked")
+            return 0
+        return len(checks)
 
     def _forget(self, owner: Owner, request: FetchRequest) -> None:
         """Clear a deleted account's records, a page at a time (a redelivery is harmless)."""
@@ -179,13 +277,23 @@ class PopFetcher:
         if self._accounts.forget(owner, request.account_id, FORGET_PAGE):
             self._queue.send([request])
 
-    def _run(self, owner: Owner, account: PopAccount, run: FetchRun) -> FetchRun:
+    def _run(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        run: FetchRun,
+        attempt: Callable[[Tally], None] | None = None,
+    ) -> FetchRun:
+        """The run under the lease: ``attempt`` (default: a whole fetch), its outcome saved."""
         tally = Tally()
         error: MailportError | None = None
         counted = False
         pause = ""
         try:
-            self._fetch(owner, account, tally)
+            if attempt is None:
+                self._fetch(owner, account, tally)
+            else:
+                attempt(tally)
         except SignInRequired as e:
             # The account's sign-in no longer works (revoked, expired, the app registration
             # gone): not the server's fault nor a wrong password, so not counted; fetching
@@ -279,13 +387,20 @@ class PopFetcher:
             # ahead): once more with a newly refreshed one, then it is the user's to mend.
             return self._connector.open(server, self._credentials(owner, account, fresh=True))
 
-    def _fetch(self, owner: Owner, account: PopAccount, tally: Tally) -> None:
-        session = self._open(owner, account)
+    def _fetch(
+        self,
+        owner: Owner,
+        account: PopAccount,
+        tally: Tally,
+        opened: tuple[PopMailbox, Sequence[PopEntry]] | None = None,
+    ) -> None:
+        """One fetch over a new session, or over ``opened`` (its listing already read)."""
+        session = self._open(owner, account) if opened is None else opened[0]
         # A server that trickles must not hold the worker until Lambda kills it (then
         # nothing would be saved or said): the session is cut a minute after the budget.
         session.stop_after(self._config.time_budget_s + self._config.cutoff_grace_s)
         try:
-            entries = session.entries()
+            entries = session.entries() if opened is None else list(opened[1])
             digest = server_digest(entries)
             if digest and digest == account.state.server_digest:
                 tally.digest = digest  # nothing new since the last successful run

@@ -58,6 +58,17 @@ def record_handler(record: SQSRecord) -> None:
     measure(run)
 
 
+def _requests(event: dict[str, Any]) -> list[FetchRequest]:
+    """The batch's well-formed fetch requests (a malformed one is the record's to drop)."""
+    found = []
+    for record in event.get("Records") or []:
+        try:
+            found.append(FetchRequest.from_json(json.loads(record["body"])))
+        except (ValueError, ValidationFailed, KeyError, TypeError):
+            continue
+    return found
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -71,6 +82,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     # idle, fewer would leave polls waiting for a thread. Made per invocation: it is cheap,
     # and its settings are only read once the function runs.
     processor = ConcurrentBatchProcessor(EventType.SQS, workers=wired.settings.fetch_batch_size)
+    # The batch's accounts in one read before its threads start (each takes its own).
+    wired.fetcher.prefetch(_requests(event))
     try:
         return process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -673,6 +673,10 @@ def test_an_idle_poll_leaves_the_account_item_as_it_was(env: Env) -> None:
     first = env.accounts.get_account(env.owner, account.account_id)
     assert first is not None and first.state.last_checked_at is not None
 
+    # A batch's accounts in one read (the account items: no check time there).
+    batch = env.accounts.get_accounts([(env.owner, account.account_id), (env.owner, "gone")])
+    assert list(batch) == [(env.owner, account.account_id)]
+    assert batch[(env.owner, account.account_id)].state == first.state
     env.clock.offset += dt.timedelta(minutes=10)  # the next scheduled poll
     idle = run(env, account)
     assert idle.status is RunStatus.SUCCEEDED and idle.counts.fetched == 0

@@ -43,7 +43,7 @@ def emf(out: str) -> list[dict[str, Any]]:
 def wired(handle: Callable[[FetchRequest], FetchRun | None], batch: int = 10) -> Any:
     """A container with the fetcher and the settings the handler reads."""
     return lambda: SimpleNamespace(
-        fetcher=SimpleNamespace(handle=handle, flush_checks=lambda: 0),
+        fetcher=SimpleNamespace(handle=handle, flush_checks=lambda: 0, prefetch=lambda r: None),
         settings=SimpleNamespace(fetch_batch_size=batch),
     )
 
@@ -169,3 +169,33 @@ def test_the_batch_runs_on_as_many_threads_as_the_settings_say(
     result = pop_fetch.handler(event(*bodies), LocalContext("pop-fetch", 128, 30))
     assert result == {"batchItemFailures": []}
     assert most[0] == 2
+
+
+def test_the_batch_is_read_before_its_runs_and_its_checks_saved_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
+    order: list[str] = []
+
+    def handle(request: FetchRequest) -> None:
+        order.append(f"run {request.account_id}")
+
+    fetcher = SimpleNamespace(
+        handle=handle,
+        prefetch=lambda requests: order.append(
+            "prefetch " + ",".join(r.account_id for r in requests)
+        ),
+        flush_checks=lambda: order.append("flush") or 0,
+    )
+    monkeypatch.setattr(
+        pop_fetch,
+        "container",
+        lambda: SimpleNamespace(fetcher=fetcher, settings=SimpleNamespace(fetch_batch_size=1)),
+    )
+    bodies = [
+        json.dumps({"tenant_id": "t", "user_id": "u", "account_id": a, "trigger": "schedule"})
+        for a in ("a1", "a2")
+    ]
+    pop_fetch.handler(event("junk", *bodies), LocalContext("pop-fetch", 128, 30))
+    # Junk is not asked for; the runs come between the batch read and the one write.
+    assert order == ["prefetch a1,a2", "run a1", "run a2", "flush"]

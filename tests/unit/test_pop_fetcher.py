@@ -66,10 +66,19 @@ class MemoryAccounts:
     fail_drop: bool = False
     checks: list[tuple[Owner, str, dt.datetime]] = field(default_factory=list)
     leases: int = 0  # begin_run calls that took the lease
+    gets: int = 0
+    batch_gets: int = 0
     finishes: int = 0  # finish_run calls
 
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
+        self.gets += 1
         return self.account
+
+    def get_accounts(
+        self, wanted: Sequence[tuple[Owner, str]]
+    ) -> dict[tuple[Owner, str], PopAccount]:
+        self.batch_gets += 1
+        return {key: self.account for key in wanted if key[1] == self.account.account_id}
 
     def begin_run(
         self, owner: Owner, account_id: str, run: FetchRun, lease_s: int, tick: str | None
@@ -498,3 +507,31 @@ def test_a_run_that_died_holding_the_lease_is_closed_by_the_next_poll(world: Wor
     _, run = scheduled(world)
     assert run is not None and run.status is RunStatus.SUCCEEDED
     assert world.accounts.leases == leases + 1 and closed == ["dead"]  # under the lease
+
+
+def test_a_batch_reads_its_accounts_at_once_and_each_run_takes_its_own_once(
+    world: World,
+) -> None:
+    world.run()
+    fetcher = world.fetcher()
+    gets = world.accounts.gets
+    fetcher.prefetch(
+        [
+            FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="p1"),
+            FetchRequest("t", "u", "gone", RunTrigger.SCHEDULE, tick="p2"),
+            FetchRequest("t", "u", "a1", RunTrigger.FORGET),
+        ]
+    )
+    assert world.accounts.batch_gets == 1
+    assert fetcher.handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="p1"))
+    # A gone account is known to be gone: no read of its own.
+    assert fetcher.handle(FetchRequest("t", "u", "gone", RunTrigger.SCHEDULE, tick="p2")) is None
+    assert world.accounts.gets == gets
+    # Taken once: a second request for the account in the batch reads it afresh.
+    fetcher.handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="p3"))
+    assert world.accounts.gets == gets + 1
+    # The batch over, nothing prefetched is left for the next one.
+    fetcher.prefetch([FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="p4")])
+    fetcher.flush_checks()
+    fetcher.handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="p4"))
+    assert world.accounts.gets == gets + 2

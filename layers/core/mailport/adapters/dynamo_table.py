@@ -118,7 +118,12 @@ class DynamoTable:
         return {"TableName": self._table, "Key": to_ddb({"PK": pk, "SK": sk})}
 
     def _batch_get(
-        self, what: str, wanted: list[dict[str, Any]], projection: str | None
+        self,
+        what: str,
+        wanted: list[dict[str, Any]],
+        projection: str | None,
+        *,
+        consistent: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """The items (typed JSON, ``projection`` only) that exist among the ``wanted`` keys, 100
         keys a request, unprocessed ones retried.
@@ -127,6 +132,8 @@ class DynamoTable:
             request: dict[str, Any] = {"Keys": wanted[i : i + 100]}
             if projection is not None:
                 request["ProjectionExpression"] = projection
+            if consistent:
+                request["ConsistentRead"] = True
             pending: dict[str, Any] = {self._table: request}
             for attempt in range(8):
                 if attempt:

@@ -67,6 +67,14 @@ class AccountStore(Protocol):
         """Every account of the user, oldest first."""
         ...
 
+    def get_accounts(
+        self, wanted: Sequence[tuple[Owner, str]]
+    ) -> dict[tuple[Owner, str], PopAccount]:
+        """Several accounts in one read (a fetch batch's), without their check times; the
+        ones that are gone are left out.
+        """
+        ...
+
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
         """One account, or None."""
         ...

@@ -31,7 +31,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -73,6 +72,7 @@ from mailport.ports import (
 )
 from mailport.usecases.budget import ByteBudget
 from mailport.usecases.importing import Importer
+from mailport.usecases.pop_batch import FetchBatch
 from mailport.usecases.pop_outcome import PAUSED_FOR_SIGNIN, RunBook, Tally
 from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
 from mailport.usecases.pop_store import StoreJob, StorePipeline
@@ -146,9 +146,9 @@ class PopFetcher:
         self._config = config or FetchConfig()
         self._clock = clock
         self._book = RunBook(runs, importer, clock)
-        # Idle polls' check times, saved once per invocation (``flush_checks``).
-        self._checks: list[tuple[Owner, str, dt.datetime]] = []
-        self._checks_lock = threading.Lock()
+        # What an invocation's batch shares: its accounts read at once, its idle checks
+        # saved at once (``flush_checks``).
+        self._batch = FetchBatch(accounts, runs)
         self._pipeline = StorePipeline(
             importer,
             budget or ByteBudget(self._config.inflight_bytes),
@@ -163,7 +163,7 @@ class PopFetcher:
         if request.trigger is RunTrigger.FORGET:
             self._forget(owner, request)
             return None
-        account = self._accounts.get_account(owner, request.account_id)
+        account = self._batch.account(owner, request.account_id)
         if account is None:
             return None  # deleted since it was queued
         now = self._clock()
@@ -249,26 +249,20 @@ class PopFetcher:
         except MailportError:
             session.close()  # nothing was marked deleted: nothing is lost
         finished = self._clock()
-        with self._checks_lock:
-            self._checks.append((owner, account.account_id, finished))
+        self._batch.checked(owner, account.account_id, finished)
         log.debug(
             "fetch finished",
             extra={"account_id": account.account_id, "run_id": run.run_id, "status": "succeeded"},
         )
         return replace(run, status=RunStatus.SUCCEEDED, finished_at=finished)
 
+    def prefetch(self, requests: Sequence[FetchRequest]) -> None:
+        """Read a batch's accounts in one request before its runs start (``FetchBatch``)."""
+        self._batch.prefetch(requests)
+
     def flush_checks(self) -> int:
-        """Save when this worker's idle polls checked their accounts (one batch write for
-        the invocation's batch); how many. A failure only leaves "last checked" older.
-        """
-        with self._checks_lock:
-            checks, self._checks = self._checks, []
-        try:
-            self._runs.record_checks(checks)
-        except MailportError:
-            log.exception("could not note when the accounts were checked")
-            return 0
-        return len(checks)
+        """Save the batch's idle checks in one write; how many (``FetchBatch``)."""
+        return self._batch.flush()
 
     def _forget(self, owner: Owner, request: FetchRequest) -> None:
         """Clear a deleted account's records, a page at a time (a redelivery is harmless)."""

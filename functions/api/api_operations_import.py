@@ -49,6 +49,19 @@ def _signin_answers(too_many: str, unavailable: str) -> dict[int, Answer | str]:
     }
 
 
+def _callback_answers(unavailable: str) -> dict[int, Answer | str]:
+    """What a sign-in's callback page answers (HTML: it is the sign-in window's page)."""
+    return {
+        200: Answer("Ready to import", {"text/html": str}),
+        400: Answer(
+            "Not this browser's flow, expired or used (oauth_state_invalid), declined "
+            "(oauth_denied), or signed in as another mailbox (oauth_wrong_mailbox)",
+            {"text/html": str},
+        ),
+        503: Answer(unavailable, {"text/html": str}),
+    }
+
+
 IMPORT_OPERATIONS: dict[str, Operation] = {
     "account_presets": Operation(
         "listAccountPresets",
@@ -369,15 +382,7 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             "'ready'|'error', code, message, connection} to its opener (same origin) and closes."
         ),
         query={"state": str, "code": str, "error": str},
-        answers={
-            200: Answer("Ready to import", {"text/html": str}),
-            400: Answer(
-                "Not this browser's flow, expired or used (oauth_state_invalid), declined "
-                "(oauth_denied), or signed in as another mailbox (oauth_wrong_mailbox)",
-                {"text/html": str},
-            ),
-            503: Answer("Not set up, or the identity provider is unreachable", {"text/html": str}),
-        },
+        answers=_callback_answers("Not set up, or the identity provider is unreachable"),
     ),
     "start_google_signin": Operation(
         "startGoogleSignin",
@@ -402,15 +407,7 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             "/v1/oauth/google/start; the page does what microsoftCallback's does."
         ),
         query={"state": str, "code": str, "error": str, "scope": str},
-        answers={
-            200: Answer("Ready to import", {"text/html": str}),
-            400: Answer(
-                "Not this browser's flow, expired or used (oauth_state_invalid), declined "
-                "(oauth_denied), or signed in as another mailbox (oauth_wrong_mailbox)",
-                {"text/html": str},
-            ),
-            503: Answer("Not set up, or Google is unreachable", {"text/html": str}),
-        },
+        answers=_callback_answers("Not set up, or Google is unreachable"),
     ),
     "oauth_providers": Operation(
         "listSigninProviders",

@@ -27,12 +27,9 @@ routes = Routes(__name__)
 @routes.api("/v1/account-presets", methods=["GET"])
 def account_presets() -> Response:
     """The providers the form knows (host, port, SSL, how each signs in) and manual entry."""
-    from mailport.domain.accounts import OAuthProvider  # noqa: PLC0415 (see api_views.presets)
-
     owner(Feature.POP_IMPORT)
     # Each provider's sign-in once the stack's app registration for it is filled in.
-    oauth = container().oauth
-    ready = {p for p in OAuthProvider if oauth.configured(p)}
+    ready = {p for p, ok in container().oauth.available().items() if ok}
     return json_response(views.presets(ready))
 
 

@@ -137,8 +137,7 @@ def oauth_providers() -> Response:
     migration page to offer only those and say why the others are missing.
     """
     owner(Feature.IMAP_MIGRATION)
-    oauth = container().oauth
-    return json_response(views.signin_providers({p: oauth.configured(p) for p in OAuthProvider}))
+    return json_response(views.signin_providers(container().oauth.available()))
 
 
 @routes.api("/v1/oauth/connections", methods=["GET"])

@@ -23,7 +23,12 @@ from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from tests.browser.conftest import expect_focused, new_page, screenshot, sign_in, sign_in_as
 from tests.browser.test_microsoft365_console import m365_page, sign_in_as_ja
-from tests.browser.test_pop_signin_console import fetch_now, seed
+from tests.browser.test_pop_signin_console import (
+    edit_without_a_password,
+    fetch_now,
+    paused_then_signed_in_again,
+    seed,
+)
 from tests.e2e.test_migration import seed as seed_mailbox
 from tests.support.dovecot import Dovecot
 from tests.support.fake_idp import FakeIdentityProvider
@@ -117,58 +122,20 @@ def test_register_a_gmail_account_by_signing_in_with_google_then_sign_in_again(
     expect(page.locator("button.row", has_text=f"order {tag}")).to_have_count(2)
 
     page.get_by_role("link", name="External mail (POP3)").click()
-    edit_says_as_whom(page, card, email)
-    paused_then_signed_in_again_with_google(page, card, dovecot, fake_idp, email=email, tag=tag)
-
-
-def edit_says_as_whom(page: Page, card: Locator, email: str) -> None:
-    """Editing an account that signs in with Google: as whom, no choice, no password."""
-    form = page.locator("#account-form")
-    card.get_by_role("button", name="Edit").click()
-    expect(form).to_contain_text(f"its sign-in to Google as {email}")
-    expect(form.get_by_role("radio")).to_have_count(0)
-    expect(form.get_by_label("App password", exact=True)).to_be_hidden()
-    expect(form.get_by_label("Provider")).to_be_disabled()
-    form.get_by_label("Icon").select_option("purple")
-    form.get_by_role("button", name="Save").click()
-    expect(page.locator("#toast")).to_have_text("Account saved.")
-    expect(card.locator(".dot.icon-purple")).to_be_visible()
-
-
-def paused_then_signed_in_again_with_google(
-    page: Page,
-    card: Locator,
-    dovecot: Dovecot,
-    fake_idp: FakeIdentityProvider,
-    *,
-    email: str,
-    tag: str,
-) -> None:
-    """The user removed mailport's access in their Google account: the next fetch pauses the
-    account, said as Google's; "Sign in again" goes to Google and resumes it."""
-    fake_idp.revoke(email)
-    fake_idp.expire_access_tokens()
-    fetch_now(
+    edit_without_a_password(page, card, email, "Google", icon="purple")
+    # Revoked at Google: paused, said as Google's; "Sign in again" goes to Google.
+    before = len(fake_idp.google_scopes_asked)
+    paused_then_signed_in_again(
         page,
         card,
-        "The fetch failed: The sign-in to Google no longer works "
-        "(it was revoked or has expired). Sign in again to resume automatic fetching.",
+        dovecot,
+        fake_idp,
+        email=email,
+        tag=tag,
+        provider="Google",
+        shot="accounts-gmail-paused-en",
     )
-    expect(card.locator('[data-fact="pop.status"]')).to_have_text("Paused: sign in again")
-    expect(card.locator('[data-fact="pop.disabled_reason"]')).to_contain_text(
-        "The sign-in to Google no longer works"
-    )
-    screenshot(page, "accounts-gmail-paused-en")
-
-    before = len(fake_idp.google_scopes_asked)
-    with page.expect_popup() as opened:
-        card.get_by_role("button", name="Sign in again").click()
-    opened.value.wait_for_event("close")
-    expect(page.locator("#toast")).to_have_text("Signed in again: automatic fetching is back on.")
     signed_in_with_google(fake_idp, before)
-    expect(card.locator('[data-fact="pop.status"]')).to_have_text("Automatic fetching on")
-    seed(dovecot, email, tag, range(2, 3))
-    fetch_now(page, card, "Fetched 1 new messages.")
 
 
 def test_in_japanese_an_app_password_instead_by_keyboard_and_back(

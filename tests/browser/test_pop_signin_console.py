@@ -101,17 +101,22 @@ def test_register_an_outlook_account_by_signing_in_then_sign_in_again(
     paused_then_signed_in_again(page, card, dovecot, fake_idp, email=email, tag=tag)
 
 
-def edit_without_a_password(page: Page, card: Locator, email: str) -> None:
-    """Editing a sign-in account: no password to give; the settings save."""
+def edit_without_a_password(
+    page: Page, card: Locator, email: str, provider: str = "Microsoft", icon: str = "blue"
+) -> None:
+    """Editing a sign-in account: as whom it signs in, no password or choice to give; the
+    settings save.
+    """
     form = page.locator("#account-form")
     card.get_by_role("button", name="Edit").click()
     expect(form.get_by_label("Password")).to_be_hidden()
+    expect(form.get_by_role("radio")).to_have_count(0)
     expect(form.get_by_label("Provider")).to_be_disabled()
-    expect(form).to_contain_text(f"its sign-in to Microsoft as {email}")
-    form.get_by_label("Icon").select_option("blue")
+    expect(form).to_contain_text(f"its sign-in to {provider} as {email}")
+    form.get_by_label("Icon").select_option(icon)
     form.get_by_role("button", name="Save").click()
     expect(page.locator("#toast")).to_have_text("Account saved.")
-    expect(card.locator(".dot.icon-blue")).to_be_visible()
+    expect(card.locator(f".dot.icon-{icon}")).to_be_visible()
 
 
 def paused_then_signed_in_again(
@@ -122,24 +127,26 @@ def paused_then_signed_in_again(
     *,
     email: str,
     tag: str,
+    provider: str = "Microsoft",
+    shot: str = "accounts-outlook-paused-en",
 ) -> None:
-    """The user removed mailport's access at Microsoft: the next fetch pauses the account;
-    "Sign in again" resumes it."""
+    """The user removed mailport's access at the provider: the next fetch pauses the
+    account, said as the provider's; "Sign in again" resumes it."""
     fake_idp.revoke(email)
     fake_idp.expire_access_tokens()
     fetch_now(
         page,
         card,
-        "The fetch failed: The sign-in to Microsoft no longer works "
+        f"The fetch failed: The sign-in to {provider} no longer works "
         "(it was revoked or has expired). Sign in again to resume automatic fetching.",
     )
     expect(card.locator('[data-fact="pop.status"]')).to_have_text("Paused: sign in again")
     expect(card.locator('[data-fact="pop.next_run"]')).to_have_text("Only when you fetch")
     expect(card.locator('[data-fact="pop.failures"]')).to_have_text("0")
-    expect(card.locator('[data-fact="pop.disabled_reason"]')).to_contain_text(
-        "Sign in again to resume automatic fetching"
-    )
-    screenshot(page, "accounts-outlook-paused-en")
+    reason = card.locator('[data-fact="pop.disabled_reason"]')
+    expect(reason).to_contain_text(f"The sign-in to {provider} no longer works")
+    expect(reason).to_contain_text("Sign in again to resume automatic fetching")
+    screenshot(page, shot)
 
     with page.expect_popup() as opened:
         card.get_by_role("button", name="Sign in again").click()

@@ -18,9 +18,9 @@ from tests.e2e.test_microsoft365 import assert_copied, assert_no_tokens, browser
 from tests.e2e.test_migration import ended, seed, start, user_headers, wait_job
 from tests.e2e.test_pop_accounts import mail
 from tests.e2e.test_pop_signin import (
-    fetch,
     held_then_refreshed,
     pop_sign_in,
+    registered_and_fetched,
     revoked_pauses_and_signing_in_again_resumes,
 )
 from tests.support.api import login
@@ -87,17 +87,7 @@ def test_a_gmail_account_signs_in_with_google_fetches_pauses_and_resumes(
         assert wrong.status_code == 400, wrong.text
         assert f"not one of your {whose} sign-ins" in wrong.json()["error"]["message"]
     form = {"preset": "gmail", "connection_id": connection["id"], "agreed": True}
-    created = requests.post(f"{api}/v1/accounts", headers=h, json=form, timeout=30)
-    assert created.status_code == 201, created.text
-    account = created.json()
-    assert account["connection_id"] == connection["id"] and account["username"] == email
-    # The token is for Gmail's POP server only (the tests' Dovecot stands in for it).
-    assert (account["host"], account["port"]) == (dovecot.host, dovecot.pop3s_port)
-
-    first = fetch(api, h, local_stack, account["id"])
-    assert (first["status"], first["fetched"]) == ("succeeded", 3), first
-    page = requests.get(f"{api}/v1/folders/inbox/messages", headers=h, timeout=10).json()
-    assert sorted(m["subject"] for m in page["messages"]) == [f"order {i}" for i in range(3)]
+    account = registered_and_fetched(local_stack, dovecot, h, form, email)
     # Google's refresh tokens don't rotate: a held token serves the next poll, and an
     # expired one is refreshed with the same refresh token.
     held_then_refreshed(local_stack, dovecot, fake_idp, h=h, email=email, account=account)

@@ -110,11 +110,30 @@ def test_an_outlook_account_signs_in_fetches_refreshes_pauses_and_resumes(
         f"{api}/v1/accounts", headers=h, json={**form, "password": "x"}, timeout=30
     )
     assert both.status_code == 400 and "not both" in both.json()["error"]["message"]
+    account = registered_and_fetched(local_stack, dovecot, h, form, email)
+    held_then_refreshed(local_stack, dovecot, fake_idp, h=h, email=email, account=account)
+    revoked_pauses_and_signing_in_again_resumes(
+        local_stack, dovecot, fake_idp, h=h, email=email, account=account, connection=connection
+    )
+
+
+def registered_and_fetched(
+    local_stack: LocalStack,
+    dovecot: Dovecot,
+    h: dict[str, str],
+    form: dict[str, Any],
+    email: str,
+) -> dict[str, Any]:
+    """Register the account that signs in (``form``), then its first fetch of the mailbox's
+    three messages; the account.
+    """
+    api = local_stack.api_url
     created = requests.post(f"{api}/v1/accounts", headers=h, json=form, timeout=30)
     assert created.status_code == 201, created.text
-    account = created.json()
-    assert account["connection_id"] == connection["id"] and account["username"] == email
-    # The token is for Microsoft's server only: the account fetches from it, not a typed host.
+    account: dict[str, Any] = created.json()
+    assert account["connection_id"] == form["connection_id"] and account["username"] == email
+    # The token is for the provider's server only (the tests' Dovecot stands in for it): the
+    # account fetches from it, not from a typed host.
     assert (account["host"], account["port"]) == (dovecot.host, dovecot.pop3s_port)
     twice = requests.post(f"{api}/v1/accounts", headers=h, json=form, timeout=30)
     # One account per sign-in: no double import.
@@ -124,11 +143,7 @@ def test_an_outlook_account_signs_in_fetches_refreshes_pauses_and_resumes(
     assert (first["status"], first["fetched"]) == ("succeeded", 3), first
     page = requests.get(f"{api}/v1/folders/inbox/messages", headers=h, timeout=10).json()
     assert sorted(m["subject"] for m in page["messages"]) == [f"order {i}" for i in range(3)]
-
-    held_then_refreshed(local_stack, dovecot, fake_idp, h=h, email=email, account=account)
-    revoked_pauses_and_signing_in_again_resumes(
-        local_stack, dovecot, fake_idp, h=h, email=email, account=account, connection=connection
-    )
+    return account
 
 
 def held_then_refreshed(

@@ -16,11 +16,12 @@ import boto3
 import pytest
 import requests
 
+from mailport.adapters.app_credentials import SecretsManagerAppCredentials
 from mailport.adapters.clients import Clients, LazyClient
 from mailport.adapters.dynamodb_oauth import DynamoOAuth
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.kms import KmsSecretBox, SecretUnreadable
-from mailport.adapters.msal_identity import MsalMicrosoft, SecretsManagerAppCredentials
+from mailport.adapters.msal_identity import MsalMicrosoft
 from mailport.domain.mailbox import Owner
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.oauth import (

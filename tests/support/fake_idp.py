@@ -191,32 +191,39 @@ class FakeIdentityProvider:
             "client_info": _b64url(json.dumps({"uid": oid, "utid": TENANT}).encode()),
         }
 
-    def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        redirect = query["redirect_uri"]
-        state = query.get("state", "")
+    def _consent(
+        self, query: dict[str, str], scope: str, denied: dict[str, str], **flags: Any
+    ) -> tuple[int, dict[str, str], bytes]:
+        """The user signs in (as ``sign_in_as`` or the login hint) and consents at once, or
+        declines (``deny``): the redirect back with a single-use code, or with ``denied``.
+        """
+        redirect, state = query["redirect_uri"], query.get("state", "")
         if self.deny:
-            params = {"error": "access_denied", "error_description": "declined", "state": state}
+            params = {**denied, "state": state}
         else:
             code = secrets.token_urlsafe(16)
-            user = self.sign_in_as or query.get("login_hint", "")
             with self._lock:
                 self._codes[code] = _Code(
                     query["client_id"],
                     redirect,
                     query.get("code_challenge", ""),
                     query.get("nonce", ""),
-                    user,
-                    # The mail scopes asked for (msal adds the OpenID ones).
-                    " ".join(
-                        x
-                        for x in query.get("scope", "").split()
-                        if x.startswith("https://outlook.office.com/")
-                    )
-                    or IMAP_SCOPE,
+                    self.sign_in_as or query.get("login_hint", ""),
+                    scope,
+                    **flags,
                 )
             params = {"code": code, "state": state}
-        location = f"{redirect}?{urllib.parse.urlencode(params)}"
-        return 302, {"Location": location}, b""
+            if flags.get("google"):
+                params["scope"] = scope  # Google names what was granted
+        return 302, {"Location": f"{redirect}?{urllib.parse.urlencode(params)}"}, b""
+
+    def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        # The mail scopes asked for (msal adds the OpenID ones).
+        scope = " ".join(
+            x for x in query.get("scope", "").split() if x.startswith("https://outlook.office.com/")
+        )
+        denied = {"error": "access_denied", "error_description": "declined"}
+        return self._consent(query, scope or IMAP_SCOPE, denied)
 
     def _token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if (form.get("client_id"), form.get("client_secret")) != (
@@ -282,25 +289,14 @@ class FakeIdentityProvider:
         if query.get("client_id") != self.client_id or query.get("response_type") != "code":
             # Google shows its own error page: the browser is not sent back.
             return 400, {}, json.dumps({"error": "invalid_request"}).encode()
-        redirect, state = query["redirect_uri"], query.get("state", "")
-        if self.deny:
-            params = {"error": "access_denied", "state": state}
-        else:
-            code = secrets.token_urlsafe(16)
-            with self._lock:
-                self._codes[code] = _Code(
-                    query["client_id"],
-                    redirect,
-                    query.get("code_challenge", ""),
-                    query.get("nonce", ""),
-                    self.sign_in_as or query.get("login_hint", ""),
-                    query.get("scope", ""),
-                    google=True,
-                    offline=query.get("access_type") == "offline",
-                    challenge_method=query.get("code_challenge_method", "plain"),
-                )
-            params = {"code": code, "state": state, "scope": query.get("scope", "")}
-        return 302, {"Location": f"{redirect}?{urllib.parse.urlencode(params)}"}, b""
+        return self._consent(
+            query,
+            query.get("scope", ""),
+            {"error": "access_denied"},
+            google=True,
+            offline=query.get("access_type") == "offline",
+            challenge_method=query.get("code_challenge_method", "plain"),
+        )
 
     def _google_token(self, form: dict[str, str], authorization: str) -> tuple[int, dict[str, Any]]:
         """Client authentication from the form (client_secret_post) or HTTP Basic."""

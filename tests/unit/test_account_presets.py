@@ -106,7 +106,7 @@ def test_the_route_offers_each_sign_in_where_the_stack_has_its_app(
 ) -> None:
     # The stack's secrets always exist; "configured" is whether a client id is filled in.
     ready = {"microsoft": microsoft, "google": google}
-    oauth = SimpleNamespace(configured=lambda provider: ready[provider.value])
+    oauth = SimpleNamespace(available=lambda: {p: ready[p.value] for p in OAuthProvider})
     monkeypatch.setattr(api_routes_accounts, "container", lambda: SimpleNamespace(oauth=oauth))
     monkeypatch.setattr(api_routes_accounts, "owner", lambda feature: None)
     response = api_routes_accounts.account_presets()

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from mailport.adapters import msal_identity
 from mailport.adapters.app_credentials import SecretsManagerAppCredentials
 from mailport.domain.oauth import OAuthNotConfigured
 from mailport.errors import StorageError
@@ -33,10 +32,6 @@ def _app(secrets: FakeSecrets, now: list[float], label: str = "Google") -> Any:
     return SecretsManagerAppCredentials(
         "arn:secret", client=lambda: secrets, label=label, clock=lambda: now[0]
     )
-
-
-def test_the_old_import_path_still_works() -> None:
-    assert msal_identity.SecretsManagerAppCredentials is SecretsManagerAppCredentials
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,8 @@ import api_routes_oauth
 import pytest
 from pydantic import TypeAdapter
 
+from mailport.domain.oauth import OAuthProvider
+
 
 @pytest.mark.parametrize(("microsoft", "google"), [(True, False), (False, True), (True, True)])
 def test_each_provider_is_available_where_the_stack_has_its_app(
@@ -24,7 +26,7 @@ def test_each_provider_is_available_where_the_stack_has_its_app(
         asked.append(str(provider))
         return ready[str(provider)]
 
-    oauth = SimpleNamespace(configured=configured)
+    oauth = SimpleNamespace(available=lambda: {p: configured(p) for p in OAuthProvider})
     monkeypatch.setattr(api_routes_oauth, "container", lambda: SimpleNamespace(oauth=oauth))
     monkeypatch.setattr(api_routes_oauth, "owner", lambda feature: None)
     response = api_routes_oauth.oauth_providers()

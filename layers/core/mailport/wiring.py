@@ -19,7 +19,6 @@ from mailport.settings import Settings
 
 if TYPE_CHECKING:
     from mailport.adapters.metrics import MetricsBuffer
-    from mailport.adapters.msal_identity import MsalMicrosoft
     from mailport.domain.mailbox import Owner
     from mailport.domain.oauth import OAuthProvider
     from mailport.ports import (
@@ -70,50 +69,36 @@ def identity_providers(
     settings: Settings, secretsmanager: ClientSource
 ) -> dict[OAuthProvider, IdentityProvider]:
     """Microsoft's identity platform and Google's, each with its app registration from
-    Secrets Manager (read on first use).
+    Secrets Manager (read on first use; none where the stack names no secret).
     """
     from mailport.adapters.app_credentials import SecretsManagerAppCredentials
     from mailport.adapters.google_identity import GoogleIdentity
+    from mailport.adapters.msal_identity import MsalMicrosoft
     from mailport.domain.oauth import OAuthProvider
 
-    google = (
-        SecretsManagerAppCredentials(
-            settings.google_app_secret_id, client=secretsmanager, label="Google"
+    def app(secret_id: str | None, label: str) -> SecretsManagerAppCredentials | None:
+        return (
+            SecretsManagerAppCredentials(secret_id, client=secretsmanager, label=label)
+            if secret_id
+            else None
         )
-        if settings.google_app_secret_id
-        else None
-    )
+
     return {
-        OAuthProvider.MICROSOFT: identity_provider(settings, secretsmanager),
+        OAuthProvider.MICROSOFT: MsalMicrosoft(
+            app(settings.m365_app_secret_id, "Microsoft 365"),
+            authority=settings.m365_authority,
+            ca_file=settings.oauth_ca_file,
+            # Entra's instance discovery knows Microsoft's hosts only, not a local fake's.
+            instance_discovery=not settings.is_local,
+        ),
         OAuthProvider.GOOGLE: GoogleIdentity(
-            google,
+            app(settings.google_app_secret_id, "Google"),
             authorize_url=settings.google_authorize_url,
             token_url=settings.google_token_url,
             issuer=settings.google_issuer,
             ca_file=settings.oauth_ca_file,
         ),
     }
-
-
-def identity_provider(settings: Settings, secretsmanager: ClientSource) -> MsalMicrosoft:
-    """Microsoft's identity platform, with the app registration from Secrets Manager."""
-    from mailport.adapters.app_credentials import SecretsManagerAppCredentials
-    from mailport.adapters.msal_identity import MsalMicrosoft
-
-    credentials = (
-        SecretsManagerAppCredentials(
-            settings.m365_app_secret_id, client=secretsmanager, label="Microsoft 365"
-        )
-        if settings.m365_app_secret_id
-        else None
-    )
-    return MsalMicrosoft(
-        credentials,
-        authority=settings.m365_authority,
-        ca_file=settings.oauth_ca_file,
-        # Entra's instance discovery knows Microsoft's hosts only, not a local fake's.
-        instance_discovery=not settings.is_local,
-    )
 
 
 def part[T](build: Callable[[Container], T]) -> cached_property[T]:

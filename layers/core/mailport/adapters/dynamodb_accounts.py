@@ -115,21 +115,11 @@ class DynamoAccountStore(DynamoTable):
         wanted = [
             to_ddb({"PK": i["PK"], "SK": keys.checked_sk(str(i["account_id"]))}) for i in items
         ]
-        checks = {
-            (str(c["PK"]), str(c["SK"])): c
-            for c in (
-                from_ddb(x)
-                for x in (
-                    self._batch_get("listing the organisation's accounts", wanted, None)
-                    if wanted
-                    else ()
-                )
-            )
-        }
+        # The page's check items in one read (they carry no GSI3 key, so the page has none).
+        found = self._batch_get("listing the organisation's accounts", wanted, None)
+        checks = {(str(c["PK"]), str(c["account_id"])): c for c in map(from_ddb, found)}
         accounts = [
-            _checked(
-                self._account(i), checks.get((str(i["PK"]), keys.checked_sk(str(i["account_id"]))))
-            )
+            _checked(self._account(i), checks.get((str(i["PK"]), str(i["account_id"]))))
             for i in items
         ]
         return list(zip(owners, accounts, strict=True)), next_cursor

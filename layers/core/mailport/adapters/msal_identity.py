@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 # Kept importable from here (wiring and tests import it from this module).
-from mailport.adapters.app_credentials import SecretsManagerAppCredentials, credentials_ready
+from mailport.adapters.app_credentials import credentials_ready
 from mailport.domain.oauth import (
     AccessToken,
     OAuthDenied,
@@ -24,8 +24,6 @@ from mailport.domain.oauth import (
     TokenGrant,
 )
 from mailport.errors import TransientError
-
-__all__ = ["MsalMicrosoft", "SecretsManagerAppCredentials"]
 
 log = logging.getLogger(__name__)
 

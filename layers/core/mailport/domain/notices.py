@@ -13,7 +13,8 @@ import email.utils
 from email.message import EmailMessage
 
 from mailport.domain.accounts import DISABLE_AFTER_FAILURES, PopAccount
-from mailport.domain.migration import MigrationJob
+from mailport.domain.migration import MigrationJob, signin_service
+from mailport.domain.oauth import OAuthProvider
 
 SENDER = "mailport <no-reply@mailport.invalid>"
 
@@ -156,8 +157,8 @@ def migration_notice(
             "移行を中止し、取り込んだメールをすべて削除して移行前の状態に戻しました。\n"
         )
     elif kind.startswith("signin_required"):
-        google = job.server.kind == "google"
-        name, service = ("Google", "Google") if google else ("Microsoft", "Microsoft 365")
+        provider = job.server.provider or OAuthProvider.MICROSOFT
+        name, service = provider.label, signin_service(provider)
         subject = (
             f"Migration from {who} is waiting for you to sign in / "
             f"IMAPメール移行: {service} への再サインインが必要です"

@@ -110,6 +110,10 @@ class OAuthService:
         idp = self._providers.get(provider)
         return idp is not None and idp.configured()
 
+    def available(self) -> dict[OAuthProvider, bool]:
+        """Each provider and whether this deployment can sign users in with it."""
+        return {p: self.configured(p) for p in OAuthProvider}
+
     def _idp(self, provider: OAuthProvider) -> IdentityProvider:
         idp = self._providers.get(provider)
         if idp is None:

@@ -18,7 +18,6 @@ from mailport.domain.accounts.presets import (
     SignInMethod,
 )
 from mailport.domain.accounts.runs import FetchState
-from mailport.domain.oauth import OAuthProvider
 from mailport.domain.remote import ServerAddress
 from mailport.errors import LimitExceeded, ValidationFailed
 
@@ -222,13 +221,9 @@ class SigninNotOffered(ValidationFailed):
     code = "signin_not_offered"
 
 
-# Whose sign-ins mailport can make.
-SIGNIN_PROVIDERS = frozenset({OAuthProvider.MICROSOFT, OAuthProvider.GOOGLE})
-
-
 def _one_login(data: AccountInput, preset: Preset) -> None:
     """The login fits the provider: a password where it takes one, a sign-in where it signs
-    in (and mailport can make that sign-in).
+    in (a preset that names its provider: mailport makes every provider's sign-in it names).
     """
     if data.password is not None and data.connection_id is not None:
         raise ValidationFailed('give either "password" or "connection_id" (a sign-in), not both')
@@ -241,7 +236,7 @@ def _one_login(data: AccountInput, preset: Preset) -> None:
             f"{label} takes no password from apps (since September 2024): "
             'sign in with the provider instead ("connection_id")'
         )
-    if data.connection_id is not None and (known is None or known.provider not in SIGNIN_PROVIDERS):
+    if data.connection_id is not None and (known is None or known.provider is None):
         raise SigninNotOffered(
             "a sign-in can be used with the Hotmail (Outlook) and Gmail presets only; "
             "for this provider enter a password (or an app password)"

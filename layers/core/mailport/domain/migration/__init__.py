@@ -55,6 +55,7 @@ from mailport.domain.migration.source import (
     UnsupportedConnection,
     parse_connection,
     parse_template,
+    signin_service,
 )
 
 __all__ = [
@@ -97,4 +98,5 @@ __all__ = [
     "parse_template",
     "reached_milestones",
     "restart_folder",
+    "signin_service",
 ]

@@ -62,6 +62,11 @@ class SourceServer:
 SIGNIN_KINDS = {"microsoft365": OAuthProvider.MICROSOFT, "google": OAuthProvider.GOOGLE}
 
 
+def signin_service(provider: OAuthProvider) -> str:
+    """The service a migration's sign-in is for, as the user knows it."""
+    return "Microsoft 365" if provider is OAuthProvider.MICROSOFT else "Google"
+
+
 class ConnectionRequest(TypedDict):
     """A request's ``connection`` as sent, its types and bounds checked at the API's edge
     (``api_inputs.Connection``: host 253, username 320, password 1,024 characters, one line;
@@ -136,7 +141,7 @@ def parse_connection(
     kind = connection["type"]
     provider = SIGNIN_KINDS.get(kind)
     if provider is not None:
-        name = "Microsoft 365" if provider is OAuthProvider.MICROSOFT else "Google"
+        name = signin_service(provider)
         if signed_in_of is None:
             raise UnsupportedConnection(f"{name} sign-in is not set up on this service")
         connection_id = connection.get("connection_id")

@@ -396,3 +396,20 @@ def test_a_provider_the_stack_lacks_is_not_configured_and_cannot_start() -> None
         service.start(
             Owner("t", "u"), {"email": "m@gmail.example"}, "https://api/cb", OAuthProvider.GOOGLE
         )
+
+
+def test_a_token_is_given_only_for_the_provider_and_purpose_asked_for() -> None:
+    service, _, provider = _service()
+    provider.lifetime_s = 3600.0  # held after the first call
+    me = Owner("t", "u")
+    pop = _sign_in(service, me, "m@contoso.example", purpose="pop")
+    right = (OAuthProvider.MICROSOFT, Purpose.POP)
+    assert service.mailbox_token("t", "u", pop.connection_id, expect=right).oauth2_token
+    for wrong in ((OAuthProvider.GOOGLE, Purpose.POP), (OAuthProvider.MICROSOFT, Purpose.IMAP)):
+        # Held or read, a token for another use is refused (no provider call either).
+        calls = len(provider.caches_seen)
+        with pytest.raises(SignInRequired, match="not a"):
+            service.mailbox_token("t", "u", pop.connection_id, expect=wrong)
+        with pytest.raises(SignInRequired, match="not a"):
+            service.mailbox_token("t", "u", pop.connection_id, fresh=True, expect=wrong)
+        assert len(provider.caches_seen) == calls

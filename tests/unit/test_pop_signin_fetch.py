@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from mailport.domain.accounts import RunStatus, RunTrigger
-from mailport.domain.oauth import SignInRequired
+from mailport.domain.accounts import Preset, RunStatus, RunTrigger
+from mailport.domain.oauth import OAuthProvider, Purpose, SignInRequired
 from mailport.domain.remote import (
     Credentials,
     RemoteAppPasswordRequired,
@@ -40,9 +40,17 @@ class Tokens:
         return "me@outlook.example"
 
     def mailbox_token(
-        self, tenant_id: str, user_id: str, connection_id: str, *, fresh: bool = False
+        self,
+        tenant_id: str,
+        user_id: str,
+        connection_id: str,
+        *,
+        fresh: bool = False,
+        expect: object = None,
     ) -> Credentials:
         assert (tenant_id, user_id, connection_id) == ("t", "u", "m1")
+        # The Outlook preset's token must be a Microsoft POP sign-in's.
+        assert expect == (OAuthProvider.MICROSOFT, Purpose.POP)
         self.calls.append(fresh)
         if self.revoked:
             raise SignInRequired("Microsoft no longer accepts the saved sign-in; sign in again")
@@ -74,7 +82,12 @@ class SigninWorld(World):
 @pytest.fixture
 def signed_in() -> SigninWorld:
     server = TokenServer({"u1": mail(1)}, valid={"at1", "at2", "at3"})
-    acct = account(connection_id="m1", sealed_password=b"", username="me@outlook.example")
+    acct = account(
+        preset=Preset.OUTLOOK,
+        connection_id="m1",
+        sealed_password=b"",
+        username="me@outlook.example",
+    )
     return SigninWorld(MemoryAccounts(acct), server, FakeImporter(), Queue(), [0.0])
 
 

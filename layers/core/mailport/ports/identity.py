@@ -116,11 +116,17 @@ class AccessTokens(Protocol):
         ...
 
     def mailbox_token(
-        self, tenant_id: str, user_id: str, connection_id: str, *, fresh: bool = False
+        self,
+        tenant_id: str,
+        user_id: str,
+        connection_id: str,
+        *,
+        fresh: bool = False,
+        expect: tuple[OAuthProvider, Purpose] | None = None,
     ) -> Credentials:
         """XOAUTH2 credentials (``SignInRequired`` when the user must sign in again, also when
-        the app registration is gone). A token
-        this process already holds is given while it has five minutes left, without reading
-        the connection; ``fresh`` reads it again (the server refused the held one).
+        the app registration is gone, or when the connection is not ``expect``'s provider and
+        purpose). A token this process already holds is given while it has five minutes left,
+        without reading the connection; ``fresh`` reads it again (the server refused it).
         """
         ...

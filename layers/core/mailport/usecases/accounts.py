@@ -167,7 +167,9 @@ class AccountService:
             else self._config.microsoft_pop
         )
         account = replace(account, host=host, port=port, ssl=True, username=email)
-        credentials = self._tokens.mailbox_token(owner.tenant_id, owner.user_id, cid)
+        credentials = self._tokens.mailbox_token(
+            owner.tenant_id, owner.user_id, cid, expect=(provider, Purpose.POP)
+        )
         self._try_login(account, credentials)
         return account
 

@@ -19,6 +19,7 @@ from mailport.domain.migration import (
     SourceServer,
     map_folders,
 )
+from mailport.domain.oauth import Purpose
 from mailport.domain.remote import Credentials, ImapFolder, ServerAddress
 from mailport.errors import MailportError, ValidationFailed
 from mailport.ports import AccessTokens, ImapConnector, ImapMailbox
@@ -103,7 +104,13 @@ def credentials_for(
         return Credentials(server.username, password)
     if tokens is None:
         raise ValidationFailed("sign-in with the provider is not set up on this service")
-    return tokens.mailbox_token(job_or_owner.tenant_id, job_or_owner.user_id, server.connection_id)
+    provider = server.provider
+    return tokens.mailbox_token(
+        job_or_owner.tenant_id,
+        job_or_owner.user_id,
+        server.connection_id,
+        expect=None if provider is None else (provider, Purpose.IMAP),
+    )
 
 
 def server_address(server: SourceServer, ca_file: str | None) -> ServerAddress:

@@ -75,6 +75,21 @@ def parse_purpose(value: object) -> Purpose:
         raise ValidationFailed('"purpose" must be "imap" or "pop"') from e
 
 
+def _check_use(
+    use: tuple[OAuthProvider, Purpose], expect: tuple[OAuthProvider, Purpose] | None
+) -> None:
+    """Refuse a connection made for another provider or purpose than the caller's (its ids
+    differ by both, so only a bug or a forged id gets here): signing in again is the way on.
+    """
+    if expect is not None and use != expect:
+        provider, purpose = expect
+        raise SignInRequired(
+            f"this sign-in is not a {provider.label} sign-in for "
+            + ("POP accounts" if purpose is Purpose.POP else "migrations")
+            + "; sign in again"
+        )
+
+
 class OAuthService:
     """The sign-in use-cases and the ``AccessTokens`` port for migrations."""
 
@@ -93,7 +108,9 @@ class OAuthService:
         # Access tokens this process holds, by (tenant, user, connection): a POP poll every
         # 10 minutes then costs no read, no KMS Decrypt and no token request while its
         # token lives (an hour at Microsoft). Tokens only: the refresh token stays sealed.
-        self._held: dict[tuple[str, str, str], tuple[float, Credentials]] = {}
+        self._held: dict[
+            tuple[str, str, str], tuple[float, Credentials, tuple[OAuthProvider, Purpose]]
+        ] = {}
         self._held_lock = threading.Lock()
         # Set by the wiring: what happens after a sign-in (waiting migrations resume), and
         # whether a migration still uses a connection. Kept as callables so this module does
@@ -312,9 +329,18 @@ class OAuthService:
         return c.email
 
     def mailbox_token(
-        self, tenant_id: str, user_id: str, connection_id: str, *, fresh: bool = False
+        self,
+        tenant_id: str,
+        user_id: str,
+        connection_id: str,
+        *,
+        fresh: bool = False,
+        expect: tuple[OAuthProvider, Purpose] | None = None,
     ) -> Credentials:
-        """XOAUTH2 credentials with a token valid for at least five more minutes."""
+        """XOAUTH2 credentials with a token valid for at least five more minutes, of a
+        connection of ``expect``'s provider and purpose when it says (the server the token
+        goes to is that provider's: a token for anything else is never given).
+        """
         key = (tenant_id, user_id, connection_id)
         if fresh:
             self._drop(*key)
@@ -322,10 +348,12 @@ class OAuthService:
             with self._held_lock:
                 held = self._held.get(key)
             if held is not None and held[0] - TOKEN_MARGIN_S > time.time():
+                _check_use(held[2], expect)
                 return held[1]
         c = self._store.get_connection(tenant_id, user_id, connection_id)
         if c is None:
             raise SignInRequired("the sign-in was removed; sign in again")
+        _check_use((c.provider, c.purpose), expect)
         try:
             return self._token(c, force=fresh)
         except SignInRequired:
@@ -356,17 +384,28 @@ class OAuthService:
             self._mark(c, ConnectionStatus.READY, self._secrets.seal(token.cache, context))
         credentials = Credentials(c.email, oauth2_token=token.token)
         if token.expires_at:
-            self._hold((c.tenant_id, c.user_id, c.connection_id), token.expires_at, credentials)
+            self._hold(
+                (c.tenant_id, c.user_id, c.connection_id),
+                token.expires_at,
+                credentials,
+                (c.provider, c.purpose),
+            )
         return credentials
 
-    def _hold(self, key: tuple[str, str, str], expires_at: float, value: Credentials) -> None:
+    def _hold(
+        self,
+        key: tuple[str, str, str],
+        expires_at: float,
+        value: Credentials,
+        use: tuple[OAuthProvider, Purpose],
+    ) -> None:
         with self._held_lock:
             if len(self._held) >= HELD_TOKENS:
                 now = time.time()
                 self._held = {k: v for k, v in self._held.items() if v[0] > now}
                 while len(self._held) >= HELD_TOKENS:  # still full: the oldest go first
                     del self._held[next(iter(self._held))]
-            self._held[key] = (expires_at, value)
+            self._held[key] = (expires_at, value, use)
 
     def _drop(self, tenant_id: str, user_id: str, connection_id: str) -> None:
         with self._held_lock:

@@ -37,6 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
+    PRESETS,
     FetchRequest,
     FetchRun,
     PopAccount,
@@ -50,7 +51,7 @@ from mailport.domain.accounts import (
 )
 from mailport.domain.mailbox import Owner
 from mailport.domain.message import MAX_BYTES
-from mailport.domain.oauth import SignInRequired
+from mailport.domain.oauth import OAuthProvider, Purpose, SignInRequired
 from mailport.domain.remote import (
     Credentials,
     PopEntry,
@@ -96,6 +97,12 @@ class FetchConfig:
     # much again), all runs of the container together (a worker runs a batch of accounts
     # side by side). Beside it each run holds the one message it is reading (< 50 MB).
     inflight_bytes: int = 128 * 1024 * 1024
+
+
+def signin_use(account: PopAccount) -> tuple[OAuthProvider, Purpose] | None:
+    """Whose POP sign-in the account's token must be: its preset's provider's."""
+    preset = PRESETS.get(account.preset)
+    return None if preset is None or preset.provider is None else (preset.provider, Purpose.POP)
 
 
 def _settled(account: PopAccount) -> bool:
@@ -366,7 +373,11 @@ class PopFetcher:
         if self._tokens is None:
             raise SignInRequired("signing in with the provider is not set up on this service")
         return self._tokens.mailbox_token(
-            owner.tenant_id, owner.user_id, account.connection_id, fresh=fresh
+            owner.tenant_id,
+            owner.user_id,
+            account.connection_id,
+            fresh=fresh,
+            expect=signin_use(account),
         )
 
     def _open(self, owner: Owner, account: PopAccount) -> PopMailbox:

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
     MAX_ACCOUNTS,
-    PRESETS,
     AccountRequest,
     FetchRequest,
     FetchRun,
@@ -146,8 +145,7 @@ class AccountService:
         cid = account.connection_id
         if self._tokens is None:
             raise OAuthNotConfigured("signing in with the provider is not set up on this service")
-        preset = PRESETS.get(account.preset)
-        provider = preset.provider if preset is not None else None
+        provider = account.signin_provider
         if provider is None:  # the domain allows a sign-in only for a preset that has one
             raise ValidationFailed('"connection_id" needs a preset that signs in')
         email = self._tokens.connection_email(

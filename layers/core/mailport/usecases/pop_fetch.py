@@ -37,7 +37,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mailport.domain.accounts import (
-    PRESETS,
     FetchRequest,
     FetchRun,
     PopAccount,
@@ -51,7 +50,7 @@ from mailport.domain.accounts import (
 )
 from mailport.domain.mailbox import Owner
 from mailport.domain.message import MAX_BYTES
-from mailport.domain.oauth import OAuthProvider, Purpose, SignInRequired
+from mailport.domain.oauth import Purpose, SignInRequired
 from mailport.domain.remote import (
     Credentials,
     PopEntry,
@@ -97,12 +96,6 @@ class FetchConfig:
     # much again), all runs of the container together (a worker runs a batch of accounts
     # side by side). Beside it each run holds the one message it is reading (< 50 MB).
     inflight_bytes: int = 128 * 1024 * 1024
-
-
-def signin_use(account: PopAccount) -> tuple[OAuthProvider, Purpose] | None:
-    """Whose POP sign-in the account's token must be: its preset's provider's."""
-    preset = PRESETS.get(account.preset)
-    return None if preset is None or preset.provider is None else (preset.provider, Purpose.POP)
 
 
 def _settled(account: PopAccount) -> bool:
@@ -372,12 +365,14 @@ class PopFetcher:
             return Credentials(account.username, password)
         if self._tokens is None:
             raise SignInRequired("signing in with the provider is not set up on this service")
+        provider = account.signin_provider
         return self._tokens.mailbox_token(
             owner.tenant_id,
             owner.user_id,
             account.connection_id,
             fresh=fresh,
-            expect=signin_use(account),
+            # The token must be a POP sign-in's of the account's preset's provider.
+            expect=None if provider is None else (provider, Purpose.POP),
         )
 
     def _open(self, owner: Owner, account: PopAccount) -> PopMailbox:

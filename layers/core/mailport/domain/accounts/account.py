@@ -18,6 +18,7 @@ from mailport.domain.accounts.presets import (
     SignInMethod,
 )
 from mailport.domain.accounts.runs import FetchState
+from mailport.domain.oauth import OAuthProvider
 from mailport.domain.remote import ServerAddress
 from mailport.errors import LimitExceeded, ValidationFailed
 
@@ -69,6 +70,12 @@ class PopAccount:
     def signs_in(self) -> bool:
         """Whether it logs in with a sign-in's access token rather than a password."""
         return bool(self.connection_id)
+
+    @property
+    def signin_provider(self) -> OAuthProvider | None:
+        """Whose sign-in its preset takes (None: a password only)."""
+        preset = PRESETS.get(self.preset)
+        return preset.provider if preset is not None else None
 
     @property
     def server(self) -> ServerAddress:

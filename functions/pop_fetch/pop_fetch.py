@@ -1,8 +1,16 @@
-"""Fetch one POP account's new mail: SQS (from the dispatcher or "fetch now") → this worker."""
+"""Fetch POP accounts' new mail: SQS (from the dispatcher or "fetch now") → this worker.
+
+A message carries up to FETCH_PER_MESSAGE accounts and an invocation up to FetchBatchSize
+messages; their polls share one pool of FETCH_SESSIONS threads (a poll mostly waits on
+another company's server, so hundreds fit in one invocation).
+"""
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import json
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
@@ -13,7 +21,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from mailport.batch import ConcurrentBatchProcessor
-from mailport.domain.accounts import FetchRequest, FetchRun, RunStatus
+from mailport.domain.accounts import FetchRequest, FetchRun, RunStatus, fetch_requests
 from mailport.errors import ValidationFailed
 from mailport.figures import Figures, emit
 from mailport.tracing import TRACED
@@ -37,19 +45,10 @@ def measure(run: FetchRun) -> None:
     figures.add("AccountsAutoDisabled", int(run.auto_disabled))
 
 
-def record_handler(record: SQSRecord) -> None:
-    """One fetch request. A malformed one is logged and dropped (retrying cannot fix it);
-    anything else that escapes the run is retried by SQS (the lease keeps runs single).
-    """
-    try:
-        request = FetchRequest.from_json(json.loads(record.body))
-    except (ValueError, ValidationFailed):
-        logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
-        figures.add("FetchRequestsDropped")
-        return
+def run_one(request: FetchRequest) -> None:
+    """One account's poll, in a thread of the sessions pool (its own log keys)."""
     # Every request counts (duplicates and skips too), so a batch always has a metric.
     figures.add("FetchRequests")
-    # This record's thread only (ConcurrentBatchProcessor gives each record a context).
     logger.thread_safe_append_keys(account_id=request.account_id, trigger=request.trigger.value)
     run = container().fetcher.handle(request)
     if run is None:
@@ -58,12 +57,37 @@ def record_handler(record: SQSRecord) -> None:
     measure(run)
 
 
+def record_handler(record: SQSRecord, sessions: Executor) -> None:
+    """One message's requests, side by side in ``sessions``. A malformed message is logged
+    and dropped (retrying cannot fix it). If a run escapes (its own failures are recorded
+    as the run's, so this is the table or S3 failing), the record fails and SQS delivers it
+    again: the runs of it that went through are dropped then by their tick or lease (or
+    look once more at an unchanged listing), so nothing is fetched twice.
+    """
+    try:
+        requests = fetch_requests(json.loads(record.body))
+    except (ValueError, ValidationFailed):
+        logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
+        figures.add("FetchRequestsDropped")
+        return
+    futures = [sessions.submit(contextvars.copy_context().run, run_one, r) for r in requests]
+    escaped = [(r, f.exception()) for r, f in zip(requests, futures, strict=True)]
+    failed = [(r, e) for r, e in escaped if e is not None]
+    for request, error in failed:
+        logger.error(
+            "the run failed; the message is retried",
+            extra={"account_id": request.account_id, "error": type(error).__name__},
+        )
+    if failed:
+        raise failed[0][1]
+
+
 def _requests(event: dict[str, Any]) -> list[FetchRequest]:
-    """The batch's well-formed fetch requests (a malformed one is the record's to drop)."""
+    """The batch's well-formed fetch requests (a malformed message is its record's to drop)."""
     found = []
     for record in event.get("Records") or []:
         try:
-            found.append(FetchRequest.from_json(json.loads(record["body"])))
+            found.extend(fetch_requests(json.loads(record["body"])))
         except (ValueError, ValidationFailed, KeyError, TypeError):
             continue
     return found
@@ -78,17 +102,24 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     # before the batch's threads all ask for them.
     wired = container()
     _ = wired.fetcher
-    # A thread for each record of a full batch (template.yaml FetchBatchSize): more would
-    # idle, fewer would leave polls waiting for a thread. Made per invocation: it is cheap,
-    # and its settings are only read once the function runs.
-    processor = ConcurrentBatchProcessor(EventType.SQS, workers=wired.settings.fetch_batch_size)
+    requests = _requests(event)
     # The batch's accounts in one read before its threads start (each takes its own).
-    wired.fetcher.prefetch(_requests(event))
+    wired.fetcher.prefetch(requests)
+    settings = wired.settings
+    # A thread for each message (they only wait on their polls), and the polls of all of
+    # them in one pool of FETCH_SESSIONS: more would idle, fewer would leave polls waiting.
+    # Made per invocation: threads start as needed, and none is left over while frozen.
+    processor = ConcurrentBatchProcessor(EventType.SQS, workers=settings.fetch_batch_size)
+    sessions = ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_sessions, len(requests))))
     try:
         return process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
+            event=event,
+            record_handler=functools.partial(record_handler, sessions=sessions),
+            processor=processor,
+            context=context,
         )
     finally:
+        sessions.shutdown(wait=True)
         # The batch's idle polls wrote nothing each: their check times go in one write.
         wired.fetcher.flush_checks()
         emit(metrics, figures)

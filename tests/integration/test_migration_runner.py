@@ -23,7 +23,6 @@ from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
-from mailport.adapters.kms import KmsSecretBox
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import Owner, message_id_for
 from mailport.domain.migration import (
@@ -49,6 +48,7 @@ from mailport_local.stack import LocalStack
 from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy
+from tests.support.secrets import kms_box
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
@@ -167,7 +167,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     queue = DynamoJobQueue(table, client=clients.dynamodb)
     slots = DynamoCopySlots(table, client=clients.dynamodb)
     ledger = DynamoContentLedger(table, client=clients.dynamodb)
-    secrets = KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=clients.kms)
+    secrets = kms_box(local_stack, clients.kms, clients.dynamodb)
     connector = ImapConnector(network=LOCAL_TESTS)
     executions = RecordingExecutions(jobs)
     clock = Clock()

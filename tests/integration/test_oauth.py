@@ -17,10 +17,10 @@ import pytest
 import requests
 
 from mailport.adapters.app_credentials import SecretsManagerAppCredentials
-from mailport.adapters.clients import Clients, LazyClient
+from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_oauth import DynamoOAuth
 from mailport.adapters.imap import ImapConnector
-from mailport.adapters.kms import KmsSecretBox, SecretUnreadable
+from mailport.adapters.kms import SecretUnreadable
 from mailport.adapters.msal_identity import MsalMicrosoft
 from mailport.domain.mailbox import Owner
 from mailport.domain.network import LOCAL_TESTS
@@ -37,6 +37,7 @@ from mailport.usecases.oauth import OAuthService
 from mailport_local.stack import LocalStack
 from tests.support.dovecot import Dovecot
 from tests.support.fake_idp import FakeIdentityProvider
+from tests.support.secrets import kms_box
 
 pytestmark = pytest.mark.dovecot
 
@@ -172,11 +173,10 @@ def test_xoauth2_login_to_dovecot(
 def service(local_stack: LocalStack, fake_idp: FakeIdentityProvider) -> Iterator[OAuthService]:
     clients = Clients()
     table = local_stack.physical_id("MailportTable")
-    key = local_stack.physical_id("CredentialsKey")
     yield OAuthService(
         DynamoOAuth(table, client=clients.dynamodb),
         {OAuthProvider.MICROSOFT: _provider(fake_idp)},
-        secrets=KmsSecretBox(key, client=clients.kms),
+        secrets=kms_box(local_stack, clients.kms, clients.dynamodb),
     )
 
 
@@ -250,7 +250,7 @@ def test_service_marks_a_revoked_connection_and_recovers_on_sign_in(
 
 
 def test_large_secrets_are_sealed_with_a_data_key(local_stack: LocalStack) -> None:
-    box = KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=LazyClient("kms"))
+    box = kms_box(local_stack)
     context = {"tenant": "acme", "user": "alice", "oauth": "c1"}
     secret = "x" * 9000 + "ü"
     sealed = box.seal(secret, context)

@@ -52,10 +52,12 @@ from mailport.usecases.dispatch import Dispatcher
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.pop_fetch import FetchConfig, PopFetcher
+from mailport.usecases.pop_runs import secret_context
 from mailport_local.stack import LocalStack
 from tests.support.clock import Clock
 from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy
+from tests.support.secrets import kms_box
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
 
@@ -136,7 +138,7 @@ def build_env(local_stack: LocalStack, dovecot: Dovecot, raw: S3RawStore | None 
         runs=DynamoRunLedger(table, client=clients.dynamodb),
         receipts=DynamoReceipts(table, client=clients.dynamodb),
         schedule=DynamoSchedule(table, client=clients.dynamodb),
-        secrets=KmsSecretBox(local_stack.physical_id("CredentialsKey"), client=clients.kms),
+        secrets=kms_box(local_stack, clients.kms, clients.dynamodb),
         queue=RecordingQueue(),
         clock=Clock(),
         dovecot=dovecot,
@@ -339,8 +341,10 @@ class DiesBeforeQuit:
     def __init__(self, inner: Pop3Connector) -> None:
         self.inner = inner
 
-    def open(self, server: ServerAddress, credentials: Credentials) -> PopMailbox:
-        session = self.inner.open(server, credentials)
+    def open(
+        self, server: ServerAddress, credentials: Credentials, *, deadline_s: float | None = None
+    ) -> PopMailbox:
+        session = self.inner.open(server, credentials, deadline_s=deadline_s)
 
         class Dying:
             def __getattr__(self, name: str) -> object:
@@ -704,3 +708,27 @@ def test_an_idle_poll_leaves_the_account_item_as_it_was(env: Env) -> None:
     env.accounts.delete_account(env.owner, env.accounts.get_account(env.owner, account.account_id))  # type: ignore[arg-type]
     check = {"PK": key["PK"], "SK": {"S": keys.checked_sk(account.account_id)}}
     assert "Item" not in table.get_item(TableName=env.table, Key=check)
+
+
+def test_a_password_sealed_in_the_old_format_is_sealed_anew_by_the_next_poll(env: Env) -> None:
+    name, password = server_user(env, 2)
+    account = register(env, name, password)
+    # As a stack before the tenant keys sealed it: by KMS itself, under the same context.
+    old = boto3.client("kms").encrypt(
+        KeyId=env.secrets._key_id,
+        Plaintext=password.encode(),
+        EncryptionContext=secret_context(env.owner, account.account_id),
+    )["CiphertextBlob"]
+    assert env.accounts.reseal_password(env.owner, account.account_id, account.sealed_password, old)
+    assert env.accounts.get_account(env.owner, account.account_id).sealed_password == old
+    assert run(env, account).counts.fetched == 2
+    resealed = env.accounts.get_account(env.owner, account.account_id)
+    assert resealed is not None and not env.secrets.needs_resealing(resealed.sealed_password)
+    assert resealed.version == account.version  # not a settings change: edits still apply
+    assert (
+        env.secrets.open(resealed.sealed_password, secret_context(env.owner, account.account_id))
+        == password
+    )
+    # A stale reseal (the password changed meanwhile) leaves the newer one alone.
+    assert not env.accounts.reseal_password(env.owner, account.account_id, old, b"stale")
+    assert run(env, account).status is RunStatus.SUCCEEDED

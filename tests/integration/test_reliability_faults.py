@@ -53,8 +53,10 @@ class DiesAfterDele:
         self.inner = inner
         self.deleted: list[int] = []
 
-    def open(self, server: ServerAddress, credentials: Credentials) -> PopMailbox:
-        session = self.inner.open(server, credentials)
+    def open(
+        self, server: ServerAddress, credentials: Credentials, *, deadline_s: float | None = None
+    ) -> PopMailbox:
+        session = self.inner.open(server, credentials, deadline_s=deadline_s)
         outer = self
 
         class Dying:

@@ -14,7 +14,17 @@ from typing import Any
 import pytest
 
 import pop_fetch
-from mailport.domain.accounts import FetchRequest, FetchRun, RunCounts, RunStatus, RunTrigger
+from mailport.domain.accounts import (
+    MAX_PER_MESSAGE,
+    FetchRequest,
+    FetchRun,
+    RunCounts,
+    RunStatus,
+    RunTrigger,
+    fetch_message,
+    fetch_requests,
+)
+from mailport.errors import ValidationFailed
 from mailport_local.lambdas import LocalContext
 
 
@@ -40,11 +50,13 @@ def emf(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
 
 
-def wired(handle: Callable[[FetchRequest], FetchRun | None], batch: int = 10) -> Any:
+def wired(
+    handle: Callable[[FetchRequest], FetchRun | None], batch: int = 10, sessions: int = 10
+) -> Any:
     """A container with the fetcher and the settings the handler reads."""
     return lambda: SimpleNamespace(
         fetcher=SimpleNamespace(handle=handle, flush_checks=lambda: 0, prefetch=lambda r: None),
-        settings=SimpleNamespace(fetch_batch_size=batch),
+        settings=SimpleNamespace(fetch_batch_size=batch, fetch_sessions=sessions),
     )
 
 
@@ -149,7 +161,7 @@ def test_a_records_log_keys_do_not_outlive_it(monkeypatch: pytest.MonkeyPatch) -
 def test_the_batch_runs_on_as_many_threads_as_the_settings_say(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # FETCH_BATCH_SIZE (template.yaml FetchBatchSize) sizes the thread pool: two here, so of
+    # FETCH_SESSIONS (template.yaml FetchSessions) sizes the polls' pool: two here, so of
     # three records two meet while the third waits for a thread.
     monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
     lock, active, most = threading.Lock(), [0], [0]
@@ -164,7 +176,7 @@ def test_the_batch_runs_on_as_many_threads_as_the_settings_say(
         with lock:
             active[0] -= 1
 
-    monkeypatch.setattr(pop_fetch, "container", wired(handle, batch=2))
+    monkeypatch.setattr(pop_fetch, "container", wired(handle, sessions=2))
     bodies = [request_body(a) for a in ("a1", "a2", "a3")]
     result = pop_fetch.handler(event(*bodies), LocalContext("pop-fetch", 128, 30))
     assert result == {"batchItemFailures": []}
@@ -190,7 +202,9 @@ def test_the_batch_is_read_before_its_runs_and_its_checks_saved_after(
     monkeypatch.setattr(
         pop_fetch,
         "container",
-        lambda: SimpleNamespace(fetcher=fetcher, settings=SimpleNamespace(fetch_batch_size=1)),
+        lambda: SimpleNamespace(
+            fetcher=fetcher, settings=SimpleNamespace(fetch_batch_size=1, fetch_sessions=1)
+        ),
     )
     bodies = [
         json.dumps({"tenant_id": "t", "user_id": "u", "account_id": a, "trigger": "schedule"})
@@ -199,3 +213,56 @@ def test_the_batch_is_read_before_its_runs_and_its_checks_saved_after(
     pop_fetch.handler(event("junk", *bodies), LocalContext("pop-fetch", 128, 30))
     # Junk is not asked for; the runs come between the batch read and the one write.
     assert order == ["prefetch a1,a2", "run a1", "run a2", "flush"]
+
+
+def many(*account_ids: str) -> str:
+    """One message carrying several accounts (as the dispatcher packs them)."""
+    return json.dumps(
+        fetch_message(
+            [FetchRequest("t", "u", a, RunTrigger.SCHEDULE, tick="x") for a in account_ids]
+        )
+    )
+
+
+def test_the_accounts_of_every_message_share_one_pool_and_a_failure_fails_its_message_only(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(pop_fetch.metrics, "namespace", "Mailport")
+    # Twelve polls in three messages, all of them at once (the barrier), as one
+    # invocation's pool of sessions must hold them: with fewer threads they would time out.
+    together = threading.Barrier(11, timeout=10)
+    ran: list[str] = []
+    lock = threading.Lock()
+
+    def handle(request: FetchRequest) -> None:
+        with lock:
+            ran.append(request.account_id)
+        if request.account_id == "broken":
+            raise RuntimeError("the run escaped")
+        together.wait()
+
+    monkeypatch.setattr(pop_fetch, "container", wired(handle, batch=10, sessions=12))
+    body = event(
+        many("a1", "a2", "a3", "a4"), many("b1", "broken", "b2", "b3"), many("c1", "c2", "c3", "c4")
+    )
+    result = pop_fetch.handler(body, LocalContext("pop-fetch", 128, 30))
+    # The message with the failed run is retried (its other runs are dropped then by their
+    # tick); the other messages went through.
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert sorted(ran) == sorted(
+        ["a1", "a2", "a3", "a4", "b1", "broken", "b2", "b3", "c1", "c2", "c3", "c4"]
+    )
+    [blob] = emf(capfd.readouterr().out)
+    requests = blob["FetchRequests"]
+    assert (sum(requests) if isinstance(requests, list) else requests) == 12
+
+
+def test_a_message_of_many_is_read_whole_or_dropped() -> None:
+    assert [r.account_id for r in fetch_requests(json.loads(many("a1", "a2")))] == ["a1", "a2"]
+    one = json.loads(request_body("solo"))  # as queued before messages carried many
+    assert [r.account_id for r in fetch_requests(one)] == ["solo"]
+    for junk in ({"requests": []}, {"requests": "a1"}, {"requests": [{"tenant_id": "t"}]}):
+        with pytest.raises(ValidationFailed):
+            fetch_requests(junk)
+    with pytest.raises(ValidationFailed):
+        fetch_requests({"requests": [one] * (MAX_PER_MESSAGE + 1)})

@@ -69,6 +69,7 @@ class MemoryAccounts:
     gets: int = 0
     batch_gets: int = 0
     finishes: int = 0  # finish_run calls
+    reseals: int = 0
 
     def get_account(self, owner: Owner, account_id: str) -> PopAccount | None:
         self.gets += 1
@@ -98,6 +99,13 @@ class MemoryAccounts:
         return True
 
     def claim_run(self, owner: Owner, account_id: str, run_id: str) -> bool:
+        return True
+
+    def reseal_password(self, owner: Owner, account_id: str, before: bytes, after: bytes) -> bool:
+        self.reseals += 1
+        if self.account.sealed_password != before:
+            return False
+        self.account = replace(self.account, sealed_password=after)
         return True
 
     def finish_run(
@@ -152,9 +160,13 @@ class Server:
     deleted: set[str] = field(default_factory=set)
     fail_login: bool = False
     opens: int = 0
+    passwords: list[str] = field(default_factory=list)
 
-    def open(self, server: ServerAddress, credentials: Credentials) -> Session:
+    def open(
+        self, server: ServerAddress, credentials: Credentials, *, deadline_s: float | None = None
+    ) -> Session:
         self.opens += 1
+        self.passwords.append(credentials.password)
         if self.fail_login:
             raise RemoteAuthFailed("wrong password")
         return Session(self, list(self.messages))
@@ -190,11 +202,16 @@ class Session:
 
 
 class Secrets:
+    """Passwords sealed b"old:..." are in the dated format; seal writes b"new:..."."""
+
     def open(self, sealed: bytes, context: object) -> str:
-        return "pw"
+        return sealed.split(b":", 1)[1].decode() if b":" in sealed else "pw"
 
     def seal(self, secret: str, context: object) -> bytes:
-        return b"sealed"
+        return b"new:" + secret.encode()
+
+    def needs_resealing(self, sealed: bytes) -> bool:
+        return sealed.startswith(b"old:")
 
 
 @dataclass
@@ -535,3 +552,25 @@ def test_a_batch_reads_its_accounts_at_once_and_each_run_takes_its_own_once(
     fetcher.flush_checks()
     fetcher.handle(FetchRequest("t", "u", "a1", RunTrigger.SCHEDULE, tick="p4"))
     assert world.accounts.gets == gets + 2
+
+
+def test_a_password_in_the_dated_format_is_sealed_anew_once(world: World) -> None:
+    world.accounts.account = account(sealed_password=b"old:s3cret")
+    world.run()
+    world.run()
+    assert world.server.passwords == ["s3cret", "s3cret"]
+    assert world.accounts.account.sealed_password == b"new:s3cret"
+    assert world.accounts.reseals == 1  # the second poll opened the new form: no write
+
+
+def test_a_failed_reseal_leaves_the_poll_and_the_password_as_they_were(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: object) -> bool:
+        raise StorageError("the table is busy")
+
+    world.accounts.account = account(sealed_password=b"old:s3cret")
+    monkeypatch.setattr(world.accounts, "reseal_password", refused)
+    run = world.run()
+    assert run.status is RunStatus.SUCCEEDED and run.counts.fetched == 5
+    assert world.accounts.account.sealed_password == b"old:s3cret"

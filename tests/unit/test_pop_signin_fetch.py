@@ -65,7 +65,9 @@ class TokenServer(Server):
     logins: list[Credentials] = field(default_factory=list)
     refuse_with: type[Exception] | None = None
 
-    def open(self, server: ServerAddress, credentials: Credentials) -> Session:
+    def open(
+        self, server: ServerAddress, credentials: Credentials, *, deadline_s: float | None = None
+    ) -> Session:
         self.logins.append(credentials)
         if self.refuse_with is not None:
             raise self.refuse_with("the server refused the login")

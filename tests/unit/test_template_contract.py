@@ -251,3 +251,32 @@ def test_reserved_concurrency_is_opt_in_for_the_api_and_the_worker() -> None:
     }
     for name in ("ApiReservedConcurrency", "WorkerReservedConcurrency"):
         assert params[name]["Default"] == 0
+
+
+def test_a_full_batch_of_packed_messages_polls_all_at_once() -> None:
+    # The worker's sessions pool (FETCH_SESSIONS) holds a whole batch: FetchBatchSize
+    # messages of FetchAccountsPerMessage accounts each; fewer threads would leave polls
+    # waiting (and billed), more would idle. Every function that queues fetches packs them
+    # the same way (a Globals variable), and the memory (the CPU share) is a parameter.
+    from mailport.domain.accounts import MAX_PER_MESSAGE
+    from mailport.settings import Settings
+    from mailport_local.provision import Provisioner
+
+    params = TEMPLATE["Parameters"]
+    [spec] = [s for s in SPECS if s.logical_id == "PopFetchFunction"]
+    assert spec.environment["FETCH_SESSIONS"] == {"Ref": "FetchSessions"}
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["FETCH_PER_MESSAGE"] == {
+        "Ref": "FetchAccountsPerMessage"
+    }
+    batch, per_message = params["FetchBatchSize"], params["FetchAccountsPerMessage"]
+    assert params["FetchSessions"]["Default"] == batch["Default"] * per_message["Default"]
+    assert per_message["MaxValue"] <= MAX_PER_MESSAGE  # the worker reads no bigger message
+    fetch = TEMPLATE["Resources"]["PopFetchFunction"]["Properties"]
+    assert fetch["MemorySize"] == {"Ref": "FetchMemorySize"}
+    resolve = Provisioner(TEMPLATE).resolve
+    env = {"TABLE_NAME": "t", "MAIL_BUCKET": "m", "UPLOAD_BUCKET": "u", "FETCH_QUEUE_URL": "q"}
+    env |= {"CREDENTIALS_KEY_ID": "k"}
+    env["FETCH_SESSIONS"] = resolve({"Ref": "FetchSessions"})
+    env["FETCH_PER_MESSAGE"] = resolve({"Ref": "FetchAccountsPerMessage"})
+    settings = Settings.from_env(env)
+    assert (settings.fetch_sessions, settings.fetch_per_message) == (250, 25)

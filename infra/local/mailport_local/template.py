@@ -98,6 +98,13 @@ class FunctionSpec:
         return self.handler.rsplit(".", 1)[1]
 
 
+def _number(template: dict[str, Any], value: Any) -> int:
+    """A number, or a parameter's default as a deploy without the parameter would have it."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        value = template["Parameters"][value["Ref"]]["Default"]
+    return int(value)
+
+
 def functions(template: dict[str, Any], root: Path = REPO_ROOT) -> list[FunctionSpec]:
     """Every serverless function, with ``Globals.Function`` merged in as SAM does."""
     glob = template.get("Globals", {}).get("Function", {})
@@ -113,8 +120,8 @@ def functions(template: dict[str, Any], root: Path = REPO_ROOT) -> list[Function
                 logical_id=logical_id,
                 code_uri=root / props["CodeUri"],
                 handler=props["Handler"],
-                timeout=int(props.get("Timeout", glob.get("Timeout", 3))),
-                memory=int(props.get("MemorySize", glob.get("MemorySize", 128))),
+                timeout=_number(template, props.get("Timeout", glob.get("Timeout", 3))),
+                memory=_number(template, props.get("MemorySize", glob.get("MemorySize", 128))),
                 environment=env,
                 events=dict(props.get("Events", {})),
             )

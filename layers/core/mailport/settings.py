@@ -35,6 +35,12 @@ class Settings:
     # Fetch requests the POP worker runs side by side, one thread each: its SQS batch size
     # (template.yaml FetchBatchSize). Only the fetch worker is given it; unset, one at a time.
     fetch_batch_size: int = 1
+    # POP sessions the worker holds at once, over all its batch's messages (each message
+    # carries up to fetch_per_message accounts): template.yaml FetchSessions.
+    fetch_sessions: int = 1
+    # Accounts a fetch message carries (the dispatcher packs those due at the same second):
+    # template.yaml FetchAccountsPerMessage.
+    fetch_per_message: int = 1
     allow_private_mail_hosts: bool = False  # local stack only: test servers on 127.0.0.1
     migration_max_running: int = 50  # IMAP migrations running at once, overall
     migration_max_per_tenant: int = 10  # and per tenant
@@ -109,6 +115,8 @@ class Settings:
             schedule_window_s=_positive(source.get("SCHEDULE_WINDOW_SECONDS", "600")),
             dispatch_parallelism=_positive(source.get("DISPATCH_PARALLELISM", "10")),
             fetch_batch_size=_positive(source.get("FETCH_BATCH_SIZE", "1")),
+            fetch_sessions=_positive(source.get("FETCH_SESSIONS", "1")),
+            fetch_per_message=_positive(source.get("FETCH_PER_MESSAGE", "1")),
             # A deployed stage never honours it: a user-named host must be a public one there.
             allow_private_mail_hosts=(
                 source.get("STAGE") == "local" and source.get("ALLOW_PRIVATE_MAIL_HOSTS") == "1"

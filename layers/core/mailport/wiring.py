@@ -177,15 +177,24 @@ class Container:
 
     @part
     def _secrets(self) -> SecretBox:
+        from mailport.adapters.dynamodb_sealing_keys import DynamoSealingKeys
         from mailport.adapters.kms import KmsSecretBox
 
-        return KmsSecretBox(self.settings.credentials_key_id, client=self.clients.kms)
+        return KmsSecretBox(
+            self.settings.credentials_key_id,
+            client=self.clients.kms,
+            keys=DynamoSealingKeys(self.settings.table_name, client=self.clients.dynamodb),
+        )
 
     @part
     def _queue(self) -> Any:
         from mailport.adapters.sqs import SqsFetchQueue
 
-        return SqsFetchQueue(self.settings.fetch_queue_url, client=self.clients.sqs)
+        return SqsFetchQueue(
+            self.settings.fetch_queue_url,
+            client=self.clients.sqs,
+            per_message=self.settings.fetch_per_message,
+        )
 
     @part
     def _network(self) -> Any:

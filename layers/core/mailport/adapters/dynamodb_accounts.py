@@ -318,6 +318,23 @@ class DynamoAccountStore(DynamoTable):
         except ConditionFailed as e:
             raise Conflict("the account was changed or deleted meanwhile; reload it") from e
 
+    def reseal_password(self, owner: Owner, account_id: str, before: bytes, after: bytes) -> bool:
+        """Swap in the password sealed anew; not a settings change, so the version stays (an
+        edit made meanwhile wins: the condition is on the sealed bytes themselves).
+        """
+        try:
+            self._call(
+                "resealing the password",
+                "update_item",
+                **self._key(user_pk(owner), keys.account_sk(account_id)),
+                UpdateExpression="SET password = :after",
+                ConditionExpression="password = :before",
+                ExpressionAttributeValues=to_ddb({":before": before, ":after": after}),
+            )
+        except ConditionFailed:
+            return False
+        return True
+
     def delete_account(self, owner: Owner, account: PopAccount) -> None:
         """Remove the account and count it off, in one transaction (its runs and receipts go
         later: ``forget``).

@@ -26,6 +26,8 @@ Items (``PK`` / ``SK``; ``<t>`` tenant, ``<u>`` user):
 * ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant.
 * ``MIGCOPY`` / ``SLOT#<n>`` — copy slots; ``MIGCOPY`` / ``WAIT#<job>`` — jobs waiting for one.
 * ``OAUTHFLOW#<state>`` / ``FLOW`` — a sign-in in progress.
+* ``SEALKEY`` / ``CURRENT`` — the data key secrets are sealed with now (KMS-encrypted; each
+  tenant's key is derived from it).
 * Jobs and accounts carry ``GSI3PK = TENANT#<t>#JOBS`` or ``TENANT#<t>#ACCOUNTS``,
   ``GSI3SK = <created>#<u>#<id>``: a tenant's lists for its admins (GSI3 projects keys only).
 """
@@ -308,6 +310,9 @@ def connection_sk(connection_id: str) -> str:
 
 
 CONNECTION_PREFIX = connection_sk("")
+
+# -- sealing secrets ------------------------------------------------------------------------
+SEALING_KEY = ("SEALKEY", "CURRENT")  # (PK, SK) of the current sealing key
 
 # -- a tenant's lists (GSI3) ----------------------------------------------------------------
 

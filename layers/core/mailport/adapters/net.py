@@ -79,21 +79,45 @@ class Watchdog:
         self._sock = sock
         self._timer: threading.Timer | None = None
         self.expired = False
+        # A second descriptor of a plain socket, for a cut while TLS is being set up: the
+        # wrap detaches the plain socket object (its shutdown then fails) before the
+        # handshake, which a stalling server can hold for a whole read timeout.
+        self._spare: socket.socket | None = None
 
     def arm(self, seconds: float) -> None:
         """Cut the connection ``seconds`` from now (replacing an earlier time)."""
-        self.disarm()
+        self._cancel()
+        if self._spare is None and isinstance(self._sock, socket.socket):
+            if not isinstance(self._sock, ssl.SSLSocket):
+                with contextlib.suppress(OSError):
+                    self._spare = self._sock.dup()
         self._timer = threading.Timer(max(0.0, seconds), self._expire)
         self._timer.daemon = True
         self._timer.start()
 
+    def watch(self, sock: Any) -> None:
+        """Cut ``sock`` from now on (the connection switched to TLS)."""
+        self._sock = sock
+
     def disarm(self) -> None:
         """Not any more (the session ended)."""
+        self._cancel()
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
+
+    def _cancel(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _expire(self) -> None:
         self.expired = True
-        with contextlib.suppress(OSError, AttributeError):
+        try:
             self._sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            # Detached by a TLS wrap under way: shutting the connection down through the
+            # spare descriptor ends the handshake's read as well.
+            with contextlib.suppress(OSError, AttributeError):
+                if self._spare is not None:
+                    self._spare.shutdown(socket.SHUT_RDWR)

@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
 from mailport.adapters.clients import ClientSource
-from mailport.domain.accounts import FetchRequest
+from mailport.domain.accounts import MAX_PER_MESSAGE, FetchRequest, fetch_message
 from mailport.errors import TransientError
 
 MAX_DELAY_S = 900  # SQS's limit on DelaySeconds
@@ -20,11 +20,14 @@ _PARALLEL = 8  # batches in flight at once (boto3 clients are thread-safe)
 
 
 class SqsFetchQueue:
-    """``FetchQueue`` on an SQS queue: batches of 10, each message with its own delay."""
+    """``FetchQueue`` on an SQS queue: up to ``per_message`` requests of the same delay in a
+    message, batches of 10 messages.
+    """
 
-    def __init__(self, queue_url: str, *, client: ClientSource) -> None:
+    def __init__(self, queue_url: str, *, client: ClientSource, per_message: int = 1) -> None:
         self._url = queue_url
         self._client = client  # called when needed: only "fetch now" and the POP functions send
+        self._per_message = max(1, min(MAX_PER_MESSAGE, per_message))
 
     @property
     def _sqs(self) -> Any:
@@ -36,7 +39,8 @@ class SqsFetchQueue:
         batches a minute-partition at 1,000,000 accounts would not fit its timeout one by one
         (docs/capacity.md).
         """
-        batches = [requests[i : i + _BATCH] for i in range(0, len(requests), _BATCH)]
+        messages = self._messages(requests)
+        batches = [messages[i : i + _BATCH] for i in range(0, len(messages), _BATCH)]
         if len(batches) <= 1:
             for batch in batches:
                 self._send_batch(batch)
@@ -45,14 +49,24 @@ class SqsFetchQueue:
             for done in pool.map(self._send_batch, batches):  # re-raises the first failure
                 del done
 
-    def _send_batch(self, batch: Sequence[FetchRequest]) -> None:
+    def _messages(self, requests: Sequence[FetchRequest]) -> list[list[FetchRequest]]:
+        """The requests in messages: those due at the same second together (the dispatcher
+        spreads a minute's accounts over its seconds), in the order given.
+        """
+        by_delay: dict[int, list[FetchRequest]] = {}
+        for r in requests:
+            by_delay.setdefault(max(0, min(MAX_DELAY_S, r.delay_s)), []).append(r)
+        n = self._per_message
+        return [group[i : i + n] for group in by_delay.values() for i in range(0, len(group), n)]
+
+    def _send_batch(self, batch: Sequence[list[FetchRequest]]) -> None:
         entries = {
             str(i): {
                 "Id": str(i),
-                "MessageBody": json.dumps(r.to_json()),
-                "DelaySeconds": max(0, min(MAX_DELAY_S, r.delay_s)),
+                "MessageBody": json.dumps(fetch_message(message)),
+                "DelaySeconds": max(0, min(MAX_DELAY_S, message[0].delay_s)),
             }
-            for i, r in enumerate(batch)
+            for i, message in enumerate(batch)
         }
         for attempt in range(5):
             if attempt:

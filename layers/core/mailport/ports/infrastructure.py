@@ -17,6 +17,12 @@ class SecretBox(Protocol):
         """The secret; ``SecretUnreadable`` if ``context`` is not the one it was sealed with."""
         ...
 
+    def needs_resealing(self, sealed: bytes) -> bool:
+        """Whether ``sealed`` is in an older format, dearer to open: seal it again when the
+        secret is next at hand.
+        """
+        ...
+
 
 class Mailer(Protocol):
     """Email out (notices), when the deployment has a sender."""

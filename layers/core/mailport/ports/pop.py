@@ -53,8 +53,12 @@ class PopMailbox(Protocol):
 class PopConnector(Protocol):
     """Opens POP3 sessions."""
 
-    def open(self, server: ServerAddress, credentials: Credentials) -> PopMailbox:
-        """Connect (verified TLS), authenticate, return the session."""
+    def open(
+        self, server: ServerAddress, credentials: Credentials, *, deadline_s: float | None = None
+    ) -> PopMailbox:
+        """Connect (verified TLS), authenticate, return the session; ``deadline_s``: cut it
+        that long after connecting whatever it is doing, until ``stop_after`` says otherwise.
+        """
         ...
 
 
@@ -91,6 +95,12 @@ class AccountStore(Protocol):
 
     def update_account(self, owner: Owner, before: PopAccount, after: PopAccount) -> None:
         """Save changed settings; ``Conflict`` if the account changed meanwhile."""
+        ...
+
+    def reseal_password(self, owner: Owner, account_id: str, before: bytes, after: bytes) -> bool:
+        """Replace the sealed password ``before`` by ``after`` (the same password sealed
+        anew) unless it changed meanwhile; whether it was replaced.
+        """
         ...
 
     def delete_account(self, owner: Owner, account: PopAccount) -> None:

@@ -74,7 +74,7 @@ from mailport.usecases.budget import ByteBudget
 from mailport.usecases.importing import Importer
 from mailport.usecases.pop_batch import FetchBatch
 from mailport.usecases.pop_outcome import PAUSED_FOR_SIGNIN, RunBook, Tally
-from mailport.usecases.pop_runs import LEASE_S, close_stale_run, secret_context
+from mailport.usecases.pop_runs import LEASE_S, close_stale_run, open_password
 from mailport.usecases.pop_store import StoreJob, StorePipeline
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,11 @@ class FetchConfig:
     # much again), all runs of the container together (a worker runs a batch of accounts
     # side by side). Beside it each run holds the one message it is reading (< 50 MB).
     inflight_bytes: int = 128 * 1024 * 1024
+    # A scheduled look at a settled account (connect, log in, list) that takes longer is cut
+    # and fails as a slow server: one stalling server among the hundreds an invocation polls
+    # must not hold the invocation (and bill its time) for its read timeouts. A healthy
+    # look is 5-8 round trips, well under a second.
+    look_deadline_s: float = 20.0
 
 
 def _settled(account: PopAccount) -> bool:
@@ -219,7 +224,7 @@ class PopFetcher:
         always did, in the same session (a failure is not tried twice).
         """
         try:
-            session = self._open(owner, account)
+            session = self._open(owner, account, self._config.look_deadline_s)
             try:
                 entries = session.entries()
             except BaseException:
@@ -359,9 +364,7 @@ class PopFetcher:
         memory while it lives, so an idle poll costs no read, KMS or token call).
         """
         if not account.signs_in:
-            password = self._secrets.open(
-                account.sealed_password, secret_context(owner, account.account_id)
-            )
+            password = open_password(self._secrets, self._accounts, owner, account)
             return Credentials(account.username, password)
         if self._tokens is None:
             raise SignInRequired("signing in with the provider is not set up on this service")
@@ -375,17 +378,20 @@ class PopFetcher:
             expect=None if provider is None else (provider, Purpose.POP),
         )
 
-    def _open(self, owner: Owner, account: PopAccount) -> PopMailbox:
+    def _open(
+        self, owner: Owner, account: PopAccount, deadline_s: float | None = None
+    ) -> PopMailbox:
         server = ServerAddress(account.host, account.port, account.ssl, self._config.ca_file)
         credentials = self._credentials(owner, account, fresh=False)
         try:
-            return self._connector.open(server, credentials)
+            return self._connector.open(server, credentials, deadline_s=deadline_s)
         except RemoteSigninRequired:
             if not account.signs_in:
                 raise
             # The server refused a token we thought valid (revoked early, or its clock runs
             # ahead): once more with a newly refreshed one, then it is the user's to mend.
-            return self._connector.open(server, self._credentials(owner, account, fresh=True))
+            fresh = self._credentials(owner, account, fresh=True)
+            return self._connector.open(server, fresh, deadline_s=deadline_s)
 
     def _fetch(
         self,

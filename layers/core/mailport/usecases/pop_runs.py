@@ -5,10 +5,14 @@ accounts API (``accounts``) import these from here, never from each other.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from mailport.domain.accounts import PopAccount
 from mailport.domain.mailbox import Owner
-from mailport.ports import RunLedger
+from mailport.errors import MailportError
+from mailport.ports import AccountStore, RunLedger, SecretBox
+
+log = logging.getLogger(__name__)
 
 # Longer than the fetch worker's timeout (template.yaml), so a live run never loses its lease;
 # a dead worker's lease runs out and the next run takes over.
@@ -27,3 +31,28 @@ def close_stale_run(runs: RunLedger, owner: Owner, account: PopAccount, now: dt.
         runs.fail_stale_run(
             owner, account.account_id, stale, "the fetch was interrupted; the next one continues"
         )
+
+
+def open_password(
+    secrets: SecretBox, accounts: AccountStore, owner: Owner, account: PopAccount
+) -> str:
+    """The account's password; one sealed in an older format (a KMS call per opening) is
+    sealed anew and saved, once, so later polls open it with the held data key.
+    """
+    context = secret_context(owner, account.account_id)
+    password = secrets.open(account.sealed_password, context)
+    if secrets.needs_resealing(account.sealed_password):
+        try:
+            accounts.reseal_password(
+                owner,
+                account.account_id,
+                account.sealed_password,
+                secrets.seal(password, context),
+            )
+        except MailportError as e:
+            # The poll goes on with the password at hand; the next one tries again.
+            log.warning(
+                "resealing the password failed",
+                extra={"account_id": account.account_id, "code": e.code},
+            )
+    return password

@@ -170,9 +170,14 @@ class Pop3Connector:
         sock.settimeout(self._read_timeout)
         return sock
 
-    def open(self, server: ServerAddress, credentials: Credentials) -> Pop3Session:
-        """Connect, secure (implicit TLS or STLS), authenticate; the session."""
-        wire = self._connect(server)
+    def open(
+        self, server: ServerAddress, credentials: Credentials, *, deadline_s: float | None = None
+    ) -> Pop3Session:
+        """Connect, secure (implicit TLS or STLS), authenticate; the session. ``deadline_s``:
+        the session is cut that long after it connected, whatever it is doing (until the
+        caller sets another limit with ``stop_after``).
+        """
+        wire = self._connect(server, deadline_s)
         try:
             with boundary(f"POP3 session with {server.host}:{server.port}"):
                 self._secure(wire, server)
@@ -192,11 +197,13 @@ class Pop3Connector:
             pipelining=self._pipelining,
         )
 
-    def _connect(self, server: ServerAddress) -> Wire:
+    def _connect(self, server: ServerAddress, deadline_s: float | None = None) -> Wire:
         where = f"{server.host}:{server.port}"
         with boundary(f"cannot connect to POP3 server {where}", connecting=True):
             sock = self._dial(server)
         wire = Wire(sock)
+        if deadline_s is not None:
+            wire.stop_after(deadline_s)
         try:
             with boundary(f"POP3 server {where}", connecting=True):
                 if server.ssl:
@@ -206,8 +213,13 @@ class Pop3Connector:
         except Negative as e:
             wire.close()
             raise RemoteTransient(f"POP3 server {where} refused the session: {e.text}") from e
-        except BaseException:
+        except BaseException as e:
             wire.close()
+            if wire.cut_short:  # not a TLS problem: the deadline cut the handshake
+                raise RemoteTransient(
+                    f"POP3 server {where} answered too slowly: the session was cut at its "
+                    "time limit"
+                ) from e
             raise
         return wire
 

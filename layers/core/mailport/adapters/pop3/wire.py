@@ -67,6 +67,8 @@ class Wire:
         if self._buf:
             raise RemoteTlsError("the server sent data before the TLS handshake")
         self._sock = wrap(self._sock)
+        if self._watchdog is not None:
+            self._watchdog.watch(self._sock)
 
     def send(self, lines: Sequence[bytes]) -> None:
         """Send commands in one write (several = pipelined)."""
@@ -80,6 +82,11 @@ class Wire:
             self.closed = True
             with contextlib.suppress(OSError):
                 self._sock.close()
+
+    @property
+    def cut_short(self) -> bool:
+        """Whether ``stop_after``'s time ran out (the connection was cut)."""
+        return self._watchdog is not None and self._watchdog.expired
 
     def stop_after(self, seconds: float) -> None:
         """Cut the connection after ``seconds`` whatever it is doing (``Watchdog``)."""

@@ -40,6 +40,7 @@ from mailport.domain.accounts.presets import (
 from mailport.domain.accounts.receipts import Receipt, ReceiptOutcome, Seen
 from mailport.domain.accounts.runs import (
     DISABLE_AFTER_FAILURES,
+    MAX_PER_MESSAGE,
     WARN_AFTER_FAILURES,
     FetchRequest,
     FetchRun,
@@ -47,6 +48,8 @@ from mailport.domain.accounts.runs import (
     RunCounts,
     RunStatus,
     RunTrigger,
+    fetch_message,
+    fetch_requests,
     new_run_id,
     server_digest,
 )
@@ -61,6 +64,7 @@ __all__ = [
     "MAX_FOLDER_ID",
     "MAX_HOST",
     "MAX_PASSWORD",
+    "MAX_PER_MESSAGE",
     "MAX_PORT",
     "MAX_USERNAME",
     "PRESETS",
@@ -87,6 +91,8 @@ __all__ = [
     "account_input",
     "changed_account",
     "clean_host",
+    "fetch_message",
+    "fetch_requests",
     "new_account",
     "new_run_id",
     "schedule_slot",

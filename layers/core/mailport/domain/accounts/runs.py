@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -142,6 +142,31 @@ class FetchRequest:
             )
         except (KeyError, ValueError) as e:
             raise ValidationFailed(f"not a fetch request: {e}") from e
+
+
+# Accounts one queue message carries at most. Many per message make one SQS send, receive
+# and delete serve them all, and one invocation hold hundreds of POP sessions (its batch of
+# messages times this); the body stays small (~200 bytes an account, SQS allows 256 KB).
+MAX_PER_MESSAGE = 100
+
+
+def fetch_message(requests: Sequence[FetchRequest]) -> dict[str, object]:
+    """The queue message body of ``requests`` (1 to ``MAX_PER_MESSAGE``)."""
+    if not 1 <= len(requests) <= MAX_PER_MESSAGE:
+        raise ValueError(f"a fetch message carries 1 to {MAX_PER_MESSAGE} requests")
+    return {"requests": [r.to_json() for r in requests]}
+
+
+def fetch_requests(data: object) -> list[FetchRequest]:
+    """The requests a queue message body carries: ``{"requests": [...]}``, or one request
+    alone (as queued before messages carried many: still read while they drain).
+    """
+    if isinstance(data, dict) and "requests" in data:
+        found = data["requests"]
+        if not isinstance(found, list) or not 1 <= len(found) <= MAX_PER_MESSAGE:
+            raise ValidationFailed(f"a fetch message carries 1 to {MAX_PER_MESSAGE} requests")
+        return [FetchRequest.from_json(item) for item in found]
+    return [FetchRequest.from_json(data)]
 
 
 def new_run_id(now: dt.datetime, entropy: str) -> str:

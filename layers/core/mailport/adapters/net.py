@@ -87,10 +87,10 @@ class Watchdog:
     def arm(self, seconds: float) -> None:
         """Cut the connection ``seconds`` from now (replacing an earlier time)."""
         self._cancel()
-        if self._spare is None and isinstance(self._sock, socket.socket):
-            if not isinstance(self._sock, ssl.SSLSocket):
-                with contextlib.suppress(OSError):
-                    self._spare = self._sock.dup()
+        plain = isinstance(self._sock, socket.socket) and not isinstance(self._sock, ssl.SSLSocket)
+        if self._spare is None and plain:
+            with contextlib.suppress(OSError):
+                self._spare = self._sock.dup()
         self._timer = threading.Timer(max(0.0, seconds), self._expire)
         self._timer.daemon = True
         self._timer.start()

@@ -213,7 +213,9 @@ def worker(
         "log_file": str(base / f"log-{run}"),
         "profile_dir": str(profiles or ""),
     }
-    out = python_child(_CHILD, env, json.dumps(args))
+    # One after another: every poll in the handler's thread, none in the sessions pool.
+    child_env = {**env, "FETCH_SESSIONS": "1"} if args["sequential"] else env
+    out = python_child(_CHILD, child_env, json.dumps(args))
     for batch in out["batches"]:
         if batch["failures"] or "PutObject" in batch["calls"]:
             raise RuntimeError(f"not an idle batch: {batch}")

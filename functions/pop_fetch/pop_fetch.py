@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import json
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any
 
@@ -57,8 +58,9 @@ def run_one(request: FetchRequest) -> None:
     measure(run)
 
 
-def record_handler(record: SQSRecord, sessions: Executor) -> None:
-    """One message's requests, side by side in ``sessions``. A malformed message is logged
+def record_handler(record: SQSRecord, sessions: Executor | None = None) -> None:
+    """One message's requests, side by side in ``sessions`` (None: one after another, in this
+    thread: a lone request, or FETCH_SESSIONS 1). A malformed message is logged
     and dropped (retrying cannot fix it). If a run escapes (its own failures are recorded
     as the run's, so this is the table or S3 failing), the record fails and SQS delivers it
     again: the runs of it that went through are dropped then by their tick or lease (or
@@ -70,9 +72,7 @@ def record_handler(record: SQSRecord, sessions: Executor) -> None:
         logger.error("not a fetch request; dropped", extra={"message_id": record.message_id})
         figures.add("FetchRequestsDropped")
         return
-    futures = [sessions.submit(contextvars.copy_context().run, run_one, r) for r in requests]
-    escaped = [(r, f.exception()) for r, f in zip(requests, futures, strict=True)]
-    failed = [(r, e) for r, e in escaped if e is not None]
+    failed = [(r, e) for r, e in zip(requests, _run_all(requests, sessions), strict=True) if e]
     for request, error in failed:
         logger.error(
             "the run failed; the message is retried",
@@ -80,6 +80,22 @@ def record_handler(record: SQSRecord, sessions: Executor) -> None:
         )
     if failed:
         raise failed[0][1]
+
+
+def _run_all(requests: list[FetchRequest], sessions: Executor | None) -> list[BaseException | None]:
+    """What each request's run raised (None: it went through), each in its own context."""
+    if sessions is None:
+        return [_outcome(contextvars.copy_context().run, run_one, r) for r in requests]
+    futures = [sessions.submit(contextvars.copy_context().run, run_one, r) for r in requests]
+    return [f.exception() for f in futures]
+
+
+def _outcome(call: Callable[..., None], *args: Any) -> BaseException | None:
+    try:
+        call(*args)
+    except Exception as e:  # as a future would hold it
+        return e
+    return None
 
 
 def _requests(event: dict[str, Any]) -> list[FetchRequest]:
@@ -110,7 +126,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     # them in one pool of FETCH_SESSIONS: more would idle, fewer would leave polls waiting.
     # Made per invocation: threads start as needed, and none is left over while frozen.
     processor = ConcurrentBatchProcessor(EventType.SQS, workers=settings.fetch_batch_size)
-    sessions = ThreadPoolExecutor(max_workers=max(1, min(settings.fetch_sessions, len(requests))))
+    width = min(settings.fetch_sessions, len(requests))
+    sessions = ThreadPoolExecutor(max_workers=width) if width > 1 else None
     try:
         return process_partial_response(
             event=event,
@@ -119,7 +136,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
             context=context,
         )
     finally:
-        sessions.shutdown(wait=True)
+        if sessions is not None:
+            sessions.shutdown(wait=True)
         # The batch's idle polls wrote nothing each: their check times go in one write.
         wired.fetcher.flush_checks()
         emit(metrics, figures)

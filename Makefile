@@ -102,6 +102,7 @@ bench: deps
 	$(PY) -m bench.ingest && \
 	$(PY) -m bench.pop3 --accounts $(BENCH_ACCOUNTS) && \
 	$(PY) -m bench.pop_batch && \
+	$(PY) -m bench.pop_sessions && \
 	$(PY) -m bench.poll_profile && \
 	$(PY) -m bench.imap && \
 	$(PY) -m bench.report

@@ -258,6 +258,10 @@ class Durations:
     # A batch of 10 polls side by side lasts this many times one poll: 1.5 if they only
     # waited; bench.pop_batch measured 2.4-2.8 (idle, 40 ms a server answer, 2 cores).
     pop_batch_stretch: Range = Range(1.5, 2.7)
+    # The fetch worker's own CPU per idle poll, all threads: bench.pop_sessions measured 4.1 ms
+    # with 250 polls an invocation (2026-12-07); high = the 5.3 ms of ten an invocation.
+    # Past ten polls an invocation it is CPU that sets how long it lasts (pop_invocation_s).
+    pop_poll_cpu_s: Range = Range(0.0041, 0.0053)
     # A run that finds mail also reads its receipts, RETRs, writes receipts and the run record.
     pop_mail_run_extra_s: Range = Range(0.1, 0.3)
     # Latency-bound per message in small runs (most runs find 1-2 messages): S3 PutObject and
@@ -300,16 +304,24 @@ class Tuning:
     kms_share: Range = Range(1.0, 1.0)  # Decrypts per poll; tuned: a cached data key per shard
     finish_as_update: bool = False  # finish_run's one-item TransactWriteItems as an UpdateItem
     receipts_pruned: bool = False  # receipts kept only for UIDLs still on the server
+    # Accounts a fetch message carries (in the code since 2026-12-07: 25, the dispatcher
+    # packs those due in the same second); one SendMessageBatch then queues 250 accounts.
+    accounts_per_message: int = 1
     # An idle poll writes no account item, only a small check item in a batch write (in
     # the code since 2026-12-07): 1 WRU where the lease and the outcome were 2-4.
     idle_check_only: bool = False
 
 
 TUNED = Tuning(
-    polls_per_invocation=10,
+    # 10 messages of 25 accounts, all polled at once (FetchSessions 250; 2026-12-07).
+    polls_per_invocation=250,
+    accounts_per_message=25,
     log_factor=2.0,
     pop_xray_sampled=0.001,
-    kms_share=Range(0.01, 0.1),
+    # In the code since 2026-12-07: one Decrypt per container per 5 minutes (the held data
+    # key; bench.pop_sessions: 1 in 250 polls, the cold worker's). At 1,667 polls/s on the
+    # ~20 containers this needs, 0.07 Decrypt/s; high x10 for containers coming and going.
+    kms_share=Range(0.0001, 0.001),
     finish_as_update=True,
     receipts_pruned=True,
     idle_check_only=True,
@@ -593,6 +605,18 @@ def per_call(calls: Mapping[str, int], name: str, per: float) -> float:
     return calls.get(name, 0) / per
 
 
+def pop_invocation_s(d: Durations, batch: int, gb: float) -> Range:
+    """How long an invocation of ``batch`` idle polls lasts: one poll alone; ten side by side
+    (measured stretch); more, the slowest poll plus their CPU on the function's share of a
+    vCPU (1,769 MB is one), since hundreds at once are CPU-bound between their waits.
+    """
+    if batch == 1:
+        return d.pop_idle_poll_s
+    if batch <= 10:
+        return d.pop_idle_poll_s * d.pop_batch_stretch
+    return d.pop_idle_poll_s + d.pop_poll_cpu_s * (batch / min(1.0, gb * 1024 / 1769))
+
+
 def pop_polls(i: Inputs) -> Usage:
     """Every poll, most finding nothing new: the fetch function's fixed cost per poll."""
     w, d, s, t = i.workload, i.durations, i.sizes, i.tuning
@@ -602,7 +626,7 @@ def pop_polls(i: Inputs) -> Usage:
     # As built: one poll per invocation. Tuned: a batch of polls side by side in one
     # invocation, which lasts its slowest poll stretched by the CPU they share.
     batch = t.polls_per_invocation
-    seconds = d.pop_idle_poll_s * (1.0 if batch == 1 else d.pop_batch_stretch)
+    seconds = pop_invocation_s(d, batch, i.memory_gb["pop_fetch"])
     invocations(
         usage,
         d,
@@ -695,7 +719,8 @@ def pop_dispatch(i: Inputs) -> Usage:
     tick = i.pop3["dispatcher"]
     scale = w.accounts / tick["queued"]
     ticks = w.polls_per_day * w.days
-    sends = tick["calls"]["SendMessageBatch"] * scale
+    # Measured one account a message; packed, a SendMessageBatch queues that many times more.
+    sends = tick["calls"]["SendMessageBatch"] * scale / i.tuning.accounts_per_message
     pages = tick["calls"]["Query"] * scale
     usage: Usage = {}
     # Ten minute-partitions read and sent at once (DISPATCH_PARALLELISM 10).
@@ -942,7 +967,7 @@ def limits(i: Inputs, usage: Mapping[str, Usage]) -> list[Limit]:
     mail = usage["pop: new mail"]
     mail_gb_s = mail["lambda.gb_s"] / MONTH_S / i.memory_gb["pop_fetch"]
     batch = i.tuning.polls_per_invocation
-    per_poll_s = d.pop_idle_poll_s * (1.0 if batch == 1 else d.pop_batch_stretch / batch)
+    per_poll_s = pop_invocation_s(d, batch, i.memory_gb["pop_fetch"]) / batch
     pop_conc = per_poll_s * polls_s + mail_gb_s * w.peak_over_mean
     job = migration_job(i)
     per_job_s = imap_per_message_s(i) * w.mailbox_messages
@@ -965,6 +990,7 @@ def limits(i: Inputs, usage: Mapping[str, Usage]) -> list[Limit]:
         i.pop3["dispatcher"]["calls"]["SendMessageBatch"]
         * (w.accounts / i.pop3["dispatcher"]["queued"])
         / 10
+        / i.tuning.accounts_per_message
     )
     tick_s = d.dispatch_call_s * sends_per_partition
     due = w.accounts / 10 * s["due_entry_bytes"] / (4 * KB) * 0.5  # RRU per partition per tick
@@ -1167,7 +1193,11 @@ def render_tuned(built: Report, tuned: Report) -> str:
         f"**{fmt_range(tuned.total, money=True)}** |"
     )
     conc = {x.name: x.need for x in tuned.limits}["Lambda concurrency, POP fetch"]
-    lines += ["", f"POP fetch concurrency, tuned: {fmt_range(conc)} (10 polls an invocation)."]
+    lines += [
+        "",
+        f"POP fetch concurrency, tuned: {fmt_range(conc)} "
+        f"({TUNED.polls_per_invocation} polls an invocation).",
+    ]
     return "\n".join(lines)
 
 

@@ -117,8 +117,15 @@ def hwm_kb(pid: int) -> int:
     return 0
 
 
-def measured(cmd: list[str], env: dict[str, str], stdin: str = "") -> dict[str, Any]:
-    """Run a child; its stdout's last line (JSON, if any), wall time and peak RSS."""
+def measured(
+    cmd: list[str], env: dict[str, str], stdin: str = "", *, cpu: bool = False
+) -> dict[str, Any]:
+    """Run a child; its stdout's last line (JSON, if any), wall time and peak RSS.
+
+    ``cpu``: add ``cpu_s``, the child's CPU (user + sys) from its rusage as ``wait4`` reports
+    it: the child and every descendant it waited for (getmail's forked deliveries, say), not
+    the parent or any server it talks to (the emulator, Dovecot).
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -133,8 +140,13 @@ def measured(cmd: list[str], env: dict[str, str], stdin: str = "") -> dict[str, 
     proc.stdin.write(stdin)
     proc.stdin.close()
     peak = 0
-    while proc.poll() is None:
+    # Reaped with wait4, not poll(): only wait4 hands back the child's rusage.
+    while True:
         peak = max(peak, hwm_kb(proc.pid))
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            break
         time.sleep(0.02)
     wall = time.perf_counter() - started
     out = proc.stdout.read() if proc.stdout else ""
@@ -143,17 +155,21 @@ def measured(cmd: list[str], env: dict[str, str], stdin: str = "") -> dict[str, 
         raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}): {err[-2000:]}")
     lines = [line for line in out.strip().splitlines() if line.startswith("{")]
     data: dict[str, Any] = json.loads(lines[-1]) if lines else {}
-    return {**data, "wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1024, 1)}
+    figures = {**data, "wall_s": round(wall, 3), "peak_rss_mb": round(peak / 1024, 1)}
+    if cpu:
+        figures["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 2)
+    return figures
 
 
 def python_child(
-    code: str, env: dict[str, str], stdin: str = "", *, profile: bool = False
+    code: str, env: dict[str, str], stdin: str = "", *, profile: bool = False, cpu: bool = False
 ) -> dict[str, Any]:
     """A Python child with the repo importable (``sys.argv[1]`` is the repo's root).
 
     ``profile``: with BENCH_PYSPY=<file> set, the child runs under ``py-spy record`` (raw
     folded stacks, every thread) to show where it spends its time; BENCH_PYSPY_BIN names the
-    py-spy executable when it is not on PATH. The peak RSS is then py-spy's, not the child's.
+    py-spy executable when it is not on PATH. The peak RSS is then py-spy's, not the child's,
+    and ``cpu`` (see ``measured``) counts py-spy's own sampling on top of the child's.
     """
     paths = [str(ROOT), str(ROOT / "infra" / "local"), str(ROOT / "layers" / "core")]
     env = {**env, "PYTHONPATH": os.pathsep.join(paths)}
@@ -171,7 +187,7 @@ def python_child(
             "--",
             *cmd,
         ]
-    return measured(cmd, env, stdin)
+    return measured(cmd, env, stdin, cpu=cpu)
 
 
 def sink_floor(

@@ -703,6 +703,9 @@ namespace inbox {{
 }}
 # Default is 10; parallel test clients share one user and one IP.
 mail_max_userip_connections = 100
+# Default 100 processes a service (one a session): bench.pop_sessions holds 250 POP sessions
+# at once, as 250 providers would.
+default_process_limit = 400
 # UID + UIDVALIDITY in hex, the format most POP3 servers and clients expect.
 pop3_uidl_format = %08Xu%08Xv
 

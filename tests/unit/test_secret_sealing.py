@@ -8,6 +8,9 @@ import datetime as dt
 import json
 import os
 import struct
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,3 +238,27 @@ def test_two_containers_making_the_first_key_at_once_seal_with_the_winners(
     assert b.open(sealed_a, ALICE) == "pw-a" and a.open(sealed_b, ALICE) == "pw-b"
     head = len(b"MPTK1") + 2 + len(racing.key.wrapped)
     assert sealed_a[:head] == sealed_b[:head]  # one data key for both
+
+
+def test_a_cold_container_s_many_threads_ask_kms_once(
+    parts: tuple[FakeKms, Store, Clock],
+) -> None:
+    kms, store, clock = parts
+    sealed = box(*parts).seal("pw", ALICE)
+    opener = box(kms, store, clock)
+    asking = kms.decrypt
+
+    def slow_decrypt(**call: Any) -> Any:
+        time.sleep(0.05)  # the others arrive while the first one waits for KMS
+        return asking(**call)
+
+    kms.decrypt = slow_decrypt  # type: ignore[method-assign]
+    start = threading.Barrier(20)
+
+    def poll() -> str:
+        start.wait()
+        return opener.open(sealed, ALICE)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        assert list(pool.map(lambda _: poll(), range(20))) == ["pw"] * 20
+    assert kms.calls.count("Decrypt") == 1

@@ -47,7 +47,16 @@ class AwsServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, threads: int = 16) -> None:
         app = _lowercase_metadata(DomainDispatcherApplication(create_backend_app))
         self._server = waitress.create_server(
-            app, host=host, port=port, threads=threads, ident="moto", channel_timeout=120
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="moto",
+            channel_timeout=120,
+            # waitress refuses connections past 100 by default; a fetch worker polling
+            # hundreds of accounts keeps up to 100 pooled connections per client (AWS takes
+            # them all).
+            connection_limit=1000,
         )
         self.port = int(self._server.effective_port)
         self._thread = threading.Thread(target=self._server.run, name="moto", daemon=True)

@@ -97,6 +97,7 @@ class KmsSecretBox:
         self._monotonic = monotonic
         self._clock = clock
         self._lock = threading.Lock()  # the POP worker opens secrets from several threads
+        self._asking = threading.Lock()  # held while one of them asks KMS
         self._held: dict[bytes, tuple[bytes, float]] = {}  # wrapped -> (plaintext, until)
         self._current: tuple[bytes, float] | None = None  # the wrapped key to seal with
 
@@ -129,14 +130,23 @@ class KmsSecretBox:
 
     def _plain(self, wrapped: bytes) -> bytes:
         """The data key ``wrapped`` encrypts: held for ``hold_s``, then asked of KMS again."""
-        now = self._monotonic()
+        held = self._held_key(wrapped)
+        if held is not None:
+            return held
+        # One thread asks KMS; the others wait for its answer (a cold worker's hundreds of
+        # polls would otherwise each ask at once).
+        with self._asking:
+            held = self._held_key(wrapped)
+            if held is not None:
+                return held
+            plain = self._decrypt(wrapped, _KEY_CONTEXT)
+            self._hold(wrapped, plain, self._monotonic())
+        return plain
+
+    def _held_key(self, wrapped: bytes) -> bytes | None:
         with self._lock:
             held = self._held.get(wrapped)
-            if held is not None and held[1] > now:
-                return held[0]
-        plain = self._decrypt(wrapped, _KEY_CONTEXT)
-        self._hold(wrapped, plain, now)
-        return plain
+        return held[0] if held is not None and held[1] > self._monotonic() else None
 
     def _hold(self, wrapped: bytes, plain: bytes, now: float) -> None:
         with self._lock:

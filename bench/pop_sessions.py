@@ -1,7 +1,7 @@
 """Benchmark: hundreds of POP polls in one invocation, against ten an invocation.
 
     .venv/bin/python -m bench.pop_sessions [--accounts 250] [--delay-ms 40] [--rounds 3] \\
-        [--sessions 50,250] [--per-message 25] [--new 2]
+        [--sessions 50,250] [--per-message 25] [--new 2] [--stall 0]
 
 Issue #21 asks for polls that cost close to nothing. Most of a poll is waiting on another
 company's server, so the fetch worker takes messages of up to 25 accounts, ten messages an
@@ -21,6 +21,11 @@ that find ``--new`` messages per account; modes alternate who goes first. Each m
 child process of its own playing the fetch worker (the real handler, the function's
 environment), which reports its CPU (all threads), its peak RSS and every AWS call it makes.
 Figures are printed and written to ``bench/results/pop_sessions.json``.
+
+``--stall K``: K of the accounts sit behind a second proxy (same delay). After the rounds it
+stops answering (``stall_after=0``: not even TLS) and every account is polled once more as
+the last mode does: the invocation should end at the look's deadline
+(``FetchConfig.look_deadline_s``), the K failed as slow servers, the others gone through.
 """
 
 from __future__ import annotations
@@ -134,8 +139,10 @@ def polls(
     }
 
 
-def register(api_url: str, port: int, users: list[str], passwords: dict[str, str]) -> Any:
-    """Each server user's account, ``PER_USER`` to a local user: (owner, account id) pairs."""
+def register(api_url: str, ports: list[int], users: list[str], passwords: dict[str, str]) -> Any:
+    """Each server user's account (the i-th at ``ports[i]``), ``PER_USER`` to a local user:
+    (owner, account id) pairs.
+    """
     owners: list[tuple[str, dict[str, str]]] = []
     for u in range(0, len(users), PER_USER):
         headers = login(api_url, email=f"sessions{u // PER_USER}@acme.example")
@@ -144,7 +151,7 @@ def register(api_url: str, port: int, users: list[str], passwords: dict[str, str
     def one(i: int) -> tuple[Owner, str]:
         user_id, headers = owners[i // PER_USER]
         return Owner("acme", user_id), register_pop(
-            api_url, headers, port, users[i], passwords[users[i]]
+            api_url, headers, ports[i], users[i], passwords[users[i]]
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -171,6 +178,27 @@ def checked(stack: LocalStack, accounts: list[tuple[Owner, str]]) -> int:
     return total
 
 
+def outcomes(stack: LocalStack, accounts: list[tuple[Owner, str]], stall: int) -> dict[str, Any]:
+    """After the stalled poll: the last ``stall`` accounts failed as slow servers, every
+    other one went through (else this fails loudly).
+    """
+    store = DynamoAccountStore(stack.physical_id("MailportTable"), client=LazyClient("dynamodb"))
+    codes: dict[str, int] = {}
+    error = ""
+    for n, (owner, account_id) in enumerate(accounts):
+        account = store.get_account(owner, account_id)
+        assert account is not None
+        state, stalled = account.state, n >= len(accounts) - stall
+        if stalled and state.last_status != "failed":
+            raise RuntimeError(f"{account_id}: its server stalled, yet {state.last_status}")
+        if not stalled and state.last_status != "succeeded":
+            raise RuntimeError(f"{account_id}: {state.last_error}")
+        if stalled:
+            codes[state.last_error_code] = codes.get(state.last_error_code, 0) + 1
+            error = state.last_error
+    return {"stalled": stall, "stalled_errors": codes, "stalled_error": error}
+
+
 def seed(dovecot: Dovecot, users: list[str], pool: list[bytes], new: int) -> None:
     for user in users:
         dovecot.seed_maildir(user, "INBOX", [(pool.pop(), set[str](), 1.7e9) for _ in range(new)])
@@ -184,6 +212,7 @@ def main() -> None:
     parser.add_argument("--sessions", default="50,250")
     parser.add_argument("--per-message", type=int, default=25)
     parser.add_argument("--new", type=int, default=2, help="new messages per account a poll")
+    parser.add_argument("--stall", type=int, default=0, help="accounts whose server stalls")
     args = parser.parse_args()
     modes = {"before": (1, 10)} | {
         f"sessions_{n}": (args.per_message, int(n)) for n in args.sessions.split(",") if n
@@ -195,10 +224,12 @@ def main() -> None:
     with (
         mail_server({"INBOX": []}, users) as (base, dovecot, passwords),
         FaultProxy(("127.0.0.1", dovecot.pop3s_port), delay=args.delay_ms / 1000) as proxy,
+        FaultProxy(("127.0.0.1", dovecot.pop3s_port), delay=args.delay_ms / 1000) as stalling,
         LocalStack(stack_config(base, dovecot)) as stack,
     ):
         stack.sqs_sources["PopFetchFunction.FetchWork"].stop()  # polls only when said
-        accounts = register(stack.api_url, proxy.port, users, passwords)
+        ports = [proxy.port] * (args.accounts - args.stall) + [stalling.port] * args.stall
+        accounts = register(stack.api_url, ports, users, passwords)
         env = function_env(stack, "PopFetchFunction")
         polls(env, accounts, 1, 10)  # the first run of each (empty mailboxes)
         for n in range(args.rounds):
@@ -211,11 +242,20 @@ def main() -> None:
                 figures[f"mail_{mode}"] = polls(env, accounts, per_message, sessions)
             rounds.append(figures)
         stored = checked(stack, accounts)
-    report(args, list(modes), rounds, stored)
+        stall = None
+        if args.stall:
+            stalling.stall_after = 0  # now: registering needed a server that answers
+            stall = polls(env, accounts, *modes[list(modes)[-1]])
+            stall |= outcomes(stack, accounts, args.stall)
+    report(args, list(modes), rounds, stored, stall)
 
 
 def report(
-    args: argparse.Namespace, modes: list[str], rounds: list[dict[str, Any]], stored: int
+    args: argparse.Namespace,
+    modes: list[str],
+    rounds: list[dict[str, Any]],
+    stored: int,
+    stall: dict[str, Any] | None,
 ) -> None:
     """Print the figures and write bench/results/pop_sessions.json."""
     median: dict[str, Any] = {}
@@ -249,6 +289,7 @@ def report(
         "median": median,
         "stored": stored,
         "expected": expected,
+        "stall": stall,
     }
     write_result("pop_sessions", result)
     print(
@@ -265,6 +306,13 @@ def report(
                 f"(longest {m['longest_invocation_s']:g} s), peak {m['peak_rss_mb']:g} MB; "
                 f"calls a poll: {calls}"
             )
+    if stall is not None:
+        print(
+            f"  {stall['stalled']} server(s) stalling, {modes[-1]}: {stall['invocations']} "
+            f"invocation(s), the longest {stall['longest_invocation_s']:g} s; the stalled "
+            f"failed ({stall['stalled_errors']}), the other {args.accounts - stall['stalled']} "
+            f"went through; peak {stall['peak_rss_mb']:g} MB"
+        )
     print(f"  messages stored: {stored} of {expected}")
     if stored != expected:
         raise SystemExit("a poll lost or duplicated messages")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+import api_views
+import boto3
 import pytest
 from api_inputs import MessageChange
 from api_validation import validate
 
+from mailport.adapters import keys
 from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
 from mailport.adapters.s3 import S3RawStore
@@ -24,6 +27,7 @@ from mailport.errors import Conflict, NotFound, ValidationFailed
 from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack
+from mailport_local.template import load_template
 
 pytestmark = pytest.mark.stack
 
@@ -183,6 +187,34 @@ def test_pages_newest_first_with_cursor(parts, owner) -> None:  # type: ignore[n
     dates = [service.messages(owner, "inbox", 50, None).messages[i].summary.date for i in range(7)]
     assert len(seen) == 7 and len(set(seen)) == 7
     assert dates == sorted(dates, reverse=True)
+
+
+def test_a_listing_needs_only_what_gsi1_projects(parts, owner, local_stack) -> None:  # type: ignore[no-untyped-def]
+    # moto projects INCLUDE on an index Query, so this table (made from the template) answers
+    # with the index copy alone: no fingerprint, raw key or type.
+    service, importer, _, _ = parts
+    ids = [store(importer, owner, mail(n), key=str(n)).message_id for n in range(2)]
+    service.update_message(owner, ids[0], {"flags": {"seen": True, "flagged": True}})
+    ddb, table = boto3.client("dynamodb"), local_stack.physical_id("MailportTable")
+    props = load_template()["Resources"]["MailportTable"]["Properties"]
+    (want,) = (g for g in props["GlobalSecondaryIndexes"] if g["IndexName"] == keys.GSI1)
+    (got,) = (
+        g
+        for g in ddb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+        if g["IndexName"] == keys.GSI1
+    )
+    assert got["Projection"] == want["Projection"]
+    answer = ddb.query(
+        TableName=table,
+        IndexName=keys.GSI1,
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": keys.folder_partition(owner, "inbox")}},
+    )["Items"]
+    assert len(answer) == 2
+    assert not any({"fingerprint", "raw_key", "type", "folder_id"} & set(i) for i in answer)
+    listed = service.messages(owner, "inbox", 50, None).messages
+    shown = {m.message_id: api_views.message(m) for m in listed}
+    assert shown == {i: api_views.message(service.message(owner, i)) for i in ids}
 
 
 def test_cursors_cannot_reach_another_users_folder(parts, owner) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ class DynamoJobQueue(JobItems):
         return self._gsi1_jobs(QUEUE, limit)
 
     def _gsi1_jobs(self, partition: str, limit: int) -> list[tuple[Owner, str]]:
+        # Only the index's sort key is read: of a job GSI1 projects nothing else but job_id.
         page = self._call(
             "reading the migration queue",
             "query",
@@ -43,8 +44,9 @@ class DynamoJobQueue(JobItems):
 
     def queue_position(self, job: MigrationJob, cap: int = QUEUE_POSITION_CAP) -> int:
         """1-based position of a queued job, counted up to ``cap`` jobs ahead (``cap + 1``
-        means "further back"): the queue index holds whole job items, so counting a backlog
-        of 100,000 on every page view would read them all (docs/capacity.md).
+        means "further back"): a count reads every index entry it counts (keys and the job id
+        in GSI1), so counting a backlog of 100,000 on every page view would read them all
+        (docs/capacity.md).
         """
         kwargs: dict[str, Any] = {
             "TableName": self._table,

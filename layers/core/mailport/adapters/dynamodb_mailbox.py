@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mailport.adapters import keys
@@ -42,6 +42,31 @@ from mailport.errors import Conflict, NotFound
 
 MAX_INDEXED_NAMES = 100
 MAX_NAME_CHARS = 255
+
+# What a folder's listing reads from a GSI1 answer besides the keys: everything the API's
+# message list shows, so a page stays one Query. GSI1 projects exactly these (template.yaml's
+# NonKeyAttributes; tests/unit/test_gsi1_projection.py fails if the two drift). Left out: the
+# folder (the listing knows it), fingerprint, raw_key, type and GSI2's keys. At most 20.
+LISTED_ATTRIBUTES = (
+    "subject",
+    "from",
+    "to",
+    "cc",
+    "date",
+    "header_message_id",
+    "attachments",
+    "has_attachments",
+    "size",
+    "seen",
+    "flagged",
+    "answered",
+    "source_type",
+    "source_id",
+    "received_at",
+    "icon",
+    "job_id",
+    "sha256",
+)
 
 
 def _addresses(values: Any) -> tuple[Address, ...]:
@@ -316,7 +341,10 @@ class DynamoMailbox(DynamoTable):
         }
 
     @staticmethod
-    def _message(item: dict[str, Any]) -> StoredMessage:
+    def _message(item: Mapping[str, Any], listed_in: str | None = None) -> StoredMessage:
+        """A message from its item or, with ``listed_in`` (the folder listed), from a GSI1
+        answer: that has only ``LISTED_ATTRIBUTES``, so no fingerprint or raw key (empty).
+        """
         date = item.get("date")
         summary = MessageSummary(
             subject=str(item.get("subject", "")),
@@ -331,7 +359,7 @@ class DynamoMailbox(DynamoTable):
         )
         return StoredMessage(
             message_id=keys.message_id_of(str(item["SK"])),
-            folder_id=str(item["folder_id"]),
+            folder_id=listed_in or str(item["folder_id"]),
             summary=summary,
             flags=Flags(
                 seen=bool(item.get("seen")),
@@ -339,8 +367,8 @@ class DynamoMailbox(DynamoTable):
                 answered=bool(item.get("answered")),
             ),
             source=Source(SourceType(item["source_type"]), str(item["source_id"])),
-            fingerprint=str(item["fingerprint"]),
-            raw_key=str(item["raw_key"]),
+            fingerprint="" if listed_in else str(item["fingerprint"]),
+            raw_key="" if listed_in else str(item["raw_key"]),
             received_at=dt.datetime.fromisoformat(str(item["received_at"])),
             icon=item.get("icon"),
             job_id=item.get("job_id"),
@@ -368,7 +396,11 @@ class DynamoMailbox(DynamoTable):
     def list_messages(
         self, owner: Owner, folder_id: str, limit: int, cursor: str | None
     ) -> tuple[list[StoredMessage], str | None]:
-        """A page of a folder's messages, newest first, and the cursor of the next page."""
+        """A page of a folder's messages, newest first, and the cursor of the next page.
+
+        One Query of GSI1, which projects only ``LISTED_ATTRIBUTES``: a listed message has no
+        fingerprint or raw key (``get_message`` reads the whole item).
+        """
         partition = keys.folder_partition(owner, folder_id)
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -383,7 +415,7 @@ class DynamoMailbox(DynamoTable):
                 cursor, keys.GSI1, partition, lambda pk: pk == user_pk(owner)
             )
         page = self._call("listing messages", "query", **kwargs)
-        messages = [self._message(from_ddb(i)) for i in page.get("Items", [])]
+        messages = [self._message(from_ddb(i), folder_id) for i in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return messages, encode_cursor(from_ddb(last)) if last else None
 

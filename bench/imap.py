@@ -89,7 +89,6 @@ from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
 from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
-from mailport.adapters.kms import KmsSecretBox
 from mailport.domain.mailbox import Owner
 from mailport.domain.network import LOCAL_TESTS
 from mailport.usecases.migration import MigrationService
@@ -119,7 +118,7 @@ service = MigrationService(DynamoJobStore(s.table_name, client=clients.dynamodb)
                            ImapConnector(network=LOCAL_TESTS),
                            queue=DynamoJobQueue(s.table_name, client=clients.dynamodb),
                            templates=DynamoImapTemplates(s.table_name, client=clients.dynamodb),
-                           secrets=KmsSecretBox(s.credentials_key_id, client=clients.kms),
+                           secrets=container()._secrets,  # as the stack wires it
                            executions=recorder,
                            config=migration_config(s))
 owner = Owner(a["tenant"], a["user"])

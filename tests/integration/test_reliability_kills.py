@@ -34,6 +34,7 @@ from mailport.domain.accounts import (
     ReceiptOutcome,
     RunStatus,
     RunTrigger,
+    fetch_message,
 )
 from mailport.domain.mailbox import Owner, SourceType
 from mailport_local.stack import LocalStack
@@ -414,3 +415,45 @@ def test_a_trickling_server_fails_a_chunk_step_which_its_retry_completes(
 def copied(env: mig.Env, me: Owner) -> list[str]:
     inbox = env.runner._service.messages(me, "inbox", 50, None).messages
     return sorted(m.summary.subject for m in inbox if m.source.type is SourceType.IMAP)
+
+
+def test_pop_worker_process_killed_mid_batch_of_a_message_of_many(
+    pop_env: pop.Env, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    """One message carries four accounts, polled side by side in one invocation; three finish,
+    the fourth is in the middle of a RETR when the worker is killed. Redelivered, the message
+    takes nothing twice; the next tick finishes the fourth.
+    """
+    env = pop_env
+    done = [pop.server_user(env, 2, tag=f"d{i}") for i in range(3)]  # distinct contents
+    name, password, _ = seeded(env, 3)
+    accounts = [pop.register(env, n, p, keep_original=False) for n, p in done]
+    finished = sorted(f"d{i} {j}" for i in range(3) for j in range(2))
+    with FaultProxy(("127.0.0.1", env.dovecot.pop3s_port)) as proxy:
+        slow = pop.register(env, name, password, port=proxy.port, keep_original=False)
+        proxy.stall_after = 20_000  # the TLS handshake, the listings, half the first message
+        tick = uuid.uuid4().hex
+        requests = [
+            FetchRequest(
+                env.owner.tenant_id, env.owner.user_id, a.account_id, RunTrigger.SCHEDULE, tick=tick
+            )
+            for a in [*accounts, slow]
+        ]
+        event = sqs_event(requests[0])
+        event["Records"][0]["body"] = json.dumps(fetch_message(requests))
+        worker = Worker(local_stack, event, tmp_path / "worker")
+        worker.wait_for(lambda: proxy.stalled.is_set() and len(pop.subjects(env)) == 6)
+        worker.kill()
+        proxy.stall_after = None
+        assert pop.subjects(env) == finished  # the three finished ones
+
+        # SQS delivers the message again once its visibility timeout (30 min) is over.
+        env.clock.offset = dt.timedelta(minutes=31)
+        again = [env.fetcher.handle(r) for r in requests]
+        assert all(r is None or r.counts.fetched == 0 for r in again)  # nothing twice
+        # The next tick: the dead run's lease is long over; it is closed and the rest comes.
+        later = pop.run(env, slow)
+    assert (later.status, later.counts.fetched) == (RunStatus.SUCCEEDED, 3)
+    assert pop.subjects(env) == sorted(finished + kinds(env, 3))  # none lost, none twice
+    for n, p in [*done, (name, password)]:
+        assert pop.on_server(env, n, p) == 0

@@ -150,3 +150,24 @@ def test_the_connector_connects_to_the_address_it_vetted(
     with pytest.raises(Exception, match="connect"):
         connector.open(ServerAddress("pop.example.com", 995), Credentials("u", "p"))
     assert connected == [("93.184.216.34", 995)] and resolver.calls == 1
+
+
+@pytest.mark.parametrize(("deadline", "waited"), [(None, 30.0), (2.0, 2.0), (45.0, 30.0)])
+def test_a_session_s_deadline_bounds_its_connect_too(
+    monkeypatch: pytest.MonkeyPatch, deadline: float | None, waited: float
+) -> None:
+    # A host that drops the SYN holds a connect for its whole timeout: a scheduled look's
+    # deadline (shorter) must bound it, or one such host holds the invocation's polls.
+    timeouts: list[float] = []
+
+    def create_connection(addr: tuple[str, int], timeout: float, *args: Any) -> socket.socket:
+        timeouts.append(timeout)
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    connector = Pop3Connector(resolve=Resolver("93.184.216.34"), connect_timeout=30.0)
+    with pytest.raises(Exception, match="connect"):
+        connector.open(
+            ServerAddress("pop.example.com", 995), Credentials("u", "p"), deadline_s=deadline
+        )
+    assert timeouts == [waited]

@@ -163,10 +163,11 @@ class Pop3Connector:
         self._network = network or NetworkPolicy()
         self._resolve = resolve
 
-    def _tcp(self, server: ServerAddress) -> SocketLike:
-        sock = connect_vetted(
-            server.host, server.port, self._connect_timeout, self._network, self._resolve
-        )
+    def _tcp(self, server: ServerAddress, within: float | None = None) -> SocketLike:
+        # A deadline shorter than the connect timeout bounds the connect too: a host that
+        # drops the SYN must not hold the invocation for the whole timeout.
+        timeout = self._connect_timeout if within is None else min(self._connect_timeout, within)
+        sock = connect_vetted(server.host, server.port, timeout, self._network, self._resolve)
         sock.settimeout(self._read_timeout)
         return sock
 
@@ -200,7 +201,8 @@ class Pop3Connector:
     def _connect(self, server: ServerAddress, deadline_s: float | None = None) -> Wire:
         where = f"{server.host}:{server.port}"
         with boundary(f"cannot connect to POP3 server {where}", connecting=True):
-            sock = self._dial(server)
+            own = self._dial == self._tcp  # not a test's dial
+            sock = self._tcp(server, deadline_s) if own else self._dial(server)
         wire = Wire(sock)
         if deadline_s is not None:
             wire.stop_after(deadline_s)

@@ -26,6 +26,10 @@ from typing import Any
 
 import requests
 
+from mailport.adapters.clients import LazyClient
+from mailport.adapters.dynamodb_accounts import DynamoAccountStore
+from mailport.adapters.dynamodb_runs import DynamoRunLedger
+from mailport.domain.mailbox import Owner
 from mailport_local.stack import LocalStack, LocalStackConfig
 from tests.support.dovecot import Dovecot
 
@@ -45,6 +49,32 @@ def _counted(self, name, params):
     return _orig(self, name, params)
 botocore.client.BaseClient._make_api_call = _counted
 """
+
+# A child playing the fetch worker: the real handler over the events on stdin, one after
+# another; their durations, failures, the CPU of them all (every thread) and every AWS call.
+INVOKE_FETCH = (
+    COUNTER
+    + """
+import json, os, sys, time
+sys.path[:0] = [os.path.join(sys.argv[1], "functions/pop_fetch")]
+import pop_fetch
+from mailport.wiring import container
+from mailport_local.lambdas import LocalContext
+container()
+events = json.loads(sys.stdin.read())
+CALLS.clear()
+durations, failures = [], []
+cpu = time.process_time()
+for event in events:
+    started = time.perf_counter()
+    result = pop_fetch.handler(event, LocalContext("pop-fetch", 1024, 900))
+    durations.append(time.perf_counter() - started)
+    failures += result["batchItemFailures"]
+cpu = time.process_time() - cpu
+print(json.dumps({"durations": durations, "failures": failures, "cpu_s": cpu,
+                  "calls": dict(CALLS)}))
+"""
+)
 
 # The sink floor: the bare writes n messages need, straight to the emulator, at the
 # importer's concurrency. S3 PutObject (with its SHA-256) and the index TransactWriteItems:
@@ -286,15 +316,8 @@ def register_pop(api_url: str, headers: dict[str, str], port: int, user: str, pa
     return str(created.json()["id"])
 
 
-def fetch_record(tenant: str, user_id: str, account_id: str) -> dict[str, Any]:
-    """An SQS record of one scheduled fetch, as the dispatcher queues it (a new tick each)."""
-    body = {
-        "tenant_id": tenant,
-        "user_id": user_id,
-        "account_id": account_id,
-        "trigger": "schedule",
-        "tick": "bench-" + uuid.uuid4().hex,  # never taken for a redelivery
-    }
+def sqs_record(body: dict[str, Any]) -> dict[str, Any]:
+    """An SQS record carrying ``body`` (a fetch message), as the event source hands it over."""
     return {
         "messageId": uuid.uuid4().hex,
         "receiptHandle": "x",
@@ -302,9 +325,22 @@ def fetch_record(tenant: str, user_id: str, account_id: str) -> dict[str, Any]:
         "attributes": {},
         "messageAttributes": {},
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fetch",
         "awsRegion": "us-east-1",
     }
+
+
+def fetch_record(tenant: str, user_id: str, account_id: str) -> dict[str, Any]:
+    """An SQS record of one scheduled fetch, as the dispatcher queues it (a new tick each)."""
+    return sqs_record(
+        {
+            "tenant_id": tenant,
+            "user_id": user_id,
+            "account_id": account_id,
+            "trigger": "schedule",
+            "tick": "bench-" + uuid.uuid4().hex,  # never taken for a redelivery
+        }
+    )
 
 
 def rate(messages: int, seconds: float) -> float:
@@ -426,3 +462,30 @@ def print_row(label: str, seconds: float, messages: int, peak_rss_mb: float | No
     """One contender's line of a benchmark's printed table."""
     rss = f"  peak RSS {peak_rss_mb:6.1f} MB" if peak_rss_mb is not None else ""
     print(f"  {label:24s} {seconds:7.2f} s {messages / seconds:8.1f} msg/s{rss}")
+
+
+def seed_new(dovecot: Dovecot, users: list[str], pool: list[bytes], new: int) -> None:
+    """``new`` messages from ``pool`` into each user's Inbox (each message once)."""
+    for user in users:
+        dovecot.seed_maildir(user, "INBOX", [(pool.pop(), set[str](), 1.7e9) for _ in range(new)])
+
+
+def stored_by(stack: LocalStack, accounts: list[tuple[Owner, str]]) -> int:
+    """The messages all ``accounts``' runs stored; fails unless each one's last run went well."""
+    table, ddb = stack.physical_id("MailportTable"), LazyClient("dynamodb")
+    store, runs = DynamoAccountStore(table, client=ddb), DynamoRunLedger(table, client=ddb)
+    total = 0
+    for owner, account_id in accounts:
+        account = store.get_account(owner, account_id)
+        assert account is not None
+        if account.state.last_status != "succeeded":
+            raise RuntimeError(f"{account_id}: {account.state.last_error}")
+        total += sum(r.counts.fetched for r in runs.list_runs(owner, account_id, 100))
+    return total
+
+
+def stored_exactly(stored: int, expected: int) -> None:
+    """Say how many messages were stored; stop the benchmark unless exactly as many as seeded."""
+    print(f"  messages stored: {stored} of {expected}")
+    if stored != expected:
+        raise SystemExit("a poll lost or duplicated messages")

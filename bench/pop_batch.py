@@ -31,6 +31,7 @@ import requests
 
 from bench.corpus import messages
 from bench.harness import (
+    INVOKE_FETCH,
     fetch_record,
     function_env,
     login,
@@ -38,35 +39,15 @@ from bench.harness import (
     python_child,
     register_pop,
     result_head,
+    seed_new,
     stack_config,
+    stored_by,
+    stored_exactly,
     write_result,
 )
-from mailport.adapters.clients import LazyClient
-from mailport.adapters.dynamodb_accounts import DynamoAccountStore
-from mailport.adapters.dynamodb_runs import DynamoRunLedger
 from mailport.domain.mailbox import Owner
 from mailport_local.stack import LocalStack
-from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy
-
-_INVOKE = """
-import json, os, sys, time
-sys.path[:0] = [os.path.join(sys.argv[1], "functions/pop_fetch")]
-import pop_fetch
-from mailport.wiring import container
-from mailport_local.lambdas import LocalContext
-container()
-events = json.loads(sys.stdin.read())
-durations, failures = [], []
-cpu = time.process_time()
-for event in events:
-    started = time.perf_counter()
-    result = pop_fetch.handler(event, LocalContext("pop-fetch", 1024, 900))
-    durations.append(time.perf_counter() - started)
-    failures += result["batchItemFailures"]
-cpu = time.process_time() - cpu
-print(json.dumps({"durations": durations, "failures": failures, "cpu_s": cpu}))
-"""
 
 
 def register(api_url: str, port: int, users: list[str], passwords: dict[str, str]) -> list[str]:
@@ -78,7 +59,7 @@ def polls(env: dict[str, str], owner: Owner, ids: list[str], *, batched: bool) -
     """One poll of every account, in one invocation or one invocation each."""
     records = [fetch_record(owner.tenant_id, owner.user_id, a) for a in ids]
     events = [{"Records": records}] if batched else [{"Records": [r]} for r in records]
-    out = python_child(_INVOKE, env, json.dumps(events))
+    out = python_child(INVOKE_FETCH, env, json.dumps(events))
     if out["failures"]:
         raise RuntimeError(f"polls failed: {out['failures']}")
     return {
@@ -87,20 +68,6 @@ def polls(env: dict[str, str], owner: Owner, ids: list[str], *, batched: bool) -
         "invocations": len(out["durations"]),
         "peak_rss_mb": out["peak_rss_mb"],
     }
-
-
-def checked(
-    accounts: DynamoAccountStore, runs: DynamoRunLedger, owner: Owner, ids: list[str]
-) -> int:
-    """Every account's last run succeeded; the messages its runs stored, all accounts."""
-    total = 0
-    for account_id in ids:
-        account = accounts.get_account(owner, account_id)
-        assert account is not None
-        if account.state.last_status != "succeeded":
-            raise RuntimeError(f"{account_id}: {account.state.last_error}")
-        total += sum(r.counts.fetched for r in runs.list_runs(owner, account_id, 100))
-    return total
 
 
 def main() -> None:
@@ -125,8 +92,6 @@ def main() -> None:
         me = requests.get(f"{stack.api_url}/v1/me", headers=login(stack.api_url), timeout=30)
         owner = Owner("acme", str(me.json()["user"]["id"]))
         env = function_env(stack, "PopFetchFunction")
-        table, ddb = stack.physical_id("MailportTable"), LazyClient("dynamodb")
-        accounts, runs = DynamoAccountStore(table, client=ddb), DynamoRunLedger(table, client=ddb)
         polls(env, owner, ids, batched=True)  # the first run of each account: the folders
         for n in range(args.rounds):
             order = [False, True] if n % 2 == 0 else [True, False]
@@ -134,16 +99,11 @@ def main() -> None:
             for batched in order:
                 name = "batch" if batched else "one_by_one"
                 figures[f"idle_{name}"] = polls(env, owner, ids, batched=batched)
-                seed(dovecot, users, pool, args.new)
+                seed_new(dovecot, users, pool, args.new)
                 figures[f"mail_{name}"] = polls(env, owner, ids, batched=batched)
             rounds.append(figures)
-        stored = checked(accounts, runs, owner, ids)
+        stored = stored_by(stack, [(owner, a) for a in ids])
     report(args, rounds, stored)
-
-
-def seed(dovecot: Dovecot, users: list[str], pool: list[bytes], new: int) -> None:
-    for user in users:
-        dovecot.seed_maildir(user, "INBOX", [(pool.pop(), set[str](), 1.7e9) for _ in range(new)])
 
 
 def report(args: argparse.Namespace, rounds: list[dict[str, Any]], stored: int) -> None:
@@ -188,9 +148,7 @@ def report(args: argparse.Namespace, rounds: list[dict[str, Any]], stored: int) 
             f"({s['batch_peak_rss_mb']} MB peak): {s['billed_ratio']}x less billed time; "
             f"worker CPU {s['one_by_one_cpu_s']:.2f} s / {s['batch_cpu_s']:.2f} s"
         )
-    print(f"  messages stored: {stored} of {expected}")
-    if stored != expected:
-        raise SystemExit("a poll lost or duplicated messages")
+    stored_exactly(stored, expected)
 
 
 if __name__ == "__main__":

@@ -41,50 +41,28 @@ import requests
 
 from bench.corpus import messages
 from bench.harness import (
-    COUNTER,
+    INVOKE_FETCH,
     function_env,
     login,
     mail_server,
     python_child,
     register_pop,
     result_head,
+    seed_new,
+    sqs_record,
     stack_config,
+    stored_by,
+    stored_exactly,
     write_result,
 )
 from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb_accounts import DynamoAccountStore
-from mailport.adapters.dynamodb_runs import DynamoRunLedger
 from mailport.domain.accounts import FetchRequest, RunTrigger
 from mailport.domain.mailbox import Owner
 from mailport_local.stack import LocalStack
-from tests.support.dovecot import Dovecot
 from tests.support.faultproxy import FaultProxy
 
 PER_USER = 10  # the most accounts a user may have
-
-_INVOKE = (
-    COUNTER
-    + """
-import json, os, sys, time
-sys.path[:0] = [os.path.join(sys.argv[1], "functions/pop_fetch")]
-import pop_fetch
-from mailport.wiring import container
-from mailport_local.lambdas import LocalContext
-container()
-events = json.loads(sys.stdin.read())
-CALLS.clear()
-durations, failures = [], []
-cpu = time.process_time()
-for event in events:
-    started = time.perf_counter()
-    result = pop_fetch.handler(event, LocalContext("pop-fetch", 1024, 900))
-    durations.append(time.perf_counter() - started)
-    failures += result["batchItemFailures"]
-cpu = time.process_time() - cpu
-print(json.dumps({"durations": durations, "failures": failures, "cpu_s": cpu,
-                  "calls": dict(CALLS)}))
-"""
-)
 
 
 def record(requests: list[FetchRequest]) -> dict[str, Any]:
@@ -98,16 +76,7 @@ def record(requests: list[FetchRequest]) -> dict[str, Any]:
         from mailport.domain.accounts import fetch_message  # noqa: PLC0415 (not in the commit before)
 
         body = fetch_message(requests)
-    return {
-        "messageId": uuid.uuid4().hex,
-        "receiptHandle": "x",
-        "body": json.dumps(body),
-        "attributes": {},
-        "messageAttributes": {},
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fetch",
-        "awsRegion": "us-east-1",
-    }
+    return sqs_record(body)
 
 
 def events(accounts: list[tuple[Owner, str]], per_message: int) -> list[dict[str, Any]]:
@@ -125,7 +94,7 @@ def polls(
 ) -> dict[str, Any]:
     """One poll of every account, as a worker with ``sessions`` threads would run them."""
     child = {**env, "FETCH_SESSIONS": str(sessions), "FETCH_BATCH_SIZE": "10"}
-    out = python_child(_INVOKE, child, json.dumps(events(accounts, per_message)))
+    out = python_child(INVOKE_FETCH, child, json.dumps(events(accounts, per_message)))
     if out["failures"]:
         raise RuntimeError(f"polls failed: {out['failures']}")
     n = len(accounts)
@@ -164,20 +133,6 @@ def _me(api_url: str, headers: dict[str, str]) -> str:
     return str(r.json()["user"]["id"])
 
 
-def checked(stack: LocalStack, accounts: list[tuple[Owner, str]]) -> int:
-    """Every account's last run went well; the messages its runs stored, all accounts."""
-    table, ddb = stack.physical_id("MailportTable"), LazyClient("dynamodb")
-    store, runs = DynamoAccountStore(table, client=ddb), DynamoRunLedger(table, client=ddb)
-    total = 0
-    for owner, account_id in accounts:
-        account = store.get_account(owner, account_id)
-        assert account is not None
-        if account.state.last_status != "succeeded":
-            raise RuntimeError(f"{account_id}: {account.state.last_error}")
-        total += sum(r.counts.fetched for r in runs.list_runs(owner, account_id, 100))
-    return total
-
-
 def outcomes(stack: LocalStack, accounts: list[tuple[Owner, str]], stall: int) -> dict[str, Any]:
     """After the stalled poll: the last ``stall`` accounts failed as slow servers, every
     other one went through (else this fails loudly).
@@ -197,11 +152,6 @@ def outcomes(stack: LocalStack, accounts: list[tuple[Owner, str]], stall: int) -
             codes[state.last_error_code] = codes.get(state.last_error_code, 0) + 1
             error = state.last_error
     return {"stalled": stall, "stalled_errors": codes, "stalled_error": error}
-
-
-def seed(dovecot: Dovecot, users: list[str], pool: list[bytes], new: int) -> None:
-    for user in users:
-        dovecot.seed_maildir(user, "INBOX", [(pool.pop(), set[str](), 1.7e9) for _ in range(new)])
 
 
 def main() -> None:
@@ -238,10 +188,10 @@ def main() -> None:
             for mode in order:
                 per_message, sessions = modes[mode]
                 figures[f"idle_{mode}"] = polls(env, accounts, per_message, sessions)
-                seed(dovecot, users, pool, args.new)
+                seed_new(dovecot, users, pool, args.new)
                 figures[f"mail_{mode}"] = polls(env, accounts, per_message, sessions)
             rounds.append(figures)
-        stored = checked(stack, accounts)
+        stored = stored_by(stack, accounts)
         stall = None
         if args.stall:
             stalling.stall_after = 0  # now: registering needed a server that answers
@@ -313,9 +263,7 @@ def report(
             f"failed ({stall['stalled_errors']}), the other {args.accounts - stall['stalled']} "
             f"went through; peak {stall['peak_rss_mb']:g} MB"
         )
-    print(f"  messages stored: {stored} of {expected}")
-    if stored != expected:
-        raise SystemExit("a poll lost or duplicated messages")
+    stored_exactly(stored, expected)
 
 
 if __name__ == "__main__":

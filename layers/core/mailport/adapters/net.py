@@ -79,9 +79,10 @@ class Watchdog:
         self._sock = sock
         self._timer: threading.Timer | None = None
         self.expired = False
-        # A second descriptor of a plain socket, for a cut while TLS is being set up: the
-        # wrap detaches the plain socket object (its shutdown then fails) before the
-        # handshake, which a stalling server can hold for a whole read timeout.
+        # A second descriptor of a plain socket: a TLS wrap detaches the plain socket object
+        # (its shutdown then fails), during the handshake (which a stalling server can hold
+        # for a whole read timeout) and after it; shutting the connection down through this
+        # one ends a TLS read as well.
         self._spare: socket.socket | None = None
 
     def arm(self, seconds: float) -> None:
@@ -94,10 +95,6 @@ class Watchdog:
         self._timer = threading.Timer(max(0.0, seconds), self._expire)
         self._timer.daemon = True
         self._timer.start()
-
-    def watch(self, sock: Any) -> None:
-        """Cut ``sock`` from now on (the connection switched to TLS)."""
-        self._sock = sock
 
     def disarm(self) -> None:
         """Not any more (the session ended)."""
@@ -116,8 +113,7 @@ class Watchdog:
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except (OSError, AttributeError):
-            # Detached by a TLS wrap under way: shutting the connection down through the
-            # spare descriptor ends the handshake's read as well.
+            # Detached by a TLS wrap: the spare descriptor reaches the same connection.
             with contextlib.suppress(OSError, AttributeError):
                 if self._spare is not None:
                     self._spare.shutdown(socket.SHUT_RDWR)

@@ -67,8 +67,6 @@ class Wire:
         if self._buf:
             raise RemoteTlsError("the server sent data before the TLS handshake")
         self._sock = wrap(self._sock)
-        if self._watchdog is not None:
-            self._watchdog.watch(self._sock)
 
     def send(self, lines: Sequence[bytes]) -> None:
         """Send commands in one write (several = pipelined)."""
@@ -106,7 +104,7 @@ class Wire:
         self._buf += chunk
 
     def _too_slow(self, cause: BaseException | None) -> None:
-        if self._watchdog is not None and self._watchdog.expired:
+        if self.cut_short:
             raise RemoteTransient(
                 "the POP3 server sent too slowly: the run stopped at its time limit"
             ) from cause

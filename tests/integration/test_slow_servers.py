@@ -31,12 +31,19 @@ def _user(dovecot: Dovecot) -> tuple[str, str]:
     return user, password
 
 
-def test_a_trickling_pop3_server_is_cut_at_the_time_limit(dovecot: Dovecot) -> None:
+# With a deadline from the connect on, the watchdog was armed before the TLS wrap detached
+# the plain socket: it must still cut the connection once TLS is up.
+@pytest.mark.parametrize("deadline", [None, 60.0], ids=["armed_after_tls", "armed_before_tls"])
+def test_a_trickling_pop3_server_is_cut_at_the_time_limit(
+    dovecot: Dovecot, deadline: float | None
+) -> None:
     user, password = _user(dovecot)
     target = ("127.0.0.1", dovecot.pop3s_port)
     with FaultProxy(target, trickle_after=FAST, trickle_every=0.2) as proxy:
         server = ServerAddress("127.0.0.1", proxy.port, True, str(dovecot.ca_pem))
-        session = Pop3Connector(network=LOCAL_TESTS).open(server, Credentials(user, password))
+        session = Pop3Connector(network=LOCAL_TESTS).open(
+            server, Credentials(user, password), deadline_s=deadline
+        )
         session.stop_after(2.0)
         with pytest.raises(RemoteTransient, match="too slowly"):
             list(session.retrieve([1]))

@@ -103,6 +103,7 @@ bench: deps
 	$(PY) -m bench.pop3 --accounts $(BENCH_ACCOUNTS) && \
 	$(PY) -m bench.pop_batch && \
 	$(PY) -m bench.pop_sessions && \
+	$(PY) -m bench.index_writes && \
 	$(PY) -m bench.poll_profile && \
 	$(PY) -m bench.imap && \
 	$(PY) -m bench.report

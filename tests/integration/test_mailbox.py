@@ -14,6 +14,7 @@ from api_validation import validate
 from mailport.adapters import keys
 from mailport.adapters.clients import Clients
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_message_index import DynamoMessageIndex
 from mailport.adapters.s3 import S3RawStore
 from mailport.domain.mailbox import (
     Flags,
@@ -25,6 +26,7 @@ from mailport.domain.mailbox import (
 )
 from mailport.errors import Conflict, NotFound, ValidationFailed
 from mailport.usecases.importing import Importer, ImportRequest
+from mailport.usecases.index_group import GroupIndexer
 from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack
 from mailport_local.template import load_template
@@ -37,12 +39,21 @@ def owner() -> Owner:
     return Owner("acme", f"u-{uuid.uuid4().hex[:10]}")
 
 
-@pytest.fixture
-def parts(local_stack: LocalStack) -> tuple[MailboxService, Importer, DynamoMailbox, S3RawStore]:
+@pytest.fixture(params=["one_by_one", "grouped"])
+def parts(
+    local_stack: LocalStack, request: pytest.FixtureRequest
+) -> tuple[MailboxService, Importer, DynamoMailbox, S3RawStore]:
+    """Every test here runs with each index path: a transaction per message, and the grouped
+    writes the deployed stack uses (``DynamoMessageIndex`` behind a ``GroupIndexer``).
+    """
     clients = Clients()
-    store = DynamoMailbox(local_stack.physical_id("MailportTable"), client=clients.dynamodb)
+    table = local_stack.physical_id("MailportTable")
+    store = DynamoMailbox(table, client=clients.dynamodb)
     raw = S3RawStore(local_stack.physical_id("MailBucket"), client=clients.s3)
-    return MailboxService(store, raw), Importer(store, raw), store, raw
+    group = None
+    if request.param == "grouped":
+        group = GroupIndexer(DynamoMessageIndex(table, client=clients.dynamodb))
+    return MailboxService(store, raw), Importer(store, raw, group=group), store, raw
 
 
 def mail(n: int, subject: str = "hello") -> bytes:

@@ -241,9 +241,12 @@ class Container:
     @part
     def importer(self) -> Importer:
         """Stores imported messages (every import path)."""
+        from mailport.adapters.dynamodb_message_index import DynamoMessageIndex
         from mailport.usecases.importing import Importer
+        from mailport.usecases.index_group import GroupIndexer
 
-        return Importer(self._store, self._raw)
+        index = DynamoMessageIndex(self.settings.table_name, client=self.clients.dynamodb)
+        return Importer(self._store, self._raw, group=GroupIndexer(index))
 
     @part
     def uploads(self) -> UploadService:

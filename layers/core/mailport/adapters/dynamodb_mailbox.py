@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import (
     Cancelled,
+    ConditionFailed,
     DynamoTable,
     as_int,
     decode_cursor,
@@ -67,6 +69,13 @@ LISTED_ATTRIBUTES = (
     "job_id",
     "sha256",
 )
+
+
+def fingerprint_item(pk: str, sk: str, message: StoredMessage) -> dict[str, Any]:
+    """A (folder, content) item: which message holds it, and whether it was counted unread
+    (so a message item written late, after a crash, is written as it was counted).
+    """
+    return {"PK": pk, "SK": sk, "message_id": message.message_id, "seen": message.flags.seen}
 
 
 def _addresses(values: Any) -> tuple[Address, ...]:
@@ -262,7 +271,7 @@ class DynamoMailbox(DynamoTable):
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_ddb({"PK": pk, "SK": fp_key, "message_id": message.message_id}),
+                    "Item": to_ddb(fingerprint_item(pk, fp_key, message)),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             },
@@ -276,13 +285,36 @@ class DynamoMailbox(DynamoTable):
             if e.failed(0):
                 return InsertOutcome.ALREADY_STORED, message.message_id
             if e.failed(1):
-                existing = self._get(pk, fp_key, "reading the duplicate")
-                return InsertOutcome.DUPLICATE, str((existing or {}).get("message_id", ""))
+                existing = self._get(pk, fp_key, "reading the duplicate") or {}
+                if existing.get("message_id") == message.message_id and finish is None:
+                    return self._written_late(owner, message, existing)
+                return InsertOutcome.DUPLICATE, str(existing.get("message_id", ""))
             if e.failed(2):
                 raise NotFound("the folder does not exist any more") from e
             if e.failed(3):  # the file was finished by an earlier delivery
                 return InsertOutcome.ALREADY_STORED, message.message_id
             raise
+        return InsertOutcome.STORED, message.message_id
+
+    def _written_late(
+        self, owner: Owner, message: StoredMessage, holder: Mapping[str, Any]
+    ) -> tuple[InsertOutcome, str]:
+        """The message item a grouped index write (``DynamoMessageIndex``) did not get to
+        write before a crash: its fingerprint item and counters are there already.
+        """
+        seen = bool(holder.get("seen", message.flags.seen))
+        flags = Flags(seen, message.flags.flagged, message.flags.answered)
+        item = self._message_item(owner, replace(message, flags=flags))
+        try:
+            self._call(
+                "storing the message",
+                "put_item",
+                TableName=self._table,
+                Item=to_ddb(item),
+                ConditionExpression="attribute_not_exists(PK)",
+            )
+        except ConditionFailed:
+            return InsertOutcome.ALREADY_STORED, message.message_id
         return InsertOutcome.STORED, message.message_id
 
     def _counter(
@@ -462,11 +494,9 @@ class DynamoMailbox(DynamoTable):
                     "Put": {
                         "TableName": self._table,
                         "Item": to_ddb(
-                            {
-                                "PK": pk,
-                                "SK": keys.fingerprint_sk(after.folder_id, after.fingerprint),
-                                "message_id": after.message_id,
-                            }
+                            fingerprint_item(
+                                pk, keys.fingerprint_sk(after.folder_id, after.fingerprint), after
+                            )
                         ),
                         "ConditionExpression": "attribute_not_exists(PK)",
                     }

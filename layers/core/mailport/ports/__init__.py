@@ -9,7 +9,7 @@ cold start.
 
 from mailport.ports.identity import AccessTokens, Directory, IdentityProvider, OAuthStore
 from mailport.ports.infrastructure import Mailer, SecretBox
-from mailport.ports.mailbox import Mailbox, RawStore, UploadObjects, Uploads
+from mailport.ports.mailbox import Mailbox, MessageIndex, RawStore, UploadObjects, Uploads
 from mailport.ports.migration import (
     ContentLedger,
     CopySlots,
@@ -47,6 +47,7 @@ __all__ = [
     "JobStore",
     "Mailbox",
     "Mailer",
+    "MessageIndex",
     "MigrationMetrics",
     "OAuthStore",
     "PopConnector",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         UploadBatch,
         UploadFile,
     )
+    from mailport.errors import NotFound
 
 
 class RawStore(Protocol):
@@ -33,6 +34,18 @@ class RawStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (absent is fine)."""
+        ...
+
+
+class MessageIndex(Protocol):
+    """Indexes many messages in a few requests (the import paths' common case)."""
+
+    def insert_messages(
+        self, entries: Sequence[tuple[Owner, StoredMessage]]
+    ) -> list[tuple[InsertOutcome, str] | NotFound]:
+        """Index each message as ``Mailbox.insert_message`` would, with the same guarantees:
+        one answer per entry, in order; ``NotFound`` where its folder does not exist.
+        """
         ...
 
 

@@ -22,6 +22,7 @@ from mailport.domain.rules import Rule, apply_rules, parse_rules
 from mailport.domain.uploads import FileResult, ObjectRef
 from mailport.errors import NotFound
 from mailport.ports import Mailbox, RawStore
+from mailport.usecases.index_group import GroupIndexer
 from mailport.usecases.mailbox import MailboxService
 
 
@@ -74,8 +75,10 @@ class Importer:
         mailbox: Mailbox,
         raw_store: RawStore,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        group: GroupIndexer | None = None,
     ) -> None:
         self._mailbox = mailbox
+        self._group = group  # index writes shared with concurrent stores (None: one each)
         self._raw = raw_store
         self._service = MailboxService(mailbox, raw_store)
         self._clock = clock
@@ -166,5 +169,8 @@ class Importer:
     def _insert(
         self, owner: Owner, message: StoredMessage, finish: FileResult | None
     ) -> ImportResult:
-        outcome, message_id = self._mailbox.insert_message(owner, message, finish)
+        if finish is None and self._group is not None:
+            outcome, message_id = self._group.insert(owner, message)
+        else:
+            outcome, message_id = self._mailbox.insert_message(owner, message, finish)
         return ImportResult(outcome, message_id, message.folder_id)

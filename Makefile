@@ -8,6 +8,7 @@ PYTHON ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3 p
   $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { command -v $$p; break; }; done)
 VENV := .venv
 SAM_VENV := .venv-sam
+SCAN_VENV := .venv-scan
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
@@ -36,6 +37,11 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
 
+$(SCAN_VENV)/.installed: requirements/scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install -q --disable-pip-version-check -r requirements/scan.txt
+	@touch $@
+
 infra/node_modules/.installed: infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -50,7 +56,7 @@ system-deps:
 	  echo "installing chromium fonts-noto-cjk (apt)"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
 
-deps: $(VENV)/.installed $(SAM_VENV)/.installed infra/node_modules/.installed system-deps
+deps: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed infra/node_modules/.installed system-deps
 
 run: $(VENV)/.installed
 	$(PY) -m mailport_local run $(ARGS)
@@ -86,8 +92,8 @@ api: $(VENV)/.installed
 asl: $(VENV)/.installed
 	$(PY) infra/statemachines/migration_asl.py
 
-validate: $(SAM_VENV)/.installed infra/node_modules/.installed
-	$(PY) -m pytest -q tests/integration/test_template_checks.py
+validate: $(SAM_VENV)/.installed $(SCAN_VENV)/.installed infra/node_modules/.installed
+	$(PY) -m pytest -q tests/integration/test_template_checks.py tests/integration/test_template_scan.py
 
 # Every benchmark, one after the other (about 20 minutes on 2 cores), then the charts and the
 # READMEs' tables from their results. BENCH_RUN ties the result files of one run together.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -108,21 +109,9 @@ def test_forty_stores_at_once_share_a_few_requests(world: World) -> None:
 def test_duplicates_within_and_across_groups(world: World) -> None:
     first = world.importer.store(world.request(1))
     again = world.request(1)  # the same message id: a retried run
-    other_id = ImportRequest(
-        owner=world.owner,
-        raw=again.raw,
-        folder_id="inbox",
-        source=again.source,
-        message_id=message_id_for("pop", "acct", "renumbered"),
-    )
+    other_id = renumbered(again, "renumbered")
     twins = [world.request(2), world.request(2)]
-    twin_content = ImportRequest(
-        owner=world.owner,
-        raw=twins[0].raw,
-        folder_id="inbox",
-        source=again.source,
-        message_id=message_id_for("pop", "acct", "twin-content"),
-    )
+    twin_content = renumbered(twins[0], "twin-content")
     results = world.store_at_once([again, other_id, *twins, twin_content])
     outcomes = [r.outcome for r in results]
     assert outcomes[0] is InsertOutcome.ALREADY_STORED
@@ -195,8 +184,6 @@ def test_a_crash_heals_through_the_one_message_path_too(
 def test_a_late_message_item_keeps_the_flags_it_was_counted_with(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dataclasses import replace
-
     from mailport.domain.mailbox import Flags
 
     request = world.request(8)
@@ -210,6 +197,11 @@ def test_a_late_message_item_keeps_the_flags_it_was_counted_with(
     stored = world.store.get_message(world.owner, request.message_id)
     assert stored is not None and stored.flags.seen
     assert world.counted() == (1, 0)
+
+
+def renumbered(request: ImportRequest, uidl: str) -> ImportRequest:
+    """The same message under another id (a server that renumbered its UIDLs)."""
+    return replace(request, message_id=message_id_for("pop", "acct", uidl))
 
 
 def _message(world: World, request: ImportRequest):  # type: ignore[no-untyped-def]
@@ -228,13 +220,7 @@ def _message(world: World, request: ImportRequest):  # type: ignore[no-untyped-d
 @pytest.mark.parametrize("content_first", [False, True])
 def test_twins_in_one_group_are_answered_by_the_first(world: World, content_first: bool) -> None:
     twin = world.request(3)
-    same_content = ImportRequest(
-        owner=world.owner,
-        raw=twin.raw,
-        folder_id="inbox",
-        source=twin.source,
-        message_id=message_id_for("pop", "acct", "same-content"),
-    )
+    same_content = renumbered(twin, "same-content")
     order = [same_content, twin, twin] if content_first else [twin, twin, same_content]
     answers = world.index.insert_messages([(world.owner, _message(world, r)) for r in order])
     kept = order[0].message_id

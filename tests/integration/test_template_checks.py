@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.tools import venv_dir, venv_tool
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 STATEMACHINES_DIR = REPO / "infra" / "statemachines"
@@ -35,22 +37,12 @@ BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
 def _sam_venv() -> Path:
-    venv = Path(os.environ.get("MAILPORT_SAM_VENV", str(REPO / ".venv-sam"))).expanduser()
-    return venv if venv.is_absolute() else REPO / venv
+    return venv_dir("MAILPORT_SAM_VENV", ".venv-sam")
 
 
 def _sam_venv_tool(name: str) -> Path:
     """Path of ``name`` in the SAM tools venv; fails the test when it is not installed."""
-    venv = _sam_venv()
-    tool = venv / "bin" / name
-    if not os.access(tool, os.X_OK):
-        pytest.fail(
-            f"{name} not found at {tool}: the SAM tools venv ({venv}) is missing or incomplete. "
-            "Run `make test`, which installs it from requirements/sam.txt "
-            "(or set MAILPORT_SAM_VENV to an existing one).",
-            pytrace=False,
-        )
-    return tool
+    return venv_tool("MAILPORT_SAM_VENV", ".venv-sam", name, "requirements/sam.txt")
 
 
 def _asl_validator() -> Path:

@@ -10,7 +10,6 @@ the file of reasons never outlives them. A missing scanner is a failure, not a s
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,21 +17,15 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.tools import venv_tool
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
 ACCEPTED = REPO / "infra" / "security" / "accepted_findings.yaml"
 
 
 def _checkov() -> Path:
-    venv = Path(os.environ.get("MAILPORT_SCAN_VENV", str(REPO / ".venv-scan"))).expanduser()
-    tool = (venv if venv.is_absolute() else REPO / venv) / "bin" / "checkov"
-    if not os.access(tool, os.X_OK):
-        pytest.fail(
-            f"checkov not found at {tool}: run `make test`, which installs it from "
-            "requirements/scan.txt (or set MAILPORT_SCAN_VENV to an existing venv).",
-            pytrace=False,
-        )
-    return tool
+    return venv_tool("MAILPORT_SCAN_VENV", ".venv-scan", "checkov", "requirements/scan.txt")
 
 
 def scan(template: Path, tmp_path: Path) -> list[tuple[str, str]]:

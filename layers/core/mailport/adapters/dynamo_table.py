@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -146,6 +146,24 @@ class DynamoTable:
             else:
                 raise TransientError(f"{what}: the table is busy; try again")
 
+    def _batch_get_keyed(
+        self,
+        what: str,
+        wanted: Iterable[tuple[str, str]],
+        projection: str | None,
+        *,
+        consistent: bool = False,
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """``_batch_get`` by (PK, SK): the items (typed JSON) that exist, each key asked once."""
+        unique = sorted(set(wanted))
+        found = self._batch_get(
+            what,
+            [to_ddb({"PK": pk, "SK": sk}) for pk, sk in unique],
+            projection,
+            consistent=consistent,
+        )
+        return {(str(i["PK"]["S"]), str(i["SK"]["S"])): i for i in found}
+
     def _tenant_page(
         self, what: str, kind: str, tenant_id: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -167,16 +185,9 @@ class DynamoTable:
                 cursor, keys.GSI3, partition, lambda pk: pk.startswith(prefix)
             )
         page = self._call(what, "query", **kwargs)
-        found_keys = [{"PK": k["PK"], "SK": k["SK"]} for k in page.get("Items", [])]
-        found = {
-            (i["PK"]["S"], i["SK"]["S"]): from_ddb(i)
-            for i in self._batch_get(what, found_keys, None)
-        }
-        items = [
-            found[(k["PK"]["S"], k["SK"]["S"])]
-            for k in found_keys
-            if (k["PK"]["S"], k["SK"]["S"]) in found
-        ]
+        listed = [(str(k["PK"]["S"]), str(k["SK"]["S"])) for k in page.get("Items", [])]
+        found = self._batch_get_keyed(what, listed, None)
+        items = [from_ddb(found[k]) for k in listed if k in found]
         last = page.get("LastEvaluatedKey")
         return items, encode_cursor(from_ddb(last)) if last else None
 

@@ -70,7 +70,7 @@ class DynamoMessageIndex(DynamoMailbox):
                 [{"PutRequest": {"Item": to_ddb(self._message_item(o, m))}} for o, m in writes],
             )
         for n, (first, same_id) in sorted(twins.items()):
-            answers[n] = self._twin(answers[first], entries[first][1], same_id)
+            answers[n] = self._twin(answers[first], same_id)
         return [answers[n] for n in range(len(entries))]
 
     def _claim(
@@ -118,15 +118,9 @@ class DynamoMessageIndex(DynamoMailbox):
             if (user_pk(owner), message.folder_id) in missing:
                 answers[n] = NotFound("the folder does not exist any more")
         owners = {self._fp_key(*entries[n]): n for n in taken if n not in answers}
-        holders = {
-            (str(i["PK"]["S"]), str(i["SK"]["S"])): i
-            for i in self._batch_get(
-                "reading the duplicates",
-                [to_ddb({"PK": pk, "SK": sk}) for pk, sk in owners],
-                "PK, SK, message_id, seen",
-                consistent=True,
-            )
-        }
+        holders = self._batch_get_keyed(
+            "reading the duplicates", owners, "PK, SK, message_id, seen", consistent=True
+        )
         for fp_key, n in owners.items():
             owner, message = entries[n]
             holder = holders.get(fp_key, {})
@@ -141,29 +135,17 @@ class DynamoMessageIndex(DynamoMailbox):
         return [n for n in group if n not in answers]
 
     @staticmethod
-    def _twin(first: Answer, first_message: StoredMessage, same_id: bool) -> Answer:
+    def _twin(first: Answer, same_id: bool) -> Answer:
         """The answer for a second entry with the first's message id or content."""
         if isinstance(first, NotFound):
             return first
         outcome, message_id = first
-        if same_id:
-            again = InsertOutcome.ALREADY_STORED
-            return (InsertOutcome.DUPLICATE if outcome is InsertOutcome.DUPLICATE else again), (
-                message_id
-            )
-        return (InsertOutcome.DUPLICATE, message_id or first_message.message_id)
+        if same_id and outcome is not InsertOutcome.DUPLICATE:
+            return InsertOutcome.ALREADY_STORED, message_id
+        return InsertOutcome.DUPLICATE, message_id
 
     def _present(self, wanted: list[Key]) -> set[Key]:
-        unique = sorted(set(wanted))
-        return {
-            (str(i["PK"]["S"]), str(i["SK"]["S"]))
-            for i in self._batch_get(
-                "reading the messages",
-                [to_ddb({"PK": pk, "SK": sk}) for pk, sk in unique],
-                "PK, SK",
-                consistent=True,
-            )
-        }
+        return set(self._batch_get_keyed("reading the messages", wanted, "PK, SK", consistent=True))
 
     @staticmethod
     def _folders(group: Iterable[tuple[Owner, StoredMessage]]) -> dict[Key, tuple[int, int, int]]:

@@ -104,16 +104,15 @@ class GroupIndexer:
     def _write(self, group: list[_Slot]) -> list[tuple[InsertOutcome, str] | BaseException]:
         """The group's answers; an error of the whole write is every member's answer."""
         entries = [(s.owner, s.message) for s in group]
-        for attempt in range(self._attempts):
+        attempt = 0
+        while True:
             try:
-                answers = self._index.insert_messages(entries)
+                return list(self._index.insert_messages(entries))
             except TransientError as e:
                 # Another writer touched one of the folders' counters at the same time.
-                if attempt + 1 == self._attempts:
+                attempt += 1
+                if attempt == self._attempts:
                     return [e] * len(group)
-                self._sleep(0.05 * 2**attempt)
+                self._sleep(0.05 * 2 ** (attempt - 1))
             except Exception as e:
                 return [e] * len(group)
-            else:
-                return list(answers)
-        return [TransientError("storing the messages: try again")] * len(group)

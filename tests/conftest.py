@@ -127,3 +127,10 @@ def dovecot(mail_ca: Path, fake_idp: FakeIdentityProvider) -> Iterator[Dovecot]:
             yield dv
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The least-privilege checks last: they judge the AWS calls every earlier test made."""
+    last = [i for i in items if i.path.name == "test_least_privilege.py"]
+    if last:
+        items[:] = [i for i in items if i.path.name != "test_least_privilege.py"] + last

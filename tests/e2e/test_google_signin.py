@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import urllib.parse
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -123,8 +124,16 @@ def test_a_gmail_account_signs_in_with_google_fetches_pauses_and_resumes(
     assert app.json()["connection_id"] is None
 
 
+@pytest.fixture
+def short_tokens(fake_idp: FakeIdentityProvider) -> Iterator[None]:
+    lifetime = fake_idp.token_lifetime_s
+    fake_idp.token_lifetime_s = 60
+    yield
+    fake_idp.token_lifetime_s = lifetime
+
+
 def test_migrate_from_gmail_with_a_google_sign_in(
-    local_stack: LocalStack, dovecot: Dovecot, fake_idp: FakeIdentityProvider
+    local_stack: LocalStack, dovecot: Dovecot, fake_idp: FakeIdentityProvider, short_tokens: None
 ) -> None:
     api, h = local_stack.api_url, user_headers(local_stack)
     email = f"gmail-{uuid.uuid4().hex[:8]}@gmail.example"
@@ -151,9 +160,13 @@ def test_migrate_from_gmail_with_a_google_sign_in(
     assert preview.json()["total_messages"] == sum(len(v) for v in seeded.values())
     assert preview.json()["source"]["type"] == "google"
 
+    refreshes = fake_idp.refreshes
     job = start(api, h, source)
     assert (job["source"]["type"], job["source"]["username"]) == ("google", email)
     done = wait_job(api, h, job["id"], ended, t=120)
     assert done["state"] == "completed", done
+    # The tokens lived 60 s (short_tokens), under the five minutes a chunk may run: the
+    # worker refreshed them itself, with the app's secret.
+    assert fake_idp.refreshes > refreshes
     assert_copied(api, h, seeded)
     assert_no_tokens(local_stack, fake_idp, job["id"], [done, connection])

@@ -47,7 +47,6 @@ from mailport.domain.mailbox import Owner, SourceType
 from mailport.domain.uploads import FileStatus
 from mailport.errors import NotFound, TransientError
 from mailport.usecases.dispatch import Dispatcher
-from mailport.wiring import container
 from mailport_local.lambdas import LocalContext
 from mailport_local.provision import ACCOUNT_ID, REGION
 from mailport_local.stack import LocalStack
@@ -507,12 +506,12 @@ def test_kms_throttled_at_registration_answers_503_and_saves_nothing(
         assert r.status_code == 200, r.text
         return [str(a["id"]) for a in r.json()["accounts"]]
 
-    assert listed() == []  # (and the API's process-wide container is built)
+    assert listed() == []  # (and the API's container is built)
     name, password = f"kms-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
     dovecot.add_user(name, password)
     form = pop_form(dovecot.pop3s_port, name, password)
-    # The API's KMS client: the in-process Lambda shares this process's container.
-    box = cast(KmsSecretBox, container()._secrets)
+    # The API's KMS client, in the API function's own container.
+    box = cast(KmsSecretBox, local_stack.container("ApiFunction")._secrets)
     # As in a container that holds no data key yet (a warm one seals without calling KMS):
     # the key must be asked of KMS, and KMS throttles every call.
     box._held.clear()

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from mailport_local import calls
 from mailport_local.metrics import INSIDE_FUNCTION
 from mailport_local.provision import ACCOUNT_ID, REGION
 from mailport_local.template import FunctionSpec
@@ -77,6 +78,7 @@ class LocalFunction:
     concurrency: int = 1
     environment: dict[str, str] = field(default_factory=dict)
     override: Handler | None = None
+    stack: str = ""  # which stack's function (calls.RESOLVERS)
     invocations: int = 0
     errors: int = 0
     _pool: queue.Queue[Handler] = field(default_factory=queue.Queue)
@@ -100,10 +102,13 @@ class LocalFunction:
             folder = str(Path(self.spec.module_file).resolve().parent)
             if folder not in sys.path:
                 sys.path.append(folder)
+            # What a handler does at cold start (clients warmed, parts built) is its own.
+            caller = calls.CALLER.set((self.stack, self.spec.logical_id))
             try:
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)
             finally:
+                calls.CALLER.reset(caller)
                 sys.stdout = stdout
                 for key, value in saved.items():
                     if value is None:
@@ -135,6 +140,7 @@ class LocalFunction:
 
     def _call(self, handler: Handler, event: Any, context: LocalContext) -> Any:
         inside = INSIDE_FUNCTION.set(True)
+        caller = calls.CALLER.set((self.stack, self.spec.logical_id))
         try:
             return handler(event, context)
         except Exception as e:
@@ -149,6 +155,7 @@ class LocalFunction:
                 }
             ) from e
         finally:
+            calls.CALLER.reset(caller)
             INSIDE_FUNCTION.reset(inside)
 
 
@@ -158,6 +165,9 @@ class LocalLambdas:
     def __init__(self) -> None:
         self._by_name: dict[str, LocalFunction] = {}
         self._by_logical: dict[str, LocalFunction] = {}
+        # The state machine whose tasks moto's engine invokes (its role's calls are recorded).
+        self.state_machine: str | None = None
+        self.stack = f"stack-{uuid.uuid4().hex[:8]}"
 
     def add(
         self,
@@ -168,7 +178,11 @@ class LocalLambdas:
     ) -> LocalFunction:
         """Register a function."""
         fn = LocalFunction(
-            spec=spec, name=name, concurrency=concurrency, environment=environment or {}
+            spec=spec,
+            name=name,
+            concurrency=concurrency,
+            environment=environment or {},
+            stack=self.stack,
         )
         self._by_name[name] = fn
         self._by_logical[spec.logical_id] = fn
@@ -199,6 +213,16 @@ class LocalLambdas:
             self: Any, body: str, request_headers: Any, response_headers: Any
         ) -> str | bytes:
             event = json.loads(body) if body else {}
+            if registry.state_machine:
+                calls.RECORDER.add(
+                    calls.Call(
+                        registry.stack,
+                        registry.state_machine,
+                        "lambda",
+                        "Invoke",
+                        {"FunctionName": self.function_arn},
+                    )
+                )
             try:
                 result = registry.by_name(self.function_name).invoke(event)
             except InvocationError as e:
@@ -207,3 +231,42 @@ class LocalLambdas:
             return json.dumps(result).encode("utf-8")
 
         LambdaFunction.invoke = invoke  # type: ignore[method-assign]
+
+
+_CONTAINERS: dict[tuple[str, str], Any] = {}
+_CONTAINERS_LOCK = threading.Lock()
+
+
+def isolate_containers() -> None:
+    """Give each function its own ``mailport.wiring.container()``, as each has on Lambda.
+
+    The functions share this interpreter, so the process-wide container (its clients, data
+    key cache, index groups) would be shared too: one function's warm cache would hide
+    another's calls from the role check, and a fault injected into one would reach all.
+    Outside a function (tests, benches) the process-wide one still answers. Idempotent.
+    """
+    from mailport import wiring
+    from mailport.settings import Settings
+
+    if getattr(wiring.container, "per_function", False):
+        return
+    shared = wiring.container
+
+    def container() -> Any:
+        who = calls.CALLER.get()
+        if who is None:
+            return shared()
+        with _CONTAINERS_LOCK:
+            made = _CONTAINERS.get(who)
+            if made is None:
+                made = _CONTAINERS[who] = wiring.build(Settings.from_env())
+            return made
+
+    container.per_function = True  # type: ignore[attr-defined]
+    wiring.container = container  # type: ignore[assignment]
+
+
+def container_of(stack: str, logical_id: str) -> Any:
+    """The container ``logical_id`` of ``stack`` uses (built on its first call)."""
+    with _CONTAINERS_LOCK:
+        return _CONTAINERS[(stack, logical_id)]

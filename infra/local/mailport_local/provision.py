@@ -30,6 +30,7 @@ STOOD_IN = {
     "AWS::Serverless::LayerVersion": "the layer's package is on the local runtime's path",
     "AWS::Serverless::Api": "the local gateway serves the API",
     "AWS::Lambda::Permission": "the local gateway invokes the functions itself",
+    "AWS::IAM::Role": "functions run in-process; the tests check each call against its role",
     "AWS::Cognito::UserPool": "the local gateway signs and checks tokens",
     "AWS::Cognito::UserPoolClient": "the local gateway signs and checks tokens",
     "AWS::Cognito::UserPoolDomain": "no hosted sign-in locally (the console's demo users)",

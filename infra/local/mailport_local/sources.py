@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 
+from mailport_local import calls
 from mailport_local.lambdas import InvocationError, LocalFunction
 from mailport_local.provision import ACCOUNT_ID, REGION
 
@@ -82,6 +83,8 @@ class SqsEventSource:
             thread.join(timeout=30)
 
     def _run(self) -> None:
+        # Lambda polls the queue with the function's own role (the event source mapping).
+        calls.CALLER.set((self.function.stack, self.function.spec.logical_id))
         sqs = self.session.client("sqs")
         while not self._stop.is_set():
             try:

@@ -18,12 +18,12 @@ import requests
 from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.domain.identity import Plan, Tenant, User
-from mailport_local import events, moto_patches
+from mailport_local import calls, events, moto_patches
 from mailport_local import metrics as local_metrics
 from mailport_local.awsprocess import AwsProcess, Bridge
 from mailport_local.awsserver import AwsServer
 from mailport_local.gateway import Gateway, LocalAuth, user_id_for
-from mailport_local.lambdas import LocalLambdas
+from mailport_local.lambdas import LocalLambdas, container_of, isolate_containers
 from mailport_local.provision import REGION, Provisioner
 from mailport_local.snapshot import Snapshot
 from mailport_local.sources import Schedule, SqsEventSource, rate_seconds
@@ -77,6 +77,12 @@ class LocalStackConfig:
     aws_process: bool = False
 
 
+def _install_recorders() -> None:
+    """What the functions send CloudWatch, and which AWS calls each makes (idempotent)."""
+    local_metrics.install()  # GET /v1/local/metrics: the figures CloudWatch would get
+    calls.install()  # before any session is made: every client's calls are recorded
+
+
 @dataclass
 class LocalStack:
     """moto + the template's resources + in-process functions and their event sources."""
@@ -98,12 +104,13 @@ class LocalStack:
     _stop: threading.Event = field(default_factory=threading.Event)
     _snap_thread: threading.Thread | None = None
     _types: dict[str, str] = field(default_factory=dict)
+    provisioner: Provisioner | None = None  # resolves the template's names to this stack's
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
         """Start everything; return self once the API answers."""
         cfg = self.config
-        local_metrics.install()  # GET /v1/local/metrics: the figures CloudWatch would get
+        _install_recorders()
         if cfg.aws_process:
             if cfg.persist:
                 raise ValueError("aws_process runs without persistence: set persist=False")
@@ -135,6 +142,7 @@ class LocalStack:
 
         template = load_template()
         provisioner = Provisioner(template, session=session)
+        self._watch_calls(template, provisioner)
         if restoring:
             provisioner.adopt_key = self._snapshot.adopt_key
         provisioner.after_create.append(lambda lid, kind, _p: self._types.__setitem__(lid, kind))
@@ -200,6 +208,10 @@ class LocalStack:
         """``Ref`` of a template resource in this stack."""
         return str(self.physical[logical_id].ref)
 
+    def container(self, logical_id: str) -> Any:
+        """The wiring container of one of this stack's functions (once it has run)."""
+        return container_of(self.lambdas.stack, logical_id)
+
     @property
     def aws_pid(self) -> int | None:
         """The emulator's process id when it runs in a process of its own."""
@@ -223,6 +235,18 @@ class LocalStack:
                 self._snapshot.save(*self._persisted())
             except Exception:
                 log.exception("periodic snapshot failed")
+
+    def _watch_calls(self, template: dict[str, Any], provisioner: Provisioner) -> None:
+        """Record who calls AWS, for the tests to check against template.yaml's roles."""
+        isolate_containers()  # each function wires its own adapters, as on Lambda
+        self.provisioner = provisioner
+        calls.RESOLVERS[self.lambdas.stack] = provisioner.resolve
+        machines = [
+            lid
+            for lid, r in template["Resources"].items()
+            if r.get("Type") == "AWS::Serverless::StateMachine"
+        ]
+        self.lambdas.state_machine = machines[0] if len(machines) == 1 else None
 
     def _register_functions(
         self, template: dict[str, Any], provisioner: Provisioner

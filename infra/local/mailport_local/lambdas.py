@@ -237,6 +237,21 @@ _CONTAINERS: dict[tuple[str, str], Any] = {}
 _CONTAINERS_LOCK = threading.Lock()
 
 
+def _function_container() -> Any:
+    """The running function's own container (built on its first call), or None outside one."""
+    from mailport import wiring
+    from mailport.settings import Settings
+
+    who = calls.CALLER.get()
+    if who is None:
+        return None
+    with _CONTAINERS_LOCK:
+        made = _CONTAINERS.get(who)
+        if made is None:
+            made = _CONTAINERS[who] = wiring.build(Settings.from_env())
+        return made
+
+
 def isolate_containers() -> None:
     """Give each function its own ``mailport.wiring.container()``, as each has on Lambda.
 
@@ -246,24 +261,8 @@ def isolate_containers() -> None:
     Outside a function (tests, benches) the process-wide one still answers. Idempotent.
     """
     from mailport import wiring
-    from mailport.settings import Settings
 
-    if getattr(wiring.container, "per_function", False):
-        return
-    shared = wiring.container
-
-    def container() -> Any:
-        who = calls.CALLER.get()
-        if who is None:
-            return shared()
-        with _CONTAINERS_LOCK:
-            made = _CONTAINERS.get(who)
-            if made is None:
-                made = _CONTAINERS[who] = wiring.build(Settings.from_env())
-            return made
-
-    container.per_function = True  # type: ignore[attr-defined]
-    wiring.container = container  # type: ignore[assignment]
+    wiring.scope_containers(_function_container)
 
 
 def container_of(stack: str, logical_id: str) -> Any:

@@ -413,7 +413,27 @@ def build(settings: Settings, *, session: Session | None = None) -> Container:
     return Container(settings, session)
 
 
+# Where a host that runs several functions in one interpreter (the local stack) gives each
+# its own container, as Lambda gives each its own process: a callable that answers the
+# running function's container, or None outside one. Set once, before functions load.
+_SCOPES: list[Callable[[], Container | None]] = []
+
+
+def scope_containers(scope: Callable[[], Container | None]) -> None:
+    """Answer ``container()`` from ``scope`` first (the local stack; idempotent per scope)."""
+    if scope not in _SCOPES:
+        _SCOPES.append(scope)
+
+
 @cache
+def _process_container() -> Container:
+    return build(Settings.from_env())
+
+
 def container() -> Container:
     """The process-wide container, built from the environment on first use."""
-    return build(Settings.from_env())
+    for scope in _SCOPES:
+        scoped = scope()
+        if scoped is not None:
+            return scoped
+    return _process_container()

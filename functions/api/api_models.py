@@ -253,6 +253,17 @@ class Migration(TypedDict):
     started_at: DateTime | None
     finished_at: DateTime | None
     paused_until: DateTime | None
+    paused_by: Annotated[
+        Literal["pacing", "provider"] | None,
+        Field(
+            description=(
+                "Why a paused job waits until paused_until: pacing (the provider's documented "
+                "limits, e.g. Gmail's daily download) or provider (the provider answered "
+                '"slow down": throttled, too many connections, unavailable). Either way it '
+                "resumes on its own; a pause is never a failure."
+            )
+        ),
+    ]
     queue_position: Annotated[
         int | None,
         Field(

@@ -374,6 +374,7 @@ def migration(report: JobReport, *, folders: bool = True) -> Migration:
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "paused_until": iso(job.paused_until),
+        "paused_by": value(job.paused_by) if job.paused_by else None,
         "queue_position": report.queue_position,
         "progress": {
             "percent": job.percent(),

@@ -301,8 +301,12 @@ class Dovecot:
         *,
         start_timeout: float = 10.0,
         oauth2_introspection_url: str | None = None,
+        namespace_prefix: str = "",
     ) -> None:
         self.base = Path(base).resolve()
+        # "INBOX." puts every folder under INBOX, as Courier-IMAP, Cyrus (classic namespace)
+        # and many shared hosts do: the folders stay where they are on disk.
+        self.namespace_prefix = namespace_prefix
         # With a URL, XOAUTH2/OAUTHBEARER logins are checked by that token introspection
         # endpoint (RFC 7662-like POST), as Exchange Online checks Entra tokens.
         self.oauth2_introspection_url = oauth2_introspection_url
@@ -694,6 +698,7 @@ mail_location = maildir:{self.mail_root}/%u/Maildir
 namespace inbox {{
   inbox = yes
   separator = .
+  prefix = {self.namespace_prefix}
   mailbox "All Mail" {{
     special_use = \\All
   }}

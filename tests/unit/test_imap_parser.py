@@ -27,6 +27,7 @@ from mailport.adapters.imap.parser import (
     sizes_of,
     special_use,
     text,
+    throttle_s,
     uid_set,
 )
 from mailport.domain.remote import ImapFolder
@@ -239,6 +240,28 @@ def test_scrub_keeps_short_text_whole_on_one_line() -> None:
 )
 def test_is_transient(said: str, *, transient: bool) -> None:
     assert is_transient(said) is transient
+
+
+@pytest.mark.parametrize(
+    ("said", "wait"),
+    [
+        ("Request is throttled. Suggested Backoff Time: 92415 milliseconds", 92.415),
+        ("Request is throttled.", 60.0),  # Microsoft 365 without a hint
+        ("[ALERT] Too many simultaneous connections. (Failure)", 60.0),  # Gmail
+        ("[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)", 1800.0),  # Gmail
+        ("[UNAVAILABLE] Temporary System Problem", 60.0),  # Gmail's BYE, RFC 5530
+        ("[INUSE] Mailbox in use", 60.0),
+        ("[LIMIT] Too many sessions", 300.0),  # the limit is the rarer, longer wait
+        ("Maximum number of connections from user+IP exceeded", 60.0),  # Dovecot's BYE
+        ("socket error: EOF", None),
+        ("[AUTHENTICATIONFAILED] Invalid credentials", None),
+        ("Try again later", None),  # vague: retried, not paused
+    ],
+)
+def test_throttle_answers_and_their_waits(said: str, wait: float | None) -> None:
+    assert throttle_s(said) == wait
+    if wait is not None:
+        assert is_transient(said)
 
 
 def test_backoff_hint_in_seconds() -> None:

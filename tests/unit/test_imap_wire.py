@@ -146,8 +146,16 @@ def test_microsoft_365_throttling_is_transient_with_its_backoff_hint() -> None:
     error = translate(imaplib.IMAP4.error(said), "session")
     assert isinstance(error, RemoteTransient)
     assert error.retry_after_s == 92.415
-    plain = translate(imaplib.IMAP4.error("[UNAVAILABLE] try later"), "session")
+    # "Slow down" without a time: the usual wait for that answer (a pause, not a failure).
+    unavailable = translate(
+        imaplib.IMAP4.abort("[UNAVAILABLE] Temporary System Problem"), "session"
+    )
+    assert isinstance(unavailable, RemoteTransient) and unavailable.retry_after_s == 60
+    # A dropped line is not the provider asking: no pause, the state machine retries.
+    plain = translate(imaplib.IMAP4.abort("socket error: EOF"), "session")
     assert isinstance(plain, RemoteTransient) and plain.retry_after_s is None
+    lost = translate(ConnectionResetError(), "session")
+    assert isinstance(lost, RemoteTransient) and lost.retry_after_s is None
 
 
 def test_said_by_gives_the_servers_words_not_a_bytes_repr() -> None:

@@ -362,3 +362,28 @@ def test_a_template_name_may_not_hide_or_turn_round_what_follows(name: str) -> N
         parse_template({"name": name, "host": "imap.example.com", "port": 993}, "t1")
     shown = "<img src=x onerror=alert(1)> 社内サーバー \u200f"  # markup is text; RTL marks stay
     assert parse_template({"name": shown, "host": "h", "port": 993}, "t1").name == shown.strip()
+
+
+def test_folders_under_a_personal_namespace_map_as_top_level_ones() -> None:
+    # Courier-IMAP, Cyrus (classic namespace), many shared hosts: NAMESPACE (("INBOX." ".")).
+    listed = [
+        folder("INBOX", delimiter="."),
+        folder("INBOX.Sent", delimiter="."),
+        folder("inbox.Trash", delimiter="."),  # INBOX is case-insensitive (RFC 3501)
+        folder("INBOX.日本語", delimiter="."),
+        folder("INBOX.Work.2024", delimiter="."),
+        folder("INBOX.Archive.Sent", delimiter="."),
+        folder("Shared.Team", delimiter="."),  # outside the personal namespace: as listed
+    ]
+    by_name = {m.source.name: m for m in map_folders(listed, "INBOX.")}
+    assert by_name["INBOX"].system is SystemFolder.INBOX
+    assert by_name["INBOX.Sent"].system is SystemFolder.SENT
+    assert by_name["inbox.Trash"].system is SystemFolder.TRASH
+    assert (by_name["INBOX.日本語"].system, by_name["INBOX.日本語"].path) == (None, ("日本語",))
+    assert by_name["INBOX.Work.2024"].path == ("Work", "2024")
+    assert by_name["INBOX.Archive.Sent"].path == ("Archive", "Sent")  # nested: the user's own
+    assert by_name["Shared.Team"].path == ("Shared", "Team")
+    # The source keeps the server's own name: commands use it.
+    assert by_name["INBOX.日本語"].source.name == "INBOX.日本語"
+    # Without the prefix (the server said none) nothing changes: INBOX.Sent is under Inbox.
+    assert {m.source.name: m.path for m in map_folders(listed)}["INBOX.Sent"] == ("INBOX", "Sent")

@@ -179,6 +179,13 @@ ALLOWED |= {
     ("POST /v1/migrations/preview", "/responses/409/description"),
     ("POST /v1/oauth/microsoft/start", "/responses/409/description"),
 }
+# Issue #22: a paused job says whose pause it is (its pace, or the provider's "slow down").
+ALLOWED |= {
+    (_op, _ANSWER.format(code=_code) + _at + suffix)
+    for _op, (_code, _at) in _JOB_ANSWERS.items()
+    if _op != "POST /v1/migrations/preview"
+    for suffix in ("/properties/paused_by", "/required")
+}
 
 
 def _resolve(doc: dict[str, Any], node: Any, depth: int = 0) -> Any:

@@ -44,3 +44,8 @@ export function translateStatic(root = document) {
   }
   document.title = t("app.title");
 }
+
+// A migration job's state as people read it: a pause says whether the provider asked for it.
+export function stateKey(job) {
+  return job.state === "paused" && job.paused_by === "provider" ? "state.paused_provider" : `state.${job.state}`;
+}

@@ -2,7 +2,7 @@
 // "switch automatic fetching off"), and the tenant's IMAP server templates (name, host, port, SSL).
 import * as api from "./api.js";
 import { checkbox, clear, describe, errorBox, field, h, progress, toast, when } from "./dom.js";
-import { t } from "./i18n.js";
+import { stateKey, t } from "./i18n.js";
 import { planGate } from "./plan.js";
 
 const CANCELLABLE = new Set(["queued", "running", "paused", "needs_signin"]);
@@ -160,7 +160,7 @@ function migrationsSection() {
         { "data-job": job.id, "data-state": job.state, tabindex: -1 },
         h("td", { class: "id" }, job.user_id),
         h("td", {}, name),
-        h("td", {}, t(`state.${job.state}`)),
+        h("td", {}, t(stateKey(job))),
         h("td", {}, progress(job.progress?.percent, t("mig.progress_label", { name }))),
         h("td", {}, when(job.created_at)),
         h("td", {}, cancel),

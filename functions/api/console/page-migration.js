@@ -3,7 +3,7 @@
 // queue position; cancel, revert, sign in again; history.
 import * as api from "./api.js";
 import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
-import { t } from "./i18n.js";
+import { stateKey, t } from "./i18n.js";
 import { finishedSignin, forProvider, openSignin } from "./oauth-window.js";
 import { planGate } from "./plan.js";
 
@@ -408,7 +408,7 @@ function jobCard(page, job) {
   const c = job.counts || {};
   const src = job.source || {};
   const facts = [
-    ["mig.state", t(`state.${job.state}`)],
+    ["mig.state", t(stateKey(job))],
     ["mig.created", when(job.created_at)],
   ];
   if (job.state === "queued" && job.queue_position) {
@@ -416,7 +416,9 @@ function jobCard(page, job) {
     const place = job.queue_position > 100 ? "100+" : String(job.queue_position);
     facts.push(["mig.queue_position", place]);
   }
-  if (job.state === "paused" && job.paused_until) facts.push(["mig.paused_until", when(job.paused_until)]);
+  if (job.state === "paused" && job.paused_until) {
+    facts.push([job.paused_by === "provider" ? "mig.paused_provider_until" : "mig.paused_until", when(job.paused_until)]);
+  }
   const planned = job.state !== "queued" || (p.total_messages ?? 0) > 0; // a queued job has no plan yet
   if (ACTIVE.has(job.state) && planned) facts.push(["mig.eta", p.eta_seconds === null || p.eta_seconds === undefined ? t("common.unknown") : duration(p.eta_seconds)]);
   if (planned) {

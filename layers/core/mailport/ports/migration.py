@@ -28,6 +28,10 @@ class ImapMailbox(Protocol):
         """Every folder with its special-use flags (not yet examined)."""
         ...
 
+    def personal_prefix(self) -> str:
+        """The personal namespace's prefix ("INBOX." on some servers), "" if none."""
+        ...
+
     def examine(self, folder: ImapFolder) -> ImapFolder:
         """Select read-only; the folder with UIDVALIDITY, UIDNEXT and message count."""
         ...

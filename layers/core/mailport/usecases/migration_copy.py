@@ -18,6 +18,7 @@ from mailport.domain.migration import (
     FolderPlan,
     JobState,
     MigrationJob,
+    PauseCause,
     advance,
     pace_for,
     pace_wait,
@@ -35,6 +36,9 @@ from mailport.workflow import Cursor, cursor
 log = logging.getLogger(__name__)
 
 SIZE_WINDOW = 2000  # UIDs asked for sizes at once inside a chunk
+# The longest a provider's "slow down" pauses a job at once: Gmail's bandwidth answer asks
+# for no time at all (we wait 30 min, parser.throttle_s), a Microsoft hint may be hours off.
+MAX_PROVIDER_PAUSE_S = 3600
 
 
 def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]) -> Cursor:
@@ -55,7 +59,9 @@ def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]
         return _waiting(ctx, chunks, ctx.config.copy_wait_s)
     try:
         if job.state is JobState.PAUSED:
-            job = ctx.save(job, replace(job, state=JobState.RUNNING, paused_until=None))
+            job = ctx.save(
+                job, replace(job, state=JobState.RUNNING, paused_until=None, paused_by=None)
+            )
         before, counted, started = job.percent(), job.counts, ctx.monotonic()
         job, wait_s = _run_chunk(ctx, owner, job)
     finally:
@@ -85,7 +91,10 @@ def _waiting(ctx: StepContext, chunks: int, wait_s: int) -> Cursor:
 
 def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[MigrationJob, int]:
     """One chunk over one session; the job after it and any wait the server asked for."""
-    session = ctx.open_source(job)
+    try:
+        session = ctx.open_source(job)
+    except RemoteTransient as e:  # "too many simultaneous connections" comes at login
+        return _provider_pause(ctx, job, e)
     # The chunk stops taking messages at chunk_seconds; a server that trickles inside a
     # FETCH is cut later, well before the worker's Lambda timeout would end the step
     # with nothing saved and the migration rolled back.
@@ -94,16 +103,25 @@ def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[Migra
     try:
         return chunk.run()
     except RemoteTransient as e:
-        if not e.retry_after_s:
-            raise  # the state machine retries with its own backoff
-        # The server said how long to back off (Microsoft 365): pause that long, keeping
-        # what this chunk already checkpointed.
-        wait_s = max(1, int(e.retry_after_s))
-        until = ctx.clock() + dt.timedelta(seconds=wait_s)
-        paused = replace(chunk.job, state=JobState.PAUSED, paused_until=until)
-        return ctx.save(chunk.job, paused), wait_s
+        return _provider_pause(ctx, chunk.job, e)  # what it checkpointed is kept
     finally:
         session.logout()
+
+
+def _provider_pause(
+    ctx: StepContext, job: MigrationJob, e: RemoteTransient
+) -> tuple[MigrationJob, int]:
+    """The provider asked us to slow down: pause as long as it said (bounded), which is
+    neither a failure nor a step towards rollback; anything else transient is re-raised for
+    the state machine's retries.
+    """
+    if not e.retry_after_s:
+        raise e  # the state machine retries with its own backoff
+    wait_s = min(MAX_PROVIDER_PAUSE_S, max(1, int(e.retry_after_s)))
+    until = ctx.clock() + dt.timedelta(seconds=wait_s)
+    log.info("paused by the provider", extra={"job_id": job.job_id, "wait_s": wait_s})
+    paused = replace(job, state=JobState.PAUSED, paused_until=until, paused_by=PauseCause.PROVIDER)
+    return ctx.save(job, paused), wait_s
 
 
 @dataclass
@@ -230,6 +248,7 @@ class _Chunk:
                 self.job.plan[index],
                 state=JobState.PAUSED,
                 paused_until=until,
+                paused_by=PauseCause.PACING,
                 window=self.window,
             )
             return int(wait)

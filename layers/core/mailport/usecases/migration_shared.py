@@ -155,7 +155,8 @@ def survey(session: ImapMailbox, max_bytes: int) -> list[Survey]:
     if len(folders) > MAX_FOLDERS:
         raise ValidationFailed(f"the mailbox has more than {MAX_FOLDERS} folders")
     out: list[Survey] = []
-    for mapping in map_folders(folders):
+    # Folders listed under a personal namespace ("INBOX.Sent") are the user's top level.
+    for mapping in map_folders(folders, session.personal_prefix()):
         if mapping.skip_reason:
             out.append(Survey(mapping, mapping.source, 0, 0))
             continue

@@ -41,6 +41,7 @@ __all__ = [
     "sizes_of",
     "special_use",
     "text",
+    "throttle_s",
     "uid_set",
 ]
 
@@ -59,8 +60,23 @@ _TRANSIENT_MARKERS = (
     "MAXIMUM NUMBER OF CONNECTIONS",
     "TRY AGAIN",
     "THROTTLED",  # Microsoft 365
+    "BANDWIDTH LIMITS",  # Gmail: "Account exceeded command or bandwidth limits"
 )
 _BACKOFF = re.compile(r"backoff time:\s*(\d+)\s*milliseconds", re.IGNORECASE)
+# Answers that mean "slow down" without saying for how long, and how long we then wait.
+# Gmail: "Account exceeded command or bandwidth limits" (its daily download, reset over
+# hours) and "[ALERT] Too many simultaneous connections" (15 an account); RFC 5530's
+# [UNAVAILABLE], [INUSE] and [LIMIT]; Microsoft 365's "Request is throttled" without a hint.
+_THROTTLES = (
+    ("BANDWIDTH LIMITS", 1800.0),
+    ("[LIMIT]", 300.0),
+    ("SIMULTANEOUS CONNECTIONS", 60.0),
+    ("TOO MANY CONNECTIONS", 60.0),
+    ("MAXIMUM NUMBER OF CONNECTIONS", 60.0),
+    ("[UNAVAILABLE]", 60.0),
+    ("[INUSE]", 60.0),
+    ("THROTTLED", 60.0),
+)
 
 
 # -- commands -------------------------------------------------------------------------
@@ -241,3 +257,14 @@ def backoff_s(said: str) -> float | None:
     """The wait a server suggests ("Suggested Backoff Time: N milliseconds"), in seconds."""
     hint = _BACKOFF.search(said)
     return int(hint.group(1)) / 1000 if hint else None
+
+
+def throttle_s(said: str) -> float | None:
+    """How long to pause when the server's words ask us to slow down: the time it names,
+    else the usual wait for that answer; None when they don't (a plain failure to retry).
+    """
+    named = backoff_s(said)
+    if named is not None:
+        return named
+    upper = said.upper()
+    return next((wait for marker, wait in _THROTTLES if marker in upper), None)

@@ -104,6 +104,19 @@ class ImapSession:
         _, dat = imap._untagged_response(typ, dat, "LIST")
         return parse_list(dat)
 
+    def personal_prefix(self) -> str:
+        """The prefix of the personal namespace (RFC 2342): "" without NAMESPACE or one."""
+        return self._call(self._personal_prefix)
+
+    def _personal_prefix(self) -> str:
+        if not self._client.has_capability("NAMESPACE"):
+            return ""
+        personal = self._client.namespace().personal  # ((prefix, separator), ...) or None
+        if not personal:
+            return ""
+        prefix = personal[0][0]
+        return prefix.decode("utf-8", "replace") if isinstance(prefix, bytes) else str(prefix)
+
     def examine(self, folder: ImapFolder) -> ImapFolder:
         """EXAMINE (read-only select): UIDVALIDITY, UIDNEXT and EXISTS."""
         return self._call(lambda: self._examine(folder))

@@ -22,7 +22,7 @@ from typing import Any
 from imapclient import IMAPClient  # type: ignore[import-untyped]
 from imapclient.exceptions import LoginError  # type: ignore[import-untyped]
 
-from mailport.adapters.imap.parser import backoff_s, is_transient, quote_name, scrub, text
+from mailport.adapters.imap.parser import is_transient, quote_name, scrub, text, throttle_s
 from mailport.domain.remote import (
     RemoteAuthFailed,
     RemoteError,
@@ -81,7 +81,7 @@ def _translate_imap(
     e: imaplib.IMAP4.error, said: str, phase: Phase
 ) -> RemoteError | RemoteTransient:
     if isinstance(e, imaplib.IMAP4.abort) or is_transient(said):
-        return RemoteTransient(f"IMAP server unavailable: {said}", backoff_s(said))
+        return RemoteTransient(f"IMAP server unavailable: {said}", throttle_s(said))
     if isinstance(e, LoginError) or phase == "login":
         return RemoteAuthFailed(f"IMAP login refused: {said}")
     return RemoteProtocolError(f"IMAP error: {said}")

@@ -22,6 +22,7 @@ from mailport.domain.migration.job import (
     JobNotRevertible,
     JobState,
     MigrationJob,
+    PauseCause,
     new_job_id,
     reached_milestones,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "MigrationJob",
     "MigrationRequest",
     "Pace",
+    "PauseCause",
     "PreviewRequest",
     "SourceServer",
     "TemplateRequest",

@@ -6,7 +6,7 @@ The rules are the README's ("IMAP migration"); ``map_folders`` says them in full
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mailport.domain.mailbox import SystemFolder
 from mailport.domain.remote import ImapFolder
@@ -85,7 +85,23 @@ def _gmail_path(path: tuple[str, ...], folder: ImapFolder) -> tuple[str, ...]:
     return path
 
 
-def map_folders(folders: Sequence[ImapFolder]) -> list[FolderMapping]:
+def _unprefixed(folder: ImapFolder, prefix: str) -> ImapFolder:
+    """The folder as if listed without the personal namespace's prefix (RFC 2342).
+
+    On servers whose personal namespace is "INBOX." (Courier-IMAP, Cyrus in its classic
+    namespace, many shared hosts) every folder is listed under INBOX: "INBOX.Sent" is the
+    user's Sent, "INBOX.日本語" a top-level folder. INBOX itself is INBOX. The prefix is
+    matched without case for its INBOX part (RFC 3501: INBOX is case-insensitive).
+    """
+    if not prefix or folder.name.upper() == "INBOX":
+        return folder
+    head, rest = folder.name[: len(prefix)], folder.name[len(prefix) :]
+    if prefix.upper().startswith("INBOX"):
+        head, prefix = head.upper(), prefix.upper()
+    return replace(folder, name=rest) if rest and head == prefix else folder
+
+
+def map_folders(folders: Sequence[ImapFolder], prefix: str = "") -> list[FolderMapping]:
     r"""Every source folder with its target, in the order they are copied.
 
     Rules (README, "IMAP migration"): INBOX and the special-use folders (\Sent, \Trash,
@@ -94,12 +110,14 @@ def map_folders(folders: Sequence[ImapFolder]) -> list[FolderMapping]:
     Views (\Flagged, \Important) are skipped. When the server has an \All folder (Gmail), the
     same message under several labels is copied once: into the first folder it is met in,
     with INBOX first, then the system folders, then labels by name, and \All last, which so
-    brings in only archived mail that carries no label.
+    brings in only archived mail that carries no label. ``prefix`` is the server's personal
+    namespace: folder names are read without it.
     """
     gmail = any("\\All" in f.special_use for f in folders)
     out: list[FolderMapping] = []
     seen_systems: set[SystemFolder] = set()
-    for folder in folders:
+    for source in folders:
+        folder = _unprefixed(source, prefix)
         system = _system_target(folder)
         path: tuple[str, ...] = () if system else _gmail_path(_path(folder), folder)
         skip = None
@@ -113,7 +131,7 @@ def map_folders(folders: Sequence[ImapFolder]) -> list[FolderMapping]:
                 system, path = None, _path(folder)
             else:
                 seen_systems.add(system)
-        out.append(FolderMapping(folder, system, path, skip, dedup_across=gmail))
+        out.append(FolderMapping(source, system, path, skip, dedup_across=gmail))
     rank = {SystemFolder.INBOX: 0}
 
     def order(m: FolderMapping) -> tuple[int, str]:

@@ -16,6 +16,13 @@ from mailport.errors import Conflict
 MILESTONES = (25, 50, 75)  # percent of planned messages: a progress notice at each
 
 
+class PauseCause(StrEnum):
+    """Why a paused job waits: its own pace, or the provider asking it to slow down."""
+
+    PACING = "pacing"  # the provider's documented limits (e.g. Gmail's daily download)
+    PROVIDER = "provider"  # the provider's answer: throttled, too many connections, …
+
+
 class JobState(StrEnum):
     """Where a job is in its life."""
 
@@ -76,6 +83,7 @@ class MigrationJob:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     paused_until: dt.datetime | None = None
+    paused_by: PauseCause | None = None  # set with paused_until
     busy_s: float = 0.0  # time spent copying (not waiting), for the rate
     window: Window = field(default_factory=Window)
     daily_bytes: int | None = None  # the pace's cap, fixed at plan time

@@ -24,6 +24,7 @@ from mailport.adapters.imap.parser import (
     plan_chunks,
     quote_name,
     scrub,
+    search_uids,
     sizes_of,
     special_use,
     text,
@@ -269,3 +270,10 @@ def test_backoff_hint_in_seconds() -> None:
     assert backoff_s(said) == 92.415
     assert backoff_s("backoff time:1000 MILLISECONDS") == 1.0
     assert backoff_s("[UNAVAILABLE] try later") is None
+
+
+def test_search_uids_reads_a_uid_search_answer() -> None:
+    assert search_uids([b"1 7 10000000"]) == [1, 7, 10000000]
+    assert search_uids([b"9 3 3"]) == [3, 9]  # ascending, each once
+    assert search_uids([None]) == [] and search_uids([b""]) == []
+    assert search_uids([b"2 (MODSEQ 5)", b"4"]) == [2, 4]  # words that aren't UIDs dropped

@@ -40,6 +40,10 @@ class ImapMailbox(Protocol):
         """RFC822.SIZE of every message with a UID in the range (in the examined folder)."""
         ...
 
+    def uids(self, first_uid: int, last_uid: int) -> list[int]:
+        """The UIDs in the range that exist (UID SEARCH), ascending."""
+        ...
+
     def fetch(self, uids: Sequence[int]) -> Iterator[ImapMessage]:
         """The messages with flags, internal date and raw bytes (BODY.PEEK[])."""
         ...

@@ -4,6 +4,7 @@ with a checkpoint after every batch, under the provider's pace and a copy slot.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 from collections import deque
@@ -36,6 +37,10 @@ from mailport.workflow import Cursor, cursor
 log = logging.getLogger(__name__)
 
 SIZE_WINDOW = 2000  # UIDs asked for sizes at once inside a chunk
+# UIDs searched at once (UID SEARCH): the answer is one line, and imaplib refuses lines over
+# 1 MB (≈ 110,000 UIDs of eight digits). A folder with UIDs 1 and 10,000,000 only takes 100
+# searches, not 5,000 empty size windows.
+SEARCH_SPAN = 100_000
 # The longest a provider's "slow down" pauses a job at once: Gmail's bandwidth answer asks
 # for no time at all (we wait 30 min, parser.throttle_s), a Microsoft hint may be hours off.
 MAX_PROVIDER_PAUSE_S = 3600
@@ -163,6 +168,8 @@ class _Chunk:
         self.examined: int | None = None
         self.batch_messages = min(self.cfg.batch_messages, self.cfg.chunk_messages)
         self.upto: dict[int, int] = {}  # per folder: the last UID fetched (≥ its checkpoint)
+        # Per folder: the UIDs UID SEARCH found (ascending) and the last UID searched.
+        self.present: dict[int, tuple[list[int], int]] = {}
         self.window = job.window
         self.pending: deque[_Batch] = deque()  # oldest first
         self.prints: set[str] = set()  # contents on their way in (Gmail-style dedup)
@@ -205,6 +212,7 @@ class _Chunk:
             self._flush()
             folder = restart_folder(self.job.plan[index], now.uidvalidity, now.uidnext)
             self.upto.pop(index, None)
+            self.present.pop(index, None)
             self._set(index, folder)
         return folder
 
@@ -219,12 +227,27 @@ class _Chunk:
         last = folder.uidnext - 1
         start = max(folder.done_uid, self.upto.get(index, 0)) + 1
         while start <= last:
-            end = min(last, start + SIZE_WINDOW - 1)
-            sizes = self.session.sizes(start, end)
+            window = self._present(index, start, last)[:SIZE_WINDOW]
+            if not window:
+                return {}
+            sizes = self.session.sizes(window[0], window[-1])
             if sizes:
                 return dict(sorted(sizes.items()))
-            start = end + 1
+            start = window[-1] + 1  # all expunged since they were searched
         return {}
+
+    def _present(self, index: int, start: int, last: int) -> list[int]:
+        """The UIDs on the server from ``start`` to ``last``, as far as searched: UID SEARCH a
+        span at a time, until one finds some (kept for the chunk).
+        """
+        found, searched = self.present.get(index, ([], 0))
+        found = found[bisect.bisect_left(found, start) :]
+        while not found and searched < last:
+            low = max(start, searched + 1)
+            searched = min(last, low + SEARCH_SPAN - 1)
+            found = self.session.uids(low, searched)
+        self.present[index] = (found, searched)
+        return found
 
     def _batch(self, index: int) -> int:
         """Fetch one batch from folder ``index`` and start storing it; a pace wait (s) or 0."""

@@ -38,6 +38,7 @@ __all__ = [
     "plan_chunks",
     "quote_name",
     "scrub",
+    "search_uids",
     "sizes_of",
     "special_use",
     "text",
@@ -210,6 +211,17 @@ def by_uid(data: Sequence[Any], wanted: Container[int]) -> dict[int, dict[bytes,
         if isinstance(uid, int) and uid in wanted:
             out[uid] = item
     return out
+
+
+def search_uids(data: Sequence[Any]) -> list[int]:
+    """The UIDs of a UID SEARCH answer (``[b"1 7 10000000"]``; ``[None]`` or ``[b""]`` when
+    none), ascending and each once; anything not a number is ignored.
+    """
+    found: set[int] = set()
+    for line in data:
+        if isinstance(line, bytes | bytearray):
+            found.update(int(word) for word in bytes(line).split() if word.isdigit())
+    return sorted(found)
 
 
 def sizes_of(data: Sequence[Any], wanted: Container[int]) -> dict[int, int]:

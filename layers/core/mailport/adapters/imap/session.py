@@ -18,6 +18,7 @@ from mailport.adapters.imap.parser import (
     parse_list,
     parse_message,
     plan_chunks,
+    search_uids,
     sizes_of,
     text,
     uid_set,
@@ -144,6 +145,18 @@ class ImapSession:
         data = self._call(lambda: self._uid_fetch(f"{first_uid}:{last_uid}", "(RFC822.SIZE)"))
         wanted = range(first_uid, last_uid + 1)
         return self._call(lambda: sizes_of(data, wanted))
+
+    def uids(self, first_uid: int, last_uid: int) -> list[int]:
+        """The UIDs that exist with first_uid <= UID <= last_uid (UID SEARCH), ascending."""
+        if last_uid < first_uid:
+            return []
+        return self._call(lambda: self._uid_search(first_uid, last_uid))
+
+    def _uid_search(self, first_uid: int, last_uid: int) -> list[int]:
+        typ, dat = self._conn.uid("SEARCH", "UID", f"{first_uid}:{last_uid}")
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"SEARCH failed: {text(dat[0] if dat else '')}")
+        return [u for u in search_uids(dat) if first_uid <= u <= last_uid]
 
     def _sizes_for(self, uids: Sequence[int]) -> dict[int, int]:
         out: dict[int, int] = {}

@@ -52,7 +52,7 @@ def _roles(stack: str) -> dict[str, Role]:
 
 @pytest.fixture(scope="module")
 def judged() -> dict[tuple[str, str, Access], Judged]:
-    recorded = calls.RECORDER.snapshot()
+    recorded = calls.every_call()
     if not recorded:
         pytest.skip("no function ran in this session: run it with the e2e or integration tiers")
     return judge(recorded, _roles, ARNS)

@@ -37,6 +37,7 @@ from mailport.domain.accounts import (
     fetch_message,
 )
 from mailport.domain.mailbox import Owner, SourceType
+from mailport_local import calls
 from mailport_local.stack import LocalStack
 from tests.integration import test_migration_runner as mig
 from tests.integration import test_pop_import as pop
@@ -54,6 +55,10 @@ _CHILD = r"""
 import dataclasses, json, os, sys
 root, directory, module_name, tuned = sys.argv[1:5]
 sys.path[:0] = [os.path.join(root, "functions", directory)]
+if os.environ.get("MAILPORT_CALLS_FILE"):  # its AWS calls, for the least-privilege check
+    from mailport_local import calls
+    names = ("MAILPORT_CALLS_FILE", "MAILPORT_CALLS_STACK", "MAILPORT_CALLS_CALLER")
+    calls.record_child(*(os.environ[k] for k in names))
 module = __import__(module_name)
 from mailport.wiring import container
 from mailport_local.lambdas import LocalContext
@@ -98,10 +103,15 @@ class Worker:
         function: tuple[str, str] = ("PopFetchFunction", "pop_fetch"),
     ) -> None:
         logical, module = function
+        sink = str(logs.with_suffix(".calls"))
+        calls.CHILD_SINKS.append(sink)
         env = {
             **os.environ,
             **stack.lambdas[logical].environment,
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "MAILPORT_CALLS_FILE": sink,
+            "MAILPORT_CALLS_STACK": stack.lambdas.stack,
+            "MAILPORT_CALLS_CALLER": logical,
         }
         self._out = logs.with_suffix(".out")
         self._err = logs.with_suffix(".err")

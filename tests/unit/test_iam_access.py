@@ -142,3 +142,21 @@ def test_statements_the_evaluator_cant_judge_are_refused() -> None:
     }
     with pytest.raises(ValueError, match="Condition"):
         roles_of({"roles": roles, "callers": {"Fn": "FnRole"}}, lambda v: v, ["Fn"])
+
+
+def test_a_childs_calls_come_back_from_its_sink(tmp_path: Any) -> None:
+    from mailport_local.calls import CallRecorder, read_sink
+
+    sink = tmp_path / "child.calls"
+    recorder = CallRecorder(sink=str(sink))
+    put = Call(
+        "s", "PopFetchFunction", "s3", "PutObject", {"Bucket": "b", "Key": "k", "Body": b"x"}
+    )
+    recorder.add(put)
+    with sink.open("a") as f:
+        f.write('{"stack": "s", "caller": "Pop')  # the child was killed mid-line
+    (back,) = read_sink(str(sink))
+    assert back == Call(
+        "s", "PopFetchFunction", "s3", "PutObject", {"Bucket": "b", "Key": "k", "Body": None}
+    )
+    assert accesses(back, ARNS) == [Access("s3:PutObject", "arn:aws:s3:::b/k")]

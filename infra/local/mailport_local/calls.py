@@ -10,7 +10,10 @@ the function's behalf, and the state machine invoking its tasks.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import dataclasses
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,15 +47,23 @@ class Call:
 
 @dataclass
 class CallRecorder:
-    """The calls made so far in this process, in order."""
+    """The calls made so far in this process, in order; in a child process that runs one
+    handler (tests/integration/test_reliability_kills.py), also appended to ``sink`` as
+    they are made, since the child may be killed at any moment.
+    """
 
     calls: list[Call] = field(default_factory=list)
+    sink: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, call: Call) -> None:
         """Keep one call."""
         with self._lock:
             self.calls.append(call)
+            if self.sink is not None:
+                line = json.dumps(dataclasses.asdict(call), default=_no_bytes)
+                with open(self.sink, "a", encoding="utf-8") as f:
+                    f.write(line + "\n")
 
     def snapshot(self) -> list[Call]:
         """The calls so far (a copy)."""
@@ -61,6 +72,45 @@ class CallRecorder:
 
 
 RECORDER = CallRecorder()
+
+
+def _no_bytes(value: Any) -> Any:
+    """Bodies and binary attributes are not what IAM judges: left out of a sink's lines."""
+    return None
+
+
+def record_child(sink: str, stack: str, caller: str) -> None:
+    """In a process that runs one of ``stack``'s handlers by itself: every call is
+    ``caller``'s, appended to ``sink`` (read back with ``read_sink``).
+    """
+    install()
+    RECORDER.sink = sink
+    CALLER.set((stack, caller))
+
+
+# The sinks of the children this process started (each child's calls, as it made them).
+CHILD_SINKS: list[str] = []
+
+
+def every_call() -> list[Call]:
+    """The calls made in this process and in the children it started."""
+    out = RECORDER.snapshot()
+    for sink in CHILD_SINKS:
+        with contextlib.suppress(FileNotFoundError):
+            out += read_sink(sink)
+    return out
+
+
+def read_sink(path: str) -> list[Call]:
+    """The calls a child appended to ``path`` (a line cut short by a kill is skipped)."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            with contextlib.suppress(ValueError, TypeError):
+                out.append(Call(**json.loads(line)))
+    return out
+
+
 # The key of the presigned POST being signed: botocore signs it under CreateBucket's model
 # with the bucket alone, so the hook would not otherwise know which object it allows.
 _POST_KEY: contextvars.ContextVar[str | None] = contextvars.ContextVar("post_key", default=None)

@@ -17,6 +17,10 @@ from mailport_local.stack import LocalStack
 from tests.support.dovecot import Dovecot, dovecot_available
 from tests.support.fake_idp import FakeIdentityProvider
 
+# Every local stack of the session records its functions' AWS calls, for the least-privilege
+# check (tests/integration/test_least_privilege.py); their child processes inherit it.
+os.environ.setdefault("MAILPORT_RECORD_CALLS", "1")
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CORPUS = REPO_ROOT.parent / "shared" / "corpus" / "eml"
 NOTICE_SENDER = "notices@mailport.example"

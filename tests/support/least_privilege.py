@@ -149,6 +149,10 @@ def roles_of(
             bad = [k for k in _UNSUPPORTED if k in s.body]
             if bad:
                 raise ValueError(f"{caller} {s.source}: {bad} can't be judged by this check")
+            # moto's evaluator permits any resource when a statement names none (its trust
+            # policy rule); in a role that would be an allow-all, so it is refused here.
+            if not s.resources or "" in s.resources:
+                raise ValueError(f"{caller} {s.source}: a statement without a Resource")
         out[caller] = Role(caller, tuple(statements))
     return out
 

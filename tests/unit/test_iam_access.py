@@ -142,13 +142,21 @@ def test_statements_the_evaluator_cant_judge_are_refused() -> None:
     }
     with pytest.raises(ValueError, match="Condition"):
         roles_of({"roles": roles, "callers": {"Fn": "FnRole"}}, lambda v: v, ["Fn"])
+    # A statement naming no resource (or one resolved to "", as AWS::NoValue is locally):
+    # moto's evaluator would allow it everything.
+    for resource in ({}, {"Resource": ""}):
+        body = {"Effect": "Allow", "Action": "s3:GetObject", **resource}
+        policy = {"PolicyName": "p", "PolicyDocument": {"Statement": [body]}}
+        open_role = {"FnRole": {"Properties": {"Policies": [policy]}}}
+        with pytest.raises(ValueError, match="without a Resource"):
+            roles_of({"roles": open_role, "callers": {"Fn": "FnRole"}}, lambda v: v, ["Fn"])
 
 
 def test_a_childs_calls_come_back_from_its_sink(tmp_path: Any) -> None:
     from mailport_local.calls import CallRecorder, read_sink
 
     sink = tmp_path / "child.calls"
-    recorder = CallRecorder(sink=str(sink))
+    recorder = CallRecorder(sink=str(sink), enabled=True)
     put = Call(
         "s", "PopFetchFunction", "s3", "PutObject", {"Bucket": "b", "Key": "k", "Body": b"x"}
     )
@@ -160,3 +168,17 @@ def test_a_childs_calls_come_back_from_its_sink(tmp_path: Any) -> None:
         "s", "PopFetchFunction", "s3", "PutObject", {"Bucket": "b", "Key": "k", "Body": None}
     )
     assert accesses(back, ARNS) == [Access("s3:PutObject", "arn:aws:s3:::b/k")]
+
+
+def test_a_recorder_left_off_keeps_nothing_and_a_call_keeps_names_not_mail() -> None:
+    from mailport_local.calls import CallRecorder, _slim
+
+    off = CallRecorder()  # make run's: its sessions would otherwise keep every call
+    off.add(Call("s", "Fn", "s3", "PutObject", {"Bucket": "b", "Key": "k"}))
+    assert off.snapshot() == []
+    put = {"Bucket": "b", "Key": "k", "Body": b"x" * 1000, "Metadata": {"a": "b"}}
+    assert _slim(put) == {"Bucket": "b", "Key": "k"}
+    tx = {"TransactItems": [{"Put": {"TableName": "t", "Item": {"PK": {"S": "secret"}}}}]}
+    assert _slim(tx) == {"TransactItems": [{"Put": {"TableName": "t"}}]}
+    batch = {"RequestItems": {"t": [{"PutRequest": {"Item": {"PK": {"S": "x"}}}}]}}
+    assert _slim(batch) == {"RequestItems": {"t": None}}

@@ -184,6 +184,7 @@ class LocalLambdas:
             environment=environment or {},
             stack=self.stack,
         )
+        _ENVIRONMENTS[(self.stack, spec.logical_id)] = fn.environment
         self._by_name[name] = fn
         self._by_logical[spec.logical_id] = fn
         return fn
@@ -235,6 +236,9 @@ class LocalLambdas:
 
 _CONTAINERS: dict[tuple[str, str], Any] = {}
 _CONTAINERS_LOCK = threading.Lock()
+# Each function's own variables: a container is built after its module loaded (and the
+# process's environment was put back), and another stack may have changed the shared ones.
+_ENVIRONMENTS: dict[tuple[str, str], dict[str, str]] = {}
 
 
 def _function_container() -> Any:
@@ -248,7 +252,8 @@ def _function_container() -> Any:
     with _CONTAINERS_LOCK:
         made = _CONTAINERS.get(who)
         if made is None:
-            made = _CONTAINERS[who] = wiring.build(Settings.from_env())
+            env = {**os.environ, **_ENVIRONMENTS.get(who, {})}
+            made = _CONTAINERS[who] = wiring.build(Settings.from_env(env))
         return made
 
 

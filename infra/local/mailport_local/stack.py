@@ -75,6 +75,11 @@ class LocalStackConfig:
     # moto in a process of its own (mailport_local.awsprocess): the emulator no longer shares
     # this interpreter's lock with the functions. Without persistence (see that module).
     aws_process: bool = False
+    # Record each function's AWS calls for the least-privilege check (tests/conftest.py sets
+    # MAILPORT_RECORD_CALLS); off for `make run`, whose sessions would keep every call.
+    record_calls: bool = field(
+        default_factory=lambda: os.environ.get("MAILPORT_RECORD_CALLS") == "1"
+    )
 
 
 def _install_recorders() -> None:
@@ -238,6 +243,7 @@ class LocalStack:
 
     def _watch_calls(self, template: dict[str, Any], provisioner: Provisioner) -> None:
         """Record who calls AWS, for the tests to check against template.yaml's roles."""
+        calls.RECORDER.enabled = calls.RECORDER.enabled or self.config.record_calls
         isolate_containers()  # each function wires its own adapters, as on Lambda
         self.provisioner = provisioner
         calls.RESOLVERS[self.lambdas.stack] = provisioner.resolve

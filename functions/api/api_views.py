@@ -374,7 +374,10 @@ def migration(report: JobReport, *, folders: bool = True) -> Migration:
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "paused_until": iso(job.paused_until),
-        "paused_by": value(job.paused_by) if job.paused_by else None,
+        # Whose pause it is, while the job is paused (a cause left over from before is not).
+        "paused_by": value(job.paused_by)
+        if job.paused_by and value(job.state) == "paused"
+        else None,
         "queue_position": report.queue_position,
         "progress": {
             "percent": job.percent(),

@@ -27,6 +27,7 @@ class Answer:
     verb: bytes  # b"LOGIN", b"FETCH" (UID FETCH too), b"EXAMINE", …
     line: bytes
     nth: int = 1
+    every: bool = False  # the nth and every one after it (a provider that never relents)
     seen: int = 0
 
 
@@ -59,9 +60,12 @@ class ImapRelay:
                 self._tls.wrap_socket(conn, server_side=True) as client,
                 dv.ssl_context().wrap_socket(up, server_hostname=dv.host) as server,
             ):
-                back = threading.Thread(target=_copy, args=(server, client), daemon=True)
+                # One writer at a time on the client's TLS stream: Dovecot's bytes and the
+                # relay's own answers would otherwise interleave inside TLS records.
+                writing = threading.Lock()
+                back = threading.Thread(target=_copy, args=(server, client, writing), daemon=True)
                 back.start()
-                self._to_server(client, server)
+                self._to_server(client, server, writing)
 
     def _answer_for(self, line: bytes) -> Answer | None:
         words = line.split(b" ", 3)
@@ -70,11 +74,13 @@ class ImapRelay:
             for a in self.answers:
                 if verb.startswith(a.verb) or verb.startswith(b"UID " + a.verb):
                     a.seen += 1
-                    if a.seen == a.nth:
+                    if a.seen == a.nth or (a.every and a.seen > a.nth):
                         return a
         return None
 
-    def _to_server(self, client: ssl.SSLSocket, server: ssl.SSLSocket) -> None:
+    def _to_server(
+        self, client: ssl.SSLSocket, server: ssl.SSLSocket, writing: threading.Lock
+    ) -> None:
         reader: BinaryIO = client.makefile("rb")
         for line in iter(reader.readline, b""):
             answer = self._answer_for(line)
@@ -85,7 +91,8 @@ class ImapRelay:
             out = answer.line if answer.line.startswith(b"*") else tag + b" " + answer.line
             with self._lock:
                 self.answered.append(out)
-            client.sendall(out + b"\r\n")
+            with writing:
+                client.sendall(out + b"\r\n")
             if answer.line.startswith(b"* BYE"):
                 # The server hangs up after its BYE: its side first (the client reads EOF
                 # after the BYE), then, once the client closes too, the rest. Closing at
@@ -106,7 +113,8 @@ class ImapRelay:
         self._thread.join(10)
 
 
-def _copy(server: ssl.SSLSocket, client: ssl.SSLSocket) -> None:
+def _copy(server: ssl.SSLSocket, client: ssl.SSLSocket, writing: threading.Lock) -> None:
     with contextlib.suppress(OSError, ssl.SSLError):
         while data := server.recv(65536):
-            client.sendall(data)
+            with writing:
+                client.sendall(data)

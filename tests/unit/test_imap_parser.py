@@ -252,7 +252,7 @@ def test_is_transient(said: str, *, transient: bool) -> None:
         ("[OVERQUOTA] Account exceeded command or bandwidth limits. (Failure)", 1800.0),  # Gmail
         ("[UNAVAILABLE] Temporary System Problem", 60.0),  # Gmail's BYE, RFC 5530
         ("[INUSE] Mailbox in use", 60.0),
-        ("[LIMIT] Too many sessions", 300.0),  # the limit is the rarer, longer wait
+        ("[LIMIT] Too many flags", None),  # an implementation limit: no wait lifts it
         ("Maximum number of connections from user+IP exceeded", 60.0),  # Dovecot's BYE
         ("socket error: EOF", None),
         ("[AUTHENTICATIONFAILED] Invalid credentials", None),

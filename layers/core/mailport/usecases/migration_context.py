@@ -21,9 +21,12 @@ from mailport.domain.migration import (
     HOLDS_SLOT,
     Counts,
     JobError,
+    JobState,
     MigrationJob,
+    PauseCause,
 )
 from mailport.domain.notices import migration_notice
+from mailport.domain.remote import RemoteTransient
 from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
 from mailport.ports import (
     AccessTokens,
@@ -58,6 +61,36 @@ class JobNotActive(MailportError):
     """
 
     code = "job_not_active"
+
+
+# The longest a provider's "slow down" pauses a job at once: Gmail's bandwidth answer asks
+# for no time at all (we wait 30 min, parser.throttle_s), a Microsoft hint may be hours off.
+MAX_PROVIDER_PAUSE_S = 3600
+# How long the provider may hold a job back without it making any progress before the job
+# fails (and is rolled back) instead: a day covers Gmail's daily bandwidth reset.
+MAX_PROVIDER_HOLD_S = 24 * 3600
+
+
+def provider_pause(
+    ctx: StepContext, job: MigrationJob, e: RemoteTransient
+) -> tuple[MigrationJob, int]:
+    """The provider asked us to slow down: pause as long as it said (bounded), which is
+    neither a failure nor a step towards rollback; anything else transient, or a hold past
+    ``MAX_PROVIDER_HOLD_S`` without progress, is re-raised for the state machine.
+    """
+    if not e.retry_after_s or job.provider_waited_s >= MAX_PROVIDER_HOLD_S:
+        raise e
+    wait_s = min(MAX_PROVIDER_PAUSE_S, max(1, int(e.retry_after_s)))
+    until = ctx.clock() + dt.timedelta(seconds=wait_s)
+    log.info("paused by the provider", extra={"job_id": job.job_id, "wait_s": wait_s})
+    paused = replace(
+        job,
+        state=JobState.PAUSED,
+        paused_until=until,
+        paused_by=PauseCause.PROVIDER,
+        provider_waited_s=job.provider_waited_s + wait_s,
+    )
+    return ctx.save(job, paused), wait_s
 
 
 def require_active(job: MigrationJob) -> None:

@@ -31,19 +31,18 @@ from mailport.domain.remote import ImapFolder, ImapMessage, RemoteTransient
 from mailport.errors import ValidationFailed
 from mailport.ports import ImapMailbox
 from mailport.usecases.importing import ImportRequest
-from mailport.usecases.migration_context import StepContext, minus, require_active
+from mailport.usecases.migration_context import StepContext, minus, provider_pause, require_active
+from mailport.usecases.migration_plan import plan
 from mailport.workflow import Cursor, cursor
 
 log = logging.getLogger(__name__)
 
 SIZE_WINDOW = 2000  # UIDs asked for sizes at once inside a chunk
 # UIDs searched at once (UID SEARCH): the answer is one line, and imaplib refuses lines over
-# 1 MB (≈ 110,000 UIDs of eight digits). A folder with UIDs 1 and 10,000,000 only takes 100
-# searches, not 5,000 empty size windows.
-SEARCH_SPAN = 100_000
-# The longest a provider's "slow down" pauses a job at once: Gmail's bandwidth answer asks
-# for no time at all (we wait 30 min, parser.throttle_s), a Microsoft hint may be hours off.
-MAX_PROVIDER_PAUSE_S = 3600
+# 1,000,000 bytes; a UID takes at most 11 (10 digits, 2^32 - 1, and a space), so 80,000 UIDs
+# stay under 900 KB. A folder with UIDs 1 and 10,000,000 takes 125 searches, not 5,000 size
+# windows.
+SEARCH_SPAN = 80_000
 
 
 def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]) -> Cursor:
@@ -54,10 +53,9 @@ def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]
         return cursor(True, chunks)
     require_active(job)
     now = ctx.clock()
-    if job.paused_until and job.paused_until > now:
-        return _waiting(ctx, chunks, int((job.paused_until - now).total_seconds()) + 1)
-    if job.next_folder() is None:
-        return cursor(True, chunks)
+    idle = _nothing_to_copy(ctx, ref, job, chunks, now)
+    if idle is not None:
+        return idle
     until = now + dt.timedelta(seconds=ctx.config.copy_lease_s)
     if not ctx.copy_slots.take_copy_slot(job.job_id, ctx.config.max_copying, now, until):
         log.info("waiting for a copy slot", extra={"job_id": job.job_id})
@@ -71,7 +69,16 @@ def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]
         job, wait_s = _run_chunk(ctx, owner, job)
     finally:
         ctx.give_copy_slot(job.job_id)
-    job = ctx.save(job, replace(job, chunks=job.chunks + 1))
+    progressed = job.counts != counted
+    job = ctx.save(
+        job,
+        replace(
+            job,
+            chunks=job.chunks + 1,
+            # Progress ends a provider's hold (only a hold without any counts as endless).
+            provider_waited_s=0.0 if progressed else job.provider_waited_s,
+        ),
+    )
     if ctx.metrics is not None:
         ctx.metrics.chunk(minus(job.counts, counted), ctx.monotonic() - started)
     for milestone in reached_milestones(before, job.percent(), job.milestones):
@@ -82,6 +89,21 @@ def copy_chunk(ctx: StepContext, ref: Mapping[str, Any], last: Mapping[str, Any]
     done = job.next_folder() is None
     again = not done and chunks >= ctx.config.chunks_per_execution
     return cursor(done, chunks, continue_as_new=again)
+
+
+def _nothing_to_copy(
+    ctx: StepContext, ref: Mapping[str, Any], job: MigrationJob, chunks: int, now: dt.datetime
+) -> Cursor | None:
+    """The cursor of a step that copies nothing (paused, all copied, or its plan still to
+    make), else None.
+    """
+    if job.paused_until and job.paused_until > now:
+        return _waiting(ctx, chunks, int((job.paused_until - now).total_seconds()) + 1)
+    if not job.planned:  # the provider paused its plan (a throttled login): plan now
+        return plan(ctx, ref, chunks)
+    if job.next_folder() is None:
+        return cursor(True, chunks)
+    return None
 
 
 def _waiting(ctx: StepContext, chunks: int, wait_s: int) -> Cursor:
@@ -99,7 +121,7 @@ def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[Migra
     try:
         session = ctx.open_source(job)
     except RemoteTransient as e:  # "too many simultaneous connections" comes at login
-        return _provider_pause(ctx, job, e)
+        return provider_pause(ctx, job, e)
     # The chunk stops taking messages at chunk_seconds; a server that trickles inside a
     # FETCH is cut later, well before the worker's Lambda timeout would end the step
     # with nothing saved and the migration rolled back.
@@ -108,25 +130,9 @@ def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[Migra
     try:
         return chunk.run()
     except RemoteTransient as e:
-        return _provider_pause(ctx, chunk.job, e)  # what it checkpointed is kept
+        return provider_pause(ctx, chunk.job, e)  # what it checkpointed is kept
     finally:
         session.logout()
-
-
-def _provider_pause(
-    ctx: StepContext, job: MigrationJob, e: RemoteTransient
-) -> tuple[MigrationJob, int]:
-    """The provider asked us to slow down: pause as long as it said (bounded), which is
-    neither a failure nor a step towards rollback; anything else transient is re-raised for
-    the state machine's retries.
-    """
-    if not e.retry_after_s:
-        raise e  # the state machine retries with its own backoff
-    wait_s = min(MAX_PROVIDER_PAUSE_S, max(1, int(e.retry_after_s)))
-    until = ctx.clock() + dt.timedelta(seconds=wait_s)
-    log.info("paused by the provider", extra={"job_id": job.job_id, "wait_s": wait_s})
-    paused = replace(job, state=JobState.PAUSED, paused_until=until, paused_by=PauseCause.PROVIDER)
-    return ctx.save(job, paused), wait_s
 
 
 @dataclass

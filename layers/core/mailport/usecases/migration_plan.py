@@ -11,8 +11,9 @@ from typing import Any
 
 from mailport.domain.mailbox import Folder, Owner
 from mailport.domain.migration import FolderMapping, FolderPlan, JobState, MigrationJob, pace_for
+from mailport.domain.remote import RemoteTransient
 from mailport.errors import Conflict
-from mailport.usecases.migration_context import StepContext, require_active
+from mailport.usecases.migration_context import StepContext, provider_pause, require_active
 from mailport.usecases.migration_shared import Survey, survey
 from mailport.workflow import Cursor, cursor
 
@@ -25,19 +26,20 @@ def folder_id(job_id: str, path: Sequence[str]) -> str:
     return "f" + digest[:20]
 
 
-def plan(ctx: StepContext, ref: Mapping[str, Any]) -> Cursor:
-    """Plan the job (once: a retried step only announces it again)."""
+def plan(ctx: StepContext, ref: Mapping[str, Any], chunks: int = 0) -> Cursor:
+    """Plan the job (once: a retried step only announces it again). A provider that says
+    "slow down" at the first login pauses the plan: CopyChunk plans once the wait is over.
+    """
     owner, job = ctx.load(ref)
     require_active(job)
     if job.planned:  # a retried step: the start notice may not have gone yet (same id)
         ctx.notify(owner, job, "started")
-        return cursor(job.next_folder() is None, 0)
-    session = ctx.open_source(job)
-    session.stop_after(ctx.config.chunk_seconds + ctx.config.cutoff_grace_s)
+        return cursor(job.next_folder() is None, chunks)
     try:
-        surveyed = survey(session, ctx.config.max_bytes)
-    finally:
-        session.logout()
+        surveyed = _survey(ctx, job)
+    except RemoteTransient as e:
+        _, wait_s = provider_pause(ctx, job, e)
+        return cursor(False, chunks, wait_s=min(wait_s, ctx.config.max_pause_s))
     ctx.mailbox_service.ensure_system_folders(owner)
     targets = _Targets(ctx, owner, job, ctx.mailbox.list_folders(owner))
     folders = [targets.folder_plan(s) for s in surveyed]
@@ -45,6 +47,9 @@ def plan(ctx: StepContext, ref: Mapping[str, Any]) -> Cursor:
     planned = replace(
         job,
         state=JobState.RUNNING,
+        paused_until=None,
+        paused_by=None,
+        provider_waited_s=0.0,
         plan=tuple(folders),
         planned=True,
         created_folders=tuple(targets.created),
@@ -54,7 +59,16 @@ def plan(ctx: StepContext, ref: Mapping[str, Any]) -> Cursor:
     )
     planned = ctx.save(job, planned)
     ctx.notify(owner, planned, "started")
-    return cursor(planned.next_folder() is None, 0)
+    return cursor(planned.next_folder() is None, chunks)
+
+
+def _survey(ctx: StepContext, job: MigrationJob) -> list[Survey]:
+    session = ctx.open_source(job)
+    session.stop_after(ctx.config.chunk_seconds + ctx.config.cutoff_grace_s)
+    try:
+        return survey(session, ctx.config.max_bytes)
+    finally:
+        session.logout()
 
 
 @dataclass

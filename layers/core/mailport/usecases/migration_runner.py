@@ -180,6 +180,7 @@ class MigrationRunner:
                 job,
                 state=JobState.NEEDS_SIGNIN,
                 paused_until=None,
+                paused_by=None,
                 error=JobError("signin_required", error_of(error).message),
             )
             # A cancel that arrives meanwhile wins: the retry then rolls the job back.

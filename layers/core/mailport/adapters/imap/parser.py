@@ -67,10 +67,10 @@ _BACKOFF = re.compile(r"backoff time:\s*(\d+)\s*milliseconds", re.IGNORECASE)
 # Answers that mean "slow down" without saying for how long, and how long we then wait.
 # Gmail: "Account exceeded command or bandwidth limits" (its daily download, reset over
 # hours) and "[ALERT] Too many simultaneous connections" (15 an account); RFC 5530's
-# [UNAVAILABLE], [INUSE] and [LIMIT]; Microsoft 365's "Request is throttled" without a hint.
+# [UNAVAILABLE] and [INUSE]; Microsoft 365's "Request is throttled" without a hint. Not
+# RFC 5530's [LIMIT]: an implementation limit, which no wait lifts (retried, then failed).
 _THROTTLES = (
     ("BANDWIDTH LIMITS", 1800.0),
-    ("[LIMIT]", 300.0),
     ("SIMULTANEOUS CONNECTIONS", 60.0),
     ("TOO MANY CONNECTIONS", 60.0),
     ("MAXIMUM NUMBER OF CONNECTIONS", 60.0),

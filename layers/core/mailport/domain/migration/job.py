@@ -84,6 +84,9 @@ class MigrationJob:
     finished_at: dt.datetime | None = None
     paused_until: dt.datetime | None = None
     paused_by: PauseCause | None = None  # set with paused_until
+    # Seconds the provider has held the job back since it last made progress: a "slow down"
+    # that never ends (a limit that isn't one) fails the job in the end, not pause it forever.
+    provider_waited_s: float = 0.0
     busy_s: float = 0.0  # time spent copying (not waiting), for the rate
     window: Window = field(default_factory=Window)
     daily_bytes: int | None = None  # the pace's cap, fixed at plan time

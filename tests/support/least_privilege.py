@@ -104,7 +104,9 @@ def translated_roles(template: Path = TEMPLATE) -> dict[str, Any]:
     python = venv_tool("MAILPORT_SAM_VENV", ".venv-sam", "python", "requirements/sam.txt")
     script = Path(__file__).with_name("sam_roles.py")
     out = subprocess.run(
-        [str(python), str(script), str(template)],
+        # -I: isolated, so neither PYTHONPATH nor the script's folder (tests/support, whose
+        # secrets.py would shadow the standard library's) reaches the SAM venv's imports.
+        [str(python), "-I", str(script), str(template)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -69,6 +69,16 @@ def _microsoft365_environment(
     }
 
 
+@pytest.fixture
+def short_tokens(fake_idp: FakeIdentityProvider) -> Iterator[None]:
+    """Access tokens that live 60 s, under msal's and Google's 5-minute margins: every step
+    that needs one refreshes it (and so a revocation is noticed mid-job)."""
+    lifetime = fake_idp.token_lifetime_s
+    fake_idp.token_lifetime_s = 60
+    yield
+    fake_idp.token_lifetime_s = lifetime
+
+
 @pytest.fixture(scope="session")
 def local_stack(
     request: pytest.FixtureRequest,

@@ -135,16 +135,6 @@ def sign_in_as_ja(page: Page, console: str, email: str, tenant: str = "acme") ->
     signed_in(page)
 
 
-@pytest.fixture
-def short_tokens(fake_idp: FakeIdentityProvider) -> Iterator[None]:
-    """Tokens live 60 s, under msal's 5-minute margin: every step refreshes one (and so a
-    revocation is noticed mid-job)."""
-    lifetime = fake_idp.token_lifetime_s
-    fake_idp.token_lifetime_s = 60
-    yield
-    fake_idp.token_lifetime_s = lifetime
-
-
 def test_a_job_whose_sign_in_was_revoked_waits_for_sign_in_again(
     page_en: Page,
     console: str,

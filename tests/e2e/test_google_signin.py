@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import urllib.parse
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -122,14 +121,6 @@ def test_a_gmail_account_signs_in_with_google_fetches_pauses_and_resumes(
     )
     assert app.status_code == 201, app.text
     assert app.json()["connection_id"] is None
-
-
-@pytest.fixture
-def short_tokens(fake_idp: FakeIdentityProvider) -> Iterator[None]:
-    lifetime = fake_idp.token_lifetime_s
-    fake_idp.token_lifetime_s = 60
-    yield
-    fake_idp.token_lifetime_s = lifetime
 
 
 def test_migrate_from_gmail_with_a_google_sign_in(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -34,14 +33,6 @@ from tests.support.dovecot import Dovecot
 from tests.support.fake_idp import FakeIdentityProvider
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
-
-
-@pytest.fixture
-def short_tokens(fake_idp: FakeIdentityProvider) -> Iterator[None]:
-    lifetime = fake_idp.token_lifetime_s
-    fake_idp.token_lifetime_s = 60
-    yield
-    fake_idp.token_lifetime_s = lifetime
 
 
 def browser(idp: FakeIdentityProvider) -> requests.Session:

@@ -112,6 +112,7 @@ bench: deps
 	$(PY) -m bench.index_writes && \
 	$(PY) -m bench.poll_profile && \
 	$(PY) -m bench.imap && \
+	$(PY) -m bench.plan_items && \
 	$(PY) -m bench.report
 
 lock:

@@ -87,6 +87,7 @@ sys.path[:0] = [os.path.join(sys.argv[1], "functions/migration_worker")]
 import migration_worker
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
 from mailport.adapters.dynamodb_jobs import DynamoJobStore
+from mailport.adapters.dynamodb_reports import DynamoJobReports
 from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
 from mailport.domain.mailbox import Owner
@@ -117,6 +118,7 @@ recorder = Recorder()
 service = MigrationService(DynamoJobStore(s.table_name, client=clients.dynamodb),
                            ImapConnector(network=LOCAL_TESTS),
                            queue=DynamoJobQueue(s.table_name, client=clients.dynamodb),
+                           reports=DynamoJobReports(s.table_name, client=clients.dynamodb),
                            templates=DynamoImapTemplates(s.table_name, client=clients.dynamodb),
                            secrets=container()._secrets,  # as the stack wires it
                            executions=recorder,

@@ -126,10 +126,26 @@ class MigrationInput(TypedDict):
     agreed: Literal[True]
 
 
+class FollowUpInput(TypedDict):
+    """A retry or delta pass: the agreement, and the source's password if it has one."""
+
+    agreed: Literal[True]
+    password: NotRequired[_PasswordIn]
+
+
 class PreviewInput(TypedDict):
     """A dry run needs no agreement: nothing is copied."""
 
     connection: Connection
+    cursor: NotRequired[
+        Annotated[
+            str,
+            Field(
+                max_length=16,
+                description="next_cursor of the page before: the folders after those",
+            ),
+        ]
+    ]
 
 
 class ImapTemplateInput(TypedDict):

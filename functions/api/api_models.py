@@ -217,6 +217,16 @@ class _MigrationFolder(TypedDict):
     done: bool
     progress: _FolderProgress
     counts: MigrationCounts
+    renumbered: Annotated[
+        int,
+        Field(
+            description=(
+                "Times the server renumbered the folder during the job (UIDVALIDITY changed): "
+                "it was copied again, what was there already recognised by content, so "
+                "nothing is duplicated"
+            )
+        ),
+    ]
 
 
 @with_config(EXACT)
@@ -280,6 +290,73 @@ class Migration(TypedDict):
     cancel_requested: bool
     error: _MigrationError | None
     rollback_incomplete: bool
+    kind: Annotated[
+        Literal["full", "retry", "delta"],
+        Field(
+            description=(
+                "full: the whole mailbox; retry: only what origin_id's report lists as worth "
+                "trying again; delta: only what arrived since origin_id's snapshot."
+            )
+        ),
+    ]
+    origin_id: Annotated[str | None, Field(description="The job a retry or delta pass follows")]
+    removed: Annotated[
+        int, Field(description="Messages a rollback or revert took out of the mailbox again")
+    ]
+    kept_folders: Annotated[
+        int,
+        Field(
+            description=(
+                "Rolled back or reverted: folders the job made that were kept, because the user "
+                "has put mail or folders into them since (mail is never lost)"
+            )
+        ),
+    ]
+    retry_available: Annotated[
+        bool, Field(description="POST .../retry would queue a retry of what failed")
+    ]
+    delta_until: Annotated[
+        DateTime | None,
+        Field(description="Until when POST .../delta brings in mail that arrived since"),
+    ]
+
+
+@with_config(EXACT)
+class ReportLine(TypedDict):
+    folder: Annotated[str, Field(description="The source folder, as the source names it")]
+    uid: int
+    reason: Annotated[
+        Literal["too_large", "unreadable", "vanished", "refused", "folder_gone"],
+        Field(
+            description=(
+                "too_large: at or over the size limit (limit), left on the server; unreadable: "
+                "not a mail message mailport can read; vanished: deleted on the server "
+                "between the listing and the fetch; refused: the server would not hand it over; "
+                "folder_gone: the folder was deleted on the server during the job (one line for "
+                "its messages not yet copied: messages says how many, uid is 0)."
+            )
+        ),
+    ]
+    reason_text: Annotated[str, Field(description="The reason in the caller's language")]
+    messages: Annotated[int, Field(description="Messages the line stands for (1 but folder_gone)")]
+    size: int
+    limit: int | None
+    subject: str
+    sender: str
+    date: DateTime | None
+    retryable: bool
+
+
+@with_config(EXACT)
+class MigrationReport(TypedDict):
+    job_id: str
+    counts: MigrationCounts
+    not_imported: Annotated[
+        int,
+        Field(description="Messages the whole report stands for (skipped_oversize + failed)"),
+    ]
+    items: list[ReportLine]
+    next_cursor: str | None
 
 
 @with_config(EXACT)
@@ -301,6 +378,16 @@ class MigrationPreview(TypedDict):
     oversize: int
     estimated_seconds: int
     pace: Pace
+    folders_total: Annotated[int, Field(description="The source's folders (every page)")]
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            description=(
+                "More folders: send it as the body's cursor for the next page (200 folders a "
+                "page). Totals and the estimate are the page's: add them up."
+            )
+        ),
+    ]
 
 
 @with_config(EXACT)

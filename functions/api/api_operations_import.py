@@ -7,6 +7,7 @@ from __future__ import annotations
 from api_contract import ERRORS_4XX, SIGNED_IN, Answer, Operation, link
 from api_inputs import (
     AccountInput,
+    FollowUpInput,
     ImapTemplateInput,
     Limit50,
     Limit200,
@@ -21,6 +22,7 @@ from api_models import (
     Migration,
     MigrationList,
     MigrationPreview,
+    MigrationReport,
     OAuthConnectionList,
     OrgMigration,
     OrgMigrationPage,
@@ -306,6 +308,68 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
         answers={
             202: Answer("Accepted", Migration),
             409: Answer("Not possible in the job's current state", Error),
+            **ERRORS_4XX,
+        },
+    ),
+    "migration_report": Operation(
+        "migrationReport",
+        "What the job did not import, and why: a page (JSON), or CSV with Accept: text/csv",
+        description=(
+            "Every message the job did not import, in folder and UID order. The counts and "
+            "the list agree: not_imported is skipped_oversize + failed. As CSV the first page "
+            "has the header row and a Link header names the next page; reason_text follows "
+            "Accept-Language (ja or en)."
+        ),
+        query={"limit": Limit200, "cursor": str},
+        answers={
+            200: Answer(
+                "OK",
+                {"application/json": MigrationReport, "text/csv": str},
+                headers={"Link": str},
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "retry_migration": Operation(
+        "retryMigration",
+        "Queue a retry of only what a completed job could not import (oversized mail excluded)",
+        body=FollowUpInput,
+        answers={
+            201: Answer(
+                "Queued: a job of its own (kind retry), with its own report",
+                Migration,
+                links={
+                    "GetMigration": link(
+                        "getMigration", "The retry's progress.", job_id="$response.body#/id"
+                    )
+                },
+            ),
+            409: Answer("Nothing to retry, or the job has not completed (not_retryable)", Error),
+            422: Answer("The mail server refused the login or could not be used", Error),
+            **ERRORS_4XX,
+        },
+    ),
+    "delta_migration": Operation(
+        "deltaMigration",
+        "Queue a delta pass: only the mail that arrived since a completed job's snapshot",
+        description=(
+            "Offered for 30 days after the job completed (delta_until). Messages new in each "
+            "source folder since the job's snapshot (same UIDVALIDITY, UIDs from its UIDNEXT) "
+            "and folders new since; never one already imported."
+        ),
+        body=FollowUpInput,
+        answers={
+            201: Answer(
+                "Queued: a job of its own (kind delta), revertable on its own",
+                Migration,
+                links={
+                    "GetMigration": link(
+                        "getMigration", "The delta pass's progress.", job_id="$response.body#/id"
+                    )
+                },
+            ),
+            409: Answer("Not completed, or completed too long ago (delta_unavailable)", Error),
+            422: Answer("The mail server refused the login or could not be used", Error),
             **ERRORS_4XX,
         },
     ),

@@ -7,11 +7,28 @@ A body (a template, a migration's connection) is checked against its model in ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 import api_views as views
-from api_http import Routes, admin, body, json_response, owner, principal, query
+from api_http import (
+    Routes,
+    admin,
+    body,
+    current_request,
+    json_response,
+    owner,
+    principal,
+    query,
+)
 from chalice.app import Response
 
 from mailport.domain.identity import Feature
+
+if TYPE_CHECKING:
+    from api_inputs import FollowUpInput
+
+    from mailport.domain.migration import PreviewRequest
 from mailport.wiring import container
 
 routes = Routes(__name__)
@@ -60,7 +77,11 @@ def preview_migration() -> Response:
     from api_inputs import PreviewInput  # noqa: PLC0415 (lazily: see the module's docstring)
 
     owner_ = owner(Feature.IMAP_MIGRATION)
-    return json_response(views.preview(container().migrations.preview(owner_, body(PreviewInput))))
+    given = body(PreviewInput)
+    request: PreviewRequest = {"connection": given["connection"]}
+    if "cursor" in given:
+        request["cursor"] = given["cursor"]
+    return json_response(views.preview(container().migrations.preview(owner_, request)))
 
 
 @routes.api("/v1/migrations", methods=["POST"])
@@ -105,6 +126,64 @@ def revert_migration(job_id: str) -> Response:
     """Undo a completed migration: remove what it imported."""
     reverted = container().migrations.revert(owner(Feature.IMAP_MIGRATION), job_id)
     return json_response(views.migration(reverted), 202)
+
+
+@routes.api("/v1/migrations/{job_id}/report", methods=["GET"])
+def migration_report(job_id: str) -> Response:
+    """A page of what the job did not import, and why (``?limit=&cursor=``); CSV with
+    ``Accept: text/csv`` (the next page's cursor in the ``Link`` header).
+    """
+    from mailport.catalogue import language_of  # noqa: PLC0415 (lazily: see the docstring)
+    from mailport.usecases.mailbox import page_size  # noqa: PLC0415
+
+    request = current_request()
+    headers: Mapping[str, str] = (request.headers if request is not None else None) or {}
+    language = language_of(headers.get("accept-language"))
+    wants_csv = "text/csv" in str(headers.get("accept", ""))
+    cursor = query("cursor")
+    page = container().migrations.report(
+        owner(Feature.IMAP_MIGRATION), job_id, page_size(query("limit")), cursor
+    )
+    if not wants_csv:
+        return json_response(views.migration_report(page, language))
+    out: dict[str, str | list[str]] = {
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="migration-{job_id}-report.csv"',
+        "Vary": "Accept, Accept-Language",
+    }
+    if page.next_cursor:
+        out["Link"] = f'<?cursor={page.next_cursor}>; rel="next"'
+    # The header row once, on the first page: pages joined make one CSV file.
+    csv = views.report_csv(page, language, header=cursor is None)
+    return Response(body=csv, status_code=200, headers=out)
+
+
+@routes.api("/v1/migrations/{job_id}/retry", methods=["POST"])
+def retry_migration(job_id: str) -> Response:
+    """Queue a retry of only what a completed job's report lists as worth trying again."""
+    from api_inputs import FollowUpInput  # noqa: PLC0415 (lazily: see the module's docstring)
+
+    return _follow_up(job_id, "retry", body(FollowUpInput))
+
+
+@routes.api("/v1/migrations/{job_id}/delta", methods=["POST"])
+def delta_migration(job_id: str) -> Response:
+    """Queue a delta pass: only the mail that arrived since a completed job's snapshot."""
+    from api_inputs import FollowUpInput  # noqa: PLC0415 (lazily: see the module's docstring)
+
+    return _follow_up(job_id, "delta", body(FollowUpInput))
+
+
+def _follow_up(job_id: str, kind: str, given: FollowUpInput) -> Response:
+    from mailport.domain.migration import FollowUpRequest, JobKind  # noqa: PLC0415
+
+    request: FollowUpRequest = {"agreed": given["agreed"]}
+    if "password" in given:
+        request["password"] = given["password"]
+    job = container().migrations.follow_up(
+        owner(Feature.IMAP_MIGRATION), job_id, JobKind(kind), request
+    )
+    return json_response(views.migration(job), 201)
 
 
 # ---------------------------------------------------------------- admin: the organisation

@@ -25,10 +25,12 @@ if TYPE_CHECKING:
         MigrationCounts,
         MigrationList,
         MigrationPreview,
+        MigrationReport,
         OAuthConnection,
         OAuthConnectionList,
         OrgMigration,
         OrgMigrationPage,
+        ReportLine,
         SigninProviderList,
         Source,
         Upload,
@@ -49,15 +51,16 @@ if TYPE_CHECKING:
     from mailport.domain.mailbox import Folder as DomainFolder
     from mailport.domain.mailbox import StoredMessage
     from mailport.domain.message import Address as DomainAddress
-    from mailport.domain.migration import Counts, FolderPlan, SourceServer
+    from mailport.domain.migration import Counts, FolderPlan, ReportItem, SourceServer
     from mailport.domain.migration import ImapTemplate as DomainTemplate
+    from mailport.domain.migration import MigrationJob as DomainJob
     from mailport.domain.oauth import OAuthConnection as DomainConnection
     from mailport.domain.uploads import UploadBatch
     from mailport.domain.uploads import UploadFile as DomainUploadFile
     from mailport.usecases.admin import AccountPage, JobPage
     from mailport.usecases.mailbox import MessagePage as DomainPage
     from mailport.usecases.me import MeView
-    from mailport.usecases.migration import JobReport, Preview
+    from mailport.usecases.migration import JobReport, Preview, ReportPage
 
 
 def value(member: Enum | None) -> Any:
@@ -330,6 +333,8 @@ def preview(p: Preview) -> MigrationPreview:
         "total_bytes": p.total_bytes,
         "oversize": p.oversize,
         "estimated_seconds": p.estimated_seconds,
+        "folders_total": p.folders_total,
+        "next_cursor": p.next_cursor,
         "pace": {
             "profile": p.pace.name,  # type: ignore[typeddict-item]  # pace_for's profiles
             "daily_bytes": p.pace.daily_bytes,
@@ -360,6 +365,7 @@ def _plan_folder(f: FolderPlan) -> _MigrationFolder:
         "done": f.done,
         "progress": {"messages": f.counts.handled, "bytes": f.counts.bytes},
         "counts": migration_counts(f.counts),
+        "renumbered": f.restarts,
     }
 
 
@@ -393,7 +399,95 @@ def migration(report: JobReport, *, folders: bool = True) -> Migration:
         "cancel_requested": job.cancel_requested,
         "error": {"code": job.error.code, "message": job.error.message} if job.error else None,
         "rollback_incomplete": job.rollback_incomplete,
+        "removed": job.removed,
+        "kept_folders": _kept(job),
+        "kind": value(job.kind),
+        "origin_id": job.origin_id,
+        "retry_available": report.retry_available,
+        "delta_until": iso(report.delta_until),
     }
+
+
+_UNDONE = ("rolled_back", "reverted", "failed")
+
+
+def _kept(job: DomainJob) -> int:
+    """Folders an undone job made and kept (the user put mail into them since)."""
+    if value(job.state) not in _UNDONE:
+        return 0
+    return len(job.created_folders) if job.plan_loaded else job.totals.created
+
+
+def report_line(item: ReportItem, language: str) -> ReportLine:
+    """One message a job did not import, and why (in the caller's language)."""
+    return {
+        "folder": item.folder,
+        "uid": item.uid,
+        "reason": value(item.reason),
+        "reason_text": _reason_words(value(item.reason), language, item.limit),
+        "messages": item.messages,
+        "size": item.size,
+        "limit": item.limit,
+        "subject": item.subject,
+        "sender": item.sender,
+        "date": iso(item.date),
+        "retryable": item.retryable,
+    }
+
+
+def _reason_words(code: str, language: str, limit: int | None) -> str:
+    from mailport.catalogue import reason_words  # noqa: PLC0415 (see the module's docstring)
+
+    return reason_words(code, language, limit)
+
+
+def migration_report(page: ReportPage, language: str) -> MigrationReport:
+    """``GET /v1/migrations/{job_id}/report``: a page of the per-item report."""
+    counts = page.job.counts
+    return {
+        "job_id": page.job.job_id,
+        "counts": migration_counts(counts),
+        "not_imported": counts.skipped_oversize + counts.failed,
+        "items": [report_line(i, language) for i in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+CSV_COLUMNS = (
+    "folder",
+    "uid",
+    "reason",
+    "reason_text",
+    "messages",
+    "size",
+    "limit",
+    "subject",
+    "sender",
+    "date",
+    "retryable",
+)
+
+
+def report_csv(page: ReportPage, language: str, *, header: bool) -> str:
+    """The same page as CSV (RFC 4180): a cell a spreadsheet would run as a formula (=, +, -,
+    @, tab, CR at its start) is prefixed with a quote, as OWASP advises for CSV exports.
+    """
+    import csv  # noqa: PLC0415 (only this answer needs it)
+    import io  # noqa: PLC0415
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header:
+        writer.writerow(CSV_COLUMNS)
+    for item in page.items:
+        line = report_line(item, language)
+        writer.writerow([_cell(line[c]) for c in CSV_COLUMNS])  # type: ignore[literal-required]
+    return out.getvalue()
+
+
+def _cell(v: object) -> str:
+    text = "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def migrations(reports: Sequence[JobReport]) -> MigrationList:

@@ -221,6 +221,22 @@ def test_full_migration_rerun_and_revert(  # noqa: PLR0915 - one story, told in 
         "failed": 0,
     }
     assert done["progress"]["percent"] == 100
+    # The report names the one not imported, with why, in JSON and as CSV, in either language.
+    report = requests.get(f"{api}/v1/migrations/{job['id']}/report", headers=h, timeout=10)
+    assert report.status_code == 200, report.text
+    (line,) = report.json()["items"]
+    assert line["reason"] == "too_large" and line["subject"].startswith("INBOX #99")
+    assert line["folder"] == "INBOX" and line["size"] > line["limit"] == 50 * 1024 * 1024
+    assert report.json()["not_imported"] == 1 and report.json()["next_cursor"] is None
+    as_csv = requests.get(
+        f"{api}/v1/migrations/{job['id']}/report",
+        headers={**h, "Accept": "text/csv", "Accept-Language": "ja,en;q=0.5"},
+        timeout=10,
+    )
+    assert as_csv.status_code == 200 and as_csv.headers["Content-Type"].startswith("text/csv")
+    rows = as_csv.content.decode("utf-8").splitlines()
+    assert rows[0].startswith("folder,uid,reason") and len(rows) == 2
+    assert "50 MB" in rows[1] and "サーバー" in rows[1]
 
     # Every message byte for byte, with its flags and internal date, in the mapped folder.
     folders = requests.get(f"{api}/v1/folders", headers=h, timeout=10).json()["folders"]
@@ -395,6 +411,8 @@ def test_uidvalidity_changing_mid_job_copies_the_folder_once(
         restore()
     assert done["state"] == "completed", done
     assert done["counts"]["imported"] == sum(FOLDERS.values())  # the renumbered folder once
+    # The job says so: the folder was renumbered once, and copied again.
+    assert {f["name"]: f["renumbered"] for f in done["folders"]}["INBOX"] == 1
     inbox = [m for m in messages(api, h, "inbox") if m["source"]["type"] == "imap"]
     assert sorted(m["sha256"] for m in inbox) == sorted(
         hashlib.sha256(raw).hexdigest() for raw, _, _ in seeded["INBOX"]
@@ -413,8 +431,17 @@ def test_plans_and_other_users(local_stack: LocalStack, dovecot: Dovecot) -> Non
         ("get", ""),
         ("post", "/cancel"),
         ("post", "/revert"),
+        ("get", "/report"),
+        ("post", "/retry"),
+        ("post", "/delta"),
     ):
-        r = requests.request(method, f"{api}/v1/migrations/{job['id']}{path}", headers=other)
+        r = requests.request(
+            method,
+            f"{api}/v1/migrations/{job['id']}{path}",
+            headers=other,
+            json={"agreed": True, "password": password} if method == "post" else None,
+            timeout=30,
+        )
         assert r.status_code == 404, (path, r.text)
     assert requests.get(f"{api}/v1/migrations", headers=other, timeout=10).json() == {
         "migrations": []

@@ -21,6 +21,7 @@ from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
 from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_reports import DynamoJobReports
 from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.s3 import S3RawStore
@@ -121,6 +122,7 @@ class Env:
     queue: DynamoJobQueue
     slots: DynamoCopySlots
     ledger: DynamoContentLedger
+    reports: DynamoJobReports
 
     def seed_user(self, count: int, size: int = 2000) -> tuple[str, str]:
         user, password = f"run-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
@@ -167,6 +169,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
     queue = DynamoJobQueue(table, client=clients.dynamodb)
     slots = DynamoCopySlots(table, client=clients.dynamodb)
     ledger = DynamoContentLedger(table, client=clients.dynamodb)
+    reports = DynamoJobReports(table, client=clients.dynamodb)
     secrets = kms_box(local_stack, clients.kms, clients.dynamodb)
     connector = ImapConnector(network=LOCAL_TESTS)
     executions = RecordingExecutions(jobs)
@@ -176,6 +179,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         jobs,
         connector,
         queue=queue,
+        reports=reports,
         templates=DynamoImapTemplates(table, client=clients.dynamodb),
         secrets=secrets,
         executions=executions,
@@ -188,6 +192,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         queue=queue,
         copy_slots=slots,
         ledger=ledger,
+        reports=reports,
         mailbox=store,
         mailbox_service=MailboxService(store, raw),
         importer=Importer(store, raw),
@@ -197,7 +202,9 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         clock=clock,
     )
     shown = ShownMigrations(service)
-    return Env(shown, runner, jobs, executions, clock, dovecot, store, queue, slots, ledger)
+    return Env(
+        shown, runner, jobs, executions, clock, dovecot, store, queue, slots, ledger, reports
+    )
 
 
 def ref_of(owner: Owner, job: Mapping[str, Any]) -> dict[str, str]:
@@ -257,6 +264,7 @@ def test_a_cancel_is_seen_at_the_next_step_and_rollback_is_idempotent(
     assert again == {"done": True, "state": "rolled_back"}
     view = env.service.get(me, job["id"])
     assert view["state"] == "rolled_back" and view["error"]["code"] == "cancelled"
+    assert view["removed"] == 3  # it says what it took out again (the redelivery: nothing)
     assert env.ledger.job_messages(me, job["id"], 10) == []
     stored = env.jobs.get_job(me, job["id"])
     assert stored is not None and stored.sealed_secret is None  # the password is gone

@@ -18,6 +18,7 @@ from mailport.adapters.imap.parser import (
     decode_name,
     examined,
     folder_from_list,
+    headers_of,
     is_transient,
     parse_list,
     parse_message,
@@ -277,3 +278,16 @@ def test_search_uids_reads_a_uid_search_answer() -> None:
     assert search_uids([b"9 3 3"]) == [3, 9]  # ascending, each once
     assert search_uids([None]) == [] and search_uids([b""]) == []
     assert search_uids([b"2 (MODSEQ 5)", b"4"]) == [2, 4]  # words that aren't UIDs dropped
+
+
+def test_headers_of_reads_the_header_fields_literal_by_uid() -> None:
+    head = b"Subject: hi\r\nFrom: a@b\r\n\r\n"
+    data = [
+        (b"1 (UID 4 BODY[HEADER.FIELDS (FROM SUBJECT DATE)] {%d}" % len(head), head),
+        b")",
+        b"2 (UID 5)",  # no header literal: left out
+        (b"3 (UID 6 BODY[HEADER.FIELDS (FROM SUBJECT DATE)] {2}", b"\r\n"),
+        b")",
+    ]
+    assert headers_of(data, {4, 5}) == {4: head}
+    assert headers_of(data, {4, 5, 6}) == {4: head, 6: b"\r\n"}

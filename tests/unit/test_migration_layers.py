@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 USECASES = Path(__file__).resolve().parents[2] / "layers" / "core" / "mailport" / "usecases"
-API_SIDE = {"mailport.usecases.migration"}
+API_SIDE = {"mailport.usecases.migration", "mailport.usecases.migration_queue"}
 WORKER_SIDE = {
     "mailport.usecases.migration_runner",
     "mailport.usecases.migration_context",
@@ -19,7 +19,11 @@ WORKER_SIDE = {
     "mailport.usecases.migration_copy",
     "mailport.usecases.migration_rollback",
 }
-SHARED = {"mailport.usecases.migration_shared", "mailport.workflow"}
+SHARED = {
+    "mailport.usecases.migration_shared",
+    "mailport.usecases.migration_report",
+    "mailport.workflow",
+}
 
 
 def _imports(module: str, root: Path = USECASES) -> set[str]:

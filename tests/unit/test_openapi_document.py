@@ -342,3 +342,34 @@ def test_a_route_without_an_operation_or_the_reverse_fails(
     monkeypatch.setattr(api_operations, "OPERATIONS", {**table, "health": health, "gone": health})
     with pytest.raises(ValueError, match=r"operations without a route: \['gone'\]"):
         openapi_document.document(app)
+
+
+# Issue #22: the per-item report, retry and delta routes; a job says what kind it is, the job
+# it follows, and whether a retry or a delta pass is offered.
+ADDED_OPERATIONS |= {
+    "GET /v1/migrations/{job_id}/report",
+    "POST /v1/migrations/{job_id}/retry",
+    "POST /v1/migrations/{job_id}/delta",
+}
+ADDED_SCHEMAS += ["FollowUpInput", "ReportLine", "MigrationReport"]
+ALLOWED |= {
+    (_op, _ANSWER.format(code=_code) + _at + f"/properties/{name}")
+    for _op, (_code, _at) in _JOB_ANSWERS.items()
+    if _op != "POST /v1/migrations/preview"
+    for name in ("kind", "origin_id", "retry_available", "delta_until", "removed", "kept_folders")
+}
+# ... and each folder says how often the server renumbered it during the job.
+ALLOWED |= {
+    (_op, _ANSWER.format(code=_code) + _at + suffix)
+    for _op, (_code, _at) in _JOB_ANSWERS.items()
+    if _op != "POST /v1/migrations/preview"
+    for suffix in (
+        "/properties/folders/items/properties/renumbered",
+        "/properties/folders/items/required",
+    )
+}
+# ... and a preview of thousands of folders comes a page of 200 at a time.
+ALLOWED |= {
+    ("POST /v1/migrations/preview", _ANSWER.format(code="200") + suffix)
+    for suffix in ("/properties/folders_total", "/properties/next_cursor", "/required")
+} | {("POST /v1/migrations/preview", f"{_BODY}/cursor")}

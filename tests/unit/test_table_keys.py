@@ -18,10 +18,10 @@ OWNER = Owner("acme-corp", "0f8fad5b-d9cb-469f-a165-70867728950e")
 # A string (or f-string) that starts with a key prefix, or is a bare key marker. "COUNT" is
 # left out: it is also DynamoDB's ``Select`` value.
 _PREFIXES = (
-    "USER|TENANT|POPSEEN|JOBMSG|DUE|SLOT|WAIT|FOLDER|FNAME|FP|MSG|UPLOAD|ACCOUNT|RUN|JOB|JOBFP"
+    "USER|TENANT|POPSEEN|JOBMSG|DUE|SLOT|WAIT|FOLDER|FNAME|FP|MSG|UPLOAD|ACCOUNT|RUN|JOB|JOBFP|JOBREPORT|JOBPLAN"
     "|IMAPTPL|OAUTHFLOW|OAUTH|U|F"
 )
-_MARKERS = "MIGQ|MIGSTART|MIGRUN|MIGCOPY|RULES|ACCOUNTS|FLOW|TENANT|JOBS|SEALKEY"
+_MARKERS = "MIGQ|MIGSTART|MIGRUN|MIGCOPY|RULES|ACCOUNTS|FLOW|TENANT|JOBS|SEALKEY|CREATED"
 KEY_LITERAL = re.compile(rf"""[fFrRbB]?["'](?:(?:{_PREFIXES})#|#F#|(?:{_MARKERS})["'])""")
 
 
@@ -149,6 +149,12 @@ def test_tenant_lists_and_other_partitions() -> None:
         (keys.slot_sk(4), "SLOT#4"),
         (keys.waiter_sk("j"), "WAIT#j"),
         (keys.contents_pk(Owner("t", "u"), "j"), "JOBFP#t#u#j"),
+        (keys.report_pk(Owner("t", "u"), "j"), "JOBREPORT#t#u#j"),
+        (keys.plan_pk(Owner("t", "u"), "j"), "JOBPLAN#t#u#j"),
+        (keys.plan_sk(7), "00007"),
+        (keys.CREATED, "CREATED"),
+        (keys.report_sk(3, 4_294_967_295), "00003#4294967295"),
+        (keys.report_folder_prefix(12), "00012#"),
         (keys.connection_sk("c"), "OAUTH#c"),
         (
             (keys.QUEUE, keys.STARTING, keys.COPYING, keys.COUNT),
@@ -163,6 +169,14 @@ def test_tenant_lists_and_other_partitions() -> None:
 )
 def test_the_format_is_the_one_the_table_holds(built: object, stored: object) -> None:
     assert built == stored
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [("00003#0000000007", True), ("3#7", False), ("00003#000000000x", False), ("", False)],
+)
+def test_a_report_cursor_is_a_report_sort_key(text: str, ok: bool) -> None:
+    assert keys.is_report_sk(text) is ok
 
 
 def test_an_account_is_due_in_its_slot_of_the_window() -> None:

@@ -346,7 +346,10 @@ class Container:
 
     @part
     def migrations(self) -> MigrationService:
-        """IMAP migrations: templates, preview, queue, cancel, revert; the scheduler."""
+        """IMAP migrations: templates, preview, queue, cancel, revert, retry, delta and
+        reports; the scheduler.
+        """
+        from mailport.adapters.dynamodb_reports import DynamoJobReports
         from mailport.adapters.dynamodb_templates import DynamoImapTemplates
         from mailport.usecases.migration import MigrationService
 
@@ -354,6 +357,7 @@ class Container:
             self._jobs,
             self._imap,
             queue=self._job_queue,
+            reports=DynamoJobReports(self.settings.table_name, client=self.clients.dynamodb),
             templates=DynamoImapTemplates(self.settings.table_name, client=self.clients.dynamodb),
             secrets=self._secrets,
             executions=self._executions,
@@ -373,6 +377,7 @@ class Container:
         """The state machine's steps."""
         from mailport.adapters.dynamodb_content_ledger import DynamoContentLedger
         from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
+        from mailport.adapters.dynamodb_reports import DynamoJobReports
         from mailport.adapters.ses import SesMailer
         from mailport.usecases.migration_runner import MigrationRunner
 
@@ -383,6 +388,7 @@ class Container:
             queue=self._job_queue,
             copy_slots=DynamoCopySlots(table, client=dynamodb),
             ledger=DynamoContentLedger(table, client=dynamodb),
+            reports=DynamoJobReports(table, client=dynamodb),
             mailbox=self._store,
             mailbox_service=self.mailbox,
             importer=self.importer,

@@ -1,12 +1,15 @@
 """Migration jobs on the single mailport table (key format: ``mailport.adapters.keys``):
 the job item's format, and ``JobStore``.
 
-* The job: source (no password), the sealed password until the job ends, the plan with every
-  folder's checkpoint, counts, state. While queued it is in the queue (GSI1, registration
-  order); from its start until its execution's first save, in the starting list (crash
-  recovery; both ``dynamodb_job_queue``). Every save is conditional on ``version``
-  (optimistic locking); ``cancel_requested`` is set apart from it, so the API's cancel never
-  collides with a worker's checkpoint.
+* The job: source (no password), the sealed password until the job ends, state, and what
+  its plan adds up to (``totals``). Each folder of the plan, with its checkpoint, is an item
+  of its own (``JOBPLAN#…``): a job of thousands of folders stays far from DynamoDB's 400 KB
+  item limit, and a checkpoint writes the job and one folder (a few KB), not the whole plan.
+  A save writes the folders it changed in the same transaction as the job. While queued it
+  is in the queue (GSI1, registration order); from its start until its execution's first
+  save, in the starting list (crash recovery; both ``dynamodb_job_queue``). Every save is
+  conditional on ``version`` (optimistic locking); ``cancel_requested`` is set apart from it,
+  so the API's cancel never collides with a worker's checkpoint.
 * Running-job counters, overall and per tenant: a job's start takes a run slot on both
   (``DynamoJobQueue.claim``), the save that ends it gives it back (``DynamoJobStore.save_job``
   with ``release``), each in one transaction with the job.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from mailport.adapters import keys
@@ -33,15 +37,23 @@ from mailport.domain.migration import (
     Counts,
     FolderPlan,
     JobError,
+    JobKind,
     JobState,
     MigrationJob,
     PauseCause,
+    PlanTotals,
     SourceServer,
     Window,
     decode_raw,
     encode_raw,
 )
 from mailport.errors import Conflict
+
+# DynamoDB's limit on one transaction. A save that changes more folders (only the Plan step
+# writes them all) writes them first: a folder item ahead of its job only ever holds a plan
+# or checkpoint that is true (stores come before checkpoints), and a redone Plan step writes
+# the same folders again.
+MAX_TRANSACTION = 100
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -89,6 +101,7 @@ def _folder_item(f: FolderPlan) -> dict[str, Any]:
         "done": f.done,
         "counts": _counts_item(f.counts),
         "restarts": f.restarts,
+        "origin": f.origin_index,
     }
 
 
@@ -109,6 +122,7 @@ def _folder(item: dict[str, Any]) -> FolderPlan:
         done=bool(item.get("done", False)),
         counts=_counts(item.get("counts") or {}),
         restarts=as_int(item.get("restarts")),
+        origin_index=as_int(item["origin"]) if item.get("origin") is not None else None,
     )
 
 
@@ -138,10 +152,13 @@ def _fields(job: MigrationJob) -> dict[str, Any]:
         },
         "state": job.state.value,
         "created_at": job.created_at.isoformat(),
+        "kind": job.kind.value,
+        "origin_id": job.origin_id,
         "sealed": job.sealed_secret,
-        "plan": [_folder_item(f) for f in job.plan],
+        "plan": None,  # the plan's folders are items of their own (removed from older items)
+        "totals": _totals_item(job.plan_totals()),
         "planned": job.planned,
-        "created_folders": list(job.created_folders),
+        "created_folders": None,  # in the plan's partition (removed from older items)
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
         "paused_until": _iso(job.paused_until),
@@ -155,6 +172,7 @@ def _fields(job: MigrationJob) -> dict[str, Any]:
         "error_code": job.error.code if job.error else None,
         "error_message": job.error.message if job.error else None,
         "rollback_incomplete": job.rollback_incomplete,
+        "removed": job.removed,
         "milestones": list(job.milestones),
         "chunks": job.chunks,
         "executions": job.executions,
@@ -163,7 +181,37 @@ def _fields(job: MigrationJob) -> dict[str, Any]:
     }
 
 
-def _job(item: dict[str, Any]) -> MigrationJob:
+def _totals_item(t: PlanTotals) -> dict[str, Any]:
+    return {
+        "counts": _counts_item(t.counts),
+        "n": t.messages,
+        "b": t.bytes,
+        "next": t.next_folder,
+        "created": t.created,
+    }
+
+
+def _totals(item: dict[str, Any] | None) -> PlanTotals:
+    if not item:
+        return PlanTotals()
+    nxt = item.get("next")
+    return PlanTotals(
+        _counts(item.get("counts") or {}),
+        as_int(item.get("n")),
+        as_int(item.get("b")),
+        as_int(nxt) if nxt is not None else None,
+        as_int(item.get("created")),
+    )
+
+
+def _job(
+    item: dict[str, Any],
+    plan: Sequence[FolderPlan] | None = None,
+    created: Sequence[str] = (),
+) -> MigrationJob:
+    """A job from its item; ``plan``: its folders (None: not loaded, ``totals`` stand in),
+    ``created``: the folders it made.
+    """
     server = item["server"]
     error = (
         JobError(str(item["error_code"]), str(item.get("error_message", "")))
@@ -186,10 +234,14 @@ def _job(item: dict[str, Any]) -> MigrationJob:
         ),
         state=JobState(str(item["state"])),
         created_at=dt.datetime.fromisoformat(str(item["created_at"])),
+        kind=JobKind(str(item.get("kind", JobKind.FULL.value))),
+        origin_id=str(item["origin_id"]) if item.get("origin_id") else None,
         sealed_secret=bytes(sealed) if sealed is not None else None,
-        plan=tuple(_folder(f) for f in item.get("plan") or []),
+        plan=tuple(plan or ()),
+        plan_loaded=plan is not None,
+        totals=_totals(item.get("totals")),
         planned=bool(item.get("planned", False)),
-        created_folders=tuple(str(f) for f in item.get("created_folders") or []),
+        created_folders=tuple(created),
         started_at=_when(item.get("started_at")),
         finished_at=_when(item.get("finished_at")),
         paused_until=_when(item.get("paused_until")),
@@ -202,6 +254,7 @@ def _job(item: dict[str, Any]) -> MigrationJob:
         cancel_requested=bool(item.get("cancel_requested", False)),
         error=error,
         rollback_incomplete=bool(item.get("rollback_incomplete", False)),
+        removed=as_int(item.get("removed")),
         milestones=tuple(as_int(m) for m in item.get("milestones") or []),
         chunks=as_int(item.get("chunks")),
         executions=as_int(item.get("executions")) or 1,
@@ -286,49 +339,131 @@ class DynamoJobStore(JobItems):
     def tenant_jobs(
         self, tenant_id: str, limit: int, cursor: str | None
     ) -> tuple[list[MigrationJob], str | None]:
-        """A page of every job of the tenant, newest first (for its admins)."""
+        """A page of every job of the tenant, newest first (for its admins): without their
+        folders (a page of 200 jobs of thousands of folders each), their totals stand in.
+        """
         items, next_cursor = self._tenant_page(
             "listing the organisation's migrations", keys.JOBS, tenant_id, limit, cursor
         )
         return [_job(i) for i in items], next_cursor
 
     def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
-        """One job, or None."""
+        """One job with its plan, or None."""
         item = self._get(user_pk(owner), keys.job_sk(job_id), "reading the migration")
-        return _job(item) if item else None
+        return self._with_plan(owner, item) if item else None
 
     def list_jobs(self, owner: Owner) -> list[MigrationJob]:
-        """The user's jobs, newest first."""
+        """The user's jobs with their plans, newest first."""
         items = self._query(
             "listing migrations",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :job)",
             ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":job": keys.JOB_PREFIX}),
         )
-        return sorted((_job(i) for i in items), key=lambda j: j.created_at, reverse=True)
+        jobs = [self._with_plan(owner, i) for i in items]
+        return sorted(jobs, key=lambda j: j.created_at, reverse=True)
+
+    def _with_plan(self, owner: Owner, item: dict[str, Any]) -> MigrationJob:
+        """The job of ``item`` with its folders (strongly consistent: a step carries on from
+        the last checkpoint saved).
+        """
+        job_id = str(item["job_id"])
+        if "plan" in item or "created_folders" in item:
+            # Saved before folders had items of their own: its plan is inline until the next
+            # save moves it out. Written out now too (idempotent), so that save, which writes
+            # only the folders it changed, leaves every other folder in its item.
+            plan = [_folder(f) for f in item.get("plan") or []]
+            created = [str(f) for f in item.get("created_folders") or []]
+            self._put_folders(owner, job_id, dict(enumerate(plan)), created)
+            return _job(item, plan, created)
+        if not item.get("planned"):  # the Plan step writes the folders with ``planned``
+            return _job(item, [])
+        found = self._query(
+            "reading the migration",
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues=to_ddb({":pk": keys.plan_pk(owner, job_id)}),
+            ConsistentRead=True,
+        )
+        folders: list[FolderPlan] = []
+        created = []
+        for f in found:
+            if f["SK"] == keys.CREATED:
+                created = [str(c) for c in f.get("ids") or []]
+            else:
+                folders.append(_folder(f))
+        return _job(item, folders, created)
+
+    def _folder_put(
+        self, owner: Owner, job_id: str, index: int, folder: FolderPlan
+    ) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Item": to_ddb(
+                {
+                    "PK": keys.plan_pk(owner, job_id),
+                    "SK": keys.plan_sk(index),
+                    **_folder_item(folder),
+                }
+            ),
+        }
+
+    def _created_put(self, owner: Owner, job_id: str, created: Sequence[str]) -> dict[str, Any]:
+        item = {"PK": keys.plan_pk(owner, job_id), "SK": keys.CREATED, "ids": list(created)}
+        return {"TableName": self._table, "Item": to_ddb(item)}
+
+    def _put_folders(
+        self,
+        owner: Owner,
+        job_id: str,
+        folders: dict[int, FolderPlan],
+        created: Sequence[str] | None = None,
+    ) -> None:
+        puts = [self._folder_put(owner, job_id, i, f) for i, f in folders.items()]
+        if created is not None:
+            puts.append(self._created_put(owner, job_id, created))
+        self._batch_write(
+            "saving the migration", [{"PutRequest": {"Item": p["Item"]}} for p in puts]
+        )
 
     def save_job(
-        self, job: MigrationJob, *, release: bool = False, unless_cancelled: bool = False
+        self,
+        job: MigrationJob,
+        *,
+        release: bool = False,
+        unless_cancelled: bool = False,
+        plan_changes: Sequence[int] = (),
+        created_changed: bool = False,
     ) -> MigrationJob:
         """Save if unchanged since read; ``release`` gives its run slot back in the same write
         (one transaction: the job, the overall and the tenant's running counters);
-        ``unless_cancelled``: not if a cancel arrived meanwhile (it is set outside ``version``).
+        ``unless_cancelled``: not if a cancel arrived meanwhile (it is set outside ``version``);
+        ``plan_changes``: the folders that changed, and ``created_changed``: the folders the
+        job made, written in the same transaction (more than one transaction holds, the Plan
+        step's: written first, see ``MAX_TRANSACTION``).
         """
+        if not job.plan_loaded:
+            raise ValueError("a job read without its plan can't be saved")
         update = self._update(job)
         if unless_cancelled:
             update["ConditionExpression"] += (
                 " AND (attribute_not_exists(cancel_requested) OR cancel_requested = :no)"
             )
             update["ExpressionAttributeValues"][":no"] = {"BOOL": False}
+        owner = Owner(job.tenant_id, job.user_id)
+        items: list[dict[str, Any]] = [{"Update": update}]
+        if release:
+            items.append({"Update": self._counter(keys.running_pk(), -1)})
+            items.append({"Update": self._counter(keys.running_pk(job.tenant_id), -1)})
+        changed = {i: job.plan[i] for i in sorted(set(plan_changes))}
+        created = job.created_folders if created_changed else None
+        if len(items) + len(changed) + created_changed > MAX_TRANSACTION:
+            self._put_folders(owner, job.job_id, changed, created)
+            changed, created = {}, None
+        items += [{"Put": self._folder_put(owner, job.job_id, i, f)} for i, f in changed.items()]
+        if created is not None:
+            items.append({"Put": self._created_put(owner, job.job_id, created)})
         try:
-            if release:
-                self._transact(
-                    "saving the migration",
-                    [
-                        {"Update": update},
-                        {"Update": self._counter(keys.running_pk(), -1)},
-                        {"Update": self._counter(keys.running_pk(job.tenant_id), -1)},
-                    ],
-                )
+            if len(items) > 1:
+                self._transact("saving the migration", items)
             else:
                 self._call("saving the migration", "update_item", **update)
         except (ConditionFailed, Cancelled) as e:

@@ -23,6 +23,11 @@ Items (``PK`` / ``SK``; ``<t>`` tenant, ``<u>`` user):
 * ``POPSEEN#<t>#<u>#<account>`` / ``U#<uidl>`` or ``F#<fingerprint>`` — what a POP account has
   dealt with.
 * ``JOBFP#<t>#<u>#<job>`` / ``<fingerprint>`` — contents a Gmail-style job imported.
+* ``JOBPLAN#<t>#<u>#<job>`` / ``<folder index, 5 digits>`` — one folder of a job's plan, with
+  its checkpoint (the job item holds only their totals); ``… / CREATED`` — the folders the job
+  made (what a rollback removes).
+* ``JOBREPORT#<t>#<u>#<job>`` / ``<folder index, 5 digits>#<UID, 10 digits>`` — a message the
+  job did not import, and why (its per-item report).
 * ``MIGRUN`` / ``COUNT`` and ``MIGRUN#<t>`` / ``COUNT`` — running jobs, overall and per tenant.
 * ``MIGCOPY`` / ``SLOT#<n>`` — copy slots; ``MIGCOPY`` / ``WAIT#<job>`` — jobs waiting for one.
 * ``OAUTHFLOW#<state>`` / ``FLOW`` — a sign-in in progress.
@@ -294,6 +299,40 @@ def waiter_sk(holder: str) -> str:
 def contents_pk(owner: Owner, job_id: str) -> str:
     """Partition of the contents a job imported (sort key: the fingerprint)."""
     return f"JOBFP#{owner.tenant_id}#{owner.user_id}#{job_id}"
+
+
+def plan_pk(owner: Owner, job_id: str) -> str:
+    """Partition of a job's plan: one item per source folder."""
+    return f"JOBPLAN#{owner.tenant_id}#{owner.user_id}#{job_id}"
+
+
+def plan_sk(folder_index: int) -> str:
+    """A folder of the plan, in the plan's order."""
+    return f"{folder_index:05d}"
+
+
+CREATED = "CREATED"  # in a job's plan partition: the folders the job made (after the folders)
+
+
+def report_pk(owner: Owner, job_id: str) -> str:
+    """Partition of a job's per-item report."""
+    return f"JOBREPORT#{owner.tenant_id}#{owner.user_id}#{job_id}"
+
+
+def report_sk(folder_index: int, uid: int) -> str:
+    """A report item: folder, then UID order (UIDs are at most 2^32 - 1: ten digits)."""
+    return f"{folder_index:05d}#{uid:010d}"
+
+
+def report_folder_prefix(folder_index: int) -> str:
+    """How the sort keys of one folder's report items start."""
+    return f"{folder_index:05d}#"
+
+
+def is_report_sk(text: str) -> bool:
+    """Whether ``text`` has a report item's sort key format (a page's cursor is one)."""
+    folder, _, uid = text.partition("#")
+    return len(folder) == 5 and len(uid) == 10 and folder.isdigit() and uid.isdigit()  # noqa: PLR2004
 
 
 # -- OAuth ----------------------------------------------------------------------------------

@@ -164,6 +164,12 @@ class RemoteProtocolError(RemoteError):
     code = "remote_protocol_error"
 
 
+class RemoteFolderGone(RemoteProtocolError):
+    """The folder is not on the server (any more): deleted or renamed since it was listed."""
+
+    code = "remote_folder_gone"
+
+
 class RemoteTransient(TransientError):
     """A failure a later retry may fix: a dropped connection, a busy server.
 

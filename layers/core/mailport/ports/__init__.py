@@ -18,6 +18,7 @@ from mailport.ports.migration import (
     ImapMailbox,
     ImapTemplates,
     JobQueue,
+    JobReports,
     JobStore,
     MigrationMetrics,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "ImapMailbox",
     "ImapTemplates",
     "JobQueue",
+    "JobReports",
     "JobStore",
     "Mailbox",
     "Mailer",

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from mailport.domain.mailbox import Owner
-    from mailport.domain.migration import Counts, ImapTemplate, JobState, MigrationJob
+    from mailport.domain.migration import (
+        Counts,
+        ImapTemplate,
+        JobState,
+        MigrationJob,
+        ReportItem,
+    )
     from mailport.domain.remote import Credentials, ImapFolder, ImapMessage, ServerAddress
 
 
@@ -46,6 +52,12 @@ class ImapMailbox(Protocol):
 
     def fetch(self, uids: Sequence[int]) -> Iterator[ImapMessage]:
         """The messages with flags, internal date and raw bytes (BODY.PEEK[])."""
+        ...
+
+    def headers(self, uids: Sequence[int]) -> dict[int, bytes]:
+        """The From, Subject and Date header lines of each message still there (for a
+        report of mail not downloaded).
+        """
         ...
 
     def logout(self) -> None:
@@ -87,11 +99,19 @@ class JobStore(Protocol):
         ...
 
     def save_job(
-        self, job: MigrationJob, *, release: bool = False, unless_cancelled: bool = False
+        self,
+        job: MigrationJob,
+        *,
+        release: bool = False,
+        unless_cancelled: bool = False,
+        plan_changes: Sequence[int] = (),
+        created_changed: bool = False,
     ) -> MigrationJob:
         """Save ``job`` if nobody saved it since it was read (``Conflict`` otherwise); with
         ``release`` its run slot is given back in the same write; with ``unless_cancelled``
-        a cancel requested meanwhile is a ``Conflict`` too. Returns the saved job.
+        a cancel requested meanwhile is a ``Conflict`` too; ``plan_changes``: the indexes of
+        the folders of its plan that changed (only those are written), ``created_changed``:
+        whether the folders the job made changed. Returns the saved job.
         """
         ...
 
@@ -164,6 +184,28 @@ class ContentLedger(Protocol):
 
     def job_messages(self, owner: Owner, job_id: str, limit: int) -> list[str]:
         """Ids of (up to ``limit``) messages the job stored that are still there."""
+        ...
+
+
+class JobReports(Protocol):
+    """The per-item report of each job: what it did not import, and why."""
+
+    def record(self, owner: Owner, job_id: str, items: Sequence[ReportItem]) -> None:
+        """Add items (idempotent: the same folder and UID again replaces the item)."""
+        ...
+
+    def page(
+        self, owner: Owner, job_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[ReportItem], str | None]:
+        """Up to ``limit`` items in folder and UID order, and where the next page starts."""
+        ...
+
+    def retryable(
+        self, owner: Owner, job_id: str, folder_index: int, first_uid: int, limit: int
+    ) -> list[ReportItem]:
+        """Up to ``limit`` items of one folder a retry fetches again, from ``first_uid`` on,
+        UIDs ascending (every numbering: the caller keeps the one its folder has).
+        """
         ...
 
 

@@ -12,32 +12,40 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     ACTIVE,
     TERMINAL,
+    DeltaUnavailable,
+    FollowUpRequest,
     ImapTemplate,
     JobError,
+    JobKind,
     JobNotCancellable,
     JobNotRevertible,
     JobState,
     MigrationJob,
     MigrationRequest,
+    NotRetryable,
     Pace,
+    PasswordRequired,
     PreviewRequest,
+    ReportItem,
     SourceServer,
     TemplateRequest,
+    can_delta,
+    can_retry,
+    delta_until,
     new_job_id,
     pace_for,
     parse_connection,
     parse_template,
 )
 from mailport.domain.oauth import OAuthProvider, Purpose
-from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
+from mailport.errors import Conflict, MailportError, NotFound, ValidationFailed
 from mailport.ports import (
     AccessTokens,
     Executions,
@@ -45,42 +53,52 @@ from mailport.ports import (
     ImapMailbox,
     ImapTemplates,
     JobQueue,
+    JobReports,
     JobStore,
     SecretBox,
 )
+from mailport.usecases.migration_queue import STALLED_AFTER_S, Scheduler, launch_name
+from mailport.usecases.migration_report import listed
 from mailport.usecases.migration_shared import (
     JobCancelled,
     MigrationConfig,
     SourceLogin,
     Survey,
     job_ref,
-    owner_of,
+    mapped_folders,
     secret_context,
     survey,
 )
-from mailport.workflow import ErrorName, ExecutionInput, Mode
+from mailport.workflow import ExecutionInput, Mode
+
+# Folders examined per preview answer: each costs an EXAMINE and a FETCH of sizes (tens of
+# milliseconds on a provider's server), so a page stays well inside API Gateway's 29 s.
+PREVIEW_PAGE = 200
+
+
+def _preview_start(cursor: str | None) -> int:
+    """The first folder of a preview page from its cursor (a folder's place)."""
+    if cursor is None:
+        return 0
+    if not cursor.isdigit() or len(cursor) > 6:  # noqa: PLR2004 - MAX_FOLDERS has 4 digits
+        raise ValidationFailed("the cursor is not valid; start from the first page")
+    return int(cursor)
+
 
 log = logging.getLogger(__name__)
 
-STALLED_AFTER_S = 60  # a claimed job whose execution never saved: started again after this
-
 __all__ = [  # the shared names callers (wiring, bench, tests) have always imported from here
+    "STALLED_AFTER_S",
     "JobCancelled",
     "JobReport",
     "MigrationConfig",
     "MigrationService",
     "Preview",
+    "ReportPage",
     "Scheduler",
     "job_ref",
     "launch_name",
 ]
-
-
-def launch_name(job: MigrationJob) -> str:
-    """The execution name of a job's (re)start: the job id, then one per resume, so a
-    resumed job gets a new execution while a repeated start of the same one is refused.
-    """
-    return job.job_id if job.resumes == 0 else f"{job.job_id}-resume{job.resumes}"
 
 
 # -- the API side ---------------------------------------------------------------------------
@@ -95,6 +113,17 @@ class JobReport:
     job: MigrationJob
     queue_position: int | None
     eta_seconds: int | None
+    retry_available: bool = False
+    delta_until: dt.datetime | None = None  # while a delta pass is offered
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    """A page of a job's per-item report, and the cursor of the next one."""
+
+    job: MigrationJob
+    items: Sequence[ReportItem]
+    next_cursor: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +137,8 @@ class Preview:
     oversize: int
     estimated_seconds: int
     pace: Pace
+    folders_total: int = 0  # the source's folders, on every page
+    next_cursor: str | None = None  # where the next page of folders starts
 
 
 class MigrationService:
@@ -119,6 +150,7 @@ class MigrationService:
         connector: ImapConnector,
         *,
         queue: JobQueue,
+        reports: JobReports,
         templates: ImapTemplates,
         secrets: SecretBox,
         executions: Executions,
@@ -128,6 +160,7 @@ class MigrationService:
     ) -> None:
         self._jobs = jobs
         self._queue = queue
+        self._reports = reports
         self._templates = templates
         self._connector = connector
         self._secrets = secrets
@@ -200,8 +233,14 @@ class MigrationService:
     def preview(self, owner: Owner, request: PreviewRequest) -> Preview:
         """A dry run: the source's folders, where each goes, counts, sizes and an estimate."""
         server, password = self._connection(owner, request)
+        first = _preview_start(request.get("cursor"))
         with self._session(owner, server, password) as session:
-            surveyed = survey(session, self._config.max_bytes)
+            mappings = mapped_folders(session)
+            if first and first >= len(mappings):
+                raise ValidationFailed("the cursor is past the last folder; start again")
+            page = (first, PREVIEW_PAGE)
+            surveyed = survey(session, self._config.max_bytes, page=page, mappings=mappings)
+        after = first + PREVIEW_PAGE
         pace = pace_for(server.host, self._config.daily_bytes_override)
         copied = [s for s in surveyed if not s.mapping.skip_reason]
         total_bytes = sum(s.bytes for s in copied)
@@ -216,6 +255,8 @@ class MigrationService:
             oversize=sum(s.oversize for s in copied),
             estimated_seconds=int(seconds),
             pace=pace,
+            folders_total=len(mappings),
+            next_cursor=str(after) if after < len(mappings) else None,
         )
 
     def create(self, owner: Owner, request: MigrationRequest) -> JobReport:
@@ -223,6 +264,57 @@ class MigrationService:
         if request.get("agreed") is not True:
             raise ValidationFailed("you must accept the agreement (agreed: true)")
         server, password = self._connection(owner, request)
+        return self._queue_job(owner, server, password)
+
+    def follow_up(
+        self, owner: Owner, job_id: str, kind: JobKind, request: FollowUpRequest
+    ) -> JobReport:
+        """Queue a retry of what a completed job could not import, or a delta pass of what
+        arrived since its snapshot: a job of its own, over the same source and mapping.
+        """
+        if request.get("agreed") is not True:
+            raise ValidationFailed("you must accept the agreement (agreed: true)")
+        origin = self._job(owner, job_id)
+        completed = origin.state is JobState.COMPLETED
+        if kind is JobKind.RETRY and not (
+            can_retry(completed, origin.counts) and self._has_retryable(owner, origin)
+        ):
+            raise NotRetryable("only a completed migration with messages to retry can be retried")
+        if kind is JobKind.DELTA and not can_delta(completed, origin.finished_at, self._clock()):
+            raise DeltaUnavailable(
+                "only a migration completed in the last 30 days can bring in newer mail"
+            )
+        password = request.get("password") or ""
+        if origin.server.connection_id is None and not password:
+            raise PasswordRequired("enter the password of the account you migrated from")
+        return self._queue_job(owner, origin.server, password, kind=kind, origin=origin.job_id)
+
+    def _has_retryable(self, owner: Owner, job: MigrationJob) -> bool:
+        """Whether the report lists a message a retry would fetch (not only mail too large,
+        or in folders deleted since): one small read per folder with failures, at most.
+        """
+        for index, folder in enumerate(job.plan):
+            if folder.counts.failed:
+                found = self._reports.retryable(owner, job.job_id, index, 1, 1)
+                if listed(found, job.plan):
+                    return True
+        return False
+
+    def report(self, owner: Owner, job_id: str, limit: int, cursor: str | None) -> ReportPage:
+        """A page of what the job did not import, and why."""
+        job = self._job(owner, job_id)
+        items, next_cursor = self._reports.page(owner, job_id, limit, cursor)
+        return ReportPage(job, listed(items, job.plan), next_cursor)
+
+    def _queue_job(
+        self,
+        owner: Owner,
+        server: SourceServer,
+        password: str,
+        *,
+        kind: JobKind = JobKind.FULL,
+        origin: str | None = None,
+    ) -> JobReport:
         with self._session(owner, server, password):
             pass
         now = self._clock()
@@ -233,6 +325,8 @@ class MigrationService:
             server=server,
             state=JobState.QUEUED,
             created_at=now,
+            kind=kind,
+            origin_id=origin,
         )
         if server.connection_id is None:  # a sign-in keeps its tokens in its connection
             job = replace(job, sealed_secret=self._secrets.seal(password, secret_context(job)))
@@ -254,7 +348,16 @@ class MigrationService:
 
     def _report(self, job: MigrationJob) -> JobReport:
         position = self._queue.queue_position(job) if job.state is JobState.QUEUED else None
-        return JobReport(job, position, job.eta_seconds(self._clock()))
+        now, completed = self._clock(), job.state is JobState.COMPLETED
+        return JobReport(
+            job,
+            position,
+            job.eta_seconds(now),
+            retry_available=can_retry(completed, job.counts),
+            delta_until=delta_until(job.finished_at)
+            if can_delta(completed, job.finished_at, now)
+            else None,
+        )
 
     def list(self, owner: Owner) -> list[JobReport]:
         """The user's migrations, newest first."""
@@ -345,144 +448,3 @@ class MigrationService:
             self._jobs.save_job(replace(saved, state=JobState.COMPLETED))
             raise
         return self.get(owner, job_id)
-
-
-# -- the queue ------------------------------------------------------------------------------
-
-
-class Scheduler:
-    """Starts queued jobs in registration order while slots are free; reacts to the end of
-    an execution (EventBridge), so the next job starts when one ends, without polling.
-    """
-
-    def __init__(
-        self,
-        jobs: JobStore,
-        executions: Executions,
-        config: MigrationConfig,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-        *,
-        queue: JobQueue,
-    ) -> None:
-        self._jobs = jobs
-        self._queue = queue
-        self._executions = executions
-        self._config = config
-        self._clock = clock
-
-    def start_next(self, scan: int = 200, newest: tuple[Owner, str] | None = None) -> list[str]:
-        """Start as many queued jobs as the limits allow; the ids started.
-
-        ``newest``: a job just created. The queue is read from an index that may lag a
-        moment behind the write, so the caller's new job is considered too (last: it is the
-        newest, so registration order holds).
-        """
-        started: list[str] = []
-        full_tenants: set[str] = set()
-        candidates = self._queue.queued(scan)
-        if newest is not None and newest not in candidates:
-            candidates.append(newest)
-        for owner, job_id in candidates:
-            if owner.tenant_id in full_tenants:
-                continue  # a later job of a full tenant must not overtake its earlier ones
-            job = self._jobs.get_job(owner, job_id)
-            if job is None or job.state is not JobState.QUEUED:
-                continue
-            running = replace(
-                job,
-                state=JobState.RUNNING,
-                started_at=job.started_at or self._clock(),
-                slot=True,
-            )
-            outcome = self._queue.claim(
-                job, running, self._config.max_running, self._config.max_per_tenant
-            )
-            if outcome == "full":
-                break
-            if outcome == "tenant_full":
-                full_tenants.add(owner.tenant_id)
-                continue
-            if outcome == "started":
-                self._launch(replace(running, version=job.version + 1))
-                started.append(job_id)
-        return started
-
-    def sweep(self) -> list[str]:
-        """The slow schedule's work: start stalled executions, then queued jobs.
-
-        Not on every API call or execution end: the stalled list is nearly always empty.
-        """
-        self._relaunch_stalled(200)
-        return self.start_next()
-
-    def _relaunch_stalled(self, scan: int) -> None:
-        """Start the execution of a job that got its slot over a minute ago but never saved
-        from an execution (the process that claimed it died in between). The execution's
-        name is the job id, so a start that did happen is not repeated.
-        """
-        stale = self._clock() - dt.timedelta(seconds=STALLED_AFTER_S)
-        for owner, job_id in self._queue.starting(scan):
-            job = self._jobs.get_job(owner, job_id)
-            if job and job.state in ACTIVE and job.started_at and job.started_at < stale:
-                log.warning("starting a stalled migration", extra={"job_id": job_id})
-                self._executions.start(launch_name(job), {"job": job_ref(job)})
-
-    def _launch(self, job: MigrationJob) -> None:
-        try:
-            self._executions.start(launch_name(job), {"job": job_ref(job)})
-        except MailportError as e:
-            if job.planned or isinstance(e, TransientError):
-                # A resumed job has mail copied already: failing it here would leave that
-                # behind. Step Functions throttling (or a 5xx) is ours to retry, not a reason
-                # to fail the user's job. Either way it stays listed as starting, so the
-                # sweep starts it again.
-                log.exception("could not start the execution yet", extra={"job_id": job.job_id})
-                return
-            # The slot is taken but nothing runs: fail the job (and free the slot) rather
-            # than leave it hanging; the user can start it again.
-            log.exception("could not start the execution", extra={"job_id": job.job_id})
-            failed = replace(
-                job,
-                state=JobState.ROLLED_BACK,
-                finished_at=self._clock(),
-                sealed_secret=None,
-                error=JobError("not_started", f"the migration could not start: {e.message}"),
-            )
-            self._jobs.save_job(replace(failed, slot=False), release=job.slot)
-
-    def execution_ended(self, name: str, status: str, payload: Mapping[str, Any]) -> None:
-        """An execution ended. If it ended without finishing its job's saga (stopped, timed
-        out), start a rollback so the job still ends in a true state; then fill free slots.
-        """
-        ref = payload.get("job")
-        if isinstance(ref, Mapping) and status != "SUCCEEDED" and "tenant_id" in ref:
-            owner, job_id = owner_of(ref)
-            job = self._jobs.get_job(owner, job_id)
-            # Queued and parked (waiting for a sign-in) jobs have no execution to recover.
-            waiting = (JobState.QUEUED, JobState.NEEDS_SIGNIN)
-            if job is not None and job.state not in TERMINAL and job.state not in waiting:
-                self._recover(job, name)
-        self.start_next()
-
-    def _recover(self, job: MigrationJob, name: str) -> None:
-        mode = Mode.REVERT if job.state is JobState.REVERTING else Mode.ROLLBACK
-        if job.executions >= 5:  # noqa: PLR2004 - attempts before giving up visibly
-            failed = replace(
-                job,
-                state=JobState.FAILED,
-                rollback_incomplete=True,
-                finished_at=self._clock(),
-                sealed_secret=None,
-            )
-            # The user is told as after any rollback that could not finish: an execution
-            # that only sends that notice (the worker's notify step). Started first (its name
-            # makes a repeat a no-op), so a failure in between can't leave the user untold.
-            give_up: ExecutionInput = {"job": job_ref(job), "mode": Mode.GIVE_UP}
-            self._executions.start(f"{job.job_id}-giveup", give_up)
-            self._jobs.save_job(replace(failed, slot=False), release=job.slot)
-            return
-        log.warning("execution ended early: recovering", extra={"job_id": job.job_id})
-        saved = self._jobs.save_job(replace(job, executions=job.executions + 1))
-        error = {"Error": ErrorName.EXECUTION_ENDED, "Cause": f"the execution {name} ended early"}
-        recovery: ExecutionInput = {"job": job_ref(job), "mode": mode, "error": error}
-        self._executions.start(f"{job.job_id}-{mode}{saved.executions}", recovery)

@@ -35,6 +35,7 @@ from mailport.ports import (
     Directory,
     Executions,
     ImapMailbox,
+    JobReports,
     JobStore,
     Mailbox,
     Mailer,
@@ -117,6 +118,16 @@ def error_of(error: object) -> JobError:
     return JobError(code, " ".join(cause.split())[:300] or name)
 
 
+def plan_changes(before: MigrationJob, after: MigrationJob) -> list[int]:
+    """The folders of ``after``'s plan that differ from ``before``'s (all of a new plan). A
+    step replaces only the folders it changed, so the others are the same objects.
+    """
+    old = before.plan
+    if len(old) != len(after.plan):
+        return list(range(len(after.plan)))
+    return [i for i, f in enumerate(after.plan) if f is not old[i] and f != old[i]]
+
+
 def minus(after: Counts, before: Counts) -> Counts:
     """What a step added to a job's counts."""
     return Counts(
@@ -135,6 +146,7 @@ class StepContext:
     jobs: JobStore
     copy_slots: CopySlots
     ledger: ContentLedger
+    reports: JobReports
     login: SourceLogin
     mailbox: Mailbox
     mailbox_service: MailboxService
@@ -166,7 +178,13 @@ class StepContext:
         if release:
             after = replace(after, slot=False)
         try:
-            return self.jobs.save_job(after, release=release, unless_cancelled=unless_cancelled)
+            return self.jobs.save_job(
+                after,
+                release=release,
+                unless_cancelled=unless_cancelled,
+                plan_changes=plan_changes(before, after),
+                created_changed=before.created_folders != after.created_folders,
+            )
         except Conflict as e:
             # Someone saved in between (a redelivered step): the retry reads it afresh.
             raise TransientError("the migration changed meanwhile; retrying") from e

@@ -17,9 +17,11 @@ from mailport.domain.mailbox import Flags, InsertOutcome, Owner, Source, SourceT
 from mailport.domain.migration import (
     Counts,
     FolderPlan,
+    ItemReason,
     JobState,
     MigrationJob,
     PauseCause,
+    ReportItem,
     advance,
     pace_for,
     pace_wait,
@@ -27,12 +29,13 @@ from mailport.domain.migration import (
     restart_folder,
 )
 from mailport.domain.mime import fingerprint
-from mailport.domain.remote import ImapFolder, ImapMessage, RemoteTransient
+from mailport.domain.remote import ImapFolder, ImapMessage, RemoteFolderGone, RemoteTransient
 from mailport.errors import ValidationFailed
 from mailport.ports import ImapMailbox
 from mailport.usecases.importing import ImportRequest
 from mailport.usecases.migration_context import StepContext, minus, provider_pause, require_active
 from mailport.usecases.migration_plan import plan
+from mailport.usecases.migration_report import report_item
 from mailport.workflow import Cursor, cursor
 
 log = logging.getLogger(__name__)
@@ -135,6 +138,9 @@ def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[Migra
         session.logout()
 
 
+_Stored = tuple[Counts, ReportItem | None]  # a store's counts, and its report line if it failed
+
+
 @dataclass
 class _Batch:
     """A fetched batch whose stores are under way (checkpointed when they are all done)."""
@@ -144,7 +150,8 @@ class _Batch:
     counts: Counts  # what needed no store: oversize, already there, seen under a label
     messages: list[ImapMessage] = field(default_factory=list)  # fetched, to store
     known: list[str] = field(default_factory=list)  # contents found already there (dedup)
-    stores: list[tuple[ImapMessage, Future[Counts]]] = field(default_factory=list)
+    stores: list[tuple[ImapMessage, Future[_Stored]]] = field(default_factory=list)
+    report: list[ReportItem] = field(default_factory=list)  # not imported, and why
     dedup: bool = False
     download: int = 0  # bytes fetched (for the pace before the checkpoint says so)
 
@@ -209,7 +216,10 @@ class _Chunk:
         if self.examined == index:
             return folder
         source = ImapFolder(folder.name, folder.raw_name, None, frozenset())
-        now = self.session.examine(source)
+        try:
+            now = self.session.examine(source)
+        except RemoteFolderGone:
+            return self._gone(index, folder)
         self.examined = index
         if now.uidvalidity != folder.uidvalidity:
             log.warning(
@@ -222,6 +232,20 @@ class _Chunk:
             self._set(index, folder)
         return folder
 
+    def _gone(self, index: int, folder: FolderPlan) -> FolderPlan:
+        """The folder was deleted on the server: what it had left to copy is listed in one
+        line (its UIDs were never listed) and counted as failed; the rest of the job goes on.
+        """
+        log.warning("a source folder is gone", extra={"job_id": self.job.job_id})
+        self._flush()
+        current = self.job.plan[index]
+        left = max(0, current.messages - current.counts.handled)
+        if left:
+            line = replace(report_item(index, current, 0, ItemReason.FOLDER_GONE, 0), messages=left)
+            self.ctx.reports.record(self.owner, self.job.job_id, [line])
+        self._set(index, advance(current, current.uidnext - 1, Counts(failed=left), True))
+        return self.job.plan[index]
+
     def _set(self, index: int, folder: FolderPlan, **changes: Any) -> None:
         plan = list(self.job.plan)
         plan[index] = folder
@@ -232,6 +256,8 @@ class _Chunk:
         """Sizes of the next UIDs after those fetched, inside the snapshot."""
         last = folder.uidnext - 1
         start = max(folder.done_uid, self.upto.get(index, 0)) + 1
+        if folder.origin_index is not None and self.job.origin_id:
+            return self._retry_uids(folder.origin_index, folder, start)
         while start <= last:
             window = self._present(index, start, last)[:SIZE_WINDOW]
             if not window:
@@ -241,6 +267,21 @@ class _Chunk:
                 return dict(sorted(sizes.items()))
             start = window[-1] + 1  # all expunged since they were searched
         return {}
+
+    def _retry_uids(self, origin_index: int, folder: FolderPlan, start: int) -> dict[int, int]:
+        """A retry's next UIDs and sizes: those the earlier job's report lists as worth
+        trying again, under the numbering it had (no server call: a UID's size never changes;
+        one gone since is found missing at the fetch, and reported again).
+        """
+        assert self.job.origin_id is not None
+        while True:
+            items = self.ctx.reports.retryable(
+                self.owner, self.job.origin_id, origin_index, start, SIZE_WINDOW
+            )
+            found = {i.uid: i.size for i in items if i.uidvalidity == folder.uidvalidity}
+            if found or not items:
+                return found
+            start = items[-1].uid + 1  # lines of an older numbering only: read on
 
     def _present(self, index: int, start: int, last: int) -> list[int]:
         """The UIDs on the server from ``start`` to ``last``, as far as searched: UID SEARCH a
@@ -258,6 +299,8 @@ class _Chunk:
     def _batch(self, index: int) -> int:
         """Fetch one batch from folder ``index`` and start storing it; a pace wait (s) or 0."""
         folder = self._examine(index)
+        if folder.done:  # gone from the server
+            return 0
         sizes = self._next_uids(index, folder)
         if not sizes:
             self._flush()
@@ -313,13 +356,21 @@ class _Chunk:
         """Wait for a batch's stores and save its checkpoint."""
         counts = batch.counts
         stored: list[str] = list(batch.known)
+        report = list(batch.report)
         for message, future in batch.stores:
-            result = future.result()
+            result, line = future.result()
             counts = counts + result
+            if line is not None:
+                report.append(line)
             if batch.dedup and not result.failed:  # stored now, or found there by content
                 stored.append(fingerprint(message.raw))
         if stored:  # after storing: a crash in between may duplicate, never lose
             self.ctx.ledger.remember_contents(self.owner, self.job.job_id, stored)
+        if report:
+            # Before the checkpoint that counts them: the report lists only what a checkpoint
+            # counts (``counts_for``), so a step redone after a crash here writes the same
+            # lines again, and the list and the counts agree either way.
+            self.ctx.reports.record(self.owner, self.job.job_id, report)
         now = self.ctx.monotonic()
         current = self.job.plan[batch.index]
         # The provider's cap counts what was downloaded, even mail then found already there.
@@ -361,13 +412,28 @@ class _Chunk:
         }
         present = self.ctx.mailbox.existing_messages(self.owner, list(wanted.values()))
         counts = Counts(skipped_oversize=len(oversize))
+        report: list[ReportItem] = []
+        if oversize:  # not downloaded: its header lines say what it is
+            heads = self.session.headers(oversize)
+            report = [
+                report_item(
+                    index,
+                    folder,
+                    uid,
+                    ItemReason.TOO_LARGE,
+                    sizes[uid],
+                    header=heads.get(uid, b""),
+                    limit=self.cfg.max_bytes,
+                )
+                for uid in oversize
+            ]
         for uid, mid in wanted.items():
             if mid in present:  # a retried chunk's own work, or an earlier migration's
                 mine = present[mid].job_id == self.job.job_id
                 counts = counts + (
                     Counts(imported=1, bytes=sizes[uid]) if mine else Counts(already_present=1)
                 )
-        prepared = _Batch(index, batch[-1][0], counts, dedup=folder.dedup_across)
+        prepared = _Batch(index, batch[-1][0], counts, dedup=folder.dedup_across, report=report)
         if folder.dedup_across:
             # Already in the mailbox (an earlier run): its copies under other labels and in
             # All Mail are "already there" too.
@@ -378,10 +444,37 @@ class _Chunk:
             return prepared
         messages = list(self.session.fetch(to_fetch))
         prepared.download = sum(len(m.raw) for m in messages)
+        got = {m.uid for m in messages}
+        missing = [uid for uid in to_fetch if uid not in got]
+        if missing:
+            self._missing(index, folder, missing, sizes, prepared)
         if folder.dedup_across:
             messages, prepared.counts = self._drop_seen(messages, prepared.counts)
         prepared.messages = messages
         return prepared
+
+    def _missing(
+        self,
+        index: int,
+        folder: FolderPlan,
+        missing: list[int],
+        sizes: dict[int, int],
+        prepared: _Batch,
+    ) -> None:
+        """Listed, but not handed over: expunged meanwhile, or kept back by the server."""
+        still = set(self.session.uids(min(missing), max(missing)))
+        log.info("messages not fetched", extra={"job_id": self.job.job_id, "n": len(missing)})
+        prepared.counts = prepared.counts + Counts(failed=len(missing))
+        prepared.report += [
+            report_item(
+                index,
+                folder,
+                uid,
+                ItemReason.REFUSED if uid in still else ItemReason.VANISHED,
+                sizes[uid],
+            )
+            for uid in missing
+        ]
 
     def _submit(self, folder: FolderPlan, batch: _Batch) -> None:
         """Start storing a fetched batch; it is pending until ``_flush``."""
@@ -389,7 +482,7 @@ class _Chunk:
         target = folder.target_id
         assert target is not None
         batch.stores = [
-            (m, self.pool.submit(self._store, target, self._message_id(folder, m.uid), m))
+            (m, self.pool.submit(self._store, batch.index, folder, target, m))
             for m in batch.messages
         ]
         batch.messages = []
@@ -412,7 +505,8 @@ class _Chunk:
                 keep.append(m)
         return keep, counts
 
-    def _store(self, target: str, message_id: str, m: ImapMessage) -> Counts:
+    def _store(self, index: int, folder: FolderPlan, target: str, m: ImapMessage) -> _Stored:
+        message_id = self._message_id(folder, m.uid)
         flags = Flags(
             seen="\\Seen" in m.flags,
             flagged="\\Flagged" in m.flags,
@@ -433,8 +527,11 @@ class _Chunk:
             )
         except ValidationFailed:
             log.info("a message could not be imported", extra={"job_id": self.job.job_id})
-            return Counts(failed=1)
+            line = report_item(
+                index, folder, m.uid, ItemReason.UNREADABLE, len(m.raw), header=m.raw
+            )
+            return Counts(failed=1), line
         mine = result.job_id == self.job.job_id
         if result.outcome is InsertOutcome.STORED or mine:
-            return Counts(imported=1, bytes=len(m.raw))
-        return Counts(already_present=1, bytes=len(m.raw))
+            return Counts(imported=1, bytes=len(m.raw)), None
+        return Counts(already_present=1, bytes=len(m.raw)), None

@@ -10,9 +10,17 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mailport.domain.mailbox import Folder, Owner
-from mailport.domain.migration import FolderMapping, FolderPlan, JobState, MigrationJob, pace_for
+from mailport.domain.migration import (
+    FolderMapping,
+    FolderPlan,
+    JobKind,
+    JobState,
+    MigrationJob,
+    counts_for,
+    pace_for,
+)
 from mailport.domain.remote import RemoteTransient
-from mailport.errors import Conflict
+from mailport.errors import Conflict, NotFound
 from mailport.usecases.migration_context import StepContext, provider_pause, require_active
 from mailport.usecases.migration_shared import Survey, survey
 from mailport.workflow import Cursor, cursor
@@ -35,14 +43,18 @@ def plan(ctx: StepContext, ref: Mapping[str, Any], chunks: int = 0) -> Cursor:
     if job.planned:  # a retried step: the start notice may not have gone yet (same id)
         ctx.notify(owner, job, "started")
         return cursor(job.next_folder() is None, chunks)
+    origin = _origin(ctx, owner, job)
+    retry = _retry_counts(ctx, owner, origin) if job.kind is JobKind.RETRY else {}
     try:
-        surveyed = _survey(ctx, job)
+        surveyed = _survey(ctx, job, origin, retry)
     except RemoteTransient as e:
         _, wait_s = provider_pause(ctx, job, e)
         return cursor(False, chunks, wait_s=min(wait_s, ctx.config.max_pause_s))
     ctx.mailbox_service.ensure_system_folders(owner)
     targets = _Targets(ctx, owner, job, ctx.mailbox.list_folders(owner))
     folders = [targets.folder_plan(s) for s in surveyed]
+    if origin is not None and job.kind is JobKind.RETRY:
+        folders = _retry_plan(origin, folders, retry)
     pace = pace_for(job.server.host, ctx.config.daily_bytes_override)
     planned = replace(
         job,
@@ -62,13 +74,81 @@ def plan(ctx: StepContext, ref: Mapping[str, Any], chunks: int = 0) -> Cursor:
     return cursor(planned.next_folder() is None, chunks)
 
 
-def _survey(ctx: StepContext, job: MigrationJob) -> list[Survey]:
+def _origin(ctx: StepContext, owner: Owner, job: MigrationJob) -> MigrationJob | None:
+    """The job a retry or delta pass follows (None for a full one)."""
+    if job.kind is JobKind.FULL or job.origin_id is None:
+        return None
+    origin = ctx.jobs.get_job(owner, job.origin_id)
+    if origin is None:
+        raise NotFound(f"migration {job.origin_id} does not exist")
+    return origin
+
+
+def _retry_counts(
+    ctx: StepContext, owner: Owner, origin: MigrationJob | None
+) -> dict[int, tuple[int, int]]:
+    """Per folder of the earlier job: how many of its listed messages a retry fetches, and
+    their bytes (only lines its checkpoints count).
+    """
+    out: dict[int, tuple[int, int]] = {}
+    for index, folder in enumerate(origin.plan if origin else ()):
+        if not folder.counts.failed:
+            continue
+        assert origin is not None
+        items = ctx.reports.retryable(owner, origin.job_id, index, 1, 2**31)
+        counted = [i for i in items if counts_for(i, folder)]
+        if counted:
+            out[index] = (len(counted), sum(i.size for i in counted))
+    return out
+
+
+def _survey(
+    ctx: StepContext,
+    job: MigrationJob,
+    origin: MigrationJob | None,
+    retry: dict[int, tuple[int, int]],
+) -> list[Survey]:
+    only = since = None
+    if origin is not None and job.kind is JobKind.RETRY:
+        only = {origin.plan[i].raw_name for i in retry}
+    elif origin is not None:
+        since = {f.raw_name: (f.uidvalidity, f.uidnext) for f in origin.plan}
     session = ctx.open_source(job)
     session.stop_after(ctx.config.chunk_seconds + ctx.config.cutoff_grace_s)
     try:
-        return survey(session, ctx.config.max_bytes)
+        return survey(session, ctx.config.max_bytes, only=only, since=since)
     finally:
         session.logout()
+
+
+def _retry_plan(
+    origin: MigrationJob, folders: list[FolderPlan], retry: dict[int, tuple[int, int]]
+) -> list[FolderPlan]:
+    """A retry's folders: where the earlier job's listed messages are, under the numbering
+    that job had (a folder renumbered since is copied whole by the chunk, which recognises
+    what is there already by content).
+    """
+    index_of = {origin.plan[i].raw_name: i for i in retry}
+    out: list[FolderPlan] = []
+    for folder in folders:
+        index = index_of.get(folder.raw_name)
+        if index is None:
+            continue
+        then = origin.plan[index]
+        messages, size = retry[index]
+        out.append(
+            replace(
+                folder,
+                uidvalidity=then.uidvalidity,
+                uidnext=then.uidnext,
+                messages=messages,
+                bytes=size,
+                oversize=0,
+                origin_index=index,
+                done=folder.target_id is None or messages == 0,
+            )
+        )
+    return out
 
 
 @dataclass
@@ -99,6 +179,7 @@ class _Targets:
             target_label=m.target_label,
             skip_reason=m.skip_reason,
             dedup_across=m.dedup_across,
+            done_uid=s.first_uid - 1,
             done=target is None or s.folder.messages == 0,
         )
 

@@ -37,6 +37,8 @@ def rollback(
         ctx.give_copy_slot(job.job_id)
     finished, removed = _remove_messages(ctx, owner, job)
     if not finished:
+        if removed:  # the job says what it removed, piece by piece
+            job = ctx.save(job, replace(job, removed=job.removed + removed))
         return {"done": False, "removed": removed}
     kept = _remove_folders(ctx, owner, job)
     end = replace(
@@ -45,6 +47,7 @@ def rollback(
         finished_at=ctx.clock(),
         sealed_secret=None,
         created_folders=kept,
+        removed=job.removed + removed,
     )
     job = ctx.finish(job, end)
     return {"done": True, "removed": removed, "state": job.state.value}

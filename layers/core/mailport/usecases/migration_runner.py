@@ -28,6 +28,7 @@ from mailport.ports import (
     Executions,
     ImapConnector,
     JobQueue,
+    JobReports,
     JobStore,
     Mailbox,
     Mailer,
@@ -62,6 +63,7 @@ class MigrationRunner:
         queue: JobQueue,
         copy_slots: CopySlots,
         ledger: ContentLedger,
+        reports: JobReports,
         mailbox: Mailbox,
         mailbox_service: MailboxService,
         importer: Importer,
@@ -85,6 +87,7 @@ class MigrationRunner:
         self._queue = queue
         self._copy_slots = copy_slots
         self._ledger = ledger
+        self._reports = reports
         self._connector = connector
         self._mailbox = mailbox
         self._service = mailbox_service
@@ -101,6 +104,7 @@ class MigrationRunner:
             jobs=self._jobs,
             copy_slots=self._copy_slots,
             ledger=self._ledger,
+            reports=self._reports,
             login=SourceLogin(self._connector, self._tokens, self._config.ca_file),
             mailbox=self._mailbox,
             mailbox_service=self._service,

@@ -6,7 +6,7 @@ other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,7 +20,7 @@ from mailport.domain.migration import (
     map_folders,
 )
 from mailport.domain.oauth import Purpose
-from mailport.domain.remote import Credentials, ImapFolder, ServerAddress
+from mailport.domain.remote import Credentials, ImapFolder, RemoteFolderGone, ServerAddress
 from mailport.errors import MailportError, ValidationFailed
 from mailport.ports import AccessTokens, ImapConnector, ImapMailbox
 from mailport.workflow import JobRef
@@ -141,28 +141,63 @@ class SourceLogin:
 
 @dataclass(frozen=True, slots=True)
 class Survey:
-    """A source folder, examined, with its target and sizes."""
+    """A source folder, examined, with its target and sizes (of the UIDs from ``first_uid``)."""
 
     mapping: FolderMapping
     folder: ImapFolder
     bytes: int
     oversize: int
+    first_uid: int = 1  # a delta pass: the UIDs before are the earlier job's
 
 
-def survey(session: ImapMailbox, max_bytes: int) -> list[Survey]:
-    """Examine every folder to copy: UIDVALIDITY, UIDNEXT (the snapshot), count and sizes."""
+def mapped_folders(session: ImapMailbox) -> list[FolderMapping]:
+    """Every folder of the source, where it goes (LIST and NAMESPACE: nothing examined)."""
     folders = session.folders()
     if len(folders) > MAX_FOLDERS:
         raise ValidationFailed(f"the mailbox has more than {MAX_FOLDERS} folders")
-    out: list[Survey] = []
     # Folders listed under a personal namespace ("INBOX.Sent") are the user's top level.
-    for mapping in map_folders(folders, session.personal_prefix()):
+    return list(map_folders(folders, session.personal_prefix()))
+
+
+def survey(
+    session: ImapMailbox,
+    max_bytes: int,
+    *,
+    only: Container[bytes] | None = None,
+    since: Mapping[bytes, tuple[int, int]] | None = None,
+    page: tuple[int, int] | None = None,
+    mappings: list[FolderMapping] | None = None,
+) -> list[Survey]:
+    """Examine every folder to copy: UIDVALIDITY, UIDNEXT (the snapshot), count and sizes.
+
+    ``only``: the raw names of the folders wanted (a retry's), the others left out.
+    ``since``: per raw name, an earlier snapshot's (UIDVALIDITY, UIDNEXT): a folder still
+    numbered so is surveyed from that UIDNEXT on (a delta pass); one renumbered, from 1.
+    ``page``: (first, count) of the mapped folders only (a preview's page); ``mappings``:
+    ``mapped_folders`` if the caller has them already.
+    """
+    out: list[Survey] = []
+    mappings = mapped_folders(session) if mappings is None else mappings
+    if page is not None:
+        mappings = mappings[page[0] : page[0] + page[1]]
+    for mapping in mappings:
+        if only is not None and mapping.source.raw_name not in only:
+            continue
         if mapping.skip_reason:
             out.append(Survey(mapping, mapping.source, 0, 0))
             continue
-        folder = session.examine(mapping.source)
-        sizes = session.sizes(1, folder.uidnext - 1) if folder.messages else {}
+        try:
+            folder = session.examine(mapping.source)
+        except RemoteFolderGone:  # deleted between LIST and EXAMINE: nothing to copy
+            gone = replace(mapping, skip_reason="deleted on the server")
+            out.append(Survey(gone, mapping.source, 0, 0))
+            continue
+        first = 1
+        before = (since or {}).get(mapping.source.raw_name)
+        if before is not None and before[0] == folder.uidvalidity:
+            first = max(1, before[1])
+        sizes = session.sizes(first, folder.uidnext - 1) if folder.messages else {}
         small = [s for s in sizes.values() if s < max_bytes]
         folder = replace(folder, messages=len(sizes))
-        out.append(Survey(mapping, folder, sum(small), len(sizes) - len(small)))
+        out.append(Survey(mapping, folder, sum(small), len(sizes) - len(small), first))
     return out

@@ -233,6 +233,18 @@ def sizes_of(data: Sequence[Any], wanted: Container[int]) -> dict[int, int]:
     }
 
 
+def headers_of(data: Sequence[Any], wanted: Container[int]) -> dict[int, bytes]:
+    """The header lines (``BODY[HEADER.FIELDS (...)]``) by UID from a FETCH answer; a
+    message whose answer has none is left out.
+    """
+    out: dict[int, bytes] = {}
+    for uid, item in by_uid(data, wanted).items():
+        for key, value in item.items():
+            if key.startswith(b"BODY[HEADER") and isinstance(value, bytes):
+                out[uid] = value
+    return out
+
+
 def parse_message(uid: int, item: Mapping[bytes, Any]) -> ImapMessage:
     """One message from its parsed FETCH item; ``ValueError`` without a body."""
     raw = item.get(b"BODY[]")
@@ -263,6 +275,17 @@ def is_transient(said: str) -> bool:
     """Whether the server's words mean "busy, try later" (codes and common phrasings)."""
     upper = said.upper()
     return any(marker in upper for marker in _TRANSIENT_MARKERS)
+
+
+# RFC 5530's code, and the words of servers that predate it (Dovecot: "Mailbox doesn't
+# exist", Cyrus: "Mailbox does not exist", Gmail: "[NONEXISTENT] Unknown Mailbox").
+_GONE_MARKERS = ("[NONEXISTENT]", "DOESN'T EXIST", "DOES NOT EXIST", "UNKNOWN MAILBOX")
+
+
+def is_gone(said: str) -> bool:
+    """Whether a refused SELECT/EXAMINE means "no such folder"."""
+    upper = said.upper()
+    return any(marker in upper for marker in _GONE_MARKERS)
 
 
 def backoff_s(said: str) -> float | None:

@@ -15,6 +15,8 @@ from typing import Any
 from mailport.adapters.imap.parser import (
     by_uid,
     examined,
+    headers_of,
+    is_gone,
     parse_list,
     parse_message,
     plan_chunks,
@@ -29,6 +31,7 @@ from mailport.domain.remote import (
     ImapFolder,
     ImapMessage,
     RemoteError,
+    RemoteFolderGone,
     RemoteProtocolError,
     RemoteTransient,
 )
@@ -41,6 +44,7 @@ DEFAULT_CHUNK_MESSAGES = 50
 DEFAULT_CHUNK_BYTES = 20 * MiB
 SIZE_QUERY_UIDS = 1000  # UIDs per RFC822.SIZE query inside fetch()
 _MESSAGE_ITEMS = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"
+_HEADER_ITEMS = "(UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])"
 
 
 class ImapSession:
@@ -119,8 +123,15 @@ class ImapSession:
         return prefix.decode("utf-8", "replace") if isinstance(prefix, bytes) else str(prefix)
 
     def examine(self, folder: ImapFolder) -> ImapFolder:
-        """EXAMINE (read-only select): UIDVALIDITY, UIDNEXT and EXISTS."""
-        return self._call(lambda: self._examine(folder))
+        """EXAMINE (read-only select): UIDVALIDITY, UIDNEXT and EXISTS; ``RemoteFolderGone``
+        if the server has no such folder (deleted since it was listed).
+        """
+        try:
+            return self._call(lambda: self._examine(folder))
+        except RemoteProtocolError as e:
+            if is_gone(e.message):
+                raise RemoteFolderGone(f"the folder {folder.name} is gone: {e.message}") from e
+            raise
 
     def _examine(self, folder: ImapFolder) -> ImapFolder:
         resp = self._client.select_folder(folder.raw_name, readonly=True)
@@ -194,6 +205,18 @@ class ImapSession:
             item = found.pop(uid, None)
             if item is not None:
                 yield self._call(functools.partial(parse_message, uid, item))
+
+    def headers(self, uids: Sequence[int]) -> dict[int, bytes]:
+        r"""From, Subject and Date of each message still there (BODY.PEEK: \\Seen untouched),
+        a few hundred bytes each, for mail that is not downloaded.
+        """
+        out: dict[int, bytes] = {}
+        ordered = sorted(set(uids))
+        for start in range(0, len(ordered), SIZE_QUERY_UIDS):
+            part = ordered[start : start + SIZE_QUERY_UIDS]
+            data = self._call(functools.partial(self._uid_fetch, uid_set(part), _HEADER_ITEMS))
+            out.update(self._call(functools.partial(headers_of, data, set(part))))
+        return out
 
     def logout(self) -> None:
         """LOGOUT; the connection is closed even if the server does not answer."""

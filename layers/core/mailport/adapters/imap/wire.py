@@ -54,7 +54,7 @@ MiB = 1024 * 1024
 DEFAULT_MAX_BYTES = 50 * MiB + MiB  # the 50 MiB message limit plus slack for encoding
 
 # One command's untagged responses: a FETCH of a batch (100 messages) gives ~100, a LIST of
-# MAX_FOLDERS (1,000) folders ~1,000; these bounds are far above any honest answer.
+# MAX_FOLDERS (5,000) folders ~5,000; these bounds are far above any honest answer.
 MAX_UNTAGGED = 100_000
 MAX_UNTAGGED_BYTES = 128 * 2**20  # lines and literals (FETCH bodies: ≤ 32 MB a batch)
 

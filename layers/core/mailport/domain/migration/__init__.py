@@ -7,6 +7,7 @@ By job, each module importing only those before it:
 * ``pacing``: a provider's limits (``Pace``, ``pace_for``, ``pace_wait``);
 * ``folders``: where each source folder goes (``map_folders``);
 * ``plan``: the per-folder plan, checkpoints and ``Counts``;
+* ``report``: what a job did not import and why; retries and delta passes;
 * ``job``: ``MigrationJob``, its states and milestones.
 """
 
@@ -23,6 +24,7 @@ from mailport.domain.migration.job import (
     JobState,
     MigrationJob,
     PauseCause,
+    PlanTotals,
     new_job_id,
     reached_milestones,
 )
@@ -46,8 +48,23 @@ from mailport.domain.migration.plan import (
     encode_raw,
     restart_folder,
 )
+from mailport.domain.migration.report import (
+    DELTA_DAYS,
+    RETRYABLE,
+    DeltaUnavailable,
+    ItemReason,
+    JobKind,
+    NotRetryable,
+    PasswordRequired,
+    ReportItem,
+    can_delta,
+    can_retry,
+    counts_for,
+    delta_until,
+)
 from mailport.domain.migration.source import (
     ConnectionRequest,
+    FollowUpRequest,
     ImapTemplate,
     MigrationRequest,
     PreviewRequest,
@@ -62,6 +79,7 @@ from mailport.domain.migration.source import (
 __all__ = [
     "ACTIVE",
     "DAY_S",
+    "DELTA_DAYS",
     "GENERIC",
     "GMAIL",
     "HOLDS_SLOT",
@@ -70,27 +88,40 @@ __all__ = [
     "MB",
     "MICROSOFT365",
     "MILESTONES",
+    "RETRYABLE",
     "TERMINAL",
     "ConnectionRequest",
     "Counts",
+    "DeltaUnavailable",
     "FolderMapping",
     "FolderPlan",
+    "FollowUpRequest",
     "ImapTemplate",
+    "ItemReason",
     "JobError",
+    "JobKind",
     "JobNotCancellable",
     "JobNotRevertible",
     "JobState",
     "MigrationJob",
     "MigrationRequest",
+    "NotRetryable",
     "Pace",
+    "PasswordRequired",
     "PauseCause",
+    "PlanTotals",
     "PreviewRequest",
+    "ReportItem",
     "SourceServer",
     "TemplateRequest",
     "UnsupportedConnection",
     "Window",
     "advance",
+    "can_delta",
+    "can_retry",
+    "counts_for",
     "decode_raw",
+    "delta_until",
     "encode_raw",
     "map_folders",
     "new_job_id",

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from mailport.domain.migration.pacing import DAY_S, Window
 from mailport.domain.migration.plan import Counts, FolderPlan
+from mailport.domain.migration.report import JobKind
 from mailport.domain.migration.source import SourceServer
 from mailport.errors import Conflict
 
@@ -67,6 +68,19 @@ class JobError:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanTotals:
+    """What the plan adds up to, kept with the job so a list of jobs (an organisation's, a
+    page of 200) needs no folder of theirs: read when the plan itself is not loaded.
+    """
+
+    counts: Counts = field(default_factory=Counts)
+    messages: int = 0
+    bytes: int = 0
+    next_folder: int | None = None
+    created: int = 0  # folders the job made (after a rollback: those it kept)
+
+
+@dataclass(frozen=True, slots=True)
 class MigrationJob:
     """One migration, as stored."""
 
@@ -76,8 +90,14 @@ class MigrationJob:
     server: SourceServer
     state: JobState
     created_at: dt.datetime
+    kind: JobKind = JobKind.FULL
+    origin_id: str | None = None  # a retry or delta pass: the job it follows
     sealed_secret: bytes | None = field(default=None, repr=False)  # gone once the job ends
     plan: tuple[FolderPlan, ...] = ()
+    # False: read without its folders (``totals`` say what they add up to); such a job is
+    # shown, never saved.
+    plan_loaded: bool = True
+    totals: PlanTotals = field(default_factory=PlanTotals)
     planned: bool = False
     created_folders: tuple[str, ...] = ()  # folder ids the job made, parents first
     started_at: dt.datetime | None = None
@@ -94,6 +114,7 @@ class MigrationJob:
     cancel_requested: bool = False
     error: JobError | None = None
     rollback_incomplete: bool = False
+    removed: int = 0  # messages a rollback or revert took out of the mailbox again
     milestones: tuple[int, ...] = ()
     chunks: int = 0  # CopyChunk steps done (all executions)
     executions: int = 1
@@ -107,6 +128,8 @@ class MigrationJob:
     @property
     def counts(self) -> Counts:
         """Totals over the folders."""
+        if not self.plan_loaded:
+            return self.totals.counts
         total = Counts()
         for folder in self.plan:
             total = total + folder.counts
@@ -115,12 +138,26 @@ class MigrationJob:
     @property
     def total_messages(self) -> int:
         """Messages the plan will deal with."""
+        if not self.plan_loaded:
+            return self.totals.messages
         return sum(f.messages for f in self.plan if f.target_id)
 
     @property
     def total_bytes(self) -> int:
         """Bytes the plan will read (oversize mail is left on the server)."""
+        if not self.plan_loaded:
+            return self.totals.bytes
         return sum(f.bytes for f in self.plan if f.target_id)
+
+    def plan_totals(self) -> PlanTotals:
+        """What the loaded plan adds up to (saved with the job)."""
+        return PlanTotals(
+            self.counts,
+            self.total_messages,
+            self.total_bytes,
+            self.next_folder(),
+            len(self.created_folders),
+        )
 
     def percent(self) -> int:
         """Progress in whole percent of planned messages."""
@@ -131,6 +168,8 @@ class MigrationJob:
 
     def next_folder(self) -> int | None:
         """Index of the first folder still to copy."""
+        if not self.plan_loaded:
+            return self.totals.next_folder
         for i, folder in enumerate(self.plan):
             if folder.target_id and not folder.done:
                 return i

@@ -7,7 +7,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field, replace
 
-MAX_FOLDERS = 1000  # the plan lives in the job item (DynamoDB items are at most 400 KB)
+# Each folder's plan is an item of its own (the job item holds their totals), so the limit
+# is what one step reads and surveys: 5,000 folders are ~1.5 MB of folder items, read once
+# per step, and as many EXAMINEs in the Plan step.
+MAX_FOLDERS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,9 @@ class FolderPlan:
     done: bool = False
     counts: Counts = field(default_factory=Counts)
     restarts: int = 0  # times UIDVALIDITY changed under the job
+    # A retry: the folder's index in the job it retries, whose report lists the UIDs to
+    # fetch (None: every UID after the checkpoint, as a full or delta job copies).
+    origin_index: int | None = None
 
 
 def encode_raw(raw: bytes) -> str:
@@ -101,4 +107,7 @@ def restart_folder(folder: FolderPlan, uidvalidity: int, uidnext: int) -> Folder
         done=False,
         counts=Counts(),  # counted afresh: what this job stored before counts as its own
         restarts=folder.restarts + 1,
+        # A retry's UIDs are the old numbering's: the folder is copied whole instead (what is
+        # there already is recognised by content, so nothing is duplicated).
+        origin_index=None,
     )

@@ -92,9 +92,13 @@ def _text(connection: ConnectionRequest, name: Literal["host", "username", "pass
 
 
 class PreviewRequest(TypedDict):
-    """A dry run's request: the connection only."""
+    """A dry run's request: the connection, and where the page starts (a mailbox of
+    thousands of folders is examined a page at a time, each answer well inside the API's
+    time limit).
+    """
 
     connection: ConnectionRequest
+    cursor: NotRequired[str]
 
 
 class MigrationRequest(TypedDict):
@@ -102,6 +106,15 @@ class MigrationRequest(TypedDict):
 
     connection: ConnectionRequest
     agreed: NotRequired[bool]
+
+
+class FollowUpRequest(TypedDict):
+    """A retry's or delta pass's request: the agreement, and the source's password again if
+    it signs in with one (it is not kept once a job ends).
+    """
+
+    agreed: NotRequired[bool]
+    password: NotRequired[str]
 
 
 class TemplateRequest(TypedDict):

@@ -24,7 +24,7 @@ from bench.capacity import KB, ddb_item_bytes, units
 from bench.harness import run_head, write_result
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import to_ddb
-from mailport.adapters.dynamodb_jobs import _fields, _folder_item
+from mailport.adapters.dynamodb_job_format import folder_item, job_fields
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import Counts, FolderPlan, JobState, MigrationJob, SourceServer
 
@@ -72,15 +72,15 @@ def _key(sk: str, pk: str) -> dict[str, Any]:
 def measure(folders: int) -> dict[str, Any]:
     """One job of ``folders`` folders, both ways."""
     job = _job(folders)
-    fields = {k: v for k, v in _fields(job).items() if v is not None}
+    fields = {k: v for k, v in job_fields(job).items() if v is not None}
     base = _key(keys.job_sk(job.job_id), keys.user_pk(OWNER))
     inline = {**base, **{k: v for k, v in fields.items() if k != "totals"}}
-    inline["plan"] = [_folder_item(f) for f in job.plan]
+    inline["plan"] = [folder_item(f) for f in job.plan]
     inline["created_folders"] = list(job.created_folders)
     now = {**base, **fields}
     plan_pk = keys.plan_pk(OWNER, job.job_id)
     folder_items = [
-        {"PK": plan_pk, "SK": keys.plan_sk(i), **_folder_item(f)} for i, f in enumerate(job.plan)
+        {"PK": plan_pk, "SK": keys.plan_sk(i), **folder_item(f)} for i, f in enumerate(job.plan)
     ]
     inline_b = ddb_item_bytes(to_ddb(inline))
     job_b = ddb_item_bytes(to_ddb(now))

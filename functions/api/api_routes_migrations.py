@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import api_views as views
 from api_http import (
@@ -152,7 +153,7 @@ def migration_report(job_id: str) -> Response:
         "Vary": "Accept, Accept-Language",
     }
     if page.next_cursor:
-        out["Link"] = f'<?cursor={page.next_cursor}>; rel="next"'
+        out["Link"] = f'<?cursor={quote(page.next_cursor, safe="")}>; rel="next"'
     # The header row once, on the first page: pages joined make one CSV file.
     csv = views.report_csv(page, language, header=cursor is None)
     return Response(body=csv, status_code=200, headers=out)

@@ -5,6 +5,7 @@ Step Functions (moto, running the ASL file) driving the worker against the test 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -56,7 +57,9 @@ def test_report_retry_and_delta_through_the_api(local_stack: LocalStack, dovecot
     paged = requests.get(
         f"{url}/report", headers={**h, "Accept": "text/csv"}, params={"limit": 1}, timeout=10
     )
-    assert paged.headers["Link"] == f'<?cursor={first["next_cursor"]}>; rel="next"'
+    # The cursor percent-encoded: a "#" in it would start a URL's fragment.
+    assert paged.headers["Link"] == f'<?cursor={quote(first["next_cursor"], safe="")}>; rel="next"'
+    assert "#" not in paged.headers["Link"]
 
     # A retry: the agreement and the password are asked for; the password never comes back.
     for body, status, code in (

@@ -17,7 +17,8 @@ import pytest
 from mailport.adapters import keys
 from mailport.adapters.clients import Clients
 from mailport.adapters.dynamo_table import to_ddb
-from mailport.adapters.dynamodb_jobs import DynamoJobStore, _fields, _folder_item
+from mailport.adapters.dynamodb_job_format import folder_item, job_fields
+from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     Counts,
@@ -106,7 +107,11 @@ def test_thousands_of_folders_stay_far_from_the_item_limit(
     assert listed.next_folder() == 0 and listed.percent() == again.percent()
     assert listed.totals.created == FOLDERS
     with pytest.raises(ValueError, match="without its plan"):
-        jobs.save_job(listed)
+        jobs.save_job(listed, plan_changes=[0])
+    # Saved without folders (as the scheduler saves), nothing of the plan is lost.
+    jobs.save_job(dataclasses.replace(listed, version=again.version))
+    kept = jobs.get_job(owner, job.job_id)
+    assert kept is not None and kept.plan == after.plan
 
 
 def test_a_save_that_loses_the_race_writes_no_folder(store: tuple[DynamoJobStore, str]) -> None:
@@ -140,8 +145,8 @@ def test_a_job_saved_with_its_plan_inline_reads_and_moves_out(
         "PK": keys.user_pk(owner),
         "SK": keys.job_sk(job.job_id),
         "version": 3,
-        **{k: v for k, v in _fields(job).items() if k != "totals"},
-        "plan": [_folder_item(f) for f in job.plan],  # as items were saved before
+        **{k: v for k, v in job_fields(job).items() if k != "totals"},
+        "plan": [folder_item(f) for f in job.plan],  # as items were saved before
         "created_folders": list(job.created_folders),
     }
     boto3.client("dynamodb").put_item(TableName=table, Item=to_ddb(old))
@@ -158,3 +163,45 @@ def test_a_job_saved_with_its_plan_inline_reads_and_moves_out(
     after = jobs.get_job(owner, job.job_id)
     assert after is not None and after.plan == tuple(moved)
     assert after.created_folders == ("fa", "fb")
+
+
+def test_an_older_item_saved_without_its_plan_keeps_it_inline(
+    store: tuple[DynamoJobStore, str],
+) -> None:
+    jobs, table = store
+    owner = Owner(f"t-{uuid.uuid4().hex[:8]}", "u1")
+    job = dataclasses.replace(_job(owner), plan=(_folder(0), _folder(1)), planned=True)
+    old: dict[str, Any] = {
+        "PK": keys.user_pk(owner),
+        "SK": keys.job_sk(job.job_id),
+        "version": 1,
+        **{k: v for k, v in job_fields(job).items() if k != "totals"},
+        "plan": [folder_item(f) for f in job.plan],
+    }
+    boto3.client("dynamodb").put_item(TableName=table, Item=to_ddb(old))
+    bare = jobs.get_job(owner, job.job_id, plan=False)  # as the scheduler reads it
+    assert bare is not None and bare.total_messages == job.total_messages
+    jobs.save_job(dataclasses.replace(bare, executions=2))
+    loaded = jobs.get_job(owner, job.job_id)
+    assert loaded is not None and loaded.plan == job.plan and loaded.executions == 2
+
+
+def test_a_redone_plan_of_fewer_folders_leaves_none_of_the_first_one(
+    store: tuple[DynamoJobStore, str],
+) -> None:
+    """More folders than a transaction holds are written before the job: a Plan step that
+    lost its save, redone over a source with fewer folders, must not find the first one's."""
+    jobs, _ = store
+    owner = Owner(f"t-{uuid.uuid4().hex[:8]}", "u1")
+    job = _job(owner)
+    jobs.create_job(job)
+    jobs.save_job(job)  # somebody saved meanwhile: ``job``'s version is stale
+    first = dataclasses.replace(job, plan=tuple(_folder(i) for i in range(150)), planned=True)
+    with pytest.raises(Conflict):
+        jobs.save_job(first, plan_changes=range(150))
+    current = jobs.get_job(owner, job.job_id)
+    assert current is not None and current.plan == ()
+    redo = dataclasses.replace(current, plan=tuple(_folder(i) for i in range(120)), planned=True)
+    jobs.save_job(redo, plan_changes=range(120))
+    loaded = jobs.get_job(owner, job.job_id)
+    assert loaded is not None and len(loaded.plan) == 120 and loaded.plan == redo.plan

@@ -7,6 +7,7 @@ arrived after the snapshot; neither duplicates anything, and each is a job of it
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from typing import Any
@@ -18,13 +19,15 @@ from mailport.adapters.imap import ImapConnector
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     DeltaUnavailable,
+    FollowUpActive,
     JobKind,
+    JobState,
     NotRetryable,
     PasswordRequired,
 )
 from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteAuthFailed
-from mailport.errors import NotFound, ValidationFailed
+from mailport.errors import NotFound, TransientError, ValidationFailed
 from mailport_local.stack import LocalStack
 from tests.integration.test_migration_runner import Env, build, owner, ref_of
 from tests.support.dovecot import Dovecot
@@ -307,6 +310,73 @@ def test_a_folder_deleted_on_the_server_mid_job_is_one_line_and_loses_nothing_el
     )
     assert line["retryable"] is False
     assert _inbox_subjects(env, me) == ["m0", "m1", "m2"]
-    # Counted as failed, but nothing a retry could fetch: none is queued.
+    # Counted as failed, but nothing a retry could fetch: none is offered, none is queued.
+    assert done["retry_available"] is False
     with pytest.raises(NotRetryable):
         env.service.follow_up(me, job["id"], JobKind.RETRY, {"agreed": True, "password": password})
+
+
+class FailingOnce:
+    """The job store; its first save of a checkpoint fails (as a throttled write, a lost
+    connection would), after the batch's report lines are written.
+    """
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.failed = False
+
+    def save_job(self, job: Any, **kwargs: Any) -> Any:
+        if not self.failed and kwargs.get("plan_changes") and job.counts.handled:
+            self.failed = True
+            raise TransientError("the table is busy")
+        return self.real.save_job(job, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_step_redone_after_a_failed_save_leaves_no_line_its_first_attempt_made(
+    faulty: tuple[Env, Faulty],
+) -> None:
+    env, fault = faulty
+    me = owner()
+    user, password = env.seed_user(0)
+    mail = [_mail(1), _mail(2, b"VANISH-ME"), _mail(3)]
+    env.dovecot.seed_maildir(user, "INBOX", [(m, set(), 1.7e9 + i) for i, m in enumerate(mail)])
+    job = env.create(me, user, password)
+    ref = ref_of(me, job)
+    cursor = env.runner.plan(ref)
+    failing = FailingOnce(env.runner._jobs)
+    env.runner._jobs = failing
+    with pytest.raises(TransientError):  # the first batch: m2 missing, its line written
+        env.runner.copy_chunk(ref, cursor)
+    assert failing.failed
+    fault.on = False  # the redo fetches it
+    while not cursor["done"]:
+        cursor = env.runner.copy_chunk(ref, cursor)
+    env.runner.finalize(ref)
+    done = env.service.get(me, job["id"])
+    assert done["counts"]["imported"] == 3 and done["counts"]["failed"] == 0, done
+    assert _report(env, me, job["id"]) == []  # the first attempt's "vanished" line is gone
+    assert done["retry_available"] is False
+
+
+def test_one_follow_up_at_a_time_and_none_over_a_reverted_job(
+    faulty: tuple[Env, Faulty],
+) -> None:
+    env, _ = faulty
+    me = owner()
+    user, password = _seed(env)
+    first = _run(env, me, env.create(me, user, password))
+    body: Any = {"agreed": True, "password": password}
+    retry = api_views.migration(env.service.follow_up(me, first["id"], JobKind.RETRY, body))
+    with pytest.raises(FollowUpActive):  # another, while this one is queued
+        env.service.follow_up(me, first["id"], JobKind.DELTA, body)
+    with pytest.raises(FollowUpActive):  # nor reverted under it
+        env.service.revert(me, first["id"])
+    # Reverted anyway (an admin's revert through the store): the retry's plan refuses.
+    origin = env.jobs.get_job(me, first["id"])
+    assert origin is not None
+    env.jobs.save_job(dataclasses.replace(origin, state=JobState.REVERTED))
+    with pytest.raises(NotRetryable):
+        env.runner.plan(ref_of(me, retry))

@@ -15,8 +15,9 @@ from mailport.adapters import keys
 from mailport.adapters.dynamo_table import from_ddb
 from mailport.adapters.dynamodb_content_ledger import DynamoContentLedger
 from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
+from mailport.adapters.dynamodb_job_format import queue_sort_key
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
-from mailport.adapters.dynamodb_jobs import DynamoJobStore, queue_sort_key
+from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import JobState, MigrationJob, SourceServer
 from mailport.errors import Conflict

@@ -17,8 +17,8 @@ import pytest
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import from_ddb, to_ddb
+from mailport.adapters.dynamodb_job_format import queue_sort_key
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
-from mailport.adapters.dynamodb_jobs import queue_sort_key
 from mailport.adapters.dynamodb_mailbox import LISTED_ATTRIBUTES, DynamoMailbox
 from mailport.domain.mailbox import Flags, Owner, Source, SourceType, StoredMessage
 from mailport.domain.message import Address, MessageSummary

@@ -14,9 +14,9 @@ import pytest
 
 from mailport.catalogue import language_of, reason_codes, reason_words
 from mailport.domain.migration import (
-    Counts,
     FolderPlan,
     ItemReason,
+    JobKind,
     JobState,
     MigrationJob,
     ReportItem,
@@ -94,11 +94,13 @@ def test_only_lines_a_checkpoint_counts_are_listed() -> None:
 
 def test_retry_and_delta_are_offered_only_after_completion() -> None:
     now = dt.datetime(2026, 12, 7, tzinfo=dt.UTC)
-    assert can_retry(True, Counts(failed=1)) and not can_retry(True, Counts(skipped_oversize=3))
-    assert not can_retry(False, Counts(failed=1))
-    assert can_delta(True, now - dt.timedelta(days=29), now)
-    assert not can_delta(True, now - dt.timedelta(days=30), now)
-    assert not can_delta(False, now, now) and not can_delta(True, None, now)
+    assert can_retry(True, 1) and not can_retry(True, 0) and not can_retry(False, 1)
+    full, retry = JobKind.FULL, JobKind.RETRY
+    assert can_delta(True, now - dt.timedelta(days=29), now, full)
+    assert not can_delta(True, now - dt.timedelta(days=30), now, full)
+    assert not can_delta(False, now, now, full) and not can_delta(True, None, now, full)
+    # A retry's plan holds only the folders it retried: the delta is its origin's.
+    assert not can_delta(True, now, now, retry)
 
 
 def test_the_csv_disarms_formulas_and_has_the_header_once() -> None:

@@ -1,4 +1,8 @@
 // The REST API, same origin: the console is served at <api>/console/, so the API is "../".
+// Every request says the console's language (Accept-Language): the server writes its own
+// words (a report's reasons, say) in it.
+import { lang } from "./i18n.js";
+
 const BASE = new URL("../", window.location.href);
 const TOKEN = "mailport.token";
 
@@ -29,7 +33,7 @@ export function url(path) {
 }
 
 async function send(method, path, body, accept = "application/json") {
-  const headers = { Accept: accept };
+  const headers = { Accept: accept, "Accept-Language": lang() };
   if (token()) headers.Authorization = `Bearer ${token()}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -69,6 +73,9 @@ export const post = (path, body) => api("POST", path, body ?? {});
 export const patch = (path, body) => api("PATCH", path, body);
 export const put = (path, body) => api("PUT", path, body);
 export const del = (path) => api("DELETE", path);
+
+/** The answer itself (a CSV page, its Link header), for `accept` other than JSON. */
+export const response = (path, accept) => send("GET", path, undefined, accept);
 
 export async function raw(path) {
   const response = await send("GET", path, undefined, "message/rfc822");

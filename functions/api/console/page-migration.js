@@ -1,9 +1,11 @@
 // IMAP migration: connection (template, manual, or a Microsoft 365 or Google sign-in),
 // preview, agreement, start; the user's sign-ins; the jobs with a live progress bar, ETA and
-// queue position; cancel, revert, sign in again; history.
+// queue position; cancel, revert, sign in again; history; a job's report, retry, delta pass
+// (migration-report.js).
 import * as api from "./api.js";
 import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
 import { stateKey, t } from "./i18n.js";
+import { closeFollowUp, followUpActions, kindLabel, reportSection } from "./migration-report.js";
 import { finishedSignin, forProvider, openSignin } from "./oauth-window.js";
 import { planGate } from "./plan.js";
 
@@ -36,7 +38,8 @@ export async function migrationPage(main, ctx) {
   const jobsArea = h("section", { class: "jobs", "aria-labelledby": "jobs-title" });
   const signinsArea = h("section", { class: "card signins", id: "m365-signins", "aria-labelledby": "signins-title" });
   const timers = new Set();
-  const page = { jobsArea, signinsArea, timers, stopped: false, flow: null };
+  const page = { jobsArea, signinsArea, timers, stopped: false, flow: null, reports: new Map() };
+  page.refresh = () => refreshJobs(page);
   const onMessage = (ev) => signinFinished(page, ev);
   window.addEventListener("message", onMessage);
   // A provider this service has no app registration for: its kind is offered disabled, saying why.
@@ -47,6 +50,7 @@ export async function migrationPage(main, ctx) {
     page.stopped = true;
     page.flow = null;
     window.removeEventListener("message", onMessage);
+    closeFollowUp(page);
     timers.forEach((id) => clearTimeout(id));
   };
 }
@@ -280,7 +284,7 @@ function newMigrationForm(page, templates, available) {
     clear(previewArea);
     try {
       const conn = connection();
-      const result = await api.post("/v1/migrations/preview", { connection: conn });
+      const result = await previewAll(conn);
       previewed = conn;
       clear(status);
       clear(previewArea, previewTable(result));
@@ -325,6 +329,19 @@ function newMigrationForm(page, templates, available) {
     startButton,
     status,
   );
+}
+
+/** Every page of the dry run (200 folders a page), its totals and estimate added up. */
+async function previewAll(conn) {
+  const result = await api.post("/v1/migrations/preview", { connection: conn });
+  let cursor = result.next_cursor;
+  while (cursor) {
+    const page = await api.post("/v1/migrations/preview", { connection: conn, cursor });
+    result.folders.push(...page.folders);
+    for (const k of ["total_messages", "total_bytes", "oversize", "estimated_seconds"]) result[k] += page[k];
+    cursor = page.next_cursor;
+  }
+  return result;
 }
 
 function previewTable(result) {
@@ -386,12 +403,14 @@ async function refreshJobs(page) {
   const states = migrations.map((j) => `${j.id}:${j.state}`).join(",");
   if (page.states !== undefined && states !== page.states && migrations.some((j) => WAITING.has(j.state))) refreshSignins(page);
   page.states = states;
+  page.jobs = migrations; // a retry's card names the job it follows
   const active = migrations.filter((j) => ACTIVE.has(j.state) || WAITING.has(j.state));
   const ended = migrations.filter((j) => !ACTIVE.has(j.state) && !WAITING.has(j.state));
   // Detailed state (progress, queue position) for the jobs that are moving.
   const detailed = await Promise.all(active.map((j) => api.get(`/v1/migrations/${encodeURIComponent(j.id)}`).catch(() => j)));
   const focused = document.activeElement?.dataset?.action;
   const focusedJob = document.activeElement?.closest?.("[data-job]")?.dataset.job;
+  const kept = document.activeElement; // inside an open report, kept across the redraw
   clear(
     page.jobsArea,
     h("h2", { id: "jobs-title", tabindex: -1 }, t("mig.jobs")),
@@ -400,6 +419,7 @@ async function refreshJobs(page) {
     ended.length ? h("ul", { class: "cards" }, ended.map((j) => h("li", {}, jobCard(page, j)))) : h("p", { class: "muted" }, t("mig.no_history")),
   );
   if (focused && focusedJob) page.jobsArea.querySelector(`[data-job="${focusedJob}"] [data-action="${focused}"]`)?.focus();
+  else if (kept?.isConnected && kept !== document.activeElement && page.jobsArea.contains(kept)) kept.focus();
   if (active.some((j) => ACTIVE.has(j.state)) && !page.stopped) page.timers.add(setTimeout(() => refreshJobs(page), POLL_MS));
 }
 
@@ -456,13 +476,16 @@ function jobCard(page, job) {
     actions.push(h("button", { type: "button", class: "danger", "data-action": "revert", onclick: () => act(page, job, "revert", "mig.confirm_revert") }, t("mig.revert")));
   }
   const title = kind ? `${src.username || ""} (${kind.name})` : `${src.username || ""} @ ${src.host || ""}`;
+  actions.push(...followUpActions(page, job, title));
   return h(
     "article",
-    { class: `card job state-${job.state}`, "data-job": job.id, "data-state": job.state, "aria-label": title },
+    { class: `card job state-${job.state}`, "data-job": job.id, "data-state": job.state, "data-kind": job.kind || "full", "aria-label": title },
     h("h3", {}, title),
+    kindLabel(page, job),
     progress(p.percent, t("mig.progress_label", { name: title })),
     h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)])),
     actions.length ? h("div", { class: "actions" }, actions) : null,
+    reportSection(page, job),
   );
 }
 

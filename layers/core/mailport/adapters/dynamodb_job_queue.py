@@ -10,7 +10,8 @@ from typing import Any
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import Cancelled, ConditionFailed, to_ddb
-from mailport.adapters.dynamodb_jobs import JobItems, queue_sort_key
+from mailport.adapters.dynamodb_job_format import queue_sort_key
+from mailport.adapters.dynamodb_jobs import JobItems
 from mailport.adapters.keys import QUEUE, STARTING
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import JobState, MigrationJob

@@ -18,7 +18,6 @@ the job item's format, and ``JobStore``.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,22 +29,19 @@ from mailport.adapters.dynamo_table import (
     as_int,
     to_ddb,
 )
+from mailport.adapters.dynamodb_job_format import (
+    folder_item,
+    folder_of,
+    job_fields,
+    job_of,
+    queue_sort_key,
+)
 from mailport.adapters.keys import QUEUE, user_pk
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
-    HOLDS_SLOT,
-    Counts,
     FolderPlan,
-    JobError,
-    JobKind,
     JobState,
     MigrationJob,
-    PauseCause,
-    PlanTotals,
-    SourceServer,
-    Window,
-    decode_raw,
-    encode_raw,
 )
 from mailport.errors import Conflict
 
@@ -54,215 +50,6 @@ from mailport.errors import Conflict
 # or checkpoint that is true (stores come before checkpoints), and a redone Plan step writes
 # the same folders again.
 MAX_TRANSACTION = 100
-
-
-def _when(value: Any) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(str(value)) if value else None
-
-
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _counts_item(c: Counts) -> dict[str, int]:
-    return {
-        "i": c.imported,
-        "a": c.already_present,
-        "o": c.skipped_oversize,
-        "f": c.failed,
-        "b": c.bytes,
-    }
-
-
-def _counts(item: dict[str, Any]) -> Counts:
-    return Counts(
-        as_int(item.get("i")),
-        as_int(item.get("a")),
-        as_int(item.get("o")),
-        as_int(item.get("f")),
-        as_int(item.get("b")),
-    )
-
-
-def _folder_item(f: FolderPlan) -> dict[str, Any]:
-    return {
-        "name": f.name,
-        "raw": encode_raw(f.raw_name),
-        "uv": f.uidvalidity,
-        "un": f.uidnext,
-        "n": f.messages,
-        "b": f.bytes,
-        "o": f.oversize,
-        "target": f.target_id,
-        "label": f.target_label,
-        "skip": f.skip_reason,
-        "dedup": f.dedup_across,
-        "done_uid": f.done_uid,
-        "done": f.done,
-        "counts": _counts_item(f.counts),
-        "restarts": f.restarts,
-        "origin": f.origin_index,
-    }
-
-
-def _folder(item: dict[str, Any]) -> FolderPlan:
-    return FolderPlan(
-        name=str(item["name"]),
-        raw_name=decode_raw(str(item["raw"])),
-        uidvalidity=as_int(item.get("uv")),
-        uidnext=as_int(item.get("un")),
-        messages=as_int(item.get("n")),
-        bytes=as_int(item.get("b")),
-        oversize=as_int(item.get("o")),
-        target_id=item.get("target"),
-        target_label=str(item.get("label", "")),
-        skip_reason=item.get("skip"),
-        dedup_across=bool(item.get("dedup", False)),
-        done_uid=as_int(item.get("done_uid")),
-        done=bool(item.get("done", False)),
-        counts=_counts(item.get("counts") or {}),
-        restarts=as_int(item.get("restarts")),
-        origin_index=as_int(item["origin"]) if item.get("origin") is not None else None,
-    )
-
-
-def queue_sort_key(job: MigrationJob) -> str:
-    """The job's place in the queue (GSI1SK): its registration time, then who and which."""
-    return keys.queue_order(
-        job.created_at.isoformat(), Owner(job.tenant_id, job.user_id), job.job_id
-    )
-
-
-def _fields(job: MigrationJob) -> dict[str, Any]:
-    """Every attribute a save writes (not the key, the queue entry or the cancel flag)."""
-    s = job.server
-    return {
-        "type": "job",
-        "job_id": job.job_id,
-        "tenant_id": job.tenant_id,
-        "user_id": job.user_id,
-        "server": {
-            "kind": s.kind,
-            "host": s.host,
-            "port": s.port,
-            "ssl": s.ssl,
-            "username": s.username,
-            "template_id": s.template_id,
-            "connection_id": s.connection_id,
-        },
-        "state": job.state.value,
-        "created_at": job.created_at.isoformat(),
-        "kind": job.kind.value,
-        "origin_id": job.origin_id,
-        "sealed": job.sealed_secret,
-        "plan": None,  # the plan's folders are items of their own (removed from older items)
-        "totals": _totals_item(job.plan_totals()),
-        "planned": job.planned,
-        "created_folders": None,  # in the plan's partition (removed from older items)
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
-        "paused_until": _iso(job.paused_until),
-        "paused_by": job.paused_by.value if job.paused_by else None,
-        "provider_waited_s": str(round(job.provider_waited_s, 3)),
-        "busy_s": str(round(job.busy_s, 3)),
-        "window_start": str(job.window.start),
-        "window_used": job.window.used,
-        "daily_bytes": job.daily_bytes,
-        "pace": job.pace_name,
-        "error_code": job.error.code if job.error else None,
-        "error_message": job.error.message if job.error else None,
-        "rollback_incomplete": job.rollback_incomplete,
-        "removed": job.removed,
-        "milestones": list(job.milestones),
-        "chunks": job.chunks,
-        "executions": job.executions,
-        "resumes": job.resumes,
-        "slot": job.slot,
-    }
-
-
-def _totals_item(t: PlanTotals) -> dict[str, Any]:
-    return {
-        "counts": _counts_item(t.counts),
-        "n": t.messages,
-        "b": t.bytes,
-        "next": t.next_folder,
-        "created": t.created,
-    }
-
-
-def _totals(item: dict[str, Any] | None) -> PlanTotals:
-    if not item:
-        return PlanTotals()
-    nxt = item.get("next")
-    return PlanTotals(
-        _counts(item.get("counts") or {}),
-        as_int(item.get("n")),
-        as_int(item.get("b")),
-        as_int(nxt) if nxt is not None else None,
-        as_int(item.get("created")),
-    )
-
-
-def _job(
-    item: dict[str, Any],
-    plan: Sequence[FolderPlan] | None = None,
-    created: Sequence[str] = (),
-) -> MigrationJob:
-    """A job from its item; ``plan``: its folders (None: not loaded, ``totals`` stand in),
-    ``created``: the folders it made.
-    """
-    server = item["server"]
-    error = (
-        JobError(str(item["error_code"]), str(item.get("error_message", "")))
-        if item.get("error_code")
-        else None
-    )
-    sealed = item.get("sealed")
-    return MigrationJob(
-        job_id=str(item["job_id"]),
-        tenant_id=str(item["tenant_id"]),
-        user_id=str(item["user_id"]),
-        server=SourceServer(
-            kind=str(server["kind"]),
-            host=str(server["host"]),
-            port=as_int(server["port"]),
-            ssl=bool(server["ssl"]),
-            username=str(server["username"]),
-            template_id=server.get("template_id"),
-            connection_id=server.get("connection_id"),
-        ),
-        state=JobState(str(item["state"])),
-        created_at=dt.datetime.fromisoformat(str(item["created_at"])),
-        kind=JobKind(str(item.get("kind", JobKind.FULL.value))),
-        origin_id=str(item["origin_id"]) if item.get("origin_id") else None,
-        sealed_secret=bytes(sealed) if sealed is not None else None,
-        plan=tuple(plan or ()),
-        plan_loaded=plan is not None,
-        totals=_totals(item.get("totals")),
-        planned=bool(item.get("planned", False)),
-        created_folders=tuple(created),
-        started_at=_when(item.get("started_at")),
-        finished_at=_when(item.get("finished_at")),
-        paused_until=_when(item.get("paused_until")),
-        paused_by=PauseCause(str(item["paused_by"])) if item.get("paused_by") else None,
-        provider_waited_s=float(str(item.get("provider_waited_s", "0"))),
-        busy_s=float(str(item.get("busy_s", "0"))),
-        window=Window(float(str(item.get("window_start", "0"))), as_int(item.get("window_used"))),
-        daily_bytes=as_int(item["daily_bytes"]) if item.get("daily_bytes") is not None else None,
-        pace_name=str(item.get("pace", "generic")),
-        cancel_requested=bool(item.get("cancel_requested", False)),
-        error=error,
-        rollback_incomplete=bool(item.get("rollback_incomplete", False)),
-        removed=as_int(item.get("removed")),
-        milestones=tuple(as_int(m) for m in item.get("milestones") or []),
-        chunks=as_int(item.get("chunks")),
-        executions=as_int(item.get("executions")) or 1,
-        resumes=as_int(item.get("resumes")),
-        # Items saved before the flag existed: the state said it.
-        slot=bool(item["slot"]) if "slot" in item else JobState(str(item["state"])) in HOLDS_SLOT,
-        version=as_int(item.get("version")),
-    )
 
 
 class JobItems(DynamoTable):
@@ -278,7 +65,11 @@ class JobItems(DynamoTable):
         and the starting list (``GSI1``): a job is saved there only by the API or a worker of
         an execution that did start. ``queue`` moves it to another GSI1 list instead.
         """
-        fields = _fields(job)
+        fields = job_fields(job)
+        if not job.plan_loaded:
+            # Read without its folders: an older item's inline plan stays where it is (a
+            # reader with the plan moves it out, ``_with_plan``).
+            fields = {k: v for k, v in fields.items() if k not in ("plan", "created_folders")}
         names = {f"#a{i}": k for i, k in enumerate(fields)}
         values = {f":v{i}": v for i, v in enumerate(fields.values()) if v is not None}
         sets = [f"#a{i} = :v{i}" for i, v in enumerate(fields.values()) if v is not None]
@@ -326,7 +117,7 @@ class DynamoJobStore(JobItems):
                 keys.JOBS, job.tenant_id, job.created_at.isoformat(), job.user_id, job.job_id
             ),
             "version": 0,
-            **_fields(job),
+            **job_fields(job),
         }
         self._call(
             "saving the migration",
@@ -345,21 +136,25 @@ class DynamoJobStore(JobItems):
         items, next_cursor = self._tenant_page(
             "listing the organisation's migrations", keys.JOBS, tenant_id, limit, cursor
         )
-        return [_job(i) for i in items], next_cursor
+        return [job_of(i) for i in items], next_cursor
 
-    def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
-        """One job with its plan, or None."""
+    def get_job(self, owner: Owner, job_id: str, *, plan: bool = True) -> MigrationJob | None:
+        """One job, with its plan (else its totals), or None."""
         item = self._get(user_pk(owner), keys.job_sk(job_id), "reading the migration")
-        return self._with_plan(owner, item) if item else None
+        if not item:
+            return None
+        return self._with_plan(owner, item) if plan else job_of(item)
 
-    def list_jobs(self, owner: Owner) -> list[MigrationJob]:
-        """The user's jobs with their plans, newest first."""
+    def list_jobs(self, owner: Owner, *, plans: bool = True) -> list[MigrationJob]:
+        """The user's jobs, newest first: with their plans (a strongly consistent Query
+        each), or with their totals only.
+        """
         items = self._query(
             "listing migrations",
             KeyConditionExpression="PK = :pk AND begins_with(SK, :job)",
             ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":job": keys.JOB_PREFIX}),
         )
-        jobs = [self._with_plan(owner, i) for i in items]
+        jobs = [self._with_plan(owner, i) if plans else job_of(i) for i in items]
         return sorted(jobs, key=lambda j: j.created_at, reverse=True)
 
     def _with_plan(self, owner: Owner, item: dict[str, Any]) -> MigrationJob:
@@ -371,12 +166,12 @@ class DynamoJobStore(JobItems):
             # Saved before folders had items of their own: its plan is inline until the next
             # save moves it out. Written out now too (idempotent), so that save, which writes
             # only the folders it changed, leaves every other folder in its item.
-            plan = [_folder(f) for f in item.get("plan") or []]
+            plan = [folder_of(f) for f in item.get("plan") or []]
             created = [str(f) for f in item.get("created_folders") or []]
-            self._put_folders(owner, job_id, dict(enumerate(plan)), created)
-            return _job(item, plan, created)
+            self._move_out(owner, job_id, plan, created)
+            return job_of(item, plan, created)
         if not item.get("planned"):  # the Plan step writes the folders with ``planned``
-            return _job(item, [])
+            return job_of(item, [])
         found = self._query(
             "reading the migration",
             KeyConditionExpression="PK = :pk",
@@ -389,8 +184,11 @@ class DynamoJobStore(JobItems):
             if f["SK"] == keys.CREATED:
                 created = [str(c) for c in f.get("ids") or []]
             else:
-                folders.append(_folder(f))
-        return _job(item, folders, created)
+                folders.append(folder_of(f))
+        # A Plan step redone after writing its folders may have surveyed fewer: the job's
+        # count says which are its plan.
+        count = as_int((item.get("totals") or {}).get("f"))
+        return job_of(item, folders[:count], created)
 
     def _folder_put(
         self, owner: Owner, job_id: str, index: int, folder: FolderPlan
@@ -401,10 +199,28 @@ class DynamoJobStore(JobItems):
                 {
                     "PK": keys.plan_pk(owner, job_id),
                     "SK": keys.plan_sk(index),
-                    **_folder_item(folder),
+                    **folder_item(folder),
                 }
             ),
         }
+
+    def _move_out(
+        self, owner: Owner, job_id: str, plan: Sequence[FolderPlan], created: Sequence[str]
+    ) -> None:
+        """Write an older item's inline plan out, each item only if not there yet: a reader
+        that read the item before a worker's save must never put an older checkpoint back.
+        """
+        puts = [self._folder_put(owner, job_id, i, f) for i, f in enumerate(plan)]
+        for put in [*puts, self._created_put(owner, job_id, created)]:
+            try:
+                self._call(
+                    "saving the migration",
+                    "put_item",
+                    **put,
+                    ConditionExpression="attribute_not_exists(PK)",
+                )
+            except ConditionFailed:
+                continue
 
     def _created_put(self, owner: Owner, job_id: str, created: Sequence[str]) -> dict[str, Any]:
         item = {"PK": keys.plan_pk(owner, job_id), "SK": keys.CREATED, "ids": list(created)}
@@ -440,8 +256,8 @@ class DynamoJobStore(JobItems):
         job made, written in the same transaction (more than one transaction holds, the Plan
         step's: written first, see ``MAX_TRANSACTION``).
         """
-        if not job.plan_loaded:
-            raise ValueError("a job read without its plan can't be saved")
+        if not job.plan_loaded and (plan_changes or created_changed):
+            raise ValueError("a job read without its plan can't save folders")
         update = self._update(job)
         if unless_cancelled:
             update["ConditionExpression"] += (

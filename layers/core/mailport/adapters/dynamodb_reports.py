@@ -55,14 +55,39 @@ def _report_item(item: dict[str, Any]) -> ReportItem:
 class DynamoJobReports(DynamoTable):
     """``JobReports`` on DynamoDB."""
 
-    def record(self, owner: Owner, job_id: str, items: Sequence[ReportItem]) -> None:
-        """Put the items (BatchWriteItem, 25 a request); the same key again replaces one."""
+    def record(
+        self,
+        owner: Owner,
+        job_id: str,
+        folder_index: int,
+        uids: tuple[int, int],
+        items: Sequence[ReportItem],
+    ) -> None:
+        """Replace the folder's lines in the UID range (a Query of the range, keys only, then
+        BatchWriteItem: the puts, and deletes of lines an earlier attempt left that this one
+        did not make — a message found missing then, fetched now).
+        """
         pk = keys.report_pk(owner, job_id)
-        unique = {(r.folder_index, r.uid): r for r in items}  # one put per key per request
+        unique = {r.uid: r for r in items if r.folder_index == folder_index}
+        earlier = self._query(
+            "reading the migration's report",
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=to_ddb(
+                {
+                    ":pk": pk,
+                    ":lo": keys.report_sk(folder_index, uids[0]),
+                    ":hi": keys.report_sk(folder_index, uids[1]),
+                }
+            ),
+            ProjectionExpression="PK, SK",
+        )
+        mine = {keys.report_sk(folder_index, uid) for uid in unique}
+        stale = [str(i["SK"]) for i in earlier if str(i["SK"]) not in mine]
         puts = [{k: v for k, v in _item(pk, r).items() if v is not None} for r in unique.values()]
         self._batch_write(
             "saving the migration's report",
-            [{"PutRequest": {"Item": to_ddb(item)}} for item in puts],
+            [{"PutRequest": {"Item": to_ddb(item)}} for item in puts]
+            + [{"DeleteRequest": {"Key": to_ddb({"PK": pk, "SK": sk})}} for sk in stale],
         )
 
     def page(

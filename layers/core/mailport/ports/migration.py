@@ -90,12 +90,14 @@ class JobStore(Protocol):
         """A page of the tenant's jobs, newest first; the next page's cursor."""
         ...
 
-    def get_job(self, owner: Owner, job_id: str) -> MigrationJob | None:
-        """One job, or None."""
+    def get_job(self, owner: Owner, job_id: str, *, plan: bool = True) -> MigrationJob | None:
+        """One job, or None; ``plan``: with its folders (else only their totals, for a
+        caller that never changes them: the scheduler).
+        """
         ...
 
-    def list_jobs(self, owner: Owner) -> list[MigrationJob]:
-        """The user's jobs, newest first."""
+    def list_jobs(self, owner: Owner, *, plans: bool = True) -> list[MigrationJob]:
+        """The user's jobs, newest first (``plans``: with their folders, else their totals)."""
         ...
 
     def save_job(
@@ -190,8 +192,18 @@ class ContentLedger(Protocol):
 class JobReports(Protocol):
     """The per-item report of each job: what it did not import, and why."""
 
-    def record(self, owner: Owner, job_id: str, items: Sequence[ReportItem]) -> None:
-        """Add items (idempotent: the same folder and UID again replaces the item)."""
+    def record(
+        self,
+        owner: Owner,
+        job_id: str,
+        folder_index: int,
+        uids: tuple[int, int],
+        items: Sequence[ReportItem],
+    ) -> None:
+        """Make ``items`` the folder's lines with UIDs in ``uids`` (first, last): lines there
+        from an earlier attempt at the same messages that this one did not make are removed.
+        Idempotent.
+        """
         ...
 
     def page(

@@ -20,6 +20,7 @@ from mailport.domain.migration import (
     ACTIVE,
     TERMINAL,
     DeltaUnavailable,
+    FollowUpActive,
     FollowUpRequest,
     ImapTemplate,
     JobError,
@@ -275,12 +276,13 @@ class MigrationService:
         if request.get("agreed") is not True:
             raise ValidationFailed("you must accept the agreement (agreed: true)")
         origin = self._job(owner, job_id)
+        self._no_follow_up_running(owner, job_id)
         completed = origin.state is JobState.COMPLETED
-        if kind is JobKind.RETRY and not (
-            can_retry(completed, origin.counts) and self._has_retryable(owner, origin)
-        ):
+        if kind is JobKind.RETRY and not (can_retry(completed, origin.retryable)):
             raise NotRetryable("only a completed migration with messages to retry can be retried")
-        if kind is JobKind.DELTA and not can_delta(completed, origin.finished_at, self._clock()):
+        if kind is JobKind.DELTA and not can_delta(
+            completed, origin.finished_at, self._clock(), origin.kind
+        ):
             raise DeltaUnavailable(
                 "only a migration completed in the last 30 days can bring in newer mail"
             )
@@ -289,16 +291,14 @@ class MigrationService:
             raise PasswordRequired("enter the password of the account you migrated from")
         return self._queue_job(owner, origin.server, password, kind=kind, origin=origin.job_id)
 
-    def _has_retryable(self, owner: Owner, job: MigrationJob) -> bool:
-        """Whether the report lists a message a retry would fetch (not only mail too large,
-        or in folders deleted since): one small read per folder with failures, at most.
-        """
-        for index, folder in enumerate(job.plan):
-            if folder.counts.failed:
-                found = self._reports.retryable(owner, job.job_id, index, 1, 1)
-                if listed(found, job.plan):
-                    return True
-        return False
+    def _no_follow_up_running(self, owner: Owner, job_id: str) -> None:
+        """Refuse while a retry or delta pass of the job is queued or running."""
+        for other in self._jobs.list_jobs(owner, plans=False):
+            if other.origin_id == job_id and other.state not in TERMINAL:
+                raise FollowUpActive(
+                    f"a {other.kind.value} of this migration is {other.state.value}; "
+                    "wait until it ends"
+                )
 
     def report(self, owner: Owner, job_id: str, limit: int, cursor: str | None) -> ReportPage:
         """A page of what the job did not import, and why."""
@@ -353,9 +353,9 @@ class MigrationService:
             job,
             position,
             job.eta_seconds(now),
-            retry_available=can_retry(completed, job.counts),
+            retry_available=can_retry(completed, job.retryable),
             delta_until=delta_until(job.finished_at)
-            if can_delta(completed, job.finished_at, now)
+            if can_delta(completed, job.finished_at, now, job.kind)
             else None,
         )
 
@@ -429,12 +429,13 @@ class MigrationService:
         """True if a migration that has not ended still signs in with the connection."""
         return any(
             j.server.connection_id == connection_id and j.state not in TERMINAL
-            for j in self._jobs.list_jobs(owner)
+            for j in self._jobs.list_jobs(owner, plans=False)
         )
 
     def revert(self, owner: Owner, job_id: str) -> JobReport:
         """Undo a completed migration: remove what it imported."""
         job = self._job(owner, job_id)
+        self._no_follow_up_running(owner, job_id)
         if job.state is not JobState.COMPLETED:
             raise JobNotRevertible(
                 f"only a completed migration can be reverted, not a {job.state.value} one"

@@ -240,9 +240,16 @@ class _Chunk:
         self._flush()
         current = self.job.plan[index]
         left = max(0, current.messages - current.counts.handled)
+        lines = []
         if left:
-            line = replace(report_item(index, current, 0, ItemReason.FOLDER_GONE, 0), messages=left)
-            self.ctx.reports.record(self.owner, self.job.job_id, [line])
+            lines = [
+                replace(report_item(index, current, 0, ItemReason.FOLDER_GONE, 0), messages=left)
+            ]
+        # One line stands for all that was left: lines an earlier attempt wrote past the
+        # checkpoint are dropped (that count holds them).
+        self.ctx.reports.record(
+            self.owner, self.job.job_id, index, (current.done_uid + 1, 2**32 - 1), lines
+        )
         self._set(index, advance(current, current.uidnext - 1, Counts(failed=left), True))
         return self.job.plan[index]
 
@@ -366,19 +373,23 @@ class _Chunk:
                 stored.append(fingerprint(message.raw))
         if stored:  # after storing: a crash in between may duplicate, never lose
             self.ctx.ledger.remember_contents(self.owner, self.job.job_id, stored)
-        if report:
-            # Before the checkpoint that counts them: the report lists only what a checkpoint
-            # counts (``counts_for``), so a step redone after a crash here writes the same
-            # lines again, and the list and the counts agree either way.
-            self.ctx.reports.record(self.owner, self.job.job_id, report)
         now = self.ctx.monotonic()
         current = self.job.plan[batch.index]
+        # The batch's lines, before the checkpoint that counts them (the report lists only
+        # what a checkpoint counts: ``counts_for``). The range is rewritten whole: a step
+        # redone after a crash here drops lines of its first attempt it did not make again
+        # (a message found missing then, fetched now). A keys-only Query per batch.
+        self.ctx.reports.record(
+            self.owner, self.job.job_id, batch.index, (current.done_uid + 1, batch.last_uid), report
+        )
         # The provider's cap counts what was downloaded, even mail then found already there.
         self.window = replace(self.window, used=self.window.used + batch.download)
         self.bytes += counts.bytes
+        advanced = advance(current, batch.last_uid, counts, batch.last_uid >= current.uidnext - 1)
+        retryable = sum(1 for line in report if line.retryable)
         self._set(
             batch.index,
-            advance(current, batch.last_uid, counts, batch.last_uid >= current.uidnext - 1),
+            replace(advanced, retryable=advanced.retryable + retryable),
             window=self.window,
             busy_s=self.job.busy_s + (now - self.last_flush),
         )

@@ -11,11 +11,13 @@ from typing import Any
 
 from mailport.domain.mailbox import Folder, Owner
 from mailport.domain.migration import (
+    DeltaUnavailable,
     FolderMapping,
     FolderPlan,
     JobKind,
     JobState,
     MigrationJob,
+    NotRetryable,
     counts_for,
     pace_for,
 )
@@ -81,6 +83,9 @@ def _origin(ctx: StepContext, owner: Owner, job: MigrationJob) -> MigrationJob |
     origin = ctx.jobs.get_job(owner, job.origin_id)
     if origin is None:
         raise NotFound(f"migration {job.origin_id} does not exist")
+    if origin.state is not JobState.COMPLETED:  # reverted since it was queued: nothing to add to
+        error = NotRetryable if job.kind is JobKind.RETRY else DeltaUnavailable
+        raise error(f"the migration it follows is {origin.state.value} now")
     return origin
 
 
@@ -125,8 +130,8 @@ def _retry_plan(
     origin: MigrationJob, folders: list[FolderPlan], retry: dict[int, tuple[int, int]]
 ) -> list[FolderPlan]:
     """A retry's folders: where the earlier job's listed messages are, under the numbering
-    that job had (a folder renumbered since is copied whole by the chunk, which recognises
-    what is there already by content).
+    that job had (a folder renumbered since is copied whole, what is there already
+    recognised by content, so nothing is duplicated).
     """
     index_of = {origin.plan[i].raw_name: i for i in retry}
     out: list[FolderPlan] = []
@@ -135,6 +140,9 @@ def _retry_plan(
         if index is None:
             continue
         then = origin.plan[index]
+        if folder.uidvalidity != then.uidvalidity:
+            out.append(folder)  # renumbered since: its UIDs mean nothing, copied whole
+            continue
         messages, size = retry[index]
         out.append(
             replace(

@@ -30,7 +30,9 @@ def launch_name(job: MigrationJob) -> str:
 
 
 class Scheduler:
-    """Starts queued jobs in registration order while slots are free; reacts to the end of
+    """Reads jobs without their plans (it never changes a folder).
+
+    Starts queued jobs in registration order while slots are free; reacts to the end of
     an execution (EventBridge), so the next job starts when one ends, without polling.
     """
 
@@ -64,7 +66,7 @@ class Scheduler:
         for owner, job_id in candidates:
             if owner.tenant_id in full_tenants:
                 continue  # a later job of a full tenant must not overtake its earlier ones
-            job = self._jobs.get_job(owner, job_id)
+            job = self._jobs.get_job(owner, job_id, plan=False)
             if job is None or job.state is not JobState.QUEUED:
                 continue
             running = replace(
@@ -101,7 +103,7 @@ class Scheduler:
         """
         stale = self._clock() - dt.timedelta(seconds=STALLED_AFTER_S)
         for owner, job_id in self._queue.starting(scan):
-            job = self._jobs.get_job(owner, job_id)
+            job = self._jobs.get_job(owner, job_id, plan=False)
             if job and job.state in ACTIVE and job.started_at and job.started_at < stale:
                 log.warning("starting a stalled migration", extra={"job_id": job_id})
                 self._executions.start(launch_name(job), {"job": job_ref(job)})
@@ -136,7 +138,7 @@ class Scheduler:
         ref = payload.get("job")
         if isinstance(ref, Mapping) and status != "SUCCEEDED" and "tenant_id" in ref:
             owner, job_id = owner_of(ref)
-            job = self._jobs.get_job(owner, job_id)
+            job = self._jobs.get_job(owner, job_id, plan=False)
             # Queued and parked (waiting for a sign-in) jobs have no execution to recover.
             waiting = (JobState.QUEUED, JobState.NEEDS_SIGNIN)
             if job is not None and job.state not in TERMINAL and job.state not in waiting:

@@ -78,6 +78,8 @@ class PlanTotals:
     bytes: int = 0
     next_folder: int | None = None
     created: int = 0  # folders the job made (after a rollback: those it kept)
+    retryable: int = 0  # report lines a retry would fetch
+    folders: int = 0  # the plan's folders (items past them are a redone Plan step's leftovers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +153,24 @@ class MigrationJob:
 
     def plan_totals(self) -> PlanTotals:
         """What the loaded plan adds up to (saved with the job)."""
+        if not self.plan_loaded:
+            return self.totals
         return PlanTotals(
             self.counts,
             self.total_messages,
             self.total_bytes,
             self.next_folder(),
             len(self.created_folders),
+            self.retryable,
+            len(self.plan),
         )
+
+    @property
+    def retryable(self) -> int:
+        """Report lines a retry would fetch again."""
+        if not self.plan_loaded:
+            return self.totals.retryable
+        return sum(f.retryable for f in self.plan)
 
     def percent(self) -> int:
         """Progress in whole percent of planned messages."""

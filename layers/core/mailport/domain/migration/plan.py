@@ -71,6 +71,7 @@ class FolderPlan:
     # A retry: the folder's index in the job it retries, whose report lists the UIDs to
     # fetch (None: every UID after the checkpoint, as a full or delta job copies).
     origin_index: int | None = None
+    retryable: int = 0  # of the report's lines the checkpoint counts, those a retry fetches
 
 
 def encode_raw(raw: bytes) -> str:
@@ -106,6 +107,7 @@ def restart_folder(folder: FolderPlan, uidvalidity: int, uidnext: int) -> Folder
         done_uid=0,
         done=False,
         counts=Counts(),  # counted afresh: what this job stored before counts as its own
+        retryable=0,
         restarts=folder.restarts + 1,
         # A retry's UIDs are the old numbering's: the folder is copied whole instead (what is
         # there already is recognised by content, so nothing is duplicated).

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mailport.domain.migration.plan import Counts, FolderPlan
+from mailport.domain.migration.plan import FolderPlan
 from mailport.errors import Conflict, ValidationFailed
 
 # How long a completed job offers a delta pass. The snapshot (UIDVALIDITY and UIDNEXT per
@@ -94,18 +94,33 @@ class DeltaUnavailable(Conflict):
     code = "delta_unavailable"
 
 
+class FollowUpActive(Conflict):
+    """A retry or delta pass of the job is queued or running: one at a time, and the job
+    is not reverted under it.
+    """
+
+    code = "follow_up_active"
+
+
 class PasswordRequired(ValidationFailed):
     """A job that follows another signs in again: the password is not kept once a job ends."""
 
     code = "password_required"
 
 
-def can_retry(completed: bool, counts: Counts) -> bool:
-    """Whether a job offers "retry what failed": completed, with failures listed."""
-    return completed and counts.failed > 0
+def can_retry(completed: bool, retryable: int) -> bool:
+    """Whether a job offers "retry what failed": completed, with lines a retry fetches (not
+    only mail too large or in folders deleted since).
+    """
+    return completed and retryable > 0
 
 
-def can_delta(completed: bool, finished_at: dt.datetime | None, now: dt.datetime) -> bool:
-    """Whether a job offers "bring in what arrived since": completed, and not too long ago."""
+def can_delta(
+    completed: bool, finished_at: dt.datetime | None, now: dt.datetime, kind: JobKind
+) -> bool:
+    """Whether a job offers "bring in what arrived since": completed, not too long ago, and
+    with a snapshot of the whole mailbox (a retry's plan holds only the folders it retried:
+    the delta is the job it retried's).
+    """
     until = delta_until(finished_at)
-    return completed and until is not None and now < until
+    return completed and kind is not JobKind.RETRY and until is not None and now < until

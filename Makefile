@@ -113,6 +113,7 @@ bench: deps
 	$(PY) -m bench.poll_profile && \
 	$(PY) -m bench.imap && \
 	$(PY) -m bench.plan_items && \
+	$(PY) -m bench.big_mailbox && \
 	$(PY) -m bench.report
 
 lock:

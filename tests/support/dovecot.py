@@ -517,8 +517,12 @@ class Dovecot:
         user: str,
         folder: str,
         messages: list[tuple[bytes, set[str], float]],
+        *,
+        resync: bool = True,
     ) -> list[Path]:
-        """Write messages straight into FOLDER's cur/ and resync Dovecot.
+        """Write messages straight into FOLDER's cur/ and resync Dovecot (``resync`` False:
+        the caller resyncs once, ``resync_all``, after seeding many folders: a resync scans
+        every folder of the user).
 
         Each message is (raw bytes, IMAP flags, internal date as epoch).
         Flags are the system flags (\\Seen \\Answered \\Flagged \\Deleted
@@ -564,13 +568,17 @@ class Dovecot:
             os.utime(path, (when, when))
             written.append(path)
 
-        if self.running:
+        if self.running and resync:
             # Tell Dovecot to rescan now rather than trusting dir mtimes that
             # may not have changed within the same second.
-            self._doveadm(["force-resync", "-u", user, "*"])
+            self.resync_all(user)
         # Not running: the files are picked up when the mailbox is first
         # opened (doveadm needs the auth socket, so it cannot run yet).
         return written
+
+    def resync_all(self, user: str) -> None:
+        """Make Dovecot rescan every folder of ``user`` now."""
+        self._doveadm(["force-resync", "-u", user, "*"])
 
     def _keyword_letters(
         self, folder_dir: Path, messages: list[tuple[bytes, set[str], float]]

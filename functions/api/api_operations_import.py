@@ -64,6 +64,34 @@ def _callback_answers(unavailable: str) -> dict[int, Answer | str]:
     }
 
 
+def _follow_up(
+    operation_id: str,
+    summary: str,
+    queued: str,
+    progress: str,
+    refused: str,
+    *,
+    description: str | None = None,
+) -> Operation:
+    """A retry's or delta pass's operation: the same body, answers and link, its own words."""
+    return Operation(
+        operation_id,
+        summary,
+        description=description,
+        body=FollowUpInput,
+        answers={
+            201: Answer(
+                queued,
+                Migration,
+                links={"GetMigration": link("getMigration", progress, job_id="$response.body#/id")},
+            ),
+            409: Answer(refused, Error),
+            422: Answer("The mail server refused the login or could not be used", Error),
+            **ERRORS_4XX,
+        },
+    )
+
+
 IMPORT_OPERATIONS: dict[str, Operation] = {
     "account_presets": Operation(
         "listAccountPresets",
@@ -330,48 +358,24 @@ IMPORT_OPERATIONS: dict[str, Operation] = {
             **ERRORS_4XX,
         },
     ),
-    "retry_migration": Operation(
+    "retry_migration": _follow_up(
         "retryMigration",
         "Queue a retry of only what a completed job could not import (oversized mail excluded)",
-        body=FollowUpInput,
-        answers={
-            201: Answer(
-                "Queued: a job of its own (kind retry), with its own report",
-                Migration,
-                links={
-                    "GetMigration": link(
-                        "getMigration", "The retry's progress.", job_id="$response.body#/id"
-                    )
-                },
-            ),
-            409: Answer("Nothing to retry, or the job has not completed (not_retryable)", Error),
-            422: Answer("The mail server refused the login or could not be used", Error),
-            **ERRORS_4XX,
-        },
+        "Queued: a job of its own (kind retry), with its own report",
+        "The retry's progress.",
+        "Nothing to retry, or the job has not completed (not_retryable)",
     ),
-    "delta_migration": Operation(
+    "delta_migration": _follow_up(
         "deltaMigration",
         "Queue a delta pass: only the mail that arrived since a completed job's snapshot",
+        "Queued: a job of its own (kind delta), revertable on its own",
+        "The delta pass's progress.",
+        "Not completed, or completed too long ago (delta_unavailable)",
         description=(
             "Offered for 30 days after the job completed (delta_until). Messages new in each "
             "source folder since the job's snapshot (same UIDVALIDITY, UIDs from its UIDNEXT) "
             "and folders new since; never one already imported."
         ),
-        body=FollowUpInput,
-        answers={
-            201: Answer(
-                "Queued: a job of its own (kind delta), revertable on its own",
-                Migration,
-                links={
-                    "GetMigration": link(
-                        "getMigration", "The delta pass's progress.", job_id="$response.body#/id"
-                    )
-                },
-            ),
-            409: Answer("Not completed, or completed too long ago (delta_unavailable)", Error),
-            422: Answer("The mail server refused the login or could not be used", Error),
-            **ERRORS_4XX,
-        },
     ),
     "create_imap_template": Operation(
         "createImapTemplate",

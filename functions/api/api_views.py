@@ -53,7 +53,6 @@ if TYPE_CHECKING:
     from mailport.domain.message import Address as DomainAddress
     from mailport.domain.migration import Counts, FolderPlan, ReportItem, SourceServer
     from mailport.domain.migration import ImapTemplate as DomainTemplate
-    from mailport.domain.migration import MigrationJob as DomainJob
     from mailport.domain.oauth import OAuthConnection as DomainConnection
     from mailport.domain.uploads import UploadBatch
     from mailport.domain.uploads import UploadFile as DomainUploadFile
@@ -400,22 +399,12 @@ def migration(report: JobReport, *, folders: bool = True) -> Migration:
         "error": {"code": job.error.code, "message": job.error.message} if job.error else None,
         "rollback_incomplete": job.rollback_incomplete,
         "removed": job.removed,
-        "kept_folders": _kept(job),
+        "kept_folders": job.kept_folders,
         "kind": value(job.kind),
         "origin_id": job.origin_id,
         "retry_available": report.retry_available,
         "delta_until": iso(report.delta_until),
     }
-
-
-_UNDONE = ("rolled_back", "reverted", "failed")
-
-
-def _kept(job: DomainJob) -> int:
-    """Folders an undone job made and kept (the user put mail into them since)."""
-    if value(job.state) not in _UNDONE:
-        return 0
-    return len(job.created_folders) if job.plan_loaded else job.totals.created
 
 
 def report_line(item: ReportItem, language: str) -> ReportLine:

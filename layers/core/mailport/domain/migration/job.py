@@ -45,6 +45,7 @@ ACTIVE = frozenset({JobState.RUNNING, JobState.PAUSED})
 # States that hold one of the limited run slots (released in the same write that leaves them).
 HOLDS_SLOT = frozenset({JobState.RUNNING, JobState.PAUSED, JobState.ROLLING_BACK})
 TERMINAL = frozenset({JobState.ROLLED_BACK, JobState.COMPLETED, JobState.FAILED, JobState.REVERTED})
+UNDONE = frozenset({JobState.ROLLED_BACK, JobState.REVERTED, JobState.FAILED})
 
 
 class JobNotCancellable(Conflict):
@@ -164,6 +165,13 @@ class MigrationJob:
             self.retryable,
             len(self.plan),
         )
+
+    @property
+    def kept_folders(self) -> int:
+        """Folders an undone job made and kept (the user put mail into them since)."""
+        if self.state not in UNDONE:
+            return 0
+        return len(self.created_folders) if self.plan_loaded else self.totals.created
 
     @property
     def retryable(self) -> int:

@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint typecheck pytest deps system-deps validate lock build deploy clean bench api asl
+.PHONY: help run test lint typecheck pytest deps system-deps system-deps-mail system-deps-browser validate lock build deploy clean bench api asl
 
 help:
 	@echo "make run    start mailport locally on http://127.0.0.1:8000 (ARGS='--fresh --poll-every 30s --port 8001')"
@@ -46,19 +46,25 @@ infra/node_modules/.installed: infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Dovecot (IMAP/POP3) for the tests: Debian's packages; the tests start a private instance.
-# Chromium and a CJK font for the browser tier (tests/browser; Japanese renders as boxes without it).
-system-deps:
+# Dovecot (IMAP/POP3): Debian's packages; the tests and `make run`'s demo mail server start a
+# private instance.
+system-deps-mail:
 	@command -v dovecot >/dev/null && command -v doveadm >/dev/null || { \
 	  echo "installing dovecot-imapd dovecot-pop3d (apt)"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dovecot-imapd dovecot-pop3d; }
+
+# Chromium and a CJK font for the browser tier (tests/browser; Japanese renders as boxes without it).
+system-deps-browser:
 	@command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
 	  echo "installing chromium fonts-noto-cjk (apt)"; \
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium fonts-noto-cjk; }
 
+system-deps: system-deps-mail system-deps-browser
+
 deps: $(VENV)/.installed $(SAM_VENV)/.installed $(SCAN_VENV)/.installed infra/node_modules/.installed system-deps
 
-run: $(VENV)/.installed
+# The demo mail server needs Dovecot; --no-demo-mail runs without it (nothing installed).
+run: $(VENV)/.installed $(if $(findstring --no-demo-mail,$(ARGS)),,system-deps-mail)
 	$(PY) -m mailport_local run $(ARGS)
 
 lint: $(VENV)/.installed

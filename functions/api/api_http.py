@@ -16,6 +16,7 @@ import api_validation
 from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Chalice, CognitoUserPoolAuthorizer, Request, Response
 
+from mailport.catalogue import Words, language_of, say
 from mailport.domain.identity import Feature, Principal
 from mailport.domain.mailbox import Owner
 from mailport.errors import Forbidden, MailportError, Unauthenticated, ValidationFailed
@@ -50,12 +51,10 @@ def _errors_to_responses(view: View) -> View:
         try:
             return view(*args, **kwargs)
         except MailportError as e:
-            return json_response(error_body(e.code, e.message), status_for(e))
+            return json_response(error_body(e.code, e.text(language())), status_for(e))
         except Exception:
             logger.exception("unhandled error")
-            return json_response(
-                error_body("internal_error", "Something went wrong on our side."), 500
-            )
+            return json_response(error_body("internal_error", said(say("site.internal"))), 500)
 
     return wrapper
 
@@ -107,8 +106,43 @@ def serve(event: Request, get_response: Callable[[Request], Response]) -> Respon
         _REQUEST.reset(token)
     body = response.body
     if isinstance(body, dict) and set(body) == {"Code", "Message"}:
-        response.body = error_body(str(body["Code"]), str(body["Message"]))
+        # Chalice's own words are English; its codes (``BadRequestError``, ...) are ours.
+        code = str(body["Code"])
+        words = _CHALICE_WORDS.get(code)
+        message = said(words) if words else str(body["Message"])
+        response.body = error_body(code, message)
     return response
+
+
+# What Chalice itself answers before a route runs, in the catalogue's words.
+# (chalice/app.py: ``error_response`` calls and ``ChaliceViewError`` subclasses' names.)
+_CHALICE_WORDS = {
+    "BadRequest": say("site.not_acceptable"),  # the Accept header asks for nothing it serves
+    "BadRequestError": say("site.bad_request"),
+    "MethodNotAllowedError": say("site.method_not_allowed"),
+    "UnsupportedMediaType": say("site.unsupported_media_type"),
+    "NotFoundError": say("site.no_such_route"),
+    "ForbiddenError": say("site.forbidden"),
+    "UnauthorizedError": say("site.unauthenticated"),
+    "RequestTimeoutError": say("site.timeout"),
+    "TooManyRequestsError": say("site.too_many_requests"),
+    "InternalServerError": say("site.internal"),
+    "ChaliceViewError": say("site.internal"),
+}
+
+
+def language() -> str:
+    """The language to answer the caller in: what their ``Accept-Language`` asks for (the
+    console sends the user's choice), else the catalogue's default.
+    """
+    request = current_request()
+    headers: Mapping[str, str] = (request.headers if request is not None else None) or {}
+    return language_of(headers.get("accept-language"))
+
+
+def said(words: Words) -> str:
+    """``words`` in the caller's language."""
+    return words.render(language())
 
 
 def current_request() -> Request | None:
@@ -122,7 +156,7 @@ def principal() -> Principal:
     context = request.context if request is not None else {}
     claims = (context.get("authorizer") or {}).get("claims")
     if not isinstance(claims, dict):
-        raise Unauthenticated("sign in first")
+        raise Unauthenticated(say("site.sign_in_first"))
     return Principal.from_claims(claims)
 
 
@@ -131,7 +165,7 @@ def owner(feature: Feature = Feature.MAILBOX) -> Owner:
     caller = principal()
     tenant = container().directory.get_tenant(caller.tenant_id)
     if tenant is None:
-        raise Forbidden("your organisation is not registered with mailport")
+        raise Forbidden(say("site.tenant_unknown"))
     tenant.require(feature)
     return Owner(caller.tenant_id, caller.user_id)
 
@@ -139,7 +173,7 @@ def owner(feature: Feature = Feature.MAILBOX) -> Owner:
 def admin(feature: Feature) -> Owner:
     """Like ``owner``, for the tenant's admins only."""
     if not principal().admin:
-        raise Forbidden("only your organisation's administrators may do this")
+        raise Forbidden(say("site.admins_only"))
     return owner(feature)
 
 
@@ -158,7 +192,7 @@ def body(model: type[Any] | None = None) -> Any:
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
-            raise ValidationFailed("the request body is not valid JSON") from e
+            raise ValidationFailed(say("site.body_not_json")) from e
     return data if model is None else api_validation.validate(model, data)
 
 

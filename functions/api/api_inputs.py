@@ -121,6 +121,13 @@ class Connection(TypedDict):
     connection_id: NotRequired[_KeyLine]
 
 
+@with_config(EXACT)
+class MeChange(TypedDict):
+    """The user's own settings: the language notices and answers are written in."""
+
+    language: Literal["en", "ja"]
+
+
 class MigrationInput(TypedDict):
     connection: Connection
     agreed: Literal[True]

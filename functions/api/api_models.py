@@ -61,6 +61,9 @@ class Me(TypedDict):
     plan: Literal["basic", "advanced"]
     admin: bool
     features: list[Literal["eml_upload", "imap_migration", "mailbox", "pop_import"]]
+    # The user's choice of language for notices (None until they make one; the console
+    # sends its own at sign-in).
+    language: Literal["en", "ja"] | None
 
 
 @with_config(EXACT)

@@ -15,6 +15,7 @@ from api_inputs import (
     FolderChange,
     FolderIn,
     Limit200,
+    MeChange,
     MessageChange,
     RulesInput,
     UploadIn,
@@ -74,6 +75,12 @@ _MAILBOX: dict[str, Operation] = {
         "me",
         "The signed-in user, tenant, plan and features",
         answers={200: Answer("You", Me), **SIGNED_IN},
+    ),
+    "update_me": Operation(
+        "updateMe",
+        "Change your own settings: the language notices are written in",
+        body=MeChange,
+        answers={200: Answer("You, as changed", Me), **ERRORS_4XX},
     ),
     "list_folders": Operation(
         "listFolders",

@@ -8,14 +8,15 @@ import json
 from pathlib import Path
 
 import api_views as views
-from api_http import Routes, json_response, principal
+from api_http import Routes, body, json_response, principal
 from chalice.app import Response
 
 from mailport import __version__
+from mailport.catalogue import say
 from mailport.errors import NotFound
 from mailport.http import error_body
 from mailport.signin import hosted_signin_config
-from mailport.usecases.me import who_am_i
+from mailport.usecases.me import set_language, who_am_i
 from mailport.wiring import container
 
 _OPENAPI = json.loads((Path(__file__).with_name("openapi.json")).read_text(encoding="utf-8"))
@@ -86,7 +87,7 @@ def console_file(file: str) -> Response:
     """One of the console's static files (public: the console signs in by itself)."""
     content_type = _CONSOLE_FILES.get(file)
     if content_type is None:
-        raise NotFound(f"no such console file: {file}")
+        raise NotFound(say("site.console_file_missing", file=file))
     text = (_CONSOLE_DIR / file).read_text(encoding="utf-8")
     return Response(
         body=text, status_code=200, headers={**_CONSOLE_HEADERS, "Content-Type": content_type}
@@ -97,3 +98,14 @@ def console_file(file: str) -> Response:
 def me() -> Response:
     """The signed-in user, their tenant, plan and features."""
     return json_response(views.me(who_am_i(principal(), container().directory)))
+
+
+@routes.api("/v1/me", methods=["PATCH"])
+def update_me() -> Response:
+    """The user's own settings (``{language}``): notices are written in it."""
+    from api_inputs import MeChange  # noqa: PLC0415 (lazily: see api_validation's docstring)
+
+    change = body(MeChange)
+    return json_response(
+        views.me(set_language(principal(), container().directory, change["language"]))
+    )

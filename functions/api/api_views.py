@@ -82,6 +82,7 @@ def me(view: MeView) -> Me:
         "plan": value(view.plan),
         "admin": view.admin,
         "features": sorted(value(f) for f in view.features),
+        "language": "ja" if view.language == "ja" else "en" if view.language == "en" else None,
     }
 
 

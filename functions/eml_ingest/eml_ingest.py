@@ -100,7 +100,6 @@ def _cleanup() -> None:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Lambda entry point (template.yaml ``Handler: eml_ingest.handler``)."""
     _done_keys.clear()

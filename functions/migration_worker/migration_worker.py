@@ -69,7 +69,6 @@ def run_step(runner: MigrationRunner, event: Mapping[str, Any]) -> Mapping[str, 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
     """Lambda entry point (template.yaml ``Handler: migration_worker.handler``)."""
     logger.append_keys(job_id=(event.get("job") or {}).get("job_id"), step=event.get("step"))

@@ -111,7 +111,6 @@ def _requests(event: dict[str, Any]) -> list[FetchRequest]:
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Lambda entry point (template.yaml ``Handler: pop_fetch.handler``)."""
     # The container and its fetcher (one byte budget, one client each) made here, once,

@@ -100,13 +100,11 @@ def hostile_message(tag: str) -> bytes:
 
 
 def described(error: dict[str, str]) -> str:
-    """What the console's ``describe()`` must show for an API error: a known code's words,
-    then the server's own words in brackets (exactly the API's text).
+    """What the English console's ``describe()`` must show for an API error: the server's own
+    words (exactly the API's text: the server says them in the console's language), else the
+    console's words for the code.
     """
-    known = EN.get(f"error.{error['code']}")
-    if known and error.get("message"):
-        return f"{known} ({error['message']})"
-    return known or error["message"]
+    return error.get("message") or EN.get(f"error.{error['code']}") or ""
 
 
 def text_of(locator: Locator) -> str:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email
+import email.policy
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +19,7 @@ import boto3
 import pytest
 
 from mailport.adapters.clients import Clients
+from mailport.adapters.dynamodb import DynamoDirectory
 from mailport.adapters.dynamodb_content_ledger import DynamoContentLedger
 from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
@@ -25,6 +29,7 @@ from mailport.adapters.dynamodb_reports import DynamoJobReports
 from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
 from mailport.adapters.s3 import S3RawStore
+from mailport.domain.identity import User
 from mailport.domain.mailbox import Owner, message_id_for
 from mailport.domain.migration import (
     ACTIVE,
@@ -200,6 +205,7 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         executions=executions,
         config=cfg,
         clock=clock,
+        directory=DynamoDirectory(table, client=clients.dynamodb),
     )
     shown = ShownMigrations(service)
     return Env(
@@ -626,3 +632,31 @@ def test_the_queue_position_is_counted_up_to_a_cap(
     assert env.queue.queue_position(last, cap=1) == 2  # "more than one ahead"
     for job in jobs[1:]:  # not left queued for the shared stack's scheduler to start
         assert env.service.cancel(me, job["id"])["state"] == "rolled_back"
+
+
+def test_notices_are_written_in_the_users_language(
+    local_stack: LocalStack, dovecot: Dovecot
+) -> None:
+    """No request comes with a notice: it takes the language the user chose (PATCH /v1/me),
+    English until they choose.
+    """
+    env = build(local_stack, dovecot)
+    directory = DynamoDirectory(local_stack.physical_id("MailportTable"), client=Clients().dynamodb)
+    service = env.runner._service
+    subjects = {}
+    for language in ("", "ja"):
+        me = owner()
+        if language:
+            directory.set_language(User(me.user_id, me.tenant_id, "u@x.example", "U", False), "ja")
+        user, password = env.seed_user(0)
+        dovecot.seed_maildir(user, "INBOX", [(b"Subject: a\r\n\r\nbody\r\n", set(), 1.7e9)])
+        job = env.create(me, user, password)
+        ref = ref_of(me, job)
+        _finish(env, ref, env.runner.plan(ref))
+        raw = service.raw(me, message_id_for("notice", job["id"], "started"))
+        notice = email.message_from_bytes(raw, policy=email.policy.default)
+        subjects[language] = str(notice["Subject"])
+        assert notice.get_content_type() == "multipart/alternative"
+        assert notice["Content-Language"] == (language or "en")
+    assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", subjects["ja"]), subjects
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", subjects[""]), subjects

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -29,6 +29,10 @@ class MemoryDirectory:
 
     def put_user(self, user: User) -> None:
         self.users[(user.tenant_id, user.user_id)] = user
+
+    def set_language(self, user: User, language: str) -> None:
+        known = self.users.get((user.tenant_id, user.user_id), user)
+        self.put_user(replace(known, language=language))
 
 
 @dataclass

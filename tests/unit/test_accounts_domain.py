@@ -192,12 +192,16 @@ def test_notices_are_well_formed_and_cannot_be_injected_into() -> None:
     account = make(preset="gmail", username="山田 <yamada@example.jp>")
     raw = fetch_disabled(account, "login refused\r\nBcc: victim@example.com", NOW, "n1")
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    assert "turned off" in str(msg["Subject"]) and "停止" in str(msg["Subject"])
+    assert "turned off" in str(msg["Subject"])  # one language: English unless told
+    ja = email.message_from_bytes(
+        fetch_disabled(account, "x", NOW, "n1", language="ja"), policy=email.policy.default
+    )
+    assert "停止" in str(ja["Subject"]) and "turned off" not in str(ja["Subject"])
     assert msg["Bcc"] is None and msg["Auto-Submitted"] == "auto-generated"
-    body = msg.get_body().get_content()  # type: ignore[union-attr]
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "login refused Bcc: victim@example.com" in body  # flattened into the text
     warning = email.message_from_bytes(
         fetch_warning(account, 3, "x", NOW, "n2"), policy=email.policy.default
     )
-    assert "7 more" in warning.get_body().get_content()  # type: ignore[union-attr]
+    assert "7 more" in warning.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert Preset.GMAIL in PRESETS

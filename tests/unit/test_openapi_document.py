@@ -88,7 +88,7 @@ ALLOWED |= {
     ("POST /v1/migrations/preview", f"{_PREVIEW_BODY}/required"),
     ("POST /v1/migrations/preview", f"{_PREVIEW_BODY}/description"),
 }
-ADDED_SCHEMAS = ["PreviewInput"]
+ADDED_SCHEMAS = ["PreviewInput", "MeChange"]
 
 # Issue #25, providers' sign-in: POP accounts that sign in (a connection instead of a
 # password, paused for a new sign-in), sign-ins for a purpose, presets saying how they sign in.
@@ -141,6 +141,8 @@ ADDED_OPERATIONS = {
     "POST /v1/oauth/google/start",
     "GET /v1/oauth/google/callback",
     "GET /v1/oauth/providers",
+    # Issue #23: the user's language for notices.
+    "PATCH /v1/me",
 }
 ALLOWED |= {
     ("POST /v1/oauth/microsoft/start", f"{_ANSWER.format(code='200')}/properties/provider"),
@@ -293,6 +295,7 @@ def test_the_document_around_the_operations_is_kept() -> None:
             _ANSWER.format(code="200") + "/properties/source",
         ),
         "Migration": ("GET /v1/migrations/{job_id}", _ANSWER.format(code="200")),
+        "Me": ("GET /v1/me", _ANSWER.format(code="200")),  # issue #23: the language
         "MigrationPreview": ("POST /v1/migrations/preview", _ANSWER.format(code="200")),
         "OrgMigration": (
             "GET /v1/admin/migrations",
@@ -373,3 +376,10 @@ ALLOWED |= {
     ("POST /v1/migrations/preview", _ANSWER.format(code="200") + suffix)
     for suffix in ("/properties/folders_total", "/properties/next_cursor", "/required")
 } | {("POST /v1/migrations/preview", f"{_BODY}/cursor")}
+
+
+# Issue #23: /v1/me says the user's language (what notices are written in; set by PATCH).
+ALLOWED |= {
+    ("GET /v1/me", f"{_ANSWER.format(code='200')}/properties/language"),
+    ("GET /v1/me", f"{_ANSWER.format(code='200')}/required"),
+}

@@ -208,7 +208,18 @@ async function go(hash) {
 
 async function loadMe() {
   state.me = await api.get("/v1/me");
+  keepLanguage();
   state.metrics = state.me.admin ? (await api.localMetrics().catch(() => null)) !== null : false;
+}
+
+/**
+ * The server writes notices (mail, with no request to take a language from) in the user's
+ * language: the one they read the console in. Best effort: the console works without it.
+ */
+function keepLanguage() {
+  const language = document.documentElement.lang;
+  if (!state.me || state.me.language === language) return;
+  api.patch("/v1/me", { language }).then((me) => { state.me = { ...state.me, ...me }; }).catch(() => {});
 }
 
 async function start() {
@@ -218,6 +229,7 @@ async function start() {
   select.addEventListener("change", async () => {
     rememberLanguage(select.value);
     await loadLanguage(select.value);
+    keepLanguage();
     await show(false);
   });
   document.getElementById("signout").addEventListener("click", async () => {

@@ -102,12 +102,21 @@ export function errorBox(err) {
   return h("p", { class: "error", role: "alert" }, describe(err));
 }
 
-/** An error in the user's language: known codes are translated, others keep the server's words. */
+/**
+ * An error in the user's language. The server says its own words in the language the console
+ * asks for (Accept-Language, api.js), so they are shown as they come; the console's label for
+ * the code is for what the server did not say (no connection, a proxy's bare status).
+ */
 export function describe(err) {
   if (!err) return "";
   const code = err.code || "";
   const known = t(`error.${code}`, {}, null);
-  if (known && err.message && code !== "plan_required") return `${known} (${err.message})`;
+  // An API answer's error, or one it stored (a run's last error): the server's words.
+  const fromServer = code !== "network" && !code.startsWith("http_");
+  // Words stored before the server had them in Japanese (or a proxy's English) are never
+  // shown inside the Japanese console when the console has its own words for the code.
+  const untranslated = lang() === "ja" && known && !/[\u3000-\u30ff\u4e00-\u9fff]/.test(err.message || "");
+  if (fromServer && err.message && !untranslated) return err.message;
   return known || err.message || String(err);
 }
 

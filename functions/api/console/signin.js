@@ -2,6 +2,8 @@
 // code with PKCE (S256) and `state`, as a public client (no secret). GET /v1/auth/config says
 // where it is; it answers 404 where there is none (the local stack signs in its demo users).
 import { url } from "./api.js";
+import { clear, h } from "./dom.js";
+import { t } from "./i18n.js";
 
 const FLOW = "mailport.signin.flow"; // this tab's sign-in in progress: {state, verifier}
 
@@ -124,3 +126,127 @@ export function takeNotice() {
   sessionStorage.removeItem(NOTICE);
   return key;
 }
+
+// The local stack's demo mail server (`make run`): GET /v1/local/demo-mail says where it is and
+// who its users are; POST /v1/local/demo-mail/drop delivers new mail. Both are local-only: a
+// deployed stack answers 404, and then nothing is shown.
+
+/** The demo mail server's details, or null where there is none. */
+export async function demoMail() {
+  try {
+    const response = await fetch(url("/v1/local/demo-mail"), { headers: { Accept: "application/json" } });
+    if (!response.ok) return null;
+    const info = await response.json();
+    return info && info.host && Array.isArray(info.users) ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+/** New mail for a demo user; the subjects delivered. */
+export async function dropDemoMail(user) {
+  const response = await fetch(url("/v1/local/demo-mail/drop"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ user, count: 1 }),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error?.message || `HTTP ${response.status}`);
+  return data.dropped || [];
+}
+
+/** A card with the servers, the users and a button per user that drops new mail in. */
+export function demoMailCard(info) {
+  const status = h("p", { class: "hint", "aria-live": "polite" });
+  const row = (key, value) => h("tr", {}, h("th", { scope: "row" }, t(key)), h("td", {}, String(value)));
+  const users = info.users.map((u) =>
+    h(
+      "tr",
+      {},
+      h("td", {}, h("code", {}, u.username)),
+      h("td", {}, h("code", {}, u.password)),
+      h("td", {}, u.display_name),
+      h(
+        "td",
+        {},
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link demo-drop",
+            "data-user": u.username,
+            "aria-label": t("demo.drop_for", { user: u.username }),
+            onclick: async () => {
+              clear(status, t("demo.dropping"));
+              try {
+                const subjects = await dropDemoMail(u.username);
+                clear(status, t("demo.dropped", { user: u.username, subject: subjects.join(", ") }));
+              } catch (e) {
+                clear(status, t("demo.drop_failed", { message: e.message }));
+              }
+            },
+          },
+          t("demo.drop"),
+        ),
+      ),
+    ),
+  );
+  return h(
+    "section",
+    { class: "card narrow", id: "demo-mail", "aria-labelledby": "demo-mail-title" },
+    h("h2", { id: "demo-mail-title" }, t("demo.title")),
+    h("p", {}, t("demo.intro")),
+    h(
+      "table",
+      { class: "demo-servers" },
+      h(
+        "tbody",
+        {},
+        row("demo.host", info.host),
+        row("demo.pop3_port", info.pop3.port),
+        row("demo.imap_port", info.imap.port),
+        row("demo.ssl", info.pop3.ssl ? t("demo.ssl_on") : t("demo.ssl_off")),
+        row("demo.ca", info.ca_trusted ? t("demo.ca_trusted") : t("demo.ca_not_trusted")),
+      ),
+    ),
+    h(
+      "table",
+      { class: "demo-mail-users" },
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          h("th", { scope: "col" }, t("demo.username")),
+          h("th", { scope: "col" }, t("demo.password")),
+          h("th", { scope: "col" }, t("demo.name")),
+          h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("demo.drop"))),
+        ),
+      ),
+      h("tbody", {}, users),
+    ),
+    h("p", { class: "hint" }, t("demo.large", { user: info.large_message?.username || "taro" })),
+    h("p", { class: "hint" }, t("demo.drop_hint"), " ", h("code", {}, info.drop_command || "")),
+    status,
+  );
+}
+
+// app.js renders the local sign-in page (its list of demo users); the card goes after that
+// page's section when it appears, and again each time the page is drawn anew.
+let demoInfo = null;
+function watchSignInPage() {
+  const main = document.getElementById("main");
+  if (!main || typeof MutationObserver === "undefined") return;
+  const place = async () => {
+    const list = main.querySelector("ul.demo-users");
+    const section = list?.closest("section");
+    if (!section || section.dataset.demoMail) return;
+    section.dataset.demoMail = "asked";
+    demoInfo ??= demoMail();
+    const info = await demoInfo;
+    if (info && section.isConnected && !document.getElementById("demo-mail")) section.after(demoMailCard(info));
+  };
+  new MutationObserver(() => place()).observe(main, { childList: true });
+}
+watchSignInPage();

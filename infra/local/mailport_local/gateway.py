@@ -2,8 +2,9 @@
 
 Routes come from template.yaml's ``Type: Api`` events; a request becomes the event API Gateway
 would send, with the token's claims under ``requestContext.authorizer.claims`` (strings, as
-API Gateway passes them). ``POST /v1/local/login`` lives only here: it is not a route of the
-app or the template, so no deployed stack can have it.
+API Gateway passes them). ``POST /v1/local/login``, ``GET /v1/local/metrics`` and the demo
+mail server's ``GET /v1/local/demo-mail`` and ``POST /v1/local/demo-mail/drop`` live only
+here: they are not routes of the app or the template, so no deployed stack can have them.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from werkzeug.wrappers import Request, Response
 from mailport.domain.identity import Plan, Tenant, User
 from mailport.http import error_body
 from mailport.ports import Directory
+from mailport_local.demo_mail import DemoMail
+from mailport_local.dovecot import DovecotError
 from mailport_local.lambdas import InvocationError, LocalLambdas
 from mailport_local.metrics import RECORDER
 from mailport_local.template import ApiRoute
@@ -146,6 +149,7 @@ class Gateway:
     routes: list[ApiRoute]
     lambdas: LocalLambdas
     auth: LocalAuth
+    demo_mail: DemoMail | None = None
     _compiled: list[_CompiledRoute] = field(default_factory=list)
     _server: BaseWSGIServer | None = None
     _thread: threading.Thread | None = None
@@ -164,10 +168,14 @@ class Gateway:
 
     def handle(self, request: Request) -> Response:
         """Route one request."""
-        if request.path == "/v1/local/login" and request.method == "POST":
-            return self._login(request)
-        if request.path == "/v1/local/metrics" and request.method == "GET":
-            return self._metrics(request)
+        local = {
+            ("POST", "/v1/local/login"): self._login,
+            ("GET", "/v1/local/metrics"): self._metrics,
+            ("GET", "/v1/local/demo-mail"): self._demo_mail,
+            ("POST", "/v1/local/demo-mail/drop"): self._drop_mail,
+        }.get((request.method, request.path))
+        if local is not None:
+            return local(request)
         # Match on the raw path, as API Gateway does, so an encoded "/" stays inside a parameter.
         raw = str(
             request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.path
@@ -203,6 +211,38 @@ class Gateway:
         if claims.get("custom:admin") != "true":
             return _json(403, error_body("forbidden", "only administrators see the metrics"))
         return _json(200, {"metrics": RECORDER.snapshot()})
+
+    def _demo_mail(self, _request: Request) -> Response:
+        """The demo mail server's addresses and users (public: the sign-in page shows them;
+        its passwords open only mailboxes of made-up mail on this machine's loopback).
+        """
+        if self.demo_mail is None:
+            return _json(404, error_body("not_found", "this stack has no demo mail server"))
+        return _json(200, self.demo_mail.info())
+
+    def _drop_mail(self, request: Request) -> Response:
+        """New mail in a demo mailbox, for the schedule (or fetch now) to pick up."""
+        if self.demo_mail is None:
+            return _json(404, error_body("not_found", "this stack has no demo mail server"))
+        # JSON only: another site's page can't send that without a CORS preflight, which
+        # this gateway never grants, so a plain form can't fill the demo mailboxes.
+        if request.mimetype != "application/json":
+            return _json(415, error_body("unsupported_media_type", "send application/json"))
+        try:
+            body = json.loads(request.get_data(as_text=True) or "{}")
+            if not isinstance(body, dict):
+                raise ValueError('send a JSON object: {"user": "taro", "count": 1}')
+            name = str(body.get("user") or self.demo_mail.info()["users"][0]["username"])
+            count = body.get("count", 1)
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise ValueError("count must be a number")
+            subjects = self.demo_mail.drop(name, count)
+        except (ValueError, json.JSONDecodeError) as e:
+            return _json(400, error_body("invalid_request", str(e)))
+        except (DovecotError, OSError):
+            log.exception("could not drop demo mail")
+            return _json(503, error_body("unavailable", "the demo mail server could not take it"))
+        return _json(200, {"user": name, "dropped": subjects})
 
     def _dispatch(
         self, request: Request, compiled: _CompiledRoute, params: dict[str, str]

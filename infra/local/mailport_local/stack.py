@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -22,6 +23,10 @@ from mailport_local import calls, events, moto_patches
 from mailport_local import metrics as local_metrics
 from mailport_local.awsprocess import AwsProcess, Bridge
 from mailport_local.awsserver import AwsServer
+from mailport_local.demo_identity import MICROSOFT_DOMAIN, DemoIdentityProvider
+from mailport_local.demo_mail import DemoMail, DemoMailUnavailable, stop_stale
+from mailport_local.demo_mail_content import DEMO_MAIL_USERS
+from mailport_local.dovecot import DovecotError
 from mailport_local.gateway import Gateway, LocalAuth, user_id_for
 from mailport_local.lambdas import LocalLambdas, container_of, isolate_containers
 from mailport_local.provision import REGION, Provisioner
@@ -70,6 +75,14 @@ class LocalStackConfig:
     # A CA to trust for mail servers (a private Dovecot in tests and demos). Read only when
     # STAGE is local, which a deployed stack can never be (see provision.py).
     mail_ca_file: str | None = None
+    # `make run`'s demo mail server (mailport_local.demo_mail): a private Dovecot with its
+    # data under state_dir, its CA trusted along with mail_ca_file. Off for tests and benches.
+    demo_mail: bool = False
+    # `make run --demo-microsoft`: a demo identity provider (mailport_local.demo_identity)
+    # stands in for Microsoft's, and the demo mail server for Exchange Online (XOAUTH2 with
+    # its tokens). Needs demo_mail. Only the local stack has it: a deployed Settings refuses
+    # an authority that is not Microsoft's.
+    demo_microsoft: bool = False
     # Extra variables for every function (tests shrink chunk sizes and limits with them).
     environment: dict[str, str] = field(default_factory=dict)
     # moto in a process of its own (mailport_local.awsprocess): the emulator no longer shares
@@ -110,6 +123,10 @@ class LocalStack:
     _snap_thread: threading.Thread | None = None
     _types: dict[str, str] = field(default_factory=dict)
     provisioner: Provisioner | None = None  # resolves the template's names to this stack's
+    demo_mail: DemoMail | None = None
+    demo_mail_problem: str | None = None  # why the demo mail server is not running, if asked
+    demo_identity: DemoIdentityProvider | None = None  # --demo-microsoft's
+    demo_microsoft_problem: str | None = None  # why it is not running, if asked
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> LocalStack:
@@ -138,9 +155,7 @@ class LocalStack:
         if not cfg.aws_process:  # the child installs its own hooks, calling the bridge
             self.lambdas.install_moto_hook()
 
-        if cfg.fresh:
-            shutil.rmtree(cfg.state_dir, ignore_errors=True)
-        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        self._prepare_state_dir()
         session = boto3.session.Session()
         self._snapshot = Snapshot(cfg.state_dir, session)
         restoring = cfg.persist and self._snapshot.exists()
@@ -152,6 +167,7 @@ class LocalStack:
             provisioner.adopt_key = self._snapshot.adopt_key
         provisioner.after_create.append(lambda lid, kind, _p: self._types.__setitem__(lid, kind))
         self.physical = provisioner.provision_all()
+        self._register_demo_app(session)
 
         shared_env = self._register_functions(template, provisioner)
         os.environ.update(shared_env)
@@ -167,7 +183,9 @@ class LocalStack:
         if cfg.seed:
             _seed(directory)
         self.auth = LocalAuth(secret=_secret(cfg.state_dir), directory=directory)
-        self.gateway = Gateway(api_routes(template), self.lambdas, self.auth)
+        self.gateway = Gateway(
+            api_routes(template), self.lambdas, self.auth, demo_mail=self.demo_mail
+        )
         port = self.gateway.serve(cfg.host, cfg.api_port)
         self.api_url = f"http://{cfg.host}:{port}"
 
@@ -197,10 +215,20 @@ class LocalStack:
                 self._snapshot.save(*self._persisted())
             except Exception:
                 log.exception("could not save the local state")
+        self.stop_demos()
         if self._moto is not None:
             self._moto.stop()
         if self._bridge is not None:
             self._bridge.stop()
+
+    def stop_demos(self) -> None:
+        """Stop the demo mail server (it runs in a session of its own: it would outlive this
+        process) and the demo identity provider. Also what a failed start calls.
+        """
+        if self.demo_mail is not None:
+            self.demo_mail.stop()
+        if self.demo_identity is not None:
+            self.demo_identity.stop()
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -226,6 +254,84 @@ class LocalStack:
         """A signed token for a user (tests and demos)."""
         assert self.auth is not None
         return self.auth.sign(user_id_for(tenant, email), email, tenant, admin)
+
+    def _prepare_state_dir(self) -> None:
+        """Empty it for --fresh, make it, start the demo mail server (its data is there)."""
+        cfg = self.config
+        if cfg.demo_mail:
+            stop_stale(cfg.state_dir)  # one a killed run left holds the state dir
+        if cfg.fresh:
+            shutil.rmtree(cfg.state_dir, ignore_errors=True)
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        if cfg.demo_microsoft and not cfg.demo_mail:
+            self.demo_microsoft_problem = "it needs the demo mail server (not --no-demo-mail)"
+        elif cfg.demo_microsoft:
+            self.demo_identity = DemoIdentityProvider(
+                cfg.state_dir / "demo-identity",
+                client_id="mailport-demo",
+                interactive=True,
+                mailboxes=demo_microsoft_mailboxes(),
+            ).start()
+        if cfg.demo_mail:
+            self._start_demo_mail()
+        if self.demo_identity is not None and self.demo_mail is None:
+            self.demo_identity.stop()
+            self.demo_identity = None
+            self.demo_microsoft_problem = "it needs the demo mail server, which is off"
+
+    def _start_demo_mail(self) -> None:
+        """Start the demo mail server; without it the stack still runs (and says why)."""
+        idp = self.demo_identity
+        try:
+            self.demo_mail = DemoMail(
+                self.config.state_dir,
+                oauth2_introspection_url=idp.introspection_url if idp else None,
+                microsoft=_microsoft_info(idp) if idp else None,
+            ).start()
+        except (DemoMailUnavailable, DovecotError, OSError) as e:
+            log.warning("the demo mail server is off: %s", e)
+            self.demo_mail, self.demo_mail_problem = None, str(e).splitlines()[0]
+
+    def _demo_microsoft_environment(self) -> dict[str, str]:
+        """--demo-microsoft: the demo identity provider as Microsoft's, the demo mail server
+        as Exchange Online (the settings honour these only where STAGE is local).
+        """
+        idp, mail = self.demo_identity, self.demo_mail
+        if idp is None or mail is None:
+            return {}
+        d = mail.dovecot
+        return {
+            "M365_AUTHORITY": idp.authority,
+            "OAUTH_EXTRA_CA_FILE": idp.ca_file,
+            "M365_IMAP_HOST": d.host,
+            "M365_IMAP_PORT": str(d.imaps_port),
+            "M365_POP_HOST": d.host,
+            "M365_POP_PORT": str(d.pop3s_port),
+        }
+
+    def _register_demo_app(self, session: boto3.session.Session) -> None:
+        """--demo-microsoft: the app registration (the demo's client) in the stack's secret."""
+        idp = self.demo_identity
+        if idp is None or self.demo_mail is None or "Microsoft365AppSecret" not in self.physical:
+            return
+        app = {"client_id": idp.client_id, "client_secret": idp.client_secret}
+        session.client("secretsmanager").put_secret_value(
+            SecretId=self.physical_id("Microsoft365AppSecret"), SecretString=json.dumps(app)
+        )
+
+    def _mail_ca_file(self) -> str | None:
+        """The CA file the functions trust for mail servers: --trust-ca's, the demo server's,
+        or both in one bundle (MAIL_EXTRA_CA_FILE names one file).
+        """
+        given = self.config.mail_ca_file
+        if self.demo_mail is None:
+            return given
+        if not given:
+            return str(self.demo_mail.ca_file)
+        bundle = self.config.state_dir / "mail-ca-bundle.pem"
+        parts = [Path(given).read_bytes(), self.demo_mail.ca_file.read_bytes()]
+        bundle.write_bytes(b"\n".join(parts))
+        return str(bundle)
 
     def _persisted(self) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         def of(kind: str) -> dict[str, str]:
@@ -264,8 +370,9 @@ class LocalStack:
         if self.config.poll_every:
             # The dispatcher spreads accounts over the schedule's period: keep them in it.
             extra["SCHEDULE_WINDOW_SECONDS"] = str(max(1, int(self.config.poll_every)))
-        if self.config.mail_ca_file:
-            extra["MAIL_EXTRA_CA_FILE"] = self.config.mail_ca_file
+        if ca_file := self._mail_ca_file():
+            extra["MAIL_EXTRA_CA_FILE"] = ca_file
+        extra.update(self._demo_microsoft_environment())
         extra.update(self.config.environment)
         for spec in functions(template):
             env = {k: str(v) for k, v in provisioner.resolve(spec.environment).items()}
@@ -325,6 +432,22 @@ class LocalStack:
         self.event_bus.start()
         if not self.config.aws_process:
             events.add_listener(self.event_bus.put)
+
+
+def demo_microsoft_mailboxes() -> dict[str, str]:
+    """--demo-microsoft's mailboxes: each demo mail user as <name>@MICROSOFT_DOMAIN."""
+    return {f"{u.name}@{MICROSOFT_DOMAIN}": u.display_name for u in DEMO_MAIL_USERS}
+
+
+def _microsoft_info(idp: DemoIdentityProvider) -> dict[str, Any]:
+    """What ``GET /v1/local/demo-mail`` says about the Microsoft 365 demo."""
+    return {
+        "demo": True,
+        "sign_in": idp.authorize_url,
+        "mailboxes": [
+            {"address": address, "display_name": name} for address, name in idp.mailboxes.items()
+        ],
+    }
 
 
 def _point_boto_at(url: str, port: int) -> None:

@@ -1,8 +1,14 @@
 """Domain exceptions. Adapters translate library errors into these (``raise ... from e``);
 the API maps each class to one HTTP status in one place (``mailport.http``).
+
+Each carries its words for a person as ``Words`` (``mailport.catalogue.say``): a code and
+parameters, said in the reader's language where it is shown. ``message`` is the English, for
+logs and callers without a language.
 """
 
 from __future__ import annotations
+
+from mailport.catalogue import Words
 
 
 class MailportError(Exception):
@@ -10,9 +16,14 @@ class MailportError(Exception):
 
     code = "internal_error"
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Words | str) -> None:
+        self.words: Words | None = message if isinstance(message, Words) else None
+        self.message = str(message)
+        super().__init__(self.message)
+
+    def text(self, language: str) -> str:
+        """The words for a person reading ``language`` (a plain ``str`` message as it is)."""
+        return self.words.render(language) if self.words is not None else self.message
 
 
 class ValidationFailed(MailportError):

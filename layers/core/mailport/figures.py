@@ -36,6 +36,10 @@ class MetricsSink(Protocol):
         """Add one value of a metric to the invocation's EMF document."""
         ...
 
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        """Print the EMF document of what was added, and start a new one."""
+        ...
+
 
 class Figures:
     """Figures kept until the handler emits them; safe to add to from any thread."""
@@ -57,7 +61,18 @@ class Figures:
 
 
 def emit(metrics: MetricsSink, *sources: Drainable) -> None:
-    """Move every figure of ``sources`` into the handler's metrics, in the order recorded."""
+    """Move every figure of ``sources`` into the handler's metrics, in the order recorded,
+    and print them, if there were any.
+
+    Handlers call this instead of Powertools' ``log_metrics``: an invocation that did nothing
+    to count (S3's ``s3:TestEvent`` when a notification is set up, a batch of duplicates)
+    prints nothing, where ``log_metrics`` flushes anyway and warns "No application metrics
+    to publish".
+    """
+    added = 0
     for source in sources:
         for name, unit, value in source.drain():
             metrics.add_metric(name=name, unit=unit, value=value)
+            added += 1
+    if added:
+        metrics.flush_metrics()

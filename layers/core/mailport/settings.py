@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,42 @@ from mailport.domain.message import MAX_BYTES
 
 class SettingsError(RuntimeError):
     """A required setting is missing or malformed."""
+
+
+# Microsoft's identity platform (msal's well-known authority hosts): the only authorities a
+# deployed stack may sign in with. A stand-in (the tests' fake, `make run --demo-microsoft`'s
+# demo identity provider) is honoured only where STAGE is local, which template.yaml's Stage
+# parameter cannot be: M365_AUTHORITY (the Microsoft365Authority parameter) can't point a
+# deployed stack's sign-ins, and the tokens they bring, anywhere else.
+MICROSOFT_AUTHORITY_HOSTS = frozenset(
+    {
+        "login.microsoftonline.com",
+        "login.microsoft.com",
+        "login.windows.net",
+        "sts.windows.net",
+        "login.microsoftonline.us",
+        "login-us.microsoftonline.com",
+        "login.chinacloudapi.cn",
+    }
+)
+
+
+def is_microsoft_authority(url: str) -> bool:
+    """True for https://<a Microsoft login host>/<tenant>[/...], with no port or user."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme == "https"
+        and (parts.hostname or "") in MICROSOFT_AUTHORITY_HOSTS
+        and port is None
+        and "@" not in parts.netloc
+        and bool(parts.path.strip("/"))
+        and not parts.query
+        and not parts.fragment
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +78,9 @@ class Settings:
     # Accounts a fetch message carries (the dispatcher packs those due at the same second):
     # template.yaml FetchAccountsPerMessage.
     fetch_per_message: int = 1
-    allow_private_mail_hosts: bool = False  # local stack only: test servers on 127.0.0.1
+    # Local stack only: mail servers on this machine's loopback (127.0.0.0/8, ::1), the demo
+    # and test Dovecots; other private addresses stay refused (network.LOCAL_TESTS).
+    allow_private_mail_hosts: bool = False
     migration_max_running: int = 50  # IMAP migrations running at once, overall
     migration_max_per_tenant: int = 10  # and per tenant
     migration_max_copying: int = 50  # of those, copying at once (the rest wait their turn)
@@ -82,6 +121,14 @@ class Settings:
     auth_client_id: str | None = None
     auth_issuer: str | None = None
     console_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.is_local and not is_microsoft_authority(self.m365_authority):
+            # Only the local stack signs in at a stand-in (see MICROSOFT_AUTHORITY_HOSTS).
+            raise SettingsError(
+                f"M365_AUTHORITY must be Microsoft's (https://login.microsoftonline.com/"
+                f"<tenant>) outside the local stack: {self.m365_authority!r}"
+            )
 
     @property
     def is_local(self) -> bool:

@@ -58,6 +58,7 @@ def migration_config(settings: Settings) -> MigrationConfig:
         ca_file=settings.extra_ca_file,
         daily_bytes_override=settings.migration_daily_bytes,
         notice_sender=settings.notice_sender,
+        console_url=settings.console_url,
         microsoft_host=settings.m365_imap_host,
         microsoft_port=settings.m365_imap_port,
         google_host=settings.google_imap_host,
@@ -300,6 +301,8 @@ class Container:
                 max_bytes=self.settings.max_message_bytes, ca_file=self.settings.extra_ca_file
             ),
             tokens=self.oauth,
+            directory=self.directory,
+            console_url=self.settings.console_url,
         )
 
     @part

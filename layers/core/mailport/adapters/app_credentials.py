@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import say
 from mailport.domain.oauth import OAuthNotConfigured
 from mailport.errors import MailportError
 
@@ -56,17 +57,16 @@ class SecretsManagerAppCredentials:
         try:
             raw = self._client().get_secret_value(SecretId=self._secret_id)["SecretString"]
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, f"reading the {self._label} app registration") from e
+            doing = say("oauth.doing_read_registration", provider=self._label)
+            raise translate(e, doing) from e
         try:
             value = json.loads(raw)
             client_id, secret = str(value["client_id"]), str(value["client_secret"])
         except (ValueError, KeyError, TypeError) as e:
-            raise OAuthNotConfigured(
-                f"the {self._label} app secret must hold client_id and client_secret"
-            ) from e
+            raise OAuthNotConfigured(say("oauth.app_secret_malformed", provider=self._label)) from e
         if not client_id or not secret:
             # Not cached (an exception never is): filling the secret in takes effect at once.
-            raise OAuthNotConfigured(f"{self._label} sign-in is not set up on this service yet")
+            raise OAuthNotConfigured(say("oauth.not_set_up_yet", provider=self._label))
         return client_id, secret
 
 

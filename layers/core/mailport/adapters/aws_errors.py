@@ -7,6 +7,7 @@ import time
 
 from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 
+from mailport.catalogue import Words, say
 from mailport.errors import MailportError, StorageError, TransientError
 
 # Codes AWS documents as retryable for the services we use (throttling and 5xx).
@@ -29,19 +30,19 @@ _TRANSIENT_CODES = frozenset(
 _FIRST_SERVER_ERROR = 500
 
 
-def translate(error: Exception, what: str) -> MailportError:
+def translate(error: Exception, what: Words | str) -> MailportError:
     """The domain error for a botocore error raised while doing ``what``."""
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in _TRANSIENT_CODES or status >= _FIRST_SERVER_ERROR:
-            return TransientError(f"{what}: the storage service is busy ({code}); try again")
-        return StorageError(f"{what} failed ({code})")
+            return TransientError(say("site.storage_busy", what=what, code=code))
+        return StorageError(say("site.storage_failed_as", what=what, detail=code))
     if isinstance(error, (ConnectionError, ReadTimeoutError)):
-        return TransientError(f"{what}: the storage service did not answer; try again")
+        return TransientError(say("site.storage_silent", what=what))
     if isinstance(error, BotoCoreError):
-        return StorageError(f"{what} failed ({type(error).__name__})")
-    return StorageError(f"{what} failed")
+        return StorageError(say("site.storage_failed_as", what=what, detail=type(error).__name__))
+    return StorageError(say("site.storage_failed", what=what))
 
 
 def back_off(attempt: int) -> None:

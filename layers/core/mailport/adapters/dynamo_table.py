@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mailport.adapters import keys
 from mailport.adapters.aws_errors import back_off, translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import Words, say
 from mailport.errors import StorageError, TransientError, ValidationFailed
 
 _SER = TypeSerializer()
@@ -70,7 +71,7 @@ class DynamoTable:
         self._table = table_name
         self._client = client
 
-    def _call(self, what: str, method: str, **kwargs: Any) -> Any:
+    def _call(self, what: Words | str, method: str, **kwargs: Any) -> Any:
         try:
             return getattr(self._client(), method)(**kwargs)
         except ClientError as e:
@@ -84,14 +85,14 @@ class DynamoTable:
                 if not any(r.get("Code") == "ConditionalCheckFailed" for r in reasons):
                     # TransactionConflict, throttling: another writer touched the same item
                     # (every change in a folder updates its counters). A retry fixes it.
-                    raise TransientError(f"{what}: the mailbox is busy; try again") from e
+                    raise TransientError(say("site.mailbox_busy", what=what)) from e
                 raise Cancelled(reasons) from e
             raise translate(e, what) from e
         except BotoCoreError as e:
             raise translate(e, what) from e
 
     def _get(
-        self, pk: str, sk: str, what: str, *, consistent: bool = True
+        self, pk: str, sk: str, what: Words | str, *, consistent: bool = True
     ) -> dict[str, Any] | None:
         got = self._call(
             what,
@@ -102,7 +103,7 @@ class DynamoTable:
         )
         return from_ddb(got["Item"]) if "Item" in got else None
 
-    def _query(self, what: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def _query(self, what: Words | str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["TableName"] = self._table
         while True:
             page = self._call(what, "query", **kwargs)
@@ -111,7 +112,7 @@ class DynamoTable:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _transact(self, what: str, items: list[dict[str, Any]]) -> None:
+    def _transact(self, what: Words | str, items: list[dict[str, Any]]) -> None:
         self._call(what, "transact_write_items", TransactItems=items)
 
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
@@ -119,7 +120,7 @@ class DynamoTable:
 
     def _batch_get(
         self,
-        what: str,
+        what: Words | str,
         wanted: list[dict[str, Any]],
         projection: str | None,
         *,
@@ -144,11 +145,11 @@ class DynamoTable:
                 if not pending:
                     break
             else:
-                raise TransientError(f"{what}: the table is busy; try again")
+                raise TransientError(say("site.table_busy", what=what))
 
     def _batch_get_keyed(
         self,
-        what: str,
+        what: Words | str,
         wanted: Iterable[tuple[str, str]],
         projection: str | None,
         *,
@@ -165,7 +166,7 @@ class DynamoTable:
         return {(str(i["PK"]["S"]), str(i["SK"]["S"])): i for i in found}
 
     def _tenant_page(
-        self, what: str, kind: str, tenant_id: str, limit: int, cursor: str | None
+        self, what: Words | str, kind: str, tenant_id: str, limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """A page of a tenant's items of ``kind`` (full items, newest first) and the next
         page's cursor.
@@ -191,7 +192,7 @@ class DynamoTable:
         last = page.get("LastEvaluatedKey")
         return items, encode_cursor(from_ddb(last)) if last else None
 
-    def _batch_write(self, what: str, requests: list[dict[str, Any]]) -> None:
+    def _batch_write(self, what: Words | str, requests: list[dict[str, Any]]) -> None:
         """Puts and deletes, 25 per request, unprocessed ones retried."""
         for i in range(0, len(requests), 25):
             pending: dict[str, Any] = {self._table: requests[i : i + 25]}
@@ -203,7 +204,7 @@ class DynamoTable:
                 if not pending:
                     break
             else:
-                raise TransientError(f"{what}: the table is busy; try again")
+                raise TransientError(say("site.table_busy", what=what))
 
 
 def encode_cursor(key: Mapping[str, Any]) -> str:
@@ -223,7 +224,7 @@ def decode_cursor(
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError) as e:
-        raise ValidationFailed("the cursor is not valid; start from the first page") from e
+        raise ValidationFailed(say("site.cursor_invalid")) from e
     valid = (
         isinstance(key, dict)
         and set(key) == {"PK", "SK", f"{index}PK", f"{index}SK"}
@@ -232,5 +233,5 @@ def decode_cursor(
         and owned(str(key.get("PK")))
     )
     if not valid:
-        raise ValidationFailed("the cursor is not valid; start from the first page")
+        raise ValidationFailed(say("site.cursor_invalid"))
     return to_ddb(key)

@@ -56,6 +56,7 @@ class DynamoDirectory(DynamoTable):
             email=str(item["email"]),
             display_name=str(item.get("display_name") or item["email"]),
             admin=bool(item.get("admin", False)),
+            language=str(item.get("language") or ""),
         )
 
     def put_user(self, user: User) -> None:
@@ -68,6 +69,34 @@ class DynamoDirectory(DynamoTable):
                 "email": user.email,
                 "display_name": user.display_name,
                 "admin": user.admin,
+                **({"language": user.language} if user.language else {}),
             },
             "saving the user",
+        )
+
+    def set_language(self, user: User, language: str) -> None:
+        """Keep ``language`` as the user's choice (their item made if it isn't there: users
+        signed in through Cognito have none until they choose something).
+        """
+        self._call(
+            "saving the user's language",
+            "update_item",
+            TableName=self._table,
+            Key=to_ddb({"PK": keys.tenant_pk(user.tenant_id), "SK": keys.member_sk(user.user_id)}),
+            UpdateExpression=(
+                "SET #language = :language, #type = if_not_exists(#type, :type), "
+                "email = if_not_exists(email, :email), "
+                "display_name = if_not_exists(display_name, :name), "
+                "admin = if_not_exists(admin, :admin)"
+            ),
+            ExpressionAttributeNames={"#language": "language", "#type": "type"},
+            ExpressionAttributeValues=to_ddb(
+                {
+                    ":language": language,
+                    ":type": "user",
+                    ":email": user.email,
+                    ":name": user.display_name,
+                    ":admin": user.admin,
+                }
+            ),
         )

@@ -27,6 +27,7 @@ from mailport.adapters.dynamo_table import (
     to_ddb,
 )
 from mailport.adapters.keys import due_keys, seen_pk, user_pk
+from mailport.catalogue import say
 from mailport.domain.accounts import FetchState, PopAccount, Preset, too_many_accounts
 from mailport.domain.mailbox import Owner
 from mailport.errors import Conflict, NotFound
@@ -98,7 +99,7 @@ class DynamoAccountStore(DynamoTable):
         reads the idle polls' check items, which sort beside their accounts).
         """
         items = self._query(
-            "listing your accounts",
+            say("account.doing_list"),
             KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
             ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": keys.ACCOUNT_PREFIX}),
         )
@@ -109,14 +110,14 @@ class DynamoAccountStore(DynamoTable):
     ) -> tuple[list[tuple[Owner, PopAccount]], str | None]:
         """A page of every account of the tenant with its owner, newest first (admins)."""
         items, next_cursor = self._tenant_page(
-            "listing the organisation's accounts", keys.ACCOUNTS, tenant_id, limit, cursor
+            say("account.doing_list_tenant"), keys.ACCOUNTS, tenant_id, limit, cursor
         )
         owners = [keys.owner_of(str(i["PK"])) for i in items]
         wanted = [
             to_ddb({"PK": i["PK"], "SK": keys.checked_sk(str(i["account_id"]))}) for i in items
         ]
         # The page's check items in one read (they carry no GSI3 key, so the page has none).
-        found = self._batch_get("listing the organisation's accounts", wanted, None)
+        found = self._batch_get(say("account.doing_list_tenant"), wanted, None)
         checks = {(str(c["PK"]), str(c["account_id"])): c for c in map(from_ddb, found)}
         accounts = [
             _checked(self._account(i), checks.get((str(i["PK"]), str(i["account_id"]))))
@@ -133,7 +134,7 @@ class DynamoAccountStore(DynamoTable):
         unique = list(dict.fromkeys(wanted))
         asked = {(user_pk(o), keys.account_sk(a)): (o, a) for o, a in unique}
         found = self._batch_get(
-            "reading the accounts",
+            say("account.doing_read_many"),
             [to_ddb({"PK": pk, "SK": sk}) for pk, sk in asked],
             None,
             consistent=True,
@@ -151,7 +152,7 @@ class DynamoAccountStore(DynamoTable):
         low, high = keys.account_range(account_id)
         items = list(
             self._query(
-                "reading the account",
+                say("account.doing_read"),
                 KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
                 ExpressionAttributeValues=to_ddb(
                     {":pk": user_pk(owner), ":low": low, ":high": high}
@@ -169,7 +170,7 @@ class DynamoAccountStore(DynamoTable):
         pk = user_pk(owner)
         try:
             self._transact(
-                "saving the account",
+                say("account.doing_save"),
                 [
                     {
                         "Update": {
@@ -192,7 +193,7 @@ class DynamoAccountStore(DynamoTable):
         except Cancelled as e:
             if e.failed(0):
                 raise too_many_accounts(limit) from e
-            raise Conflict("this account exists already") from e
+            raise Conflict(say("account.exists")) from e
 
     def account_item(self, owner: Owner, a: PopAccount) -> dict[str, Any]:
         """The item of a new account (also used by the dispatcher benchmark to bulk-load)."""
@@ -307,7 +308,7 @@ class DynamoAccountStore(DynamoTable):
             expression += " REMOVE GSI2PK, GSI2SK"
         try:
             self._call(
-                "saving the account",
+                say("account.doing_save"),
                 "update_item",
                 **self._key(user_pk(owner), keys.account_sk(before.account_id)),
                 UpdateExpression=expression,
@@ -316,7 +317,7 @@ class DynamoAccountStore(DynamoTable):
                 ExpressionAttributeValues=to_ddb(values),
             )
         except ConditionFailed as e:
-            raise Conflict("the account was changed or deleted meanwhile; reload it") from e
+            raise Conflict(say("account.changed_meanwhile")) from e
 
     def reseal_password(self, owner: Owner, account_id: str, before: bytes, after: bytes) -> bool:
         """Swap in the password sealed anew; not a settings change, so the version stays (an
@@ -324,7 +325,7 @@ class DynamoAccountStore(DynamoTable):
         """
         try:
             self._call(
-                "resealing the password",
+                say("account.doing_reseal"),
                 "update_item",
                 **self._key(user_pk(owner), keys.account_sk(account_id)),
                 UpdateExpression="SET password = :after",
@@ -342,7 +343,7 @@ class DynamoAccountStore(DynamoTable):
         pk = user_pk(owner)
         try:
             self._transact(
-                "deleting the account",
+                say("account.doing_delete"),
                 [
                     {
                         "Delete": {
@@ -362,7 +363,7 @@ class DynamoAccountStore(DynamoTable):
                 ],
             )
         except Cancelled as e:
-            raise NotFound("no such account") from e
+            raise NotFound(say("account.not_found")) from e
 
     def forget(self, owner: Owner, account_id: str, limit: int) -> bool:
         """Delete up to ``limit`` runs and receipts of a deleted account; True if more remain.
@@ -379,17 +380,17 @@ class DynamoAccountStore(DynamoTable):
             self._keys(seen_pk(owner, account_id), ""),
         ):
             if len(doomed) == limit:
-                self._batch_write("forgetting the account", _deletes(doomed))
+                self._batch_write(say("account.doing_forget"), _deletes(doomed))
                 return True
             doomed.append(key)
-        self._batch_write("forgetting the account", _deletes(doomed))
+        self._batch_write(say("account.doing_forget"), _deletes(doomed))
         return False
 
     def _keys(self, pk: str, prefix: str) -> Iterator[dict[str, Any]]:
         condition = "PK = :pk" + (" AND begins_with(SK, :sk)" if prefix else "")
         values = {":pk": pk, **({":sk": prefix} if prefix else {})}
         for item in self._query(
-            "listing the account's records",
+            say("account.doing_list_records"),
             KeyConditionExpression=condition,
             ExpressionAttributeValues=to_ddb(values),
             ProjectionExpression="PK, SK",
@@ -405,7 +406,7 @@ class DynamoSchedule(DynamoTable):
     def due(self, minute: int) -> Iterator[tuple[Owner, str, int]]:
         """Accounts fetched automatically whose slot falls in ``minute`` of the window."""
         for item in self._query(
-            "reading the accounts due",
+            say("account.doing_read_due"),
             IndexName=keys.GSI2,
             KeyConditionExpression="GSI2PK = :pk",
             ExpressionAttributeValues=to_ddb({":pk": keys.due_partition(minute)}),

@@ -37,6 +37,7 @@ from mailport.adapters.dynamodb_job_format import (
     queue_sort_key,
 )
 from mailport.adapters.keys import QUEUE, user_pk
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     FolderPlan,
@@ -120,7 +121,7 @@ class DynamoJobStore(JobItems):
             **job_fields(job),
         }
         self._call(
-            "saving the migration",
+            say("migration.doing_save"),
             "put_item",
             TableName=self._table,
             Item=to_ddb(item),
@@ -134,13 +135,13 @@ class DynamoJobStore(JobItems):
         folders (a page of 200 jobs of thousands of folders each), their totals stand in.
         """
         items, next_cursor = self._tenant_page(
-            "listing the organisation's migrations", keys.JOBS, tenant_id, limit, cursor
+            say("migration.doing_list_tenant"), keys.JOBS, tenant_id, limit, cursor
         )
         return [job_of(i) for i in items], next_cursor
 
     def get_job(self, owner: Owner, job_id: str, *, plan: bool = True) -> MigrationJob | None:
         """One job, with its plan (else its totals), or None."""
-        item = self._get(user_pk(owner), keys.job_sk(job_id), "reading the migration")
+        item = self._get(user_pk(owner), keys.job_sk(job_id), say("migration.doing_read"))
         if not item:
             return None
         return self._with_plan(owner, item) if plan else job_of(item)
@@ -150,7 +151,7 @@ class DynamoJobStore(JobItems):
         each), or with their totals only.
         """
         items = self._query(
-            "listing migrations",
+            say("migration.doing_list"),
             KeyConditionExpression="PK = :pk AND begins_with(SK, :job)",
             ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":job": keys.JOB_PREFIX}),
         )
@@ -173,7 +174,7 @@ class DynamoJobStore(JobItems):
         if not item.get("planned"):  # the Plan step writes the folders with ``planned``
             return job_of(item, [])
         found = self._query(
-            "reading the migration",
+            say("migration.doing_read"),
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues=to_ddb({":pk": keys.plan_pk(owner, job_id)}),
             ConsistentRead=True,
@@ -214,7 +215,7 @@ class DynamoJobStore(JobItems):
         for put in [*puts, self._created_put(owner, job_id, created)]:
             try:
                 self._call(
-                    "saving the migration",
+                    say("migration.doing_save"),
                     "put_item",
                     **put,
                     ConditionExpression="attribute_not_exists(PK)",
@@ -237,7 +238,7 @@ class DynamoJobStore(JobItems):
         if created is not None:
             puts.append(self._created_put(owner, job_id, created))
         self._batch_write(
-            "saving the migration", [{"PutRequest": {"Item": p["Item"]}} for p in puts]
+            say("migration.doing_save"), [{"PutRequest": {"Item": p["Item"]}} for p in puts]
         )
 
     def save_job(
@@ -279,18 +280,18 @@ class DynamoJobStore(JobItems):
             items.append({"Put": self._created_put(owner, job.job_id, created)})
         try:
             if len(items) > 1:
-                self._transact("saving the migration", items)
+                self._transact(say("migration.doing_save"), items)
             else:
-                self._call("saving the migration", "update_item", **update)
+                self._call(say("migration.doing_save"), "update_item", **update)
         except (ConditionFailed, Cancelled) as e:
-            raise Conflict("the migration changed meanwhile") from e
+            raise Conflict(say("migration.changed_meanwhile")) from e
         return _with_version(job, job.version + 1)
 
     def request_cancel(self, owner: Owner, job_id: str) -> bool:
         """Flag a running or paused job for cancelling."""
         try:
             self._call(
-                "cancelling the migration",
+                say("migration.doing_cancel"),
                 "update_item",
                 **self._key(user_pk(owner), keys.job_sk(job_id)),
                 UpdateExpression="SET cancel_requested = :t",

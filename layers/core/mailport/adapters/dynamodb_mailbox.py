@@ -27,6 +27,7 @@ from mailport.adapters.dynamo_table import (
 )
 from mailport.adapters.dynamodb_uploads import finish_update
 from mailport.adapters.keys import user_pk
+from mailport.catalogue import say
 from mailport.domain.mailbox import (
     Flags,
     Folder,
@@ -154,12 +155,12 @@ class DynamoMailbox(DynamoTable):
             self._transact("creating the folder", items)
         except Cancelled as e:
             if e.failed(0):
-                raise Conflict("that folder already exists") from e
+                raise Conflict(say("mailbox.folder_exists")) from e
             if e.failed(1):
-                raise Conflict(f"a folder named {folder.name!r} is already there") from e
+                raise Conflict(say("mailbox.name_taken", name=folder.name)) from e
             if e.failed(2):
-                raise NotFound("the parent folder does not exist") from e
-            raise Conflict("the mailbox changed at the same time; try again") from e
+                raise NotFound(say("mailbox.no_parent")) from e
+            raise Conflict(say("mailbox.changed")) from e
 
     def _children(self, pk: str, folder_id: str, delta: int) -> dict[str, Any]:
         return {
@@ -219,10 +220,10 @@ class DynamoMailbox(DynamoTable):
             self._transact("changing the folder", items)
         except Cancelled as e:
             if e.failed(0) or (old_lock != new_lock and e.failed(1)):
-                raise Conflict("the folder changed at the same time; reload and try again") from e
+                raise Conflict(say("mailbox.folder_changed")) from e
             if old_lock != new_lock and e.failed(2):
-                raise Conflict(f"a folder named {after.name!r} is already there") from e
-            raise NotFound("the new parent folder does not exist") from e
+                raise Conflict(say("mailbox.name_taken", name=after.name)) from e
+            raise NotFound(say("mailbox.no_new_parent")) from e
 
     def delete_folder(self, owner: Owner, folder: Folder) -> None:
         """Delete an empty folder; ``Conflict`` if it holds messages."""
@@ -247,10 +248,7 @@ class DynamoMailbox(DynamoTable):
                 ],
             )
         except Cancelled as e:
-            raise Conflict(
-                "the folder is not empty or changed meanwhile: "
-                "move or delete its messages and subfolders first"
-            ) from e
+            raise Conflict(say("mailbox.not_empty")) from e
 
     # ------------------------------------------------------------------ messages
     def insert_message(
@@ -290,7 +288,7 @@ class DynamoMailbox(DynamoTable):
                     return self._written_late(owner, message, existing)
                 return InsertOutcome.DUPLICATE, str(existing.get("message_id", ""))
             if e.failed(2):
-                raise NotFound("the folder does not exist any more") from e
+                raise NotFound(say("mailbox.folder_gone")) from e
             if e.failed(3):  # the file was finished by an earlier delivery
                 return InsertOutcome.ALREADY_STORED, message.message_id
             raise
@@ -506,10 +504,10 @@ class DynamoMailbox(DynamoTable):
             self._transact("changing the message", items)
         except Cancelled as e:
             if e.failed(0):
-                raise Conflict("the message changed at the same time; reload and try again") from e
+                raise Conflict(say("mailbox.message_changed")) from e
             if before.folder_id != after.folder_id and e.failed(4):
-                raise Conflict("the same message is already in that folder") from e
-            raise NotFound("the target folder does not exist") from e
+                raise Conflict(say("mailbox.already_there")) from e
+            raise NotFound(say("mailbox.no_target")) from e
 
     def delete_message(self, owner: Owner, message: StoredMessage) -> None:
         """Remove a message from the index, keeping the counters right."""
@@ -542,7 +540,7 @@ class DynamoMailbox(DynamoTable):
                 ],
             )
         except Cancelled as e:
-            raise Conflict("the message changed at the same time; reload and try again") from e
+            raise Conflict(say("mailbox.message_changed")) from e
 
     # ------------------------------------------------------------------ rules
     def get_rules_document(self, owner: Owner) -> dict[str, object] | None:

@@ -26,6 +26,7 @@ from mailport.adapters import keys
 from mailport.adapters.dynamo_table import Cancelled, from_ddb, to_ddb
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox, fingerprint_item
 from mailport.adapters.keys import user_pk
+from mailport.catalogue import say
 from mailport.domain.mailbox import InsertOutcome, Owner, StoredMessage
 from mailport.errors import NotFound, TransientError
 
@@ -66,7 +67,7 @@ class DynamoMessageIndex(DynamoMailbox):
             writes += self._claim(entries, todo[start : start + MAX_GROUP], answers)
         if writes:
             self._batch_write(
-                "storing the messages",
+                say("uploads.doing_store"),
                 [{"PutRequest": {"Item": to_ddb(self._message_item(o, m))}} for o, m in writes],
             )
         for n, (first, same_id) in sorted(twins.items()):
@@ -90,7 +91,7 @@ class DynamoMessageIndex(DynamoMailbox):
             items = [self._fingerprint_put(*entries[n]) for n in group]
             items += [self._counter(pk, fid, *sums) for (pk, fid), sums in folders.items()]
             try:
-                self._transact("storing the messages", items)
+                self._transact(say("uploads.doing_store"), items)
             except Cancelled as e:
                 group = self._settle(entries, group, list(folders), e, answers)
                 continue
@@ -98,7 +99,7 @@ class DynamoMessageIndex(DynamoMailbox):
                 answers[n] = (InsertOutcome.STORED, entries[n][1].message_id)
                 writes.append(entries[n])
             return writes
-        raise TransientError("storing the messages: the mailbox is busy; try again")
+        raise TransientError(say("site.mailbox_busy", what=say("uploads.doing_store")))
 
     def _settle(
         self,
@@ -116,10 +117,13 @@ class DynamoMessageIndex(DynamoMailbox):
         for n in group:
             owner, message = entries[n]
             if (user_pk(owner), message.folder_id) in missing:
-                answers[n] = NotFound("the folder does not exist any more")
+                answers[n] = NotFound(say("uploads.folder_gone"))
         owners = {self._fp_key(*entries[n]): n for n in taken if n not in answers}
         holders = self._batch_get_keyed(
-            "reading the duplicates", owners, "PK, SK, message_id, seen", consistent=True
+            say("uploads.doing_read_duplicates"),
+            owners,
+            "PK, SK, message_id, seen",
+            consistent=True,
         )
         for fp_key, n in owners.items():
             owner, message = entries[n]
@@ -145,7 +149,9 @@ class DynamoMessageIndex(DynamoMailbox):
         return InsertOutcome.DUPLICATE, message_id
 
     def _present(self, wanted: list[Key]) -> set[Key]:
-        return set(self._batch_get_keyed("reading the messages", wanted, "PK, SK", consistent=True))
+        return set(
+            self._batch_get_keyed(say("uploads.doing_read"), wanted, "PK, SK", consistent=True)
+        )
 
     @staticmethod
     def _folders(group: Iterable[tuple[Owner, StoredMessage]]) -> dict[Key, tuple[int, int, int]]:

@@ -24,6 +24,7 @@ from mailport.adapters.dynamo_table import (
     to_ddb,
 )
 from mailport.adapters.keys import flow_key, user_pk
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.oauth import (
     ConnectionStatus,
@@ -164,7 +165,7 @@ class DynamoOAuth(DynamoTable):
                 **kwargs,
             )
         except ConditionFailed as e:
-            raise Conflict("the connection changed meanwhile") from e
+            raise Conflict(say("oauth.connection_changed")) from e
         return dataclasses.replace(c, version=int(item["version"]))
 
     def delete_connection(self, tenant_id: str, user_id: str, connection_id: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import DynamoTable, as_int, from_ddb, to_ddb
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import ItemReason, ReportItem
 from mailport.errors import ValidationFailed
@@ -70,7 +71,7 @@ class DynamoJobReports(DynamoTable):
         pk = keys.report_pk(owner, job_id)
         unique = {r.uid: r for r in items if r.folder_index == folder_index}
         earlier = self._query(
-            "reading the migration's report",
+            say("migration.doing_read_report"),
             KeyConditionExpression="PK = :pk AND SK BETWEEN :lo AND :hi",
             ExpressionAttributeValues=to_ddb(
                 {
@@ -85,7 +86,7 @@ class DynamoJobReports(DynamoTable):
         stale = [str(i["SK"]) for i in earlier if str(i["SK"]) not in mine]
         puts = [{k: v for k, v in _item(pk, r).items() if v is not None} for r in unique.values()]
         self._batch_write(
-            "saving the migration's report",
+            say("migration.doing_save_report"),
             [{"PutRequest": {"Item": to_ddb(item)}} for item in puts]
             + [{"DeleteRequest": {"Key": to_ddb({"PK": pk, "SK": sk})}} for sk in stale],
         )
@@ -102,11 +103,11 @@ class DynamoJobReports(DynamoTable):
         }
         if cursor:
             if not keys.is_report_sk(cursor):
-                raise ValidationFailed("the cursor is not valid; start from the first page")
+                raise ValidationFailed(say("site.cursor_invalid"))
             kwargs["ExclusiveStartKey"] = to_ddb(
                 {"PK": keys.report_pk(owner, job_id), "SK": cursor}
             )
-        page = self._call("reading the migration's report", "query", **kwargs)
+        page = self._call(say("migration.doing_read_report"), "query", **kwargs)
         items = [_report_item(from_ddb(i)) for i in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return items, str(last["SK"]["S"]) if last else None
@@ -126,7 +127,7 @@ class DynamoJobReports(DynamoTable):
                 }
             ),
         }
-        for item in self._query("reading the migration's report", **kwargs):
+        for item in self._query(say("migration.doing_read_report"), **kwargs):
             entry = _report_item(item)
             if entry.retryable:
                 found.append(entry)

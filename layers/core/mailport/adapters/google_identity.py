@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mailport.adapters.app_credentials import credentials_ready
+from mailport.catalogue import Words, say
 from mailport.domain.oauth import (
     AccessToken,
     OAuthAdminBlocked,
@@ -61,6 +62,7 @@ _APP_REFUSED = {"invalid_client", "unauthorized_client"}
 # A Workspace admin limits which apps may reach the domain's mail (API controls), or the
 # OAuth client is "internal" to another organization.
 _ADMIN_REFUSED = {"admin_policy_enforced", "org_internal"}
+_GOOGLE = "Google"  # the provider's name in messages
 
 
 def _libs() -> tuple[Any, Any, Any]:
@@ -100,9 +102,9 @@ class _Cache:
             expires_at = float(value.get("expires_at") or 0.0)
             scope = str(value.get("scope") or "")
         except (ValueError, TypeError, KeyError, AttributeError) as e:
-            raise SignInRequired("the saved Google sign-in is unreadable; sign in again") from e
+            raise SignInRequired(say("oauth.saved_unreadable", provider=_GOOGLE)) from e
         if not isinstance(refresh, str) or not refresh or not isinstance(access, str):
-            raise SignInRequired("the saved Google sign-in is incomplete; sign in again")
+            raise SignInRequired(say("oauth.saved_incomplete", provider=_GOOGLE))
         return cls(refresh, access, expires_at, scope)
 
 
@@ -160,7 +162,7 @@ class GoogleIdentity:
 
     def _client(self) -> tuple[str, str]:
         if self._credentials is None:
-            raise OAuthNotConfigured("Google sign-in is not set up on this service")
+            raise OAuthNotConfigured(say("oauth.not_set_up", provider=_GOOGLE))
         return self._credentials()
 
     def configured(self) -> bool:
@@ -203,25 +205,20 @@ class GoogleIdentity:
             raise denied(_denial(error))
         expected = str(details.get("state") or "")
         if not expected or not _same(expected, params.get("state")):
-            raise OAuthFlowInvalid("this sign-in does not match the one you started")
+            raise OAuthFlowInvalid(say("oauth.flow_mismatch"))
         if not params.get("code"):
-            raise OAuthDenied("Google sent no authorization code back; start again")
+            raise OAuthDenied(say("oauth.google_no_code"))
         client_id, secret = self._client()
         answer = self._redeem(client_id, secret, details, params["code"])
         claims = _id_token_claims(answer.get("id_token"))
         reason = _claims_problem(claims, self._issuers, client_id, str(details.get("nonce", "")))
         if reason:
-            raise OAuthDenied(f"Google's sign-in answer failed a check ({reason}); start again")
+            raise OAuthDenied(say("oauth.google_check_failed", claim=reason))
         if MAIL_SCOPE not in str(answer.get("scope", "")).split():
             # Google lets the user untick single permissions on the consent screen.
-            raise OAuthScopeMissing(
-                "Google did not grant access to the mailbox: sign in again and allow mailport "
-                "to read your Gmail"
-            )
+            raise OAuthScopeMissing(say("oauth.google_scope_missing"))
         if not answer.get("refresh_token"):
-            raise OAuthDenied(
-                "Google gave no lasting access (no refresh token); sign in again and consent"
-            )
+            raise OAuthDenied(say("oauth.google_no_refresh_token"))
         verified = claims.get("email_verified") in (True, "true")
         email = claims.get("email")
         usernames = frozenset({email.lower()} if verified and isinstance(email, str) else ())
@@ -252,9 +249,11 @@ class GoogleIdentity:
                 raise OAuthAdminBlocked(_app_refusal(error)) from e
             if error in _APP_REFUSED:
                 raise OAuthDenied(_app_refusal(error)) from e
-            raise OAuthDenied(f"Google refused the sign-in ({error[:60]}); start again") from e
+            raise OAuthDenied(
+                say("oauth.provider_refused_signin", provider=_GOOGLE, error=error[:60])
+            ) from e
         except (requests.RequestException, ValueError) as e:
-            raise TransientError("Google sign-in is unreachable; try again later") from e
+            raise TransientError(say("oauth.unreachable_later", provider=_GOOGLE)) from e
         return answer
 
     def access_token(
@@ -271,7 +270,7 @@ class GoogleIdentity:
         answer = self._refresh(client_id, secret, saved.refresh_token)
         token = answer.get("access_token")
         if not isinstance(token, str) or not token:
-            raise TransientError("Google's refresh answer had no access token; trying again")
+            raise TransientError(say("oauth.google_no_access_token"))
         # Google keeps the refresh token (no rotation) and sends none back; a new one, if
         # ever sent, replaces it.
         fresh = _Cache(
@@ -292,39 +291,31 @@ class GoogleIdentity:
             error = str(e.error or "")
             log.warning("token refresh refused", extra={"oauth_error": error})
             if error in _SIGN_IN_AGAIN:
-                raise SignInRequired(
-                    "Google no longer accepts the saved sign-in (it was revoked, expired, or "
-                    "the password changed); sign in again to continue"
-                ) from e
+                raise SignInRequired(say("oauth.google_signin_revoked")) from e
             if error in _APP_REFUSED | _ADMIN_REFUSED:
-                raise SignInRequired(
-                    f"{_app_refusal(error)}; then sign in again to continue"
-                ) from e
-            raise TransientError(f"Google could not refresh the sign-in ({error[:60]})") from e
+                again = say("oauth.then_sign_in_again", problem=_app_refusal(error))
+                raise SignInRequired(again) from e
+            raise TransientError(
+                say("oauth.refresh_failed", provider=_GOOGLE, error=error[:60])
+            ) from e
         except (requests.RequestException, ValueError) as e:
-            raise TransientError("Google sign-in is unreachable; trying again") from e
+            raise TransientError(say("oauth.unreachable_retrying", provider=_GOOGLE)) from e
         return answer
 
 
-def _denial(error: str) -> str:
+def _denial(error: str) -> Words:
     """What the callback's ``error`` means for the user."""
     if error == "admin_policy_enforced":
-        return (
-            "the Google Workspace administrator does not allow mailport to reach this "
-            "account (admin_policy_enforced); ask them to allow it, then sign in again"
-        )
+        return say("oauth.google_admin_policy")
     if error == "org_internal":
-        return "mailport's Google app is limited to its own organization (org_internal)"
-    return f"Google sign-in was cancelled or refused ({error[:60]})"
+        return say("oauth.google_org_internal")
+    return say("oauth.signin_cancelled", provider=_GOOGLE, error=error[:60])
 
 
-def _app_refusal(error: str) -> str:
+def _app_refusal(error: str) -> Words:
     if error in _ADMIN_REFUSED:
-        return (
-            f"Google refused mailport's app ({error}): the Google Workspace administrator "
-            "must allow it"
-        )
-    return f"Google refused mailport's app registration ({error}): your administrator must renew it"
+        return say("oauth.google_app_blocked", error=error)
+    return say("oauth.app_registration_refused", provider=_GOOGLE, error=error)
 
 
 def _id_token_claims(id_token: object) -> dict[str, Any]:
@@ -336,9 +327,9 @@ def _id_token_claims(id_token: object) -> dict[str, Any]:
         payload = str(id_token).split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (IndexError, ValueError, binascii.Error) as e:
-        raise OAuthDenied("Google's sign-in answer had no readable ID token; start again") from e
+        raise OAuthDenied(say("oauth.google_no_id_token")) from e
     if not isinstance(claims, dict):
-        raise OAuthDenied("Google's sign-in answer had no readable ID token; start again")
+        raise OAuthDenied(say("oauth.google_no_id_token"))
     return claims
 
 

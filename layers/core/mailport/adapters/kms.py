@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mailport.adapters.aws_errors import translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import say
 from mailport.errors import StorageError
 
 # KMS refuses to decrypt when the context differs from the one used to encrypt, so a
@@ -172,7 +173,7 @@ class KmsSecretBox:
                     KeyId=self._key_id, KeySpec="AES_256", EncryptionContext=_KEY_CONTEXT
                 )
             except (ClientError, BotoCoreError) as e:
-                raise translate(e, "protecting the secret") from e
+                raise translate(e, say("site.doing_seal")) from e
             mine = WrappedKey(bytes(made["CiphertextBlob"]), self._clock())
             found = self._keys.install(mine, replacing=found)
             if found.wrapped == mine.wrapped:
@@ -188,19 +189,17 @@ class KmsSecretBox:
             )["Plaintext"]
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in _UNREADABLE:
-                raise SecretUnreadable(
-                    "the saved credentials can't be read; enter them again"
-                ) from e
-            raise translate(e, "reading the secret") from e
+                raise SecretUnreadable(say("site.secret_unreadable")) from e
+            raise translate(e, say("site.doing_unseal")) from e
         except BotoCoreError as e:
-            raise translate(e, "reading the secret") from e
+            raise translate(e, say("site.doing_unseal")) from e
         return plain
 
 
 def _parts(sealed: bytes, at: int) -> tuple[bytes, bytes, bytes]:
     """(wrapped key, nonce, body) of an enveloped form whose marker ends at ``at``."""
     if len(sealed) < at + 2:
-        raise SecretUnreadable("the saved credentials can't be read; enter them again")
+        raise SecretUnreadable(say("site.secret_unreadable"))
     (size,) = struct.unpack(">H", sealed[at : at + 2])
     wrapped = sealed[at + 2 : at + 2 + size]
     nonce = sealed[at + 2 + size : at + 2 + size + _NONCE]
@@ -211,7 +210,7 @@ def _unseal(key: bytes, nonce: bytes, body: bytes, context: Mapping[str, str]) -
     try:
         plain = AESGCM(key).decrypt(nonce, body, _aad(context))
     except (InvalidTag, ValueError) as e:
-        raise SecretUnreadable("the saved credentials can't be read; enter them again") from e
+        raise SecretUnreadable(say("site.secret_unreadable")) from e
     return plain.decode("utf-8")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 # Kept importable from here (wiring and tests import it from this module).
 from mailport.adapters.app_credentials import credentials_ready
+from mailport.catalogue import say
 from mailport.domain.oauth import (
     AccessToken,
     OAuthDenied,
@@ -53,6 +54,7 @@ _SIGN_IN_AGAIN = {"invalid_grant", "interaction_required", "consent_required", "
 # sign-in, until the admin fixes it and the user signs in again.
 _APP_REFUSED = {"invalid_client", "unauthorized_client"}
 _USERNAME_CLAIMS = ("preferred_username", "email", "upn", "unique_name")
+_MICROSOFT = "Microsoft"  # the provider's name in messages
 
 
 class MsalMicrosoft:
@@ -88,7 +90,7 @@ class MsalMicrosoft:
     def _app(self, cache: Any = None) -> Any:
         msal, requests = _libs()
         if self._credentials is None:
-            raise OAuthNotConfigured("Microsoft 365 sign-in is not set up on this service")
+            raise OAuthNotConfigured(say("oauth.not_set_up", provider="Microsoft 365"))
         client_id, secret = self._credentials()
         try:
             return msal.ConfidentialClientApplication(
@@ -102,7 +104,7 @@ class MsalMicrosoft:
             )
         except (requests.RequestException, ValueError) as e:
             # The authority's metadata could not be read: the provider is down or unreachable.
-            raise TransientError("Microsoft sign-in is unreachable; try again later") from e
+            raise TransientError(say("oauth.unreachable_later", provider=_MICROSOFT)) from e
 
     def configured(self) -> bool:
         """Whether the app registration is filled in (``credentials_ready``)."""
@@ -130,20 +132,20 @@ class MsalMicrosoft:
         """Redeem the code; the token cache it fills is the grant."""
         msal, requests = _libs()
         if params.get("error"):
-            raise OAuthDenied(
-                f"Microsoft sign-in was cancelled or refused ({params['error'][:60]})"
-            )
+            error = params["error"][:60]
+            raise OAuthDenied(say("oauth.signin_cancelled", provider=_MICROSOFT, error=error))
         cache = msal.SerializableTokenCache()
         try:
             result = self._app(cache).acquire_token_by_auth_code_flow(dict(details), dict(params))
         except ValueError as e:  # msal: the state does not match the flow
-            raise OAuthFlowInvalid("this sign-in does not match the one you started") from e
+            raise OAuthFlowInvalid(say("oauth.flow_mismatch")) from e
         except requests.RequestException as e:
-            raise TransientError("Microsoft sign-in is unreachable; try again later") from e
+            raise TransientError(say("oauth.unreachable_later", provider=_MICROSOFT)) from e
         if "error" in result:
             log.warning("code redemption refused", extra={"oauth_error": result["error"]})
+            refused = str(result["error"])[:60]
             raise OAuthDenied(
-                f"Microsoft refused the sign-in ({str(result['error'])[:60]}); start again"
+                say("oauth.provider_refused_signin", provider=_MICROSOFT, error=refused)
             )
         claims = result.get("id_token_claims") or {}
         usernames = frozenset(
@@ -151,7 +153,7 @@ class MsalMicrosoft:
         )
         accounts = self._accounts(cache)
         if not accounts:
-            raise OAuthDenied("Microsoft returned no account for this sign-in; start again")
+            raise OAuthDenied(say("oauth.microsoft_no_account"))
         return TokenGrant(cache.serialize(), usernames, str(accounts[0]["home_account_id"]))
 
     @staticmethod
@@ -173,29 +175,24 @@ class MsalMicrosoft:
             (a for a in app.get_accounts() if a.get("home_account_id") == account_id), None
         )
         if account is None:
-            raise SignInRequired("the saved Microsoft sign-in is incomplete; sign in again")
+            raise SignInRequired(say("oauth.saved_incomplete", provider=_MICROSOFT))
         try:
             result = app.acquire_token_silent_with_error(
                 list(SCOPES[purpose]), account=account, force_refresh=force
             )
         except requests.RequestException as e:
-            raise TransientError("Microsoft sign-in is unreachable; trying again") from e
+            raise TransientError(say("oauth.unreachable_retrying", provider=_MICROSOFT)) from e
         if not result:
-            raise SignInRequired("the saved Microsoft sign-in has no refresh token; sign in again")
+            raise SignInRequired(say("oauth.microsoft_no_refresh_token"))
         if "access_token" not in result:
             error = str(result.get("error", ""))
             log.warning("token refresh refused", extra={"oauth_error": error})
             if error in _SIGN_IN_AGAIN:
-                raise SignInRequired(
-                    "Microsoft no longer accepts the saved sign-in (it was revoked or expired); "
-                    "sign in again to continue"
-                )
+                raise SignInRequired(say("oauth.microsoft_signin_revoked"))
             if error in _APP_REFUSED:
-                raise SignInRequired(
-                    f"Microsoft refused mailport's app registration ({error}): your "
-                    "administrator must renew it; then sign in again to continue"
-                )
-            raise TransientError(f"Microsoft could not refresh the sign-in ({error[:60]})")
+                problem = say("oauth.app_registration_refused", provider=_MICROSOFT, error=error)
+                raise SignInRequired(say("oauth.then_sign_in_again", problem=problem))
+            raise TransientError(say("oauth.refresh_failed", provider=_MICROSOFT, error=error[:60]))
         changed = token_cache.has_state_changed
         return AccessToken(
             str(result["access_token"]),

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import say
 from mailport.domain.accounts import MAX_PER_MESSAGE, FetchRequest, fetch_message
 from mailport.errors import TransientError
 
@@ -76,9 +77,9 @@ class SqsFetchQueue:
                     QueueUrl=self._url, Entries=list(entries.values())
                 )
             except (ClientError, BotoCoreError) as e:
-                raise translate(e, "queueing the fetch") from e
+                raise translate(e, say("site.doing_queue_fetch")) from e
             failed = {f["Id"] for f in result.get("Failed", [])}
             entries = {k: v for k, v in entries.items() if k in failed}
             if not entries:
                 return
-        raise TransientError("queueing the fetch: the queue is busy; try again")
+        raise TransientError(say("site.fetch_queue_busy"))

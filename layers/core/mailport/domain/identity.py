@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailport.catalogue import Words, say
 from mailport.errors import PlanRequired, Unauthenticated
 
 
@@ -15,6 +16,11 @@ class Plan(StrEnum):
     BASIC = "basic"
     ADVANCED = "advanced"
 
+    @property
+    def words(self) -> Words:
+        """The plan as a person names it."""
+        return Words(f"plan.{self.value}")
+
 
 class Feature(StrEnum):
     """Things a plan may include."""
@@ -23,6 +29,11 @@ class Feature(StrEnum):
     IMAP_MIGRATION = "imap_migration"
     EML_UPLOAD = "eml_upload"
     MAILBOX = "mailbox"
+
+    @property
+    def words(self) -> Words:
+        """The feature as a person names it."""
+        return Words(f"feature.{self.value}")
 
 
 _FEATURES: Mapping[Plan, frozenset[Feature]] = {
@@ -48,8 +59,7 @@ class Tenant:
         """Raise ``PlanRequired`` unless the plan includes ``feature``."""
         if feature not in features_of(self.plan):
             raise PlanRequired(
-                f"{feature.value} needs the advanced plan; this organisation is on the "
-                f"{self.plan.value} plan. Ask your administrator to upgrade."
+                say("identity.plan_required", feature=feature.words, plan=self.plan.words)
             )
 
 
@@ -68,7 +78,7 @@ class Principal:
         sub = str(claims.get("sub") or "")
         tenant = str(claims.get("custom:tenant") or "")
         if not sub or not tenant:
-            raise Unauthenticated("the token has no user or tenant")
+            raise Unauthenticated(say("identity.token_incomplete"))
         groups = str(claims.get("cognito:groups") or "")
         admin = str(claims.get("custom:admin") or "").lower() == "true" or "admins" in groups.split(
             ","
@@ -85,3 +95,4 @@ class User:
     email: str
     display_name: str
     admin: bool
+    language: str = ""  # the user's choice of the catalogue's languages; "" if none yet

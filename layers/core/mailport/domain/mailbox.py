@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
+from mailport.catalogue import say
 from mailport.domain.message import MessageSummary
 from mailport.errors import ValidationFailed
 
@@ -65,14 +66,14 @@ def clean_folder_name(name: object) -> str:
     Names are data, never paths: ``../x`` and backslashes are kept as typed.
     """
     if not isinstance(name, str):
-        raise ValidationFailed("name must be a string")
+        raise ValidationFailed(say("mailbox.name_text"))
     cleaned = unicodedata.normalize("NFC", name).strip()
     if not cleaned:
-        raise ValidationFailed("a folder needs a name")
+        raise ValidationFailed(say("mailbox.name_needed"))
     if len(cleaned) > MAX_FOLDER_NAME:
-        raise ValidationFailed(f"folder names are at most {MAX_FOLDER_NAME} characters")
+        raise ValidationFailed(say("mailbox.name_long", max=MAX_FOLDER_NAME))
     if any(unicodedata.category(ch) == "Cc" for ch in cleaned):
-        raise ValidationFailed("folder names cannot contain control characters")
+        raise ValidationFailed(say("mailbox.name_control"))
     return cleaned
 
 

@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mailport.catalogue import say
 from mailport.domain.remote import RemoteError
 
 MAIL_PORTS = frozenset({110, 995, 143, 993})  # POP3, POP3S, IMAP, IMAPS
@@ -29,6 +30,14 @@ _IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (RFC 4
 # Not global, though Python's is_global (3.12.1) says so: deprecated site-local (RFC 3879).
 _SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# This machine only: the local stack's mail servers (a private Dovecot) listen here. Written
+# natively; an IPv4-mapped or other embedded spelling of loopback is still refused.
+LOOPBACK: tuple[IPNetwork, ...] = (
+    ipaddress.IPv4Network("127.0.0.0/8"),
+    ipaddress.IPv6Network("::1/128"),
+)
+
 
 class RemoteAddressRefused(RemoteError):
     """The server's address or port is not one mailport connects to."""
@@ -38,16 +47,19 @@ class RemoteAddressRefused(RemoteError):
 
 @dataclass(frozen=True, slots=True)
 class NetworkPolicy:
-    """Where connections may go. ``allow_private`` is for the local stack and tests only."""
+    """Where connections may go: public addresses, plus ``allow_networks`` (the local stack:
+    LOOPBACK) or, with ``allow_private``, any address (a few integration tests only).
+    """
 
     allow_private: bool = False
     ports: frozenset[int] | None = MAIL_PORTS  # None: any port
+    allow_networks: tuple[IPNetwork, ...] = ()
 
     def check_port(self, port: int) -> None:
         """Refuse a port that is not a mail port (before any lookup)."""
         if self.ports is not None and port not in self.ports:
             allowed = ", ".join(str(p) for p in sorted(self.ports))
-            raise RemoteAddressRefused(f"mail servers are reached on ports {allowed} only")
+            raise RemoteAddressRefused(say("network.ports_only", allowed=allowed))
 
     def vet(self, addresses: Iterable[str]) -> list[str]:
         """Every address the host resolved to, checked; all must be public (one bad answer
@@ -55,17 +67,23 @@ class NetworkPolicy:
         """
         vetted = [str(ipaddress.ip_address(a.split("%", 1)[0])) for a in addresses]
         if not vetted:
-            raise RemoteAddressRefused("the server's name has no address")
-        if not self.allow_private and any(not is_public(ipaddress.ip_address(a)) for a in vetted):
+            raise RemoteAddressRefused(say("network.no_address"))
+        if not all(self.allowed(ipaddress.ip_address(a)) for a in vetted):
             # Deliberately vague: the answer must not tell a private address from a closed port.
-            raise RemoteAddressRefused(
-                "this server's address is not on the public internet; mailport connects only "
-                "to public mail servers"
-            )
+            raise RemoteAddressRefused(say("network.not_public"))
         return vetted
 
+    def allowed(self, address: IPAddress) -> bool:
+        """True when ``address`` may be connected to under this policy."""
+        if self.allow_private or is_public(address):
+            return True
+        return any(address in net for net in self.allow_networks)
 
-LOCAL_TESTS = NetworkPolicy(allow_private=True, ports=None)
+
+# The local stack (STAGE local with ALLOW_PRIVATE_MAIL_HOSTS, see settings.py) and tests:
+# servers on this machine on any port, and still never the metadata service, a VPC's or a
+# LAN's hosts (169.254.0.0/16, 10/8, 172.16/12, 192.168/16, fc00::/7, ...).
+LOCAL_TESTS = NetworkPolicy(ports=None, allow_networks=LOOPBACK)
 
 
 def embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:

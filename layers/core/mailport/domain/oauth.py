@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from mailport.catalogue import say
 from mailport.errors import Conflict, MailportError, ValidationFailed
 
 FLOW_TTL_S = 600  # the user has 10 minutes to sign in and consent
@@ -99,7 +100,7 @@ def parse_provider(value: object) -> OAuthProvider:
     try:
         return OAuthProvider(str(value or OAuthProvider.MICROSOFT.value))
     except ValueError as e:
-        raise ValidationFailed('the sign-in provider must be "microsoft" or "google"') from e
+        raise ValidationFailed(say("oauth.provider_invalid")) from e
 
 
 class Purpose(StrEnum):
@@ -122,7 +123,7 @@ class ConnectionStatus(StrEnum):
 def parse_email(value: object) -> str:
     """A mailbox address as the user typed it (trimmed, lower-cased)."""
     if not isinstance(value, str) or not _EMAIL.match(value.strip()):
-        raise ValidationFailed("email must be a mailbox address like name@example.com")
+        raise ValidationFailed(say("oauth.email_invalid"))
     return value.strip().lower()
 
 

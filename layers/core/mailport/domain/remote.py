@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from mailport.catalogue import Words, say
 from mailport.domain.text import printable
 from mailport.errors import MailportError, TransientError
 
@@ -51,7 +52,7 @@ class RemoteAuthFailed(RemoteError):
     """Wrong user name or password, or the token was refused."""
 
     code = "remote_auth_failed"
-    next_step = ""  # what the user should do, when it is not "check the password"
+    next_step: Words | None = None  # what the user should do, when not "check the password"
 
 
 class RemoteAppPasswordRequired(RemoteAuthFailed):
@@ -60,10 +61,7 @@ class RemoteAppPasswordRequired(RemoteAuthFailed):
     """
 
     code = "remote_app_password_required"
-    next_step = (
-        "create an app password in the provider's account security settings "
-        "(2-Step Verification must be on) and enter it instead of the account password"
-    )
+    next_step = say("remote.step_app_password")
 
 
 class RemoteSigninRequired(RemoteAuthFailed):
@@ -72,10 +70,7 @@ class RemoteSigninRequired(RemoteAuthFailed):
     """
 
     code = "remote_signin_required"
-    next_step = (
-        "sign in with the provider again (the sign-in expired or was refused, or the account "
-        "takes no password from an app)"
-    )
+    next_step = say("remote.step_sign_in_again")
 
 
 # Provider answers that mean "not a wrong password: this account needs another way in".
@@ -120,14 +115,15 @@ def refusal_kind(said: str, *, token: bool = False) -> type[RemoteAuthFailed]:
     return RemoteAuthFailed
 
 
-def login_refused(message: str, said: str, *, token: bool = False) -> RemoteAuthFailed:
+def login_refused(message: Words, said: str, *, token: bool = False) -> RemoteAuthFailed:
     """The domain error for a refused login: ``message`` for the user, which holds ``said``,
     the server's (already scrubbed) words, which alone are classified; the next step is added
     when there is a better one than "check the password".
     """
     kind = refusal_kind(said, token=token)
-    step = f" (next step: {kind.next_step})" if kind.next_step else ""
-    return kind(f"{message}{step}")
+    if kind.next_step is None:
+        return kind(message)
+    return kind(say("remote.with_next_step", message=message, step=kind.next_step))
 
 
 def xoauth2_reason(details: bytes) -> str:
@@ -179,7 +175,7 @@ class RemoteTransient(TransientError):
 
     code = "remote_temporarily_unavailable"
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: Words | str, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 

@@ -24,7 +24,7 @@ Validation: a ``PUT /v1/rules`` body's shape and bounds are checked at the API's
 (``api_inputs.RulesInput``, whose bounds are the ``MAX_*`` here); ``parse_rules`` checks what
 a shape can't say (an op that fits its field, a value of the type the op takes, a move to an
 existing folder, each id and action type once) and reports the first problem, naming the rule
-by its 1-based number and name (``rule_label``, which the edge's errors use too), then the
+by its 1-based number and name (``rule_words``, which the edge's errors use too), then the
 1-based condition or action and the field, e.g.
 ``rule 2 ("Newsletters"): condition 1: "domain_is" works only on from, to or cc``.
 """
@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
+from mailport.catalogue import Words, say
 from mailport.domain.message import Address, MessageSummary
 from mailport.errors import ValidationFailed
 
@@ -79,7 +80,7 @@ class Condition:
     def __post_init__(self) -> None:
         problem = _condition_problem(self.field, self.op, self.value)
         if problem:
-            raise ValidationFailed(f"condition: {problem}")
+            raise ValidationFailed(say("rules.in_condition", problem=problem))
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +93,7 @@ class Action:
     def __post_init__(self) -> None:
         problem = _action_problem(self.type, self.folder_id)
         if problem:
-            raise ValidationFailed(f"action: {problem}")
+            raise ValidationFailed(say("rules.in_action", problem=problem))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +110,9 @@ class Rule:
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.conditions) <= MAX_CONDITIONS:
-            raise ValidationFailed(f"a rule needs 1 to {MAX_CONDITIONS} conditions")
+            raise ValidationFailed(say("rules.conditions_count", max=MAX_CONDITIONS))
         if not 1 <= len(self.actions) <= MAX_ACTIONS:
-            raise ValidationFailed(f"a rule needs 1 to {MAX_ACTIONS} actions")
+            raise ValidationFailed(say("rules.actions_count", max=MAX_ACTIONS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,42 +128,45 @@ class Outcome:
     matched_rule_ids: tuple[str, ...]
 
 
-def _either(words: Sequence[str]) -> str:
+def _either(words: Sequence[str]) -> Words | str:
+    """``a, b or c`` (in Japanese ``a、b、c``)."""
     if len(words) == 1:
         return words[0]
-    return f"{', '.join(words[:-1])} or {words[-1]}"
+    if len(words) == 2:  # noqa: PLR2004 - the last pair
+        return say("rules.list_or", first=words[0], rest=words[1])
+    return say("rules.list_comma", first=words[0], rest=_either(words[1:]))
 
 
-def _condition_problem(field: FieldName, op: Operator, value: object) -> str | None:
+def _condition_problem(field: FieldName, op: Operator, value: object) -> Words | None:
     if op not in _OPERATORS[field]:
         fields = [name for name, ops in _OPERATORS.items() if op in ops]
-        return f'"{op}" works only on {_either(fields)}'
+        return say("rules.op_fields", op=op, fields=_either(fields))
     if op == "is":
-        return None if isinstance(value, bool) else '"value" must be true or false for "is"'
+        return None if isinstance(value, bool) else say("rules.value_bool")
     if op in ("greater_than", "less_than"):
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return None
-        return f'"value" must be a whole number of bytes (0 or more) for "{op}"'
+        return say("rules.value_bytes", op=op)
     return _text_problem(op, value)
 
 
-def _text_problem(op: Operator, value: object) -> str | None:
+def _text_problem(op: Operator, value: object) -> Words | None:
     if not isinstance(value, str):
-        return f'"value" must be a string for "{op}"'
+        return say("rules.value_string", op=op)
     if not value.strip():
-        return '"value" must not be empty'
+        return say("rules.value_empty")
     if len(value) > MAX_TEXT_LENGTH:
-        return f'"value" must be at most {MAX_TEXT_LENGTH} characters'
+        return say("rules.value_long", max=MAX_TEXT_LENGTH)
     if op == "domain_is" and not _DOMAIN.fullmatch(_domain_value(value)):
-        return '"value" must be a domain such as example.com'
+        return say("rules.value_domain")
     return None
 
 
-def _action_problem(action_type: ActionType, folder_id: str | None) -> str | None:
+def _action_problem(action_type: ActionType, folder_id: str | None) -> Words | None:
     if action_type == "move_to_folder" and not folder_id:
-        return '"move_to_folder" needs "folder_id"'
+        return say("rules.move_needs_folder")
     if action_type != "move_to_folder" and folder_id is not None:
-        return '"folder_id" is only for "move_to_folder"'
+        return say("rules.folder_only_for_move")
     return None
 
 
@@ -311,19 +315,30 @@ class RulesRequest(TypedDict):
 _LABEL_LENGTH = 40  # of a rule name quoted in an error message
 
 
-def rule_label(number: int, rule: object) -> str:
-    """How an error names a rule: ``rule 2 ("Newsletters")`` by its 1-based number and its
-    name (cut to 40 characters), or ``rule 2`` when it has no name to show.
+def rule_words(number: int, rule: object) -> Words:
+    """How an error names a rule: ``rule 2 ("Newsletters")`` (「ルール 2（"Newsletters"）」)
+    by its 1-based number and its name (cut to 40 characters), or ``rule 2`` when it has no
+    name to show.
     """
     name = rule.get("name") if isinstance(rule, Mapping) else None
     if not isinstance(name, str) or not name.strip():
-        return f"rule {number}"
+        return say("rules.rule", number=number)
     name = name.strip()
     shown = name if len(name) <= _LABEL_LENGTH else name[:_LABEL_LENGTH] + "…"
-    return f"rule {number} ({json.dumps(shown, ensure_ascii=False)})"
+    return say("rules.rule_named", number=number, name=json.dumps(shown, ensure_ascii=False))
 
 
-def _parse_condition(raw: ConditionRequest) -> Condition | str:
+def rule_label(number: int, rule: object) -> str:
+    """``rule_words`` in English."""
+    return str(rule_words(number, rule))
+
+
+def _at(where: Words, problem: Words) -> Words:
+    """``where: problem``, e.g. ``rule 2 ("News"): condition 1: ...``."""
+    return say("validation.at", where=where, problem=problem)
+
+
+def _parse_condition(raw: ConditionRequest) -> Condition | Words:
     field, op, value = raw["field"], raw["op"], raw["value"]
     problem = _condition_problem(field, op, value)
     # No problem: the value is the string, number or boolean the op takes.
@@ -332,36 +347,37 @@ def _parse_condition(raw: ConditionRequest) -> Condition | str:
 
 def _parse_action(
     raw: ActionRequest, earlier: Sequence[Action], folder_exists: Callable[[str], bool]
-) -> Action | str:
+) -> Action | Words:
     action_type, folder_id = raw["type"], raw.get("folder_id")
     problem = _action_problem(action_type, folder_id)
     if problem:
         return problem
     if any(a.type == action_type for a in earlier):
-        return f'"{action_type}" appears more than once in this rule'
+        return say("rules.action_twice", type=action_type)
     if folder_id is not None and not folder_exists(folder_id):
-        return f'"folder_id": folder {json.dumps(folder_id, ensure_ascii=False)} does not exist'
+        return say("rules.folder_missing", folder=json.dumps(folder_id, ensure_ascii=False))
     return Action(action_type, folder_id)
 
 
 def _parse_rule(
     number: int, raw: RuleRequest, ids: dict[str, int], folder_exists: Callable[[str], bool]
 ) -> Rule:
-    label = rule_label(number, raw)
+    label = rule_words(number, raw)
     given = raw.get("id")
     if given is not None and given in ids:
-        raise ValidationFailed(f'{label}: "id" {given} is already used by rule {ids[given]}')
+        raise ValidationFailed(say("rules.id_taken", rule=label, id=given, other=ids[given]))
     conditions: list[Condition] = []
     for n, raw_condition in enumerate(raw["conditions"], start=1):
         condition = _parse_condition(raw_condition)
-        if isinstance(condition, str):
-            raise ValidationFailed(f"{label}: condition {n}: {condition}")
+        if isinstance(condition, Words):
+            where = _at(say("rules.condition", number=n), condition)
+            raise ValidationFailed(_at(label, where))
         conditions.append(condition)
     actions: list[Action] = []
     for n, raw_action in enumerate(raw["actions"], start=1):
         action = _parse_action(raw_action, actions, folder_exists)
-        if isinstance(action, str):
-            raise ValidationFailed(f"{label}: action {n}: {action}")
+        if isinstance(action, Words):
+            raise ValidationFailed(_at(label, _at(say("rules.action", number=n), action)))
         actions.append(action)
     rule_id = given or uuid.uuid4().hex
     ids[rule_id] = number

@@ -37,6 +37,10 @@ class Directory(Protocol):
         """Create or replace a user."""
         ...
 
+    def set_language(self, user: User, language: str) -> None:
+        """Keep the user's choice of language (their item made if there is none)."""
+        ...
+
 
 class IdentityProvider(Protocol):
     """An OAuth2 identity provider (Microsoft's through msal, Google's through Authlib)."""

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from mailport.catalogue import say
 from mailport.domain.accounts import (
     MAX_ACCOUNTS,
     AccountRequest,
@@ -92,7 +93,7 @@ class AccountService:
         """One account; ``NotFound`` if it is not the caller's."""
         account = self._accounts.get_account(owner, account_id)
         if account is None:
-            raise NotFound("no such account")
+            raise NotFound(say("account.not_found"))
         return account
 
     def create(self, owner: Owner, request: AccountRequest) -> PopAccount:
@@ -144,21 +145,18 @@ class AccountService:
         """
         cid = account.connection_id
         if self._tokens is None:
-            raise OAuthNotConfigured("signing in with the provider is not set up on this service")
+            raise OAuthNotConfigured(say("account.signin_not_configured"))
         provider = account.signin_provider
         if provider is None:  # the domain allows a sign-in only for a preset that has one
-            raise ValidationFailed('"connection_id" needs a preset that signs in')
+            raise ValidationFailed(say("account.signin_needs_preset"))
         email = self._tokens.connection_email(
             owner.tenant_id, owner.user_id, cid, Purpose.POP, provider
         )
         if email is None:
-            raise ValidationFailed(
-                f'"connection_id" is not one of your {provider.label} sign-ins for POP accounts; '
-                "sign in first"
-            )
+            raise ValidationFailed(say("account.signin_not_yours", provider=provider.label))
         if any(a.connection_id == cid for a in others):
             # Two accounts on one mailbox would import every message twice.
-            raise SigninInUse("another of your external accounts already fetches with this sign-in")
+            raise SigninInUse(say("account.signin_in_use"))
         host, port = (
             self._config.google_pop
             if provider is OAuthProvider.GOOGLE
@@ -224,9 +222,7 @@ class AccountService:
             started_at=now,
         )
         if not self._runs.begin_run(owner, account_id, run, LEASE_S, None):
-            raise FetchInProgress(
-                "a fetch of this account is already running; its result will be in the history"
-            )
+            raise FetchInProgress(say("account.fetch_running"))
         close_stale_run(self._runs, owner, account, now)
         request = FetchRequest(
             owner.tenant_id, owner.user_id, account_id, RunTrigger.MANUAL, run_id=run.run_id
@@ -240,7 +236,7 @@ class AccountService:
                 status=RunStatus.FAILED,
                 finished_at=self._clock(),
                 error_code=e.code,
-                error="the fetch could not be started; try again",
+                error=str(say("account.fetch_not_started")),  # a run keeps English text
             )
             state = replace(
                 account.state,
@@ -260,9 +256,9 @@ class AccountService:
         try:
             count = int(limit) if limit is not None else 20
         except ValueError as e:
-            raise ValidationFailed("limit must be a number") from e
+            raise ValidationFailed(say("runs.limit_number")) from e
         if not 1 <= count <= MAX_RUNS_LISTED:
-            raise ValidationFailed(f"limit must be from 1 to {MAX_RUNS_LISTED}")
+            raise ValidationFailed(say("runs.limit_range", max=MAX_RUNS_LISTED))
         runs = self._runs.list_runs(owner, account_id, count)
         state, now = account.state, self._clock()
         if state.running(now) and all(r.run_id != state.running_run_id for r in runs):
@@ -280,7 +276,7 @@ class AccountService:
         try:
             self._mailbox.folder(owner, folder_id)
         except NotFound as e:
-            raise ValidationFailed(f'"folder_id": folder {folder_id!r} does not exist') from e
+            raise ValidationFailed(say("account.folder_missing", folder=repr(folder_id))) from e
 
     def _try_login(self, account: PopAccount, credentials: Credentials) -> None:
         """Log in once before saving, so a typo is reported now, not in 10 minutes."""

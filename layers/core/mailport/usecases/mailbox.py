@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import TypedDict
 
+from mailport.catalogue import say
 from mailport.domain.mailbox import (
     MAX_FOLDER_DEPTH,
     SYSTEM_FOLDER_IDS,
@@ -105,7 +106,7 @@ class MailboxService:
             self.ensure_system_folders(owner)
             folder = self._mailbox.get_folder(owner, folder_id)
         if folder is None:
-            raise NotFound("no such folder")
+            raise NotFound(say("mailbox.no_folder"))
         return folder
 
     def create_folder(self, owner: Owner, name: str, parent_id: str | None = None) -> Folder:
@@ -124,9 +125,7 @@ class MailboxService:
         """Rename and/or move a user folder."""
         before = self.folder(owner, folder_id)
         if before.system is not None:
-            raise ValidationFailed(
-                f"{before.name} is a system folder: it can't be renamed or moved"
-            )
+            raise ValidationFailed(say("mailbox.system_folder_fixed", name=before.name))
         after_name = clean_folder_name(changes["name"]) if "name" in changes else before.name
         after_parent = before.parent_id
         if "parent_id" in changes:
@@ -151,11 +150,11 @@ class MailboxService:
         """Delete an empty user folder (no messages, no subfolders): mail is never lost."""
         folder = self.folder(owner, folder_id)
         if folder.system is not None:
-            raise ValidationFailed(f"{folder.name} is a system folder: it can't be deleted")
+            raise ValidationFailed(say("mailbox.system_folder_kept", name=folder.name))
         if any(f.parent_id == folder_id for f in self._mailbox.list_folders(owner)):
-            raise Conflict("the folder has subfolders: delete or move them first")
+            raise Conflict(say("mailbox.has_subfolders"))
         if folder.total:
-            raise Conflict(f"the folder holds {folder.total} message(s): move or delete them first")
+            raise Conflict(say("mailbox.holds_messages", count=folder.total))
         self._mailbox.delete_folder(owner, folder)
 
     def _parent(self, owner: Owner, parent_id: str | None) -> Folder | None:
@@ -164,7 +163,7 @@ class MailboxService:
         try:
             return self.folder(owner, parent_id)
         except NotFound as e:
-            raise NotFound("the parent folder does not exist") from e
+            raise NotFound(say("mailbox.no_parent")) from e
 
     def _check_depth(self, owner: Owner, parent: Folder, moving_id: str) -> None:
         """Refuse cycles (a folder into itself or its own subfolder) and over-deep nesting."""
@@ -172,10 +171,10 @@ class MailboxService:
         depth, current = 1, parent
         while True:
             if current.folder_id == moving_id:
-                raise ValidationFailed("a folder can't be moved into itself or its own subfolder")
+                raise ValidationFailed(say("mailbox.into_itself"))
             depth += 1
             if depth > MAX_FOLDER_DEPTH:
-                raise ValidationFailed(f"folders nest at most {MAX_FOLDER_DEPTH} levels deep")
+                raise ValidationFailed(say("mailbox.too_deep", depth=MAX_FOLDER_DEPTH))
             if current.parent_id is None or current.parent_id not in by_id:
                 return
             current = by_id[current.parent_id]
@@ -208,7 +207,7 @@ class MailboxService:
         """One message; ``NotFound`` if it is not the caller's."""
         message = self._mailbox.get_message(owner, message_id)
         if message is None:
-            raise NotFound("no such message")
+            raise NotFound(say("mailbox.no_message"))
         return message
 
     def update_message(
@@ -243,9 +242,9 @@ def page_size(limit: object) -> int:
     try:
         size = int(str(limit))
     except ValueError as e:
-        raise ValidationFailed("limit must be a whole number") from e
+        raise ValidationFailed(say("mailbox.limit_number")) from e
     if not 1 <= size <= MAX_PAGE:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
+        raise ValidationFailed(say("mailbox.limit_range", max=MAX_PAGE))
     return size
 
 

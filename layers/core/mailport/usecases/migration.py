@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     ACTIVE,
@@ -66,8 +67,10 @@ from mailport.usecases.migration_shared import (
     SourceLogin,
     Survey,
     job_ref,
+    kind_words,
     mapped_folders,
     secret_context,
+    state_words,
     survey,
 )
 from mailport.workflow import ExecutionInput, Mode
@@ -82,7 +85,7 @@ def _preview_start(cursor: str | None) -> int:
     if cursor is None:
         return 0
     if not cursor.isdigit() or len(cursor) > 6:  # noqa: PLR2004 - MAX_FOLDERS has 4 digits
-        raise ValidationFailed("the cursor is not valid; start from the first page")
+        raise ValidationFailed(say("site.cursor_invalid"))
     return int(cursor)
 
 
@@ -185,13 +188,13 @@ class MigrationService:
         if not self._templates.put_template(
             owner.tenant_id, template, replace=template_id is not None
         ):
-            raise NotFound("no such IMAP template")
+            raise NotFound(say("migration.template_not_found"))
         return template
 
     def delete_template(self, owner: Owner, template_id: str) -> None:
         """Remove a template of the caller's tenant."""
         if not self._templates.delete_template(owner.tenant_id, template_id):
-            raise NotFound("no such IMAP template")
+            raise NotFound(say("migration.template_not_found"))
 
     def _connection(
         self, owner: Owner, request: PreviewRequest | MigrationRequest
@@ -238,7 +241,7 @@ class MigrationService:
         with self._session(owner, server, password) as session:
             mappings = mapped_folders(session)
             if first and first >= len(mappings):
-                raise ValidationFailed("the cursor is past the last folder; start again")
+                raise ValidationFailed(say("migration.cursor_past_end"))
             page = (first, PREVIEW_PAGE)
             surveyed = survey(session, self._config.max_bytes, page=page, mappings=mappings)
         after = first + PREVIEW_PAGE
@@ -263,7 +266,7 @@ class MigrationService:
     def create(self, owner: Owner, request: MigrationRequest) -> JobReport:
         """Queue a migration (the login is tried first, so a typo fails here, not later)."""
         if request.get("agreed") is not True:
-            raise ValidationFailed("you must accept the agreement (agreed: true)")
+            raise ValidationFailed(say("migration.agree_first"))
         server, password = self._connection(owner, request)
         return self._queue_job(owner, server, password)
 
@@ -274,21 +277,19 @@ class MigrationService:
         arrived since its snapshot: a job of its own, over the same source and mapping.
         """
         if request.get("agreed") is not True:
-            raise ValidationFailed("you must accept the agreement (agreed: true)")
+            raise ValidationFailed(say("migration.agree_first"))
         origin = self._job(owner, job_id)
         self._no_follow_up_running(owner, job_id)
         completed = origin.state is JobState.COMPLETED
         if kind is JobKind.RETRY and not (can_retry(completed, origin.retryable)):
-            raise NotRetryable("only a completed migration with messages to retry can be retried")
+            raise NotRetryable(say("migration.not_retryable"))
         if kind is JobKind.DELTA and not can_delta(
             completed, origin.finished_at, self._clock(), origin.kind
         ):
-            raise DeltaUnavailable(
-                "only a migration completed in the last 30 days can bring in newer mail"
-            )
+            raise DeltaUnavailable(say("migration.delta_unavailable"))
         password = request.get("password") or ""
         if origin.server.connection_id is None and not password:
-            raise PasswordRequired("enter the password of the account you migrated from")
+            raise PasswordRequired(say("migration.password_required"))
         return self._queue_job(owner, origin.server, password, kind=kind, origin=origin.job_id)
 
     def _no_follow_up_running(self, owner: Owner, job_id: str) -> None:
@@ -296,8 +297,11 @@ class MigrationService:
         for other in self._jobs.list_jobs(owner, plans=False):
             if other.origin_id == job_id and other.state not in TERMINAL:
                 raise FollowUpActive(
-                    f"a {other.kind.value} of this migration is {other.state.value}; "
-                    "wait until it ends"
+                    say(
+                        "migration.follow_up_active",
+                        kind=kind_words(other.kind),
+                        state=state_words(other.state),
+                    )
                 )
 
     def report(self, owner: Owner, job_id: str, limit: int, cursor: str | None) -> ReportPage:
@@ -343,7 +347,7 @@ class MigrationService:
     def _job(self, owner: Owner, job_id: str) -> MigrationJob:
         job = self._jobs.get_job(owner, job_id)
         if job is None:
-            raise NotFound("no such migration")
+            raise NotFound(say("migration.not_found"))
         return job
 
     def _report(self, job: MigrationJob) -> JobReport:
@@ -379,7 +383,7 @@ class MigrationService:
                     job,
                     state=JobState.QUEUED,
                     resumes=job.resumes + (job.state is JobState.NEEDS_SIGNIN),
-                    error=JobError("cancelled", "cancelled by the user"),
+                    error=JobError("cancelled", str(say("migration.cancelled_by_user"))),
                 )
                 if self._queue.requeue(queued, cancel=True):
                     self._start_queued(owner, job_id)
@@ -391,7 +395,7 @@ class MigrationService:
                     state=JobState.ROLLED_BACK,
                     finished_at=self._clock(),
                     sealed_secret=None,
-                    error=JobError("cancelled", "cancelled before it started"),
+                    error=JobError("cancelled", str(say("migration.cancelled_before_start"))),
                 )
                 # Only a job that copied nothing: the condition re-checks it in the write.
                 if self._queue.cancel_queued(job, finished):
@@ -399,8 +403,8 @@ class MigrationService:
                 continue  # it started (or was resumed) meanwhile
             if job.state in ACTIVE and self._jobs.request_cancel(owner, job_id):
                 return self.get(owner, job_id)
-            raise JobNotCancellable(f"a {job.state.value} migration can't be cancelled")
-        raise Conflict("the migration changed while cancelling; try again")
+            raise JobNotCancellable(say("migration.not_cancellable", state=state_words(job.state)))
+        raise Conflict(say("migration.cancel_raced"))
 
     def _start_queued(self, owner: Owner, job_id: str) -> None:
         try:
@@ -437,9 +441,7 @@ class MigrationService:
         job = self._job(owner, job_id)
         self._no_follow_up_running(owner, job_id)
         if job.state is not JobState.COMPLETED:
-            raise JobNotRevertible(
-                f"only a completed migration can be reverted, not a {job.state.value} one"
-            )
+            raise JobNotRevertible(say("migration.not_revertible", state=state_words(job.state)))
         reverting = replace(job, state=JobState.REVERTING, executions=job.executions + 1)
         saved = self._jobs.save_job(reverting)
         try:

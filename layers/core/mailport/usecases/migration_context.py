@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mailport.catalogue import DEFAULT, say
 from mailport.domain.mailbox import Owner, message_id_for
 from mailport.domain.migration import (
     ACTIVE,
@@ -44,12 +45,14 @@ from mailport.ports import (
 )
 from mailport.usecases.importing import Importer
 from mailport.usecases.mailbox import MailboxService
+from mailport.usecases.me import language_of_user
 from mailport.usecases.migration_shared import (
     JobCancelled,
     MigrationConfig,
     SourceLogin,
     owner_of,
     secret_context,
+    state_words,
 )
 from mailport.workflow import ErrorName, Outcome
 
@@ -97,15 +100,15 @@ def provider_pause(
 def require_active(job: MigrationJob) -> None:
     """A step works only on a running (or paused) job the user has not cancelled."""
     if job.state not in ACTIVE:
-        raise JobNotActive(f"the migration is {job.state.value}")
+        raise JobNotActive(say("migration.not_active", state=state_words(job.state)))
     if job.cancel_requested:
-        raise JobCancelled("cancelled by the user")
+        raise JobCancelled(say("migration.cancelled_by_user"))
 
 
 def error_of(error: object) -> JobError:
     """The user-facing error from Step Functions' ``{"Error", "Cause"}`` of a caught failure."""
     if not isinstance(error, Mapping):
-        return JobError("failed", "the migration failed")
+        return JobError("failed", str(say("migration.failed")))
     name = str(error.get("Error", "failed"))
     cause = str(error.get("Cause", ""))
     with contextlib.suppress(ValueError, TypeError):
@@ -167,7 +170,7 @@ class StepContext:
         owner, job_id = owner_of(ref)
         job = self.jobs.get_job(owner, job_id)
         if job is None:
-            raise NotFound(f"migration {job_id} does not exist")
+            raise NotFound(say("migration.job_missing", job_id=job_id))
         return owner, job
 
     def save(
@@ -187,7 +190,7 @@ class StepContext:
             )
         except Conflict as e:
             # Someone saved in between (a redelivered step): the retry reads it afresh.
-            raise TransientError("the migration changed meanwhile; retrying") from e
+            raise TransientError(say("migration.changed_retrying")) from e
 
     def finish(
         self, before: MigrationJob, after: MigrationJob, *, unless_cancelled: bool = False
@@ -206,7 +209,7 @@ class StepContext:
         password = ""
         if job.server.connection_id is None:
             if job.sealed_secret is None:
-                raise ValidationFailed("the job's credentials are gone (the job has ended)")
+                raise ValidationFailed(say("migration.credentials_gone"))
             password = self.secrets.open(job.sealed_secret, secret_context(job))
         return self.login.open(job, job.server, password)
 
@@ -226,11 +229,20 @@ class StepContext:
         ``_email``).
         """
         message_id = message_id_for("notice", job.job_id, kind)
-        raw = migration_notice(job, kind, self.clock(), message_id)
+        raw = migration_notice(job, kind, self.clock(), message_id, **self._words_for(job))
         self.importer.store_notice(
             owner, raw, message_id, job.job_id, flagged=kind == Outcome.ROLLBACK_FAILED
         )
         self._email(job, kind, message_id, retry=retry_email)
+
+    def _words_for(self, job: MigrationJob) -> dict[str, Any]:
+        """A notice's language (the user's choice; English until they make one) and link."""
+        language = (
+            language_of_user(self.directory, job.tenant_id, job.user_id, DEFAULT)
+            if self.directory is not None
+            else DEFAULT
+        )
+        return {"language": language, "console_url": self.config.console_url}
 
     def _email(self, job: MigrationJob, kind: str, message_id: str, *, retry: bool) -> None:
         """The same notice by email, when a sender is configured, after the Inbox copy. A
@@ -247,7 +259,13 @@ class StepContext:
             if user is None or not user.email:
                 return
             raw = migration_notice(
-                job, kind, self.clock(), message_id, sender=sender, to=user.email
+                job,
+                kind,
+                self.clock(),
+                message_id,
+                sender=sender,
+                to=user.email,
+                **self._words_for(job),
             )
             self.mailer.send(sender, user.email, raw)
         except TransientError:

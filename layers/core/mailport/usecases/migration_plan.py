@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from mailport.catalogue import say
 from mailport.domain.mailbox import Folder, Owner
 from mailport.domain.migration import (
     DeltaUnavailable,
@@ -24,7 +25,7 @@ from mailport.domain.migration import (
 from mailport.domain.remote import RemoteTransient
 from mailport.errors import Conflict, NotFound
 from mailport.usecases.migration_context import StepContext, provider_pause, require_active
-from mailport.usecases.migration_shared import Survey, survey
+from mailport.usecases.migration_shared import Survey, state_words, survey
 from mailport.workflow import Cursor, cursor
 
 
@@ -82,10 +83,10 @@ def _origin(ctx: StepContext, owner: Owner, job: MigrationJob) -> MigrationJob |
         return None
     origin = ctx.jobs.get_job(owner, job.origin_id)
     if origin is None:
-        raise NotFound(f"migration {job.origin_id} does not exist")
+        raise NotFound(say("migration.job_missing", job_id=job.origin_id))
     if origin.state is not JobState.COMPLETED:  # reverted since it was queued: nothing to add to
         error = NotRetryable if job.kind is JobKind.RETRY else DeltaUnavailable
-        raise error(f"the migration it follows is {origin.state.value} now")
+        raise error(say("migration.origin_state", state=state_words(origin.state)))
     return origin
 
 

@@ -10,11 +10,14 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mailport.catalogue import Words, say
 from mailport.domain.mailbox import Owner
 from mailport.domain.message import MAX_BYTES
 from mailport.domain.migration import (
     MAX_FOLDERS,
     FolderMapping,
+    JobKind,
+    JobState,
     MigrationJob,
     SourceServer,
     map_folders,
@@ -24,6 +27,34 @@ from mailport.domain.remote import Credentials, ImapFolder, RemoteFolderGone, Se
 from mailport.errors import MailportError, ValidationFailed
 from mailport.ports import AccessTokens, ImapConnector, ImapMailbox
 from mailport.workflow import JobRef
+
+_STATE_WORDS: Mapping[JobState, Words] = {
+    JobState.QUEUED: say("migration.state_queued"),
+    JobState.RUNNING: say("migration.state_running"),
+    JobState.PAUSED: say("migration.state_paused"),
+    JobState.ROLLING_BACK: say("migration.state_rolling_back"),
+    JobState.ROLLED_BACK: say("migration.state_rolled_back"),
+    JobState.COMPLETED: say("migration.state_completed"),
+    JobState.FAILED: say("migration.state_failed"),
+    JobState.REVERTING: say("migration.state_reverting"),
+    JobState.REVERTED: say("migration.state_reverted"),
+    JobState.NEEDS_SIGNIN: say("migration.state_needs_signin"),
+}
+_KIND_WORDS: Mapping[JobKind, Words] = {
+    JobKind.FULL: say("migration.kind_full"),
+    JobKind.RETRY: say("migration.kind_retry"),
+    JobKind.DELTA: say("migration.kind_delta"),
+}
+
+
+def state_words(state: JobState) -> Words:
+    """A job's state as a message names it (in English its value: ``rolling_back``)."""
+    return _STATE_WORDS[state]
+
+
+def kind_words(kind: JobKind) -> Words:
+    """A job's kind as a message names it (in English its value: ``retry``)."""
+    return _KIND_WORDS[kind]
 
 
 class JobCancelled(MailportError):
@@ -61,6 +92,7 @@ class MigrationConfig:
     daily_bytes_override: int | None = None  # local stack only: exercise pacing
     assumed_bytes_per_s: float = 2 * 1024 * 1024  # the preview's estimate before any rate
     notice_sender: str | None = None  # an SES identity: notices are also emailed
+    console_url: str | None = None  # where notices link to (the job's report)
     index_settle_s: float = 1.0  # GSIs are eventually consistent (typically well under 1 s)
     microsoft_host: str = "outlook.office365.com"  # Exchange Online's IMAP endpoint
     microsoft_port: int = 993
@@ -90,7 +122,7 @@ def owner_of(ref: Mapping[str, Any]) -> tuple[Owner, str]:
     try:
         return Owner(str(ref["tenant_id"]), str(ref["user_id"])), str(ref["job_id"])
     except KeyError as e:
-        raise ValidationFailed(f"the job reference lacks {e.args[0]}") from e
+        raise ValidationFailed(say("migration.ref_lacks", field=str(e.args[0]))) from e
 
 
 def credentials_for(
@@ -103,7 +135,7 @@ def credentials_for(
     if server.connection_id is None:
         return Credentials(server.username, password)
     if tokens is None:
-        raise ValidationFailed("sign-in with the provider is not set up on this service")
+        raise ValidationFailed(say("migration.signin_not_configured"))
     provider = server.provider
     return tokens.mailbox_token(
         job_or_owner.tenant_id,
@@ -154,7 +186,7 @@ def mapped_folders(session: ImapMailbox) -> list[FolderMapping]:
     """Every folder of the source, where it goes (LIST and NAMESPACE: nothing examined)."""
     folders = session.folders()
     if len(folders) > MAX_FOLDERS:
-        raise ValidationFailed(f"the mailbox has more than {MAX_FOLDERS} folders")
+        raise ValidationFailed(say("migration.too_many_folders", max=MAX_FOLDERS))
     # Folders listed under a personal namespace ("INBOX.Sent") are the user's top level.
     return list(map_folders(folders, session.personal_prefix()))
 

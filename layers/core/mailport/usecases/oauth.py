@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.oauth import (
     FLOW_TTL_S,
@@ -72,7 +73,7 @@ def parse_purpose(value: object) -> Purpose:
     try:
         return Purpose(str(value))
     except ValueError as e:
-        raise ValidationFailed('"purpose" must be "imap" or "pop"') from e
+        raise ValidationFailed(say("oauth.purpose_invalid")) from e
 
 
 def _check_use(
@@ -84,9 +85,9 @@ def _check_use(
     if expect is not None and use != expect:
         provider, purpose = expect
         raise SignInRequired(
-            f"this sign-in is not a {provider.label} sign-in for "
-            + ("POP accounts" if purpose is Purpose.POP else "migrations")
-            + "; sign in again"
+            say("oauth.wrong_use_pop", provider=provider.label)
+            if purpose is Purpose.POP
+            else say("oauth.wrong_use_migration", provider=provider.label)
         )
 
 
@@ -134,7 +135,7 @@ class OAuthService:
     def _idp(self, provider: OAuthProvider) -> IdentityProvider:
         idp = self._providers.get(provider)
         if idp is None:
-            raise OAuthNotConfigured(f"{provider.label} sign-in is not set up on this service")
+            raise OAuthNotConfigured(say("oauth.not_set_up", provider=provider.label))
         return idp
 
     def start(
@@ -158,14 +159,15 @@ class OAuthService:
             c.connection_id != connection_id for c in existing
         ):
             raise LimitExceeded(
-                f"you can keep at most {MAX_CONNECTIONS} {provider.label} sign-ins for "
-                + ("POP accounts" if purpose is Purpose.POP else "migrations")
+                say("oauth.limit_pop", max=MAX_CONNECTIONS, provider=provider.label)
+                if purpose is Purpose.POP
+                else say("oauth.limit_migration", max=MAX_CONNECTIONS, provider=provider.label)
             )
         url, details = self._idp(provider).begin(email, redirect_uri, purpose)
         cookie, binding = new_binding()
         state = str(details.get("state", ""))
         if not state:
-            raise ValidationFailed("the identity provider gave no state")
+            raise ValidationFailed(say("oauth.no_state"))
         self._store.put_flow(
             OAuthFlow(
                 state=state,
@@ -206,27 +208,20 @@ class OAuthService:
         state = params.get("state") or ""
         flow = self._store.take_flow(state) if state else None
         if flow is None:
-            raise OAuthFlowInvalid(
-                "this sign-in has expired or was already used; start again from mailport"
-            )
+            raise OAuthFlowInvalid(say("oauth.flow_expired"))
         if flow.provider is not provider:
             # A code from one provider's callback is never redeemed at the other's.
-            raise OAuthFlowInvalid(
-                "this sign-in came back to the wrong place; start again from mailport"
-            )
+            raise OAuthFlowInvalid(say("oauth.flow_wrong_place"))
         if not same_binding(flow.binding, cookie):
-            raise OAuthFlowInvalid(
-                "this sign-in was started in another browser or by another user; "
-                "start again from mailport"
-            )
+            raise OAuthFlowInvalid(say("oauth.flow_other_browser"))
         grant = self._idp(provider).complete(flow.details, params)
         if not grant.is_for(flow.email):
-            who = sorted(grant.usernames)[0] if grant.usernames else "another account"
             # The provider names the account's main address (Google: not an alias or a
             # dotted variant), so entering that one is the other way forward.
             raise OAuthMailboxMismatch(
-                f"you signed in as {who}, but the mailbox to import is {flow.email}: "
-                f"sign in as {flow.email}, or enter {who} as the address"
+                say("oauth.wrong_mailbox", who=sorted(grant.usernames)[0], email=flow.email)
+                if grant.usernames
+                else say("oauth.wrong_mailbox_unnamed", email=flow.email)
             )
         owner = Owner(flow.tenant_id, flow.user_id)
         connection_id = flow.connection_id or connection_id_for(
@@ -290,7 +285,7 @@ class OAuthService:
                 if fresh is None:
                     raise
                 before = fresh
-        raise Conflict("the sign-in could not be saved; try again")
+        raise Conflict(say("oauth.save_conflict"))
 
     def list(self, owner: Owner) -> list[OAuthConnection]:
         """The user's sign-ins (migrations' and POP accounts', Microsoft's and Google's)."""
@@ -299,11 +294,9 @@ class OAuthService:
     def delete(self, owner: Owner, connection_id: str) -> None:
         """Forget a sign-in (not while a migration still needs it)."""
         if self._store.get_connection(owner.tenant_id, owner.user_id, connection_id) is None:
-            raise NotFound("no such sign-in")
+            raise NotFound(say("oauth.not_found"))
         if self.in_use is not None and self.in_use(owner, connection_id):
-            raise ConnectionInUse(
-                "a migration or a POP account still uses this sign-in: cancel or delete it first"
-            )
+            raise ConnectionInUse(say("oauth.in_use"))
         self._store.delete_connection(owner.tenant_id, owner.user_id, connection_id)
         self._drop(owner.tenant_id, owner.user_id, connection_id)
 
@@ -325,7 +318,9 @@ class OAuthService:
         if c is None or c.purpose is not purpose or c.provider is not provider:
             return None
         if c.status is not ConnectionStatus.READY:
-            raise SignInRequired(f"sign in to {c.provider.label} again as {c.email} first")
+            raise SignInRequired(
+                say("oauth.sign_in_again_first", provider=c.provider.label, email=c.email)
+            )
         return c.email
 
     def mailbox_token(
@@ -352,7 +347,7 @@ class OAuthService:
                 return held[1]
         c = self._store.get_connection(tenant_id, user_id, connection_id)
         if c is None:
-            raise SignInRequired("the sign-in was removed; sign in again")
+            raise SignInRequired(say("oauth.removed"))
         _check_use((c.provider, c.purpose), expect)
         try:
             return self._token(c, force=fresh)
@@ -366,7 +361,9 @@ class OAuthService:
 
     def _token(self, c: OAuthConnection, *, force: bool = False) -> Credentials:
         if c.status is not ConnectionStatus.READY:
-            raise SignInRequired(f"sign in to {c.provider.label} again as {c.email} to continue")
+            raise SignInRequired(
+                say("oauth.sign_in_again_to_continue", provider=c.provider.label, email=c.email)
+            )
         context = cache_context(c.tenant_id, c.user_id, c.connection_id)
         try:
             token = self._idp(c.provider).access_token(
@@ -379,7 +376,8 @@ class OAuthService:
             # The app registration was removed: whatever waits on this sign-in (a job, a POP
             # account) pauses, and is neither rolled back nor counted, until it is set up
             # again and the user signs in again.
-            raise SignInRequired(f"{e.message}; sign in again once it is") from e
+            problem = e.words or e.message
+            raise SignInRequired(say("oauth.sign_in_once_set_up", problem=problem)) from e
         if token.cache is not None:
             self._mark(c, ConnectionStatus.READY, self._secrets.seal(token.cache, context))
         credentials = Credentials(c.email, oauth2_token=token.token)

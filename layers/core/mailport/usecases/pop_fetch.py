@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from mailport.catalogue import DEFAULT, say
 from mailport.domain.accounts import (
     FetchRequest,
     FetchRun,
@@ -63,6 +64,7 @@ from mailport.errors import MailportError, StorageError
 from mailport.ports import (
     AccessTokens,
     AccountStore,
+    Directory,
     FetchQueue,
     PopConnector,
     PopMailbox,
@@ -72,6 +74,7 @@ from mailport.ports import (
 )
 from mailport.usecases.budget import ByteBudget
 from mailport.usecases.importing import Importer
+from mailport.usecases.me import language_of_user
 from mailport.usecases.pop_batch import FetchBatch
 from mailport.usecases.pop_outcome import PAUSED_FOR_SIGNIN, RunBook, Tally
 from mailport.usecases.pop_runs import LEASE_S, close_stale_run, open_password
@@ -136,9 +139,13 @@ class PopFetcher:
         monotonic: Callable[[], float] = time.monotonic,
         budget: ByteBudget | None = None,
         tokens: AccessTokens | None = None,
+        directory: Directory | None = None,
+        console_url: str | None = None,
     ) -> None:
         """``budget``: shared by every run this fetcher makes (made from ``config``);
-        ``tokens``: access tokens for accounts that sign in (None: no sign-in is set up).
+        ``tokens``: access tokens for accounts that sign in (None: no sign-in is set up);
+        ``directory``: the users' language for notices (None: English); ``console_url``:
+        where notices link to.
         """
         self._accounts = accounts
         self._runs = runs
@@ -150,7 +157,17 @@ class PopFetcher:
         self._queue = queue
         self._config = config or FetchConfig()
         self._clock = clock
-        self._book = RunBook(runs, importer, clock)
+        self._book = RunBook(
+            runs,
+            importer,
+            clock,
+            language=(
+                (lambda o: language_of_user(directory, o.tenant_id, o.user_id, DEFAULT))
+                if directory is not None
+                else None
+            ),
+            console_url=console_url,
+        )
         # What an invocation's batch shares: its accounts read at once, its idle checks
         # saved at once (``flush_checks``).
         self._batch = FetchBatch(accounts, runs)
@@ -312,7 +329,7 @@ class PopFetcher:
             error = e
         except Exception:
             log.exception("fetch failed", extra={"account_id": account.account_id})
-            error = MailportError("mailport could not finish this fetch; the next one retries")
+            error = MailportError(say("account.fetch_unfinished"))
         finally:
             try:
                 self._flush(owner, account, tally)
@@ -367,7 +384,7 @@ class PopFetcher:
             password = open_password(self._secrets, self._accounts, owner, account)
             return Credentials(account.username, password)
         if self._tokens is None:
-            raise SignInRequired("signing in with the provider is not set up on this service")
+            raise SignInRequired(say("account.signin_not_configured"))
         provider = account.signin_provider
         return self._tokens.mailbox_token(
             owner.tenant_id,

@@ -61,11 +61,24 @@ class RunBook:
     """Saves how runs ended: the account's fetch state, the run record, notices."""
 
     def __init__(
-        self, runs: RunLedger, importer: Importer, clock: Callable[[], dt.datetime]
+        self,
+        runs: RunLedger,
+        importer: Importer,
+        clock: Callable[[], dt.datetime],
+        *,
+        language: Callable[[Owner], str] | None = None,
+        console_url: str | None = None,
     ) -> None:
+        """``language``: the language a user's notices are written in ("ja"/"en"; e.g.
+        ``me.language_of_user``), English without it; ``console_url``: the console's
+        address, for a link in the notices.
+        """
         self._runs = runs
         self._importer = importer
         self._clock = clock
+        # language: the caller (pop_fetch) is to pass the user's language setting here.
+        self._language = language
+        self._console_url = console_url
 
     def finish(
         self,
@@ -132,12 +145,20 @@ class RunBook:
         """
         now = self._clock()
         message_id = message_id_for("notice", account.account_id, kind, run.run_id)
+        language = self._language(owner) if self._language is not None else "en"
+        url = self._console_url
         if kind == "disabled":
-            raw = fetch_disabled(account, run.error, now, message_id)
+            raw = fetch_disabled(
+                account, run.error, now, message_id, language=language, console_url=url
+            )
         elif kind == "paused":
-            raw = fetch_paused(account, run.error, now, message_id)
+            raw = fetch_paused(
+                account, run.error, now, message_id, language=language, console_url=url
+            )
         else:
-            raw = fetch_warning(account, failures, run.error, now, message_id)
+            raw = fetch_warning(
+                account, failures, run.error, now, message_id, language=language, console_url=url
+            )
         try:
             self._importer.store_notice(
                 owner, raw, message_id, account.account_id, flagged=kind != "warning"

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, NotRequired, TypedDict
 
+from mailport.catalogue import Words, say
 from mailport.domain.mailbox import InsertOutcome, Owner, Source, SourceType, message_id_for
 from mailport.domain.mime import NotAMessage
 from mailport.domain.uploads import (
@@ -118,7 +119,7 @@ class UploadService:
         )[:MAX_NAME]
         if size == 0:
             return UploadFile(
-                index, clean, size, FileStatus.REJECTED, "empty", "The file is empty."
+                index, clean, size, FileStatus.REJECTED, "empty", _said(say("uploads.file_empty"))
             )
         if size >= self._max:
             limit_mb = self._max // (1024 * 1024)
@@ -128,8 +129,13 @@ class UploadService:
                 size,
                 FileStatus.REJECTED,
                 "too_large",
-                f"The file is {size / (1024 * 1024):.1f} MB; "
-                f"messages of {limit_mb} MB or more can't be imported.",
+                _said(
+                    say(
+                        "uploads.file_too_large",
+                        size=f"{size / (1024 * 1024):.1f}",
+                        limit=limit_mb,
+                    )
+                ),
             )
         return UploadFile(index, clean, size)
 
@@ -137,7 +143,7 @@ class UploadService:
         """A batch of the caller's; ``NotFound`` for anybody else's."""
         batch = self._uploads.get_batch(owner, batch_id)
         if batch is None:
-            raise NotFound("no such upload")
+            raise NotFound(say("uploads.not_found"))
         return batch
 
     def ingest(self, key: str, size: int | None = None) -> Ingested:
@@ -188,9 +194,7 @@ class UploadService:
         try:
             fetched = self._objects.read(key)
         except NotFound:
-            return _rejected(
-                file, "missing", "The upload did not arrive; please upload it again."
-            ), False
+            return _rejected(file, "missing", _MISSING), False
         if len(fetched.raw) != file.size:
             return _rejected(file, "size_mismatch", _CHANGED), False
         return self._import(owner, head, file, key, fetched)
@@ -217,12 +221,13 @@ class UploadService:
         except NotAMessage as e:
             return _rejected(file, e.reason, e.message), False
         except NotFound as e:
-            return _rejected(file, "folder_gone", f"{e.message}; choose another folder."), False
+            gone = say("uploads.choose_another_folder", problem=e.words or e.message)
+            return _rejected(file, "folder_gone", _said(gone)), False
         if stored.outcome is InsertOutcome.DUPLICATE:
             duplicate = replace(
                 file,
                 status=FileStatus.DUPLICATE,
-                message="Already in this folder; not stored again.",
+                message=_said(say("uploads.duplicate")),
                 message_id=stored.message_id,
             )
             return duplicate, False
@@ -234,7 +239,8 @@ class UploadService:
         if size is None:
             return _rejected(file, "missing", _MISSING)
         if size >= self._max:
-            return _rejected(file, "too_large", "The file is too large (50 MB or more).")
+            limit = say("uploads.file_over_limit", limit=self._max // (1024 * 1024))
+            return _rejected(file, "too_large", _said(limit))
         if size != file.size:
             return _rejected(file, "size_mismatch", _CHANGED)
         return None
@@ -253,8 +259,17 @@ class Ingested:
 
 
 _HEAD_CACHE = 1024
-_MISSING = "The upload did not arrive; please upload it again."
-_CHANGED = "The file changed size while uploading; please upload it again."
+
+
+def _said(words: Words) -> str:
+    """A file's result in words, kept as English text: ``UploadFile.message`` is a ``str``
+    (to show it in the reader's language it must keep the ``Words``, ``as_dict()``).
+    """
+    return str(words)
+
+
+_MISSING = _said(say("uploads.missing"))
+_CHANGED = _said(say("uploads.size_changed"))
 
 
 def _rejected(file: UploadFile, reason: str, message: str) -> UploadFile:

@@ -24,6 +24,7 @@ from mailport.adapters.imap.session import (
 )
 from mailport.adapters.imap.wire import DEFAULT_MAX_BYTES, Client, close, guarded, said_by
 from mailport.adapters.net import Resolve, connect_vetted
+from mailport.catalogue import Words, say
 from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
@@ -46,9 +47,9 @@ def tls_context(server: ServerAddress) -> ssl.SSLContext:
 
 def _starttls(client: Any, context: ssl.SSLContext) -> None:
     if client._imap.state != "NONAUTH":
-        raise RemoteTlsError("IMAP server pre-authenticated a plain connection; refusing")
+        raise RemoteTlsError(say("remote.imap_preauth_plain"))
     if not client.has_capability("STARTTLS"):
-        raise RemoteTlsError("IMAP server does not offer STARTTLS; refusing to log in")
+        raise RemoteTlsError(say("remote.imap_no_starttls"))
     client.starttls(context)
 
 
@@ -91,8 +92,11 @@ def _refusal(
     """
     cause = e.__cause__
     said = scrub(said_by(cause), secrets) if isinstance(cause, Exception) else e.message
-    reason = f" ({xoauth2.reason})" if xoauth2 is not None and xoauth2.reason else ""
-    return login_refused(f"{e.message}{reason}", said, token=xoauth2 is not None)
+    # ``wire.translate`` says a refused login in words: "IMAP login refused: …".
+    message: Words = e.words or say("remote.imap_login_refused", said=said)
+    if xoauth2 is not None and xoauth2.reason:
+        message = say("remote.with_reason", message=message, reason=xoauth2.reason)
+    return login_refused(message, said, token=xoauth2 is not None)
 
 
 def _xoauth2(credentials: Credentials) -> _XOAuth2 | None:

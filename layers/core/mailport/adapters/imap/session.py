@@ -27,6 +27,7 @@ from mailport.adapters.imap.parser import (
 )
 from mailport.adapters.imap.wire import CappedIMAP4, LiteralTooLarge, close, guarded
 from mailport.adapters.net import Watchdog
+from mailport.catalogue import say
 from mailport.domain.remote import (
     ImapFolder,
     ImapMessage,
@@ -85,9 +86,7 @@ class ImapSession:
             raise
         except MailportError as e:
             if self._watchdog is not None and self._watchdog.expired:
-                raise RemoteTransient(
-                    "the IMAP server sent too slowly: the step stopped at its time limit"
-                ) from e
+                raise RemoteTransient(say("remote.imap_too_slow")) from e
             raise
         finally:
             self._conn.budget = None
@@ -130,7 +129,10 @@ class ImapSession:
             return self._call(lambda: self._examine(folder))
         except RemoteProtocolError as e:
             if is_gone(e.message):
-                raise RemoteFolderGone(f"the folder {folder.name} is gone: {e.message}") from e
+                problem = e.words or e.message
+                raise RemoteFolderGone(
+                    say("remote.folder_gone", folder=folder.name, problem=problem)
+                ) from e
             raise
 
     def _examine(self, folder: ImapFolder) -> ImapFolder:
@@ -194,7 +196,7 @@ class ImapSession:
         too_big = [uid for uid, size in chunk if size > self._conn.max_literal]
         if too_big:
             raise RemoteProtocolError(
-                f"IMAP message UID {too_big[0]} is over the {self._conn.max_literal}-byte limit"
+                say("remote.imap_message_too_large", uid=too_big[0], limit=self._conn.max_literal)
             )
         uids = [uid for uid, _ in chunk]
         # What RFC822.SIZE announced, plus one literal's cap of slack (see wire.CappedIMAP4).

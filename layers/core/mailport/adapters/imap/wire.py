@@ -23,6 +23,7 @@ from imapclient import IMAPClient  # type: ignore[import-untyped]
 from imapclient.exceptions import LoginError  # type: ignore[import-untyped]
 
 from mailport.adapters.imap.parser import is_transient, quote_name, scrub, text, throttle_s
+from mailport.catalogue import Words, say
 from mailport.domain.remote import (
     RemoteAuthFailed,
     RemoteError,
@@ -67,11 +68,19 @@ class StartTlsRefused(imaplib.IMAP4.error):
     OK (STARTTLS injection), which an attacker on the path could have put there.
     """
 
+    def __init__(self, words: Words | str) -> None:
+        super().__init__(str(words))
+        self.words = words
+
 
 class LiteralTooLarge(Exception):
     """The server announced a literal over the cap (not an imaplib error, so imaplib
     cannot rewrap it into a generic one).
     """
+
+    def __init__(self, words: Words | str) -> None:
+        super().__init__(str(words))
+        self.words = words
 
 
 # -- error translation ----------------------------------------------------------------
@@ -81,10 +90,10 @@ def _translate_imap(
     e: imaplib.IMAP4.error, said: str, phase: Phase
 ) -> RemoteError | RemoteTransient:
     if isinstance(e, imaplib.IMAP4.abort) or is_transient(said):
-        return RemoteTransient(f"IMAP server unavailable: {said}", throttle_s(said))
+        return RemoteTransient(say("remote.imap_unavailable", said=said), throttle_s(said))
     if isinstance(e, LoginError) or phase == "login":
-        return RemoteAuthFailed(f"IMAP login refused: {said}")
-    return RemoteProtocolError(f"IMAP error: {said}")
+        return RemoteAuthFailed(say("remote.imap_login_refused", said=said))
+    return RemoteProtocolError(say("remote.imap_error", said=said))
 
 
 def said_by(e: Exception) -> str:
@@ -106,17 +115,19 @@ def translate(
 ) -> RemoteError | RemoteTransient:
     """The domain error for a library/socket error raised during ``phase``."""
     said = scrub(said_by(e), secrets)
-    if isinstance(e, LiteralTooLarge):
-        return RemoteProtocolError(f"IMAP server response too large: {said}")
+    if isinstance(e, LiteralTooLarge):  # our own words: nothing secret in them
+        return RemoteProtocolError(say("remote.imap_too_large", detail=e.words))
     if isinstance(e, ssl.SSLError | StartTlsRefused) and phase in ("connect", "tls"):
-        return RemoteTlsError(f"TLS with the IMAP server failed: {said}")
+        # STARTTLS comes before any credential: its words hold none.
+        detail: Words | str = e.words if isinstance(e, StartTlsRefused) else said
+        return RemoteTlsError(say("remote.imap_tls_failed", detail=detail))
     if isinstance(e, OSError):
         if phase == "connect":
-            return RemoteUnreachable(f"cannot connect to the IMAP server: {said}")
-        return RemoteTransient(f"connection to the IMAP server lost: {said}")
+            return RemoteUnreachable(say("remote.imap_unreachable", detail=said))
+        return RemoteTransient(say("remote.imap_connection_lost", detail=said))
     if isinstance(e, imaplib.IMAP4.error):
         return _translate_imap(e, said, phase)
-    return RemoteProtocolError(f"unexpected IMAP response: {said}")
+    return RemoteProtocolError(say("remote.imap_unexpected", said=said))
 
 
 CAUGHT = (OSError, imaplib.IMAP4.error, LiteralTooLarge, ValueError, EOFError)
@@ -182,12 +193,13 @@ class CappedIMAP4(imaplib.IMAP4):
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as e:  # BAD
-            raise StartTlsRefused(f"the server refused STARTTLS: {e}") from e
+            said = said_by(e)
+            raise StartTlsRefused(say("remote.imap_starttls_refused", said=said)) from e
         if typ != "OK":
             said = text(dat[0]) if dat else ""
-            raise StartTlsRefused(f"the server refused STARTTLS: {said}")
+            raise StartTlsRefused(say("remote.imap_starttls_refused", said=said))
         if self._sent_more():
-            raise StartTlsRefused("the server sent data before the TLS handshake")
+            raise StartTlsRefused(say("remote.data_before_tls"))
         return typ, dat
 
     def _sent_more(self) -> bool:
@@ -214,8 +226,11 @@ class CappedIMAP4(imaplib.IMAP4):
         self.untagged_bytes += sum(len(p) for p in parts if isinstance(p, bytes | bytearray))
         if self.untagged_count > MAX_UNTAGGED or self.untagged_bytes > MAX_UNTAGGED_BYTES:
             raise LiteralTooLarge(
-                f"the server sent over {MAX_UNTAGGED} responses or "
-                f"{MAX_UNTAGGED_BYTES // 2**20} MB of responses for one command"
+                say(
+                    "remote.imap_too_many_responses",
+                    count=MAX_UNTAGGED,
+                    mb=MAX_UNTAGGED_BYTES // 2**20,
+                )
             )
         super()._append_untagged(typ, dat)  # type: ignore[misc]
 
@@ -229,16 +244,18 @@ class CappedIMAP4(imaplib.IMAP4):
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as e:  # the only error imaplib's readline raises: the cap
-            raise LiteralTooLarge(f"a response line over 1,000,000 bytes ({e})") from e
+            raise LiteralTooLarge(say("remote.imap_line_too_long", detail=said_by(e))) from e
         return line
 
     def read(self, size: int) -> bytes:
         """A literal of ``size`` bytes, refused before allocation when over the cap."""
         if size > self.max_literal:
-            raise LiteralTooLarge(f"literal of {size} bytes (limit {self.max_literal})")
+            raise LiteralTooLarge(
+                say("remote.imap_literal_too_large", size=size, limit=self.max_literal)
+            )
         if self.budget is not None:
             if size > self.budget:
-                raise LiteralTooLarge(f"FETCH returned more than planned ({size} more bytes)")
+                raise LiteralTooLarge(say("remote.imap_fetch_over_plan", size=size))
             self.budget -= size
         return super().read(size)
 

@@ -13,9 +13,16 @@ import ssl
 from collections.abc import Callable, Iterator
 
 from mailport.adapters.net import Resolve, connect_vetted, tls_context
-from mailport.adapters.pop3.parser import cap, parse_capa, xoauth2_error, xoauth2_response
+from mailport.adapters.pop3.parser import (
+    UnsafeField,
+    cap,
+    parse_capa,
+    xoauth2_error,
+    xoauth2_response,
+)
 from mailport.adapters.pop3.session import DEFAULT_MAX_BYTES, PIPELINE_WINDOW, Pop3Session
 from mailport.adapters.pop3.wire import Negative, SocketLike, Wire, boundary
+from mailport.catalogue import Words, say
 from mailport.domain.network import NetworkPolicy
 from mailport.domain.remote import (
     Credentials,
@@ -34,6 +41,11 @@ WrapTls = Callable[[SocketLike, ServerAddress], SocketLike]
 
 _CAPA_CAP = 64 << 10
 _TRANSIENT_CODES = ("[IN-USE]", "[LOGIN-DELAY]", "[SYS/TEMP]")
+_FIELDS = {
+    "user name": say("remote.field_user_name"),
+    "password": say("remote.field_password"),
+    "token": say("remote.field_token"),
+}
 
 
 @contextlib.contextmanager
@@ -44,10 +56,7 @@ def _handshake(where: str) -> Iterator[None]:
     try:
         yield
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError) as e:
-        raise RemoteTlsError(
-            f"POP3 server {where} closed the connection during the TLS handshake; "
-            "check the port and the SSL setting"
-        ) from e
+        raise RemoteTlsError(say("remote.pop3_tls_handshake_closed", where=where)) from e
 
 
 def _default_wrap(sock: SocketLike, server: ServerAddress) -> SocketLike:
@@ -57,7 +66,7 @@ def _default_wrap(sock: SocketLike, server: ServerAddress) -> SocketLike:
     try:
         context = tls_context(server.ca_file)
     except OSError as e:
-        raise RemoteTlsError(f"cannot load the CA file: {cap(str(e))}") from e
+        raise RemoteTlsError(say("remote.ca_file_unreadable", detail=cap(str(e)))) from e
     return context.wrap_socket(sock, server_hostname=server.host)
 
 
@@ -73,21 +82,29 @@ def _capabilities(wire: Wire) -> frozenset[str]:
 
 def _argument(value: str, what: str) -> bytes:
     if any(c in value for c in "\r\n\0"):
-        raise RemoteAuthFailed(f"the {what} contains a line break or NUL")
+        raise RemoteAuthFailed(say("remote.field_line_break", field=_FIELDS[what]))
     return value.encode("utf-8")
 
 
-def _login_error(e: Negative, credentials: Credentials, *, token: bool = False) -> MailportError:
+def _login_error(
+    said: str, credentials: Credentials, *, token: bool = False, no_xoauth2: bool = False
+) -> MailportError:
     """The domain error for a refused login: "try later", or why the login was refused
     (``login_refused`` tells an app password or a sign-in from a wrong password).
+    ``said``: the server's answer; ``no_xoauth2``: it refused AUTH XOAUTH2 itself.
     """
-    text = e.text
+    text = said
     for secret in (credentials.password, credentials.oauth2_token):
         if secret:
             text = text.replace(secret, "***")
     if any(code in text.upper() for code in _TRANSIENT_CODES):
-        return RemoteTransient(f"the POP3 server refused the login for now: {text}")
-    message = f"POP3 login failed for {credentials.username!r}: {text}"
+        return RemoteTransient(say("remote.pop3_login_later", said=text))
+    user = credentials.username
+    message: Words = (
+        say("remote.pop3_xoauth2_unavailable", user=user, said=text)
+        if no_xoauth2
+        else say("remote.pop3_login_failed", user=user, said=text)
+    )
     return login_refused(message, text, token=token)
 
 
@@ -101,7 +118,7 @@ def _user_pass(wire: Wire, credentials: Credentials) -> None:
         wire.status()
     except Negative as e:
         # Not chained: the server's text is already in the message, scrubbed of secrets.
-        raise _login_error(e, credentials) from None
+        raise _login_error(e.text, credentials) from None
 
 
 def _xoauth2(wire: Wire, credentials: Credentials) -> None:
@@ -111,15 +128,14 @@ def _xoauth2(wire: Wire, credentials: Credentials) -> None:
     """
     try:
         sasl = xoauth2_response(credentials.username, credentials.oauth2_token)
-    except ValueError as e:
-        raise RemoteAuthFailed(str(e)) from None
-    try:
-        wire.send([b"AUTH XOAUTH2"])
-        kind, text = wire.reply()
-        if kind != "+":
-            raise Negative(f"XOAUTH2 is not available: {text}")
-    except Negative as e:  # no XOAUTH2 here: not a refused token
-        raise _login_error(e, credentials) from None
+    except UnsafeField as e:
+        raise RemoteAuthFailed(
+            say("remote.field_control_character", field=_FIELDS[e.field])
+        ) from None
+    wire.send([b"AUTH XOAUTH2"])
+    kind, text = wire.reply()
+    if kind != "+":  # no XOAUTH2 here: not a refused token
+        raise _login_error(text, credentials, no_xoauth2=True) from None
     try:
         wire.send([sasl])
         kind, text = wire.reply()
@@ -131,7 +147,7 @@ def _xoauth2(wire: Wire, credentials: Credentials) -> None:
         if kind != "+OK":
             raise Negative(text)
     except Negative as e:
-        raise _login_error(e, credentials, token=True) from None
+        raise _login_error(e.text, credentials, token=True) from None
 
 
 class Pop3Connector:
@@ -180,7 +196,8 @@ class Pop3Connector:
         """
         wire = self._connect(server, deadline_s)
         try:
-            with boundary(f"POP3 session with {server.host}:{server.port}"):
+            where = f"{server.host}:{server.port}"
+            with boundary(say("remote.pop3_doing_session", where=where)):
                 self._secure(wire, server)
                 if credentials.oauth2_token:
                     _xoauth2(wire, credentials)
@@ -200,28 +217,27 @@ class Pop3Connector:
 
     def _connect(self, server: ServerAddress, deadline_s: float | None = None) -> Wire:
         where = f"{server.host}:{server.port}"
-        with boundary(f"cannot connect to POP3 server {where}", connecting=True):
+        with boundary(say("remote.pop3_doing_connect", where=where), connecting=True):
             own = self._dial == self._tcp  # not a test's dial
             sock = self._tcp(server, deadline_s) if own else self._dial(server)
         wire = Wire(sock)
         if deadline_s is not None:
             wire.stop_after(deadline_s)
         try:
-            with boundary(f"POP3 server {where}", connecting=True):
+            with boundary(say("remote.pop3_doing_greeting", where=where), connecting=True):
                 if server.ssl:
                     with _handshake(where):
                         wire.upgrade(lambda s: self._wrap(s, server))
                 wire.status()  # the greeting
         except Negative as e:
             wire.close()
-            raise RemoteTransient(f"POP3 server {where} refused the session: {e.text}") from e
+            raise RemoteTransient(
+                say("remote.pop3_session_refused", where=where, said=e.text)
+            ) from e
         except BaseException as e:
             wire.close()
             if wire.cut_short:  # not a TLS problem: the deadline cut the handshake
-                raise RemoteTransient(
-                    f"POP3 server {where} answered too slowly: the session was cut at its "
-                    "time limit"
-                ) from e
+                raise RemoteTransient(say("remote.pop3_answer_too_slow", where=where)) from e
             raise
         return wire
 
@@ -231,11 +247,11 @@ class Pop3Connector:
             return
         where = f"{server.host}:{server.port}"
         if "STLS" not in _capabilities(wire):
-            raise RemoteTlsError(f"POP3 server {where} does not offer STLS; not logging in")
+            raise RemoteTlsError(say("remote.pop3_no_stls", where=where))
         wire.send([b"STLS"])
         try:
             wire.status()
         except Negative as e:
-            raise RemoteTlsError(f"POP3 server {where} refused STLS: {e.text}") from e
+            raise RemoteTlsError(say("remote.pop3_stls_refused", where=where, said=e.text)) from e
         with _handshake(where):
             wire.upgrade(lambda s: self._wrap(s, server))

@@ -12,10 +12,12 @@ import binascii
 import re
 from collections.abc import Iterable, Mapping
 
+from mailport.catalogue import say
 from mailport.domain.remote import RemoteProtocolError, server_text, xoauth2_reason
 
 __all__ = [
     "TEXT_CAP",
+    "UnsafeField",
     "body_end",
     "cap",
     "parse_capa",
@@ -46,7 +48,7 @@ def parse_reply(line: bytes) -> tuple[str, str]:
     for kind in _REPLY_KINDS:
         if line.startswith(kind.encode()):
             return kind, cap(line[len(kind) :])
-    raise RemoteProtocolError(f"unexpected POP3 reply: {cap(line)}")
+    raise RemoteProtocolError(say("remote.pop3_unexpected_reply", said=cap(line)))
 
 
 def unstuff(data: bytes) -> bytes:
@@ -72,24 +74,30 @@ def body_end(buf: bytes | bytearray, start: int) -> int:
 
 def _number(field: bytes, line: bytes, what: str) -> int:
     if not field.isdigit() or len(field) > _MAX_DIGITS:
-        raise RemoteProtocolError(f"malformed {what} line: {cap(line)}")
+        raise _malformed(line, what)
     return int(field)
+
+
+def _malformed(line: bytes, what: str) -> RemoteProtocolError:
+    return RemoteProtocolError(say("remote.pop3_malformed_line", command=what, said=cap(line)))
 
 
 def _numbered(line: bytes, what: str) -> tuple[int, bytes]:
     """``(message number, second field)`` of a listing line."""
     fields = line.split()
     if len(fields) < 2:  # noqa: PLR2004
-        raise RemoteProtocolError(f"malformed {what} line: {cap(line)}")
+        raise _malformed(line, what)
     number = _number(fields[0], line, what)
     if number < 1:
-        raise RemoteProtocolError(f"malformed {what} line: {cap(line)}")
+        raise _malformed(line, what)
     return number, fields[1]
 
 
 def _add(out: Mapping[int, object], number: int, line: bytes, what: str) -> None:
     if number in out:
-        raise RemoteProtocolError(f"duplicate message {number} in {what}: {cap(line)}")
+        raise RemoteProtocolError(
+            say("remote.pop3_duplicate", number=number, command=what, said=cap(line))
+        )
 
 
 def parse_uidl(lines: Iterable[bytes]) -> dict[int, str]:
@@ -98,7 +106,7 @@ def parse_uidl(lines: Iterable[bytes]) -> dict[int, str]:
     for line in lines:
         number, token = _numbered(line, "UIDL")
         if len(line.split()) != 2 or not _UIDL_TOKEN.fullmatch(token):  # noqa: PLR2004
-            raise RemoteProtocolError(f"malformed UIDL line: {cap(line)}")
+            raise _malformed(line, "UIDL")
         _add(out, number, line, "UIDL")
         out[number] = token.decode("ascii")
     return out
@@ -119,16 +127,26 @@ def parse_capa(lines: Iterable[bytes]) -> frozenset[str]:
     return frozenset(line.split()[0].decode("ascii", "replace").upper() for line in lines if line)
 
 
+class UnsafeField(ValueError):
+    """A SASL field holds a separator; ``field`` names it ("user name", "token"), never its
+    value.
+    """
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"the {field} contains a control character")
+        self.field = field
+
+
 def xoauth2_response(user: str, token: str) -> bytes:
     r"""The SASL XOAUTH2 client response, base64 (Google's "OAuth 2.0 Mechanism" page, Microsoft
     Learn's "Authenticate an IMAP, POP or SMTP connection using OAuth"):
     ``base64("user=" + user + "\x01auth=Bearer " + token + "\x01\x01")``.
 
-    ``ValueError`` (naming the field, never its value) when a field holds a separator.
+    ``UnsafeField`` (naming the field, never its value) when a field holds a separator.
     """
     for what, value in (("user name", user), ("token", token)):
         if any(c in value for c in _SASL_FORBIDDEN):
-            raise ValueError(f"the {what} contains a control character")
+            raise UnsafeField(what)
     return base64.b64encode(f"user={user}\x01auth=Bearer {token}\x01\x01".encode())
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 
 from mailport.adapters.pop3.parser import parse_list, parse_uidl
 from mailport.adapters.pop3.wire import Negative, Wire, boundary
+from mailport.catalogue import say
 from mailport.domain.remote import PopEntry, RemoteProtocolError, RemoteTransient
 
 __all__ = ["DEFAULT_MAX_BYTES", "PIPELINE_WINDOW", "Pop3Session"]
@@ -48,9 +49,9 @@ class Pop3Session:
     def _guard(self, what: str) -> Iterator[None]:
         """Translate errors; any failure leaves the session closed (never half-read)."""
         if self._wire.closed:
-            raise RemoteTransient("the POP3 session is closed")
+            raise RemoteTransient(say("remote.pop3_session_closed"))
         try:
-            with boundary(what):
+            with boundary(say("remote.pop3_doing_command", command=what)):
                 yield
         except BaseException:
             self._wire.close()
@@ -60,7 +61,7 @@ class Pop3Session:
         try:
             return self._wire.status()
         except Negative as e:
-            raise RemoteProtocolError(f"{what} refused: {e.text}") from e
+            raise RemoteProtocolError(say("remote.pop3_refused", command=what, said=e.text)) from e
 
     def _drain(self) -> None:
         """Read and drop RETR answers nobody will consume (an abandoned ``retrieve``)."""
@@ -89,7 +90,7 @@ class Pop3Session:
         """Every message: number, UIDL (None without UIDL support) and size as LIST says."""
         listed = self._listing(b"LIST")
         if listed is None:
-            raise RemoteProtocolError("LIST refused")
+            raise RemoteProtocolError(say("remote.pop3_list_refused"))
         sizes = parse_list(listed)
         uidl_lines = self._listing(b"UIDL")
         uidls = parse_uidl(uidl_lines) if uidl_lines is not None else {}

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from mailport.adapters.net import Watchdog
 from mailport.adapters.pop3.parser import body_end, cap, parse_reply, unstuff
+from mailport.catalogue import Words, say
 from mailport.domain.remote import (
     RemoteProtocolError,
     RemoteTlsError,
@@ -65,7 +66,7 @@ class Wire:
     def upgrade(self, wrap: Callable[[SocketLike], SocketLike]) -> None:
         """Switch to TLS; refuses when the server already sent more (STARTTLS injection)."""
         if self._buf:
-            raise RemoteTlsError("the server sent data before the TLS handshake")
+            raise RemoteTlsError(say("remote.data_before_tls"))
         self._sock = wrap(self._sock)
 
     def send(self, lines: Sequence[bytes]) -> None:
@@ -100,25 +101,23 @@ class Wire:
             raise
         if not chunk:
             self._too_slow(None)
-            raise RemoteTransient("the POP3 server closed the connection")
+            raise RemoteTransient(say("remote.pop3_closed"))
         self._buf += chunk
 
     def _too_slow(self, cause: BaseException | None) -> None:
         if self.cut_short:
-            raise RemoteTransient(
-                "the POP3 server sent too slowly: the run stopped at its time limit"
-            ) from cause
+            raise RemoteTransient(say("remote.pop3_too_slow")) from cause
 
     def readline(self) -> bytes:
         """One line with its line ending; at most ``max_line`` bytes."""
         start = 0
         while (end := self._buf.find(b"\n", start)) < 0:
             if len(self._buf) > self._max_line:
-                raise RemoteProtocolError(f"POP3 line longer than {self._max_line} bytes")
+                raise RemoteProtocolError(say("remote.pop3_line_too_long", limit=self._max_line))
             start = len(self._buf)
             self._fill()
         if end >= self._max_line:
-            raise RemoteProtocolError(f"POP3 line longer than {self._max_line} bytes")
+            raise RemoteProtocolError(say("remote.pop3_line_too_long", limit=self._max_line))
         line = bytes(self._buf[: end + 1])
         del self._buf[: end + 1]
         return line
@@ -133,7 +132,7 @@ class Wire:
         if kind == "-ERR":
             raise Negative(text)
         if kind != "+OK":
-            raise RemoteProtocolError(f"unexpected POP3 reply: + {text}")
+            raise RemoteProtocolError(say("remote.pop3_unexpected_reply", said=f"+ {text}"))
         return text
 
     def listing(self, max_bytes: int) -> list[bytes]:
@@ -143,7 +142,7 @@ class Wire:
         while (line := self.readline().rstrip(b"\r\n")) != b".":
             total += len(line)
             if total > max_bytes:
-                raise RemoteProtocolError(f"POP3 listing larger than {max_bytes} bytes")
+                raise RemoteProtocolError(say("remote.pop3_listing_too_large", limit=max_bytes))
             lines.append(line[1:] if line.startswith(b".") else line)
         return lines
 
@@ -153,27 +152,33 @@ class Wire:
         scan = 0
         while (end := body_end(self._buf, scan)) < 0:
             if len(self._buf) > wire_limit:
-                raise RemoteProtocolError(f"message larger than {max_bytes} bytes")
+                raise RemoteProtocolError(say("remote.message_too_large", limit=max_bytes))
             scan = max(0, len(self._buf) - 3)
             self._fill()
         raw = unstuff(bytes(self._buf[:end]))
         del self._buf[: end + 3]
         if len(raw) > max_bytes:
-            raise RemoteProtocolError(f"message larger than {max_bytes} bytes")
+            raise RemoteProtocolError(say("remote.message_too_large", limit=max_bytes))
         return raw
 
 
 @contextlib.contextmanager
-def boundary(what: str, *, connecting: bool = False) -> Iterator[None]:
-    """Translate socket/TLS failures into the domain's ``Remote*`` errors."""
+def boundary(what: Words, *, connecting: bool = False) -> Iterator[None]:
+    """Translate socket/TLS failures into the domain's ``Remote*`` errors; ``what`` says what
+    was being done (``remote.pop3_doing_*``).
+    """
     try:
         yield
     except MailportError:
         raise
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as e:
-        raise RemoteTransient(f"{what}: the server closed the connection") from e
+        raise RemoteTransient(say("remote.connection_closed_during", what=what)) from e
     except ssl.SSLError as e:  # certificate errors included
-        raise RemoteTlsError(f"{what}: {cap(str(e))}") from e
+        raise RemoteTlsError(say("remote.tls_failed_during", what=what, detail=cap(str(e)))) from e
     except OSError as e:
-        cls = RemoteUnreachable if connecting else RemoteTransient
-        raise cls(f"{what}: {cap(str(e) or type(e).__name__)}") from e
+        detail = cap(str(e) or type(e).__name__)
+        if connecting:
+            raise RemoteUnreachable(
+                say("remote.unreachable_during", what=what, detail=detail)
+            ) from e
+        raise RemoteTransient(say("remote.network_failed_during", what=what, detail=detail)) from e

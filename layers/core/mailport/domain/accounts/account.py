@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypedDict, get_args
 
+from mailport.catalogue import say
 from mailport.domain.accounts.presets import (
     MANUAL_SIGNIN,
     PRESETS,
@@ -38,9 +39,7 @@ PresetName = Literal["line_works", "yahoo", "gmail", "outlook", "manual"]
 
 def too_many_accounts(limit: int) -> LimitExceeded:
     """The error for an account over the per-user limit."""
-    return LimitExceeded(
-        f"you already have {limit} external accounts, the most allowed; delete one to add another"
-    )
+    return LimitExceeded(say("account.too_many", limit=limit))
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +140,7 @@ def clean_host(value: str) -> str:
         pass
     labels = host.split(".")
     if not host or len(host) > MAX_HOST or not all(_HOST_LABEL.match(x) for x in labels):
-        raise ValidationFailed('"host" must be a host name such as pop.example.com')
+        raise ValidationFailed(say("account.host_invalid"))
     return host
 
 
@@ -190,13 +189,10 @@ def new_account(
 ) -> PopAccount:
     """A new account from a create request (the agreement and required fields checked)."""
     if data.agreed is not True:
-        raise ValidationFailed(
-            "accept the agreement first: mail is copied from the other provider into mailport"
-            ' ("agreed": true)'
-        )
+        raise ValidationFailed(say("account.agree_first"))
     _one_login(data, data.preset or Preset.MANUAL)
     if data.connection_id is None and (data.username is None or data.password is None):
-        raise ValidationFailed('"username" and "password" are required')
+        raise ValidationFailed(say("account.login_required"))
     host, port, ssl = _server(data.preset or Preset.MANUAL, data.host, data.port, data.ssl)
     return PopAccount(
         account_id=account_id,
@@ -233,21 +229,15 @@ def _one_login(data: AccountInput, preset: Preset) -> None:
     in (a preset that names its provider: mailport makes every provider's sign-in it names).
     """
     if data.password is not None and data.connection_id is not None:
-        raise ValidationFailed('give either "password" or "connection_id" (a sign-in), not both')
+        raise ValidationFailed(say("account.password_or_signin"))
     known = PRESETS.get(preset)
     methods = known.signin if known is not None else MANUAL_SIGNIN
     takes_password = {SignInMethod.PASSWORD, SignInMethod.APP_PASSWORD} & set(methods)
     if data.password is not None and not takes_password:
         label = known.label if known is not None else preset.value
-        raise PasswordNotAccepted(
-            f"{label} takes no password from apps (since September 2024): "
-            'sign in with the provider instead ("connection_id")'
-        )
+        raise PasswordNotAccepted(say("account.no_app_passwords", label=label))
     if data.connection_id is not None and (known is None or known.provider is None):
-        raise SigninNotOffered(
-            "a sign-in can be used with the Hotmail (Outlook) and Gmail presets only; "
-            "for this provider enter a password (or an app password)"
-        )
+        raise SigninNotOffered(say("account.signin_presets_only"))
 
 
 def _server(
@@ -259,7 +249,7 @@ def _server(
         # alternative port, say).
         return host or known.host, port or known.port, known.ssl if ssl is None else ssl
     if host is None:
-        raise ValidationFailed('"host" is required for manual entry')
+        raise ValidationFailed(say("account.host_required"))
     use_ssl = True if ssl is None else ssl
     return host, port or (995 if use_ssl else 110), use_ssl
 
@@ -267,12 +257,11 @@ def _server(
 def changed_account(before: PopAccount, data: AccountInput) -> PopAccount:
     """The account with a change request applied."""
     if data.agreed is not None and data.agreed is not True:
-        raise ValidationFailed('"agreed" can only be true')
+        raise ValidationFailed(say("account.agreed_only_true"))
     _one_login(data, data.preset or before.preset)
     if data.changes_connection and data.password is None and data.connection_id is None:
-        raise ValidationFailed(
-            "enter the password again (or sign in again) to change the server or the login"
-        )  # never send a saved password or token to a server the user has not confirmed
+        # Never send a saved password or token to a server the user has not confirmed.
+        raise ValidationFailed(say("account.password_again"))
     after = before
     if data.changes_connection:
         preset = data.preset or before.preset

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailport.catalogue import say
 from mailport.domain.remote import PopEntry
 from mailport.errors import ValidationFailed
 
@@ -130,7 +131,7 @@ class FetchRequest:
     def from_json(cls, data: object) -> FetchRequest:
         """Parse a queue message body (``ValidationFailed`` if it is not one)."""
         if not isinstance(data, dict):
-            raise ValidationFailed("a fetch request must be a JSON object")
+            raise ValidationFailed(say("runs.request_not_object"))
         try:
             return cls(
                 tenant_id=str(data["tenant_id"]),
@@ -141,7 +142,7 @@ class FetchRequest:
                 tick=str(data.get("tick") or ""),
             )
         except (KeyError, ValueError) as e:
-            raise ValidationFailed(f"not a fetch request: {e}") from e
+            raise ValidationFailed(say("runs.request_invalid", detail=str(e))) from e
 
 
 # Accounts one queue message carries at most. Many per message make one SQS send, receive
@@ -164,7 +165,7 @@ def fetch_requests(data: object) -> list[FetchRequest]:
     if isinstance(data, dict) and "requests" in data:
         found = data["requests"]
         if not isinstance(found, list) or not 1 <= len(found) <= MAX_PER_MESSAGE:
-            raise ValidationFailed(f"a fetch message carries 1 to {MAX_PER_MESSAGE} requests")
+            raise ValidationFailed(say("runs.message_size", max=MAX_PER_MESSAGE))
         return [FetchRequest.from_json(item) for item in found]
     return [FetchRequest.from_json(data)]
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NotRequired, TypedDict
 
+from mailport.catalogue import say
 from mailport.domain.oauth import OAuthProvider
 from mailport.domain.text import printable
 from mailport.errors import ValidationFailed
@@ -87,7 +88,7 @@ def _text(connection: ConnectionRequest, name: Literal["host", "username", "pass
     """A field the connection's type needs, not blank; trimmed, but a password as typed."""
     value = connection.get(name)
     if value is None or not value.strip():
-        raise ValidationFailed(f"connection.{name} is required")
+        raise ValidationFailed(say("migration.field_required", name=name))
     return value if name == "password" else value.strip()
 
 
@@ -137,7 +138,7 @@ def parse_template(request: TemplateRequest, template_id: str) -> ImapTemplate:
     if printable(name) != name:
         # The name is shown to every user of the tenant beside its host and port: a direction
         # override would make "name (imap.example.com:993)" read as another server.
-        raise ValidationFailed("name may not contain control characters or direction overrides")
+        raise ValidationFailed(say("migration.template_name_unsafe"))
     ssl = request.get("ssl", True)
     port = request.get("port", 993 if ssl else 143)
     return ImapTemplate(template_id, name, request["host"].lower(), port, ssl)
@@ -156,17 +157,17 @@ def parse_connection(
     if provider is not None:
         name = signin_service(provider)
         if signed_in_of is None:
-            raise UnsupportedConnection(f"{name} sign-in is not set up on this service")
+            raise UnsupportedConnection(say("migration.signin_not_set_up", service=name))
         connection_id = connection.get("connection_id")
         server = None if connection_id is None else signed_in_of(provider, connection_id)
         if server is None:
-            raise ValidationFailed(f"connection.connection_id must be one of your {name} sign-ins")
+            raise ValidationFailed(say("migration.signin_not_yours", service=name))
         return server, ""
     username, password = _text(connection, "username"), _text(connection, "password")
     if kind == "template":
         template = template_of(connection.get("template_id", ""))
         if template is None:
-            raise ValidationFailed("connection.template_id is not a server your admin set up")
+            raise ValidationFailed(say("migration.template_unknown"))
         server = SourceServer(
             "template",
             template.host,

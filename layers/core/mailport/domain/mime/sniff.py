@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from mailport.catalogue import Words, say
 from mailport.domain.message import MAX_BYTES
 from mailport.errors import ValidationFailed
 
@@ -32,25 +33,25 @@ _ENVELOPE = re.compile(
 _UTF8_BOM = b"\xef\xbb\xbf"
 _MIN_PROBE = 8  # bytes needed to call text NUL-interleaved
 
-_MAGIC: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (0, b"\xff\xd8\xff", "a JPEG image"),
-    (0, b"GIF87a", "a GIF image"),
-    (0, b"GIF89a", "a GIF image"),
-    (0, b"II*\x00", "a TIFF image"),
-    (0, b"MM\x00*", "a TIFF image"),
-    (4, b"ftyp", "a video or an iPhone (HEIC) photo"),
-    (0, b"%PDF-", "a PDF document"),
-    (0, b"{\\rtf", "an RTF document"),
-    (0, b"PK\x03\x04", "a ZIP archive (or a .docx/.xlsx document)"),
-    (0, b"PK\x05\x06", "an empty ZIP archive"),
-    (0, b"\x1f\x8b", "a gzip-compressed file"),
-    (0, b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (0, b"Rar!\x1a\x07", "a RAR archive"),
-    (0, b"\xfd7zXZ\x00", "an xz-compressed file"),
-    (0, b"\x7fELF", "a program"),
+_MAGIC: tuple[tuple[int, bytes, Words], ...] = (
+    (0, b"\x89PNG\r\n\x1a\n", say("uploads.kind_png")),
+    (0, b"\xff\xd8\xff", say("uploads.kind_jpeg")),
+    (0, b"GIF87a", say("uploads.kind_gif")),
+    (0, b"GIF89a", say("uploads.kind_gif")),
+    (0, b"II*\x00", say("uploads.kind_tiff")),
+    (0, b"MM\x00*", say("uploads.kind_tiff")),
+    (4, b"ftyp", say("uploads.kind_video")),
+    (0, b"%PDF-", say("uploads.kind_pdf")),
+    (0, b"{\\rtf", say("uploads.kind_rtf")),
+    (0, b"PK\x03\x04", say("uploads.kind_zip")),
+    (0, b"PK\x05\x06", say("uploads.kind_empty_zip")),
+    (0, b"\x1f\x8b", say("uploads.kind_gzip")),
+    (0, b"7z\xbc\xaf\x27\x1c", say("uploads.kind_7z")),
+    (0, b"Rar!\x1a\x07", say("uploads.kind_rar")),
+    (0, b"\xfd7zXZ\x00", say("uploads.kind_xz")),
+    (0, b"\x7fELF", say("uploads.kind_program")),
     # OLE2 compound file: what Outlook's "Save As" writes (.msg), and old .doc/.xls files.
-    (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Outlook .msg file (or an old Office document)"),
+    (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", say("uploads.kind_msg")),
 )
 
 
@@ -60,7 +61,7 @@ class NotAMessage(ValidationFailed):
     says what the file looks like instead, for a person.
     """
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: Words) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -72,15 +73,15 @@ def check_is_message(head: bytes, size: int, max_bytes: int = MAX_BYTES) -> None
     """
     sniff = head[:SNIFF_BYTES]
     if size <= 0 or (size <= len(sniff) and not sniff.strip()):
-        raise NotAMessage("empty", "The file is empty (or only blank lines), not an email message.")
+        raise NotAMessage(reason="empty", message=say("uploads.empty"))
     _reject_utf16(sniff)
     _reject_binary(sniff)
     start = len(_UTF8_BOM) if head.startswith(_UTF8_BOM) else 0
     _reject_mbox(head, start, truncated=size > len(head))
     if size >= max_bytes:
         raise NotAMessage(
-            "too_large",
-            f"The message is too large ({size:,} bytes; the limit is {max_bytes:,} bytes).",
+            reason="too_large",
+            message=say("uploads.too_large", size=f"{size:,}", limit=f"{max_bytes:,}"),
         )
     _reject_headerless(sniff, content_start(sniff))
 
@@ -89,9 +90,7 @@ def _reject_utf16(sniff: bytes) -> None:
     # Notepad's "Unicode" is UTF-16 with a BOM; some tools write it without one, which shows
     # as every other byte being NUL.
     if sniff.startswith((b"\xff\xfe", b"\xfe\xff")) or _nul_interleaved(sniff[:512]):
-        raise NotAMessage(
-            "utf16", "The file is UTF-16 text, not a message; save it as .eml (plain bytes)."
-        )
+        raise NotAMessage(reason="utf16", message=say("uploads.utf16"))
 
 
 def _nul_interleaved(probe: bytes) -> bool:
@@ -107,12 +106,10 @@ def _nul_interleaved(probe: bytes) -> bool:
 def _reject_binary(sniff: bytes) -> None:
     for offset, magic, what in _MAGIC:
         if sniff.startswith(magic, offset):
-            raise NotAMessage("binary", f"This looks like {what}, not an email message.")
+            raise NotAMessage(reason="binary", message=say("uploads.looks_like", what=what))
     end = _BLANK_LINE.search(sniff)
     if b"\x00" in sniff[: end.start() if end else len(sniff)]:
-        raise NotAMessage(
-            "binary", "The file holds binary data where mail headers should be; not an email."
-        )
+        raise NotAMessage(reason="binary", message=say("uploads.binary_headers"))
 
 
 def _reject_mbox(data: bytes, start: int, *, truncated: bool) -> None:
@@ -121,11 +118,12 @@ def _reject_mbox(data: bytes, start: int, *, truncated: bool) -> None:
     separators, complete = _count_separators(data, start)
     count = 1 + separators
     if count > 1:
-        at_least = "" if complete and not truncated else "at least "
+        exact = complete and not truncated
         raise NotAMessage(
-            "mbox",
-            f"This is an mbox file holding {at_least}{count} messages; "
-            "export them as separate .eml files.",
+            reason="mbox",
+            message=say("uploads.mbox", count=count)
+            if exact
+            else say("uploads.mbox_at_least", count=count),
         )
 
 
@@ -154,20 +152,12 @@ def _count_separators(data: bytes, start: int) -> tuple[int, bool]:
 
 def _reject_headerless(sniff: bytes, start: int) -> None:
     if not _FIELD.match(sniff, start):
-        raise NotAMessage(
-            "no_headers",
-            "The file does not start with mail headers (lines such as 'From: ...'); "
-            "it is not an email message.",
-        )
+        raise NotAMessage(reason="no_headers", message=say("uploads.no_headers"))
     end = _BLANK_LINE.search(sniff, start)
     block = sniff[start : end.start() if end else len(sniff)]
     names = {m.group(1).lower() for m in _FIELD_NAME.finditer(block)}
     if not names & _KEY_FIELDS:
-        raise NotAMessage(
-            "no_headers",
-            "The file has header lines but none of From, To, Subject, Date, Message-ID or "
-            "Received; it is not an email message.",
-        )
+        raise NotAMessage(reason="no_headers", message=say("uploads.no_key_headers"))
 
 
 def content_start(raw: bytes) -> int:

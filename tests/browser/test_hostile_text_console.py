@@ -100,11 +100,13 @@ def hostile_message(tag: str) -> bytes:
 
 
 def described(error: dict[str, str]) -> str:
-    """What the English console's ``describe()`` must show for an API error: the server's own
-    words (exactly the API's text: the server says them in the console's language), else the
-    console's words for the code.
+    """What the console's ``describe()`` must show for an API error: a known code's words,
+    then the server's own words in brackets (exactly the API's text).
     """
-    return error.get("message") or EN.get(f"error.{error['code']}") or ""
+    known = EN.get(f"error.{error['code']}")
+    if known and error.get("message"):
+        return f"{known} ({error['message']})"
+    return known or error["message"]
 
 
 def text_of(locator: Locator) -> str:

@@ -171,12 +171,11 @@ def test_a_job_whose_sign_in_was_revoked_waits_for_sign_in_again(
     expect(signin).to_contain_text("Needs signing in again")
     screenshot(page, "migration-m365-needs-signin-en")
 
-    # The sign-in can't be removed while the job waits on it: said in the server's words
-    # (the catalogue's, in the console's language).
+    # The sign-in can't be removed while the job waits on it: said in words.
     signin.get_by_role("button", name="Remove").click()
     assert confirmations and email in confirmations[-1]
     expect(page.locator("#m365-signins").get_by_role("alert")).to_contain_text(
-        "a migration or a POP account still uses this sign-in: cancel or delete it first"
+        "A migration or an external account still uses this sign-in"
     )
 
     with page.expect_popup():

@@ -103,21 +103,21 @@ export function errorBox(err) {
 }
 
 /**
- * An error in the user's language. The server says its own words in the language the console
- * asks for (Accept-Language, api.js), so they are shown as they come; the console's label for
- * the code is for what the server did not say (no connection, a proxy's bare status).
+ * An error in the user's language: the console's words for a known code, then the server's
+ * own words in brackets (the server says them in the console's language, api.js sends
+ * Accept-Language). Errors the console makes itself carry the bare code as their message,
+ * which adds nothing; words stored before the server spoke Japanese are left out of the
+ * Japanese console rather than shown as an English sentence inside Japanese.
  */
 export function describe(err) {
   if (!err) return "";
   const code = err.code || "";
   const known = t(`error.${code}`, {}, null);
-  // An API answer's error, or one it stored (a run's last error): the server's words.
-  const fromServer = code !== "network" && !code.startsWith("http_");
-  // Words stored before the server had them in Japanese (or a proxy's English) are never
-  // shown inside the Japanese console when the console has its own words for the code.
-  const untranslated = lang() === "ja" && known && !/[\u3000-\u30ff\u4e00-\u9fff]/.test(err.message || "");
-  if (fromServer && err.message && !untranslated) return err.message;
-  return known || err.message || String(err);
+  const said = err.message && err.message !== code ? err.message : "";
+  const english = lang() === "ja" && said && !/[\u3000-\u30ff\u4e00-\u9fff]/.test(said);
+  if (known && (!said || english || code === "plan_required")) return known;
+  if (known) return `${known} (${said})`;
+  return said || code || String(err);
 }
 
 export function progress(percent, labelText) {

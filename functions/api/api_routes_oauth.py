@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import api_views as views
-from api_http import Routes, body, current_request, json_response, logger, owner
+from api_http import Routes, body, current_request, json_response, language, logger, owner, said
 from chalice.app import Response
 
 from mailport import oauth_page
+from mailport.catalogue import say
 from mailport.domain.identity import Feature
 from mailport.domain.oauth import OAuthFlowInvalid, OAuthProvider
 from mailport.errors import MailportError
@@ -90,12 +91,12 @@ def _callback(provider: OAuthProvider) -> Response:
         connection = dict(views.oauth_connection(signed_in))
         status, code, detail = 200, "ready", signed_in.email
     except OAuthFlowInvalid as e:
-        status, code, detail, stray = status_for(e), e.code, e.message, True
+        status, code, detail, stray = status_for(e), e.code, e.text(language()), True
     except MailportError as e:
-        status, code, detail = status_for(e), e.code, e.message
+        status, code, detail = status_for(e), e.code, e.text(language())
     except Exception:
         logger.exception("unhandled error in the sign-in callback")
-        status, code, detail = 500, "internal_error", "Something went wrong on our side."
+        status, code, detail = 500, "internal_error", said(say("site.internal"))
     html = oauth_page.page(
         ok=connection is not None, detail=detail, code=code, connection=connection
     )

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     )
     from api_models_import import FetchRun as FetchRunShape
 
+    from mailport.catalogue import Words
     from mailport.domain.accounts import FetchRun, OAuthProvider, PopAccount
     from mailport.domain.mailbox import Folder as DomainFolder
     from mailport.domain.mailbox import StoredMessage
@@ -146,7 +147,7 @@ def upload_file(f: DomainUploadFile) -> UploadFile:
         "size": f.size,
         "status": value(f.status),
         "reason": f.reason or None,
-        "message": f.message or None,
+        "message": _shown(f.message_words, f.message) or None,
         "message_id": f.message_id or None,
     }
 
@@ -240,12 +241,14 @@ def account(a: PopAccount, now: dt.datetime) -> Account:
             "last_run_id": s.last_run_id or None,
             "last_status": s.last_status or None,  # type: ignore[typeddict-item]  # a RunStatus
             "last_error": (
-                {"code": s.last_error_code, "message": s.last_error} if s.last_error_code else None
+                {"code": s.last_error_code, "message": _shown(s.last_error_words, s.last_error)}
+                if s.last_error_code
+                else None
             ),
             "last_checked_at": iso(s.last_checked_at),
             "last_success_at": iso(s.last_success_at),
             "next_run_at": iso(a.next_run_at()),
-            "disabled_reason": s.disabled_reason or None,
+            "disabled_reason": _shown(s.disabled_words, s.disabled_reason) or None,
             "paused_for": "signin" if s.paused_for else None,
         },
         "connection_id": a.connection_id or None,
@@ -286,7 +289,11 @@ def run(r: FetchRun) -> FetchRunShape:
         "rejected": c.rejected,
         "deleted": c.deleted,
         "more": r.more,
-        "error": {"code": r.error_code, "message": r.error} if r.error_code else None,
+        "error": (
+            {"code": r.error_code, "message": _shown(r.error_words, r.error)}
+            if r.error_code
+            else None
+        ),
     }
 
 
@@ -397,7 +404,11 @@ def migration(report: JobReport, *, folders: bool = True) -> Migration:
         "folders": [_plan_folder(f) for f in job.plan] if folders else [],
         "pace": job.pace_name,  # type: ignore[typeddict-item]  # a Pace's profile
         "cancel_requested": job.cancel_requested,
-        "error": {"code": job.error.code, "message": job.error.message} if job.error else None,
+        "error": (
+            {"code": job.error.code, "message": _shown(job.error.words, job.error.message)}
+            if job.error
+            else None
+        ),
         "rollback_incomplete": job.rollback_incomplete,
         "removed": job.removed,
         "kept_folders": job.kept_folders,
@@ -521,3 +532,12 @@ def signin_providers(available: Mapping[OAuthProvider, bool]) -> SigninProviderL
 def oauth_connections(listed: Sequence[DomainConnection]) -> OAuthConnectionList:
     """``GET /v1/oauth/connections``."""
     return {"connections": [oauth_connection(c) for c in listed]}
+
+
+def _shown(words: Words | None, english: str) -> str:
+    """Stored words in the caller's language (the stored English where none were kept)."""
+    if words is None:
+        return english
+    from api_http import language  # noqa: PLC0415 (lazily: see the module's docstring)
+
+    return words.render(language())

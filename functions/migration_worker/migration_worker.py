@@ -18,7 +18,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from mailport.errors import TransientError
+from mailport.errors import MailportError, TransientError, carried
 from mailport.figures import Drainable, Figures, emit
 from mailport.tracing import TRACED
 from mailport.wiring import container
@@ -79,8 +79,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
         sources.append(wired.migration_metrics)
         return run_step(wired.migration_runner, event)
     except TransientError as e:
-        if type(e) is TransientError:
+        # Only the plain class is retried by the machine: a subclass leaves as exactly it.
+        plain = e if type(e) is TransientError else TransientError(e.words or e.message)
+        plain.args = (carried(e),)  # the words cross Step Functions in the Cause
+        if plain is e:
             raise
-        raise TransientError(e.message) from e
+        raise plain from e
+    except MailportError as e:
+        e.args = (carried(e),)
+        raise
     finally:
         emit(metrics, *sources)

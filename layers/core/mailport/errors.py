@@ -8,7 +8,9 @@ logs and callers without a language.
 
 from __future__ import annotations
 
-from mailport.catalogue import Words
+import json
+
+from mailport.catalogue import Words, words_of
 
 
 class MailportError(Exception):
@@ -78,3 +80,26 @@ class StorageError(MailportError):
     """A storage dependency failed in a way a retry will not fix."""
 
     code = "storage_error"
+
+
+def carried(error: MailportError) -> str:
+    """``error``'s text for a boundary that keeps only a string (a Lambda's ``errorMessage``,
+    which Step Functions hands on as the ``Cause``): its English and, when it has them, its
+    words, so the job can show them in the user's language. ``uncarried`` reads it back.
+    """
+    if error.words is None:
+        return error.message
+    return json.dumps(
+        {"message": error.message, "words": error.words.as_dict()}, ensure_ascii=False
+    )
+
+
+def uncarried(text: str) -> tuple[str, Words | None]:
+    """The English and the words of ``carried``'s text (a plain text: no words)."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text, None
+    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+        return text, None
+    return data["message"], words_of(data.get("words"))

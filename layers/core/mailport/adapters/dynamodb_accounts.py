@@ -27,7 +27,7 @@ from mailport.adapters.dynamo_table import (
     to_ddb,
 )
 from mailport.adapters.keys import due_keys, seen_pk, user_pk
-from mailport.catalogue import say
+from mailport.catalogue import say, stored, words_of
 from mailport.domain.accounts import FetchState, PopAccount, Preset, too_many_accounts
 from mailport.domain.mailbox import Owner
 from mailport.errors import Conflict, NotFound
@@ -264,9 +264,11 @@ class DynamoAccountStore(DynamoTable):
                 last_status=str(item.get("last_status") or ""),
                 last_error_code=str(item.get("last_error_code") or ""),
                 last_error=str(item.get("last_error") or ""),
+                last_error_words=words_of(item.get("last_error_words")),
                 last_checked_at=when(item.get("last_checked_at")),
                 last_success_at=when(item.get("last_success_at")),
                 disabled_reason=str(item.get("disabled_reason") or ""),
+                disabled_words=words_of(item.get("disabled_words")),
                 server_digest=str(item.get("server_digest") or ""),
                 paused_for=str(item.get("paused_for") or ""),
             ),
@@ -291,11 +293,17 @@ class DynamoAccountStore(DynamoTable):
         ):
             # Only when automatic fetching is switched back on: otherwise a run finishing
             # meanwhile owns the count, and a stale copy must not overwrite it.
-            sets += ["failures = :failures", "disabled_reason = :reason", "paused_for = :paused"]
+            sets += [
+                "failures = :failures",
+                "disabled_reason = :reason",
+                "disabled_words = :reason_words",
+                "paused_for = :paused",
+            ]
             values.update(
                 {
                     ":failures": fresh.failures,
                     ":reason": fresh.disabled_reason,
+                    ":reason_words": stored(fresh.disabled_words),
                     ":paused": fresh.paused_for,
                 }
             )

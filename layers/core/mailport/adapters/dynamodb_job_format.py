@@ -10,6 +10,7 @@ from typing import Any
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import as_int
+from mailport.catalogue import stored, words_of
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import (
     HOLDS_SLOT,
@@ -155,6 +156,7 @@ def job_fields(job: MigrationJob) -> dict[str, Any]:
         "pace": job.pace_name,
         "error_code": job.error.code if job.error else None,
         "error_message": job.error.message if job.error else None,
+        "error_words": stored(job.error.words) if job.error else None,
         "rollback_incomplete": job.rollback_incomplete,
         "removed": job.removed,
         "milestones": list(job.milestones),
@@ -219,7 +221,11 @@ def job_of(
     """
     server = item["server"]
     error = (
-        JobError(str(item["error_code"]), str(item.get("error_message", "")))
+        JobError(
+            str(item["error_code"]),
+            str(item.get("error_message", "")),
+            words_of(item.get("error_words")),
+        )
         if item.get("error_code")
         else None
     )

@@ -23,6 +23,7 @@ from mailport.adapters.dynamo_table import (
 )
 from mailport.adapters.dynamodb_accounts import CHECKED, epoch, iso, when
 from mailport.adapters.keys import user_pk
+from mailport.catalogue import stored, words_of
 from mailport.domain.accounts import (
     FetchRun,
     FetchState,
@@ -121,6 +122,7 @@ class DynamoRunLedger(DynamoTable):
             ":last_status": state.last_status,
             ":code": state.last_error_code,
             ":error": state.last_error,
+            ":error_words": stored(state.last_error_words),
             ":checked": iso(state.last_checked_at) or "",
             ":success": iso(state.last_success_at) or "",
             ":digest": state.server_digest,
@@ -130,18 +132,21 @@ class DynamoRunLedger(DynamoTable):
         expression = (
             "SET run_id = :empty, lease_until = :zero, last_run_id = :r, failures = :failures, "
             "last_status = :last_status, last_error_code = :code, last_error = :error, "
+            "last_error_words = :error_words, "
             "last_checked_at = :checked, last_success_at = :success, server_digest = :digest"
         )
         if disable:
             # A new version: a settings change computed before this would otherwise switch
             # automatic fetching back on unnoticed.
             expression += (
-                ", disabled_reason = :reason, paused_for = :paused, auto_fetch = :off,"
+                ", disabled_reason = :reason, disabled_words = :reason_words,"
+                " paused_for = :paused, auto_fetch = :off,"
                 " version = version + :one REMOVE GSI2PK, GSI2SK"
             )
             values.update(
                 {
                     ":reason": state.disabled_reason,
+                    ":reason_words": stored(state.disabled_words),
                     ":paused": state.paused_for,
                     ":off": False,
                     ":one": 1,
@@ -195,6 +200,7 @@ class DynamoRunLedger(DynamoTable):
             "deleted": c.deleted,
             "error_code": run.error_code,
             "error": run.error,
+            "error_words": stored(run.error_words),
             "more": run.more,
             "expires_at": epoch(run.started_at + RUN_TTL),
         }
@@ -286,5 +292,6 @@ class DynamoRunLedger(DynamoTable):
             ),
             error_code=str(item.get("error_code") or ""),
             error=str(item.get("error") or ""),
+            error_words=words_of(item.get("error_words")),
             more=bool(item.get("more")),
         )

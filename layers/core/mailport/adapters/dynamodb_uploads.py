@@ -10,6 +10,7 @@ from typing import Any
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import ConditionFailed, DynamoTable, as_int, to_ddb
 from mailport.adapters.keys import user_pk
+from mailport.catalogue import stored, words_of
 from mailport.domain.mailbox import Owner
 from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
 
@@ -27,6 +28,7 @@ def file_item(pk: str, batch_id: str, f: UploadFile, expires: int) -> dict[str, 
         "status": f.status.value,
         "reason": f.reason,
         "message": f.message,
+        "message_words": stored(f.message_words),
         "message_id": f.message_id,
         "expires_at": expires,
     }
@@ -146,5 +148,6 @@ def _file(item: dict[str, Any]) -> UploadFile:
         status=FileStatus(item["status"]),
         reason=str(item.get("reason") or ""),
         message=str(item.get("message") or ""),
+        message_words=words_of(item.get("message_words")),
         message_id=str(item.get("message_id") or ""),
     )

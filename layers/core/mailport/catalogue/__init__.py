@@ -128,6 +128,18 @@ def words_of(stored: object) -> Words | None:
     return say(str(stored["key"]), **{str(k): words_of(v) or v for k, v in params.items()})
 
 
+def stored(words: Words | None) -> dict[str, object]:
+    """What to store for words that may be missing (``{}``: none; ``words_of`` reads it)."""
+    return words.as_dict() if words is not None else {}
+
+
+def shown(words: Words | None, english: str, language: str) -> str:
+    """Stored words in ``language``; the stored English where no words were kept (an item
+    written before the server kept them).
+    """
+    return words.render(language) if words is not None else english
+
+
 def reason_codes() -> tuple[str, ...]:
     """Every reason of a migration report the catalogue has words for."""
     return tuple(key.removeprefix("reason.") for key in _reasons.ENTRIES)

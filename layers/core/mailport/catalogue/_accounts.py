@@ -41,6 +41,18 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "a fetch of this account is already running; its result will be in the history",
         "この外部メールアカウントの受信はすでに実行中です。結果は履歴に表示されます。",
     ),
+    "account.paused_until_signin": (
+        "Automatic fetching is paused until you sign in again: {error}",
+        "もう一度サインインするまで、自動受信を一時停止しています：{error}",
+    ),
+    "account.disabled_after_failures": (
+        "Automatic fetching failed {failures} times in a row: {error}",
+        "自動受信が{failures}回続けて失敗したため、オフにしました：{error}",
+    ),
+    "account.disabled_by_admin": (
+        "switched off by your administrator ({admin})",
+        "管理者（{admin}）が自動受信をオフにしました",
+    ),
     "account.fetch_not_started": (
         "the fetch could not be started; try again",
         "受信を開始できませんでした。もう一度お試しください。",

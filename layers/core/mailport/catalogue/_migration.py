@@ -97,6 +97,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "migration.not_active": ("the migration is {state}", "この移行は「{state}」です。"),
     "migration.cancelled_by_user": ("cancelled by the user", "ユーザーが移行を中止しました。"),
     "migration.failed": ("the migration failed", "移行に失敗しました。"),
+    "migration.not_started": (
+        "the migration could not start: {problem}",
+        "移行を開始できませんでした：{problem}",
+    ),
     "migration.cancelled_before_start": (
         "cancelled before it started",
         "移行は開始前に中止されました。",

@@ -222,7 +222,7 @@ def _next(job: MigrationJob, now: dt.datetime, language: str) -> Steps:
 def _error(job: MigrationJob, language: str) -> str:
     if job.error is None:
         return ""
-    return said(job.error.message, language)
+    return said(job.error.words or job.error.message, language)
 
 
 def _notice(

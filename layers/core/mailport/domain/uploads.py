@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mailport.catalogue import Words
+
 
 class FileStatus(StrEnum):
     """Where one uploaded file is."""
@@ -44,7 +46,8 @@ class UploadFile:
     size: int
     status: FileStatus = FileStatus.PENDING
     reason: str = ""  # a reason code (too_large, binary, ...) when rejected
-    message: str = ""  # the reason in words
+    message: str = ""  # the reason in English (logs, older readers)
+    message_words: Words | None = None  # the reason to show, in the reader's language
     message_id: str = ""
 
 

@@ -231,12 +231,14 @@ class AccountService:
             self._queue.send([request])
         except MailportError as e:
             # Give the lease back at once, or "fetch now" would be refused until it expires.
+            not_started = say("account.fetch_not_started")
             failed = replace(
                 run,
                 status=RunStatus.FAILED,
                 finished_at=self._clock(),
                 error_code=e.code,
-                error=str(say("account.fetch_not_started")),  # a run keeps English text
+                error=str(not_started),
+                error_words=not_started,
             )
             state = replace(
                 account.state,
@@ -245,6 +247,7 @@ class AccountService:
                 last_status=failed.status.value,
                 last_error_code=e.code,
                 last_error=failed.error,
+                last_error_words=not_started,
             )
             self._runs.finish_run(owner, account, failed, state, disable=False, record=True)
             raise

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from mailport.catalogue import say
 from mailport.domain.accounts import PopAccount
 from mailport.domain.mailbox import Owner
 from mailport.ports import AccountStore, JobStore
@@ -75,12 +76,11 @@ class AdminService:
         """Turn an account's automatic fetching off, saying who did (the user sees why)."""
         owner = Owner(tenant_id, user_id)
         before = self._account_service.get(owner, account_id)
+        reason = say("account.disabled_by_admin", admin=admin_email)
         after = replace(
             before,
             auto_fetch=False,
-            state=replace(
-                before.state, disabled_reason=f"switched off by your administrator ({admin_email})"
-            ),
+            state=replace(before.state, disabled_reason=str(reason), disabled_words=reason),
         )
         self._accounts.update_account(owner, before, after)
         log.info("automatic fetching switched off by an admin", extra={"account_id": account_id})

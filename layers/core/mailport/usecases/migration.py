@@ -383,7 +383,7 @@ class MigrationService:
                     job,
                     state=JobState.QUEUED,
                     resumes=job.resumes + (job.state is JobState.NEEDS_SIGNIN),
-                    error=JobError("cancelled", str(say("migration.cancelled_by_user"))),
+                    error=JobError.said("cancelled", say("migration.cancelled_by_user")),
                 )
                 if self._queue.requeue(queued, cancel=True):
                     self._start_queued(owner, job_id)
@@ -395,7 +395,7 @@ class MigrationService:
                     state=JobState.ROLLED_BACK,
                     finished_at=self._clock(),
                     sealed_secret=None,
-                    error=JobError("cancelled", str(say("migration.cancelled_before_start"))),
+                    error=JobError.said("cancelled", say("migration.cancelled_before_start")),
                 )
                 # Only a job that copied nothing: the condition re-checks it in the write.
                 if self._queue.cancel_queued(job, finished):

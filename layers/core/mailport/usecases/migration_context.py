@@ -28,7 +28,14 @@ from mailport.domain.migration import (
 )
 from mailport.domain.notices import migration_notice
 from mailport.domain.remote import RemoteTransient
-from mailport.errors import Conflict, MailportError, NotFound, TransientError, ValidationFailed
+from mailport.errors import (
+    Conflict,
+    MailportError,
+    NotFound,
+    TransientError,
+    ValidationFailed,
+    uncarried,
+)
 from mailport.ports import (
     AccessTokens,
     ContentLedger,
@@ -108,7 +115,7 @@ def require_active(job: MigrationJob) -> None:
 def error_of(error: object) -> JobError:
     """The user-facing error from Step Functions' ``{"Error", "Cause"}`` of a caught failure."""
     if not isinstance(error, Mapping):
-        return JobError("failed", str(say("migration.failed")))
+        return JobError.said("failed", say("migration.failed"))
     name = str(error.get("Error", "failed"))
     cause = str(error.get("Cause", ""))
     with contextlib.suppress(ValueError, TypeError):
@@ -118,7 +125,8 @@ def error_of(error: object) -> JobError:
     code = (
         codes.get(name) or re.sub(r"(?<!^)(?=[A-Z])", "_", name.rsplit(".", maxsplit=1)[-1]).lower()
     )
-    return JobError(code, " ".join(cause.split())[:300] or name)
+    english, words = uncarried(cause)  # the worker's own errors carry their words
+    return JobError(code, " ".join(english.split())[:300] or name, words)
 
 
 def plan_changes(before: MigrationJob, after: MigrationJob) -> list[int]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import ACTIVE, TERMINAL, JobError, JobState, MigrationJob
 from mailport.errors import MailportError, TransientError
@@ -127,7 +128,9 @@ class Scheduler:
                 state=JobState.ROLLED_BACK,
                 finished_at=self._clock(),
                 sealed_secret=None,
-                error=JobError("not_started", f"the migration could not start: {e.message}"),
+                error=JobError.said(
+                    "not_started", say("migration.not_started", problem=e.words or e.message)
+                ),
             )
             self._jobs.save_job(replace(failed, slot=False), release=job.slot)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from mailport.domain.migration import TERMINAL, JobError, JobState, MigrationJob
+from mailport.domain.migration import TERMINAL, JobState, MigrationJob
 from mailport.domain.oauth import OAuthProvider, Purpose
 from mailport.errors import MailportError
 from mailport.ports import (
@@ -185,7 +185,7 @@ class MigrationRunner:
                 state=JobState.NEEDS_SIGNIN,
                 paused_until=None,
                 paused_by=None,
-                error=JobError("signin_required", error_of(error).message),
+                error=replace(error_of(error), code="signin_required"),
             )
             # A cancel that arrives meanwhile wins: the retry then rolls the job back.
             job = ctx.save(job, waiting, unless_cancelled=True)

@@ -343,6 +343,7 @@ class PopFetcher:
             counts=tally.counts(),
             error_code=error.code if error else "",
             error=error.message if error else "",
+            error_words=error.words if error else None,
             more=tally.more and error is None,
         )
         if self._book.finish(owner, account, finished, tally, counted, pause=pause):

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailport.catalogue import Words, say
 from mailport.domain.accounts import (
     DISABLE_AFTER_FAILURES,
     WARN_AFTER_FAILURES,
@@ -101,21 +102,26 @@ class RunBook:
         failures = 0 if run.status is RunStatus.SUCCEEDED else before.failures + int(counted)
         paused = bool(pause) and account.auto_fetch and not before.paused_for
         disable = paused or (counted and failures >= DISABLE_AFTER_FAILURES and account.auto_fetch)
+        error = run.error_words or run.error
+        words: Words | None
         if paused:
-            reason = f"Automatic fetching is paused until you sign in again: {run.error}"
+            words = say("account.paused_until_signin", error=error)
         elif disable:
-            reason = f"Automatic fetching failed {failures} times in a row: {run.error}"
+            words = say("account.disabled_after_failures", failures=failures, error=error)
         else:
-            reason = before.disabled_reason
+            words = before.disabled_words
+        reason = str(words) if words is not None else before.disabled_reason
         state = FetchState(
             failures=failures,
             last_run_id=run.run_id,
             last_status=run.status.value,
             last_error_code=run.error_code,
             last_error=run.error,
+            last_error_words=run.error_words,
             last_checked_at=now,
             last_success_at=now if run.status is RunStatus.SUCCEEDED else before.last_success_at,
             disabled_reason=reason,
+            disabled_words=words,
             # Only a complete, successful run proves the listing is fully dealt with.
             server_digest=tally.digest if run.status is RunStatus.SUCCEEDED else "",
             paused_for=pause if paused else before.paused_for,

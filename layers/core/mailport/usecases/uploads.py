@@ -117,27 +117,14 @@ class UploadService:
         clean = "".join(
             ch for ch in unicodedata.normalize("NFC", name) if unicodedata.category(ch) != "Cc"
         )[:MAX_NAME]
+        pending = UploadFile(index, clean, size)
         if size == 0:
-            return UploadFile(
-                index, clean, size, FileStatus.REJECTED, "empty", _said(say("uploads.file_empty"))
-            )
+            return _rejected(pending, "empty", say("uploads.file_empty"))
         if size >= self._max:
-            limit_mb = self._max // (1024 * 1024)
-            return UploadFile(
-                index,
-                clean,
-                size,
-                FileStatus.REJECTED,
-                "too_large",
-                _said(
-                    say(
-                        "uploads.file_too_large",
-                        size=f"{size / (1024 * 1024):.1f}",
-                        limit=limit_mb,
-                    )
-                ),
-            )
-        return UploadFile(index, clean, size)
+            size_mb = f"{size / (1024 * 1024):.1f}"
+            limit = say("uploads.file_too_large", size=size_mb, limit=self._max // (1024 * 1024))
+            return _rejected(pending, "too_large", limit)
+        return pending
 
     def get(self, owner: Owner, batch_id: str) -> UploadBatch:
         """A batch of the caller's; ``NotFound`` for anybody else's."""
@@ -219,15 +206,16 @@ class UploadService:
                 )
             )
         except NotAMessage as e:
-            return _rejected(file, e.reason, e.message), False
+            return _rejected(file, e.reason, e.words or e.message), False
         except NotFound as e:
             gone = say("uploads.choose_another_folder", problem=e.words or e.message)
-            return _rejected(file, "folder_gone", _said(gone)), False
+            return _rejected(file, "folder_gone", gone), False
         if stored.outcome is InsertOutcome.DUPLICATE:
             duplicate = replace(
                 file,
                 status=FileStatus.DUPLICATE,
-                message=_said(say("uploads.duplicate")),
+                message=str(_DUPLICATE),
+                message_words=_DUPLICATE,
                 message_id=stored.message_id,
             )
             return duplicate, False
@@ -240,7 +228,7 @@ class UploadService:
             return _rejected(file, "missing", _MISSING)
         if size >= self._max:
             limit = say("uploads.file_over_limit", limit=self._max // (1024 * 1024))
-            return _rejected(file, "too_large", _said(limit))
+            return _rejected(file, "too_large", limit)
         if size != file.size:
             return _rejected(file, "size_mismatch", _CHANGED)
         return None
@@ -261,16 +249,14 @@ class Ingested:
 _HEAD_CACHE = 1024
 
 
-def _said(words: Words) -> str:
-    """A file's result in words, kept as English text: ``UploadFile.message`` is a ``str``
-    (to show it in the reader's language it must keep the ``Words``, ``as_dict()``).
-    """
-    return str(words)
+_MISSING = say("uploads.missing")
+_CHANGED = say("uploads.size_changed")
+_DUPLICATE = say("uploads.duplicate")
 
 
-_MISSING = _said(say("uploads.missing"))
-_CHANGED = _said(say("uploads.size_changed"))
-
-
-def _rejected(file: UploadFile, reason: str, message: str) -> UploadFile:
-    return replace(file, status=FileStatus.REJECTED, reason=reason, message=message)
+def _rejected(file: UploadFile, reason: str, said: Words | str) -> UploadFile:
+    """A rejected file with its reason, in English and (when known) in words."""
+    words = said if isinstance(said, Words) else None
+    return replace(
+        file, status=FileStatus.REJECTED, reason=reason, message=str(said), message_words=words
+    )

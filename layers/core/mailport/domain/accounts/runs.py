@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from mailport.catalogue import say
+from mailport.catalogue import Words, say
 from mailport.domain.remote import PopEntry
 from mailport.errors import ValidationFailed
 
@@ -58,7 +58,8 @@ class FetchRun:
     finished_at: dt.datetime | None = None
     counts: RunCounts = field(default_factory=RunCounts)
     error_code: str = ""
-    error: str = ""
+    error: str = ""  # English, for logs and older readers; ``error_words`` to show it
+    error_words: Words | None = None
     more: bool = False  # ran out of time; a continuation run takes the rest
     auto_disabled: bool = False  # this run's failure switched automatic fetching off
 
@@ -77,9 +78,11 @@ class FetchState:
     last_status: str = ""
     last_error_code: str = ""
     last_error: str = ""
+    last_error_words: Words | None = None
     last_checked_at: dt.datetime | None = None
     last_success_at: dt.datetime | None = None
     disabled_reason: str = ""
+    disabled_words: Words | None = None
     server_digest: str = ""  # the server's listing after the last successful run
     # Why automatic fetching waits instead of being switched off ("signin": the account's
     # sign-in stopped working). Signing in again resumes it; it is not a failure count.

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mailport.catalogue import Words
 from mailport.domain.migration.pacing import DAY_S, Window
 from mailport.domain.migration.plan import Counts, FolderPlan
 from mailport.domain.migration.report import JobKind
@@ -65,7 +66,13 @@ class JobError:
     """Why a job failed (shown to the user; never a secret)."""
 
     code: str
-    message: str
+    message: str  # English, for logs and older readers
+    words: Words | None = None  # what to show, in the reader's language
+
+    @classmethod
+    def said(cls, code: str, words: Words) -> JobError:
+        """An error with its words (the English kept beside them)."""
+        return cls(code, str(words), words)
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,22 @@ def test_no_error_for_a_person_is_an_english_sentence_in_place() -> None:
     )
 
 
+# The adapters' calls whose first argument (``translate``: second) is what the service was
+# doing, said inside a storage or busy error a person reads.
+_DOING = {"_call", "_get", "_query", "_transact", "_batch_write", "_batch_get", "_read"}
+
+
+def test_what_a_store_was_doing_is_said_through_the_catalogue() -> None:
+    found = []
+    for path in sorted((ROOT / "layers/core/mailport/adapters").rglob("*.py")):
+        for call in _calls(path):
+            name = _callee(call)
+            doing = call.args[1:2] if name == "translate" else call.args[:1]
+            if (name in _DOING or name == "translate") and doing and _is_text(doing[0]):
+                found.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert not found, "say what was being done through mailport.catalogue:\n" + "\n".join(found)
+
+
 def test_every_plan_and_feature_has_its_words() -> None:
     for named in (*Plan, *Feature):
         assert named.words.key in catalogue.entries(), named

@@ -9,6 +9,7 @@ from typing import Any
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import DynamoTable, to_ddb
+from mailport.catalogue import say
 from mailport.domain.identity import Plan, Tenant, User
 
 
@@ -79,7 +80,7 @@ class DynamoDirectory(DynamoTable):
         signed in through Cognito have none until they choose something).
         """
         self._call(
-            "saving the user's language",
+            say("doing.user_language_save"),
             "update_item",
             TableName=self._table,
             Key=to_ddb({"PK": keys.tenant_pk(user.tenant_id), "SK": keys.member_sk(user.user_id)}),

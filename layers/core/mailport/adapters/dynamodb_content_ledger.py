@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import DynamoTable, to_ddb
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 
 CONTENT_TTL_S = 30 * 86_400
@@ -24,7 +25,7 @@ class DynamoContentLedger(DynamoTable):
         (GSI2, written by ``dynamodb_mailbox`` with each message), not of an item of ours.
         """
         page = self._call(
-            "listing the migration's messages",
+            say("doing.migration_messages_list"),
             "query",
             TableName=self._table,
             IndexName=keys.GSI2,
@@ -39,7 +40,8 @@ class DynamoContentLedger(DynamoTable):
         pk = keys.contents_pk(owner, job_id)
         wanted = [to_ddb({"PK": pk, "SK": fp}) for fp in dict.fromkeys(fingerprints)]
         return {
-            str(item["SK"]["S"]) for item in self._batch_get("reading the migration", wanted, "SK")
+            str(item["SK"]["S"])
+            for item in self._batch_get(say("migration.doing_read"), wanted, "SK")
         }
 
     def remember_contents(self, owner: Owner, job_id: str, fingerprints: Sequence[str]) -> None:
@@ -47,7 +49,7 @@ class DynamoContentLedger(DynamoTable):
         pk = keys.contents_pk(owner, job_id)
         expires = int(time.time()) + CONTENT_TTL_S
         self._batch_write(
-            "saving the migration",
+            say("migration.doing_save"),
             [
                 {"PutRequest": {"Item": to_ddb({"PK": pk, "SK": fp, "expires_at": expires})}}
                 for fp in dict.fromkeys(fingerprints)

@@ -14,6 +14,7 @@ from typing import Any
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import ConditionFailed, DynamoTable, as_int, to_ddb
 from mailport.adapters.keys import COPYING
+from mailport.catalogue import say
 
 COPY_WAITER_TTL_S = 300  # a job waiting for a copy slot asks every 30 s; 10 misses and it's out
 
@@ -72,7 +73,7 @@ class DynamoCopySlots(DynamoTable):
         }
         try:
             self._call(
-                "taking a copy slot",
+                say("doing.copy_slot_take"),
                 "put_item",
                 TableName=self._table,
                 Item=to_ddb(item),
@@ -87,7 +88,7 @@ class DynamoCopySlots(DynamoTable):
     def _wait_in_line(self, holder: str, now_s: int) -> None:
         # Keeps the first "since"; a waiter that stops asking (its job ended) drops out.
         self._call(
-            "waiting for a copy slot",
+            say("doing.copy_slot_wait"),
             "update_item",
             **self._key(COPYING, keys.waiter_sk(holder)),
             UpdateExpression="SET holder = :me, since = if_not_exists(since, :now), #u = :u",
@@ -102,7 +103,7 @@ class DynamoCopySlots(DynamoTable):
         if prefix:  # DynamoDB refuses an empty string in a key condition
             key, values = f"{key} AND begins_with(SK, :s)", {**values, ":s": prefix}
         return self._query(
-            "reading the copy slots",
+            say("doing.copy_slots_read"),
             KeyConditionExpression=key,
             ExpressionAttributeValues=to_ddb(values),
             ConsistentRead=True,
@@ -112,7 +113,7 @@ class DynamoCopySlots(DynamoTable):
         # A failed condition: its lease ran out and another job holds it now.
         with contextlib.suppress(ConditionFailed):
             self._call(
-                "freeing a copy slot",
+                say("doing.copy_slot_free"),
                 "delete_item",
                 **self._key(COPYING, sk),
                 ConditionExpression="holder = :me",

@@ -13,6 +13,7 @@ from mailport.adapters.dynamo_table import Cancelled, ConditionFailed, to_ddb
 from mailport.adapters.dynamodb_job_format import queue_sort_key
 from mailport.adapters.dynamodb_jobs import JobItems
 from mailport.adapters.keys import QUEUE, STARTING
+from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
 from mailport.domain.migration import JobState, MigrationJob
 
@@ -29,7 +30,7 @@ class DynamoJobQueue(JobItems):
     def _gsi1_jobs(self, partition: str, limit: int) -> list[tuple[Owner, str]]:
         # Only the index's sort key is read: of a job GSI1 projects nothing else but job_id.
         page = self._call(
-            "reading the migration queue",
+            say("doing.migration_queue_read"),
             "query",
             TableName=self._table,
             IndexName=keys.GSI1,
@@ -57,7 +58,7 @@ class DynamoJobQueue(JobItems):
             "Select": "COUNT",
             "Limit": cap,
         }
-        page = self._call("reading the migration queue", "query", **kwargs)
+        page = self._call(say("doing.migration_queue_read"), "query", **kwargs)
         return min(int(page.get("Count", 0)), cap) + 1
 
     def cancel_queued(self, job: MigrationJob, finished: MigrationJob) -> bool:
@@ -73,7 +74,7 @@ class DynamoJobQueue(JobItems):
         values[":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
         values[":no"] = {"BOOL": False}
         try:
-            self._call("cancelling the migration", "update_item", **update)
+            self._call(say("migration.doing_cancel"), "update_item", **update)
         except ConditionFailed:
             return False
         return True
@@ -91,7 +92,7 @@ class DynamoJobQueue(JobItems):
         if cancel:
             values[":t"] = {"BOOL": True}
         try:
-            self._call("queueing the migration", "update_item", **update)
+            self._call(say("doing.migration_queue"), "update_item", **update)
         except ConditionFailed:
             return False
         return True
@@ -108,7 +109,7 @@ class DynamoJobQueue(JobItems):
         update["ExpressionAttributeValues"][":q"] = to_ddb({"q": JobState.QUEUED.value})["q"]
         try:
             self._transact(
-                "starting the migration",
+                say("doing.migration_start"),
                 [
                     {"Update": update},
                     {"Update": self._counter(keys.running_pk(), 1, total)},

@@ -90,7 +90,7 @@ class DynamoMailbox(DynamoTable):
     def list_folders(self, owner: Owner) -> list[Folder]:
         """Every folder of the user, with counters."""
         items = self._query(
-            "listing folders",
+            say("doing.folders_list"),
             KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
             ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": keys.FOLDER_PREFIX}),
             ConsistentRead=True,
@@ -152,7 +152,7 @@ class DynamoMailbox(DynamoTable):
             # Counting children on the parent lets a delete refuse atomically (see below).
             items.append(self._children(pk, folder.parent_id, 1))
         try:
-            self._transact("creating the folder", items)
+            self._transact(say("doing.folder_create"), items)
         except Cancelled as e:
             if e.failed(0):
                 raise Conflict(say("mailbox.folder_exists")) from e
@@ -217,7 +217,7 @@ class DynamoMailbox(DynamoTable):
             if after.parent_id:
                 items.append(self._children(pk, after.parent_id, 1))
         try:
-            self._transact("changing the folder", items)
+            self._transact(say("doing.folder_change"), items)
         except Cancelled as e:
             if e.failed(0) or (old_lock != new_lock and e.failed(1)):
                 raise Conflict(say("mailbox.folder_changed")) from e
@@ -230,7 +230,7 @@ class DynamoMailbox(DynamoTable):
         pk = user_pk(owner)
         try:
             self._transact(
-                "deleting the folder",
+                say("doing.folder_delete"),
                 [
                     {
                         "Delete": {
@@ -278,7 +278,7 @@ class DynamoMailbox(DynamoTable):
         if finish is not None:
             items.append({"Update": finish_update(self._table, owner, finish)})
         try:
-            self._transact("storing the message", items)
+            self._transact(say("doing.message_store"), items)
         except Cancelled as e:
             if e.failed(0):
                 return InsertOutcome.ALREADY_STORED, message.message_id
@@ -305,7 +305,7 @@ class DynamoMailbox(DynamoTable):
         item = self._message_item(owner, replace(message, flags=flags))
         try:
             self._call(
-                "storing the message",
+                say("doing.message_store"),
                 "put_item",
                 TableName=self._table,
                 Item=to_ddb(item),
@@ -408,14 +408,14 @@ class DynamoMailbox(DynamoTable):
 
     def get_message(self, owner: Owner, message_id: str) -> StoredMessage | None:
         """One message, or None."""
-        item = self._get(user_pk(owner), keys.message_sk(message_id), "reading the message")
+        item = self._get(user_pk(owner), keys.message_sk(message_id), say("doing.message_read"))
         return self._message(item) if item else None
 
     def existing_messages(self, owner: Owner, message_ids: Sequence[str]) -> dict[str, Indexed]:
         """Which of ``message_ids`` are indexed, with their job and fingerprint."""
         pk = user_pk(owner)
         wanted = [to_ddb({"PK": pk, "SK": keys.message_sk(i)}) for i in dict.fromkeys(message_ids)]
-        items = self._batch_get("reading messages", wanted, "SK, job_id, fingerprint")
+        items = self._batch_get(say("doing.messages_read"), wanted, "SK, job_id, fingerprint")
         return {
             keys.message_id_of(str(item["SK"]["S"])): Indexed(
                 item.get("job_id", {}).get("S"), str(item.get("fingerprint", {}).get("S", ""))
@@ -444,7 +444,7 @@ class DynamoMailbox(DynamoTable):
             kwargs["ExclusiveStartKey"] = decode_cursor(
                 cursor, keys.GSI1, partition, lambda pk: pk == user_pk(owner)
             )
-        page = self._call("listing messages", "query", **kwargs)
+        page = self._call(say("doing.messages_list"), "query", **kwargs)
         messages = [self._message(from_ddb(i), folder_id) for i in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return messages, encode_cursor(from_ddb(last)) if last else None
@@ -501,7 +501,7 @@ class DynamoMailbox(DynamoTable):
                 },
             ]
         try:
-            self._transact("changing the message", items)
+            self._transact(say("doing.message_change"), items)
         except Cancelled as e:
             if e.failed(0):
                 raise Conflict(say("mailbox.message_changed")) from e
@@ -514,7 +514,7 @@ class DynamoMailbox(DynamoTable):
         pk = user_pk(owner)
         try:
             self._transact(
-                "deleting the message",
+                say("doing.message_delete"),
                 [
                     {
                         "Delete": {
@@ -551,7 +551,7 @@ class DynamoMailbox(DynamoTable):
     def put_rules_document(self, owner: Owner, document: dict[str, object]) -> None:
         """Replace the auto-sort rules."""
         self._call(
-            "saving the rules",
+            say("doing.rules_save"),
             "put_item",
             TableName=self._table,
             Item=to_ddb({"PK": user_pk(owner), "SK": keys.RULES, "document": json.dumps(document)}),

@@ -75,7 +75,7 @@ class DynamoOAuth(DynamoTable):
             "provider": flow.provider.value,
         }
         self._call(
-            "starting the sign-in",
+            say("doing.signin_start"),
             "put_item",
             TableName=self._table,
             Item=to_ddb({k: v for k, v in item.items() if v is not None}),
@@ -86,7 +86,7 @@ class DynamoOAuth(DynamoTable):
         """Delete and return the flow: the one caller that gets it is the one to use it."""
         pk, sk = flow_key(state)
         got = self._call(
-            "finishing the sign-in",
+            say("doing.signin_finish"),
             "delete_item",
             **self._key(pk, sk),
             ReturnValues="ALL_OLD",
@@ -113,7 +113,7 @@ class DynamoOAuth(DynamoTable):
     def list_connections(self, tenant_id: str, user_id: str) -> list[OAuthConnection]:
         """The user's connections, oldest first."""
         items = self._query(
-            "listing the sign-ins",
+            say("doing.signins_list"),
             KeyConditionExpression="PK = :pk AND begins_with(SK, :c)",
             ExpressionAttributeValues=to_ddb(
                 {":pk": user_pk(Owner(tenant_id, user_id)), ":c": keys.CONNECTION_PREFIX}
@@ -158,7 +158,7 @@ class DynamoOAuth(DynamoTable):
             kwargs["ExpressionAttributeValues"] = to_ddb({":v": c.version})
         try:
             self._call(
-                "saving the sign-in",
+                say("doing.signin_save"),
                 "put_item",
                 TableName=self._table,
                 Item=to_ddb(item),
@@ -171,7 +171,7 @@ class DynamoOAuth(DynamoTable):
     def delete_connection(self, tenant_id: str, user_id: str, connection_id: str) -> None:
         """Remove a connection (no error if gone)."""
         self._call(
-            "removing the sign-in",
+            say("doing.signin_remove"),
             "delete_item",
             **self._key(user_pk(Owner(tenant_id, user_id)), keys.connection_sk(connection_id)),
         )

@@ -11,6 +11,7 @@ from typing import Any
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import DynamoTable, to_ddb
 from mailport.adapters.keys import seen_pk
+from mailport.catalogue import say
 from mailport.domain.accounts import Receipt, ReceiptOutcome, Seen
 from mailport.domain.mailbox import Owner
 
@@ -25,7 +26,7 @@ class DynamoReceipts(DynamoTable):
         uidls: dict[str, str] = {}
         contents: dict[str, str] = {}
         for item in self._query(
-            "reading what was imported",
+            say("doing.receipts_read"),
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues=to_ddb({":pk": seen_pk(owner, account_id)}),
             ProjectionExpression="SK, outcome, message_id, fp",
@@ -64,7 +65,7 @@ class DynamoReceipts(DynamoTable):
                     "message_id": r.message_id,
                 }
         self._batch_write(
-            "remembering what was imported",
+            say("doing.receipts_save"),
             [{"PutRequest": {"Item": to_ddb(i)}} for i in items.values()],
         )
 
@@ -72,6 +73,6 @@ class DynamoReceipts(DynamoTable):
         """Delete UIDL receipts (25 per request; absent items are fine)."""
         pk = seen_pk(owner, account_id)
         self._batch_write(
-            "forgetting messages the server no longer has",
+            say("doing.receipts_forget"),
             [{"DeleteRequest": {"Key": to_ddb({"PK": pk, "SK": keys.uidl_sk(u)})}} for u in uidls],
         )

@@ -23,7 +23,7 @@ from mailport.adapters.dynamo_table import (
 )
 from mailport.adapters.dynamodb_accounts import CHECKED, epoch, iso, when
 from mailport.adapters.keys import user_pk
-from mailport.catalogue import stored, words_of
+from mailport.catalogue import say, stored, words_of
 from mailport.domain.accounts import (
     FetchRun,
     FetchState,
@@ -75,9 +75,9 @@ class DynamoRunLedger(DynamoTable):
                     "Item": to_ddb(self._run_item(owner, run)),
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
-                self._transact("starting the fetch", [{"Update": update}, {"Put": put}])
+                self._transact(say("doing.fetch_start"), [{"Update": update}, {"Put": put}])
             else:
-                self._call("starting the fetch", "update_item", **update)
+                self._call(say("doing.fetch_start"), "update_item", **update)
         except (ConditionFailed, Cancelled):
             return False
         return True
@@ -86,7 +86,7 @@ class DynamoRunLedger(DynamoTable):
         """Mark a recorded run as picked up; False on a second delivery."""
         try:
             self._call(
-                "picking up the fetch",
+                say("doing.fetch_pick_up"),
                 "update_item",
                 **self._key(user_pk(owner), keys.run_sk(account_id, run_id)),
                 UpdateExpression="SET claimed = :yes",
@@ -166,18 +166,18 @@ class DynamoRunLedger(DynamoTable):
             # Most polls find nothing and keep no record: one plain update (a transaction of
             # one item costs twice the write units, docs/capacity.md).
             with contextlib.suppress(ConditionFailed):  # the lease was taken over meanwhile
-                self._call("saving the fetch's result", "update_item", **items[0]["Update"])
+                self._call(say("doing.fetch_save"), "update_item", **items[0]["Update"])
             return
         items.append(
             {"Put": {"TableName": self._table, "Item": to_ddb(self._run_item(owner, run))}}
         )
         try:
-            self._transact("saving the fetch's result", items)
+            self._transact(say("doing.fetch_save"), items)
         except Cancelled:
             # The lease was taken over (this worker outlived it) or the account was deleted:
             # the account's state belongs to someone else now; keep only the record.
             if record and self._account_exists(owner, account.account_id):
-                self._transact("saving the fetch's result", items[1:])
+                self._transact(say("doing.fetch_save"), items[1:])
 
     def _account_exists(self, owner: Owner, account_id: str) -> bool:
         item = self._get(user_pk(owner), keys.account_sk(account_id), "reading the account")
@@ -209,7 +209,7 @@ class DynamoRunLedger(DynamoTable):
         """Mark a run whose worker died as failed (only if it is still ``running``)."""
         with contextlib.suppress(ConditionFailed):  # not recorded, or finished after all
             self._call(
-                "closing an interrupted fetch",
+                say("doing.fetch_close"),
                 "update_item",
                 **self._key(user_pk(owner), keys.run_sk(account_id, run_id)),
                 UpdateExpression="SET #st = :failed, error_code = :code, #e = :msg",
@@ -257,12 +257,12 @@ class DynamoRunLedger(DynamoTable):
             }
             for owner, account_id, at in latest.values()
         ]
-        self._batch_write("noting when the accounts were checked", puts)
+        self._batch_write(say("doing.accounts_checked"), puts)
 
     def list_runs(self, owner: Owner, account_id: str, limit: int) -> list[FetchRun]:
         """Recorded runs, newest first."""
         page = self._call(
-            "listing the account's fetches",
+            say("doing.fetches_list"),
             "query",
             TableName=self._table,
             KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",

@@ -10,6 +10,7 @@ import datetime as dt
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import ConditionFailed, DynamoTable, to_ddb
 from mailport.adapters.kms import WrappedKey
+from mailport.catalogue import say
 
 
 class DynamoSealingKeys(DynamoTable):
@@ -39,7 +40,7 @@ class DynamoSealingKeys(DynamoTable):
             }
         try:
             self._call(
-                "saving the sealing key",
+                say("doing.sealing_key_save"),
                 "put_item",
                 TableName=self._table,
                 Item=to_ddb(item),

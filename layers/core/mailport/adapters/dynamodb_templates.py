@@ -8,6 +8,7 @@ from typing import Any
 
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import ConditionFailed, DynamoTable, as_int, to_ddb
+from mailport.catalogue import say
 from mailport.domain.migration import ImapTemplate
 
 
@@ -17,7 +18,7 @@ class DynamoImapTemplates(DynamoTable):
     def list_templates(self, tenant_id: str) -> list[ImapTemplate]:
         """The tenant's IMAP server templates, by name."""
         items = self._query(
-            "listing IMAP templates",
+            say("doing.templates_list"),
             KeyConditionExpression="PK = :pk AND begins_with(SK, :t)",
             ExpressionAttributeValues=to_ddb(
                 {":pk": keys.tenant_pk(tenant_id), ":t": keys.TEMPLATE_PREFIX}
@@ -47,7 +48,7 @@ class DynamoImapTemplates(DynamoTable):
         condition = "attribute_exists(PK)" if replace else "attribute_not_exists(PK)"
         try:
             self._call(
-                "saving the IMAP template",
+                say("doing.template_save"),
                 "put_item",
                 TableName=self._table,
                 Item=to_ddb(item),
@@ -61,7 +62,7 @@ class DynamoImapTemplates(DynamoTable):
         """Remove a template; False if there was none."""
         try:
             self._call(
-                "deleting the IMAP template",
+                say("doing.template_delete"),
                 "delete_item",
                 **self._key(keys.tenant_pk(tenant_id), keys.template_sk(template_id)),
                 ConditionExpression="attribute_exists(PK)",

@@ -10,7 +10,7 @@ from typing import Any
 from mailport.adapters import keys
 from mailport.adapters.dynamo_table import ConditionFailed, DynamoTable, as_int, to_ddb
 from mailport.adapters.keys import user_pk
-from mailport.catalogue import stored, words_of
+from mailport.catalogue import say, stored, words_of
 from mailport.domain.mailbox import Owner
 from mailport.domain.uploads import BatchHead, FileResult, FileStatus, UploadBatch, UploadFile
 
@@ -68,9 +68,9 @@ class DynamoUploads(DynamoTable):
             {"PutRequest": {"Item": to_ddb(file_item(pk, batch.batch_id, f, expires))}}
             for f in batch.files
         ]
-        self._batch_write("recording the upload", files)
+        self._batch_write(say("doing.upload_record"), files)
         self._call(
-            "recording the upload",
+            say("doing.upload_record"),
             "put_item",
             TableName=self._table,
             Item=to_ddb(
@@ -94,7 +94,7 @@ class DynamoUploads(DynamoTable):
         head_sk, files_prefix = keys.batch_sk(batch_id), keys.files_prefix(batch_id)
         items = list(
             self._query(
-                "reading the upload",
+                say("doing.upload_read"),
                 KeyConditionExpression="PK = :pk AND begins_with(SK, :sk)",
                 ExpressionAttributeValues=to_ddb({":pk": user_pk(owner), ":sk": head_sk}),
                 ConsistentRead=True,
@@ -117,7 +117,7 @@ class DynamoUploads(DynamoTable):
 
     def get_head(self, owner: Owner, batch_id: str) -> BatchHead | None:
         """What ingest needs of a batch, or None."""
-        item = self._get(user_pk(owner), keys.batch_sk(batch_id), "reading the upload")
+        item = self._get(user_pk(owner), keys.batch_sk(batch_id), say("doing.upload_read"))
         if item is None:
             return None
         return BatchHead(
@@ -131,7 +131,7 @@ class DynamoUploads(DynamoTable):
         """Record a file's final state once; False if it was already final."""
         try:
             self._call(
-                "recording the file's result",
+                say("doing.upload_file_record"),
                 "update_item",
                 **finish_update(self._table, owner, FileResult(batch_id, result)),
             )

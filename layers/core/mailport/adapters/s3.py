@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import back_off, translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import Words, say
 from mailport.domain.uploads import Fetched, ObjectRef
 from mailport.errors import NotFound
 
@@ -24,7 +25,7 @@ def _missing(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in _MISSING
 
 
-def _read(s3: Any, what: str, gone: str, **kwargs: Any) -> tuple[bytes, str]:
+def _read(s3: Any, what: Words, gone: Words | str, **kwargs: Any) -> tuple[bytes, str]:
     """An object's bytes and ETag; ``NotFound(gone)`` if it is not there."""
     try:
         got = s3.get_object(**kwargs)
@@ -67,7 +68,7 @@ class S3RawStore:
                 ChecksumSHA256=checksum,
             )
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, "storing the message") from e
+            raise translate(e, say("doing.message_store")) from e
 
     def _copied(self, key: str, origin: ObjectRef, checksum: str) -> bool:
         """Copy ``origin`` to ``key`` inside S3; True if S3's SHA-256 of the copy is ours.
@@ -89,16 +90,16 @@ class S3RawStore:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") in _SOURCE_MOVED:
                 return False
-            raise translate(e, "storing the message") from e
+            raise translate(e, say("doing.message_store")) from e
         except BotoCoreError as e:
-            raise translate(e, "storing the message") from e
+            raise translate(e, say("doing.message_store")) from e
         return bool(result.get("CopyObjectResult", {}).get("ChecksumSHA256") == checksum)
 
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; ``NotFound`` if absent."""
         return _read(
             self._s3,
-            "reading the message",
+            say("doing.message_read"),
             "the message's content is missing",
             Bucket=self._bucket,
             Key=key,
@@ -109,7 +110,7 @@ class S3RawStore:
         try:
             self._s3.delete_object(Bucket=self._bucket, Key=key)
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, "deleting the message") from e
+            raise translate(e, say("doing.message_delete")) from e
 
 
 class S3UploadBucket:
@@ -142,7 +143,7 @@ class S3UploadBucket:
                 ExpiresIn=expires_s,
             )
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, "preparing the upload") from e
+            raise translate(e, say("doing.upload_prepare")) from e
         return post
 
     def size(self, key: str) -> int | None:
@@ -152,15 +153,15 @@ class S3UploadBucket:
         except ClientError as e:
             if _missing(e):
                 return None
-            raise translate(e, "reading the upload") from e
+            raise translate(e, say("doing.upload_read")) from e
         except BotoCoreError as e:
-            raise translate(e, "reading the upload") from e
+            raise translate(e, say("doing.upload_read")) from e
 
     def read(self, key: str) -> Fetched:
         """The object's bytes and the version (ETag) they were read from."""
         raw, etag = _read(
             self._s3,
-            "reading the upload",
+            say("doing.upload_read"),
             "the uploaded file is gone",
             Bucket=self._bucket,
             Key=key,
@@ -188,7 +189,7 @@ class S3UploadBucket:
                     Delete={"Objects": [{"Key": k} for k in pending], "Quiet": True},
                 )
             except (ClientError, BotoCoreError) as e:
-                raise translate(e, "cleaning up the upload") from e
+                raise translate(e, say("doing.upload_clean_up")) from e
             failed = {str(e.get("Key")) for e in result.get("Errors", [])}
             pending = [k for k in pending if k in failed]
             if not pending:

@@ -8,6 +8,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import say
 
 
 class SesMailer:
@@ -25,4 +26,4 @@ class SesMailer:
         try:
             self._ses.send_raw_email(Source=sender, Destinations=[to], RawMessage={"Data": raw})
         except (ClientError, BotoCoreError) as e:
-            raise translate(e, "sending the notice by email") from e
+            raise translate(e, say("doing.notice_send")) from e

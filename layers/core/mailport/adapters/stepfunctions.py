@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
 from mailport.adapters.clients import ClientSource
+from mailport.catalogue import say
 
 
 class SfnExecutions:
@@ -36,7 +37,7 @@ class SfnExecutions:
         except ClientError as e:
             if e.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
                 return False
-            raise translate(e, "starting the migration") from e
+            raise translate(e, say("doing.migration_start")) from e
         except BotoCoreError as e:
-            raise translate(e, "starting the migration") from e
+            raise translate(e, say("doing.migration_start")) from e
         return True

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from mailport.catalogue import (
     _accounts,
+    _doing,
     _identity,
     _mailbox,
     _migration,
@@ -46,6 +47,7 @@ def _merged(*areas: Mapping[str, Entry]) -> dict[str, Entry]:
 
 _ENTRIES: dict[str, Entry] = _merged(
     _accounts.ENTRIES,
+    _doing.ENTRIES,
     _identity.ENTRIES,
     _mailbox.ENTRIES,
     _migration.ENTRIES,

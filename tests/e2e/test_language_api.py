@@ -56,3 +56,21 @@ def test_the_users_language_is_kept_and_only_theirs(local_stack: LocalStack) -> 
     assert requests.get(me, headers=bob, timeout=10).json()["language"] == "ja"
     requests.patch(me, headers=bob, json={"language": "en"}, timeout=10).raise_for_status()
     assert requests.get(me, headers=bob, timeout=10).json()["language"] == "en"
+
+
+def test_the_gateways_own_answers_are_in_the_language_asked_for(local_stack: LocalStack) -> None:
+    """What API Gateway's part answers on this machine (no route, a method the route lacks,
+    no token) is said like the API's own words.
+    """
+    api = local_stack.api_url
+    for language, expect_japanese in (("ja", True), ("en", False)):
+        h = {"Accept-Language": language}
+        answers = [
+            requests.get(f"{api}/v1/nothing-here", headers=h, timeout=10),
+            requests.put(f"{api}/v1/me", headers=h, json={}, timeout=10),
+            requests.get(f"{api}/v1/folders", headers=h, timeout=10),
+        ]
+        assert [r.status_code for r in answers] == [404, 405, 401], [r.text for r in answers]
+        for r in answers:
+            message = r.json()["error"]["message"]
+            assert bool(JAPANESE.search(message)) is expect_japanese, (language, message)

@@ -24,6 +24,7 @@ import jwt
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from mailport.catalogue import Words, language_of, say
 from mailport.domain.identity import Plan, Tenant, User
 from mailport.http import error_body
 from mailport.ports import Directory
@@ -136,6 +137,19 @@ def _compile(route: ApiRoute) -> _CompiledRoute:
     return _CompiledRoute(route, re.compile("^/" + "/".join(parts) + "$"), tuple(names))
 
 
+def _said(request: Request, words: Words) -> str:
+    """``words`` in the language the request asks for (as the API's own answers are)."""
+    return words.render(language_of(request.headers.get("Accept-Language")))
+
+
+class _DropRefused(ValueError):
+    """A demo-mail drop that can't be done as asked."""
+
+    def __init__(self, words: Words) -> None:
+        super().__init__(str(words))
+        self.words = words
+
+
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
     return Response(
         json.dumps(body), status=status, headers=headers or {}, content_type="application/json"
@@ -183,7 +197,12 @@ class Gateway:
         raw_path = raw.split("?", 1)[0]
         matches = [(c, m) for c in self._compiled if (m := c.pattern.match(raw_path))]
         if not matches:
-            return _json(404, error_body("not_found", f"no such resource: {request.path}"))
+            return _json(
+                404,
+                error_body(
+                    "not_found", _said(request, say("site.no_such_resource", path=request.path))
+                ),
+            )
         for compiled, match in matches:
             if compiled.route.method in (request.method, "ANY"):
                 params = {k: unquote(v) for k, v in match.groupdict().items()}
@@ -191,7 +210,10 @@ class Gateway:
         allowed = ", ".join(sorted({c.route.method for c, _ in matches}))
         return _json(
             405,
-            error_body("method_not_allowed", f"{request.method} is not allowed here"),
+            error_body(
+                "method_not_allowed",
+                _said(request, say("site.method_not_here", method=request.method)),
+            ),
             {"Allow": allowed},
         )
 
@@ -207,41 +229,51 @@ class Gateway:
         """What CloudWatch would have received from the functions (admins only)."""
         claims = self.auth.claims(request.headers.get("Authorization"))
         if claims is None:
-            return _json(401, error_body("unauthenticated", "sign in first"))
+            return _json(
+                401, error_body("unauthenticated", _said(request, say("site.sign_in_first")))
+            )
         if claims.get("custom:admin") != "true":
-            return _json(403, error_body("forbidden", "only administrators see the metrics"))
+            return _json(
+                403, error_body("forbidden", _said(request, say("site.metrics_admins_only")))
+            )
         return _json(200, {"metrics": RECORDER.snapshot()})
 
-    def _demo_mail(self, _request: Request) -> Response:
+    def _demo_mail(self, request: Request) -> Response:
         """The demo mail server's addresses and users (public: the sign-in page shows them;
         its passwords open only mailboxes of made-up mail on this machine's loopback).
         """
         if self.demo_mail is None:
-            return _json(404, error_body("not_found", "this stack has no demo mail server"))
+            return _json(404, error_body("not_found", _said(request, say("site.no_demo_mail"))))
         return _json(200, self.demo_mail.info())
 
     def _drop_mail(self, request: Request) -> Response:
         """New mail in a demo mailbox, for the schedule (or fetch now) to pick up."""
         if self.demo_mail is None:
-            return _json(404, error_body("not_found", "this stack has no demo mail server"))
+            return _json(404, error_body("not_found", _said(request, say("site.no_demo_mail"))))
         # JSON only: another site's page can't send that without a CORS preflight, which
         # this gateway never grants, so a plain form can't fill the demo mailboxes.
         if request.mimetype != "application/json":
-            return _json(415, error_body("unsupported_media_type", "send application/json"))
+            return _json(
+                415, error_body("unsupported_media_type", _said(request, say("site.send_json")))
+            )
         try:
             body = json.loads(request.get_data(as_text=True) or "{}")
             if not isinstance(body, dict):
-                raise ValueError('send a JSON object: {"user": "taro", "count": 1}')
+                raise _DropRefused(say("site.demo_drop_object"))
             name = str(body.get("user") or self.demo_mail.info()["users"][0]["username"])
             count = body.get("count", 1)
             if not isinstance(count, int) or isinstance(count, bool):
-                raise ValueError("count must be a number")
+                raise _DropRefused(say("site.demo_drop_count"))
             subjects = self.demo_mail.drop(name, count)
+        except _DropRefused as e:
+            return _json(400, error_body("invalid_request", _said(request, e.words)))
         except (ValueError, json.JSONDecodeError) as e:
             return _json(400, error_body("invalid_request", str(e)))
         except (DovecotError, OSError):
             log.exception("could not drop demo mail")
-            return _json(503, error_body("unavailable", "the demo mail server could not take it"))
+            return _json(
+                503, error_body("unavailable", _said(request, say("site.demo_mail_unavailable")))
+            )
         return _json(200, {"user": name, "dropped": subjects})
 
     def _dispatch(
@@ -253,9 +285,7 @@ class Gateway:
             if claims is None:
                 return _json(
                     401,
-                    error_body(
-                        "unauthenticated", "sign in first: the token is missing, invalid or expired"
-                    ),
+                    error_body("unauthenticated", _said(request, say("site.token_missing"))),
                 )
         event = self._event(request, compiled.route, params, claims)
         try:

@@ -35,6 +35,34 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "リクエストが多すぎます。少し待ってからもう一度お試しください。",
     ),
     "site.sign_in_first": ("sign in first", "先にサインインしてください。"),
+    # -- what the local stack's gateway says (API Gateway's part, on one machine) -------------
+    "site.no_such_resource": ("no such resource: {path}", "このアドレスには何もありません：{path}"),
+    "site.method_not_here": (
+        "{method} is not allowed here",
+        "このアドレスでは {method} は使えません。",
+    ),
+    "site.token_missing": (
+        "sign in first: the token is missing, invalid or expired",
+        "先にサインインしてください（トークンがないか、無効か、期限切れです）。",
+    ),
+    "site.metrics_admins_only": (
+        "only administrators see the metrics",
+        "メトリクスは管理者のみ表示できます。",
+    ),
+    "site.no_demo_mail": (
+        "this stack has no demo mail server",
+        "この環境にはデモ用メールサーバーがありません。",
+    ),
+    "site.send_json": ("send application/json", "application/json で送信してください。"),
+    "site.demo_drop_object": (
+        "send a JSON object with the demo user and how many messages (user, count)",
+        "デモユーザーと通数（user, count）を JSON のオブジェクトで送信してください。",
+    ),
+    "site.demo_drop_count": ("count must be a number", "count には数値を指定してください。"),
+    "site.demo_mail_unavailable": (
+        "the demo mail server could not take it",
+        "デモ用メールサーバーがメールを受け付けませんでした。",
+    ),
     "site.tenant_unknown": (
         "your organisation is not registered with mailport",
         "ご利用の組織は mailport に登録されていません。",

@@ -218,3 +218,18 @@ def test_report_csv_retry_and_newer_mail(
     )
     the_delta_pass(page, t, done, password, lang)
     screenshot(page, f"migration-follow-ups-{lang}")
+    the_link(page, console, t, str(done.get_attribute("data-job")))
+
+
+def the_link(page: Page, console: str, t: dict[str, str], job_id: str) -> None:
+    """A notice's link (``#/migration/{id}``) opens the console on that job, focused, with its
+    report open; a link to a job that is not the user's says so."""
+    page.goto(f"{console}console/index.html#/mail")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.goto(f"{console}console/index.html#/migration/{job_id}")
+    card = page.locator(f'article.job[data-job="{job_id}"]')
+    expect_focused(card)
+    expect(card.locator('[data-action="report"]')).to_have_attribute("aria-expanded", "true")
+    expect(card.locator(".job-report tbody tr")).to_have_count(1)
+    page.goto(f"{console}console/index.html#/migration/j-not-yours")
+    expect(page.locator("#toast")).to_contain_text(t["mig.linked_missing"])

@@ -72,7 +72,8 @@ async function show(focus = true) {
   } catch (e) {
     clear(main, errorBox(e));
   }
-  if (focus) main.querySelector("h1")?.focus();
+  // A page that focused something of its own (a linked job) keeps it.
+  if (focus && !main.contains(document.activeElement)) main.querySelector("h1")?.focus();
 }
 
 async function signInPage() {

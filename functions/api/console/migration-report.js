@@ -56,6 +56,23 @@ export function kindLabel(page, job) {
  * The report's controls for a job that left messages behind, or null. The same element
  * for the job on every redraw of the list (page.reports), so an open report stays open.
  */
+/**
+ * The job a link names (a notice's "see the report", `#/migration/{id}`): brought into view
+ * and focused, its report opened; said so when it is not (or no longer) in the list.
+ */
+export function openLinked(area, jobId) {
+  const card = area.querySelector(`article.job[data-job="${CSS.escape(jobId)}"]`);
+  if (!card) {
+    toast(t("mig.linked_missing"));
+    return;
+  }
+  card.setAttribute("tabindex", "-1");
+  card.scrollIntoView({ block: "start" });
+  card.focus();
+  const toggle = card.querySelector('[data-action="report"]');
+  if (toggle && toggle.getAttribute("aria-expanded") !== "true") toggle.click();
+}
+
 export function reportSection(page, job) {
   const c = job.counts || {};
   const count = (c.skipped_oversize ?? 0) + (c.failed ?? 0);

@@ -5,7 +5,7 @@
 import * as api from "./api.js";
 import { bytes, checkbox, clear, describe, duration, errorBox, field, h, progress, toast, when } from "./dom.js";
 import { stateKey, t } from "./i18n.js";
-import { closeFollowUp, followUpActions, kindLabel, reportSection } from "./migration-report.js";
+import { closeFollowUp, followUpActions, kindLabel, openLinked, reportSection } from "./migration-report.js";
 import { finishedSignin, forProvider, openSignin } from "./oauth-window.js";
 import { planGate } from "./plan.js";
 
@@ -46,6 +46,7 @@ export async function migrationPage(main, ctx) {
   const available = new Set(providers.filter((p) => p.available).map((p) => p.id));
   clear(main, h("h1", { tabindex: -1 }, t("mig.title")), h("p", {}, t("mig.intro")), newMigrationForm(page, templates, available), signinsArea, jobsArea);
   await Promise.all([refreshJobs(page), refreshSignins(page)]);
+  if (ctx.args?.[0]) openLinked(jobsArea, ctx.args[0]); // #/migration/{id}: a notice's link
   return () => {
     page.stopped = true;
     page.flow = null;

@@ -280,3 +280,28 @@ def test_a_full_batch_of_packed_messages_polls_all_at_once() -> None:
     env["FETCH_PER_MESSAGE"] = resolve({"Ref": "FetchAccountsPerMessage"})
     settings = Settings.from_env(env)
     assert (settings.fetch_sessions, settings.fetch_per_message) == (250, 25)
+
+
+def test_the_microsoft_authority_parameter_allows_only_microsofts_hosts() -> None:
+    """CloudFormation refuses what the function would refuse: one source, the hosts list."""
+    import re
+
+    from mailport.settings import authority_pattern, is_microsoft_authority
+
+    parameter = TEMPLATE["Parameters"]["Microsoft365Authority"]
+    assert parameter["AllowedPattern"] == authority_pattern()
+    allowed = re.compile(parameter["AllowedPattern"])
+    assert allowed.match(parameter["Default"])
+    for url in (
+        "https://login.microsoftonline.com/common",
+        "https://login.microsoftonline.com/0f1e2d3c-aaaa-bbbb-cccc-000000000000/",
+        "https://login.microsoftonline.us/organizations",
+        "http://login.microsoftonline.com/common",
+        "https://login.microsoftonline.com/",
+        "https://login.microsoftonline.com.evil.example/common",
+        "https://127.0.0.1:8443/demo",
+        "https://login.microsoftonline.com:444/common",
+        "https://user@login.microsoftonline.com/common",
+        "https://login.microsoftonline.com/common?x=1",
+    ):
+        assert bool(allowed.match(url)) == is_microsoft_authority(url), url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +49,16 @@ def is_microsoft_authority(url: str) -> bool:
         and not parts.query
         and not parts.fragment
     )
+
+
+def authority_pattern() -> str:
+    """The Microsoft365Authority parameter's AllowedPattern in template.yaml (CloudFormation
+    refuses any other value at deploy time, before the function's own check): an https URL on
+    one of ``MICROSOFT_AUTHORITY_HOSTS`` with a tenant path. tests/unit/test_template_contract
+    keeps the two equal.
+    """
+    hosts = "|".join(re.escape(h) for h in sorted(MICROSOFT_AUTHORITY_HOSTS))
+    return f"^https://({hosts})/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*/?$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,8 @@ def demo_server(page: Page, console: str) -> tuple[str, str, str]:
     expect(card).to_be_visible()
     rows = card.locator("table.demo-servers tbody tr")
     host, pop, imap = (rows.nth(i).locator("td").inner_text().strip() for i in range(3))
+    # The Microsoft 365 demo's mailboxes are on the card too (this stack runs it).
+    expect(card.locator("table.demo-microsoft-mailboxes")).to_contain_text(TARO)
     screenshot(page, "demo-1-signin-page-en")
     return host, pop, imap
 

@@ -228,7 +228,27 @@ export function demoMailCard(info) {
     ),
     h("p", { class: "hint" }, t("demo.large", { user: info.large_message?.username || "taro" })),
     h("p", { class: "hint" }, t("demo.drop_hint"), " ", h("code", {}, info.drop_command || "")),
+    info.microsoft ? microsoftPart(info.microsoft) : null,
     status,
+  );
+}
+
+/** The Microsoft 365 demo's mailboxes (`make run ARGS=--demo-microsoft`), when it runs. */
+function microsoftPart(microsoft) {
+  const rows = (microsoft.mailboxes || []).map((m) =>
+    h("tr", {}, h("td", {}, m.address), h("td", {}, m.display_name || "")),
+  );
+  return h(
+    "div",
+    { class: "demo-microsoft" },
+    h("h3", { id: "demo-microsoft-title" }, t("demo.microsoft_title")),
+    h("p", {}, t("demo.microsoft_intro")),
+    h(
+      "table",
+      { class: "demo-microsoft-mailboxes", "aria-labelledby": "demo-microsoft-title" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("demo.microsoft_address")), h("th", { scope: "col" }, t("demo.name")))),
+      h("tbody", {}, rows),
+    ),
   );
 }
 

@@ -185,6 +185,7 @@ def presets(oauth_ready: Collection[OAuthProvider]) -> PresetList:
     """
     # Imported here, as the container imports the accounts use-case: domain.accounts is
     # ~20 ms of this function's cold start, and most requests never touch an account.
+    from mailport.catalogue import say  # noqa: PLC0415
     from mailport.domain.accounts import MANUAL_SIGNIN, PRESETS  # noqa: PLC0415
 
     listed: list[_Preset] = [
@@ -204,7 +205,7 @@ def presets(oauth_ready: Collection[OAuthProvider]) -> PresetList:
     listed.append(
         {
             "id": "manual",
-            "label": "Manual",
+            "label": _shown(say("account.preset_manual"), ""),
             "host": None,
             "port": None,
             "ssl": True,

@@ -41,6 +41,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "a fetch of this account is already running; its result will be in the history",
         "この外部メールアカウントの受信はすでに実行中です。結果は履歴に表示されます。",
     ),
+    "account.preset_manual": ("Manual", "その他（サーバーを入力）"),
     "account.paused_until_signin": (
         "Automatic fetching is paused until you sign in again: {error}",
         "もう一度サインインするまで、自動受信を一時停止しています：{error}",

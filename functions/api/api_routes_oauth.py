@@ -98,7 +98,11 @@ def _callback(provider: OAuthProvider) -> Response:
         logger.exception("unhandled error in the sign-in callback")
         status, code, detail = 500, "internal_error", said(say("site.internal"))
     html = oauth_page.page(
-        ok=connection is not None, detail=detail, code=code, connection=connection
+        ok=connection is not None,
+        detail=detail,
+        code=code,
+        connection=connection,
+        language=language(),
     )
     headers: dict[str, str | list[str]] = {
         "Content-Type": "text/html; charset=utf-8",

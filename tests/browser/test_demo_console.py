@@ -82,7 +82,7 @@ def microsoft_migration(page: Page, console: str) -> None:
     page.get_by_label("組織 (テナント ID)").fill("acme")
     page.locator("form").get_by_role("button", name="サインイン").click()
     signed_in(page)
-    page.get_by_role("link", name="IMAP 移行").click()
+    page.get_by_role("link", name="IMAPメール移行").click()
     form = page.locator("#migration-form")
     form.get_by_label("Microsoft 365").check()
     form.get_by_label("移行するメールボックスのメールアドレス").fill(TARO)

@@ -31,7 +31,7 @@ HEADINGS = {
     "ja": [
         "メールボックス — 受信箱",
         "外部メール (POP3)",
-        "IMAP 移行",
+        "IMAPメール移行",
         ".eml ファイルのアップロード",
         "自動振り分けルール",
         "管理: 組織",
@@ -154,7 +154,7 @@ def test_a_narrow_screen_stacks_the_mailbox(browser: Browser, console: str) -> N
         expect(page.get_by_role("heading", level=1)).to_have_text("外部メール (POP3)")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "accounts-narrow-ja")
-        for name, heading in (("migration", "IMAP 移行"), ("admin", "管理: 組織")):
+        for name, heading in (("migration", "IMAPメール移行"), ("admin", "管理: 組織")):
             page.goto(f"{console}console/index.html#/{name}")
             expect(page.get_by_role("heading", level=1)).to_have_text(heading)
             page.wait_for_load_state("networkidle")

@@ -103,7 +103,7 @@ def test_a_sign_in_as_another_account_is_refused_in_words(
     page = page_ja
     email, _ = mailbox(dovecot)
     sign_in_as_ja(page, console, f"m365-wrong-{uuid.uuid4().hex[:6]}@acme.example")
-    page.get_by_role("link", name="IMAP 移行").click()
+    page.get_by_role("link", name="IMAPメール移行").click()
     form = page.locator("#migration-form")
     form.get_by_label("Microsoft 365").check()
     form.get_by_label("移行するメールボックスのメールアドレス").fill(email)

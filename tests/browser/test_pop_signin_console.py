@@ -207,6 +207,6 @@ def test_in_japanese_a_sign_in_as_another_account_is_refused_in_words(
     form.get_by_label("同意する").check()
     form.get_by_role("button", name="登録").click()
     expect(form.get_by_role("alert")).to_have_text(
-        "このサインインは、ほかの外部アカウントですでに使われています"
+        "このサインインは、すでに別の外部メールアカウントで使われています"
     )
     screenshot(page, "accounts-outlook-in-use-ja")

@@ -60,9 +60,9 @@ def consent(web: requests.Session, authorize_url: str) -> str:
 def sign_in(api: str, h: dict[str, str], idp: FakeIdentityProvider, email: str) -> dict[str, Any]:
     web = browser(idp)
     callback = consent(web, begin(api, h, web, email))
-    page = web.get(callback, timeout=30)
+    page = web.get(callback, headers={"Accept-Language": "ja"}, timeout=30)
     assert page.status_code == 200, page.text
-    assert "メールをインポートする準備ができました" in page.text
+    assert "メールを取り込む準備ができました" in page.text  # in the browser's language
     assert page.headers["Content-Type"].startswith("text/html; charset=utf-8")
     assert page.headers["Referrer-Policy"] == "no-referrer"
     connections = requests.get(f"{api}/v1/oauth/connections", headers=h, timeout=10).json()

@@ -94,8 +94,13 @@ def test_the_callback_page_escapes_what_it_shows() -> None:
     assert "</script" not in script  # the JSON can't close its own script element
     message = json.loads(re.search(r"var message = (\{.*\});", script).group(1))  # type: ignore[union-attr]
     assert message["message"] == hostile and message["status"] == "error"
-    ready = oauth_page.page(ok=True, detail="a@b.example", code="ready", connection={"id": "m1"})
-    assert "メールをインポートする準備ができました" in ready and 'data-status="ready"' in ready
+    ready = oauth_page.page(
+        ok=True, detail="a@b.example", code="ready", connection={"id": "m1"}, language="ja"
+    )
+    assert "メールを取り込む準備ができました" in ready and 'data-status="ready"' in ready
+    assert '<html lang="ja">' in ready and "Ready to import" not in ready
+    english = oauth_page.page(ok=True, detail="a@b.example", code="ready", connection=None)
+    assert "Ready to import your mail" in english and "準備" not in english
 
 
 # -- the service with fake ports ---------------------------------------------------------

@@ -116,7 +116,7 @@ export function describe(err) {
   const said = err.message && err.message !== code ? err.message : "";
   const english = lang() === "ja" && said && !/[\u3000-\u30ff\u4e00-\u9fff]/.test(said);
   if (known && (!said || english || code === "plan_required")) return known;
-  if (known) return `${known} (${said})`;
+  if (known) return lang() === "ja" ? `${known}（${said}）` : `${known} (${said})`;
   return said || code || String(err);
 }
 

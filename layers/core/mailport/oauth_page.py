@@ -8,16 +8,9 @@ from __future__ import annotations
 import html
 import json
 
-COOKIE = "mailport_oauth"
+from mailport.catalogue import say
 
-_READY = (
-    "メールをインポートする準備ができました",
-    "Ready to import your mail",
-)
-_FAILED = (
-    "サインインを完了できませんでした",
-    "The sign-in could not be completed",
-)
+COOKIE = "mailport_oauth"
 
 
 def cookie_header(value: str, *, secure: bool, max_age: int) -> str:
@@ -37,9 +30,20 @@ def read_cookie(header: str | None) -> str | None:
     return None
 
 
-def page(*, ok: bool, detail: str, code: str, connection: dict[str, object] | None) -> str:
-    """The whole HTML page (every dynamic text escaped; the script's data is JSON)."""
-    ja, en = _READY if ok else _FAILED
+def page(
+    *,
+    ok: bool,
+    detail: str,
+    code: str,
+    connection: dict[str, object] | None,
+    language: str = "en",
+) -> str:
+    """The whole HTML page in ``language`` (every dynamic text escaped; the script's data is
+    JSON).
+    """
+    lang = "ja" if language == "ja" else "en"
+    title = (say("oauth.page_ready") if ok else say("oauth.page_failed")).render(lang)
+    close = say("oauth.page_close").render(lang)
     message = {
         "type": "mailport-oauth",
         "status": "ready" if ok else "error",
@@ -50,11 +54,11 @@ def page(*, ok: bool, detail: str, code: str, connection: dict[str, object] | No
     # No "<" at all inside the script element: nothing in the data can close it.
     data = json.dumps(message).replace("<", "\\u003c")
     return f"""<!doctype html>
-<html lang="ja">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>mailport — {html.escape(en)}</title>
+<title>mailport — {html.escape(title)}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2rem; line-height: 1.5; color: #1b1f24; }}
 h1 {{ font-size: 1.25rem; }}
@@ -63,9 +67,9 @@ h1 {{ font-size: 1.25rem; }}
 </head>
 <body>
 <main>
-<h1 id="title" data-status="{message["status"]}">{html.escape(ja)}<br>{html.escape(en)}</h1>
+<h1 id="title" data-status="{message["status"]}">{html.escape(title)}</h1>
 <p class="detail" id="detail">{html.escape(detail)}</p>
-<p>このウィンドウを閉じて mailport に戻ってください。 You can close this window.</p>
+<p>{html.escape(close)}</p>
 </main>
 <script>
 (function () {{

@@ -30,8 +30,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "account.signin_not_yours": (
         '"connection_id" is not one of your {provider} sign-ins for POP accounts; sign in first',
-        "「connection_id」は、外部メール用のあなたの {provider} のサインインではありません。"
-        "先にサインインしてください。",
+        "「connection_id」に指定されたサインインは、外部メール用に保存されている {provider} "
+        "のサインインではありません。先にサインインしてください。",
     ),
     "account.signin_in_use": (
         "another of your external accounts already fetches with this sign-in",
@@ -44,15 +44,15 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "account.preset_manual": ("Manual", "その他（サーバーを入力）"),
     "account.paused_until_signin": (
         "Automatic fetching is paused until you sign in again: {error}",
-        "もう一度サインインするまで、自動受信を一時停止しています：{error}",
+        "もう一度サインインするまで、自動取り込みを一時停止しています：{error}",
     ),
     "account.disabled_after_failures": (
         "Automatic fetching failed {failures} times in a row: {error}",
-        "自動受信が{failures}回続けて失敗したため、オフにしました：{error}",
+        "自動取り込みが{failures}回続けて失敗したため、オフにしました：{error}",
     ),
     "account.disabled_by_admin": (
         "switched off by your administrator ({admin})",
-        "管理者（{admin}）が自動受信をオフにしました",
+        "管理者（{admin}）が自動取り込みをオフにしました。",
     ),
     "account.fetch_not_started": (
         "the fetch could not be started; try again",
@@ -75,10 +75,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "手動で設定する場合は「host」を指定してください。",
     ),
     "account.agree_first": (
-        "accept the agreement first: mail is copied from the other provider into mailport"
-        ' ("agreed": true)',
-        "先に同意してください。メールはほかのプロバイダーから mailport にコピーされます"
-        '（"agreed": true）。',
+        "accept the agreement first: mail is copied from the other provider into mailport "
+        '("agreed": true)',
+        "ほかのメールサービスから mailport にメールをコピーすることへの同意が必要です（「agreed"
+        "」に true を指定）。",
     ),
     "account.agreed_only_true": (
         '"agreed" can only be true',
@@ -131,16 +131,22 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "rules.rule": ("rule {number}", "ルール {number}"),
     "rules.rule_named": ("rule {number} ({name})", "ルール {number}（{name}）"),
     "rules.condition": ("condition {number}", "条件 {number}"),
-    "rules.action": ("action {number}", "アクション {number}"),
+    "rules.action": (
+        "action {number}",
+        "動作 {number}",
+    ),
     "rules.in_condition": ("condition: {problem}", "条件：{problem}"),
-    "rules.in_action": ("action: {problem}", "アクション：{problem}"),
+    "rules.in_action": (
+        "action: {problem}",
+        "動作：{problem}",
+    ),
     "rules.conditions_count": (
         "a rule needs 1 to {max} conditions",
         "ルールには 1 個から {max} 個の条件が必要です。",
     ),
     "rules.actions_count": (
         "a rule needs 1 to {max} actions",
-        "ルールには 1 個から {max} 個のアクションが必要です。",
+        "ルールには 1 個から {max} 個の動作が必要です。",
     ),
     "rules.op_fields": ('"{op}" works only on {fields}', "「{op}」は {fields} にのみ使えます。"),
     "rules.list_comma": ("{first}, {rest}", "{first}・{rest}"),

@@ -34,7 +34,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "doing.signin_remove": ("removing the sign-in", "サインインの削除"),
     "doing.signin_save": ("saving the sign-in", "サインインの保存"),
     "doing.receipts_read": ("reading what was imported", "取り込み済みのメールの記録の読み込み"),
-    "doing.receipts_save": ("remembering what was imported", "取り込み済みのメールの記録"),
+    "doing.receipts_save": (
+        "remembering what was imported",
+        "取り込み済みのメールの記録の保存",
+    ),
     "doing.receipts_forget": (
         "forgetting messages the server no longer has",
         "サーバーから消えたメールの記録の削除",

@@ -7,22 +7,37 @@ from __future__ import annotations
 ENTRIES: dict[str, tuple[str, str]] = {
     # -- a job's state and kind, as a message names them (``migration_shared.state_words``)
     "migration.state_queued": ("queued", "待機中"),
-    "migration.state_running": ("running", "実行中"),
+    "migration.state_running": (
+        "running",
+        "コピー中",
+    ),
     "migration.state_paused": ("paused", "一時停止中"),
-    "migration.state_rolling_back": ("rolling_back", "ロールバック中"),
-    "migration.state_rolled_back": ("rolled_back", "ロールバック済み"),
+    "migration.state_rolling_back": (
+        "rolling_back",
+        "取り消し中",
+    ),
+    "migration.state_rolled_back": (
+        "rolled_back",
+        "取り消し済み",
+    ),
     "migration.state_completed": ("completed", "完了"),
     "migration.state_failed": ("failed", "失敗"),
     "migration.state_reverting": ("reverting", "元に戻しています"),
     "migration.state_reverted": ("reverted", "元に戻し済み"),
-    "migration.state_needs_signin": ("needs_signin", "サインイン待ち"),
+    "migration.state_needs_signin": (
+        "needs_signin",
+        "再サインイン待ち",
+    ),
     "migration.kind_full": ("full", "移行"),
     "migration.kind_retry": ("retry", "再試行"),
-    "migration.kind_delta": ("delta", "新しいメールの取り込み"),
+    "migration.kind_delta": (
+        "delta",
+        "新着メールの取り込み",
+    ),
     # -- the request -----------------------------------------------------------------------
     "migration.agree_first": (
         "you must accept the agreement (agreed: true)",
-        "移行を始めるには同意が必要です（agreed: true）。",
+        "移行を開始するには、同意が必要です（「agreed」に true を指定）。",
     ),
     "migration.field_required": (
         "connection.{name} is required",
@@ -38,7 +53,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "migration.signin_not_yours": (
         "connection.connection_id must be one of your {service} sign-ins",
-        "「connection.connection_id」には、あなたの {service} のサインインを指定してください。",
+        "「connection.connection_id」には、ご自身が保存した {service} "
+        "のサインインを指定してください。",
     ),
     "migration.template_unknown": (
         "connection.template_id is not a server your admin set up",

@@ -9,7 +9,10 @@ from __future__ import annotations
 ENTRIES: dict[str, tuple[str, str]] = {
     # Shared pieces
     "notice.account": ("{who} ({host})", "{who}（{host}）"),
-    "notice.date": ("{day} {month} {year} {time} UTC", "{year}年{month}月{day}日 {time}（UTC）"),
+    "notice.date": (
+        "{day} {month} {year} {time} UTC",
+        "{year}年{month}月{day}日 {time} UTC",
+    ),
     "notice.footer": (
         "mailport sent this message automatically; replies to it are not read.",
         "このメールは mailport が自動で送信しています。返信いただいても確認できません。",
@@ -26,9 +29,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "外部メール {who} の受信に失敗しています",
     ),
     "notice.fetch_warning.lead": (
-        "Automatic fetching from {account} has failed {failures} times in a row"
-        " (last tried {when}).",
-        "{account}からの自動受信が{failures}回続けて失敗しました（最後の試行: {when}）。",
+        "Automatic fetching from {account} has failed {failures} times in a row (last tried "
+        "{when}).",
+        "{account}からの自動受信が{failures}回続けて失敗しました（最終試行：{when}）。",
     ),
     "notice.fetch_warning.cutoff": (
         "If it fails {left} more times in a row, automatic fetching will be turned off."
@@ -116,10 +119,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "{days}日以内であれば、「新着メールを取り込む」で取り込めます。",
     ),
     "notice.migration.started.follow": (
-        "You will find a notice here as it progresses and when it ends; IMAP migration"
-        " shows how far it is.",
-        "進み具合と結果はこの受信トレイでお知らせします。「IMAP 移行」の画面でも進み具合を"
-        "確認できます。",
+        "You will find a notice here as it progresses and when it ends; IMAP migration shows "
+        "how far it is.",
+        "進み具合と結果は、この受信箱にお知らせします。「IMAPメール移行」の画面でも進み具合を確"
+        "認できます。",
     ),
     "notice.migration.progress.subject": (
         "Migration from {source}: {percent}% done",
@@ -143,9 +146,12 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "notice.migration.rolled_back.lead": (
         "The migration from {source} stopped ({when}): {error}",
-        "{source}からのIMAPメール移行を中止しました（{when}）。理由: {error}",
+        "{source}からのIMAPメール移行を中止しました（{when}）。理由：{error}",
     ),
-    "notice.migration.cancelled": ("cancelled", "キャンセルされました"),
+    "notice.migration.cancelled": (
+        "cancelled",
+        "中止されました。",
+    ),
     "notice.migration.rolled_back.kept": (
         "Nothing from it was kept: everything it had imported was removed, and your mailbox"
         " is as it was before.",
@@ -157,10 +163,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "移行で作成したフォルダのうち{folders}個は、その後メールが入れられたため残しています。",
     ),
     "notice.migration.step_again": (
-        "To start again: open IMAP migration, choose New migration, and check the sign-in"
-        " details and the folders before you start it.",
-        "もう一度移行するには、「IMAP 移行」の画面で「新しい移行」を選び、サインイン情報と"
-        "保存するフォルダを確認してから開始してください。",
+        "To start again: open IMAP migration, choose New migration, and check the sign-in "
+        "details and the folders before you start it.",
+        "もう一度移行するには、「IMAPメール移行」の画面で「新しい移行」を選び、"
+        "サインイン情報と保存するフォルダを確認してから開始してください。",
     ),
     "notice.migration.rollback_failed.subject": (
         "Migration from {source} could not be undone",
@@ -188,10 +194,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "IMAPメール移行を一時停止しました。取り込み済みのメールはそのまま残ります。",
     ),
     "notice.migration.signin.step": (
-        "Open IMAP migration and choose Sign in again; the migration carries on from where it"
-        " stopped.",
-        "「IMAP 移行」の画面で「もう一度サインイン」を選んでください。中断したところから"
-        "移行を再開します。",
+        "Open IMAP migration and choose Sign in again; the migration carries on from where it "
+        "stopped.",
+        "「IMAPメール移行」の画面で「もう一度サインイン」を選んでください。"
+        "中断したところから移行を再開します。",
     ),
     # Migration: the report and what follows
     "notice.migration.report_link": (
@@ -199,17 +205,17 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "取り込めなかったメールとその理由は、移行のレポートで確認できます。",
     ),
     "notice.migration.report_where": (
-        "What was not imported, and why, is in the job's report: IMAP migration > the job >"
-        " Report.",
-        "取り込めなかったメールとその理由は、「IMAP 移行」> 該当する移行 >「レポート」で"
-        "確認できます。",
+        "What was not imported, and why, is in the job's report: IMAP migration > the job > "
+        "Report.",
+        "取り込めなかったメールとその理由は、「IMAPメール移行」＞該当する移行＞「レポート」で確"
+        "認できます。",
     ),
     "notice.migration.report_open": ("Open the report", "レポートを開く"),
     "notice.migration.step_retry": (
-        "Retry what failed: Retry failed messages, in the job's report, fetches those {count}"
-        " messages again.",
-        "失敗したメールの再試行: レポートの「失敗したメッセージを再試行」で、{count}件を"
-        "もう一度取り込めます。",
+        "Retry what failed: Retry failed messages, in the job's report, fetches those {count} "
+        "messages again.",
+        "取り込みに失敗した{count}件のメールは、レポートの「失敗したメッセージを再試行」でもう"
+        "一度取り込めます。",
     ),
     "notice.migration.step_delta": (
         "Bring in the mail that arrived there since the migration started: Bring in newer mail,"

@@ -8,6 +8,13 @@ leaves (``mailport.domain.oauth``, ``mailport.usecases.oauth``, the identity ada
 from __future__ import annotations
 
 ENTRIES: dict[str, tuple[str, str]] = {
+    # -- the page the sign-in window shows when the provider sends the browser back ------
+    "oauth.page_ready": ("Ready to import your mail", "メールを取り込む準備ができました"),
+    "oauth.page_failed": ("The sign-in could not be completed", "サインインを完了できませんでした"),
+    "oauth.page_close": (
+        "You can close this window and go back to mailport.",
+        "このウィンドウを閉じて mailport に戻ってください。",
+    ),
     # -- requests ------------------------------------------------------------------------
     "oauth.provider_invalid": (
         'the sign-in provider must be "microsoft" or "google"',
@@ -130,10 +137,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "最初からやり直してください。",
     ),
     "oauth.wrong_mailbox_unnamed": (
-        "you signed in as another account, but the mailbox to import is {email}: "
-        "sign in as {email}, or enter another account as the address",
-        "別のアカウントでサインインしましたが、取り込むメールボックスは {email} です。"
-        "{email} としてサインインし直してください。",
+        "you signed in as another account, but the mailbox to import is {email}: sign in as "
+        "{email}, or enter another account as the address",
+        "別のアカウントでサインインしましたが、取り込むメールボックスは {email} です。{email} "
+        "としてサインインし直すか、アドレスにサインインしたアカウントを入力してください。",
     ),
     "oauth.wrong_mailbox": (
         "you signed in as {who}, but the mailbox to import is {email}: "
@@ -210,8 +217,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "oauth.not_found": ("no such sign-in", "指定されたサインインが見つかりません。"),
     "oauth.in_use": (
         "a migration or a POP account still uses this sign-in: cancel or delete it first",
-        "このサインインは IMAPメール移行または外部メールでまだ使われています。"
-        "先にそれをキャンセルするか削除してください。",
+        "このサインインは、IMAPメール移行または外部メールアカウントでまだ使われています。"
+        "先に移行を中止するか、外部メールアカウントを削除してください。",
     ),
     "oauth.sign_in_again_first": (
         "sign in to {provider} again as {email} first",

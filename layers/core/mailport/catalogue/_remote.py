@@ -25,8 +25,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "remote.step_sign_in_again": (
         "sign in with the provider again (the sign-in expired or was refused, or the account "
         "takes no password from an app)",
-        "メールサービスのサインインをもう一度行ってください。サインインの期限が切れたか拒否された、"
-        "またはこのアカウントではアプリからパスワードでログインできません",
+        "メールサービスのアカウントでもう一度サインインしてください。"
+        "サインインの期限切れや拒否、またはこのアカウントがアプリからのパスワードでのログインを"
+        "受け付けていないことが考えられます",
     ),
     # -- what was being done when the connection failed (``{what}`` below) -----------------
     "remote.pop3_doing_connect": (
@@ -49,7 +50,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "remote.unreachable_during": (
         "{what}: {detail}",
-        "{what}ができませんでした：{detail}",
+        "{what}に失敗しました：{detail}",
     ),
     "remote.network_failed_during": (
         "{what}: {detail}",

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 ENTRIES: dict[str, tuple[str, str]] = {
     # -- where: a path of items, then the field ---------------------------------------------
-    "validation.at": ("{where}: {problem}", "{where}の{problem}"),
+    "validation.at": (
+        "{where}: {problem}",
+        "{where}：{problem}",
+    ),
     "validation.field": ('"{field}"', "項目「{field}」"),
     "validation.body": ("the request body", "リクエストの本文"),
     "validation.file": ("file {number}", "ファイル {number}"),

@@ -121,6 +121,26 @@ def test_dates_filter_by_the_messages_day(
     assert subjects(get(local_stack, h, "/v1/messages", since="2026-11-12")) == ["Weekly report"]
 
 
+def test_a_date_range_pages_with_its_cursor_and_only_its_own(
+    local_stack: LocalStack, mailbox: tuple[dict[str, str], str]
+) -> None:
+    h, _ = mailbox
+    seen: list[str] = []
+    params: dict[str, str] = {"since": "2026-11-01", "limit": "1"}
+    for _ in range(10):
+        answer = get(local_stack, h, "/v1/messages", **params)
+        seen += subjects(answer)
+        cursor = answer.json()["next_cursor"]
+        if cursor is None:
+            break
+        params["cursor"] = cursor
+    assert seen == ["Weekly report", "Invoice November", "11月分の請求書", "請求書（再送）"]
+    # A cursor is good for the dates it was made with only.
+    first = get(local_stack, h, "/v1/messages", since="2026-11-01", limit="1").json()
+    other = get(local_stack, h, "/v1/messages", cursor=first["next_cursor"], limit="1")
+    assert other.status_code == 400, other.text
+
+
 @pytest.mark.parametrize(
     ("params", "ja"),
     [

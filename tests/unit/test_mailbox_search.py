@@ -261,3 +261,6 @@ def test_the_adapters_cursor_resumes_after_the_last_match_and_refuses_forgeries(
         box.search_messages(OTHER, ["inbox"], SearchQuery(), 2, cursor)
     with pytest.raises(ValidationFailed):
         box.search_messages(ME, ["inbox"], SearchQuery(), 2, "not-a-cursor")
+    # Nor for other dates: DynamoDB refuses a start key outside the key condition.
+    with pytest.raises(ValidationFailed):
+        box.search_messages(ME, ["inbox"], parse_search(None, "2026-11-01", None), 2, cursor)

@@ -63,7 +63,8 @@ class IndexSearch(DynamoTable):
         """
         if not folder_ids:
             return [], None
-        start: Position = _decode(owner, folder_ids, cursor) if cursor else Position(0)
+        dates = _dates(query)
+        start = _decode(owner, folder_ids, dates, cursor) if cursor else Position(0)
 
         def read(at: Position, size: int) -> Page:
             return self._page(owner, folder_ids, query, at, size=size, to_message=to_message)
@@ -71,7 +72,7 @@ class IndexSearch(DynamoTable):
         # Not unpacked in place: mypy would infer the position as Optional from the targets.
         result = gather(read, start, query, limit)
         found, after = result
-        return found, _encode(folder_ids, after) if after else None
+        return found, _encode(folder_ids, dates, after) if after else None
 
     def _page(
         self,
@@ -112,23 +113,35 @@ class IndexSearch(DynamoTable):
         return IndexPage(entries, Position(index + 1) if index + 1 < len(folder_ids) else None)
 
 
-def _encode(folder_ids: Sequence[str], position: Position) -> str:
+def _dates(query: SearchQuery) -> str:
+    """The date range a cursor belongs to: DynamoDB refuses a start key outside the key
+    condition, so a cursor is only good for the range it was made in.
+    """
+    return f"{query.since or ''}/{query.before or ''}"
+
+
+def _encode(folder_ids: Sequence[str], dates: str, position: Position) -> str:
     key = position.key
-    data = {"f": folder_ids[position.index], "k": encode_cursor(from_ddb(key)) if key else ""}
+    data = {
+        "f": folder_ids[position.index],
+        "d": dates,
+        "k": encode_cursor(from_ddb(key)) if key else "",
+    }
     raw = json.dumps(data, sort_keys=True).encode("utf-8")
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def _decode(owner: Owner, folder_ids: Sequence[str], cursor: str) -> Position:
+def _decode(owner: Owner, folder_ids: Sequence[str], dates: str, cursor: str) -> Position:
     """The cursor's position, refused unless it is in one of the folders searched and in
-    the caller's own index (``decode_cursor``): a forged cursor reads nobody else's mail.
+    the caller's own index (``decode_cursor``): a forged cursor reads nobody else's mail;
+    and made for the same dates.
     """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError) as e:
         raise ValidationFailed(say("site.cursor_invalid")) from e
-    if not isinstance(data, dict) or data.get("f") not in folder_ids:
+    if not isinstance(data, dict) or data.get("f") not in folder_ids or data.get("d") != dates:
         raise ValidationFailed(say("site.cursor_invalid"))
     folder_id, key = str(data["f"]), data.get("k")
     if not isinstance(key, str):

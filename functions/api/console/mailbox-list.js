@@ -80,8 +80,13 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
     { class: "mail-search", role: "search", "aria-label": t("box.search_label") },
     h("div", { class: "field q" }, h("label", { for: q.id }, t("box.search_label")), q, hint),
     h("div", { class: "field" }, h("label", { for: scope.id }, t("box.scope")), scope),
-    h("div", { class: "field" }, h("label", { for: since.id }, t("box.since")), since),
-    h("div", { class: "field" }, h("label", { for: before.id }, t("box.before")), before),
+    h(
+      "details",
+      { class: "dates" },
+      h("summary", {}, t("box.dates")),
+      h("div", { class: "field" }, h("label", { for: since.id }, t("box.since")), since),
+      h("div", { class: "field" }, h("label", { for: before.id }, t("box.before")), before),
+    ),
     h("div", { class: "buttons" }, h("button", { type: "submit" }, t("box.search")), clearSearch),
   );
   form.addEventListener("submit", (event) => {
@@ -109,7 +114,11 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
     return b;
   };
   const moveTo = h("select", { class: "move-to", "aria-label": t("box.move_to") });
-  const fillMoveTo = () => clear(moveTo, folderOptions(known, current.id === "inbox" ? null : "inbox"));
+  // Drawn again with the folders after each action: the folder chosen stays chosen.
+  const fillMoveTo = () => {
+    const chosen = moveTo.value || (current.id === "inbox" ? null : "inbox");
+    clear(moveTo, folderOptions(known, chosen));
+  };
   fillMoveTo();
   const buttons = [
     button("box.mark_read", "read"),
@@ -147,6 +156,14 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
   const table = h("ul", { class: "message-list", "aria-label": t("mail.messages") });
   const more = h("button", { type: "button", class: "secondary more", hidden: true }, t("mail.more"));
   const column = h("div", {}, form, toolbar, status, table, more);
+  // A shortcut as web mail has it: "x" on a row (or its checkbox) selects or unselects it.
+  table.addEventListener("keydown", (event) => {
+    if (event.key !== "x" || event.ctrlKey || event.metaKey || event.altKey) return;
+    const check = event.target.closest("li")?.querySelector("input.pick");
+    if (!check) return;
+    event.preventDefault();
+    check.click();
+  });
 
   const rowFor = (m) => {
     const check = h("input", { type: "checkbox", class: "pick", "aria-label": t("box.select_one", { subject: m.subject || t("mail.no_subject") }) });
@@ -157,7 +174,7 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
     });
     const row = h(
       "button",
-      { type: "button", class: rowClass(m), "data-message": m.id },
+      { type: "button", class: rowClass(m), "data-message": m.id, "aria-keyshortcuts": "x" },
       sourceIcon(m),
       h("span", { class: "from" }, addresses(m.from) || t("mail.no_sender")),
       h("span", { class: "subject" }, m.subject || t("mail.no_subject")),
@@ -277,6 +294,9 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
     } else {
       const to = action === "trash" ? TRASH : target || moveTo.value;
       folder = nameOf(to);
+      // Those already there stay as they are (and in the list).
+      ids = ids.filter((id) => loaded.get(id)?.message.folder_id !== to);
+      if (!ids.length) return;
       result = await each(ids, (id) => api.patch(`/v1/messages/${enc(id)}`, { folder_id: to }));
       doneKey = action === "trash" ? "box.done_trash" : "box.done_move";
     }

@@ -84,8 +84,12 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
       "details",
       { class: "dates" },
       h("summary", {}, t("box.dates")),
-      h("div", { class: "field" }, h("label", { for: since.id }, t("box.since")), since),
-      h("div", { class: "field" }, h("label", { for: before.id }, t("box.before")), before),
+      h(
+        "div",
+        { class: "date-fields" },
+        h("div", { class: "field" }, h("label", { for: since.id }, t("box.since")), since),
+        h("div", { class: "field" }, h("label", { for: before.id }, t("box.before")), before),
+      ),
     ),
     h("div", { class: "buttons" }, h("button", { type: "submit" }, t("box.search")), clearSearch),
   );

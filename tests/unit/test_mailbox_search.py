@@ -18,6 +18,7 @@ from mailport.domain.search import SearchQuery, gather, normalise, parse_search
 from mailport.errors import ValidationFailed
 from mailport.usecases.mailbox import MailboxService, SearchRequest
 from tests.unit.fakes import MemoryMailbox, RecordingClient
+from tests.unit.test_gsi1_projection import index_entry
 
 ME, OTHER = Owner("acme", "u1"), Owner("acme", "u2")
 DAY = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
@@ -214,8 +215,10 @@ def test_the_use_case_refuses_a_bad_limit_and_date() -> None:
 
 # ------------------------------------------------------------------ the DynamoDB adapter's requests
 def gsi1_item(owner: Owner, m: StoredMessage) -> dict[str, Any]:
+    """The message as a GSI1 answer holds it: only what the template projects, so a search
+    reading anything else fails here."""
     item = DynamoMailbox("t", client=lambda: None)._message_item(owner, m)
-    return to_ddb(item)
+    return to_ddb(index_entry(item))
 
 
 def test_the_adapter_queries_the_date_range_and_goes_to_the_next_folder() -> None:

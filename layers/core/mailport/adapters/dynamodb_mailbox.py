@@ -18,14 +18,13 @@ from mailport.adapters import keys
 from mailport.adapters.dynamo_table import (
     Cancelled,
     ConditionFailed,
-    DynamoTable,
     as_int,
     decode_cursor,
     encode_cursor,
     from_ddb,
     to_ddb,
 )
-from mailport.adapters.dynamodb_mailbox_search import IndexSearch
+from mailport.adapters.dynamodb_mailbox_search import MailboxSearch
 from mailport.adapters.dynamodb_uploads import finish_update
 from mailport.adapters.keys import user_pk
 from mailport.catalogue import say
@@ -41,7 +40,6 @@ from mailport.domain.mailbox import (
     SystemFolder,
 )
 from mailport.domain.message import Address, MessageSummary
-from mailport.domain.search import SearchQuery
 from mailport.domain.uploads import FileResult
 from mailport.errors import Conflict, NotFound
 
@@ -85,8 +83,8 @@ def _addresses(values: Any) -> tuple[Address, ...]:
     return tuple(Address(str(v.get("n", "")), str(v.get("e", ""))) for v in values or [])
 
 
-class DynamoMailbox(DynamoTable):
-    """``Mailbox`` on the single mailport table."""
+class DynamoMailbox(MailboxSearch):
+    """``Mailbox`` on the single mailport table (its search: ``MailboxSearch``)."""
 
     # ------------------------------------------------------------------ folders
     def list_folders(self, owner: Owner) -> list[Folder]:
@@ -450,20 +448,6 @@ class DynamoMailbox(DynamoTable):
         messages = [self._message(from_ddb(i), folder_id) for i in page.get("Items", [])]
         last = page.get("LastEvaluatedKey")
         return messages, encode_cursor(from_ddb(last)) if last else None
-
-    def search_messages(
-        self,
-        owner: Owner,
-        folder_ids: Sequence[str],
-        query: SearchQuery,
-        limit: int,
-        cursor: str | None,
-    ) -> tuple[list[StoredMessage], str | None]:
-        """Matches in ``folder_ids``, folder after folder, each newest first (a page, and
-        the cursor of the next one): ``dynamodb_mailbox_search``.
-        """
-        search = IndexSearch(self._table, client=self._client)
-        return search.search(owner, folder_ids, query, limit, cursor, to_message=self._message)
 
     def update_message(self, owner: Owner, before: StoredMessage, after: StoredMessage) -> None:
         """Change flags and/or folder, keeping the counters right."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,8 +28,6 @@ from mailport.domain.mailbox import Owner, StoredMessage
 from mailport.domain.search import IndexPage, SearchQuery, gather
 from mailport.errors import ValidationFailed
 
-ToMessage = Callable[[Mapping[str, Any], str], StoredMessage]
-
 
 @dataclass(frozen=True, slots=True)
 class Position:
@@ -45,18 +43,23 @@ Page = IndexPage[Position]
 _KEY = ("PK", "SK", "GSI1PK", "GSI1SK")
 
 
-class IndexSearch(DynamoTable):
-    """``Mailbox.search_messages`` on the single mailport table."""
+class MailboxSearch(DynamoTable):
+    """``Mailbox.search_messages`` on the single mailport table (``DynamoMailbox`` is one,
+    and gives ``_message``).
+    """
 
-    def search(
+    @staticmethod
+    def _message(item: Mapping[str, Any], listed_in: str | None = None) -> StoredMessage:
+        """A message from a GSI1 answer (``DynamoMailbox._message``)."""
+        raise NotImplementedError
+
+    def search_messages(
         self,
         owner: Owner,
         folder_ids: Sequence[str],
         query: SearchQuery,
         limit: int,
         cursor: str | None,
-        *,
-        to_message: ToMessage,
     ) -> tuple[list[StoredMessage], str | None]:
         """Up to ``limit`` matches in ``folder_ids`` (in that order, each newest first) and
         the cursor of the next page.
@@ -67,7 +70,7 @@ class IndexSearch(DynamoTable):
         start = _decode(owner, folder_ids, dates, cursor) if cursor else Position(0)
 
         def read(at: Position, size: int) -> Page:
-            return self._page(owner, folder_ids, query, at, size=size, to_message=to_message)
+            return self._page(owner, folder_ids, query, at, size)
 
         # Not unpacked in place: mypy would infer the position as Optional from the targets.
         result = gather(read, start, query, limit)
@@ -80,9 +83,7 @@ class IndexSearch(DynamoTable):
         folder_ids: Sequence[str],
         query: SearchQuery,
         position: Position,
-        *,
         size: int,
-        to_message: ToMessage,
     ) -> Page:
         index, start_key = position.index, position.key
         folder_id = folder_ids[index]
@@ -104,7 +105,7 @@ class IndexSearch(DynamoTable):
             kwargs["ExclusiveStartKey"] = start_key
         page = self._call("searching messages", "query", **kwargs)
         entries: list[tuple[StoredMessage, Position]] = [
-            (to_message(from_ddb(item), folder_id), Position(index, {k: item[k] for k in _KEY}))
+            (self._message(from_ddb(item), folder_id), Position(index, {k: item[k] for k in _KEY}))
             for item in page.get("Items", [])
         ]
         last = page.get("LastEvaluatedKey")

@@ -89,13 +89,12 @@ def written(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 class MemoryMailbox:
     """The parts of ``Mailbox`` a search needs, in lists: folders, and each folder's
-    messages (kept newest first). ``reads`` counts the pages a search read.
+    messages (kept newest first).
     """
 
     def __init__(self) -> None:
         self.folders: dict[tuple[str, str], dict[str, Folder]] = {}
         self.messages: dict[tuple[str, str], list[StoredMessage]] = {}
-        self.reads = 0
 
     def list_folders(self, owner: Owner) -> list[Folder]:
         return list(self.folders.get((owner.tenant_id, owner.user_id), {}).values())
@@ -124,7 +123,6 @@ class MemoryMailbox:
         listed = [[m for m in mine if m.folder_id == f] for f in folder_ids]
 
         def read(at: tuple[int, int], size: int) -> Any:
-            self.reads += 1
             folder, offset = at
             page = listed[folder][offset : offset + size]
             entries = [(m, (folder, offset + n + 1)) for n, m in enumerate(page)]

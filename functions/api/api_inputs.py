@@ -50,6 +50,18 @@ FolderId = Annotated[str, Field(min_length=1, max_length=256)]
 # Query parameters: a page's size.
 Limit200 = Annotated[int, Field(ge=1, le=200)]
 Limit50 = Annotated[int, Field(ge=1, le=50)]
+# A search's words (mailport.domain.search: MAX_QUERY_CHARS) and its dates.
+SearchText = Annotated[
+    str,
+    Field(
+        max_length=200,
+        description="Words, each in the sender or the subject; from:word, subject:word, "
+        '"two words" (case and width folded: NFKC, casefold)',
+    ),
+]
+SearchDate = Annotated[
+    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="A date, YYYY-MM-DD (UTC)")
+]
 
 
 # A POP account's text: one to N characters, no control characters.

@@ -506,6 +506,19 @@ class MessagePage(TypedDict):
 
 
 @with_config(EXACT)
+class MessageSearch(TypedDict):
+    messages: list[Message]
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            description="The next page's cursor (null: no more). A page may hold fewer "
+            "matches than asked, even none, and still have a cursor: each request reads a "
+            "bounded part of the mailbox"
+        ),
+    ]
+
+
+@with_config(EXACT)
 class ImapTemplateList(TypedDict):
     templates: list[ImapTemplate]
 

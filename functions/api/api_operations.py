@@ -18,6 +18,8 @@ from api_inputs import (
     MeChange,
     MessageChange,
     RulesInput,
+    SearchDate,
+    SearchText,
     UploadIn,
 )
 from api_models import (
@@ -30,10 +32,20 @@ from api_models import (
     Me,
     Message,
     MessagePage,
+    MessageSearch,
     Rules,
     Upload,
 )
 from api_operations_import import IMPORT_OPERATIONS
+
+_SEARCH = (
+    "q: words, each found in the sender's name or address or in the subject; from:word and "
+    'subject:word look in one of them, "two words" go together; case and full-width or '
+    "half-width forms don't matter (NFKC, casefold). since and before: dates (YYYY-MM-DD, "
+    "UTC) of the message's date, since included, before not. Only the index is read, a "
+    "bounded part of it per request: a page may be short, even empty, with a next_cursor."
+)
+_SEARCH_QUERY: dict[str, object] = {"q": SearchText, "since": SearchDate, "before": SearchDate}
 
 _MAILBOX: dict[str, Operation] = {
     "health": Operation("health", "Liveness", answers={200: Answer("Up", Health)}),
@@ -164,8 +176,9 @@ _MAILBOX: dict[str, Operation] = {
     ),
     "list_messages": Operation(
         "listMessages",
-        "A page of messages, newest first",
-        query={"limit": Limit200, "cursor": str},
+        "A page of messages, newest first; with q, since or before, those that match",
+        description=_SEARCH,
+        query={"limit": Limit200, "cursor": str, **_SEARCH_QUERY},
         answers={
             200: Answer(
                 "OK",
@@ -189,6 +202,31 @@ _MAILBOX: dict[str, Operation] = {
                     "DeleteMessage": link(
                         "deleteMessage",
                         "Delete the first message listed.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
+                },
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "search_messages": Operation(
+        "searchMessages",
+        "Search all folders: folder after folder, each newest first",
+        description=_SEARCH,
+        query={"limit": Limit200, "cursor": str, **_SEARCH_QUERY},
+        answers={
+            200: Answer(
+                "OK",
+                MessageSearch,
+                links={
+                    "GetMessage": link(
+                        "getMessage",
+                        "The first message found.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
+                    "UpdateMessage": link(
+                        "updateMessage",
+                        "Flag or move the first message found.",
                         message_id="$response.body#/messages/0/id",
                     ),
                 },

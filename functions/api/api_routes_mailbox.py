@@ -11,6 +11,7 @@ from api_http import Routes, body, json_response, owner, query
 from chalice.app import Response
 
 from mailport.domain.identity import Feature
+from mailport.usecases.mailbox import SearchRequest
 from mailport.wiring import container
 
 routes = Routes(__name__)
@@ -53,12 +54,44 @@ def delete_folder(folder_id: str) -> Response:
 
 @routes.api("/v1/folders/{folder_id}/messages", methods=["GET"])
 def list_messages(folder_id: str) -> Response:
-    """A page of the folder's messages, newest first (``?limit=&cursor=``)."""
-    page = container().mailbox.messages(owner(), folder_id, query("limit"), query("cursor"))
+    """A page of the folder's messages, newest first (``?limit=&cursor=``); with any of
+    ``q``, ``since``, ``before``, only those that match (see ``search_messages``).
+    """
+    mailbox = container().mailbox
+    request = _search()
+    if request is None:
+        page = mailbox.messages(owner(), folder_id, query("limit"), query("cursor"))
+    else:
+        page = mailbox.search_folder(owner(), folder_id, request, query("limit"), query("cursor"))
     return json_response(views.message_page(page))
 
 
 # ---------------------------------------------------------------- messages
+@routes.api("/v1/messages", methods=["GET"])
+def search_messages() -> Response:
+    """Search all the caller's folders (``?q=&since=&before=&limit=&cursor=``).
+
+    ``q``: words, each found in the sender's name or address or in the subject;
+    ``from:word`` and ``subject:word`` look in one of them; ``"two words"`` together.
+    Case, full-width and half-width forms don't matter (NFKC, casefold). ``since`` and
+    ``before``: dates (YYYY-MM-DD, UTC), ``since`` included, ``before`` not. Folder after
+    folder (the folder list's order), each newest first; a page may be short, even empty,
+    with a cursor: each request reads a bounded part of the index.
+    """
+    page = container().mailbox.search_all(
+        owner(), _search() or SearchRequest(), query("limit"), query("cursor")
+    )
+    return json_response(views.message_search(page))
+
+
+def _search() -> SearchRequest | None:
+    """The search the query string asks for, or None if it asks none."""
+    q, since, before = query("q"), query("since"), query("before")
+    if q is None and since is None and before is None:
+        return None
+    return SearchRequest(q, since, before)
+
+
 @routes.api("/v1/messages/{message_id}", methods=["GET"])
 def get_message(message_id: str) -> Response:
     """One message's index entry."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Me,
         Message,
         MessagePage,
+        MessageSearch,
         Migration,
         MigrationCounts,
         MigrationList,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from mailport.domain.uploads import UploadFile as DomainUploadFile
     from mailport.usecases.admin import AccountPage, JobPage
     from mailport.usecases.mailbox import MessagePage as DomainPage
+    from mailport.usecases.mailbox import SearchPage
     from mailport.usecases.me import MeView
     from mailport.usecases.migration import JobReport, Preview, ReportPage
 
@@ -136,6 +138,11 @@ def message_page(page: DomainPage) -> MessagePage:
         "messages": [message(m) for m in page.messages],
         "next_cursor": page.cursor,
     }
+
+
+def message_search(page: SearchPage) -> MessageSearch:
+    """``GET /v1/messages``."""
+    return {"messages": [message(m) for m in page.messages], "next_cursor": page.cursor}
 
 
 # ---------------------------------------------------------------- uploads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -9,6 +10,8 @@ from botocore.exceptions import ClientError
 
 from mailport.adapters.dynamo_table import from_ddb
 from mailport.domain.identity import Tenant, User
+from mailport.domain.mailbox import Folder, Owner, StoredMessage
+from mailport.domain.search import SearchQuery, gather, sort_date
 
 
 class MemoryDirectory:
@@ -82,3 +85,53 @@ def written(kwargs: dict[str, Any]) -> list[tuple[str, str, str]]:
         item = from_ddb(body.get("Key") or body["Item"])
         out.append((action, str(item["PK"]), str(item["SK"])))
     return out
+
+
+class MemoryMailbox:
+    """The parts of ``Mailbox`` a search needs, in lists: folders, and each folder's
+    messages (kept newest first).
+    """
+
+    def __init__(self) -> None:
+        self.folders: dict[tuple[str, str], dict[str, Folder]] = {}
+        self.messages: dict[tuple[str, str], list[StoredMessage]] = {}
+
+    def list_folders(self, owner: Owner) -> list[Folder]:
+        return list(self.folders.get((owner.tenant_id, owner.user_id), {}).values())
+
+    def get_folder(self, owner: Owner, folder_id: str) -> Folder | None:
+        return self.folders.get((owner.tenant_id, owner.user_id), {}).get(folder_id)
+
+    def create_folder(self, owner: Owner, folder: Folder) -> None:
+        self.folders.setdefault((owner.tenant_id, owner.user_id), {})[folder.folder_id] = folder
+
+    def add(self, owner: Owner, message: StoredMessage) -> None:
+        mine = self.messages.setdefault((owner.tenant_id, owner.user_id), [])
+        mine.append(message)
+        mine.sort(key=lambda m: (sort_date(m), m.message_id), reverse=True)
+
+    def search_messages(
+        self,
+        owner: Owner,
+        folder_ids: Sequence[str],
+        query: SearchQuery,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[StoredMessage], str | None]:
+        """As the DynamoDB adapter: folder after folder, a position (folder, offset)."""
+        mine = self.messages.get((owner.tenant_id, owner.user_id), [])
+        listed = [[m for m in mine if m.folder_id == f] for f in folder_ids]
+
+        def read(at: tuple[int, int], size: int) -> Any:
+            folder, offset = at
+            page = listed[folder][offset : offset + size]
+            entries = [(m, (folder, offset + n + 1)) for n, m in enumerate(page)]
+            if offset + size < len(listed[folder]):
+                return entries, (folder, offset + size)
+            return entries, (folder + 1, 0) if folder + 1 < len(listed) else None
+
+        if not folder_ids:
+            return [], None
+        start = tuple(int(x) for x in cursor.split(":")) if cursor else (0, 0)
+        found, after = gather(read, start, query, limit)
+        return found, f"{after[0]}:{after[1]}" if after else None

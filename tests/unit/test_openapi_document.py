@@ -383,3 +383,13 @@ ALLOWED |= {
     ("GET /v1/me", f"{_ANSWER.format(code='200')}/properties/language"),
     ("GET /v1/me", f"{_ANSWER.format(code='200')}/required"),
 }
+
+
+# Issue #23, a mailbox you can use: search (q, since, before) in a folder's listing, and a
+# search of all folders of its own.
+ADDED_OPERATIONS |= {"GET /v1/messages"}
+ALLOWED |= {
+    ("GET /v1/folders/{folder_id}/messages", "/summary"),
+    ("GET /v1/folders/{folder_id}/messages", "/description"),
+    ("GET /v1/folders/{folder_id}/messages", "/parameters"),
+}

@@ -2,6 +2,7 @@
 import * as api from "./api.js";
 import { bytes, clear, errorBox, h, when } from "./dom.js";
 import { t } from "./i18n.js";
+import { messageList } from "./mailbox-list.js";
 import { bodyText } from "./mime.js";
 
 const SOURCE_ICONS = { upload: "⇪", pop: "✉", imap: "⇄", notice: "ℹ" };
@@ -51,44 +52,40 @@ function addresses(list) {
   return (list || []).map((a) => (a.name ? `${a.name} <${a.email}>` : a.email)).join(", ");
 }
 
-export async function mailboxPage(main, { args }) {
-  const { folders } = await api.get("/v1/folders");
-  const folderId = args[0] || "inbox";
-  const current = folders.find((f) => f.id === folderId) || folders[0];
-  const list = h("div", { class: "messages", "aria-live": "polite" });
-  const view = h("section", { class: "message-view", "aria-label": t("mail.message") });
-  const folderNav = h(
-    "nav",
-    { class: "folders", "aria-label": t("mail.folders") },
-    h(
-      "ul",
-      {},
-      folderTree(folders).map(({ folder, depth }) =>
+/** The folder list's entries (drawn again after an action, so the counts stay right). */
+function folderItems(folders, current) {
+  return h(
+    "ul",
+    {},
+    folderTree(folders).map(({ folder, depth }) =>
+      h(
+        "li",
+        { style: { "--depth": depth } },
         h(
-          "li",
-          { style: { "--depth": depth } },
-          h(
-            "a",
-            {
-              href: `#/mail/${encodeURIComponent(folder.id)}`,
-              "aria-current": folder.id === current.id ? "page" : null,
-              "data-folder": folder.id,
-            },
-            h("span", { class: "name" }, folderLabel(folder)),
-            folder.unread
-              ? h("span", { class: "badge", "aria-label": t("mail.unread_count", { n: folder.unread }) }, String(folder.unread))
-              : null,
-          ),
+          "a",
+          {
+            href: `#/mail/${encodeURIComponent(folder.id)}`,
+            "aria-current": folder.id === current.id ? "page" : null,
+            "data-folder": folder.id,
+          },
+          h("span", { class: "name" }, folderLabel(folder)),
+          folder.unread
+            ? h("span", { class: "badge", "aria-label": t("mail.unread_count", { n: folder.unread }) }, String(folder.unread))
+            : null,
         ),
       ),
     ),
   );
-  clear(
-    main,
-    h("h1", { tabindex: -1 }, t("mail.title"), " — ", folderLabel(current)),
-    h("div", { class: "mailbox" }, folderNav, list, view),
-  );
-  clear(view, h("p", { class: "muted" }, t("mail.pick_message")));
+}
+
+export async function mailboxPage(main, { args }) {
+  const { folders } = await api.get("/v1/folders");
+  const folderId = args[0] || "inbox";
+  const current = folders.find((f) => f.id === folderId) || folders[0];
+  const list = h("div", { class: "messages" });
+  const view = h("section", { class: "message-view", "aria-label": t("mail.message") });
+  const folderNav = h("nav", { class: "folders", "aria-label": t("mail.folders") }, folderItems(folders, current));
+  const pick = () => clear(view, h("p", { class: "muted" }, t("mail.pick_message")));
 
   const open = async (message, row) => {
     for (const r of list.querySelectorAll(".row")) r.removeAttribute("aria-current");
@@ -99,32 +96,21 @@ export async function mailboxPage(main, { args }) {
     }
     await showMessage(view, message);
   };
-
-  let cursor = null;
-  const table = h("ul", { class: "message-list", "aria-label": t("mail.messages") });
-  const more = h("button", { type: "button", class: "secondary", hidden: true }, t("mail.more"));
-  const loadPage = async () => {
-    const params = new URLSearchParams({ limit: "50" });
-    if (cursor) params.set("cursor", cursor);
-    const page = await api.get(`/v1/folders/${encodeURIComponent(current.id)}/messages?${params}`);
-    for (const m of page.messages) {
-      const row = h(
-        "button",
-        { type: "button", class: `row${m.flags?.seen ? "" : " unread"}`, "data-message": m.id },
-        sourceIcon(m),
-        h("span", { class: "from" }, addresses(m.from) || t("mail.no_sender")),
-        h("span", { class: "subject" }, m.subject || t("mail.no_subject")),
-        h("span", { class: "date" }, when(m.date || m.received_at)),
-      );
-      row.addEventListener("click", () => open(m, row));
-      table.append(h("li", {}, row));
-    }
-    cursor = page.next_cursor || null;
-    more.hidden = !cursor;
+  const changed = async () => {
+    const fresh = (await api.get("/v1/folders")).folders;
+    clear(folderNav, folderItems(fresh, current));
+    return fresh;
   };
-  more.addEventListener("click", loadPage);
-  await loadPage();
-  clear(list, table.children.length ? table : h("p", { class: "muted" }, t("mail.empty")), more);
+  const box = messageList({ folders, current, open, changed, folderLabel, folderOptions, sourceIcon });
+  box.whenClosed(pick);
+  clear(
+    main,
+    h("h1", { tabindex: -1 }, t("mail.title"), " — ", folderLabel(current)),
+    h("div", { class: "mailbox" }, folderNav, list, h("div", { class: "reading" }, box.actionsBar, view)),
+  );
+  pick();
+  clear(list, box.column);
+  await box.reload();
 }
 
 /** One fewer unread in the folder's badge (showMessage marks the message read). */

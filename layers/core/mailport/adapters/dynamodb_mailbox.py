@@ -18,13 +18,13 @@ from mailport.adapters import keys
 from mailport.adapters.dynamo_table import (
     Cancelled,
     ConditionFailed,
-    DynamoTable,
     as_int,
     decode_cursor,
     encode_cursor,
     from_ddb,
     to_ddb,
 )
+from mailport.adapters.dynamodb_mailbox_search import MailboxSearch
 from mailport.adapters.dynamodb_uploads import finish_update
 from mailport.adapters.keys import user_pk
 from mailport.catalogue import say
@@ -83,8 +83,8 @@ def _addresses(values: Any) -> tuple[Address, ...]:
     return tuple(Address(str(v.get("n", "")), str(v.get("e", ""))) for v in values or [])
 
 
-class DynamoMailbox(DynamoTable):
-    """``Mailbox`` on the single mailport table."""
+class DynamoMailbox(MailboxSearch):
+    """``Mailbox`` on the single mailport table (its search: ``MailboxSearch``)."""
 
     # ------------------------------------------------------------------ folders
     def list_folders(self, owner: Owner) -> list[Folder]:

@@ -90,4 +90,20 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "the target folder does not exist",
         "移動先のフォルダが見つかりません。",
     ),
+    "mailbox.search_long": (
+        "a search is at most {max} characters",
+        "検索する語句は {max} 文字以内で入力してください。",
+    ),
+    "mailbox.search_terms": (
+        "a search has at most {max} words",
+        "検索する語句は {max} 個までにしてください。",
+    ),
+    "mailbox.search_date": (
+        "{name} must be a date (YYYY-MM-DD)",
+        "「{name}」には日付（YYYY-MM-DD）を指定してください。",
+    ),
+    "mailbox.search_dates": (
+        "since must be earlier than before",
+        "「since」には「before」より前の日付を指定してください。",
+    ),
 }

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from mailport.domain.mailbox import Folder, Indexed, InsertOutcome, Owner, StoredMessage
+    from mailport.domain.search import SearchQuery
     from mailport.domain.uploads import (
         BatchHead,
         Fetched,
@@ -93,6 +94,21 @@ class Mailbox(Protocol):
         self, owner: Owner, folder_id: str, limit: int, cursor: str | None
     ) -> tuple[list[StoredMessage], str | None]:
         """A page of a folder's messages, newest first, and the cursor of the next page."""
+        ...
+
+    def search_messages(
+        self,
+        owner: Owner,
+        folder_ids: Sequence[str],
+        query: SearchQuery,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[StoredMessage], str | None]:
+        """Up to ``limit`` messages of ``folder_ids`` matching ``query`` (folder after folder
+        in that order, each newest first), and the cursor of the next page. Reads only the
+        index (``mailport.domain.search.gather``: a page may come back short, or empty,
+        with a cursor when a bounded read found too few).
+        """
         ...
 
     def update_message(self, owner: Owner, before: StoredMessage, after: StoredMessage) -> None:

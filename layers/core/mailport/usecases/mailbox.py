@@ -20,6 +20,7 @@ from mailport.domain.mailbox import (
     clean_folder_name,
 )
 from mailport.domain.rules import RulesRequest, parse_rules, rules_to_json
+from mailport.domain.search import parse_search
 from mailport.errors import Conflict, NotFound, ValidationFailed
 from mailport.ports import Mailbox, RawStore
 
@@ -58,6 +59,23 @@ class MessagePage:
     folder: Folder
     messages: list[StoredMessage]
     cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of the matches of a search of all folders."""
+
+    messages: list[StoredMessage]
+    cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """A search as the query string gives it (checked by ``parse_search``)."""
+
+    q: str | None = None
+    since: str | None = None
+    before: str | None = None
 
 
 class MailboxService:
@@ -202,6 +220,35 @@ class MailboxService:
         size = page_size(limit)
         messages, next_cursor = self._mailbox.list_messages(owner, folder_id, size, cursor)
         return MessagePage(folder, messages, next_cursor)
+
+    def search_folder(
+        self,
+        owner: Owner,
+        folder_id: str,
+        request: SearchRequest,
+        limit: object,
+        cursor: str | None,
+    ) -> MessagePage:
+        """A page of the folder's messages matching ``request``, newest first."""
+        query = parse_search(request.q, request.since, request.before)
+        size = page_size(limit)
+        folder = self.folder(owner, folder_id)
+        found, next_cursor = self._mailbox.search_messages(
+            owner, [folder.folder_id], query, size, cursor
+        )
+        return MessagePage(folder, found, next_cursor)
+
+    def search_all(
+        self, owner: Owner, request: SearchRequest, limit: object, cursor: str | None
+    ) -> SearchPage:
+        """A page of the messages matching ``request`` in all of the caller's folders,
+        folder after folder in the folder list's order, each newest first.
+        """
+        query = parse_search(request.q, request.since, request.before)
+        size = page_size(limit)
+        ids = [f.folder_id for f in self.folders(owner)]
+        found, next_cursor = self._mailbox.search_messages(owner, ids, query, size, cursor)
+        return SearchPage(found, next_cursor)
 
     def message(self, owner: Owner, message_id: str) -> StoredMessage:
         """One message; ``NotFound`` if it is not the caller's."""

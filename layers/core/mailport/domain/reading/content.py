@@ -13,7 +13,6 @@ from __future__ import annotations
 import binascii
 import mimetypes
 import re
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -237,8 +236,7 @@ def _info(raw: bytes, leaf: _Leaf) -> PartInfo:
 
 
 def _cid_url(cid: str, by_cid: dict[str, str], part_url: Callable[[str], str]) -> str | None:
-    # RFC 2392: a cid: URL is the Content-ID without <>, %-encoded.
-    part_id = by_cid.get(urllib.parse.unquote(cid).strip("<>"))
+    part_id = by_cid.get(cid.strip("<>"))
     return part_url(part_id) if part_id else None
 
 

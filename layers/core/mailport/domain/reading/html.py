@@ -9,6 +9,7 @@ with a CSP that refuses remote loads too: this module is the first of two walls.
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,7 +97,7 @@ class _Filter:
         if url in self.own:
             return url
         if lower.startswith("cid:"):
-            rewritten = self.part_url(url[4:])
+            rewritten = self.part_url(urllib.parse.unquote(url[4:]))  # RFC 2392: %-encoded
             if rewritten is not None:
                 self.own.add(rewritten)
             return rewritten

@@ -383,3 +383,10 @@ ALLOWED |= {
     ("GET /v1/me", f"{_ANSWER.format(code='200')}/properties/language"),
     ("GET /v1/me", f"{_ANSWER.format(code='200')}/required"),
 }
+
+# Issue #23, reading a message: its content decoded on the server, and one part at a time.
+ADDED_OPERATIONS |= {
+    "GET /v1/messages/{message_id}/content",
+    "GET /v1/messages/{message_id}/parts/{part_id}",
+}
+ADDED_SCHEMAS += ["MessagePart", "MessageContent"]

@@ -88,10 +88,10 @@ class _Filter:
         if name == "href":
             return value if value.strip().lower().startswith(_LINK_SCHEMES) else None
         if name in ("src", "background"):
-            return self.resource(value)
+            return self.embedded(value)
         return value
 
-    def resource(self, value: str) -> str | None:
+    def embedded(self, value: str) -> str | None:
         url = value.strip()
         lower = url.lower()
         if url in self.own:
@@ -117,7 +117,7 @@ class _Filter:
 
     def _css_url(self, match: re.Match[str]) -> str:
         target = next((g for g in match.groups() if g is not None), "")
-        url = self.resource(target)
+        url = self.embedded(target)
         return f"url('{url}')" if url and "'" not in url else "none"
 
 

@@ -1,4 +1,3 @@
-
 """The answers of reading a message (GET /v1/messages/{id}/content), as ``api_models``
 describes its shapes: TypedDicts pydantic renders into openapi.json, exact.
 """

@@ -38,7 +38,8 @@ __all__ = [
 BODY_LIMIT = 1_000_000  # bytes of UTF-8 of each body returned
 _MAX_BYTES_PER_CHAR = 4  # a body's bytes we decode at most: enough for BODY_LIMIT in UTF-8
 _BODY_TYPES = ("text/plain", "text/html")
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_BASE64_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_LETTERS)  # for bytes.translate
 _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.I
 )
@@ -210,10 +211,9 @@ def _label(msg: Message) -> str | None:
 def _payload(raw: bytes, leaf: _Leaf) -> bytes:
     """The part's content, its transfer encoding undone leniently (as mail clients do)."""
     data = body_of(raw, leaf.part)
-    encoding = (leaf.msg.get("Content-Transfer-Encoding") or "").strip().lower()
+    encoding = _transfer_encoding(leaf)
     if encoding == "base64":
-        letters = _NOT_BASE64.sub(b"", data.split(b"=", 1)[0])
-        letters = letters[: len(letters) - len(letters) % 4 if len(letters) % 4 == 1 else None]
+        letters = _base64_letters(data)
         try:
             return binascii.a2b_base64(letters + b"=" * (-len(letters) % 4))
         except binascii.Error:
@@ -223,13 +223,35 @@ def _payload(raw: bytes, leaf: _Leaf) -> bytes:
     return data
 
 
+def _size(raw: bytes, leaf: _Leaf) -> int:
+    """Bytes of the part's content; base64 counted, not decoded (a 49 MB message's parts
+    are listed on every read).
+    """
+    if _transfer_encoding(leaf) == "base64":
+        return len(_base64_letters(body_of(raw, leaf.part))) * 3 // 4
+    return len(_payload(raw, leaf))
+
+
+def _transfer_encoding(leaf: _Leaf) -> str:
+    return (leaf.msg.get("Content-Transfer-Encoding") or "").strip().lower()
+
+
+def _base64_letters(data: bytes) -> bytes:
+    """The base64 letters up to the padding, without line breaks or stray characters, and
+    without a last lone letter (which holds no whole byte).
+    """
+    end = data.find(b"=")
+    letters = (data if end < 0 else data[:end]).translate(None, _NOT_BASE64)
+    return letters[:-1] if len(letters) % 4 == 1 else letters
+
+
 def _info(raw: bytes, leaf: _Leaf) -> PartInfo:
     content_id = (leaf.msg.get("Content-ID") or "").strip().strip("<>").strip() or None
     return PartInfo(
         part_id=leaf.part_id,
         filename=leaf.name,
         content_type=leaf.msg.get_content_type(),
-        size=len(_payload(raw, leaf)),
+        size=_size(raw, leaf),
         content_id=header_text(content_id, None) if content_id else None,
         disposition="attachment" if leaf.is_attachment else "inline",
     )

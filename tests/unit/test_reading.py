@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.api_definition import load_app
 from mailport.domain.mime import NotAMessage, summarize
 from mailport.domain.reading import BODY_LIMIT, CHOICES, part, read
 from mailport.domain.reading.html import sanitise
@@ -249,3 +250,30 @@ def test_every_corpus_message_reads(path: Path) -> None:
     for found in reading.parts:
         fetched = part(raw, found.part_id)
         assert fetched is not None and len(fetched.data) == found.size
+
+
+def test_a_49_mb_message_lists_its_parts_and_answers_little() -> None:
+    big = bytes(range(256)) * (45 * 1024 * 4) + b"xy"  # 45 MiB + 2: not a multiple of 3
+    raw = multipart(
+        "mixed",
+        base64_part("text/plain; charset=shift_jis", JAPANESE.encode("cp932")),
+        base64_part("application/zip", big, "Content-Disposition: attachment; filename=a.zip"),
+    )
+    assert len(raw) > 49_000_000
+    reading = read(raw, url)
+    assert reading.text == JAPANESE
+    assert [(p.part_id, p.size) for p in reading.parts] == [("2", len(big))]
+    found = part(raw, "2")
+    assert found is not None and found.data == big
+
+
+def test_the_download_names_the_file_in_ascii_and_rfc_5987() -> None:
+    load_app()  # puts functions/api on the path
+    from api_routes_mailbox import attachment
+
+    assert attachment("資料 1.pdf") == (
+        "attachment; filename=\"__ 1.pdf\"; filename*=UTF-8''%E8%B3%87%E6%96%99%201.pdf"
+    )
+    assert attachment('a"b\\c\r\n.txt') == (
+        "attachment; filename=\"a_b_c__.txt\"; filename*=UTF-8''a%22b%5Cc%0D%0A.txt"
+    )

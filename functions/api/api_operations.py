@@ -195,6 +195,11 @@ _MAILBOX: dict[str, Operation] = {
                         "The first message listed, as received.",
                         message_id="$response.body#/messages/0/id",
                     ),
+                    "MessageContent": link(
+                        "messageContent",
+                        "The first message listed, to read.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
                     "DeleteMessage": link(
                         "deleteMessage",
                         "Delete the first message listed.",
@@ -220,6 +225,9 @@ _MAILBOX: dict[str, Operation] = {
                     ),
                     "RawMessage": link(
                         "rawMessage", "The message as received.", message_id="$response.body#/id"
+                    ),
+                    "MessageContent": link(
+                        "messageContent", "The message to read.", message_id="$response.body#/id"
                     ),
                     "DeleteMessage": link(
                         "deleteMessage", "Delete the message.", message_id="$response.body#/id"

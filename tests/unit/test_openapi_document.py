@@ -390,3 +390,8 @@ ADDED_OPERATIONS |= {
     "GET /v1/messages/{message_id}/parts/{part_id}",
 }
 ADDED_SCHEMAS += ["MessagePart", "MessageContent"]
+# ... and a message listed or read links to its content.
+ALLOWED |= {
+    ("GET /v1/folders/{folder_id}/messages", "/responses/200/links/MessageContent"),
+    ("GET /v1/messages/{message_id}", "/responses/200/links/MessageContent"),
+}

@@ -37,6 +37,8 @@ WORDS = {
         "blocked": "Remote images were blocked (2)",
         "show": "Show",
         "attachment": "Download 資料.pdf",
+        "as_text": "Show as plain text",
+        "as_html": "Show as HTML",
     },
     "ja": {
         "encoding": "文字コード",
@@ -45,6 +47,8 @@ WORDS = {
         "blocked": "外部の画像 (2 件) をブロックしました",
         "show": "表示する",
         "attachment": "資料.pdf をダウンロード",
+        "as_text": "テキストで表示",
+        "as_html": "HTML で表示",
     },
 }
 
@@ -146,3 +150,10 @@ def _read_newsletter(page: Page, words: dict[str, str], lang: str, tracked: list
         page.wait_for_timeout(100)
     assert tracked, "the remote images were not asked for"
     screenshot(page, f"reading-html-shown-{lang}")
+
+    # Its text alternative, and back.
+    view.get_by_role("button", name=words["as_text"]).click()
+    expect(view.locator("pre.body")).to_have_text(JAPANESE)
+    expect(view.locator("iframe.viewer-html")).to_have_count(0)
+    view.get_by_role("button", name=words["as_html"]).click()
+    expect(frame.locator("body")).to_contain_text(JAPANESE)

@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from mailport.catalogue import say
 from mailport.domain.mailbox import (
@@ -20,11 +20,12 @@ from mailport.domain.mailbox import (
     SystemFolder,
     clean_folder_name,
 )
-from mailport.domain.reading import CHOICES, PartBytes, Reading, read
-from mailport.domain.reading import part as read_part
 from mailport.domain.rules import RulesRequest, parse_rules, rules_to_json
 from mailport.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from mailport.ports import Mailbox, RawStore
+
+if TYPE_CHECKING:
+    from mailport.domain.reading import PartBytes, Reading
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -251,13 +252,18 @@ class MailboxService:
         """The message as a person reads it: headers, text, safe HTML (``part_url`` names a
         part's URL for its ``cid:`` images), its parts; in ``charset`` if one is chosen.
         """
+        # Lazily: nh3 and charset-normalizer are for reading only, not every cold start.
+        from mailport.domain.reading import CHOICES, read  # noqa: PLC0415
+
         if charset is not None and charset not in CHOICES:
             raise ValidationFailed(say("mailbox.charset_choice", choices=", ".join(CHOICES)))
         return read(self.raw(owner, message_id), part_url, charset=charset, remote=remote)
 
     def part(self, owner: Owner, message_id: str, part_id: str) -> PartBytes:
         """One part of the message (an attachment, an inline image), decoded."""
-        found = read_part(self.raw(owner, message_id), part_id)
+        from mailport.domain.reading import part  # noqa: PLC0415 (lazily, as content's)
+
+        found = part(self.raw(owner, message_id), part_id)
         if found is None:
             raise NotFound(say("mailbox.no_part"))
         if len(found.data) > MAX_PART_BYTES:

@@ -100,6 +100,24 @@ def test_an_override_is_used_as_chosen() -> None:
     assert read(raw, url).charset.choices == tuple(CHOICES)  # type: ignore[union-attr]
 
 
+def test_an_html_body_without_a_label_follows_its_meta_charset() -> None:
+    html = f'<html><head><meta charset="shift_jis"></head><body><p>{JAPANESE}</p>'
+    reading = read(message("text/html", html.encode("cp932")), url)
+    assert reading.html is not None and JAPANESE in reading.html
+    assert reading.charset is not None
+    assert (reading.charset.used, reading.charset.detected) == ("shift_jis", False)
+
+
+def test_unlabelled_western_text_is_read_as_windows_1252() -> None:
+    western = "Grüße, café — naïve"
+    assert text_of(message("text/plain", western.encode("cp1252"))) == (
+        western,
+        "windows-1252",
+        True,
+        None,
+    )
+
+
 def test_the_raw_bytes_are_not_changed() -> None:
     raw = shift_jis_labelled_latin1()
     before = bytes(raw)

@@ -172,6 +172,8 @@ def _leaves(raw: bytes) -> Iterator[_Leaf]:
         path = ".".join(map(str, counters[1:])) or "1"
         is_attachment, name = attachment(part, msg, hint)
         if not name and not is_attachment and msg.get_content_type() not in _BODY_TYPES:
+            # A signed message's signature (smime.p7s): not a file to the index, but listed
+            # here, and downloaded by its own name.
             name = file_name(msg, hint)
         yield _Leaf(path, part, msg, is_attachment, name)
 

@@ -74,9 +74,9 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy layers/core/mailport infra/local/mailport_local cli/mailport_cli bench
 	$(VENV)/bin/mypy infra/api_definition.py infra/openapi_document.py infra/statemachines/migration_asl.py
-	MYPYPATH=functions/api $(VENV)/bin/mypy functions/api/api_contract.py functions/api/api_models.py functions/api/api_models_import.py \
+	MYPYPATH=functions/api $(VENV)/bin/mypy functions/api/api_contract.py functions/api/api_models.py functions/api/api_models_import.py functions/api/api_models_reading.py \
 	  functions/api/api_inputs.py functions/api/api_operations.py functions/api/api_operations_import.py \
-	  functions/api/api_views.py functions/api/api_http.py functions/api/api_routes_*.py \
+	  functions/api/api_views.py functions/api/api_views_reading.py functions/api/api_http.py functions/api/api_routes_*.py \
 	  functions/api/api_validation.py functions/api/mailport_api.py
 	$(VENV)/bin/mypy functions/eml_ingest/eml_ingest.py \
 	  functions/pop_dispatch/pop_dispatch.py functions/pop_fetch/pop_fetch.py \

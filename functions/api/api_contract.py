@@ -40,6 +40,7 @@ from api_models_import import (
     FetchRun,
     OrgAccount,
 )
+from api_models_reading import MessageContent, MessagePart
 
 # The named error answers (components/responses), each the Error shape.
 ERRORS = {
@@ -119,4 +120,6 @@ COMPONENTS: tuple[Any, ...] = (
     Source,
     OrgMigration,
     Pace,
+    MessagePart,
+    MessageContent,
 )

@@ -10,6 +10,8 @@ the console, folders, messages, rules and uploads; the import routes are in
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from api_contract import ERRORS_4XX, SIGNED_IN, Answer, Operation, link
 from api_inputs import (
     FolderChange,
@@ -36,7 +38,14 @@ from api_models import (
     Rules,
     Upload,
 )
+from api_models_reading import MessageContent
 from api_operations_import import IMPORT_OPERATIONS
+from pydantic import Field
+
+from mailport.domain.reading import CHOICES
+
+# ?charset= on GET .../content: one of the charsets a reader may choose.
+_CharsetChoice = Annotated[str, Field(json_schema_extra={"enum": list(CHOICES)})]
 
 _SEARCH = (
     "q: words, each found in the sender's name or address or in the subject; from:word and "
@@ -199,6 +208,11 @@ _MAILBOX: dict[str, Operation] = {
                         "The first message listed, as received.",
                         message_id="$response.body#/messages/0/id",
                     ),
+                    "MessageContent": link(
+                        "messageContent",
+                        "The first message listed, to read.",
+                        message_id="$response.body#/messages/0/id",
+                    ),
                     "DeleteMessage": link(
                         "deleteMessage",
                         "Delete the first message listed.",
@@ -250,6 +264,9 @@ _MAILBOX: dict[str, Operation] = {
                     "RawMessage": link(
                         "rawMessage", "The message as received.", message_id="$response.body#/id"
                     ),
+                    "MessageContent": link(
+                        "messageContent", "The message to read.", message_id="$response.body#/id"
+                    ),
                     "DeleteMessage": link(
                         "deleteMessage", "Delete the message.", message_id="$response.body#/id"
                     ),
@@ -283,6 +300,46 @@ _MAILBOX: dict[str, Operation] = {
         "rawMessage",
         "The message byte for byte (send Accept: message/rfc822)",
         answers={200: Answer("The raw message", {"message/rfc822": bytes}), **ERRORS_4XX},
+    ),
+    "message_content": Operation(
+        "messageContent",
+        "The message to read: headers, text, sanitised HTML, attachments",
+        description=(
+            "Decoded on the server from the raw message, which is never changed: each body in "
+            "the charset its bytes are really in (the label when it fits, else detected; "
+            "`charset` chooses one), HTML without scripts, forms or event handlers and with "
+            "remote images and CSS url()s blocked unless `remote=allow`."
+        ),
+        query={"charset": _CharsetChoice, "remote": Literal["allow", "block"]},
+        answers={
+            200: Answer(
+                "OK",
+                MessageContent,
+                links={
+                    "MessagePart": link(
+                        "messagePart",
+                        "The first part listed.",
+                        message_id="$request.path.message_id",
+                        part_id="$response.body#/parts/0/id",
+                    )
+                },
+            ),
+            **ERRORS_4XX,
+        },
+    ),
+    "message_part": Operation(
+        "messagePart",
+        "One part of the message (an attachment, an inline image), decoded, as a download",
+        description=(
+            "Always application/octet-stream with a Content-Disposition naming the file "
+            "(RFC 6266 filename*); its own type is in the content answer's parts. Parts "
+            "over 4 MB: 409 part_too_large (download the raw message)."
+        ),
+        answers={
+            200: Answer("The part's bytes", {"application/octet-stream": bytes}),
+            409: "Conflict",
+            **ERRORS_4XX,
+        },
     ),
     "get_rules": Operation(
         "getRules", "Auto-sort rules, in order", answers={200: Answer("OK", Rules), **ERRORS_4XX}

@@ -6,11 +6,18 @@ in the route that needs it: it brings pydantic, which a cold start need not pay 
 
 from __future__ import annotations
 
+import json
+import re
+import urllib.parse
+
 import api_views as views
+import api_views_reading
 from api_http import Routes, body, json_response, owner, query
 from chalice.app import Response
 
+from mailport.catalogue import say
 from mailport.domain.identity import Feature
+from mailport.errors import NotFound, ValidationFailed
 from mailport.usecases.mailbox import SearchRequest
 from mailport.wiring import container
 
@@ -126,6 +133,59 @@ def raw_message(message_id: str) -> Response:
             "Content-Disposition": f'attachment; filename="{message_id}.eml"',
         },
     )
+
+
+@routes.api("/v1/messages/{message_id}/content", methods=["GET"])
+def message_content(message_id: str) -> Response:
+    """The message to read (``?charset=&remote=allow``): headers, text, safe HTML, parts."""
+    remote = query("remote")
+    if remote not in (None, "allow", "block"):
+        raise ValidationFailed(say("mailbox.remote_choice"))
+    quoted = urllib.parse.quote(message_id, safe="")
+    reading = container().mailbox.content(
+        owner(),
+        message_id,
+        lambda part_id: f"/v1/messages/{quoted}/parts/{part_id}",
+        charset=query("charset"),
+        remote=remote == "allow",
+    )
+    # Japanese text as UTF-8, not \uXXXX: a third of the bytes (the bodies are capped in
+    # UTF-8 bytes, so the answer stays far below Lambda's 6 MB).
+    answer = json.dumps(api_views_reading.content(reading), ensure_ascii=False)
+    return Response(
+        body=answer, status_code=200, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+
+
+_PART_ID = re.compile(r"[1-9][0-9]{0,3}(\.[1-9][0-9]{0,3}){0,49}")
+
+
+@routes.api("/v1/messages/{message_id}/parts/{part_id}", methods=["GET"])
+def message_part(message_id: str, part_id: str) -> Response:
+    """One part, decoded, as a download (``Accept: application/octet-stream`` or ``*/*``)."""
+    if not _PART_ID.fullmatch(part_id):
+        raise NotFound(say("mailbox.no_part"))
+    found = container().mailbox.part(owner(), message_id, part_id)
+    # Always a download: an HTML or SVG attachment is never shown as a page of the API's
+    # origin. Its own type is in the /content answer's parts.
+    return Response(
+        body=found.data,
+        status_code=200,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": attachment(found.filename),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``: an ASCII fallback, and RFC 5987's UTF-8 form."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    encoded = urllib.parse.quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 # ---------------------------------------------------------------- rules

@@ -68,8 +68,12 @@ _CONSOLE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     # Uploads go straight to S3 (presigned POST); the hosted sign-in's token endpoint is on
-    # the user pool's domain: the only other origins the console talks to.
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+    # the user pool's domain: the only other origins the console talks to. A message's HTML
+    # is shown in a sandboxed srcdoc iframe, which inherits this policy (and adds its own,
+    # narrower one): its inline styles need 'unsafe-inline', and the remote images a reader
+    # asked to see need https: (the console itself builds no markup from text: dom.js).
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: https:; object-src 'none'; "
     "connect-src 'self' https://*.amazonaws.com https://*.amazoncognito.com "
     "http://127.0.0.1:* http://localhost:*; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'none'",

@@ -103,8 +103,9 @@ def folder(f: DomainFolder) -> Folder:
     }
 
 
-def _addresses(addresses: tuple[DomainAddress, ...]) -> list[Any]:
-    return [{"name": a.name, "email": a.email} for a in addresses]
+def addresses(found: tuple[DomainAddress, ...]) -> list[Any]:
+    """Mailboxes of an address header, as ``Address`` shapes."""
+    return [{"name": a.name, "email": a.email} for a in found]
 
 
 def message(m: StoredMessage) -> Message:
@@ -114,9 +115,9 @@ def message(m: StoredMessage) -> Message:
         "id": m.message_id,
         "folder_id": m.folder_id,
         "subject": s.subject,
-        "from": _addresses(s.from_),
-        "to": _addresses(s.to),
-        "cc": _addresses(s.cc),
+        "from": addresses(s.from_),
+        "to": addresses(s.to),
+        "cc": addresses(s.cc),
         "date": iso(s.date),
         "received_at": m.received_at.isoformat(),
         "size": s.size,

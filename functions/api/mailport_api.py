@@ -28,10 +28,11 @@ logger = Logger()
 tracer = Tracer(patch_modules=TRACED)
 app = Chalice(app_name="mailport")
 app.log.disabled = True  # Powertools' Logger is the one log; Chalice's would duplicate lines.
-# Only raw messages are bytes (Chalice's defaults name types no route answers). The API
+# Only raw messages and message parts (always application/octet-stream, whatever the part's
+# type) are bytes (Chalice's defaults name types no route answers). The API
 # Gateway definition in template.yaml is generated from these routes (`make api`), this list
 # and which routes are public included.
-app.api.binary_types[:] = ["message/rfc822"]
+app.api.binary_types[:] = ["message/rfc822", "application/octet-stream"]
 app.register_middleware(serve, "http")
 for area in (
     api_routes_site,

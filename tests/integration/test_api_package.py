@@ -26,6 +26,9 @@ import chalice, mailport_api
 assert chalice.__file__.startswith({artifact!r}), chalice.__file__
 # The answers' shapes are typing only at run time: no pydantic on the cold start.
 assert "pydantic" not in sys.modules and "api_models" not in sys.modules
+# ... nor the reading of a message's libraries (nh3, charset-normalizer).
+import mailport.usecases.mailbox
+assert "nh3" not in sys.modules and "charset_normalizer" not in sys.modules
 # A body is checked with its model (and the layer's pydantic) when a request brings one.
 import api_inputs, api_validation
 assert api_validation.validate(api_inputs.FolderIn, {{"name": "Work"}}) == {{"name": "Work"}}
@@ -49,6 +52,7 @@ def test_the_api_package_holds_chalice_without_its_cli(tmp_path: Path) -> None:
         "api_inputs.py",
         "api_models.py",
         "api_models_import.py",
+        "api_models_reading.py",
         "api_routes_accounts.py",
         "api_routes_mailbox.py",
         "api_routes_migrations.py",
@@ -56,6 +60,7 @@ def test_the_api_package_holds_chalice_without_its_cli(tmp_path: Path) -> None:
         "api_routes_site.py",
         "api_validation.py",
         "api_views.py",
+        "api_views_reading.py",
         "chalice",
         "chalice-1.34.0.dist-info",
         "console",

@@ -139,10 +139,11 @@ def test_the_local_gateway_serves_the_definitions_routes() -> None:
     assert set(routes) == expected
 
 
-def test_only_raw_messages_are_binary() -> None:
+def test_only_raw_messages_and_parts_are_binary() -> None:
     # The app base64-encodes these answers and API Gateway decodes them: the lists must agree.
-    assert BODY["x-amazon-apigateway-binary-media-types"] == ["message/rfc822"]
-    assert APP.api.binary_types == ["message/rfc822"]
+    binary = ["message/rfc822", "application/octet-stream"]
+    assert BODY["x-amazon-apigateway-binary-media-types"] == binary
+    assert APP.api.binary_types == binary
     assert "BinaryMediaTypes" not in API["Properties"]  # the definition's list is the one
     source = (REPO_ROOT / "functions/api/api_routes_mailbox.py").read_text(encoding="utf-8")
     assert '"Content-Type": "message/rfc822"' in source

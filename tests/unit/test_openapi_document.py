@@ -393,3 +393,15 @@ ALLOWED |= {
     ("GET /v1/folders/{folder_id}/messages", "/description"),
     ("GET /v1/folders/{folder_id}/messages", "/parameters"),
 }
+
+# Issue #23, reading a message: its content decoded on the server, and one part at a time.
+ADDED_OPERATIONS |= {
+    "GET /v1/messages/{message_id}/content",
+    "GET /v1/messages/{message_id}/parts/{part_id}",
+}
+ADDED_SCHEMAS += ["MessagePart", "MessageContent"]
+# ... and a message listed or read links to its content.
+ALLOWED |= {
+    ("GET /v1/folders/{folder_id}/messages", "/responses/200/links/MessageContent"),
+    ("GET /v1/messages/{message_id}", "/responses/200/links/MessageContent"),
+}

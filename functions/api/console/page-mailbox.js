@@ -1,9 +1,9 @@
 // Mailbox: folders with unread counts, a folder's messages with each source's icon, one message.
 import * as api from "./api.js";
-import { bytes, clear, errorBox, h, when } from "./dom.js";
+import { clear, h } from "./dom.js";
 import { t } from "./i18n.js";
 import { messageList } from "./mailbox-list.js";
-import { bodyText } from "./mime.js";
+import { showMessage } from "./viewer.js";
 
 const SOURCE_ICONS = { upload: "⇪", pop: "✉", imap: "⇄", notice: "ℹ" };
 
@@ -48,10 +48,6 @@ export function sourceIcon(message) {
   );
 }
 
-function addresses(list) {
-  return (list || []).map((a) => (a.name ? `${a.name} <${a.email}>` : a.email)).join(", ");
-}
-
 /** The folder list's entries (drawn again after an action, so the counts stay right). */
 function folderItems(folders, current) {
   return h(
@@ -94,7 +90,7 @@ export async function mailboxPage(main, { args }) {
       row.classList.remove("unread");
       markedRead(folderNav, current.id);
     }
-    await showMessage(view, message);
+    await showMessage(view, message, { sourceLine });
   };
   const changed = async () => {
     const fresh = (await api.get("/v1/folders")).folders;
@@ -126,45 +122,15 @@ function markedRead(folderNav, folderId) {
   }
 }
 
-async function showMessage(view, summary) {
-  clear(view, h("p", { class: "muted" }, t("app.loading")));
-  try {
-    const message = await api.get(`/v1/messages/${encodeURIComponent(summary.id)}`);
-    if (!message.flags?.seen) {
-      await api.patch(`/v1/messages/${encodeURIComponent(message.id)}`, { flags: { seen: true } }).catch(() => {});
-    }
-    const rawBytes = await api.raw(`/v1/messages/${encodeURIComponent(message.id)}/raw`);
-    const source = message.source || {};
-    const rows = [
-      ["mail.from", addresses(message.from)],
-      ["mail.to", addresses(message.to)],
-      ["mail.cc", addresses(message.cc)],
-      ["mail.date", when(message.date || message.received_at)],
-      ["mail.size", bytes(message.size)],
-      ["mail.attachments", (message.attachments || []).join(", ")],
-    ].filter(([, v]) => v);
-    clear(
-      view,
-      h("h2", { tabindex: -1 }, message.subject || t("mail.no_subject")),
-      h(
-        "p",
-        { class: "source-line" },
-        sourceIcon(message),
-        " ",
-        t(`source.${source.type || "upload"}`),
-        source.id ? h("code", {}, ` ${source.id}`) : null,
-      ),
-      h("dl", { class: "headers" }, rows.map(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v)])),
-      h("pre", { class: "body" }, bodyText(rawBytes)),
-      h(
-        "details",
-        {},
-        h("summary", {}, t("mail.show_source")),
-        h("pre", { class: "raw" }, new TextDecoder("utf-8", { fatal: false }).decode(rawBytes)),
-      ),
-    );
-    view.querySelector("h2").focus(); // keyboard and screen-reader users land on the message
-  } catch (e) {
-    clear(view, errorBox(e));
-  }
+/** Where the message came from (the viewer shows it under the subject). */
+function sourceLine(message) {
+  const source = message.source || {};
+  return h(
+    "p",
+    { class: "source-line" },
+    sourceIcon(message),
+    " ",
+    t(`source.${source.type || "upload"}`),
+    source.id ? h("code", {}, ` ${source.id}`) : null,
+  );
 }

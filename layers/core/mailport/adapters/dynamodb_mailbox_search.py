@@ -103,7 +103,7 @@ class MailboxSearch(DynamoTable):
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = start_key
-        page = self._call("searching messages", "query", **kwargs)
+        page = self._call(say("doing.messages_search"), "query", **kwargs)
         entries: list[tuple[StoredMessage, Position]] = [
             (self._message(from_ddb(item), folder_id), Position(index, {k: item[k] for k in _KEY}))
             for item in page.get("Items", [])

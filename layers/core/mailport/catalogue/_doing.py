@@ -59,6 +59,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "doing.upload_read": ("reading the upload", "アップロードの読み込み"),
     "doing.upload_file_record": ("recording the file's result", "ファイルの結果の記録"),
     "doing.notice_send": ("sending the notice by email", "お知らせメールの送信"),
+    "doing.messages_search": ("searching messages", "メールの検索"),
     "doing.upload_prepare": ("preparing the upload", "アップロードの準備"),
     "doing.upload_clean_up": ("cleaning up the upload", "アップロードの後片付け"),
 }

@@ -5,6 +5,23 @@ from __future__ import annotations
 ENTRIES: dict[str, tuple[str, str]] = {
     "mailbox.no_folder": ("no such folder", "指定されたフォルダが見つかりません。"),
     "mailbox.no_message": ("no such message", "指定されたメールが見つかりません。"),
+    "mailbox.no_part": (
+        "the message has no such part",
+        "指定された添付ファイル (パート) はこのメールにありません。",
+    ),
+    "mailbox.charset_choice": (
+        "charset must be one of: {choices}",
+        "「charset」には次のいずれかを指定してください: {choices}",
+    ),
+    "mailbox.remote_choice": (
+        "remote must be allow or block",
+        "「remote」には allow か block を指定してください。",
+    ),
+    "mailbox.part_too_large": (
+        "the part is larger than {mb} MB: download the original message instead",
+        "このパートは {mb} MB を超えているため、個別にはダウンロードできません。"
+        "元のメールをダウンロードしてください。",
+    ),
     "mailbox.system_folder_fixed": (
         "{name} is a system folder: it can't be renamed or moved",
         "「{name}」はシステムフォルダのため、名前の変更や移動はできません。",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from mailport.catalogue import say
 from mailport.domain.mailbox import (
@@ -21,11 +22,16 @@ from mailport.domain.mailbox import (
 )
 from mailport.domain.rules import RulesRequest, parse_rules, rules_to_json
 from mailport.domain.search import parse_search
-from mailport.errors import Conflict, NotFound, ValidationFailed
+from mailport.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from mailport.ports import Mailbox, RawStore
+
+if TYPE_CHECKING:
+    from mailport.domain.reading import PartBytes, Reading
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
+# A part answered alone: Lambda answers at most 6 MB, and binary bodies go base64 (4/3).
+MAX_PART_BYTES = 4_000_000
 
 
 # The changes a request may ask for, their types and bounds checked at the API's edge
@@ -280,6 +286,36 @@ class MailboxService:
     def raw(self, owner: Owner, message_id: str) -> bytes:
         """The message exactly as it was received."""
         return self._raw.get(self.message(owner, message_id).raw_key)
+
+    def content(
+        self,
+        owner: Owner,
+        message_id: str,
+        part_url: Callable[[str], str],
+        *,
+        charset: str | None = None,
+        remote: bool = False,
+    ) -> Reading:
+        """The message as a person reads it: headers, text, safe HTML (``part_url`` names a
+        part's URL for its ``cid:`` images), its parts; in ``charset`` if one is chosen.
+        """
+        # Lazily: nh3 and charset-normalizer are for reading only, not every cold start.
+        from mailport.domain.reading import CHOICES, read  # noqa: PLC0415
+
+        if charset is not None and charset not in CHOICES:
+            raise ValidationFailed(say("mailbox.charset_choice", choices=", ".join(CHOICES)))
+        return read(self.raw(owner, message_id), part_url, charset=charset, remote=remote)
+
+    def part(self, owner: Owner, message_id: str, part_id: str) -> PartBytes:
+        """One part of the message (an attachment, an inline image), decoded."""
+        from mailport.domain.reading import part  # noqa: PLC0415 (lazily, as content's)
+
+        found = part(self.raw(owner, message_id), part_id)
+        if found is None:
+            raise NotFound(say("mailbox.no_part"))
+        if len(found.data) > MAX_PART_BYTES:
+            raise LimitExceeded(say("mailbox.part_too_large", mb=MAX_PART_BYTES // 1_000_000))
+        return found
 
 
 def page_size(limit: object) -> int:

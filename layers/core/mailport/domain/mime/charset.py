@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-__all__ = ["decode"]
+__all__ = ["decode", "decode_jis"]
 
 
 # Labels that mean a larger charset in practice. Japanese mailers label CP932 (Windows) text
@@ -39,7 +39,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "iso-8859-8-i": ("iso-8859-8",),
     "unicode-1-1-utf-7": ("utf-7",),
 }
-# ISO-2022-JP and the labels of its supersets; see _decode_jis.
+# ISO-2022-JP and the labels of its supersets; see decode_jis.
 _JIS_LABELS = frozenset(
     {"iso-2022-jp", "csiso2022jp", "iso-2022-jp-1", "iso-2022-jp-2", "iso-2022-jp-3"}
     | {"iso-2022-jp-ms", "iso-2022-jp-ext", "cp50220", "cp50221", "cp50222"}
@@ -58,7 +58,7 @@ def decode(data: bytes, label: str | None = None, hint: str | None = None) -> st
         return data.decode("ascii")  # the common case; labelled data may be UTF-7 or UTF-16
     if key in _JIS_LABELS or (key is None and _JIS_ESCAPE.search(data)):
         # Old Japanese mailers put raw 7-bit ISO-2022-JP in headers; the escapes give it away.
-        text = _decode_jis(data)
+        text = decode_jis(data)
         if text is not None:
             return text
     for codec in _codecs_for(key, hint):
@@ -92,7 +92,7 @@ _JIS_ESCAPE = re.compile(rb"\x1b(\$[@B]|\([BJI])")
 _JIS_LOW, _JIS_HIGH, _JIS_ROW_SPLIT, _JIS_CELL_SPLIT = 0x21, 0x7E, 0x5E, 0x5F
 
 
-def _decode_jis(data: bytes) -> str | None:
+def decode_jis(data: bytes) -> str | None:
     """ISO-2022-JP as Windows and Japanese carriers really send it: Python's iso2022_jp_ext /
     _2 first, then a JIS to Shift_JIS transcode read as CP932, which adds the NEC row 13
     (①, ㈱) and the IBM extensions (髙) that "ISO-2022-JP" mail from Outlook contains.

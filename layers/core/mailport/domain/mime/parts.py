@@ -14,7 +14,7 @@ from email.policy import Compat32
 
 from mailport.domain.mime.headers import header_param, to_bytes
 
-__all__ = ["Part", "walk"]
+__all__ = ["Part", "body_of", "walk"]
 
 _MAX_DEPTH = 50  # MIME nesting we follow; deeper parts are ignored
 _MAX_PARTS = 1000  # parts we look at for attachment names
@@ -23,7 +23,7 @@ _MAX_PARAM_VALUE = 4 * 1024  # ... of Content-Type / Content-Disposition (parame
 _MAX_PARAMS = 32  # ... and parameters in them (stdlib parsing is quadratic in their count)
 _MAX_TOP_HEADER_BLOCK = 2 * 1024 * 1024  # the message's own header block
 _MAX_PART_HEADER_BLOCK = 16 * 1024  # a body part's header block
-_MAX_FIELDS = 100  # fields of one header block we parse (we read nine kinds)
+_MAX_FIELDS = 100  # fields of one header block we parse (we read ten kinds)
 _MAX_FIELD_BYTES = 2 * _MAX_RAW_VALUE  # raw bytes of one field before unfolding
 _MAX_SCAN = 256 * 1024 * 1024  # bytes all multipart bodies together are searched for delimiters
 _MAX_DELIMITER_CANDIDATES = 20_000  # delimiter-like lines we look at in one multipart body
@@ -33,7 +33,8 @@ _MAX_DELIMITER_CANDIDATES = 20_000  # delimiter-like lines we look at in one mul
 # block at the first line that is not a field (a real message has "quite Delivered-To: x"),
 # and does not know RFC 5322 §4.5's obsolete "Name  : value"; the regex does not care.
 _WANTED_FIELD = re.compile(
-    rb"^(from|to|cc|subject|date|message-id|content-type|content-disposition|content-id)[ \t]*:",
+    rb"^(from|to|cc|subject|date|message-id|content-type|content-disposition|content-id"
+    rb"|content-transfer-encoding)[ \t]*:",
     re.IGNORECASE | re.MULTILINE,
 )
 _FIELD_END = re.compile(rb"\n(?![ \t])")  # a line break not followed by a continuation line
@@ -85,6 +86,11 @@ def _read_part(raw: bytes, part: Part) -> tuple[Message, int]:
     if part.parent == "multipart/digest":
         msg.set_default_type("message/rfc822")  # RFC 2046 §5.1.5
     return msg, body_start
+
+
+def body_of(raw: bytes, part: Part) -> bytes:
+    """The part's body as sent (transfer encoding not undone): what follows its header block."""
+    return raw[_read_part(raw, part)[1] : part.end]
 
 
 def _header_end(raw: bytes, start: int, limit: int) -> tuple[int, int] | None:

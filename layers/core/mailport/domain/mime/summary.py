@@ -24,7 +24,7 @@ from mailport.domain.mime.headers import (
 from mailport.domain.mime.parts import Part, walk
 from mailport.domain.mime.sniff import check_is_message, content_start
 
-__all__ = ["summarize"]
+__all__ = ["attachment", "file_name", "summarize"]
 
 _MAX_SUBJECT_CHARS = 1000
 
@@ -42,14 +42,14 @@ _FILE_TYPES = frozenset({"application", "image", "audio", "video"})
 _BODY_CONTAINERS = frozenset({"multipart/related", "multipart/alternative"})
 
 
-def _attachment(part: Part, msg: Message, hint: str | None) -> tuple[bool, str]:
+def attachment(part: Part, msg: Message, hint: str | None) -> tuple[bool, str]:
     """Whether the part is an attachment, and its file name ("" if it has none)."""
     kind = msg.get_content_type()
     if msg.get_content_maintype() == "multipart" or (
         kind in _SIGNATURE_TYPES and part.parent in _SECURE_CONTAINERS
     ):
         return False, ""  # a container, or the signature/control part of signed/encrypted mail
-    name = _file_name(msg, hint)
+    name = file_name(msg, hint)
     disposition = (msg.get("Content-Disposition") or "").split(";", 1)[0].strip().lower()
     if disposition == "attachment" or kind in _MESSAGE_TYPES:
         return True, name  # said so, or a forwarded message
@@ -63,7 +63,8 @@ def _attachment(part: Part, msg: Message, hint: str | None) -> tuple[bool, str]:
     return part.depth > 0 and is_file, ""
 
 
-def _file_name(msg: Message, hint: str | None) -> str:
+def file_name(msg: Message, hint: str | None) -> str:
+    """The part's file name, decoded and without a client's folder path ("" if none)."""
     for header, param in (("content-disposition", "filename"), ("content-type", "name")):
         value = header_param(msg, header, param)
         if value is None:
@@ -88,7 +89,7 @@ def summarize(raw: bytes) -> MessageSummary:
     root_part, root = next(parts)
     hint = charset_hint(root)
     for part, msg in itertools.chain([(root_part, root)], parts):
-        is_attachment, name = _attachment(part, msg, hint)
+        is_attachment, name = attachment(part, msg, hint)
         has_attachments = has_attachments or is_attachment
         if is_attachment and name:
             names.append(name)

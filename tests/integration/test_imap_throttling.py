@@ -90,7 +90,7 @@ def test_each_slow_down_answer_is_transient_with_its_wait(
                 session.logout()
     finally:
         relay.close()
-    assert relay.answered, "the relay never answered in Dovecot's place"
+    assert relay.answered, f"the relay never answered in Dovecot's place: {raised.value}"
     assert raised.value.retry_after_s == pytest.approx(wait), str(raised.value)
     assert mailbox[1] not in str(raised.value)
 

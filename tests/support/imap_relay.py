@@ -7,11 +7,11 @@ down", and passes everything else through.
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from tests.support.dovecot import Dovecot
 
@@ -60,12 +60,32 @@ class ImapRelay:
                 self._tls.wrap_socket(conn, server_side=True) as client,
                 dv.ssl_context().wrap_socket(up, server_hostname=dv.host) as server,
             ):
-                # One writer at a time on the client's TLS stream: Dovecot's bytes and the
-                # relay's own answers would otherwise interleave inside TLS records.
-                writing = threading.Lock()
-                back = threading.Thread(target=_copy, args=(server, client, writing), daemon=True)
-                back.start()
-                self._to_server(client, server, writing)
+                self._relay(client, server)
+
+    def _relay(self, client: ssl.SSLSocket, server: ssl.SSLSocket) -> None:
+        """Both directions from this one thread. An SSL object must never be read in one
+        thread while it is written in another (OpenSSL does not support it: a rare hang
+        was seen that way), so each socket is used by this thread alone.
+        """
+        pending = b""  # the client's bytes up to its next line end
+        while True:
+            ready = [s for s in (client, server) if s.pending()]
+            if not ready:
+                ready, _, _ = select.select([client, server], [], [], 30)
+                if not ready:
+                    continue
+            for sock in ready:
+                data = sock.recv(65536)
+                if not data:
+                    return
+                if sock is server:
+                    client.sendall(data)
+                    continue
+                pending += data
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if not self._to_server(line + b"\n", client, server):
+                        return
 
     def _answer_for(self, line: bytes) -> Answer | None:
         words = line.split(b" ", 3)
@@ -78,32 +98,29 @@ class ImapRelay:
                         return a
         return None
 
-    def _to_server(
-        self, client: ssl.SSLSocket, server: ssl.SSLSocket, writing: threading.Lock
-    ) -> None:
-        reader: BinaryIO = client.makefile("rb")
-        for line in iter(reader.readline, b""):
-            answer = self._answer_for(line)
-            if answer is None:
-                server.sendall(line)
-                continue
-            tag = line.split(b" ", 1)[0]
-            out = answer.line if answer.line.startswith(b"*") else tag + b" " + answer.line
-            with self._lock:
-                self.answered.append(out)
-            with writing:
-                client.sendall(out + b"\r\n")
-            if answer.line.startswith(b"* BYE"):
-                # The server hangs up after its BYE: its side first (the client reads EOF
-                # after the BYE), then, once the client closes too, the rest. Closing at
-                # once, with the client's bytes unread, would reset the line and could lose
-                # the BYE before the client read it.
-                client.settimeout(5)
-                with contextlib.suppress(OSError):
-                    client.shutdown(socket.SHUT_WR)
-                    while client.recv(65536):
-                        pass
-                return
+    def _to_server(self, line: bytes, client: ssl.SSLSocket, server: ssl.SSLSocket) -> bool:
+        """Pass one line of the client's on, or answer it; False once the relay hung up."""
+        answer = self._answer_for(line)
+        if answer is None:
+            server.sendall(line)
+            return True
+        tag = line.split(b" ", 1)[0]
+        out = answer.line if answer.line.startswith(b"*") else tag + b" " + answer.line
+        with self._lock:
+            self.answered.append(out)
+        client.sendall(out + b"\r\n")
+        if answer.line.startswith(b"* BYE"):
+            # The server hangs up after its BYE: its side first (the client reads EOF
+            # after the BYE), then, once the client closes too, the rest. Closing at
+            # once, with the client's bytes unread, would reset the line and could lose
+            # the BYE before the client read it.
+            client.settimeout(5)
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_WR)
+                while client.recv(65536):
+                    pass
+            return False
+        return True
 
     def close(self) -> None:
         """Stop accepting (connections in hand end with their clients)."""
@@ -111,10 +128,3 @@ class ImapRelay:
             self._sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() in hand (Linux)
         self._sock.close()
         self._thread.join(10)
-
-
-def _copy(server: ssl.SSLSocket, client: ssl.SSLSocket, writing: threading.Lock) -> None:
-    with contextlib.suppress(OSError, ssl.SSLError):
-        while data := server.recv(65536):
-            with writing:
-                client.sendall(data)

@@ -32,7 +32,7 @@ from mailport.domain.mime import fingerprint
 from mailport.domain.remote import ImapFolder, ImapMessage, RemoteFolderGone, RemoteTransient
 from mailport.errors import ValidationFailed
 from mailport.ports import ImapMailbox
-from mailport.usecases.importing import ImportRequest
+from mailport.usecases.importing import ImportRequest, ImportResult, Staged
 from mailport.usecases.migration_context import StepContext, minus, provider_pause, require_active
 from mailport.usecases.migration_plan import plan
 from mailport.usecases.migration_report import report_item
@@ -138,7 +138,9 @@ def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[Migra
         session.logout()
 
 
-_Stored = tuple[Counts, ReportItem | None]  # a store's counts, and its report line if it failed
+# A message's bytes stored (its index entry written with its batch's), or the counts and
+# report line of one that could not be.
+_Stored = Staged | tuple[Counts, ReportItem]
 
 
 @dataclass
@@ -360,17 +362,24 @@ class _Chunk:
                 raise
 
     def _checkpoint(self, batch: _Batch) -> None:
-        """Wait for a batch's stores and save its checkpoint."""
+        """Wait for a batch's stores, index them together and save its checkpoint."""
         counts = batch.counts
         stored: list[str] = list(batch.known)
         report = list(batch.report)
-        for message, future in batch.stores:
-            result, line = future.result()
-            counts = counts + result
-            if line is not None:
-                report.append(line)
-            if batch.dedup and not result.failed:  # stored now, or found there by content
-                stored.append(fingerprint(message.raw))
+        staged: list[Staged] = []
+        for _, future in batch.stores:
+            got = future.result()
+            if isinstance(got, Staged):
+                staged.append(got)
+            else:
+                counts, report = counts + got[0], [*report, got[1]]
+        # One group write for the batch's index entries (a few requests, not a few per store).
+        for s, result in zip(staged, self.ctx.importer.index(staged), strict=True):
+            if isinstance(result, Exception):
+                raise result  # no checkpoint: the retried step stores the batch again
+            counts = counts + self._counted(s, result)
+            if batch.dedup:  # stored now, or found there by content
+                stored.append(s.message.fingerprint)
         if stored:  # after storing: a crash in between may duplicate, never lose
             self.ctx.ledger.remember_contents(self.owner, self.job.job_id, stored)
         now = self.ctx.monotonic()
@@ -517,6 +526,7 @@ class _Chunk:
         return keep, counts
 
     def _store(self, index: int, folder: FolderPlan, target: str, m: ImapMessage) -> _Stored:
+        """Parse and write one message's bytes (in the pool); its batch indexes it."""
         message_id = self._message_id(folder, m.uid)
         flags = Flags(
             seen="\\Seen" in m.flags,
@@ -524,7 +534,7 @@ class _Chunk:
             answered="\\Answered" in m.flags,
         )
         try:
-            result = self.ctx.importer.store(
+            return self.ctx.importer.stage(
                 ImportRequest(
                     owner=self.owner,
                     raw=m.raw,
@@ -542,7 +552,10 @@ class _Chunk:
                 index, folder, m.uid, ItemReason.UNREADABLE, len(m.raw), header=m.raw
             )
             return Counts(failed=1), line
+
+    def _counted(self, staged: Staged, result: ImportResult) -> Counts:
+        size = len(staged.request.raw)
         mine = result.job_id == self.job.job_id
         if result.outcome is InsertOutcome.STORED or mine:
-            return Counts(imported=1, bytes=len(m.raw)), None
-        return Counts(already_present=1, bytes=len(m.raw)), None
+            return Counts(imported=1, bytes=size)
+        return Counts(already_present=1, bytes=size)

@@ -183,8 +183,11 @@ class _Chunk:
         self.examined: int | None = None
         self.batch_messages = min(self.cfg.batch_messages, self.cfg.chunk_messages)
         self.upto: dict[int, int] = {}  # per folder: the last UID fetched (≥ its checkpoint)
-        # Per folder: the UIDs UID SEARCH found (ascending) and the last UID searched.
+        # Per folder: the UIDs UID SEARCH found (ascending) and the last UID searched; the
+        # sizes of the last window asked for (a batch takes 100 of its 2,000: the next
+        # batches take theirs from it, not from a new FETCH of the rest).
         self.present: dict[int, tuple[list[int], int]] = {}
+        self.sized: dict[int, dict[int, int]] = {}
         self.window = job.window
         self.pending: deque[_Batch] = deque()  # oldest first
         self.prints: set[str] = set()  # contents on their way in (Gmail-style dedup)
@@ -231,6 +234,7 @@ class _Chunk:
             folder = restart_folder(self.job.plan[index], now.uidvalidity, now.uidnext)
             self.upto.pop(index, None)
             self.present.pop(index, None)
+            self.sized.pop(index, None)
             self._set(index, folder)
         return folder
 
@@ -267,13 +271,17 @@ class _Chunk:
         start = max(folder.done_uid, self.upto.get(index, 0)) + 1
         if folder.origin_index is not None and self.job.origin_id:
             return self._retry_uids(folder.origin_index, folder, start)
+        left = {uid: size for uid, size in self.sized.get(index, {}).items() if uid >= start}
+        if left:  # a UID's size never changes; one expunged since is found missing at FETCH
+            return left
         while start <= last:
             window = self._present(index, start, last)[:SIZE_WINDOW]
             if not window:
                 return {}
             sizes = self.session.sizes(window[0], window[-1])
             if sizes:
-                return dict(sorted(sizes.items()))
+                self.sized[index] = dict(sorted(sizes.items()))
+                return self.sized[index]
             start = window[-1] + 1  # all expunged since they were searched
         return {}
 

@@ -325,7 +325,9 @@ def main() -> None:
         figures["offlineimap3"] = offlineimap3(dovecot, "oi", passwords["oi"], base / "oi")
     peer = figures["offlineimap3"]
     if args.worker_only:
-        print_cpu(cpu_per_message(n, figures["mailport_worker"], peer))
+        worker = figures["mailport_worker"]
+        print_cpu(cpu_per_message(n, worker, peer))
+        print(f"  worker steps: user {worker['steps_user_s']} s, sys {worker['steps_sys_s']} s")
         print(f"  worker AWS calls: {figures['mailport_worker'].get('calls')}")
         return
     protocol = figures["protocol_floor"]

@@ -11,7 +11,7 @@ from bench.harness import COUNTER
 WORKER = (
     COUNTER
     + """
-import json, os, sys, time
+import json, os, resource, sys, time
 sys.path[:0] = [os.path.join(sys.argv[1], "functions/migration_worker")]
 import migration_worker
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
@@ -58,6 +58,7 @@ ref = {"job_id": job.job.job_id, "tenant_id": owner.tenant_id, "user_id": owner.
 CALLS.clear()
 ready_mb = hwm_mb()
 ready_cpu = time.process_time()  # imports, clients and the job made: not the steps'
+ready_use = resource.getrusage(resource.RUSAGE_SELF)
 started = time.perf_counter()
 cursor = step({"step": "plan", "job": ref})
 plan_s = time.perf_counter() - started
@@ -73,11 +74,14 @@ final = step({"step": "finalize", "job": ref})
 finalize_s = time.perf_counter() - t
 seconds = time.perf_counter() - started
 steps_cpu = time.process_time() - ready_cpu
+use = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"seconds": seconds, "plan_s": round(plan_s, 3),
                   "finalize_s": round(finalize_s, 3), "chunks": chunks, "job_id": job.job.job_id,
                   "final": final, "executions_started": recorder.started,
                   "rss_before_plan_mb": ready_mb, "cpu_s": round(time.process_time(), 3),
                   "steps_cpu_s": round(steps_cpu, 3), "setup_cpu_s": round(ready_cpu, 3),
+                  "steps_user_s": round(use.ru_utime - ready_use.ru_utime, 3),
+                  "steps_sys_s": round(use.ru_stime - ready_use.ru_stime, 3),
                   "calls": dict(CALLS)}))
 """
 )

@@ -42,7 +42,6 @@ import requests
 
 from bench.corpus import messages
 from bench.harness import (
-    COUNTER,
     Seeded,
     debian_version,
     function_env,
@@ -57,6 +56,7 @@ from bench.harness import (
     stack_config,
     write_result,
 )
+from bench.imap_children import PROTOCOL, WORKER
 from mailport.adapters.clients import LazyClient
 from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.domain.mailbox import Owner, SourceType
@@ -75,101 +75,12 @@ FOLDERS = (
     ("日本語", 0.08),
 )
 STEP_OWNER = Owner("bench", "step")
-TARGETS = {"ratio_to_sink_floor": 1.25, "ahead_of_offlineimap3": 1.0, "transitions_per_10k": 50}
-
-# The worker in a Lambda-like process: the handler, one step after another. ru_maxrss would
-# report the parent's peak (Linux keeps it across exec), so the child reads its own VmHWM.
-_WORKER = (
-    COUNTER
-    + """
-import json, os, sys, time
-sys.path[:0] = [os.path.join(sys.argv[1], "functions/migration_worker")]
-import migration_worker
-from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
-from mailport.adapters.dynamodb_jobs import DynamoJobStore
-from mailport.adapters.dynamodb_reports import DynamoJobReports
-from mailport.adapters.dynamodb_templates import DynamoImapTemplates
-from mailport.adapters.imap import ImapConnector
-from mailport.domain.mailbox import Owner
-from mailport.domain.network import LOCAL_TESTS
-from mailport.usecases.migration import MigrationService
-from mailport.wiring import container, migration_config
-from mailport_local.lambdas import LocalContext
-
-class Recorder:
-    def __init__(self):
-        self.started = []
-    def start(self, name, payload):
-        self.started.append(name)
-        return True
-
-def hwm_mb():
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-
-def step(event):
-    return migration_worker.handler(event, LocalContext("migration-worker", 1024, 600))
-
-a = json.loads(sys.stdin.read())
-s, clients = container().settings, container().clients
-recorder = Recorder()
-service = MigrationService(DynamoJobStore(s.table_name, client=clients.dynamodb),
-                           ImapConnector(network=LOCAL_TESTS),
-                           queue=DynamoJobQueue(s.table_name, client=clients.dynamodb),
-                           reports=DynamoJobReports(s.table_name, client=clients.dynamodb),
-                           templates=DynamoImapTemplates(s.table_name, client=clients.dynamodb),
-                           secrets=container()._secrets,  # as the stack wires it
-                           executions=recorder,
-                           config=migration_config(s))
-owner = Owner(a["tenant"], a["user"])
-job = service.create(owner, {"connection": a["connection"], "agreed": True})
-ref = {"job_id": job.job.job_id, "tenant_id": owner.tenant_id, "user_id": owner.user_id}
-CALLS.clear()
-ready_mb = hwm_mb()
-started = time.perf_counter()
-cursor = step({"step": "plan", "job": ref})
-plan_s = time.perf_counter() - started
-chunks = []
-while not cursor["done"]:
-    if cursor.get("wait_s") or cursor.get("continue_as_new"):
-        raise SystemExit(f"the bench expects neither pacing nor continue-as-new: {cursor}")
-    t = time.perf_counter()
-    cursor = step({"step": "copy_chunk", "job": ref, "cursor": cursor})
-    chunks.append({"seconds": round(time.perf_counter() - t, 3), "peak_rss_mb": hwm_mb()})
-t = time.perf_counter()
-final = step({"step": "finalize", "job": ref})
-finalize_s = time.perf_counter() - t
-seconds = time.perf_counter() - started
-print(json.dumps({"seconds": seconds, "plan_s": round(plan_s, 3),
-                  "finalize_s": round(finalize_s, 3), "chunks": chunks, "job_id": job.job.job_id,
-                  "final": final, "executions_started": recorder.started,
-                  "rss_before_plan_mb": ready_mb, "cpu_s": round(time.process_time(), 1),
-                  "calls": dict(CALLS)}))
-"""
-)
-
-_PROTOCOL = """
-import json, sys, time
-from mailport.adapters.imap import ImapConnector
-from mailport.domain import network, remote
-args = json.loads(sys.stdin.read())
-started = time.perf_counter()
-session = ImapConnector(network=network.LOCAL_TESTS).open(
-    remote.ServerAddress("127.0.0.1", args["port"], True, args["ca"]),
-    remote.Credentials(args["user"], args["password"]))
-total = count = 0
-for folder in session.folders():
-    folder = session.examine(folder)
-    if not folder.messages:
-        continue
-    sizes = session.sizes(1, folder.uidnext - 1)
-    held = [m.raw for m in session.fetch(list(sizes))]
-    total, count = total + sum(map(len, held)), count + len(held)
-session.logout()
-print(json.dumps({"seconds": time.perf_counter() - started, "bytes": total, "messages": count}))
-"""
+TARGETS = {
+    "ratio_to_sink_floor": 1.25,
+    "ahead_of_offlineimap3": 1.0,
+    "transitions_per_10k": 50,
+    "cpu_ms_per_message": 3.0,  # the worker's steps (issue #22)
+}
 
 
 def split(raws: list[bytes]) -> Seeded:
@@ -212,7 +123,7 @@ def worker_run(
 ) -> dict[str, Any]:
     """The worker's steps in a process of its own; the job must have imported everything."""
     stdin = {"tenant": STEP_OWNER.tenant_id, "user": STEP_OWNER.user_id, "connection": conn}
-    run = python_child(_WORKER, env, json.dumps(stdin), profile=True)
+    run = python_child(WORKER, env, json.dumps(stdin), profile=True)
     table = stack.physical_id("MailportTable")
     job = DynamoJobStore(table, client=LazyClient("dynamodb")).get_job(STEP_OWNER, run["job_id"])
     if job is None or job.state is not JobState.COMPLETED or job.counts.imported != expected:
@@ -297,7 +208,9 @@ def states_entered(execution_arn: str) -> int:
 
 
 def offlineimap3(dovecot: Dovecot, user: str, password: str, workdir: Path) -> dict[str, Any]:
-    """offlineimap3, one-shot, into a local Maildir; the process's wall time and peak RSS."""
+    """offlineimap3, one-shot, into a local Maildir; the process's wall time, peak RSS and CPU
+    (user + sys of the process and every thread, from its rusage: ``measured``).
+    """
     mail = workdir / "Mail"
     workdir.mkdir()
     rc = workdir / "offlineimaprc"
@@ -328,7 +241,7 @@ def offlineimap3(dovecot: Dovecot, user: str, password: str, workdir: Path) -> d
     """)
     )
     env = {**os.environ, "HOME": str(workdir)}
-    result = measured(["offlineimap", "-c", str(rc), "-o", "-u", "quiet"], env)
+    result = measured(["offlineimap", "-c", str(rc), "-o", "-u", "quiet"], env, cpu=True)
     result["stored"] = sum(
         1 for sub in ("cur", "new") for d in mail.glob(f"**/{sub}") for f in d.iterdir()
     )
@@ -365,7 +278,7 @@ def contenders(
     )
     e2e = busy(lambda: end_to_end(stack, connection(dovecot, "e2e", passwords["e2e"]), expected))
     protocol = python_child(
-        _PROTOCOL,
+        PROTOCOL,
         env,
         json.dumps({"user": "pf", "password": passwords["pf"]} | imaps(dovecot)),
     )
@@ -380,6 +293,12 @@ def contenders(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument(
+        "--worker-only",
+        action="store_true",
+        help="only the worker and offlineimap3, their CPU printed, no result written "
+        "(with BENCH_PYSPY=<file>, the worker under py-spy: bench/harness.py python_child)",
+    )
     args = parser.parse_args()
     n = args.messages
     # moto logs an ERROR for every Choice rule whose IsPresent path is absent (the ASL's
@@ -392,16 +311,51 @@ def main() -> None:
     # Messages at or over the size limit are skipped by design (the corpus has none).
     limit = MigrationConfig().max_bytes
     expected = sum(1 for r in raws if len(r) + r.count(b"\n") - r.count(b"\r\n") < limit)
-    with mail_server(folders, ["mp", "e2e", "oi", "pf"]) as (base, dovecot, passwords):
+    users = ["mp", "oi"] if args.worker_only else ["mp", "e2e", "oi", "pf"]
+    with mail_server(folders, users) as (base, dovecot, passwords):
         config = stack_config(base, dovecot, environment={"POWERTOOLS_LOG_LEVEL": "WARNING"})
         with LocalStack(config) as stack:
-            figures = contenders(stack, dovecot, passwords, n, expected)
+            if args.worker_only:
+                env = function_env(stack, "MigrationWorkerFunction")
+                conn = connection(dovecot, "mp", passwords["mp"])
+                figures = {"mailport_worker": worker_run(stack, env, conn, expected)}
+            else:
+                figures = contenders(stack, dovecot, passwords, n, expected)
         # After the stack has stopped: it has nothing to do with this run.
         figures["offlineimap3"] = offlineimap3(dovecot, "oi", passwords["oi"], base / "oi")
-    protocol, peer = figures["protocol_floor"], figures["offlineimap3"]
+    peer = figures["offlineimap3"]
+    if args.worker_only:
+        worker = figures["mailport_worker"]
+        print_cpu(cpu_per_message(n, worker, peer))
+        print(f"  worker steps: user {worker['steps_user_s']} s, sys {worker['steps_sys_s']} s")
+        print(f"  worker AWS calls: {figures['mailport_worker'].get('calls')}")
+        return
+    protocol = figures["protocol_floor"]
     if protocol["messages"] != n or peer["stored"] != n:
         raise RuntimeError(f"protocol floor read {protocol['messages']}, offlineimap3 {peer}")
     report(n, total_mb, {f: len(m) for f, m in folders.items()}, figures)
+
+
+def cpu_per_message(n: int, worker: dict[str, Any], peer: dict[str, Any]) -> dict[str, float]:
+    """CPU ms per message, side by side: the worker's steps (the target's figure), the worker's
+    whole process (imports and the job's creation in) and offlineimap3's whole process.
+    """
+    return {
+        "mailport_worker": round(worker["steps_cpu_s"] * 1000 / n, 2),
+        "mailport_worker_process": round(worker["cpu_s"] * 1000 / n, 2),
+        "offlineimap3": round(peer["cpu_s"] * 1000 / n, 2),
+    }
+
+
+def print_cpu(cpu: dict[str, float]) -> None:
+    """The CPU per message line."""
+    target = TARGETS["cpu_ms_per_message"]
+    met = cpu["mailport_worker"] <= target
+    print(
+        f"  CPU per message: mailport worker {cpu['mailport_worker']} ms (its whole process "
+        f"{cpu['mailport_worker_process']} ms), offlineimap3 {cpu['offlineimap3']} ms "
+        f"(whole process); target <= {target} ms, {'met' if met else 'not met'}"
+    )
 
 
 def report(
@@ -438,16 +392,20 @@ def report(
         "sink_floor_vs_offlineimap3": round(rate(n, floor["seconds"]) / rate(n, peer["wall_s"]), 2),
         "transitions_per_10k": round(e2e["state_transitions"] * per_10k, 1),
         "invocations_per_10k": round(e2e["lambda_invocations"] * per_10k, 1),
+        "cpu_ms_per_message": cpu_per_message(n, worker, peer),
         "targets": {
             "ratio_to_sink_floor": f"<= {TARGETS['ratio_to_sink_floor']}",
             "ahead_of_offlineimap3": f"> {TARGETS['ahead_of_offlineimap3']}",
             "transitions_per_10k": f"<= {TARGETS['transitions_per_10k']}",
+            "cpu_ms_per_message": f"<= {TARGETS['cpu_ms_per_message']}",
         },
     }
     result["met"] = {
         "ratio_to_sink_floor": result["ratio_to_sink_floor"] <= TARGETS["ratio_to_sink_floor"],
         "ahead_of_offlineimap3": result["ahead_of_offlineimap3"] > TARGETS["ahead_of_offlineimap3"],
         "transitions_per_10k": result["transitions_per_10k"] <= TARGETS["transitions_per_10k"],
+        "cpu_ms_per_message": result["cpu_ms_per_message"]["mailport_worker"]
+        <= TARGETS["cpu_ms_per_message"],
     }
     write_result("imap", result)
     print(f"imap: {n} messages, {total_mb:.1f} MB, {len(folders)} folders, one run")
@@ -478,6 +436,7 @@ def report(
         f"  worker: {len(worker['chunks'])} chunk(s), peak RSS per chunk "
         f"{result['mailport_worker']['rss_per_chunk_mb']} MB"
     )
+    print_cpu(result["cpu_ms_per_message"])
     print(f"  worker AWS calls: {worker.get('calls')}")
 
 

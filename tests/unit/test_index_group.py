@@ -102,3 +102,25 @@ def test_an_error_of_the_whole_write_reaches_every_member() -> None:
     # The members of the failed group are all told; any group after it is written.
     assert failed and set(failed) == set(index.groups[0])
     assert all(answers[i] == (InsertOutcome.STORED, i) for i in answers if i not in failed)
+
+
+def test_a_whole_batch_is_written_at_once_in_full_groups_in_order() -> None:
+    index = FakeIndex()
+    ids = [f"m{n}" for n in range(45)] + ["gone1"]
+    group = GroupIndexer(index, max_group=20, linger_s=30)  # type: ignore[arg-type]
+    answers = group.insert_all([(OWNER, Message(i)) for i in ids])  # type: ignore[misc]
+    # No linger: a linger of 30 s would have failed the test's time; groups of 20 at most.
+    assert [len(g) for g in index.groups] == [20, 20, 6]
+    assert answers[:45] == [(InsertOutcome.STORED, i) for i in ids[:45]]
+    assert isinstance(answers[45], NotFound)
+
+
+def test_a_batchs_failed_group_is_retried_then_answers_each_of_its_members_only() -> None:
+    busy, sleeps = TransientError("busy"), list[float]()
+    index = FakeIndex([busy, StorageError("down")])
+    group = GroupIndexer(index, max_group=2, attempts=3, sleep=sleeps.append)  # type: ignore[arg-type]
+    answers = group.insert_all([(OWNER, Message(i)) for i in ["a", "b", "c"]])  # type: ignore[misc]
+    # The first group: busy, retried, then down (no retry for that): both members told.
+    assert isinstance(answers[0], StorageError) and answers[0] is answers[1]
+    assert answers[2] == (InsertOutcome.STORED, "c")
+    assert sleeps == [0.05] and index.groups == [["a", "b"], ["a", "b"], ["c"]]

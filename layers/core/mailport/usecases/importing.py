@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from mailport.domain.mailbox import (
@@ -56,6 +56,14 @@ class ImportRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Staged:
+    """A message whose bytes are stored, its index entry still to write (``Importer.index``)."""
+
+    request: ImportRequest
+    message: StoredMessage
+
+
+@dataclass(frozen=True, slots=True)
 class ImportResult:
     """What storing did."""
 
@@ -92,6 +100,19 @@ class Importer:
 
     def store(self, request: ImportRequest, rules: tuple[Rule, ...] | None = None) -> ImportResult:
         """Store one message; raises ``NotAMessage`` for input that is not mail."""
+        staged = self.stage(request, rules)
+        try:
+            result = self._index(request, staged.message)
+        except NotFound:
+            self._raw.delete(staged.message.raw_key)  # refused for good: no bytes left unseen
+            raise
+        return self._settled(staged, result)
+
+    def stage(self, request: ImportRequest, rules: tuple[Rule, ...] | None = None) -> Staged:
+        """``store``'s first half: parse, apply the rules and write the bytes; the message is
+        indexed by ``index`` (a crash in between leaves bytes that a retry writes again under
+        the same key, then indexes). Raises ``NotAMessage`` for input that is not mail.
+        """
         summary = summarize(request.raw)
         folder_id, flags = request.folder_id, request.flags
         if request.apply_rules:
@@ -122,11 +143,44 @@ class Importer:
             sha256=digest,
         )
         self._raw.put(key, request.raw, request.origin)
-        try:
-            result = self._index(request, message)
+        return Staged(request, message)
+
+    def index(self, staged: Sequence[Staged]) -> list[ImportResult | Exception]:
+        """``store``'s second half for many staged messages at once: with a group indexer,
+        a few requests for them all (a caller holding a whole batch needs no linger). Each
+        one's result as ``store`` would return it, or the error it would raise.
+        """
+        grouped = [s for s in staged if s.request.finish is None] if self._group else []
+        answers: dict[int, tuple[InsertOutcome, str] | BaseException] = {}
+        if self._group is not None and grouped:
+            written = self._group.insert_all([(s.request.owner, s.message) for s in grouped])
+            answers = {id(s): a for s, a in zip(grouped, written, strict=True)}
+        results: list[ImportResult | Exception] = []
+        for s in staged:
+            try:
+                results.append(self._indexed(s, answers.get(id(s))))
+            except Exception as e:  # this message's own: the others' results stand
+                results.append(e)
+        return results
+
+    def _indexed(
+        self, staged: Staged, answer: tuple[InsertOutcome, str] | BaseException | None
+    ) -> ImportResult:
+        """One staged message's result from its group's answer (None: not written yet)."""
+        if isinstance(answer, tuple):
+            return self._settled(staged, ImportResult(*answer, staged.message.folder_id))
+        if answer is not None and not isinstance(answer, NotFound):
+            raise answer
+        try:  # alone, or its folder is missing: the one-message path makes system folders
+            result = self._index(staged.request, staged.message)
         except NotFound:
-            self._raw.delete(key)  # refused for good: leave no bytes the user can't see
+            self._raw.delete(staged.message.raw_key)
             raise
+        return self._settled(staged, result)
+
+    def _settled(self, staged: Staged, result: ImportResult) -> ImportResult:
+        """The result once indexed; bytes another copy's index entry doesn't use are removed."""
+        request, key = staged.request, staged.message.raw_key
         if result.outcome is InsertOutcome.STORED:
             return replace(result, job_id=request.job_id)
         indexed = self._mailbox.get_message(request.owner, result.message_id)

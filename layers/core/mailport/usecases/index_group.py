@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mailport.domain.mailbox import InsertOutcome, Owner, StoredMessage
@@ -75,6 +75,19 @@ class GroupIndexer:
         assert slot.answer is not None
         return slot.answer
 
+    def insert_all(
+        self, entries: Sequence[tuple[Owner, StoredMessage]]
+    ) -> list[tuple[InsertOutcome, str] | BaseException]:
+        """Index ``entries`` now, in groups of at most ``max_group``, beside any group a
+        leader is writing (each write's conditions keep them apart): for a caller that holds a
+        whole batch, no linger and no lead. One answer per entry, in order, as ``insert``
+        would give it (``NotFound`` where its folder is gone, a group's error its members').
+        """
+        answers: list[tuple[InsertOutcome, str] | BaseException] = []
+        for start in range(0, len(entries), self._max):
+            answers += self._write_entries(list(entries[start : start + self._max]))
+        return answers
+
     def _lead(self, own: _Slot) -> None:
         """Write groups until ``own`` is answered, then hand the lead on."""
         while own.answer is None:
@@ -103,7 +116,11 @@ class GroupIndexer:
 
     def _write(self, group: list[_Slot]) -> list[tuple[InsertOutcome, str] | BaseException]:
         """The group's answers; an error of the whole write is every member's answer."""
-        entries = [(s.owner, s.message) for s in group]
+        return self._write_entries([(s.owner, s.message) for s in group])
+
+    def _write_entries(
+        self, entries: list[tuple[Owner, StoredMessage]]
+    ) -> list[tuple[InsertOutcome, str] | BaseException]:
         attempt = 0
         while True:
             try:
@@ -112,7 +129,7 @@ class GroupIndexer:
                 # Another writer touched one of the folders' counters at the same time.
                 attempt += 1
                 if attempt == self._attempts:
-                    return [e] * len(group)
+                    return [e] * len(entries)
                 self._sleep(0.05 * 2 ** (attempt - 1))
             except Exception as e:
-                return [e] * len(group)
+                return [e] * len(entries)

@@ -32,7 +32,7 @@ from mailport.domain.mime import fingerprint
 from mailport.domain.remote import ImapFolder, ImapMessage, RemoteFolderGone, RemoteTransient
 from mailport.errors import ValidationFailed
 from mailport.ports import ImapMailbox
-from mailport.usecases.importing import ImportRequest
+from mailport.usecases.importing import ImportRequest, ImportResult, Staged
 from mailport.usecases.migration_context import StepContext, minus, provider_pause, require_active
 from mailport.usecases.migration_plan import plan
 from mailport.usecases.migration_report import report_item
@@ -138,7 +138,9 @@ def _run_chunk(ctx: StepContext, owner: Owner, job: MigrationJob) -> tuple[Migra
         session.logout()
 
 
-_Stored = tuple[Counts, ReportItem | None]  # a store's counts, and its report line if it failed
+# A message's bytes stored (its index entry written with its batch's), or the counts and
+# report line of one that could not be.
+_Stored = Staged | tuple[Counts, ReportItem]
 
 
 @dataclass
@@ -181,8 +183,11 @@ class _Chunk:
         self.examined: int | None = None
         self.batch_messages = min(self.cfg.batch_messages, self.cfg.chunk_messages)
         self.upto: dict[int, int] = {}  # per folder: the last UID fetched (≥ its checkpoint)
-        # Per folder: the UIDs UID SEARCH found (ascending) and the last UID searched.
+        # Per folder: the UIDs UID SEARCH found (ascending) and the last UID searched; the
+        # sizes of the last window asked for (a batch takes 100 of its 2,000: the next
+        # batches take theirs from it, not from a new FETCH of the rest).
         self.present: dict[int, tuple[list[int], int]] = {}
+        self.sized: dict[int, dict[int, int]] = {}
         self.window = job.window
         self.pending: deque[_Batch] = deque()  # oldest first
         self.prints: set[str] = set()  # contents on their way in (Gmail-style dedup)
@@ -229,6 +234,7 @@ class _Chunk:
             folder = restart_folder(self.job.plan[index], now.uidvalidity, now.uidnext)
             self.upto.pop(index, None)
             self.present.pop(index, None)
+            self.sized.pop(index, None)
             self._set(index, folder)
         return folder
 
@@ -265,13 +271,17 @@ class _Chunk:
         start = max(folder.done_uid, self.upto.get(index, 0)) + 1
         if folder.origin_index is not None and self.job.origin_id:
             return self._retry_uids(folder.origin_index, folder, start)
+        left = {uid: size for uid, size in self.sized.get(index, {}).items() if uid >= start}
+        if left:  # a UID's size never changes; one expunged since is found missing at FETCH
+            return left
         while start <= last:
             window = self._present(index, start, last)[:SIZE_WINDOW]
             if not window:
                 return {}
             sizes = self.session.sizes(window[0], window[-1])
             if sizes:
-                return dict(sorted(sizes.items()))
+                self.sized[index] = dict(sorted(sizes.items()))
+                return self.sized[index]
             start = window[-1] + 1  # all expunged since they were searched
         return {}
 
@@ -360,17 +370,24 @@ class _Chunk:
                 raise
 
     def _checkpoint(self, batch: _Batch) -> None:
-        """Wait for a batch's stores and save its checkpoint."""
+        """Wait for a batch's stores, index them together and save its checkpoint."""
         counts = batch.counts
         stored: list[str] = list(batch.known)
         report = list(batch.report)
-        for message, future in batch.stores:
-            result, line = future.result()
-            counts = counts + result
-            if line is not None:
-                report.append(line)
-            if batch.dedup and not result.failed:  # stored now, or found there by content
-                stored.append(fingerprint(message.raw))
+        staged: list[Staged] = []
+        for _, future in batch.stores:
+            got = future.result()
+            if isinstance(got, Staged):
+                staged.append(got)
+            else:
+                counts, report = counts + got[0], [*report, got[1]]
+        # One group write for the batch's index entries (a few requests, not a few per store).
+        for s, result in zip(staged, self.ctx.importer.index(staged), strict=True):
+            if isinstance(result, Exception):
+                raise result  # no checkpoint: the retried step stores the batch again
+            counts = counts + self._counted(s, result)
+            if batch.dedup:  # stored now, or found there by content
+                stored.append(s.message.fingerprint)
         if stored:  # after storing: a crash in between may duplicate, never lose
             self.ctx.ledger.remember_contents(self.owner, self.job.job_id, stored)
         now = self.ctx.monotonic()
@@ -517,6 +534,7 @@ class _Chunk:
         return keep, counts
 
     def _store(self, index: int, folder: FolderPlan, target: str, m: ImapMessage) -> _Stored:
+        """Parse and write one message's bytes (in the pool); its batch indexes it."""
         message_id = self._message_id(folder, m.uid)
         flags = Flags(
             seen="\\Seen" in m.flags,
@@ -524,7 +542,7 @@ class _Chunk:
             answered="\\Answered" in m.flags,
         )
         try:
-            result = self.ctx.importer.store(
+            return self.ctx.importer.stage(
                 ImportRequest(
                     owner=self.owner,
                     raw=m.raw,
@@ -542,7 +560,10 @@ class _Chunk:
                 index, folder, m.uid, ItemReason.UNREADABLE, len(m.raw), header=m.raw
             )
             return Counts(failed=1), line
+
+    def _counted(self, staged: Staged, result: ImportResult) -> Counts:
+        size = len(staged.request.raw)
         mine = result.job_id == self.job.job_id
         if result.outcome is InsertOutcome.STORED or mine:
-            return Counts(imported=1, bytes=len(m.raw)), None
-        return Counts(already_present=1, bytes=len(m.raw)), None
+            return Counts(imported=1, bytes=size)
+        return Counts(already_present=1, bytes=size)

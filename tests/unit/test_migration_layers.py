@@ -17,6 +17,7 @@ WORKER_SIDE = {
     "mailport.usecases.migration_context",
     "mailport.usecases.migration_plan",
     "mailport.usecases.migration_copy",
+    "mailport.usecases.migration_chunk",
     "mailport.usecases.migration_rollback",
 }
 SHARED = {

@@ -226,7 +226,7 @@ def test_callbacks_that_are_not_this_users_flow_are_refused(
 
     def refused(page: requests.Response, code: str) -> None:
         assert page.status_code == 400, page.text
-        assert "サインインを完了できませんでした" in page.text and code in page.text
+        assert "The sign-in could not be completed" in page.text and code in page.text
 
     # Alice's sign-in link completed in Bob's browser (no cookie of Alice's flow).
     web_alice, web_bob = browser(fake_idp), browser(fake_idp)

@@ -79,7 +79,7 @@ def imap_migration(page: Page, host: str, port: str) -> None:
 def microsoft_migration(page: Page, console: str) -> None:
     page.goto(console)
     page.get_by_label("メールアドレス").fill("demo-browser-m365@acme.example")
-    page.get_by_label("組織 (テナント ID)").fill("acme")
+    page.get_by_label("組織（テナント ID）").fill("acme")
     page.locator("form").get_by_role("button", name="サインイン").click()
     signed_in(page)
     page.get_by_role("link", name="IMAPメール移行").click()

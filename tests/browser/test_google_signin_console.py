@@ -143,9 +143,9 @@ def test_in_japanese_an_app_password_instead_by_keyboard_and_back(
 ) -> None:
     page = page_ja
     sign_in_as_ja(page, console, f"google-app-pw-{uuid.uuid4().hex[:6]}@acme.example")
-    form = open_gmail_form(page, "外部メール (POP3)", "アカウントを追加", "サービス")
+    form = open_gmail_form(page, "外部メール（POP3）", "アカウントを追加", "サービス")
     choice = form.get_by_role("group", name="サインイン方法")
-    by_google = choice.get_by_role("radio", name="Google でサインイン (推奨)")
+    by_google = choice.get_by_role("radio", name="Google でサインイン（推奨）")
     by_app_password = choice.get_by_role("radio", name="代わりにアプリパスワードを使う")
     signin_button = form.get_by_role("button", name="Google でサインイン")
     app_password = form.get_by_label("アプリパスワード", exact=True)

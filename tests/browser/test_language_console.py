@@ -30,12 +30,12 @@ HEADINGS = {
     ],
     "ja": [
         "メールボックス — 受信箱",
-        "外部メール (POP3)",
+        "外部メール（POP3）",
         "IMAPメール移行",
         ".eml ファイルのアップロード",
         "自動振り分けルール",
-        "管理: 組織",
-        "メトリクス (ローカル環境)",
+        "管理：組織",
+        "メトリクス（ローカル環境）",
     ],
 }
 
@@ -131,7 +131,7 @@ def test_the_switch_changes_the_language_and_is_remembered(browser: Browser, con
         expect(page.get_by_role("link", name="メールボックス")).to_be_visible()
         expect(page.get_by_role("heading", level=1)).to_have_text("メールボックス — 受信箱")
         page.reload()
-        expect(page.get_by_role("link", name="外部メール (POP3)")).to_be_visible()
+        expect(page.get_by_role("link", name="外部メール（POP3）")).to_be_visible()
         page.get_by_label("言語").select_option("en")
         expect(page.get_by_role("link", name="External mail (POP3)")).to_be_visible()
     finally:
@@ -151,10 +151,10 @@ def test_a_narrow_screen_stacks_the_mailbox(browser: Browser, console: str) -> N
         assert width <= 390, width  # nothing sticks out sideways
         screenshot(page, "mail-narrow-ja")
         page.goto(f"{console}console/index.html#/accounts")
-        expect(page.get_by_role("heading", level=1)).to_have_text("外部メール (POP3)")
+        expect(page.get_by_role("heading", level=1)).to_have_text("外部メール（POP3）")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         screenshot(page, "accounts-narrow-ja")
-        for name, heading in (("migration", "IMAPメール移行"), ("admin", "管理: 組織")):
+        for name, heading in (("migration", "IMAPメール移行"), ("admin", "管理：組織")):
             page.goto(f"{console}console/index.html#/{name}")
             expect(page.get_by_role("heading", level=1)).to_have_text(heading)
             page.wait_for_load_state("networkidle")

@@ -130,7 +130,7 @@ def test_a_sign_in_as_another_account_is_refused_in_words(
 def sign_in_as_ja(page: Page, console: str, email: str, tenant: str = "acme") -> None:
     page.goto(console)
     page.get_by_label("メールアドレス").fill(email)
-    page.get_by_label("組織 (テナント ID)").fill(tenant)
+    page.get_by_label("組織（テナント ID）").fill(tenant)
     page.locator("form").get_by_role("button", name="サインイン").click()
     signed_in(page)
 

@@ -224,7 +224,7 @@ def test_outlook_cannot_be_saved_where_microsoft_sign_in_is_not_set_up(
     try:
         page.route("**/v1/account-presets", without_microsoft)
         sign_in(page, console, "carol@acme.example")  # the demo users' buttons: any language
-        form = open_account_form(page, "外部メール (POP3)", "アカウントを追加")
+        form = open_account_form(page, "外部メール（POP3）", "アカウントを追加")
         form.get_by_label("サービス").select_option("outlook")
         expect(form.locator(".notice")).to_have_text(
             "Hotmail (Outlook) は Microsoft でのサインインのみ受け付けていますが、"

@@ -165,7 +165,7 @@ def test_in_japanese_a_sign_in_as_another_account_is_refused_in_words(
     tag = uuid.uuid4().hex[:8]
     email = outlook_mailbox(dovecot, tag, 1)
     sign_in_as_ja(page, console, f"pop-signin-ja-{tag}@acme.example")
-    page.get_by_role("link", name="外部メール (POP3)").click()
+    page.get_by_role("link", name="外部メール（POP3）").click()
     page.get_by_role("button", name="アカウントを追加").click()
     form = page.locator("#account-form")
     form.get_by_label("サービス").select_option("outlook")
@@ -195,7 +195,7 @@ def test_in_japanese_a_sign_in_as_another_account_is_refused_in_words(
     form.get_by_role("button", name="登録").click()
     card = page.locator("article.account", has_text=email)
     expect(card.locator('[data-fact="pop.login"]')).to_have_text(
-        "Microsoft のサインイン (パスワードなし)"
+        "Microsoft のサインイン（パスワードなし）"
     )
     # A second account on the same sign-in would import every message twice: refused.
     page.get_by_role("button", name="アカウントを追加").click()

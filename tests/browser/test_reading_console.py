@@ -42,9 +42,9 @@ WORDS = {
     },
     "ja": {
         "encoding": "文字コード",
-        "auto": "自動 (Shift_JIS)",
+        "auto": "自動（Shift_JIS）",
         "detected": "メールには iso-8859-1 と指定されていますが",
-        "blocked": "外部の画像 (2 件) をブロックしました",
+        "blocked": "外部の画像（2 件）をブロックしました",
         "show": "表示する",
         "attachment": "資料.pdf をダウンロード",
         "as_text": "テキストで表示",

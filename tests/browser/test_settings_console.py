@@ -119,7 +119,7 @@ def test_without_the_local_login_the_console_asks_for_a_token(
     try:
         page.route("**/v1/local/login", deployed)
         page.goto(console)
-        expect(page.locator(".notice")).to_contain_text("ホスト型サインイン (Amazon Cognito)")
+        expect(page.locator(".notice")).to_contain_text("ホスト型サインイン（Amazon Cognito）")
         expect(page.locator("button.demo-user")).to_have_count(0)
         screenshot(page, "signin-hosted-ja")
         token = login(local_stack, "bob@acme.example", "acme")["Authorization"].split()[1]

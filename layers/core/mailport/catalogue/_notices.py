@@ -48,7 +48,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "notice.fetch.step_edit": (
         "Edit the account under External mail (POP3), then use Fetch now to try it.",
-        "「外部メール (POP3)」でアカウントの設定を直し、「今すぐ取り込む」で受信できるかを"
+        "「外部メール（POP3）」でアカウントの設定を直し、「今すぐ取り込む」で受信できるかを"
         "お試しください。",
     ),
     "notice.fetch.nothing_lost": (
@@ -83,7 +83,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "notice.fetch_paused.step": (
         "Open External mail (POP3) and choose Sign in again for this account. Fetching then"
         " starts again by itself.",
-        "「外部メール (POP3)」でこのアカウントの「もう一度サインイン」を選んでください。"
+        "「外部メール（POP3）」でこのアカウントの「もう一度サインイン」を選んでください。"
         "サインインすると自動受信を再開します。",
     ),
     # Migration: the counts
@@ -100,7 +100,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "notice.migration.folders": ("Folders", "フォルダ数"),
     "notice.fetch.open_accounts": (
         "The account is under External mail (POP3):",
-        "アカウントの設定は「外部メール (POP3)」にあります。",
+        "アカウントの設定は「外部メール（POP3）」にあります。",
     ),
     # Migration: each kind
     "notice.migration.started.subject": (
@@ -214,7 +214,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "notice.migration.step_retry": (
         "Retry what failed: Retry failed messages, in the job's report, fetches those {count} "
         "messages again.",
-        "取り込みに失敗した{count}件のメールは、レポートの「失敗したメッセージを再試行」でもう"
+        "取り込みに失敗した{count}件のメールは、レポートの「失敗したメールを再試行」でもう"
         "一度取り込めます。",
     ),
     "notice.migration.step_delta": (

@@ -17,6 +17,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from mailport_local.template import REPO_ROOT
 from tests.browser.conftest import expect_focused, screenshot, sign_in_as
+from tests.browser.test_accessibility_console import violations
 from tests.support.dovecot import Dovecot
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -107,6 +108,7 @@ def follow_up(page: Page, t: dict[str, str], password: str, shot: str) -> None:
     field.fill(password)
     submit = dialog.locator('button[type="submit"]')
     expect(submit).to_be_disabled()  # not before the agreement
+    assert not violations(page), violations(page)  # axe-core: the dialog, the report behind
     dialog.get_by_label(t["mig.agreement"], exact=True).check()
     expect(submit).to_be_enabled()
     screenshot(page, shot)

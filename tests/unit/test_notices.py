@@ -141,7 +141,7 @@ POP = {
 }
 SUBJECTS = {
     "fetch_warning": ("is failing", "受信に失敗しています"),
-    "fetch_disabled": ("was turned off", "自動受信を停止しました"),
+    "fetch_disabled": ("was turned off", "自動取り込みを停止しました"),
     "fetch_paused": ("Sign in again", "もう一度サインインしてください"),
 }
 

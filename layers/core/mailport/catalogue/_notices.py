@@ -31,16 +31,19 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "notice.fetch_warning.lead": (
         "Automatic fetching from {account} has failed {failures} times in a row (last tried "
         "{when}).",
-        "{account}からの自動受信が{failures}回続けて失敗しました（最終試行：{when}）。",
+        "{account}からの自動取り込みが{failures}回続けて失敗しました（最終試行：{when}）。",
     ),
     "notice.fetch_warning.cutoff": (
         "If it fails {left} more times in a row, automatic fetching will be turned off."
         " Mail on the other server stays there.",
-        "あと{left}回続けて失敗すると、自動受信を停止します。元のサーバーにあるメールは"
+        "あと{left}回続けて失敗すると、自動取り込みを停止します。元のサーバーにあるメールは"
         "そのまま残ります。",
     ),
     "notice.fetch.failures": ("Failed in a row", "連続して失敗した回数"),
-    "notice.fetch.left": ("Failures left before it is turned off", "自動受信の停止までの残り回数"),
+    "notice.fetch.left": (
+        "Failures left before it is turned off",
+        "自動取り込みの停止までの残り回数",
+    ),
     "notice.fetch.step_check": (
         "Check the password (or app password) and that POP3 access is enabled at the provider.",
         "パスワード（またはアプリパスワード）と、メールサービス側で POP3 が有効になっているかを"
@@ -57,12 +60,12 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "notice.fetch_disabled.subject": (
         "Automatic fetching from {who} was turned off",
-        "外部メール {who} の自動受信を停止しました",
+        "外部メール {who} の自動取り込みを停止しました",
     ),
     "notice.fetch_disabled.lead": (
         "Automatic fetching from {account} failed {failures} times in a row and has been"
         " turned off ({when}).",
-        "{account}からの自動受信が{failures}回続けて失敗したため、自動受信を停止しました"
+        "{account}からの自動取り込みが{failures}回続けて失敗したため、自動取り込みを停止しました"
         "（{when}）。",
     ),
     "notice.fetch_disabled.step_on": (
@@ -77,14 +80,14 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "notice.fetch_paused.lead": (
         "Automatic fetching from {account} is paused ({when}): the provider no longer accepts"
         " mailport's sign-in (it was revoked, expired, or the password was changed).",
-        "{account}の自動受信を一時停止しました（{when}）。メールサービス側で mailport の"
+        "{account}の自動取り込みを一時停止しました（{when}）。メールサービス側で mailport の"
         "サインインが無効になりました（取り消し、期限切れ、パスワードの変更など）。",
     ),
     "notice.fetch_paused.step": (
         "Open External mail (POP3) and choose Sign in again for this account. Fetching then"
         " starts again by itself.",
         "「外部メール（POP3）」でこのアカウントの「もう一度サインイン」を選んでください。"
-        "サインインすると自動受信を再開します。",
+        "サインインすると自動取り込みを再開します。",
     ),
     # Migration: the counts
     "notice.migration.imported": ("Imported", "取り込んだメール"),

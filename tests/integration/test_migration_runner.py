@@ -25,6 +25,7 @@ from mailport.adapters.dynamodb_copy_slots import DynamoCopySlots
 from mailport.adapters.dynamodb_job_queue import DynamoJobQueue
 from mailport.adapters.dynamodb_jobs import DynamoJobStore
 from mailport.adapters.dynamodb_mailbox import DynamoMailbox
+from mailport.adapters.dynamodb_message_index import DynamoMessageIndex
 from mailport.adapters.dynamodb_reports import DynamoJobReports
 from mailport.adapters.dynamodb_templates import DynamoImapTemplates
 from mailport.adapters.imap import ImapConnector
@@ -42,6 +43,7 @@ from mailport.domain.network import LOCAL_TESTS
 from mailport.domain.remote import RemoteTransient
 from mailport.errors import TransientError, ValidationFailed
 from mailport.usecases.importing import Importer
+from mailport.usecases.index_group import GroupIndexer
 from mailport.usecases.mailbox import MailboxService
 from mailport.usecases.migration import (
     JobCancelled,
@@ -200,7 +202,10 @@ def build(local_stack: LocalStack, dovecot: Dovecot, **config: Any) -> Env:
         reports=reports,
         mailbox=store,
         mailbox_service=MailboxService(store, raw),
-        importer=Importer(store, raw),
+        # As the wiring builds it: a batch's index entries in one group write.
+        importer=Importer(
+            store, raw, group=GroupIndexer(DynamoMessageIndex(table, client=clients.dynamodb))
+        ),
         secrets=secrets,
         executions=executions,
         config=cfg,

@@ -66,7 +66,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     ),
     "migration.template_not_found": (
         "no such IMAP template",
-        "指定された移行元サーバーのテンプレートが見つかりません。",
+        "指定された IMAP サーバーが見つかりません。",
     ),
     "migration.cursor_past_end": (
         "the cursor is past the last folder; start again",

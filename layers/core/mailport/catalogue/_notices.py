@@ -18,7 +18,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "このメールは mailport が自動で送信しています。返信いただいても確認できません。",
     ),
     "notice.what_next": ("What to do next", "次にしていただくこと"),
-    "notice.last_error": ("Last error", "最後のエラー"),
+    "notice.last_error": ("Last error", "前回のエラー"),
     "notice.reason": ("Reason", "理由"),
     "notice.times": ("{n} times", "{n}回"),
     "notice.count": ("{n}", "{n}件"),

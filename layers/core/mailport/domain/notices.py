@@ -55,6 +55,35 @@ def _open_accounts(console_url: str | None) -> tuple[Block, ...]:
     return (Link(say("notice.fetch.open_accounts"), say("notice.open_console"), url),)
 
 
+def _fetch_notice(
+    *,
+    subject: Words,
+    tone: str,
+    lead: Words,
+    error: tuple[Words, str | Words],
+    middle: tuple[Block, ...],
+    steps: tuple[Words, ...],
+    sent: tuple[dt.datetime, str, str, str | None],
+) -> bytes:
+    """The shape all three fetch notices share: lead, what the server said, ``middle``, the
+    steps, the link to the accounts page. ``sent`` is (now, message id, language, console URL).
+    """
+    now, message_id, language, console_url = sent
+    label, what = error
+    notice = Notice(
+        subject,
+        tone,
+        (
+            Para(lead),
+            Said(label, said(what, language)),
+            *middle,
+            Steps(steps),
+            *_open_accounts(console_url),
+        ),
+    )
+    return message(notice, language, now, message_id)
+
+
 def fetch_warning(
     account: PopAccount,
     failures: int,
@@ -67,19 +96,17 @@ def fetch_warning(
 ) -> bytes:
     """After a few automatic runs failed in a row: what fails and how to fix it."""
     left = max(0, DISABLE_AFTER_FAILURES - failures)
-    notice = Notice(
-        say("notice.fetch_warning.subject", who=_who(account)),
-        "warn",
-        (
-            Para(
-                say(
-                    "notice.fetch_warning.lead",
-                    account=_account(account),
-                    failures=failures,
-                    when=when(now, language),
-                )
-            ),
-            Said(say("notice.last_error"), said(error, language)),
+    return _fetch_notice(
+        subject=say("notice.fetch_warning.subject", who=_who(account)),
+        tone="warn",
+        lead=say(
+            "notice.fetch_warning.lead",
+            account=_account(account),
+            failures=failures,
+            when=when(now, language),
+        ),
+        error=(say("notice.last_error"), error),
+        middle=(
             Facts(
                 (
                     (say("notice.fetch.failures"), _times(failures, language)),
@@ -87,11 +114,10 @@ def fetch_warning(
                 )
             ),
             Para(say("notice.fetch_warning.cutoff", left=left)),
-            Steps((say("notice.fetch.step_check"), say("notice.fetch.step_edit"))),
-            *_open_accounts(console_url),
         ),
+        steps=(say("notice.fetch.step_check"), say("notice.fetch.step_edit")),
+        sent=(now, message_id, language, console_url),
     )
-    return message(notice, language, now, message_id)
 
 
 def fetch_disabled(
@@ -104,31 +130,24 @@ def fetch_disabled(
     console_url: str | None = None,
 ) -> bytes:
     """Automatic fetching was switched off: why, and how to turn it back on."""
-    notice = Notice(
-        say("notice.fetch_disabled.subject", who=_who(account)),
-        "bad",
-        (
-            Para(
-                say(
-                    "notice.fetch_disabled.lead",
-                    account=_account(account),
-                    failures=DISABLE_AFTER_FAILURES,
-                    when=when(now, language),
-                )
-            ),
-            Said(say("notice.last_error"), said(error, language)),
-            Para(say("notice.fetch.nothing_lost")),
-            Steps(
-                (
-                    say("notice.fetch.step_check"),
-                    say("notice.fetch.step_edit"),
-                    say("notice.fetch_disabled.step_on"),
-                )
-            ),
-            *_open_accounts(console_url),
+    return _fetch_notice(
+        subject=say("notice.fetch_disabled.subject", who=_who(account)),
+        tone="bad",
+        lead=say(
+            "notice.fetch_disabled.lead",
+            account=_account(account),
+            failures=DISABLE_AFTER_FAILURES,
+            when=when(now, language),
         ),
+        error=(say("notice.last_error"), error),
+        middle=(Para(say("notice.fetch.nothing_lost")),),
+        steps=(
+            say("notice.fetch.step_check"),
+            say("notice.fetch.step_edit"),
+            say("notice.fetch_disabled.step_on"),
+        ),
+        sent=(now, message_id, language, console_url),
     )
-    return message(notice, language, now, message_id)
 
 
 def fetch_paused(
@@ -141,24 +160,15 @@ def fetch_paused(
     console_url: str | None = None,
 ) -> bytes:
     """The account's sign-in stopped working: automatic fetching waits for a new sign-in."""
-    notice = Notice(
-        say("notice.fetch_paused.subject", who=_who(account)),
-        "warn",
-        (
-            Para(
-                say(
-                    "notice.fetch_paused.lead",
-                    account=_account(account),
-                    when=when(now, language),
-                )
-            ),
-            Said(say("notice.reason"), said(error, language)),
-            Para(say("notice.fetch.nothing_lost")),
-            Steps((say("notice.fetch_paused.step"),)),
-            *_open_accounts(console_url),
-        ),
+    return _fetch_notice(
+        subject=say("notice.fetch_paused.subject", who=_who(account)),
+        tone="warn",
+        lead=say("notice.fetch_paused.lead", account=_account(account), when=when(now, language)),
+        error=(say("notice.reason"), error),
+        middle=(Para(say("notice.fetch.nothing_lost")),),
+        steps=(say("notice.fetch_paused.step"),),
+        sent=(now, message_id, language, console_url),
     )
-    return message(notice, language, now, message_id)
 
 
 def _size(n: int) -> str:

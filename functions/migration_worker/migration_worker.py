@@ -78,15 +78,23 @@ def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
         wired = container()
         sources.append(wired.migration_metrics)
         return run_step(wired.migration_runner, event)
-    except TransientError as e:
-        # Only the plain class is retried by the machine: a subclass leaves as exactly it.
-        plain = e if type(e) is TransientError else TransientError(e.words or e.message)
-        plain.args = (carried(e),)  # the words cross Step Functions in the Cause
-        if plain is e:
-            raise
-        raise plain from e
     except MailportError as e:
-        e.args = (carried(e),)
-        raise
+        out = leaving(e)
+        if out is e:
+            raise
+        raise out from e
     finally:
         emit(metrics, *sources)
+
+
+def leaving(error: MailportError) -> MailportError:
+    """``error`` as it leaves for the machine. Its text (Lambda's ``errorMessage``, the
+    ``Cause`` in Step Functions) is ``carried``, so its words cross with it; a subclass of
+    ``TransientError`` leaves as the plain class, since the machine's ``Retry`` names only
+    that class by its exact name.
+    """
+    out = error
+    if isinstance(error, TransientError) and type(error) is not TransientError:
+        out = TransientError(error.words or error.message)
+    out.args = (carried(error),)
+    return out

@@ -96,12 +96,11 @@ class _MessageSource(TypedDict):
     id: str
 
 
-Message = TypedDict(
-    "Message",
+# A message's header fields, as the listing and the reading (``ContentHeaders``) both show
+# them: functional syntax since "from" is a keyword.
+ContentHeaders = TypedDict(
+    "ContentHeaders",
     {
-        "id": str,
-        "folder_id": str,
-        "subject": str,
         "from": list[Address],
         "to": list[Address],
         "cc": list[Address],
@@ -112,19 +111,26 @@ Message = TypedDict(
                 json_schema_extra={"format": "date-time"},
             ),
         ],
-        "received_at": DateTime,
-        "size": int,
-        "attachments": list[str],
-        "has_attachments": bool,
-        "flags": _MessageFlags,
-        "icon": str | None,
-        "source": _MessageSource,
-        "job_id": str | None,
-        "message_id_header": str,
-        "sha256": str,
+        "subject": str,
     },
 )
-with_config(EXACT)(Message)
+with_config(EXACT)(ContentHeaders)
+
+
+@with_config(EXACT)
+class Message(ContentHeaders):
+    id: str
+    folder_id: str
+    received_at: DateTime
+    size: int
+    attachments: list[str]
+    has_attachments: bool
+    flags: _MessageFlags
+    icon: str | None
+    source: _MessageSource
+    job_id: str | None
+    message_id_header: str
+    sha256: str
 
 
 @with_config(EXACT)

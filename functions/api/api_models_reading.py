@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, TypedDict
 
-from api_models import EXACT, Address
+from api_models import EXACT, ContentHeaders
 from pydantic import Field, with_config
 
 
@@ -22,25 +22,6 @@ class MessagePart(TypedDict):
         str | None, Field(description="Its Content-ID (without <>), as HTML's cid: names it.")
     ]
     disposition: Literal["attachment", "inline"]
-
-
-ContentHeaders = TypedDict(
-    "ContentHeaders",
-    {
-        "from": list[Address],
-        "to": list[Address],
-        "cc": list[Address],
-        "date": Annotated[
-            str | None,
-            Field(
-                description="The Date header, if it had a readable one.",
-                json_schema_extra={"format": "date-time"},
-            ),
-        ],
-        "subject": str,
-    },
-)
-with_config(EXACT)(ContentHeaders)
 
 
 @with_config(EXACT)

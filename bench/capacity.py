@@ -300,7 +300,10 @@ class Tuning:
 
     polls_per_invocation: int = 1  # FetchWork BatchSize 1; tuned: 10 polls run side by side
     log_factor: float = 1.0  # log bytes per invocation; tuned: idle polls log at DEBUG
-    pop_xray_sampled: float | None = None  # the default rule; tuned: a 0.1 % rule for pop-fetch
+    # Sampled share of fetch invocations. Lambda samples Active invocations itself (1 a
+    # second, then 5 %) and applies no X-Ray sampling rule (checked 2026-12-08), so tuned
+    # stays at the default: batching, not a rule, is what cut the traces.
+    pop_xray_sampled: float | None = None
     kms_share: Range = Range(1.0, 1.0)  # Decrypts per poll; tuned: a cached data key per shard
     finish_as_update: bool = False  # finish_run's one-item TransactWriteItems as an UpdateItem
     receipts_pruned: bool = False  # receipts kept only for UIDLs still on the server
@@ -338,7 +341,6 @@ TUNED = Tuning(
     polls_per_invocation=250,
     accounts_per_message=25,
     log_factor=2.0,
-    pop_xray_sampled=0.001,
     # In the code since 2026-12-07: one Decrypt per container per 5 minutes (the held data
     # key; bench.pop_sessions: 1 in 250 polls, the cold worker's). At 1,667 polls/s on the
     # ~20 containers this needs, 0.07 Decrypt/s; high x10 for containers coming and going.

@@ -282,6 +282,27 @@ def test_a_full_batch_of_packed_messages_polls_all_at_once() -> None:
     assert (settings.fetch_sessions, settings.fetch_per_message) == (250, 25)
 
 
+def test_the_fetch_workers_tracing_is_a_parameter_of_lambdas_two_modes() -> None:
+    # Lambda samples Active invocations itself (1 a second, 5 % of the rest) and applies no
+    # X-Ray sampling rule, so the only lever on the fetch worker's traces is its mode.
+    parameter = TEMPLATE["Parameters"]["FetchTracing"]
+    assert parameter["AllowedValues"] == ["Active", "PassThrough"]
+    assert parameter["Default"] == "Active"
+    fetch = TEMPLATE["Resources"]["PopFetchFunction"]["Properties"]
+    assert fetch["Tracing"] == {"Ref": "FetchTracing"}
+    assert TEMPLATE["Globals"]["Function"]["Tracing"] == "Active"
+    # Either mode sends the segments it records: the role keeps the two X-Ray writes.
+    role = TEMPLATE["Resources"]["PopFetchFunctionRole"]["Properties"]
+    actions = {
+        a
+        for policy in role["Policies"]
+        for st in policy["PolicyDocument"]["Statement"]
+        if st.get("Sid") == "Tracing"
+        for a in st["Action"]
+    }
+    assert actions == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
 def test_the_microsoft_authority_parameter_allows_only_microsofts_hosts() -> None:
     """CloudFormation refuses what the function would refuse: one source, the hosts list."""
     import re

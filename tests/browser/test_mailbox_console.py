@@ -22,6 +22,7 @@ from tests.support.api import login
 pytestmark = pytest.mark.stack
 
 FILLERS = 50  # with the three below, more than one page (50)
+DATE = "Tue, 01 Dec 2026 09:00:00 +0000"
 WORDS: dict[str, dict[str, str]] = {
     "en": {
         "folder": "Projects",
@@ -262,3 +263,59 @@ def search_all_and_open(page: Page, w: dict[str, str], tag: str, lang: str) -> N
     search.get_by_label(w["search_label"]).fill(f"nothing-like-this {tag}")
     search.get_by_role("button", name=w["search"], exact=True).click()
     expect(page.locator(".list-status")).to_have_text(w["none"])
+
+
+def test_deleting_again_in_an_all_folders_search_deletes_for_good(
+    browser: Browser, console: str, local_stack: LocalStack
+) -> None:
+    """Searching all folders, Delete on a selection moves what is elsewhere to Trash and
+    deletes what is in Trash already for good, after asking (as Delete does in Trash)."""
+    w, tag = WORDS["en"], uuid.uuid4().hex[:6]
+    who = f"box-again-{tag}@acme.example"
+    h = login(local_stack, who, "acme")
+    files = {
+        f"{n}.eml": mail(n, f"twice {n} {tag}", ("佐藤", "sato@example.jp"), DATE, tag)
+        for n in range(2)
+    }
+    batch = start(local_stack, h, files)
+    upload_all(batch, files)
+    state = wait_done(local_stack, h, batch["id"], timeout=90)
+    assert all(f["status"] == "stored" for f in state["files"]), state
+    api = local_stack.api_url
+    listed = requests.get(f"{api}/v1/folders/inbox/messages", headers=h, timeout=10).json()
+    ids = {m["subject"]: m["id"] for m in listed["messages"]}
+    trashed, kept = ids[f"twice 0 {tag}"], ids[f"twice 1 {tag}"]
+    moved = requests.patch(
+        f"{api}/v1/messages/{trashed}", headers=h, json={"folder_id": "trash"}, timeout=10
+    )
+    assert moved.status_code == 200, moved.text
+    page = new_page(browser, "en-US")
+    try:
+        sign_in_as(page, console, who)
+        search = page.get_by_role("search")
+        search.get_by_label(w["search_label"]).fill(f"twice {tag}")
+        search.get_by_label(w["scope"]).select_option("all")
+        search.get_by_label(w["search_label"]).press("Enter")
+        expect(rows(page)).to_have_count(2)
+        page.get_by_label(w["select_all"]).check()
+        asked: list[str] = []
+
+        def accept(dialog: Any) -> None:
+            asked.append(dialog.message)
+            dialog.accept()
+
+        page.once("dialog", accept)
+        toolbar = page.get_by_role("toolbar", name=w["toolbar"])
+        toolbar.get_by_role("button", name=w["delete"], exact=True).click()
+        expect(page.locator("#toast")).to_have_text("1 message(s) deleted for good")
+        expect(rows(page)).to_have_count(0)
+        assert asked == [
+            "1 message(s) are in Trash already. Delete them for good? This cannot be undone."
+        ]
+        gone = requests.get(f"{api}/v1/messages/{trashed}", headers=h, timeout=10)
+        assert gone.status_code == 404, gone.text
+        now = requests.get(f"{api}/v1/messages/{kept}", headers=h, timeout=10).json()
+        assert now["folder_id"] == "trash"
+        assert not page.errors  # type: ignore[attr-defined]
+    finally:
+        page.context.close()

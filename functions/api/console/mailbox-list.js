@@ -275,8 +275,19 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
   }
 
   // ---------------------------------------------------------------- acting
-  async function act(action, ids, target) {
+  async function act(action, ids, target, asking = "box.confirm_delete_forever") {
     if (!ids.length) return;
+    if (action === "trash") {
+      // Searching all folders, some may be in Trash already: deleting those again deletes
+      // them for good, as in Trash itself (after asking); the rest go to Trash.
+      const trashed = ids.filter((id) => loaded.get(id)?.message.folder_id === TRASH);
+      if (trashed.length) {
+        const rest = ids.filter((id) => !trashed.includes(id));
+        if (rest.length) await act("trash", rest);
+        await act("forget", trashed, null, "box.confirm_delete_trashed");
+        return;
+      }
+    }
     let result;
     let doneKey;
     let folder = "";
@@ -292,7 +303,7 @@ export function messageList({ folders, current, open, changed, folderLabel, fold
       });
       doneKey = done;
     } else if (action === "forget") {
-      if (!window.confirm(t("box.confirm_delete_forever", { n: ids.length }))) return;
+      if (!window.confirm(t(asking, { n: ids.length }))) return;
       result = await each(ids, (id) => api.del(`/v1/messages/${enc(id)}`));
       doneKey = "box.done_deleted";
     } else {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -81,3 +82,44 @@ def test_a_rare_word_in_a_big_folder_is_found_over_bounded_requests(
         if cursor is None:
             break
     assert seen == [m.message_id for m in messages]
+
+
+def test_a_folder_deleted_while_paging_all_folders_is_passed_over(
+    local_stack: LocalStack,
+) -> None:
+    """Paging all folders, the cursor's folder is deleted: the next page goes on with the
+    folder after it; a search of that one folder, or another user, is refused the cursor."""
+    from mailport.errors import ValidationFailed
+
+    owner = Owner("acme", f"u-{uuid.uuid4().hex[:10]}")
+    index = DynamoMessageIndex(local_stack.physical_id("MailportTable"), client=Clients().dynamodb)
+    index.create_folder(owner, Folder("inbox", "Inbox", None, SystemFolder.INBOX))
+    for name in ("a", "b", "c"):
+        index.create_folder(owner, Folder(name, name, None, None))
+    placed = {"inbox": range(0, 2), "a": range(2, 6), "b": range(6, 8), "c": range(8, 11)}
+    index.insert_messages(
+        [
+            (owner, replace(message(n, f"件名 {n}"), folder_id=folder))
+            for folder, numbers in placed.items()
+            for n in numbers
+        ]
+    )
+    everything = parse_search(None, None, None)
+    folders = ["inbox", "a", "b", "c"]
+    first, cursor = index.search_messages(owner, folders, everything, 3, None, all_folders=True)
+    assert [m.folder_id for m in first] == ["inbox", "inbox", "a"] and cursor
+    # Folder "a" is deleted (its messages gone with it) before the next page is asked for.
+    left = ["inbox", "b", "c"]
+    rest: list[str] = []
+    while cursor:
+        page, cursor = index.search_messages(owner, left, everything, 3, cursor, all_folders=True)
+        rest += [m.message_id for m in page]
+    assert rest == [f"m{n:05d}" for n in (6, 7, 8, 9, 10)]
+    # Not over all folders (one folder's search), or another user's: refused as before.
+    _, cursor = index.search_messages(owner, folders, everything, 3, None, all_folders=True)
+    assert cursor
+    with pytest.raises(ValidationFailed):
+        index.search_messages(owner, left, everything, 3, cursor)
+    other = Owner("acme", f"u-{uuid.uuid4().hex[:10]}")
+    with pytest.raises(ValidationFailed):
+        index.search_messages(other, left, everything, 3, cursor, all_folders=True)

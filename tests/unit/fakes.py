@@ -117,6 +117,8 @@ class MemoryMailbox:
         query: SearchQuery,
         limit: int,
         cursor: str | None,
+        *,
+        all_folders: bool = False,
     ) -> tuple[list[StoredMessage], str | None]:
         """As the DynamoDB adapter: folder after folder, a position (folder, offset)."""
         mine = self.messages.get((owner.tenant_id, owner.user_id), [])

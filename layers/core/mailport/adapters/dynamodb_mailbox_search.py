@@ -60,6 +60,8 @@ class MailboxSearch(DynamoTable):
         query: SearchQuery,
         limit: int,
         cursor: str | None,
+        *,
+        all_folders: bool = False,
     ) -> tuple[list[StoredMessage], str | None]:
         """Up to ``limit`` matches in ``folder_ids`` (in that order, each newest first) and
         the cursor of the next page.
@@ -67,7 +69,11 @@ class MailboxSearch(DynamoTable):
         if not folder_ids:
             return [], None
         dates = _dates(query)
-        start = _decode(owner, folder_ids, dates, cursor) if cursor else Position(0)
+        start = Position(0)
+        if cursor:
+            start = _decode(owner, folder_ids, dates, cursor, all_folders=all_folders)
+        if start.index >= len(folder_ids):  # the last folders were deleted meanwhile
+            return [], None
 
         def read(at: Position, size: int) -> Page:
             return self._page(owner, folder_ids, query, at, size)
@@ -125,6 +131,7 @@ def _encode(folder_ids: Sequence[str], dates: str, position: Position) -> str:
     key = position.key
     data = {
         "f": folder_ids[position.index],
+        "i": position.index,
         "d": dates,
         "k": encode_cursor(from_ddb(key)) if key else "",
     }
@@ -132,25 +139,30 @@ def _encode(folder_ids: Sequence[str], dates: str, position: Position) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def _decode(owner: Owner, folder_ids: Sequence[str], dates: str, cursor: str) -> Position:
+def _decode(
+    owner: Owner, folder_ids: Sequence[str], dates: str, cursor: str, *, all_folders: bool
+) -> Position:
     """The cursor's position, refused unless it is in one of the folders searched and in
     the caller's own index (``decode_cursor``): a forged cursor reads nobody else's mail;
-    and made for the same dates.
+    and made for the same dates. Over ``all_folders``, a folder deleted since the cursor was
+    made is passed over: the search goes on with the folder now at its place in the list.
     """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, binascii.Error, UnicodeError) as e:
         raise ValidationFailed(say("site.cursor_invalid")) from e
-    if not isinstance(data, dict) or data.get("f") not in folder_ids or data.get("d") != dates:
+    if not isinstance(data, dict) or data.get("d") != dates:
         raise ValidationFailed(say("site.cursor_invalid"))
-    folder_id, key = str(data["f"]), data.get("k")
+    folder_id, key, at = str(data.get("f")), data.get("k"), data.get("i")
     if not isinstance(key, str):
         raise ValidationFailed(say("site.cursor_invalid"))
-    index = list(folder_ids).index(folder_id)
-    if not key:
-        return Position(index)
     partition = keys.folder_partition(owner, folder_id)
-    return Position(
-        index, decode_cursor(key, keys.GSI1, partition, lambda pk: pk == user_pk(owner))
+    mine = (  # the start key, proven the caller's own
+        decode_cursor(key, keys.GSI1, partition, lambda pk: pk == user_pk(owner)) if key else None
     )
+    if folder_id in folder_ids:
+        return Position(list(folder_ids).index(folder_id), mine)
+    if all_folders and isinstance(at, int) and not isinstance(at, bool) and at >= 0:
+        return Position(at)
+    raise ValidationFailed(say("site.cursor_invalid"))

@@ -103,11 +103,15 @@ class Mailbox(Protocol):
         query: SearchQuery,
         limit: int,
         cursor: str | None,
+        *,
+        all_folders: bool = False,
     ) -> tuple[list[StoredMessage], str | None]:
         """Up to ``limit`` messages of ``folder_ids`` matching ``query`` (folder after folder
         in that order, each newest first), and the cursor of the next page. Reads only the
         index (``mailport.domain.search.gather``: a page may come back short, or empty,
-        with a cursor when a bounded read found too few).
+        with a cursor when a bounded read found too few). When ``folder_ids`` are
+        ``all_folders`` of the caller's, a cursor whose folder was deleted since goes on with
+        the next folder (otherwise it is refused as any cursor of another folder).
         """
         ...
 

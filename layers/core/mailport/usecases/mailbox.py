@@ -253,7 +253,9 @@ class MailboxService:
         query = parse_search(request.q, request.since, request.before)
         size = page_size(limit)
         ids = [f.folder_id for f in self.folders(owner)]
-        found, next_cursor = self._mailbox.search_messages(owner, ids, query, size, cursor)
+        found, next_cursor = self._mailbox.search_messages(
+            owner, ids, query, size, cursor, all_folders=True
+        )
         return SearchPage(found, next_cursor)
 
     def message(self, owner: Owner, message_id: str) -> StoredMessage:

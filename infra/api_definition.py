@@ -24,6 +24,8 @@ from chalice.app import Chalice
 from chalice.deploy.swagger import CFNSwaggerGenerator
 
 from infra import generated
+from mailport.catalogue import say
+from mailport.http import GATEWAY_ANSWERS, error_body
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -65,7 +67,22 @@ def definition(app: Chalice) -> dict[str, Any]:
     body: dict[str, Any] = _Generator().generate_swagger(app)
     body["info"]["title"] = {"Ref": "AWS::StackName"}  # the REST API's name, as SAM set it
     del body["definitions"]  # only the filler responses used its Empty model
+    body["x-amazon-apigateway-gateway-responses"] = gateway_responses()
     return body
+
+
+def gateway_responses() -> dict[str, Any]:
+    """API Gateway's own answers in the API's error shape (``mailport.http.GATEWAY_ANSWERS``)."""
+    out: dict[str, Any] = {}
+    for kind, answer in sorted(GATEWAY_ANSWERS.items()):
+        body = error_body(answer.code, say(answer.words).render("en"))
+        response: dict[str, Any] = {
+            "responseTemplates": {"application/json": json.dumps(body, ensure_ascii=False)}
+        }
+        if answer.status is not None:
+            response["statusCode"] = str(answer.status)
+        out[kind] = response
+    return out
 
 
 def load_app() -> Chalice:

@@ -173,3 +173,28 @@ def test_the_api_keeps_its_stage_tracing_and_name() -> None:
     outputs = TEMPLATE["Outputs"]
     assert "${MailportApi}.execute-api" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
     assert "ServerlessRestApi" not in api_definition.TEMPLATE.read_text(encoding="utf-8")
+
+
+def test_api_gateways_own_answers_are_the_apis_error_shape_with_codes_the_console_knows() -> None:
+    import json
+
+    console = REPO_ROOT / "functions" / "api" / "console"
+    labels = [
+        json.loads((console / f"i18n-{lang}.json").read_text(encoding="utf-8"))
+        for lang in ("en", "ja")
+    ]
+    answers = BODY["x-amazon-apigateway-gateway-responses"]
+    # The ones a signed-out or lost user meets, and a catch-all for each class.
+    assert {"UNAUTHORIZED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
+        answers
+    )
+    for kind, answer in answers.items():
+        body = json.loads(answer["responseTemplates"]["application/json"])
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, kind
+        code, message = body["error"]["code"], body["error"]["message"]
+        assert all(f"error.{code}" in each for each in labels), (kind, code)
+        # No VTL in a gateway response: a "$" would be taken for a variable.
+        assert message and "$" not in message, kind
+    assert answers["UNAUTHORIZED"]["statusCode"] == "401"
+    assert answers["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    assert "statusCode" not in answers["DEFAULT_4XX"]  # API Gateway's own 4xx status stays

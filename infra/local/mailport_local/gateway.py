@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 
 from mailport.catalogue import Words, language_of, say
 from mailport.domain.identity import Plan, Tenant, User
-from mailport.http import error_body
+from mailport.http import GATEWAY_ANSWERS, error_body
 from mailport.ports import Directory
 from mailport_local.demo_mail import DemoMail
 from mailport_local.dovecot import DovecotError
@@ -142,6 +142,15 @@ def _said(request: Request, words: Words) -> str:
     return words.render(language_of(request.headers.get("Accept-Language")))
 
 
+def _gateway(request: Request, kind: str, words: Words) -> Response:
+    """API Gateway's own answer of ``kind`` (its status and code, ``GATEWAY_ANSWERS``), in
+    words more precise than its English and in the request's language.
+    """
+    answer = GATEWAY_ANSWERS[kind]
+    assert answer.status is not None  # the kinds answered here have a status of their own
+    return _json(answer.status, error_body(answer.code, _said(request, words)))
+
+
 class _DropRefused(ValueError):
     """A demo-mail drop that can't be done as asked."""
 
@@ -197,11 +206,10 @@ class Gateway:
         raw_path = raw.split("?", 1)[0]
         matches = [(c, m) for c in self._compiled if (m := c.pattern.match(raw_path))]
         if not matches:
-            return _json(
-                404,
-                error_body(
-                    "not_found", _said(request, say("site.no_such_resource", path=request.path))
-                ),
+            return _gateway(
+                request,
+                "MISSING_AUTHENTICATION_TOKEN",
+                say("site.no_such_resource", path=request.path),
             )
         for compiled, match in matches:
             if compiled.route.method in (request.method, "ANY"):
@@ -283,10 +291,7 @@ class Gateway:
         if compiled.route.authorized:
             claims = self.auth.claims(request.headers.get("Authorization"))
             if claims is None:
-                return _json(
-                    401,
-                    error_body("unauthenticated", _said(request, say("site.token_missing"))),
-                )
+                return _gateway(request, "UNAUTHORIZED", say("site.token_missing"))
         event = self._event(request, compiled.route, params, claims)
         try:
             result = self.lambdas[compiled.route.function].invoke(event)

@@ -4,8 +4,10 @@ details read off the sign-in page, a POP account added with them and fetched; (2
 migration of a demo user with a password; (3) a Microsoft 365 migration: Authenticate opens
 the demo sign-in ("not Microsoft"), the mailbox is picked, consent given, and back in the
 console the migration completes. English for (1) and (2), Japanese for (3); screenshots of
-each step in tests/artifacts/browser/demo-*.png. Plain http throughout: no certificate
-errors are ignored.
+each step in tests/artifacts/browser/demo-*.png. axe-core checks the sign-in page with the
+demo card (both languages) and the demo sign-in and consent windows, as
+test_accessibility_console checks the console's own pages. Plain http throughout: no
+certificate errors are ignored.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import new_page, screenshot, sign_in_as, signed_in
+from tests.browser.test_accessibility_console import violations
 from tests.e2e.test_demo_mail import TARO_INBOX, running, state_dir
 
 pytestmark = [pytest.mark.stack, pytest.mark.dovecot]
@@ -34,6 +37,7 @@ def demo_server(page: Page, console: str) -> tuple[str, str, str]:
     # The Microsoft 365 demo's mailboxes are on the card too (this stack runs it).
     expect(card.locator("table.demo-microsoft-mailboxes")).to_contain_text(TARO)
     screenshot(page, "demo-1-signin-page-en")
+    assert violations(page) == [], "axe-core on the sign-in page with the demo card"
     return host, pop, imap
 
 
@@ -78,6 +82,8 @@ def imap_migration(page: Page, host: str, port: str) -> None:
 
 def microsoft_migration(page: Page, console: str) -> None:
     page.goto(console)
+    expect(page.locator("#demo-mail")).to_be_visible()
+    assert violations(page) == [], "axe-core on the sign-in page with the demo card (ja)"
     page.get_by_label("メールアドレス").fill("demo-browser-m365@acme.example")
     page.get_by_label("組織（テナント ID）").fill("acme")
     page.locator("form").get_by_role("button", name="サインイン").click()
@@ -92,9 +98,11 @@ def microsoft_migration(page: Page, console: str) -> None:
     expect(window.locator("#demo-banner")).to_contain_text("Demo sign-in — not Microsoft")
     expect(window.locator("#demo-banner")).to_contain_text("Microsoft ではありません")
     window.screenshot(path=str(_artifact("demo-6-m365-signin-ja")))
+    assert violations(window) == [], "axe-core on the demo sign-in window"
     window.locator("ul.mailboxes").get_by_role("button", name=TARO).click()
     expect(window.get_by_role("heading")).to_contain_text("mailport wants to read your mail")
     window.screenshot(path=str(_artifact("demo-7-m365-consent-ja")))
+    assert violations(window) == [], "axe-core on the demo consent window"
     window.get_by_role("button", name="Accept").click()
     window.wait_for_event("close")
     ready = page.locator("#m365-ready")

@@ -212,6 +212,18 @@ def projects_of(page: Page, w: dict[str, str]) -> str:
     return str(link.get_attribute("data-folder"))
 
 
+def accepting(page: Page) -> list[str]:
+    """The next dialog's message, once it is accepted."""
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    return asked
+
+
 def trash_and_forget(page: Page, w: dict[str, str], projects: str, lang: str) -> None:
     """In the folder: all on the page to Trash; in Trash, for good after a confirmation."""
     page.locator(f'nav.folders a[data-folder="{projects}"]').click()
@@ -226,13 +238,7 @@ def trash_and_forget(page: Page, w: dict[str, str], projects: str, lang: str) ->
     expect(page.get_by_role("heading", level=1)).to_contain_text(w["trash"])
     expect(rows(page)).to_have_count(3)
     page.get_by_label(w["select_all"]).check()
-    asked: list[str] = []
-
-    def accept(dialog: Any) -> None:
-        asked.append(dialog.message)
-        dialog.accept()
-
-    page.once("dialog", accept)
+    asked = accepting(page)
     screenshot(page, f"mailbox-trash-{lang}")
     toolbar = page.get_by_role("toolbar", name=w["toolbar"])
     toolbar.get_by_role("button", name=w["forget"]).click()
@@ -298,13 +304,7 @@ def test_deleting_again_in_an_all_folders_search_deletes_for_good(
         search.get_by_label(w["search_label"]).press("Enter")
         expect(rows(page)).to_have_count(2)
         page.get_by_label(w["select_all"]).check()
-        asked: list[str] = []
-
-        def accept(dialog: Any) -> None:
-            asked.append(dialog.message)
-            dialog.accept()
-
-        page.once("dialog", accept)
+        asked = accepting(page)
         toolbar = page.get_by_role("toolbar", name=w["toolbar"])
         toolbar.get_by_role("button", name=w["delete"], exact=True).click()
         expect(page.locator("#toast")).to_have_text("1 message(s) deleted for good")

@@ -51,3 +51,13 @@ class MessageContent(TypedDict):
     remote_blocked: Annotated[int, Field(description="Remote images and CSS url()s blocked.")]
     parts: list[MessagePart]
     truncated: bool
+
+
+@with_config(EXACT)
+class DownloadLink(TypedDict):
+    """A download straight from the store, for a message or part too big for the API's
+    answer: ``url`` works without the API's token until ``expires_at`` (5 minutes).
+    """
+
+    url: str
+    expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]

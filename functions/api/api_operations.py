@@ -38,7 +38,7 @@ from api_models import (
     Rules,
     Upload,
 )
-from api_models_reading import MessageContent
+from api_models_reading import DownloadLink, MessageContent
 from api_operations_import import IMPORT_OPERATIONS
 from pydantic import Field
 
@@ -299,7 +299,12 @@ _MAILBOX: dict[str, Operation] = {
     "raw_message": Operation(
         "rawMessage",
         "The message byte for byte (send Accept: message/rfc822)",
-        answers={200: Answer("The raw message", {"message/rfc822": bytes}), **ERRORS_4XX},
+        description="Messages over 4 MB: 409 limit_exceeded (rawMessageLink gives a link).",
+        answers={
+            200: Answer("The raw message", {"message/rfc822": bytes}),
+            409: "Conflict",
+            **ERRORS_4XX,
+        },
     ),
     "message_content": Operation(
         "messageContent",
@@ -333,13 +338,32 @@ _MAILBOX: dict[str, Operation] = {
         description=(
             "Always application/octet-stream with a Content-Disposition naming the file "
             "(RFC 6266 filename*); its own type is in the content answer's parts. Parts "
-            "over 4 MB: 409 part_too_large (download the raw message)."
+            "over 4 MB: 409 limit_exceeded (messagePartLink gives a link instead)."
         ),
         answers={
             200: Answer("The part's bytes", {"application/octet-stream": bytes}),
             409: "Conflict",
             **ERRORS_4XX,
         },
+    ),
+    "raw_message_link": Operation(
+        "rawMessageLink",
+        "A link that downloads the raw message straight from the store",
+        description=(
+            "For a message over 4 MB, which the API can't answer itself (409 from rawMessage): "
+            "a presigned URL, good for 5 minutes, that answers the bytes as <id>.eml."
+        ),
+        answers={200: Answer("OK", DownloadLink), **ERRORS_4XX},
+    ),
+    "message_part_link": Operation(
+        "messagePartLink",
+        "A link that downloads one part, decoded, straight from the store",
+        description=(
+            "For a part over 4 MB (409 limit_exceeded from messagePart): the part is decoded "
+            "into a copy the store keeps for a day, and a presigned URL, good for 5 minutes, "
+            "answers it as application/octet-stream under its file name."
+        ),
+        answers={200: Answer("OK", DownloadLink), **ERRORS_4XX},
     ),
     "get_rules": Operation(
         "getRules", "Auto-sort rules, in order", answers={200: Answer("OK", Rules), **ERRORS_4XX}

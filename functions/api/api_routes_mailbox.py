@@ -18,6 +18,7 @@ from chalice.app import Response
 from mailport.catalogue import say
 from mailport.domain.identity import Feature
 from mailport.errors import NotFound, ValidationFailed
+from mailport.http import attachment
 from mailport.usecases.mailbox import SearchRequest
 from mailport.wiring import container
 
@@ -123,8 +124,10 @@ def delete_message(message_id: str) -> Response:
 
 @routes.api("/v1/messages/{message_id}/raw", methods=["GET"])
 def raw_message(message_id: str) -> Response:
-    """The message exactly as received (``Accept: message/rfc822`` or ``*/*``)."""
-    raw = container().mailbox.raw(owner(), message_id)
+    """The message exactly as received (``Accept: message/rfc822`` or ``*/*``); over 4 MB,
+    409 (``raw_message_link`` hands out a link instead).
+    """
+    raw = container().mailbox.raw_answerable(owner(), message_id)
     return Response(
         body=raw,
         status_code=200,
@@ -179,13 +182,20 @@ def message_part(message_id: str, part_id: str) -> Response:
     )
 
 
-def attachment(filename: str) -> str:
-    """A Content-Disposition for ``filename``: an ASCII fallback, and RFC 5987's UTF-8 form."""
-    fallback = "".join(
-        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+@routes.api("/v1/messages/{message_id}/raw/link", methods=["GET"])
+def raw_message_link(message_id: str) -> Response:
+    """A short-lived link that downloads the raw message straight from the store."""
+    return json_response(api_views_reading.link(container().downloads.message(owner(), message_id)))
+
+
+@routes.api("/v1/messages/{message_id}/parts/{part_id}/link", methods=["GET"])
+def message_part_link(message_id: str, part_id: str) -> Response:
+    """A short-lived link that downloads one part, decoded, straight from the store."""
+    if not _PART_ID.fullmatch(part_id):
+        raise NotFound(say("mailbox.no_part"))
+    return json_response(
+        api_views_reading.link(container().downloads.part(owner(), message_id, part_id))
     )
-    encoded = urllib.parse.quote(filename, safe="")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 # ---------------------------------------------------------------- rules

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from api_views import addresses, iso
 
 if TYPE_CHECKING:
-    from api_models_reading import MessageContent, MessagePart
+    from api_models_reading import DownloadLink, MessageContent, MessagePart
 
     from mailport.domain.reading import PartInfo, Reading
+    from mailport.usecases.downloads import Link
 
 
 def content(reading: Reading) -> MessageContent:
@@ -51,3 +52,8 @@ def _part(p: PartInfo) -> MessagePart:
         "content_id": p.content_id,
         "disposition": "attachment" if p.disposition == "attachment" else "inline",
     }
+
+
+def link(found: Link) -> DownloadLink:
+    """``GET .../raw/link`` and ``GET .../parts/{part_id}/link``."""
+    return {"url": found.url, "expires_at": found.expires_at.isoformat()}

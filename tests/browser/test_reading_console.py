@@ -157,3 +157,39 @@ def _read_newsletter(page: Page, words: dict[str, str], lang: str, tracked: list
     expect(view.locator("iframe.viewer-html")).to_have_count(0)
     view.get_by_role("button", name=words["as_html"]).click()
     expect(frame.locator("body")).to_contain_text(JAPANESE)
+
+
+def test_a_big_attachment_and_message_download_straight_from_the_store(
+    browser: Browser, console: str, local_stack: LocalStack
+) -> None:
+    """Over 4 MB the API can't answer the bytes: the console asks for a link and the store
+    (moto's S3 here) answers the download, under the file's own name."""
+    from tests.e2e.test_big_downloads import big_message
+
+    tag = uuid.uuid4().hex[:6]
+    email = f"reading-big-{tag}@acme.example"
+    h = login(local_stack, email, "acme")
+    data = bytes(range(256)) * (5_000_000 // 256)
+    raw = big_message(tag, data)
+    files = {"big.eml": raw}
+    batch = start(local_stack, h, files)
+    upload_all(batch, files)
+    wait_done(local_stack, h, batch["id"], timeout=90)
+    page = new_page(browser, "en-US")
+    try:
+        sign_in_as(page, console, email)
+        page.goto(f"{console}console/index.html#/mail")
+        view = page.locator(".message-view")
+        page.locator("button.row", has_text=f"大きな添付 {tag}").click()
+        expect(view.locator("h2")).to_have_text(f"大きな添付 {tag}")
+        with page.expect_download() as download:
+            view.get_by_role("button", name="Download 見積書 2026.pdf").click()
+        saved = download.value
+        assert saved.suggested_filename == "見積書 2026.pdf"
+        assert saved.path().read_bytes() == data
+        with page.expect_download() as download:
+            view.get_by_role("button", name="Download the original").click()
+        assert download.value.path().read_bytes() == raw
+        assert not page.errors  # type: ignore[attr-defined]
+    finally:
+        page.context.close()

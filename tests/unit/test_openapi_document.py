@@ -405,3 +405,15 @@ ALLOWED |= {
     ("GET /v1/folders/{folder_id}/messages", "/responses/200/links/MessageContent"),
     ("GET /v1/messages/{message_id}", "/responses/200/links/MessageContent"),
 }
+
+# Issue #23, downloads too big for the API's answer: links straight to the store; the raw
+# message now says when it answers 409.
+ADDED_OPERATIONS |= {
+    "GET /v1/messages/{message_id}/raw/link",
+    "GET /v1/messages/{message_id}/parts/{part_id}/link",
+}
+ADDED_SCHEMAS += ["DownloadLink"]
+ALLOWED |= {
+    ("GET /v1/messages/{message_id}/raw", "/description"),
+    ("GET /v1/messages/{message_id}/raw", "/responses/409"),
+}

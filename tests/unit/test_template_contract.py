@@ -115,9 +115,13 @@ def test_nothing_is_kept_forever_by_default() -> None:
         assert resources[group]["Type"] == "AWS::Logs::LogGroup", name
         assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
     assert TEMPLATE["Parameters"]["LogRetentionDays"]["Default"] == 30
-    [rule] = resources["MailBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert rule["Status"] == "Enabled"
+    rule, copies = resources["MailBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and "Prefix" not in rule  # every object
     assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": {"Ref": "DeletedMailDays"}}
+    # Parts decoded for a download (usecases/downloads.py) go after a day, versions too.
+    assert copies["Status"] == "Enabled" and copies["Prefix"] == "parts/"
+    assert copies["ExpirationInDays"] == 1
+    assert copies["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
     assert resources["MailBucket"]["Properties"]["VersioningConfiguration"]["Status"] == "Enabled"
 
 

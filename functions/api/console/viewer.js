@@ -21,6 +21,9 @@ const CHARSET_NAMES = {
   "us-ascii": "US-ASCII",
 };
 const INLINE_IMAGE_MAX = 2 * 1024 * 1024; // bytes of one cid: image fetched to show inline
+// Over this the API can't answer the bytes itself (Lambda answers at most 6 MB, base64): it
+// hands out a link straight to the store instead (GET …/link). mailbox.py's MAX_PART_BYTES.
+const DIRECT_MAX = 4_000_000;
 const INLINE_IMAGES_MAX = 30;
 
 const charsetName = (name) => CHARSET_NAMES[name] || name;
@@ -123,7 +126,7 @@ function tools(message, content, options, rerender, showHtml) {
         type: "button",
         class: "secondary",
         "data-viewer": "download-raw",
-        onclick: (e) => download(e.currentTarget, `/v1/messages/${encodeURIComponent(message.id)}/raw`, `${message.id}.eml`, "message/rfc822"),
+        onclick: (e) => download(e.currentTarget, `/v1/messages/${encodeURIComponent(message.id)}/raw`, `${message.id}.eml`, "message/rfc822", message.size),
       },
       t("viewer.download_original"),
     ),
@@ -202,7 +205,7 @@ function attachments(message, content) {
               class: "link",
               "data-part": p.id,
               "aria-label": t("viewer.download_part", { name }),
-              onclick: (e) => download(e.currentTarget, partPath(message.id, p.id), name, p.content_type),
+              onclick: (e) => download(e.currentTarget, partPath(message.id, p.id), name, p.content_type, p.size),
             },
             name,
           ),
@@ -234,9 +237,18 @@ function source(message) {
 const partPath = (id, partId) => `/v1/messages/${encodeURIComponent(id)}/parts/${partId}`;
 
 /** Fetch `path` with the token (the API needs the Authorization header) and save it as `name`. */
-async function download(button, path, name, type) {
+async function download(button, path, name, type, size) {
   button.disabled = true;
   try {
+    if (size > DIRECT_MAX) {
+      // The store answers it as an attachment under its name: the page stays where it is.
+      const { url } = await api.get(`${path}/link`);
+      const link = h("a", { href: url, hidden: true, rel: "noopener" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      return;
+    }
     const accept = type === "message/rfc822" ? type : "application/octet-stream";
     const blob = await (await api.response(path, accept)).blob();
     const href = URL.createObjectURL(new Blob([blob], { type: type || "application/octet-stream" }));

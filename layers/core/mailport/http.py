@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 
 from mailport import errors
@@ -30,6 +31,15 @@ def status_for(error: errors.MailportError) -> int:
         if isinstance(error, cls):
             return status
     return 500
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition for ``filename``: an ASCII fallback, and RFC 5987's UTF-8 form."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    encoded = urllib.parse.quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from mailport.usecases.accounts import AccountService
     from mailport.usecases.admin import AdminService
     from mailport.usecases.dispatch import Dispatcher
+    from mailport.usecases.downloads import Downloads
     from mailport.usecases.importing import Importer
     from mailport.usecases.mailbox import MailboxService
     from mailport.usecases.migration import MigrationConfig, MigrationService
@@ -238,6 +239,17 @@ class Container:
         from mailport.usecases.mailbox import MailboxService
 
         return MailboxService(self._store, self._raw)
+
+    @part
+    def downloads(self) -> Downloads:
+        """Links for downloads too big for the API's answer."""
+        from mailport.adapters.s3_downloads import S3DownloadLinks
+        from mailport.usecases.downloads import Downloads
+
+        links = S3DownloadLinks(
+            self.settings.mail_bucket, client=self.clients.s3, signer=self.clients.s3_presign
+        )
+        return Downloads(self.mailbox, links)
 
     @part
     def importer(self) -> Importer:

@@ -18,9 +18,14 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "「remote」には allow か block を指定してください。",
     ),
     "mailbox.part_too_large": (
-        "the part is larger than {mb} MB: download the original message instead",
-        "このパートは {mb} MB を超えているため、個別にはダウンロードできません。"
-        "元のメールをダウンロードしてください。",
+        "the part is larger than {mb} MB: ask for its download link (this address, then /link)",
+        "このパートは {mb} MB を超えているため、ここからはダウンロードできません。"
+        "ダウンロード用のリンク（このアドレスの末尾に /link）を取得してください。",
+    ),
+    "mailbox.message_too_large": (
+        "the message is larger than {mb} MB: ask for its download link (this address, then /link)",
+        "このメールは {mb} MB を超えているため、ここからはダウンロードできません。"
+        "ダウンロード用のリンク（このアドレスの末尾に /link）を取得してください。",
     ),
     "mailbox.system_folder_fixed": (
         "{name} is a system folder: it can't be renamed or moved",

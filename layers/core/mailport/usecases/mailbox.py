@@ -289,6 +289,15 @@ class MailboxService:
         """The message exactly as it was received."""
         return self._raw.get(self.message(owner, message_id).raw_key)
 
+    def raw_answerable(self, owner: Owner, message_id: str) -> bytes:
+        """The message's bytes if the API can answer them itself (``MAX_PART_BYTES``);
+        ``LimitExceeded`` otherwise (``Downloads.message`` links to them instead).
+        """
+        message = self.message(owner, message_id)
+        if message.summary.size > MAX_PART_BYTES:
+            raise LimitExceeded(say("mailbox.message_too_large", mb=MAX_PART_BYTES // 1_000_000))
+        return self._raw.get(message.raw_key)
+
     def content(
         self,
         owner: Owner,

@@ -1,0 +1,77 @@
+"""``DownloadLinks`` on the mail bucket: presigned GETs, and decoded part copies under
+``parts/`` (which the bucket's lifecycle rule removes after a day).
+
+A Lambda answers at most 6 MB, so a big message or attachment can't go through the API: the
+browser is handed a presigned GET instead. S3 answers it with the Content-Disposition and
+Content-Type the link names (``response-content-*``, honoured on signed requests only).
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mailport.adapters.aws_errors import translate
+from mailport.adapters.clients import ClientSource
+from mailport.catalogue import say
+from mailport.http import attachment
+
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3DownloadLinks:
+    """Links to the mail bucket's objects. ``client`` reads and writes (``Clients.s3``);
+    ``signer`` signs the links with SigV4 (``Clients.s3_presign``).
+    """
+
+    def __init__(self, bucket: str, *, client: ClientSource, signer: ClientSource) -> None:
+        self._bucket = bucket
+        self._client = client
+        self._signer = signer
+
+    def link(self, key: str, filename: str, content_type: str, expires_s: int) -> str:
+        """A presigned GET of ``key`` that downloads as ``filename``."""
+        try:
+            url: str = self._signer().generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self._bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": attachment(filename),
+                    "ResponseContentType": content_type,
+                },
+                ExpiresIn=expires_s,
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, say("doing.download_link")) from e
+        return url
+
+    def copy_name(self, key: str) -> str | None:
+        """The ``filename`` a copy was put with (object metadata), or None."""
+        s3: Any = self._client()
+        try:
+            head = s3.head_object(Bucket=self._bucket, Key=key)
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in _MISSING:
+                return None
+            raise translate(e, say("doing.download_link")) from e
+        except BotoCoreError as e:
+            raise translate(e, say("doing.download_link")) from e
+        # Metadata is ASCII on the wire: the name is kept percent-encoded.
+        return urllib.parse.unquote(head.get("Metadata", {}).get("filename", "")) or None
+
+    def put_copy(self, key: str, data: bytes, filename: str) -> None:
+        """Store a decoded part, its name in its metadata."""
+        s3: Any = self._client()
+        try:
+            s3.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=data,
+                ContentType="application/octet-stream",
+                Metadata={"filename": urllib.parse.quote(filename, safe="")},
+            )
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, say("doing.download_link")) from e

@@ -834,11 +834,10 @@ def imap(i: Inputs) -> Usage:
         i.tuning, msg, s["fingerprint_bytes"], s["folder_bytes"], IMAP_GROUP_SHARE
     )
     gsi2 = units(s["jobmsg_entry_bytes"], KB)
-    add(
-        usage,
-        "ddb.wru",
-        messages * per_call(calls, "TransactWriteItems", n) * (per_message + gsi2),
-    )
+    # Every message is indexed once. Not the measured TransactWriteItems per message: since
+    # 2026-12-07 the worker writes a batch's entries in groups (81 transactions for 2,000
+    # messages), and index_wru already gives a grouped message's share.
+    add(usage, "ddb.wru", messages * (per_message + gsi2))
     if i.tuning.grouped_index:
         add(usage, "ddb.rru", messages * 1.0)
     # Checkpoints: UpdateItem of the job item (measured 33 per 2,000 messages).

@@ -150,6 +150,23 @@ def test_migration_job_shape() -> None:
     assert unpaced.pauses == 0
 
 
+def test_migration_index_writes_count_messages_not_transactions() -> None:
+    """A worker that groups its index writes makes few transactions (81 for 2,000 messages
+    since 2026-12-07); each message is still indexed once, at index_wru's price.
+    """
+    one_each = inputs()
+    pop3, imap, ingest = fake_results()
+    imap["mailport_worker"]["calls"]["TransactWriteItems"] = 5  # groups of ~20
+    grouped = Inputs(pop3, imap, ingest, dict(DEFAULT_ITEM_SIZES), Workload())
+    for tuning in (capacity.Tuning(), TUNED):
+        a = capacity.imap(replace(one_each, tuning=tuning))["ddb.wru"]
+        b = capacity.imap(replace(grouped, tuning=tuning))["ddb.wru"]
+        assert b == a
+        w = one_each.workload
+        per_message = a.low / (w.migrations_per_month * w.mailbox_messages)
+        assert per_message >= 3  # message item, GSI1 copy, GSI2 keys, fingerprint claim
+
+
 def test_item_sizes_by_dynamodb_rules() -> None:
     assert capacity.ddb_item_bytes({"PK": {"S": "ab"}}) == 4
     assert capacity.ddb_item_bytes({"n": {"N": "12345"}}) == 1 + 4

@@ -24,6 +24,7 @@ __all__ = ["BODY_TYPES", "Leaf", "content_size", "decode_transfer", "leaves", "l
 BODY_TYPES = ("text/plain", "text/html")
 _BASE64_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_LETTERS)  # for bytes.translate
+_CHUNK = 1 << 20  # bytes of a big body copied at a time to count its base64 letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +108,24 @@ def decode_transfer(body: bytes, encoding: str) -> bytes | None:
     return body
 
 
-def content_size(body: bytes, encoding: str) -> int:
-    """Bytes of ``decode_transfer(body)`` (``body``'s own where it can't be undone); base64
-    counted, not decoded (a 49 MB message's parts are listed on every read).
+def content_size(raw: bytes, start: int, end: int, encoding: str) -> int:
+    """Bytes of the content of the body ``raw[start:end]`` (as sent where base64 can't be
+    undone); base64 counted a chunk at a time, not decoded: a 49 MB message's parts are
+    sized on every whole read, and once at import for its part map.
     """
     if encoding == "base64":
-        return len(_base64_letters(body)) * 3 // 4
-    decoded = decode_transfer(body, encoding)
-    return len(body if decoded is None else decoded)
+        letters, pos = 0, start
+        while pos < end:
+            chunk = raw[pos : min(pos + _CHUNK, end)]
+            padding = chunk.find(b"=")
+            letters += len((chunk if padding < 0 else chunk[:padding]).translate(None, _NOT_BASE64))
+            if padding >= 0:
+                break
+            pos += _CHUNK
+        return (letters - (letters % 4 == 1)) * 3 // 4
+    if encoding != "quoted-printable":
+        return end - start
+    return len(binascii.a2b_qp(raw[start:end]))
 
 
 def _base64_letters(data: bytes) -> bytes:

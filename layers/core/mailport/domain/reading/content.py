@@ -115,7 +115,7 @@ def read(
         summary,
         list(leaves(raw)),
         lambda leaf: _payload(raw, leaf),
-        lambda leaf: content_size(raw[leaf.body_start : leaf.end], leaf.encoding),
+        lambda leaf: content_size(raw, leaf.body_start, leaf.end, leaf.encoding),
         part_url,
         charset=charset,
         remote=remote,

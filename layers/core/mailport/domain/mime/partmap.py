@@ -31,6 +31,7 @@ __all__ = [
     "PartMap",
     "decode_map",
     "encode_map",
+    "part_map_of",
     "summarize_mapped",
 ]
 
@@ -79,6 +80,13 @@ def summarize_mapped(raw: bytes) -> tuple[MessageSummary, PartMap | None]:
     spans = list(walk_spans(raw, content_start(raw)))  # at most the walk's 1,000 parts
     summary = summary_of(raw, ((part, msg) for part, msg, _ in spans))
     return summary, _part_map(raw, spans)
+
+
+def part_map_of(raw: bytes) -> PartMap | None:
+    """The map of any message, whatever its size (``summarize_mapped`` makes one only over
+    ``MAP_THRESHOLD``): for checks that reading by a map answers as reading whole does.
+    """
+    return _part_map(raw, walk_spans(raw, content_start(raw)))
 
 
 def _part_map(raw: bytes, spans: Iterable[tuple[Part, Message, int]]) -> PartMap | None:

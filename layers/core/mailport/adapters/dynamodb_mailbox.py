@@ -39,6 +39,7 @@ from mailport.domain.mailbox import (
     StoredMessage,
 )
 from mailport.domain.message import Address, MessageSummary
+from mailport.domain.mime.partmap import decode_map, encode_map
 from mailport.domain.uploads import FileResult
 from mailport.errors import Conflict, NotFound
 
@@ -205,12 +206,15 @@ class DynamoMailbox(DynamoFolders, MailboxSearch):
             "received_at": m.received_at.isoformat(),
             "icon": m.icon,
             "job_id": m.job_id,
+            # Big messages only (None is left out): ordinary mail's item gains no byte.
+            "part_map": encode_map(m.part_map) if m.part_map else None,
         }
 
     @staticmethod
     def _message(item: Mapping[str, Any], listed_in: str | None = None) -> StoredMessage:
         """A message from its item or, with ``listed_in`` (the folder listed), from a GSI1
-        answer: that has only ``LISTED_ATTRIBUTES``, so no fingerprint or raw key (empty).
+        answer: that has only ``LISTED_ATTRIBUTES``, so no fingerprint or raw key (empty),
+        and no part map.
         """
         date = item.get("date")
         summary = MessageSummary(
@@ -241,6 +245,8 @@ class DynamoMailbox(DynamoFolders, MailboxSearch):
             job_id=item.get("job_id"),
             header_message_id=str(item.get("header_message_id") or ""),
             sha256=str(item.get("sha256") or ""),
+            # Not projected to GSI1 (a listing never reads parts); old items have none.
+            part_map=None if listed_in else decode_map(item.get("part_map")),
         )
 
     def get_message(self, owner: Owner, message_id: str) -> StoredMessage | None:

@@ -26,11 +26,15 @@ def _missing(error: ClientError) -> bool:
 
 
 def _read(s3: Any, what: Words, gone: Words | str, **kwargs: Any) -> tuple[bytes, str]:
-    """An object's bytes and ETag; ``NotFound(gone)`` if it is not there."""
+    """An object's bytes and ETag; ``NotFound(gone)`` if it is not there. A ``Range`` that
+    starts past the object's end (S3's 416 InvalidRange) reads no bytes.
+    """
     try:
         got = s3.get_object(**kwargs)
         body: bytes = got["Body"].read()
     except ClientError as e:
+        if "Range" in kwargs and e.response.get("Error", {}).get("Code") == "InvalidRange":
+            return b"", ""
         if _missing(e):
             raise NotFound(gone) from e
         raise translate(e, what) from e
@@ -103,6 +107,19 @@ class S3RawStore:
             "the message's content is missing",
             Bucket=self._bucket,
             Key=key,
+        )[0]
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` under ``key``: one GetObject with a ``Range`` (its end is
+        inclusive); none if ``start`` is past the object's end.
+        """
+        return _read(
+            self._s3,
+            say("doing.message_read"),
+            "the message's content is missing",
+            Bucket=self._bucket,
+            Key=key,
+            Range=f"bytes={start}-{end - 1}",
         )[0]
 
     def delete(self, key: str) -> None:

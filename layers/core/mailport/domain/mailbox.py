@@ -8,11 +8,14 @@ import hashlib
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from mailport.catalogue import say
 from mailport.domain.message import MessageSummary
 from mailport.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from mailport.domain.mime.partmap import PartMap
 
 MAX_FOLDER_NAME = 255
 MAX_FOLDER_DEPTH = 10
@@ -119,6 +122,9 @@ class StoredMessage:
     job_id: str | None = None
     header_message_id: str = ""
     sha256: str = field(default="")
+    # Where a big message's parts lie in its bytes, so reading it fetches only those; None
+    # for ordinary mail and for messages indexed before maps (both read whole).
+    part_map: PartMap | None = None
 
 
 class Indexed(NamedTuple):

@@ -33,6 +33,12 @@ class RawStore(Protocol):
         """The bytes under ``key``; ``NotFound`` if absent."""
         ...
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes ``[start, end)`` of the object under ``key`` (fewer past its end, none from
+        past it); ``NotFound`` if absent. ``0 <= start < end``.
+        """
+        ...
+
     def delete(self, key: str) -> None:
         """Remove ``key`` (absent is fine)."""
         ...

@@ -17,7 +17,8 @@ from mailport.domain.mailbox import (
     StoredMessage,
     SystemFolder,
 )
-from mailport.domain.mime import fingerprint, summarize, synthesized_message_id
+from mailport.domain.mime import fingerprint, synthesized_message_id
+from mailport.domain.mime.partmap import summarize_mapped
 from mailport.domain.rules import Rule, apply_rules, parse_rules
 from mailport.domain.uploads import FileResult, ObjectRef
 from mailport.errors import NotFound
@@ -113,7 +114,8 @@ class Importer:
         indexed by ``index`` (a crash in between leaves bytes that a retry writes again under
         the same key, then indexes). Raises ``NotAMessage`` for input that is not mail.
         """
-        summary = summarize(request.raw)
+        # A big message's part map from the summary's own walk (ordinary mail: none).
+        summary, part_map = summarize_mapped(request.raw)
         folder_id, flags = request.folder_id, request.flags
         if request.apply_rules:
             outcome = apply_rules(self.rules(request.owner) if rules is None else rules, summary)
@@ -141,6 +143,7 @@ class Importer:
             job_id=request.job_id,
             header_message_id=summary.message_id or synthesized_message_id(request.raw),
             sha256=digest,
+            part_map=part_map,
         )
         self._raw.put(key, request.raw, request.origin)
         return Staged(request, message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,6 +28,8 @@ from mailport.ports import Mailbox, RawStore
 
 if TYPE_CHECKING:
     from mailport.domain.reading import PartBytes, Reading
+
+log = logging.getLogger(__name__)
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -309,24 +312,66 @@ class MailboxService:
     ) -> Reading:
         """The message as a person reads it: headers, text, safe HTML (``part_url`` names a
         part's URL for its ``cid:`` images), its parts; in ``charset`` if one is chosen.
+        A big message with a part map fetches only its bodies' ranges, others are read whole.
         """
         # Lazily: nh3 and charset-normalizer are for reading only, not every cold start.
-        from mailport.domain.reading import CHOICES, read  # noqa: PLC0415
+        from mailport.domain.reading import CHOICES, Mismatch, read, read_mapped  # noqa: PLC0415
 
         if charset is not None and charset not in CHOICES:
             raise ValidationFailed(say("mailbox.charset_choice", choices=", ".join(CHOICES)))
-        return read(self.raw(owner, message_id), part_url, charset=charset, remote=remote)
+        message = self.message(owner, message_id)
+        if message.part_map is not None:
+            try:
+                return read_mapped(
+                    message.summary,
+                    message.part_map,
+                    self._fetch(message.raw_key),
+                    part_url,
+                    charset=charset,
+                    remote=remote,
+                )
+            except Mismatch as e:
+                _mismatch(message, e)
+        raw = self._raw.get(message.raw_key)
+        return read(raw, part_url, charset=charset, remote=remote)
 
     def part(self, owner: Owner, message_id: str, part_id: str) -> PartBytes:
-        """One part of the message (an attachment, an inline image), decoded."""
-        from mailport.domain.reading import part  # noqa: PLC0415 (lazily, as content's)
+        """One part of the message (an attachment, an inline image), decoded; by its range
+        alone if the message has a part map.
+        """
+        from mailport.domain.reading import Mismatch, part, part_mapped  # noqa: PLC0415
 
-        found = part(self.raw(owner, message_id), part_id)
+        message = self.message(owner, message_id)
+        found: PartBytes | None = None
+        if message.part_map is not None:
+            mapped = message.part_map.find(part_id)
+            if mapped is None:
+                raise NotFound(say("mailbox.no_part"))
+            if mapped.size > MAX_PART_BYTES:  # refused before a byte of it is fetched
+                raise LimitExceeded(say("mailbox.part_too_large", mb=MAX_PART_BYTES // 1_000_000))
+            try:
+                found = part_mapped(message.part_map, self._fetch(message.raw_key), part_id)
+            except Mismatch as e:
+                _mismatch(message, e)
+        if found is None:
+            found = part(self._raw.get(message.raw_key), part_id)
         if found is None:
             raise NotFound(say("mailbox.no_part"))
         if len(found.data) > MAX_PART_BYTES:
             raise LimitExceeded(say("mailbox.part_too_large", mb=MAX_PART_BYTES // 1_000_000))
         return found
+
+    def _fetch(self, key: str) -> Callable[[int, int], bytes]:
+        return lambda start, end: self._raw.get_range(key, start, end)
+
+
+def _mismatch(message: StoredMessage, error: Exception) -> None:
+    # Never shown to anyone: the whole read that follows answers as before maps. Logged, as
+    # a map that doesn't match its bytes is a bug to find.
+    log.warning(
+        "part map does not match the stored bytes; reading the whole message",
+        extra={"message_id": message.message_id, "part_id": str(error)},
+    )
 
 
 def page_size(limit: object) -> int:

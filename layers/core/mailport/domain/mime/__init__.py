@@ -11,7 +11,9 @@ module importing only those before it:
 * ``charset``: bytes to text with practical supersets and a fallback chain;
 * ``headers``: raw header text, RFC 2047 encoded-words, addresses, date, Message-ID;
 * ``parts``: the bounded MIME walk;
-* ``summary``: ``summarize``, the facts the index keeps.
+* ``summary``: ``summarize``, the facts the index keeps;
+* ``leaves``: the leaf parts reading shows, with where their header and body lie;
+* ``partmap``: a big message's leaves as its index item keeps them (``summarize_mapped``).
 """
 
 from mailport.domain.mime.digest import fingerprint, synthesized_message_id

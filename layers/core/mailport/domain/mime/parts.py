@@ -14,7 +14,7 @@ from email.policy import Compat32
 
 from mailport.domain.mime.headers import header_param, to_bytes
 
-__all__ = ["Part", "body_of", "walk"]
+__all__ = ["Part", "body_of", "walk", "walk_spans"]
 
 _MAX_DEPTH = 50  # MIME nesting we follow; deeper parts are ignored
 _MAX_PARTS = 1000  # parts we look at for attachment names
@@ -128,13 +128,19 @@ def walk(raw: bytes, start: int) -> Iterator[tuple[Part, Message]]:
     parts and _MAX_DEPTH levels. Embedded messages (message/rfc822) are not entered: the
     forwarded message is one attachment, its own attachments are not this message's.
     """
+    for part, msg, _ in walk_spans(raw, start):
+        yield part, msg
+
+
+def walk_spans(raw: bytes, start: int) -> Iterator[tuple[Part, Message, int]]:
+    """``walk``, with where each part's body starts (what ``body_of`` would find again)."""
     stack = [Part(start, len(raw), 0, "")]
     seen = scanned = 0
     while stack and seen < _MAX_PARTS:
         part = stack.pop()
         seen += 1
         msg, body_start = _read_part(raw, part)
-        yield part, msg
+        yield part, msg, body_start
         boundary = _boundary(msg) if msg.get_content_maintype() == "multipart" else b""
         # Each level searches its whole body, so deep nesting of a large body multiplies the
         # work; past the scan budget, deeper structure is ignored like past the depth limit.

@@ -5,6 +5,7 @@ Message-ID, attachment names).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from email.message import Message
 
 from mailport.domain.message import MessageSummary
@@ -24,7 +25,7 @@ from mailport.domain.mime.headers import (
 from mailport.domain.mime.parts import Part, walk
 from mailport.domain.mime.sniff import check_is_message, content_start
 
-__all__ = ["attachment", "file_name", "summarize"]
+__all__ = ["attachment", "file_name", "summarize", "summary_of"]
 
 _MAX_SUBJECT_CHARS = 1000
 
@@ -83,9 +84,15 @@ def file_name(msg: Message, hint: str | None) -> str:
 def summarize(raw: bytes) -> MessageSummary:
     """Decode the index's facts from a raw message; raise ``NotAMessage`` for other files."""
     check_is_message(raw, len(raw))
+    return summary_of(raw, walk(raw, content_start(raw)))
+
+
+def summary_of(raw: bytes, parts: Iterator[tuple[Part, Message]]) -> MessageSummary:
+    """``summarize`` over the parts ``walk`` gave for ``raw`` (already checked to be mail):
+    for a caller that walks once for more than the summary (``mime.partmap``).
+    """
     names: list[str] = []
     has_attachments = False
-    parts = walk(raw, content_start(raw))
     root_part, root = next(parts)
     hint = charset_hint(root)
     for part, msg in itertools.chain([(root_part, root)], parts):

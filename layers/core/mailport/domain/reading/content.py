@@ -10,36 +10,37 @@ so the API's answer stays far below Lambda's 6 MB response limit even for a 49 M
 
 from __future__ import annotations
 
-import binascii
 import mimetypes
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.message import Message
 
 from mailport.domain.message import MessageSummary
-from mailport.domain.mime.headers import charset_hint, header_param, header_text
-from mailport.domain.mime.parts import Part, body_of, walk
-from mailport.domain.mime.sniff import NotAMessage, content_start
-from mailport.domain.mime.summary import attachment, file_name, summarize
+from mailport.domain.mime.leaves import Leaf, content_size, decode_transfer, leaves
+from mailport.domain.mime.sniff import NotAMessage
+from mailport.domain.mime.summary import summarize
 from mailport.domain.reading.charsets import CHOICES, Decoded, decode_body
 from mailport.domain.reading.html import sanitise
 
 __all__ = [
     "BODY_LIMIT",
+    "MAX_BYTES_PER_CHAR",
+    "PREFIX_SLACK",
     "CharsetUse",
+    "Content",
     "PartBytes",
     "PartInfo",
     "Reading",
+    "body",
+    "compose",
     "part",
+    "part_bytes",
     "read",
 ]
 
 BODY_LIMIT = 1_000_000  # bytes of UTF-8 of each body returned
-_MAX_BYTES_PER_CHAR = 4  # a body's bytes we decode at most: enough for BODY_LIMIT in UTF-8
-_BODY_TYPES = ("text/plain", "text/html")
-_BASE64_LETTERS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-_NOT_BASE64 = bytes(b for b in range(256) if b not in _BASE64_LETTERS)  # for bytes.translate
+MAX_BYTES_PER_CHAR = 4  # a body's bytes we decode at most: enough for BODY_LIMIT in UTF-8
+PREFIX_SLACK = 16  # content bytes past that, for a prefix: its last few may be undone wrong
 _META_CHARSET = re.compile(
     rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._:-]{1,40})""", re.I
 )
@@ -91,13 +92,9 @@ class PartBytes:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class _Leaf:
-    part_id: str
-    part: Part
-    msg: Message
-    is_attachment: bool
-    name: str
+# A leaf's content, transfer encoding undone: all of it, or (a big body read in part) a
+# prefix longer than ``BODY_LIMIT * MAX_BYTES_PER_CHAR`` + ``PREFIX_SLACK`` bytes.
+Content = Callable[[Leaf], bytes]
 
 
 def read(
@@ -114,14 +111,38 @@ def read(
         summary: MessageSummary | None = summarize(raw)
     except NotAMessage:
         summary = None
-    leaves = list(_leaves(raw))
-    text_leaf = _body(leaves, "text/plain")
-    html_leaf = _body(leaves, "text/html")
-    text = _decoded(raw, text_leaf, charset, html=False) if text_leaf else None
-    html = _decoded(raw, html_leaf, charset, html=True) if html_leaf else None
+    return compose(
+        summary,
+        list(leaves(raw)),
+        lambda leaf: _payload(raw, leaf),
+        lambda leaf: content_size(raw, leaf.body_start, leaf.end, leaf.encoding),
+        part_url,
+        charset=charset,
+        remote=remote,
+    )
+
+
+def compose(
+    summary: MessageSummary | None,
+    found: list[Leaf],
+    content: Content,
+    size: Callable[[Leaf], int],
+    part_url: Callable[[str], str],
+    *,
+    charset: str | None,
+    remote: bool,
+) -> Reading:
+    """The reading of a message with these leaves, ``content`` giving a body's content and
+    ``size`` a listed part's: shared by ``read`` and ``ranged.read_mapped``, so that reading
+    the whole message and reading its parts by a map answer alike.
+    """
+    text_leaf = body(found, "text/plain")
+    html_leaf = body(found, "text/html")
+    text = _decoded(content(text_leaf), text_leaf, charset, html=False) if text_leaf else None
+    html = _decoded(content(html_leaf), html_leaf, charset, html=True) if html_leaf else None
     bodies = {leaf.part_id for leaf in (text_leaf, html_leaf) if leaf is not None}
-    parts = tuple(_info(raw, leaf) for leaf in leaves if leaf.part_id not in bodies)
-    truncated = any(found[1] for found in (text, html) if found is not None)
+    parts = tuple(_info(leaf, size(leaf)) for leaf in found if leaf.part_id not in bodies)
+    truncated = any(decoded[1] for decoded in (text, html) if decoded is not None)
     shown_html, blocked = None, 0
     if html is not None:
         by_cid = {p.content_id: p.part_id for p in parts if p.content_id}
@@ -147,52 +168,32 @@ def read(
 
 def part(raw: bytes, part_id: str) -> PartBytes | None:
     """One part's content by its MIME path; None if the message has no such part."""
-    for leaf in _leaves(raw):
+    for leaf in leaves(raw):
         if leaf.part_id == part_id:
-            kind = leaf.msg.get_content_type()
-            name = leaf.name or _default_name(part_id, kind)
-            return PartBytes(kind, name, _payload(raw, leaf))
+            return part_bytes(leaf, _payload(raw, leaf))
     return None
 
 
-def _leaves(raw: bytes) -> Iterator[_Leaf]:
-    """Every part that is not a multipart, with its MIME path as IMAP numbers it: a
-    single-part message's body is "1", a multipart's children "1", "2", theirs "2.1".
-    """
-    counters: list[int] = []
-    hint: str | None = None
-    for part, msg in walk(raw, content_start(raw)):
-        if part.depth == 0:
-            hint = charset_hint(msg)
-        del counters[part.depth + 1 :]
-        counters.extend([0] * (part.depth + 1 - len(counters)))
-        counters[part.depth] += 1
-        if msg.get_content_maintype() == "multipart":
-            continue
-        path = ".".join(map(str, counters[1:])) or "1"
-        is_attachment, name = attachment(part, msg, hint)
-        if not name and not is_attachment and msg.get_content_type() not in _BODY_TYPES:
-            # A signed message's signature (smime.p7s): not a file to the index, but listed
-            # here, and downloaded by its own name.
-            name = file_name(msg, hint)
-        yield _Leaf(path, part, msg, is_attachment, name)
+def part_bytes(leaf: Leaf, data: bytes) -> PartBytes:
+    """A leaf's content as it is downloaded, under its own name or one made from its path."""
+    name = leaf.filename or _default_name(leaf.part_id, leaf.content_type)
+    return PartBytes(leaf.content_type, name, data)
 
 
-def _body(leaves: list[_Leaf], kind: str) -> _Leaf | None:
+def body(found: list[Leaf], kind: str) -> Leaf | None:
     """The first part of ``kind`` that is not an attachment (nor a forwarded message's)."""
     return next(
-        (leaf for leaf in leaves if leaf.msg.get_content_type() == kind and not leaf.is_attachment),
+        (leaf for leaf in found if leaf.content_type == kind and not leaf.is_attachment),
         None,
     )
 
 
-def _decoded(raw: bytes, leaf: _Leaf, choice: str | None, *, html: bool) -> tuple[Decoded, bool]:
+def _decoded(data: bytes, leaf: Leaf, choice: str | None, *, html: bool) -> tuple[Decoded, bool]:
     """The body's text, cut to BODY_LIMIT bytes of UTF-8, and whether it was cut."""
-    data = _payload(raw, leaf)
-    cap = BODY_LIMIT * _MAX_BYTES_PER_CHAR
+    cap = BODY_LIMIT * MAX_BYTES_PER_CHAR
     cut = len(data) > cap
     data = data[:cap]
-    label = _label(leaf.msg)
+    label = leaf.charset
     if label is None and html:
         found = _META_CHARSET.search(data, 0, 4096)
         label = found.group(1).decode("ascii") if found else None
@@ -205,56 +206,20 @@ def _decoded(raw: bytes, leaf: _Leaf, choice: str | None, *, html: bool) -> tupl
     return decoded, cut
 
 
-def _label(msg: Message) -> str | None:
-    value = header_param(msg, "content-type", "charset")
-    return value[2] if isinstance(value, tuple) else value
+def _payload(raw: bytes, leaf: Leaf) -> bytes:
+    """The part's content, its transfer encoding undone leniently (as sent if it can't be)."""
+    data = raw[leaf.body_start : leaf.end]
+    decoded = decode_transfer(data, leaf.encoding)
+    return data if decoded is None else decoded
 
 
-def _payload(raw: bytes, leaf: _Leaf) -> bytes:
-    """The part's content, its transfer encoding undone leniently (as mail clients do)."""
-    data = body_of(raw, leaf.part)
-    encoding = _transfer_encoding(leaf)
-    if encoding == "base64":
-        letters = _base64_letters(data)
-        try:
-            return binascii.a2b_base64(letters + b"=" * (-len(letters) % 4))
-        except binascii.Error:
-            return data
-    if encoding == "quoted-printable":
-        return binascii.a2b_qp(data)
-    return data
-
-
-def _size(raw: bytes, leaf: _Leaf) -> int:
-    """Bytes of the part's content; base64 counted, not decoded (a 49 MB message's parts
-    are listed on every read).
-    """
-    if _transfer_encoding(leaf) == "base64":
-        return len(_base64_letters(body_of(raw, leaf.part))) * 3 // 4
-    return len(_payload(raw, leaf))
-
-
-def _transfer_encoding(leaf: _Leaf) -> str:
-    return (leaf.msg.get("Content-Transfer-Encoding") or "").strip().lower()
-
-
-def _base64_letters(data: bytes) -> bytes:
-    """The base64 letters up to the padding, without line breaks or stray characters, and
-    without a last lone letter (which holds no whole byte).
-    """
-    end = data.find(b"=")
-    letters = (data if end < 0 else data[:end]).translate(None, _NOT_BASE64)
-    return letters[:-1] if len(letters) % 4 == 1 else letters
-
-
-def _info(raw: bytes, leaf: _Leaf) -> PartInfo:
-    content_id = (leaf.msg.get("Content-ID") or "").strip().strip("<>").strip() or None
+def _info(leaf: Leaf, size: int) -> PartInfo:
     return PartInfo(
         part_id=leaf.part_id,
-        filename=leaf.name,
-        content_type=leaf.msg.get_content_type(),
-        size=_size(raw, leaf),
-        content_id=header_text(content_id, None) if content_id else None,
+        filename=leaf.filename,
+        content_type=leaf.content_type,
+        size=size,
+        content_id=leaf.content_id,
         disposition="attachment" if leaf.is_attachment else "inline",
     )
 

@@ -377,7 +377,8 @@ class Chunk:
         to_fetch = [uid for uid, mid in wanted.items() if mid not in present]
         if not to_fetch:
             return prepared
-        messages = list(self.session.fetch(to_fetch))
+        # The sizes the window asked for plan the FETCHes: the session does not ask again.
+        messages = list(self.session.fetch({uid: sizes[uid] for uid in to_fetch}))
         prepared.download = sum(len(m.raw) for m in messages)
         got = {m.uid for m in messages}
         missing = [uid for uid in to_fetch if uid not in got]

@@ -101,7 +101,7 @@ for folder in session.folders():
     if not folder.messages:
         continue
     sizes = session.sizes(1, folder.uidnext - 1)
-    held = [m.raw for m in session.fetch(list(sizes))]
+    held = [m.raw for m in session.fetch(sizes)]
     total, count = total + sum(map(len, held)), count + len(held)
 session.logout()
 print(json.dumps({"seconds": time.perf_counter() - started, "bytes": total, "messages": count}))

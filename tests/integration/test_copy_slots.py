@@ -96,7 +96,7 @@ class Failing:
             def __getattr__(self, name: str) -> Any:
                 return getattr(session, name)
 
-            def fetch(self, uids: Any) -> Any:
+            def fetch(self, sized: Any) -> Any:
                 raise RemoteTransient("connection reset")
 
         return Session()

@@ -85,7 +85,7 @@ def test_each_slow_down_answer_is_transient_with_its_wait(
             try:
                 inbox = next(f for f in session.folders() if f.name == "INBOX")
                 examined = session.examine(inbox)
-                list(session.fetch(sorted(session.sizes(1, examined.uidnext))))
+                list(session.fetch(session.sizes(1, examined.uidnext)))
             finally:
                 session.logout()
     finally:

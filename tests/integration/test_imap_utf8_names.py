@@ -108,7 +108,7 @@ def test_a_utf8_named_folder_is_listed_examined_and_fetched(
         assert folder.name == NAME  # not "CafÃ©s"
         info = session.examine(folder)
         assert (info.name, info.messages, info.uidnext) == (NAME, 3, 4)
-        messages = list(session.fetch(sorted(session.sizes(1, info.uidnext))))
+        messages = list(session.fetch(session.sizes(1, info.uidnext)))
         assert [m.raw for m in messages] == raws
     finally:
         session.logout()

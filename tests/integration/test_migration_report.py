@@ -57,9 +57,9 @@ class Faulty:
             def __getattr__(self, name: str) -> Any:
                 return getattr(session, name)
 
-            def fetch(self, uids: Any) -> Any:
+            def fetch(self, sized: Any) -> Any:
                 out = []
-                for m in session.fetch(uids):
+                for m in session.fetch(sized):
                     if faulty.on and (b"REFUSE-ME" in m.raw or b"VANISH-ME" in m.raw):
                         if b"VANISH-ME" in m.raw:
                             faulty.hidden.add(m.uid)

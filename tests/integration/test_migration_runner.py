@@ -392,11 +392,11 @@ class ThrottledOnce:
             def __getattr__(self, name: str) -> Any:
                 return getattr(session, name)
 
-            def fetch(self, uids: Any) -> Any:
+            def fetch(self, sized: Any) -> Any:
                 if not outer.throttled:
                     outer.throttled = True
                     raise RemoteTransient("Request is throttled.", retry_after_s=30.5)
-                return session.fetch(uids)
+                return session.fetch(sized)
 
         return Session()
 

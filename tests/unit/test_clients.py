@@ -61,7 +61,20 @@ class _Session:
         time.sleep(0.01)
         self.made.append((service, config))
         self.inside -= 1
-        return object()
+        return _Client()
+
+
+class _Events:
+    def register(self, *_: Any) -> None: ...
+
+    def unregister(self, *_: Any) -> None: ...
+
+
+class _Client:
+    """A made client, as far as ``Clients`` touches one (its events, to adjust them)."""
+
+    def __init__(self) -> None:
+        self.meta = type("Meta", (), {"events": _Events()})()
 
 
 def test_a_lazy_client_is_made_on_first_call_once_whichever_thread_asks() -> None:
@@ -120,3 +133,38 @@ def test_the_container_makes_no_client_until_an_adapter_calls() -> None:
     assert session.made == []
     assert box._kms is container.clients.kms()
     assert [s for s, _ in session.made] == ["kms"]
+
+
+def _sent_expect(client: Any, body: bytes) -> str | None:
+    """The Expect header of a PutObject as it is sent (answered here: no socket opened)."""
+    from botocore.awsrequest import AWSResponse
+
+    seen: list[str | None] = []
+
+    class Raw:
+        def stream(self, **_: Any) -> Any:
+            yield b""
+
+    def answer(request: Any, **_: Any) -> AWSResponse:
+        seen.append(request.headers.get("Expect"))
+        return AWSResponse(request.url, 200, {}, Raw())
+
+    client.meta.events.register("before-send.s3", answer)
+    client.put_object(Bucket="b", Key="k", Body=body)
+    return seen[0].decode() if isinstance(seen[0], bytes) else seen[0]
+
+
+def test_the_mail_bucket_client_asks_100_continue_only_for_a_big_body() -> None:
+    import boto3
+
+    from mailport.adapters.clients import EXPECT_CONTINUE_BYTES
+
+    session = boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="y", region_name="us-east-1"
+    )
+    plain = session.client("s3")
+    assert _sent_expect(plain, b"x" * 100) == "100-continue"  # botocore's own: every body
+    s3 = Clients(session).s3()
+    assert _sent_expect(s3, b"x" * 100) is None
+    assert _sent_expect(s3, b"x" * (EXPECT_CONTINUE_BYTES - 1)) is None
+    assert _sent_expect(s3, b"x" * EXPECT_CONTINUE_BYTES) == "100-continue"

@@ -380,7 +380,9 @@ def test_session_examine_list_and_fetch(serve: Callable[..., FakeServer]) -> Non
     assert (info.uidvalidity, info.uidnext, info.messages) == (42, 10, 3)
     assert b"EXAMINE" in server.transcript
     assert session.sizes(1, 9) == {4: 5}
-    [message] = list(session.fetch([4, 5]))
+    # UID 5 is gone since its size was known: skipped. The sizes are not asked again.
+    [message] = list(session.fetch({4: 5, 5: 7}))
+    assert server.transcript.count(b"(RFC822.SIZE)") == 1
     assert (message.uid, message.raw, message.flags, message.size) == (
         4,
         b"ab\r\nc",
@@ -443,7 +445,7 @@ def test_fetch_refuses_huge_literal(serve: Callable[..., FakeServer]) -> None:
     session = _session(server.port)
     session.examine(ImapFolder("INBOX", b"INBOX", "/", frozenset()))
     with pytest.raises(RemoteProtocolError, match="too large"):
-        list(session.fetch([4]))
+        list(session.fetch({4: 5}))
 
 
 def test_fetch_refuses_more_than_planned(serve: Callable[..., FakeServer]) -> None:
@@ -455,7 +457,7 @@ def test_fetch_refuses_more_than_planned(serve: Callable[..., FakeServer]) -> No
     session = _session(server.port, max_literal=1000)
     session.examine(ImapFolder("INBOX", b"INBOX", "/", frozenset()))
     with pytest.raises(RemoteProtocolError, match="too large"):
-        list(session.fetch([4]))
+        list(session.fetch({4: 5}))
 
 
 def _flooding_handler(lines: int, line: bytes) -> Handler:

@@ -9,7 +9,7 @@ store and the queue; the worker's steps the job store, the copy slots and the co
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -50,8 +50,10 @@ class ImapMailbox(Protocol):
         """The UIDs in the range that exist (UID SEARCH), ascending."""
         ...
 
-    def fetch(self, uids: Sequence[int]) -> Iterator[ImapMessage]:
-        """The messages with flags, internal date and raw bytes (BODY.PEEK[])."""
+    def fetch(self, sized: Mapping[int, int]) -> Iterator[ImapMessage]:
+        """The messages with flags, internal date and raw bytes (BODY.PEEK[]); ``sized``
+        maps each UID to its RFC822.SIZE as ``sizes()`` gave it (not asked again).
+        """
         ...
 
     def headers(self, uids: Sequence[int]) -> dict[int, bytes]:

@@ -62,6 +62,8 @@ class _Batch:
     stores: list[tuple[ImapMessage, Future[_Stored]]] = field(default_factory=list)
     report: list[ReportItem] = field(default_factory=list)  # not imported, and why
     dedup: bool = False
+    ids: dict[int, str] = field(default_factory=dict)  # message ids by UID, made once
+    prints: dict[int, str] = field(default_factory=dict)  # by UID, when deduplicated
     download: int = 0  # bytes fetched (for the pace before the checkpoint says so)
 
 
@@ -368,7 +370,9 @@ class Chunk:
                 counts = counts + (
                     Counts(imported=1, bytes=sizes[uid]) if mine else Counts(already_present=1)
                 )
-        prepared = _Batch(index, batch[-1][0], counts, dedup=folder.dedup_across, report=report)
+        prepared = _Batch(
+            index, batch[-1][0], counts, dedup=folder.dedup_across, report=report, ids=wanted
+        )
         if folder.dedup_across:
             # Already in the mailbox (an earlier run): its copies under other labels and in
             # All Mail are "already there" too.
@@ -377,14 +381,15 @@ class Chunk:
         to_fetch = [uid for uid, mid in wanted.items() if mid not in present]
         if not to_fetch:
             return prepared
-        messages = list(self.session.fetch(to_fetch))
+        # The sizes the window asked for plan the FETCHes: the session does not ask again.
+        messages = list(self.session.fetch({uid: sizes[uid] for uid in to_fetch}))
         prepared.download = sum(len(m.raw) for m in messages)
         got = {m.uid for m in messages}
         missing = [uid for uid in to_fetch if uid not in got]
         if missing:
             self._missing(index, folder, missing, sizes, prepared)
         if folder.dedup_across:
-            messages, prepared.counts = self._drop_seen(messages, prepared.counts)
+            messages = self._drop_seen(messages, prepared)
         prepared.messages = messages
         return prepared
 
@@ -417,32 +422,33 @@ class Chunk:
         target = folder.target_id
         assert target is not None
         batch.stores = [
-            (m, self.pool.submit(self._store, batch.index, folder, target, m))
-            for m in batch.messages
+            (m, self.pool.submit(self._store, batch, folder, target, m)) for m in batch.messages
         ]
         batch.messages = []
         self.pending.append(batch)
 
-    def _drop_seen(
-        self, messages: list[ImapMessage], counts: Counts
-    ) -> tuple[list[ImapMessage], Counts]:
-        """Gmail-style sources: the same mail under another label was copied already."""
+    def _drop_seen(self, messages: list[ImapMessage], batch: _Batch) -> list[ImapMessage]:
+        """Gmail-style sources: the same mail under another label was copied already.
+        The fingerprints of those kept go with the batch (its stores need not hash again).
+        """
         prints = [fingerprint(m.raw) for m in messages]
         seen = self.ctx.ledger.seen_contents(self.owner, self.job.job_id, prints)
         seen |= self.prints  # on their way in, not yet remembered
         keep: list[ImapMessage] = []
         for m, fp in zip(messages, prints, strict=True):
             if fp in seen:
-                counts = counts + Counts(already_present=1)
+                batch.counts = batch.counts + Counts(already_present=1)
             else:
                 seen.add(fp)  # twice in one batch: once
                 self.prints.add(fp)
+                batch.prints[m.uid] = fp
                 keep.append(m)
-        return keep, counts
+        return keep
 
-    def _store(self, index: int, folder: FolderPlan, target: str, m: ImapMessage) -> _Stored:
-        """Parse and write one message's bytes (in the pool); its batch indexes it."""
-        message_id = self._message_id(folder, m.uid)
+    def _store(self, batch: _Batch, folder: FolderPlan, target: str, m: ImapMessage) -> _Stored:
+        """Parse and write one message's bytes (in the pool); its batch indexes it. Its id
+        (and fingerprint, when deduplicated) were made for the batch already.
+        """
         flags = Flags(
             seen="\\Seen" in m.flags,
             flagged="\\Flagged" in m.flags,
@@ -455,16 +461,17 @@ class Chunk:
                     raw=m.raw,
                     folder_id=target,
                     source=Source(SourceType.IMAP, self.job.job_id),
-                    message_id=message_id,
+                    message_id=batch.ids[m.uid],
                     job_id=self.job.job_id,
                     flags=flags,
                     received_at=m.internal_date,
+                    fingerprint=batch.prints.get(m.uid, ""),  # "": the importer hashes it
                 )
             )
         except ValidationFailed:
             log.info("a message could not be imported", extra={"job_id": self.job.job_id})
             line = report_item(
-                index, folder, m.uid, ItemReason.UNREADABLE, len(m.raw), header=m.raw
+                batch.index, folder, m.uid, ItemReason.UNREADABLE, len(m.raw), header=m.raw
             )
             return Counts(failed=1), line
 

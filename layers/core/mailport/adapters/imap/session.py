@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import imaplib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mailport.adapters.imap.parser import (
@@ -38,12 +38,12 @@ from mailport.domain.remote import (
 )
 from mailport.errors import MailportError
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CHUNK_MESSAGES", "SIZE_QUERY_UIDS", "ImapSession"]
+__all__ = ["DEFAULT_CHUNK_BYTES", "DEFAULT_CHUNK_MESSAGES", "HEADER_QUERY_UIDS", "ImapSession"]
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK_MESSAGES = 50
 DEFAULT_CHUNK_BYTES = 20 * MiB
-SIZE_QUERY_UIDS = 1000  # UIDs per RFC822.SIZE query inside fetch()
+HEADER_QUERY_UIDS = 1000  # UIDs per header query inside headers()
 _MESSAGE_ITEMS = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])"
 _HEADER_ITEMS = "(UID BODY.PEEK[HEADER.FIELDS (FROM SUBJECT DATE)])"
 
@@ -171,25 +171,15 @@ class ImapSession:
             raise imaplib.IMAP4.error(f"SEARCH failed: {text(dat[0] if dat else '')}")
         return [u for u in search_uids(dat) if first_uid <= u <= last_uid]
 
-    def _sizes_for(self, uids: Sequence[int]) -> dict[int, int]:
-        out: dict[int, int] = {}
-        for start in range(0, len(uids), SIZE_QUERY_UIDS):
-            part = uids[start : start + SIZE_QUERY_UIDS]
-            data = self._call(functools.partial(self._uid_fetch, uid_set(part), "(RFC822.SIZE)"))
-            out.update(self._call(functools.partial(sizes_of, data, set(part))))
-        return out
-
-    def fetch(self, uids: Sequence[int]) -> Iterator[ImapMessage]:
+    def fetch(self, sized: Mapping[int, int]) -> Iterator[ImapMessage]:
         r"""The messages (exact bytes, flags, internal date), in chunks, never setting \Seen.
-        UIDs no longer on the server are skipped. A message over ``max_bytes`` raises
-        ``RemoteProtocolError`` (callers filter by ``sizes()`` first).
+        ``sized`` maps each UID to its RFC822.SIZE as ``sizes()`` gave it: the caller has
+        them already, so they are not asked again; they plan the FETCH commands and bound
+        what each may send. UIDs no longer on the server are skipped. A message over
+        ``max_bytes`` raises ``RemoteProtocolError`` (callers filter by ``sizes()`` first).
         """
-        ordered = sorted(set(uids))
-        if not ordered:
-            return
-        known = self._sizes_for(ordered)
-        sized = [(uid, known[uid]) for uid in ordered if uid in known]
-        for chunk in plan_chunks(sized, self._chunk_messages, self._chunk_bytes):
+        ordered = sorted(sized.items())
+        for chunk in plan_chunks(ordered, self._chunk_messages, self._chunk_bytes):
             yield from self._fetch_chunk(chunk)
 
     def _fetch_chunk(self, chunk: list[tuple[int, int]]) -> Iterator[ImapMessage]:
@@ -214,8 +204,8 @@ class ImapSession:
         """
         out: dict[int, bytes] = {}
         ordered = sorted(set(uids))
-        for start in range(0, len(ordered), SIZE_QUERY_UIDS):
-            part = ordered[start : start + SIZE_QUERY_UIDS]
+        for start in range(0, len(ordered), HEADER_QUERY_UIDS):
+            part = ordered[start : start + HEADER_QUERY_UIDS]
             data = self._call(functools.partial(self._uid_fetch, uid_set(part), _HEADER_ITEMS))
             out.update(self._call(functools.partial(headers_of, data, set(part))))
         return out

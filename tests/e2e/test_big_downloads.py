@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
@@ -105,3 +106,15 @@ def test_a_big_message_and_its_big_part_download_through_links(local_stack: Loca
     assert r.status_code == 404, r.text
     r = requests.get(f"{api}/v1/messages/{message_id}/parts/x/link", headers=h, timeout=30)
     assert r.status_code == 404, r.text
+
+    # Deleted for good: its bytes and its decoded copy go with it.
+    copies = boto3.client("s3").list_objects_v2(
+        Bucket=local_stack.physical_id("MailBucket"), Prefix="parts/"
+    )
+    assert any(message_id in o["Key"] for o in copies.get("Contents", []))
+    r = requests.delete(f"{api}/v1/messages/{message_id}", headers=h, timeout=30)
+    assert r.status_code == 204, r.text
+    copies = boto3.client("s3").list_objects_v2(
+        Bucket=local_stack.physical_id("MailBucket"), Prefix="parts/"
+    )
+    assert not any(message_id in o["Key"] for o in copies.get("Contents", []))

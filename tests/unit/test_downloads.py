@@ -91,3 +91,40 @@ def test_no_link_for_a_missing_part_or_someone_elses_message() -> None:
     with pytest.raises(NotFound):
         d.message(Owner("other", "u1"), "m1")
     assert links.copies == {} and links.linked == []
+
+
+@pytest.mark.parametrize(("size", "forgotten"), [(100, []), (5_000_000, ["parts/raw/"])])
+def test_deleting_a_big_message_deletes_its_copies_and_a_small_one_asks_nothing(
+    size: int, forgotten: list[str]
+) -> None:
+    from dataclasses import replace
+
+    from mailport.usecases.mailbox import MailboxService
+    from tests.unit.test_mailbox_search import message
+
+    stored = message(1)
+    stored = replace(stored, summary=replace(stored.summary, size=size))
+
+    class Store:
+        def get_message(self, owner: Owner, message_id: str) -> Any:
+            return stored if message_id == stored.message_id else None
+
+        def delete_message(self, owner: Owner, message: Any) -> None:
+            pass
+
+    class Raw:
+        def delete(self, key: str) -> None:
+            pass
+
+    class Copies(Links):
+        def __init__(self) -> None:
+            super().__init__()
+            self.forgotten: list[str] = []
+
+        def forget_copies(self, prefix: str) -> None:
+            self.forgotten.append(prefix)
+
+    copies = Copies()
+    box = MailboxService(Store(), Raw(), copies=copies)  # type: ignore[arg-type]
+    box.delete_message(OWNER, stored.message_id)
+    assert copies.forgotten == forgotten

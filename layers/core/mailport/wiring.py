@@ -238,18 +238,22 @@ class Container:
         """Folders, messages, rules."""
         from mailport.usecases.mailbox import MailboxService
 
-        return MailboxService(self._store, self._raw)
+        return MailboxService(self._store, self._raw, copies=self._download_links)
+
+    @part
+    def _download_links(self) -> Any:
+        from mailport.adapters.s3_downloads import S3DownloadLinks
+
+        return S3DownloadLinks(
+            self.settings.mail_bucket, client=self.clients.s3, signer=self.clients.s3_presign
+        )
 
     @part
     def downloads(self) -> Downloads:
         """Links for downloads too big for the API's answer."""
-        from mailport.adapters.s3_downloads import S3DownloadLinks
         from mailport.usecases.downloads import Downloads
 
-        links = S3DownloadLinks(
-            self.settings.mail_bucket, client=self.clients.s3, signer=self.clients.s3_presign
-        )
-        return Downloads(self.mailbox, links)
+        return Downloads(self.mailbox, self._download_links)
 
     @part
     def importer(self) -> Importer:

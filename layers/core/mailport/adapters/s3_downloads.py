@@ -75,3 +75,15 @@ class S3DownloadLinks:
             )
         except (ClientError, BotoCoreError) as e:
             raise translate(e, say("doing.download_link")) from e
+
+    def forget_copies(self, prefix: str) -> None:
+        """Delete every copy under ``prefix``: a message has a few parts, so a page or two."""
+        s3: Any = self._client()
+        try:
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix)
+            for page in pages:
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys:
+                    s3.delete_objects(Bucket=self._bucket, Delete={"Objects": keys, "Quiet": True})
+        except (ClientError, BotoCoreError) as e:
+            raise translate(e, say("doing.download_forget")) from e

@@ -29,6 +29,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
     "doing.message_delete": ("deleting the message", "メールの削除"),
     "doing.message_read": ("reading the message", "メールの読み込み"),
     "doing.download_link": ("preparing the download", "ダウンロードの準備"),
+    "doing.download_forget": (
+        "deleting the message's download copies",
+        "ダウンロード用コピーの削除",
+    ),
     "doing.signin_start": ("starting the sign-in", "サインインの開始"),
     "doing.signin_finish": ("finishing the sign-in", "サインインの完了処理"),
     "doing.signins_list": ("listing the sign-ins", "サインインの一覧の取得"),

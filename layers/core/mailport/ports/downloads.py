@@ -19,3 +19,7 @@ class DownloadLinks(Protocol):
     def put_copy(self, key: str, data: bytes, filename: str) -> None:
         """Keep a decoded part at ``key`` (the store's lifecycle removes it within a day)."""
         ...
+
+    def forget_copies(self, prefix: str) -> None:
+        """Delete the decoded copies under ``prefix`` (a message's, deleted for good)."""
+        ...

@@ -71,8 +71,14 @@ class Downloads:
         return Link(url, self._clock() + dt.timedelta(seconds=LINK_SECONDS))
 
 
-def copy_key(raw_key: str, part_id: str) -> str:
-    """Where a part's decoded copy lives: under ``parts/``, named after the message's key
-    (which holds the user's prefix and the content's hash), so no two messages share one.
+def copies_prefix(raw_key: str) -> str:
+    """Where a message's decoded part copies live: under ``parts/``, named after the
+    message's key (which holds the user's prefix and the content's hash), so no two
+    messages share one.
     """
-    return f"parts/{raw_key.removeprefix('mail/')}/{part_id}"
+    return f"parts/{raw_key.removeprefix('mail/')}/"
+
+
+def copy_key(raw_key: str, part_id: str) -> str:
+    """Where one part's decoded copy lives (``copies_prefix``)."""
+    return copies_prefix(raw_key) + part_id

@@ -25,6 +25,8 @@ from mailport.domain.rules import RulesRequest, parse_rules, rules_to_json
 from mailport.domain.search import parse_search
 from mailport.errors import Conflict, LimitExceeded, NotFound, ValidationFailed
 from mailport.ports import Mailbox, RawStore
+from mailport.ports.downloads import DownloadLinks
+from mailport.usecases.downloads import copies_prefix
 
 if TYPE_CHECKING:
     from mailport.domain.reading import PartBytes, Reading
@@ -90,9 +92,12 @@ class SearchRequest:
 class MailboxService:
     """The mailbox use-cases, over the ``Mailbox`` and ``RawStore`` ports."""
 
-    def __init__(self, mailbox: Mailbox, raw: RawStore) -> None:
+    def __init__(
+        self, mailbox: Mailbox, raw: RawStore, copies: DownloadLinks | None = None
+    ) -> None:
         self._mailbox = mailbox
         self._raw = raw
+        self._copies = copies  # decoded part copies made for big downloads (Downloads)
 
     # ------------------------------------------------------------------ folders
     def folders(self, owner: Owner) -> list[Folder]:
@@ -287,6 +292,9 @@ class MailboxService:
         message = self.message(owner, message_id)
         self._mailbox.delete_message(owner, message)
         self._raw.delete(message.raw_key)
+        # Copies exist only of parts too big to answer, so only of a message bigger still.
+        if self._copies is not None and message.summary.size > MAX_PART_BYTES:
+            self._copies.forget_copies(copies_prefix(message.raw_key))
 
     def raw(self, owner: Owner, message_id: str) -> bytes:
         """The message exactly as it was received."""

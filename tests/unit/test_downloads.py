@@ -37,9 +37,16 @@ class Box:
             raise NotFound("no such message")
         return SimpleNamespace(raw_key=RAW_KEY)
 
-    def raw(self, owner: Owner, message_id: str) -> bytes:
+    def part(self, owner: Owner, message_id: str, part_id: str, *, limit: int | None) -> Any:
+        from mailport.domain.reading import part
+
+        assert limit is None  # a download by link takes any size
+        self.message(owner, message_id)
         self.reads += 1
-        return raw()
+        found = part(raw(), part_id)
+        if found is None:
+            raise NotFound("no such part")
+        return found
 
 
 class Links:

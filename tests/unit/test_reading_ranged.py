@@ -338,3 +338,33 @@ def test_the_importer_maps_big_messages_only(big: bytes) -> None:
         assert (staged.message.part_map is not None) is mapped
         assert staged.message.summary == summarize(raw)
     assert store.reads == []  # made from the bytes in hand: nothing read back
+
+
+def test_a_big_parts_download_copy_reads_only_that_part(big: bytes) -> None:
+    """The 35 MiB zip, too big for the API's answer, is copied for a download link by its
+    range alone (usecases/downloads.py), not by reading the 49 MB message."""
+    from mailport.usecases.downloads import Downloads
+
+    ways = two_ways(big)
+    copies: dict[str, bytes] = {}
+
+    class Links:
+        def link(self, key: str, filename: str, content_type: str, expires_s: int) -> str:
+            return f"https://store.example/{key}"
+
+        def copy_name(self, key: str) -> str | None:
+            return None
+
+        def put_copy(self, key: str, data: bytes, filename: str) -> None:
+            copies[filename] = data
+
+        def forget_copies(self, prefix: str) -> None:
+            pass
+
+    zip_leaf = next(m for m in ways.part_map.leaves if m.leaf.filename == "資料.zip")
+    ways.store.reads.clear()
+    Downloads(ways.service, Links()).part(OWNER, "mapped", zip_leaf.leaf.part_id)  # type: ignore[arg-type]
+    assert ways.store.whole_reads == 0
+    assert ways.store.bytes_read < zip_leaf.leaf.end - zip_leaf.leaf.start + 1_000
+    whole = ways.service.part(OWNER, "whole", zip_leaf.leaf.part_id, limit=None)
+    assert copies == {"資料.zip": whole.data} and len(whole.data) > 30_000_000

@@ -2,8 +2,9 @@
 its parts handed to the browser as a short-lived link straight to the store.
 
 A message's own bytes are linked as they are. A part is decoded once (its transfer encoding
-undone) into a copy under ``parts/``, next to nothing else of the user's, which later links
-reuse and the bucket's lifecycle removes after a day.
+undone; read by its range when the message has a part map) into a copy under ``parts/``,
+which later links reuse and the bucket's lifecycle removes after a day (or deleting the
+message for good does).
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mailport.catalogue import say
 from mailport.domain.mailbox import Owner
-from mailport.errors import NotFound
 from mailport.ports.downloads import DownloadLinks
 
 if TYPE_CHECKING:
@@ -53,15 +52,12 @@ class Downloads:
 
     def part(self, owner: Owner, message_id: str, part_id: str) -> Link:
         """One part, decoded, under the name it was sent with."""
-        from mailport.domain.reading import part  # noqa: PLC0415 (lazily, as reading's)
-
         message = self._mailbox.message(owner, message_id)
         key = copy_key(message.raw_key, part_id)
         filename = self._links.copy_name(key)
         if filename is None:
-            found = part(self._mailbox.raw(owner, message_id), part_id)
-            if found is None:
-                raise NotFound(say("mailbox.no_part"))
+            # By the part's range alone when the message has a part map (NotFound if none).
+            found = self._mailbox.part(owner, message_id, part_id, limit=None)
             self._links.put_copy(key, found.data, found.filename)
             filename = found.filename
         url = self._links.link(key, filename, "application/octet-stream", LINK_SECONDS)

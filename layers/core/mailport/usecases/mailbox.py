@@ -343,9 +343,12 @@ class MailboxService:
         raw = self._raw.get(message.raw_key)
         return read(raw, part_url, charset=charset, remote=remote)
 
-    def part(self, owner: Owner, message_id: str, part_id: str) -> PartBytes:
+    def part(
+        self, owner: Owner, message_id: str, part_id: str, *, limit: int | None = MAX_PART_BYTES
+    ) -> PartBytes:
         """One part of the message (an attachment, an inline image), decoded; by its range
-        alone if the message has a part map.
+        alone if the message has a part map. Over ``limit`` (None: any size, for a download
+        by link) ``LimitExceeded``.
         """
         from mailport.domain.reading import Mismatch, part, part_mapped  # noqa: PLC0415
 
@@ -355,8 +358,8 @@ class MailboxService:
             mapped = message.part_map.find(part_id)
             if mapped is None:
                 raise NotFound(say("mailbox.no_part"))
-            if mapped.size > MAX_PART_BYTES:  # refused before a byte of it is fetched
-                raise LimitExceeded(say("mailbox.part_too_large", mb=MAX_PART_BYTES // 1_000_000))
+            if limit is not None and mapped.size > limit:  # refused before a byte is fetched
+                raise LimitExceeded(say("mailbox.part_too_large", mb=limit // 1_000_000))
             try:
                 found = part_mapped(message.part_map, self._fetch(message.raw_key), part_id)
             except Mismatch as e:
@@ -365,8 +368,8 @@ class MailboxService:
             found = part(self._raw.get(message.raw_key), part_id)
         if found is None:
             raise NotFound(say("mailbox.no_part"))
-        if len(found.data) > MAX_PART_BYTES:
-            raise LimitExceeded(say("mailbox.part_too_large", mb=MAX_PART_BYTES // 1_000_000))
+        if limit is not None and len(found.data) > limit:
+            raise LimitExceeded(say("mailbox.part_too_large", mb=limit // 1_000_000))
         return found
 
     def _fetch(self, key: str) -> Callable[[int, int], bytes]:

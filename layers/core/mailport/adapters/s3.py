@@ -21,7 +21,8 @@ _SOURCE_MOVED = _MISSING | {"PreconditionFailed", "412"}
 _DELETE_ATTEMPTS = 3  # per batch of keys, for the keys DeleteObjects lists in Errors
 
 
-def _missing(error: ClientError) -> bool:
+def missing(error: ClientError) -> bool:
+    """Whether S3 said the object is not there."""
     return error.response.get("Error", {}).get("Code") in _MISSING
 
 
@@ -35,7 +36,7 @@ def _read(s3: Any, what: Words, gone: Words | str, **kwargs: Any) -> tuple[bytes
     except ClientError as e:
         if "Range" in kwargs and e.response.get("Error", {}).get("Code") == "InvalidRange":
             return b"", ""
-        if _missing(e):
+        if missing(e):
             raise NotFound(gone) from e
         raise translate(e, what) from e
     except BotoCoreError as e:
@@ -101,26 +102,17 @@ class S3RawStore:
 
     def get(self, key: str) -> bytes:
         """The bytes under ``key``; ``NotFound`` if absent."""
-        return _read(
-            self._s3,
-            say("doing.message_read"),
-            "the message's content is missing",
-            Bucket=self._bucket,
-            Key=key,
-        )[0]
+        return self._get(Key=key)
 
     def get_range(self, key: str, start: int, end: int) -> bytes:
         """Bytes ``[start, end)`` under ``key``: one GetObject with a ``Range`` (its end is
         inclusive); none if ``start`` is past the object's end.
         """
-        return _read(
-            self._s3,
-            say("doing.message_read"),
-            "the message's content is missing",
-            Bucket=self._bucket,
-            Key=key,
-            Range=f"bytes={start}-{end - 1}",
-        )[0]
+        return self._get(Key=key, Range=f"bytes={start}-{end - 1}")
+
+    def _get(self, **kwargs: Any) -> bytes:
+        what, gone = say("doing.message_read"), "the message's content is missing"
+        return _read(self._s3, what, gone, Bucket=self._bucket, **kwargs)[0]
 
     def delete(self, key: str) -> None:
         """Remove ``key`` (absent is fine)."""
@@ -168,7 +160,7 @@ class S3UploadBucket:
         try:
             return int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
         except ClientError as e:
-            if _missing(e):
+            if missing(e):
                 return None
             raise translate(e, say("doing.upload_read")) from e
         except BotoCoreError as e:

@@ -15,10 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
 from mailport.adapters.clients import ClientSource
+from mailport.adapters.s3 import missing
 from mailport.catalogue import say
 from mailport.http import attachment
-
-_MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 class S3DownloadLinks:
@@ -54,7 +53,7 @@ class S3DownloadLinks:
         try:
             head = s3.head_object(Bucket=self._bucket, Key=key)
         except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in _MISSING:
+            if missing(e):
                 return None
             raise translate(e, say("doing.download_link")) from e
         except BotoCoreError as e:

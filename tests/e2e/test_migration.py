@@ -155,9 +155,9 @@ def source_state(dovecot: Dovecot, user: str, password: str) -> dict[str, list[s
                 continue
             examined = session.examine(folder)
             sizes = session.sizes(1, examined.uidnext - 1)
-            uids = [uid for uid, size in sizes.items() if size < 50 * 1024 * 1024]
+            small = {uid: size for uid, size in sizes.items() if size < 50 * 1024 * 1024}
             out[folder.name] = sorted(
-                f"{m.uid}:{','.join(sorted(m.flags))}" for m in session.fetch(uids)
+                f"{m.uid}:{','.join(sorted(m.flags))}" for m in session.fetch(small)
             )
         return out
     finally:

@@ -127,7 +127,7 @@ def raw_message(message_id: str) -> Response:
     """The message exactly as received (``Accept: message/rfc822`` or ``*/*``); over 4 MB,
     409 (``raw_message_link`` hands out a link instead).
     """
-    raw = container().mailbox.raw_answerable(owner(), message_id)
+    raw = container().mailbox.raw(owner(), message_id)
     return Response(
         body=raw,
         status_code=200,

@@ -57,7 +57,7 @@ class Downloads:
         filename = self._links.copy_name(key)
         if filename is None:
             # By the part's range alone when the message has a part map (NotFound if none).
-            found = self._mailbox.part(owner, message_id, part_id, limit=None)
+            found = self._mailbox.part_of(message, part_id, limit=None)
             self._links.put_copy(key, found.data, found.filename)
             filename = found.filename
         url = self._links.link(key, filename, "application/octet-stream", LINK_SECONDS)

@@ -296,17 +296,13 @@ class MailboxService:
         if self._copies is not None and message.summary.size > MAX_PART_BYTES:
             self._copies.forget_copies(copies_prefix(message.raw_key))
 
-    def raw(self, owner: Owner, message_id: str) -> bytes:
-        """The message exactly as it was received."""
-        return self._raw.get(self.message(owner, message_id).raw_key)
-
-    def raw_answerable(self, owner: Owner, message_id: str) -> bytes:
-        """The message's bytes if the API can answer them itself (``MAX_PART_BYTES``);
-        ``LimitExceeded`` otherwise (``Downloads.message`` links to them instead).
+    def raw(self, owner: Owner, message_id: str, *, limit: int | None = MAX_PART_BYTES) -> bytes:
+        """The message exactly as it was received; over ``limit`` (the most the API answers
+        itself; None: any size) ``LimitExceeded`` (``Downloads.message`` links to it instead).
         """
         message = self.message(owner, message_id)
-        if message.summary.size > MAX_PART_BYTES:
-            raise LimitExceeded(say("mailbox.message_too_large", mb=MAX_PART_BYTES // 1_000_000))
+        if limit is not None and message.summary.size > limit:
+            raise LimitExceeded(say("mailbox.message_too_large", mb=limit // 1_000_000))
         return self._raw.get(message.raw_key)
 
     def content(
@@ -350,9 +346,14 @@ class MailboxService:
         alone if the message has a part map. Over ``limit`` (None: any size, for a download
         by link) ``LimitExceeded``.
         """
+        return self.part_of(self.message(owner, message_id), part_id, limit=limit)
+
+    def part_of(
+        self, message: StoredMessage, part_id: str, *, limit: int | None = MAX_PART_BYTES
+    ) -> PartBytes:
+        """``part`` of a message already read (and so known to be the caller's)."""
         from mailport.domain.reading import Mismatch, part, part_mapped  # noqa: PLC0415
 
-        message = self.message(owner, message_id)
         found: PartBytes | None = None
         if message.part_map is not None:
             mapped = message.part_map.find(part_id)

@@ -44,6 +44,19 @@ def _read(s3: Any, what: Words, gone: Words | str, **kwargs: Any) -> tuple[bytes
     return body, str(got.get("ETag", ""))
 
 
+def head(s3: Any, what: Words, **kwargs: Any) -> dict[str, Any] | None:
+    """An object's HeadObject answer; None if it is not there."""
+    try:
+        found: dict[str, Any] = s3.head_object(**kwargs)
+    except ClientError as e:
+        if missing(e):
+            return None
+        raise translate(e, what) from e
+    except BotoCoreError as e:
+        raise translate(e, what) from e
+    return found
+
+
 class S3RawStore:
     """``RawStore`` on a bucket: bytes in, the same bytes out."""
 
@@ -157,14 +170,8 @@ class S3UploadBucket:
 
     def size(self, key: str) -> int | None:
         """The object's size, or None if it is not there."""
-        try:
-            return int(self._s3.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
-        except ClientError as e:
-            if missing(e):
-                return None
-            raise translate(e, say("doing.upload_read")) from e
-        except BotoCoreError as e:
-            raise translate(e, say("doing.upload_read")) from e
+        found = head(self._s3, say("doing.upload_read"), Bucket=self._bucket, Key=key)
+        return None if found is None else int(found["ContentLength"])
 
     def read(self, key: str) -> Fetched:
         """The object's bytes and the version (ETag) they were read from."""

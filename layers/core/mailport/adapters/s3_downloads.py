@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mailport.adapters.aws_errors import translate
 from mailport.adapters.clients import ClientSource
-from mailport.adapters.s3 import missing
+from mailport.adapters.s3 import head
 from mailport.catalogue import say
 from mailport.http import attachment
 
@@ -49,17 +49,11 @@ class S3DownloadLinks:
 
     def copy_name(self, key: str) -> str | None:
         """The ``filename`` a copy was put with (object metadata), or None."""
-        s3: Any = self._client()
-        try:
-            head = s3.head_object(Bucket=self._bucket, Key=key)
-        except ClientError as e:
-            if missing(e):
-                return None
-            raise translate(e, say("doing.download_link")) from e
-        except BotoCoreError as e:
-            raise translate(e, say("doing.download_link")) from e
+        found = head(self._client(), say("doing.download_link"), Bucket=self._bucket, Key=key)
+        if found is None:
+            return None
         # Metadata is ASCII on the wire: the name is kept percent-encoded.
-        return urllib.parse.unquote(head.get("Metadata", {}).get("filename", "")) or None
+        return urllib.parse.unquote(found.get("Metadata", {}).get("filename", "")) or None
 
     def put_copy(self, key: str, data: bytes, filename: str) -> None:
         """Store a decoded part, its name in its metadata."""

@@ -25,10 +25,12 @@ from mailport.usecases.importing import Importer, ImportRequest
 from mailport.usecases.index_group import GroupIndexer
 from mailport.usecases.mailbox import MailboxService
 from mailport_local.stack import LocalStack
+from tests.integration.test_s3_adapters import bucket
 from tests.support.reading_mail import JAPANESE, PNG, base64_part, multipart
 from tests.support.reading_mail import part as mime_part
 
 pytestmark = pytest.mark.stack
+__all__ = ["bucket"]  # the fixture, shared
 
 
 class Recorder:
@@ -41,13 +43,6 @@ class Recorder:
 
     def _seen(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         self.calls.append((model.name, dict(params)))
-
-
-@pytest.fixture
-def bucket(local_stack: LocalStack) -> str:
-    name = f"s3range-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3").create_bucket(Bucket=name)
-    return name
 
 
 def test_a_ranged_get_reads_only_its_range(bucket: str) -> None:
